@@ -1,0 +1,196 @@
+package routing
+
+import (
+	"encoding/json"
+	"errors"
+)
+
+// errMalformedJSON reports a body that is not a JSON object. ParseChatRequest has
+// already validated the body, so seeing it later means a caller built a request by hand.
+var errMalformedJSON = errors.New("routing: body is not a JSON object")
+
+// topLevelSpan is the byte range [start,end) of a top-level member's value.
+type topLevelSpan struct{ start, end int }
+
+// scanTopLevel walks the members of a JSON object without decoding values and
+// reports the value span of each wanted key. It is a single pass with no
+// allocation beyond the result, which keeps model rewriting cheap on large bodies.
+// Keys written with escapes are not matched; encoding/json would accept them, so
+// callers fall back to a full rewrite when a key they parsed is not found here.
+func scanTopLevel(raw []byte, keys ...string) ([]topLevelSpan, int, error) {
+	spans := make([]topLevelSpan, len(keys))
+	for i := range spans {
+		spans[i] = topLevelSpan{-1, -1}
+	}
+	i := skipSpace(raw, 0)
+	if i >= len(raw) || raw[i] != '{' {
+		return nil, 0, errMalformedJSON
+	}
+	i++
+	for {
+		i = skipSpace(raw, i)
+		if i >= len(raw) {
+			return nil, 0, errMalformedJSON
+		}
+		if raw[i] == '}' {
+			return spans, i, nil
+		}
+		if raw[i] == ',' {
+			i++
+			continue
+		}
+		if raw[i] != '"' {
+			return nil, 0, errMalformedJSON
+		}
+		kend, err := skipString(raw, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		key := raw[i+1 : kend-1]
+		i = skipSpace(raw, kend)
+		if i >= len(raw) || raw[i] != ':' {
+			return nil, 0, errMalformedJSON
+		}
+		i = skipSpace(raw, i+1)
+		vend, err := skipValue(raw, i)
+		if err != nil {
+			return nil, 0, err
+		}
+		for k, want := range keys {
+			if string(key) == want {
+				spans[k] = topLevelSpan{i, vend}
+			}
+		}
+		i = vend
+	}
+}
+
+func skipSpace(b []byte, i int) int {
+	for i < len(b) && (b[i] == ' ' || b[i] == '\n' || b[i] == '\t' || b[i] == '\r') {
+		i++
+	}
+	return i
+}
+
+// skipString returns the index just past the string starting at b[i] == '"'.
+func skipString(b []byte, i int) (int, error) {
+	for j := i + 1; j < len(b); j++ {
+		switch b[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1, nil
+		}
+	}
+	return 0, errMalformedJSON
+}
+
+// skipValue returns the index just past the JSON value starting at b[i].
+func skipValue(b []byte, i int) (int, error) {
+	if i >= len(b) {
+		return 0, errMalformedJSON
+	}
+	switch b[i] {
+	case '"':
+		return skipString(b, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(b); j++ {
+			switch b[j] {
+			case '"':
+				end, err := skipString(b, j)
+				if err != nil {
+					return 0, err
+				}
+				j = end - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1, nil
+				}
+			}
+		}
+		return 0, errMalformedJSON
+	default:
+		j := i
+		for j < len(b) && b[j] != ',' && b[j] != '}' && b[j] != ']' && b[j] != ' ' && b[j] != '\n' && b[j] != '\t' && b[j] != '\r' {
+			j++
+		}
+		if j == i {
+			return 0, errMalformedJSON
+		}
+		return j, nil
+	}
+}
+
+// rewriteBody returns a copy of raw with the top-level "model" replaced and, when
+// forceUsage is set, stream_options.include_usage forced to true. Every other byte
+// of the body is copied unchanged.
+func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
+	spans, closeIdx, err := scanTopLevel(raw, "model", "stream_options")
+	if err != nil {
+		return nil, err
+	}
+	quoted, _ := json.Marshal(model)
+	type edit struct {
+		span topLevelSpan
+		with []byte
+	}
+	var edits []edit
+	if spans[0].start >= 0 {
+		edits = append(edits, edit{spans[0], quoted})
+	}
+	var appendix []byte
+	if spans[0].start < 0 {
+		appendix = append(appendix, `"model":`...)
+		appendix = append(appendix, quoted...)
+	}
+	if forceUsage {
+		so := spans[1]
+		if so.start >= 0 && raw[so.start] == '{' {
+			var opts map[string]json.RawMessage
+			if err := json.Unmarshal(raw[so.start:so.end], &opts); err != nil {
+				return nil, err
+			}
+			opts["include_usage"] = json.RawMessage("true")
+			merged, err := json.Marshal(opts)
+			if err != nil {
+				return nil, err
+			}
+			edits = append(edits, edit{so, merged})
+		} else if so.start >= 0 {
+			edits = append(edits, edit{so, []byte(`{"include_usage":true}`)})
+		} else {
+			if len(appendix) > 0 {
+				appendix = append(appendix, ',')
+			}
+			appendix = append(appendix, `"stream_options":{"include_usage":true}`...)
+		}
+	}
+	if len(edits) == 2 && edits[1].span.start < edits[0].span.start {
+		edits[0], edits[1] = edits[1], edits[0]
+	}
+	out := make([]byte, 0, len(raw)+len(model)+len(appendix)+48)
+	prev := 0
+	for _, e := range edits {
+		out = append(out, raw[prev:e.span.start]...)
+		out = append(out, e.with...)
+		prev = e.span.end
+	}
+	if len(appendix) == 0 {
+		return append(out, raw[prev:]...), nil
+	}
+	out = append(out, raw[prev:closeIdx]...)
+	// Is the object empty up to the closing brace? Then no comma is needed.
+	j := len(out) - 1
+	for j >= 0 && (out[j] == ' ' || out[j] == '\n' || out[j] == '\t' || out[j] == '\r') {
+		j--
+	}
+	if j >= 0 && out[j] != '{' {
+		out = append(out, ',')
+	}
+	out = append(out, appendix...)
+	return append(out, raw[closeIdx:]...), nil
+}

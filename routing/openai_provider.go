@@ -1,0 +1,209 @@
+package routing
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+// maxErrorBody bounds how much of an upstream error body is kept.
+const maxErrorBody = 64 << 10
+
+// OpenAIConfig configures an OpenAI-compatible upstream: OpenAI itself,
+// OpenRouter, Groq, vLLM, Ollama or anything speaking /chat/completions.
+type OpenAIConfig struct {
+	// Name is the provider's registry name; "openai" when empty.
+	Name string
+	// BaseURL is the API root including the version, e.g.
+	// "https://api.openai.com/v1" (the default) or "http://127.0.0.1:11434/v1".
+	BaseURL string
+	// APIKey is sent as a bearer token; empty sends no Authorization header (Ollama).
+	APIKey Secret
+	// Headers are extra headers on every request (OpenRouter's HTTP-Referer, X-Title).
+	Headers map[string]string
+	// HTTPClient is the shared client; nil uses a new NewHTTPClient().
+	HTTPClient *http.Client
+}
+
+// OpenAIProvider forwards requests to an OpenAI-compatible upstream, changing
+// only the model (and forcing stream usage on), so unknown fields pass through.
+type OpenAIProvider struct {
+	name    string
+	base    string
+	auth    string
+	headers map[string]string
+	client  *http.Client
+	est     *Estimator
+	logger  *slog.Logger
+}
+
+// NewOpenAIProvider builds an OpenAI-compatible provider. est counts tokens of
+// streamed content when an upstream never reports usage; nil uses a byte-length
+// upper bound.
+func NewOpenAIProvider(cfg OpenAIConfig, est *Estimator, logger *slog.Logger) (*OpenAIProvider, error) {
+	if logger == nil {
+		return nil, errors.New("routing: NewOpenAIProvider needs a logger")
+	}
+	p := &OpenAIProvider{
+		name:    cfg.Name,
+		base:    strings.TrimRight(cfg.BaseURL, "/"),
+		headers: cfg.Headers,
+		client:  cfg.HTTPClient,
+		est:     est,
+	}
+	if p.name == "" {
+		p.name = "openai"
+	}
+	if p.base == "" {
+		p.base = "https://api.openai.com/v1"
+	}
+	if !strings.HasPrefix(p.base, "http://") && !strings.HasPrefix(p.base, "https://") {
+		return nil, errkind.New(errkind.Invalid, "provider %s: base URL %q must start with http:// or https://", p.name, cfg.BaseURL)
+	}
+	if cfg.APIKey != "" {
+		p.auth = "Bearer " + cfg.APIKey.Reveal()
+	}
+	if p.client == nil {
+		p.client = NewHTTPClient()
+	}
+	p.logger = logger.With("component", "routing.provider", "provider", p.name)
+	return p, nil
+}
+
+// Name returns the registry name.
+func (p *OpenAIProvider) Name() string { return p.name }
+
+func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if p.auth != "" {
+		req.Header.Set("Authorization", p.auth)
+	}
+	for k, v := range p.headers {
+		req.Header.Set(k, v)
+	}
+	return req, nil
+}
+
+// do sends the request and turns non-2xx answers into *UpstreamError.
+func (p *OpenAIProvider) do(ctx context.Context, path, model string, body []byte) (*http.Response, error) {
+	req, err := p.newRequest(ctx, path, body)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, transportError(p.name, model, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
+		eb, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return nil, upstreamStatusError(p.name, model, resp, eb)
+	}
+	return resp, nil
+}
+
+// Chat forwards a non-streaming chat completion.
+func (p *OpenAIProvider) Chat(ctx context.Context, req *ChatRequest, upstreamModel string) (*ChatResponse, error) {
+	if req.Stream {
+		return nil, errkind.New(errkind.Invalid, "routing: Chat called with a streaming request")
+	}
+	body, err := rewriteBody(req.Raw, upstreamModel, false)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a JSON object")
+	}
+	resp, err := p.do(ctx, "/chat/completions", upstreamModel, body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, transportError(p.name, upstreamModel, err)
+	}
+	usage, model, err := parseUsageFromBody(out)
+	if err != nil {
+		return nil, transportError(p.name, upstreamModel, fmt.Errorf("unreadable response: %w", err))
+	}
+	return &ChatResponse{Body: out, Usage: usage, UpstreamModel: model}, nil
+}
+
+// ChatStream opens a streaming chat completion with include_usage forced on.
+func (p *OpenAIProvider) ChatStream(ctx context.Context, req *ChatRequest, upstreamModel string) (*Stream, error) {
+	if !req.Stream {
+		return nil, errkind.New(errkind.Invalid, "routing: ChatStream called with a non-streaming request")
+	}
+	body, err := rewriteBody(req.Raw, upstreamModel, true)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a JSON object")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	resp, err := p.do(ctx, "/chat/completions", upstreamModel, body)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	src := &openAIChunkSource{sse: newSSEReader(resp.Body), provider: p.name, model: upstreamModel}
+	return newStream(streamConfig{
+		src: src, body: resp.Body, cancel: cancel, provider: p.name, model: upstreamModel, req: req,
+		countTokens: p.est.counterFor(upstreamModel),
+	}), nil
+}
+
+// Embed forwards an embeddings request with only the model replaced.
+func (p *OpenAIProvider) Embed(ctx context.Context, req *EmbeddingRequest, upstreamModel string) (*EmbeddingResponse, error) {
+	body, err := rewriteBody(req.Raw, upstreamModel, false)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a JSON object")
+	}
+	resp, err := p.do(ctx, "/embeddings", upstreamModel, body)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, transportError(p.name, upstreamModel, err)
+	}
+	usage, _, err := parseUsageFromBody(out)
+	if err != nil {
+		return nil, transportError(p.name, upstreamModel, fmt.Errorf("unreadable response: %w", err))
+	}
+	return &EmbeddingResponse{Body: out, Usage: usage}, nil
+}
+
+// openAIChunkSource yields the data payloads of an OpenAI SSE stream.
+type openAIChunkSource struct {
+	sse             *sseReader
+	provider, model string
+}
+
+func (s *openAIChunkSource) next() ([]byte, error) {
+	for {
+		_, data, err := s.sse.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				// The body ended without [DONE]: a broken stream.
+				return nil, transportError(s.provider, s.model, io.ErrUnexpectedEOF)
+			}
+			return nil, transportError(s.provider, s.model, err)
+		}
+		if len(data) == 0 {
+			continue
+		}
+		if bytes.Equal(data, []byte("[DONE]")) {
+			return nil, io.EOF
+		}
+		return data, nil
+	}
+}

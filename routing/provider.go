@@ -1,0 +1,111 @@
+package routing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+// Provider is the one seam between routing and an LLM upstream. Every
+// implementation runs the conformance suite in routing/providertest.
+//
+// The upstream model is the provider's own id for the model (Model.UpstreamID);
+// the request's own model field is replaced with it and nothing else is changed
+// for OpenAI-compatible upstreams. Errors from the upstream are *UpstreamError.
+type Provider interface {
+	// Name is the provider's registry name ("openai", "anthropic", "sim").
+	Name() string
+	// Chat sends a non-streaming chat completion and returns the OpenAI-shaped body.
+	Chat(ctx context.Context, req *ChatRequest, upstreamModel string) (*ChatResponse, error)
+	// ChatStream opens a streaming chat completion. It returns once the upstream
+	// has accepted the request (status 200); the caller must Close the stream.
+	// Cancelling ctx cancels the upstream request.
+	ChatStream(ctx context.Context, req *ChatRequest, upstreamModel string) (*Stream, error)
+	// Embed creates embeddings; providers without embeddings return ErrUnsupported.
+	Embed(ctx context.Context, req *EmbeddingRequest, upstreamModel string) (*EmbeddingResponse, error)
+}
+
+// ErrUnsupported is returned for an operation a provider does not offer
+// (embeddings on Anthropic). It is an Invalid error: the client chose the model.
+var ErrUnsupported = errkind.New(errkind.Invalid, "operation not supported by this model's provider")
+
+// Usage is what an upstream reports (or Tollgate estimates) a request consumed.
+// Settlement bills from it.
+type Usage struct {
+	// PromptTokens counts all input tokens, cached ones included (OpenAI's convention).
+	PromptTokens int `json:"prompt_tokens"`
+	// CachedTokens is the part of PromptTokens served from the provider's prompt cache.
+	CachedTokens int `json:"cached_tokens"`
+	// CompletionTokens counts output tokens, reasoning tokens included.
+	CompletionTokens int `json:"completion_tokens"`
+	// Estimated is true when the upstream reported nothing and Tollgate counted
+	// the prompt and the streamed content itself (client disconnect, broken stream).
+	Estimated bool `json:"estimated"`
+}
+
+// TotalTokens is prompt plus completion tokens.
+func (u Usage) TotalTokens() int { return u.PromptTokens + u.CompletionTokens }
+
+// usageWire is OpenAI's usage object.
+type usageWire struct {
+	PromptTokens        int `json:"prompt_tokens"`
+	CompletionTokens    int `json:"completion_tokens"`
+	TotalTokens         int `json:"total_tokens"`
+	PromptTokensDetails *struct {
+		CachedTokens int `json:"cached_tokens"`
+	} `json:"prompt_tokens_details,omitempty"`
+}
+
+func (w usageWire) usage() Usage {
+	u := Usage{PromptTokens: w.PromptTokens, CompletionTokens: w.CompletionTokens}
+	if w.PromptTokensDetails != nil {
+		u.CachedTokens = w.PromptTokensDetails.CachedTokens
+	}
+	return u
+}
+
+func wireUsage(u Usage) usageWire {
+	w := usageWire{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens()}
+	if u.CachedTokens > 0 {
+		w.PromptTokensDetails = &struct {
+			CachedTokens int `json:"cached_tokens"`
+		}{u.CachedTokens}
+	}
+	return w
+}
+
+// ChatResponse is a completed non-streaming chat completion.
+type ChatResponse struct {
+	// Body is an OpenAI chat.completion object, to send to the client as is. For
+	// OpenAI-compatible upstreams it is the upstream's body, unchanged.
+	Body json.RawMessage
+	// Usage is parsed from Body (or translated from the provider's own shape).
+	Usage Usage
+	// UpstreamModel is the model id the upstream says answered.
+	UpstreamModel string
+}
+
+// EmbeddingResponse is a completed embeddings call.
+type EmbeddingResponse struct {
+	// Body is an OpenAI embeddings list object, unchanged from the upstream.
+	Body json.RawMessage
+	// Usage has PromptTokens set; CompletionTokens is always 0.
+	Usage Usage
+}
+
+// parseUsageFromBody reads "model" and "usage" from an OpenAI-shaped body.
+func parseUsageFromBody(body []byte) (Usage, string, error) {
+	var w struct {
+		Model string     `json:"model"`
+		Usage *usageWire `json:"usage"`
+	}
+	if err := json.Unmarshal(body, &w); err != nil {
+		return Usage{}, "", err
+	}
+	if w.Usage == nil {
+		return Usage{}, w.Model, errors.New("upstream response has no usage")
+	}
+	return w.Usage.usage(), w.Model, nil
+}

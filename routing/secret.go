@@ -1,0 +1,25 @@
+package routing
+
+import "log/slog"
+
+// Secret is a credential (a provider API key). It prints and logs as
+// "[REDACTED]" so it cannot leak through fmt or slog; Reveal returns the value
+// for the one place that sends it upstream.
+type Secret string
+
+// Reveal returns the secret value. Call it only where the value leaves the process.
+func (s Secret) Reveal() string { return string(s) }
+
+// String redacts the value for fmt verbs %s and %v.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[REDACTED]"
+}
+
+// GoString redacts the value for %#v.
+func (s Secret) GoString() string { return `routing.Secret("[REDACTED]")` }
+
+// LogValue redacts the value in structured logs.
+func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
