@@ -1,0 +1,431 @@
+// Package config is the only place that reads the environment (and a .env file).
+// Everything else receives its slice of Config from cmd/tollgate, so a test can build
+// any configuration without touching process state.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/joho/godotenv"
+)
+
+// Mode is how the deployment serves tenants.
+type Mode string
+
+// Modes.
+const (
+	// ModeSingleTenant is the self-hosted gateway: one tenant created on first start.
+	ModeSingleTenant Mode = "single-tenant"
+	// ModeMultiTenant serves many tenants, each provisioned explicitly.
+	ModeMultiTenant Mode = "multi-tenant"
+)
+
+// Config is the whole configuration tree. Defaults come from Default; Validate
+// reports every problem at once, each prefixed with the variable that holds it.
+type Config struct {
+	// Addr is the listen address of `serve` (TOLLGATE_ADDR). Default ":8080".
+	Addr string
+	// Mode is single-tenant or multi-tenant (TOLLGATE_MODE). Default: single-tenant
+	// with SQLite, multi-tenant with Postgres.
+	Mode      Mode
+	Database  Database
+	Redis     Redis
+	Auth      Auth
+	Stripe    Stripe
+	Providers Providers
+	HTTP      HTTP
+	Log       Log
+	// Tier overrides the knobs the host-resource tier would choose; zero keeps the tier's value.
+	Tier TierOverrides
+	// Env is the raw merged environment (process over .env), kept for components
+	// such as tier detection that need to look at deployment markers.
+	Env map[string]string
+}
+
+// Database configures the control-plane database.
+type Database struct {
+	// URL is sqlite://path or postgres://... (TOLLGATE_DATABASE_URL).
+	// Default "sqlite://./data/tollgate.db".
+	URL string
+	// MaxOpenConns caps the pool (TOLLGATE_DB_MAX_OPEN_CONNS); 0 means the tier's value.
+	MaxOpenConns int
+	// MaxIdleConns caps idle connections (TOLLGATE_DB_MAX_IDLE_CONNS); 0 means the tier's value.
+	MaxIdleConns int
+}
+
+// Redis configures the shared meter.
+type Redis struct {
+	// URL is empty (in-process meter), redis://host:port, or a comma-separated
+	// cluster seed list host:port,host:port (TOLLGATE_REDIS_URL).
+	URL string
+	// FailOpen lets requests through when Redis is unreachable and no lease is held
+	// (TOLLGATE_METER_FAIL_OPEN). Default false: hard budgets never overshoot.
+	FailOpen bool
+}
+
+// Auth holds the secrets and the bootstrap admin.
+type Auth struct {
+	// MasterKey encrypts provider credentials at rest (TOLLGATE_MASTER_KEY).
+	MasterKey Secret
+	// JWTSecret signs session tokens (TOLLGATE_JWT_SECRET). Empty: generated once
+	// and kept in the database's settings.
+	JWTSecret Secret
+	// AdminEmail and AdminPassword create the bootstrap platform admin on first start
+	// (TOLLGATE_ADMIN_EMAIL, TOLLGATE_ADMIN_PASSWORD); an empty password is generated
+	// and printed once.
+	AdminEmail    string
+	AdminPassword Secret
+}
+
+// Stripe configures invoicing. An empty APIKey turns billing off.
+type Stripe struct {
+	APIKey        Secret // STRIPE_API_KEY
+	APIBase       string // STRIPE_API_BASE; default https://api.stripe.com
+	WebhookSecret Secret // STRIPE_WEBHOOK_SECRET
+}
+
+// Providers holds provider keys and base URLs; a provider with a key is enabled.
+type Providers struct {
+	OpenAIKey         Secret // OPENAI_API_KEY
+	OpenAIBaseURL     string // OPENAI_BASE_URL
+	OpenRouterKey     Secret // OPENROUTER_API_KEY
+	OpenRouterBaseURL string // OPENROUTER_BASE_URL
+	AnthropicKey      Secret // ANTHROPIC_API_KEY
+	AnthropicBaseURL  string // ANTHROPIC_BASE_URL
+	// Sim enables the simulated provider (TOLLGATE_SIM=1; always on in single-tenant mode).
+	Sim bool
+	// SimLatency is the simulated provider's answer delay (TOLLGATE_SIM_LATENCY). Default 0.
+	SimLatency time.Duration
+}
+
+// HTTP configures the server.
+type HTTP struct {
+	// MaxBodyBytes caps request bodies (TOLLGATE_MAX_BODY_BYTES). Default 4 MiB.
+	MaxBodyBytes int64
+	// ShutdownGrace is how long SIGTERM waits for in-flight requests
+	// (TOLLGATE_SHUTDOWN_GRACE). Default 15s.
+	ShutdownGrace time.Duration
+}
+
+// Log configures slog output.
+type Log struct {
+	Level  string // TOLLGATE_LOG_LEVEL: debug|info|warn|error. Default info.
+	Format string // TOLLGATE_LOG_FORMAT: text|json. Default text.
+}
+
+// TierOverrides are explicit values that win over the detected tier's.
+type TierOverrides struct {
+	WorkerConcurrency int // TOLLGATE_WORKER_CONCURRENCY
+	LedgerBatchSize   int // TOLLGATE_LEDGER_BATCH_SIZE
+	KeyCacheSize      int // TOLLGATE_KEY_CACHE_SIZE
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// Reveal returns the secret's value, for the one place that needs it.
+func (s Secret) Reveal() string { return string(s) }
+
+// Default returns the configuration with every default applied.
+func Default() Config {
+	return Config{
+		Addr:     ":8080",
+		Database: Database{URL: "sqlite://./data/tollgate.db"},
+		Stripe:   Stripe{APIBase: "https://api.stripe.com"},
+		HTTP:     HTTP{MaxBodyBytes: 4 << 20, ShutdownGrace: 15 * time.Second},
+		Log:      Log{Level: "info", Format: "text"},
+		Auth:     Auth{AdminEmail: "admin@localhost"},
+		Env:      map[string]string{},
+	}
+}
+
+// FromOS reads the process environment over a .env file in the working directory
+// (the process environment wins), then parses it.
+func FromOS() (Config, error) {
+	return FromOSWithDotenv(".env")
+}
+
+// FromOSWithDotenv is FromOS with an explicit .env path; a missing file is fine.
+func FromOSWithDotenv(path string) (Config, error) {
+	env := map[string]string{}
+	if path != "" {
+		if m, err := godotenv.Read(path); err == nil {
+			env = m
+		} else if !errors.Is(err, os.ErrNotExist) {
+			return Config{}, fmt.Errorf("%s: %w", path, err)
+		}
+	}
+	for _, kv := range os.Environ() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
+	}
+	return Parse(env)
+}
+
+// Parse builds a Config from an environment map and validates it.
+func Parse(env map[string]string) (Config, error) {
+	c := Default()
+	c.Env = env
+	var errs []error
+	str := func(key string, dst *string) {
+		if v, ok := env[key]; ok && v != "" {
+			*dst = v
+		}
+	}
+	secret := func(key string, dst *Secret) {
+		if v, ok := env[key]; ok && v != "" {
+			*dst = Secret(v)
+		}
+	}
+	integer := func(key string, dst *int) {
+		if v := env[key]; v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a non-negative integer", key, v))
+				return
+			}
+			*dst = n
+		}
+	}
+	boolean := func(key string, dst *bool) {
+		if v := env[key]; v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %q is not a boolean (use 1 or 0)", key, v))
+				return
+			}
+			*dst = b
+		}
+	}
+	duration := func(key string, dst *time.Duration) {
+		if v := env[key]; v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d < 0 {
+				errs = append(errs, fmt.Errorf("%s: %q is not a duration like 15s", key, v))
+				return
+			}
+			*dst = d
+		}
+	}
+
+	str("TOLLGATE_ADDR", &c.Addr)
+	var mode string
+	str("TOLLGATE_MODE", &mode)
+	c.Mode = Mode(mode)
+	str("TOLLGATE_DATABASE_URL", &c.Database.URL)
+	integer("TOLLGATE_DB_MAX_OPEN_CONNS", &c.Database.MaxOpenConns)
+	integer("TOLLGATE_DB_MAX_IDLE_CONNS", &c.Database.MaxIdleConns)
+	str("TOLLGATE_REDIS_URL", &c.Redis.URL)
+	boolean("TOLLGATE_METER_FAIL_OPEN", &c.Redis.FailOpen)
+	secret("TOLLGATE_MASTER_KEY", &c.Auth.MasterKey)
+	secret("TOLLGATE_JWT_SECRET", &c.Auth.JWTSecret)
+	str("TOLLGATE_ADMIN_EMAIL", &c.Auth.AdminEmail)
+	secret("TOLLGATE_ADMIN_PASSWORD", &c.Auth.AdminPassword)
+	secret("STRIPE_API_KEY", &c.Stripe.APIKey)
+	str("STRIPE_API_BASE", &c.Stripe.APIBase)
+	secret("STRIPE_WEBHOOK_SECRET", &c.Stripe.WebhookSecret)
+	secret("OPENAI_API_KEY", &c.Providers.OpenAIKey)
+	str("OPENAI_BASE_URL", &c.Providers.OpenAIBaseURL)
+	secret("OPENROUTER_API_KEY", &c.Providers.OpenRouterKey)
+	str("OPENROUTER_BASE_URL", &c.Providers.OpenRouterBaseURL)
+	secret("ANTHROPIC_API_KEY", &c.Providers.AnthropicKey)
+	str("ANTHROPIC_BASE_URL", &c.Providers.AnthropicBaseURL)
+	boolean("TOLLGATE_SIM", &c.Providers.Sim)
+	duration("TOLLGATE_SIM_LATENCY", &c.Providers.SimLatency)
+	var maxBody int
+	integer("TOLLGATE_MAX_BODY_BYTES", &maxBody)
+	if maxBody > 0 {
+		c.HTTP.MaxBodyBytes = int64(maxBody)
+	}
+	duration("TOLLGATE_SHUTDOWN_GRACE", &c.HTTP.ShutdownGrace)
+	str("TOLLGATE_LOG_LEVEL", &c.Log.Level)
+	str("TOLLGATE_LOG_FORMAT", &c.Log.Format)
+	integer("TOLLGATE_WORKER_CONCURRENCY", &c.Tier.WorkerConcurrency)
+	integer("TOLLGATE_LEDGER_BATCH_SIZE", &c.Tier.LedgerBatchSize)
+	integer("TOLLGATE_KEY_CACHE_SIZE", &c.Tier.KeyCacheSize)
+
+	if c.Mode == "" {
+		c.Mode = ModeMultiTenant
+		if c.DatabaseDriver() == DriverSQLite {
+			c.Mode = ModeSingleTenant
+		}
+	}
+	if c.Mode == ModeSingleTenant {
+		c.Providers.Sim = true
+	}
+	if err := errors.Join(append(errs, c.Validate())...); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Driver names a database backend.
+type Driver string
+
+// Drivers.
+const (
+	DriverSQLite   Driver = "sqlite"
+	DriverPostgres Driver = "postgres"
+)
+
+// DatabaseDriver returns the backend named by Database.URL's scheme, or "" when unknown.
+func (c Config) DatabaseDriver() Driver {
+	switch {
+	case strings.HasPrefix(c.Database.URL, "sqlite://"), strings.HasPrefix(c.Database.URL, "sqlite:"):
+		return DriverSQLite
+	case strings.HasPrefix(c.Database.URL, "postgres://"), strings.HasPrefix(c.Database.URL, "postgresql://"):
+		return DriverPostgres
+	}
+	return ""
+}
+
+// SQLitePath returns the file path of a sqlite:// URL.
+func (c Config) SQLitePath() string {
+	p := strings.TrimPrefix(strings.TrimPrefix(c.Database.URL, "sqlite://"), "sqlite:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// DataDir is where self-host files live (SQLite databases, backups): the directory
+// of the SQLite file, or ./data with Postgres.
+func (c Config) DataDir() string {
+	if c.DatabaseDriver() == DriverSQLite {
+		return filepath.Dir(c.SQLitePath())
+	}
+	return "data"
+}
+
+// RedisAddrs returns the Redis addresses: one for standalone, several for a cluster
+// seed list, none for the in-process meter.
+func (c Config) RedisAddrs() []string {
+	if c.Redis.URL == "" {
+		return nil
+	}
+	if strings.HasPrefix(c.Redis.URL, "redis://") || strings.HasPrefix(c.Redis.URL, "rediss://") {
+		return []string{c.Redis.URL}
+	}
+	var out []string
+	for _, a := range strings.Split(c.Redis.URL, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// RedisCluster reports whether TOLLGATE_REDIS_URL is a cluster seed list.
+func (c Config) RedisCluster() bool {
+	return c.Redis.URL != "" && !strings.HasPrefix(c.Redis.URL, "redis://") && !strings.HasPrefix(c.Redis.URL, "rediss://")
+}
+
+// Validate reports every problem, each prefixed with its variable.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := splitHostPort(c.Addr); err != nil {
+		bad("TOLLGATE_ADDR", "%q is not a listen address like :8080 or 127.0.0.1:8080", c.Addr)
+	}
+	switch c.Mode {
+	case ModeSingleTenant, ModeMultiTenant:
+	default:
+		bad("TOLLGATE_MODE", "unknown mode %q (use single-tenant or multi-tenant)", c.Mode)
+	}
+	switch c.DatabaseDriver() {
+	case DriverSQLite:
+		if c.SQLitePath() == "" {
+			bad("TOLLGATE_DATABASE_URL", "sqlite URL has no file path (use sqlite://./data/tollgate.db)")
+		}
+	case DriverPostgres:
+		if u, err := url.Parse(c.Database.URL); err != nil || u.Host == "" {
+			bad("TOLLGATE_DATABASE_URL", "not a valid postgres URL (use postgres://user@host:5432/db)")
+		}
+	default:
+		bad("TOLLGATE_DATABASE_URL", "unsupported database URL %q (use sqlite://path or postgres://user@host:5432/db)", redactURL(c.Database.URL))
+	}
+	if c.Redis.URL != "" {
+		if c.RedisCluster() {
+			for _, a := range c.RedisAddrs() {
+				if _, port, err := splitHostPort(a); err != nil || port == "" {
+					bad("TOLLGATE_REDIS_URL", "%q is not host:port (use redis://host:6379 or a comma-separated cluster seed list)", a)
+				}
+			}
+		} else if u, err := url.Parse(c.Redis.URL); err != nil || u.Host == "" {
+			bad("TOLLGATE_REDIS_URL", "not a valid redis URL (use redis://host:6379)")
+		}
+	}
+	for key, v := range map[string]string{
+		"OPENAI_BASE_URL":     c.Providers.OpenAIBaseURL,
+		"OPENROUTER_BASE_URL": c.Providers.OpenRouterBaseURL,
+		"ANTHROPIC_BASE_URL":  c.Providers.AnthropicBaseURL,
+		"STRIPE_API_BASE":     c.Stripe.APIBase,
+	} {
+		if v == "" {
+			continue
+		}
+		if u, err := url.Parse(v); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad(key, "%q is not an http(s) URL", v)
+		}
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("TOLLGATE_LOG_LEVEL", "unknown level %q (use debug, info, warn or error)", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("TOLLGATE_LOG_FORMAT", "unknown format %q (use text or json)", c.Log.Format)
+	}
+	if c.Mode == ModeSingleTenant && c.DatabaseDriver() == DriverPostgres {
+		// Allowed: a single tenant on Postgres still gets its own schema.
+	}
+	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
+		bad("TOLLGATE_JWT_SECRET", "too short: use at least 32 characters (e.g. openssl rand -hex 32)")
+	}
+	return errors.Join(errs...)
+}
+
+func splitHostPort(addr string) (string, string, error) {
+	i := strings.LastIndexByte(addr, ':')
+	if i < 0 {
+		return "", "", errors.New("missing port")
+	}
+	port := addr[i+1:]
+	if _, err := strconv.Atoi(port); err != nil {
+		return "", "", errors.New("bad port")
+	}
+	return addr[:i], port, nil
+}
+
+// redactURL hides a password in a URL so errors can be printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+// OneLine renders a Validate/Parse error as one line for the CLI.
+func OneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}

@@ -1,0 +1,164 @@
+// Package database opens the control-plane database from a URL: SQLite (WAL, busy
+// timeout, foreign keys) or Postgres (pgx, pooled). It is plumbing only: which rows
+// live where is the business of the domain packages.
+package database
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/mattn/go-sqlite3"
+	"gorm.io/driver/postgres"
+	"gorm.io/driver/sqlite"
+	"gorm.io/gorm"
+	gormlogger "gorm.io/gorm/logger"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/migrations"
+)
+
+// Options configure a pool.
+type Options struct {
+	// MaxOpenConns caps open connections; 0 means 10 for Postgres, 4 for SQLite.
+	MaxOpenConns int
+	// MaxIdleConns caps idle connections; 0 means MaxOpenConns.
+	MaxIdleConns int
+}
+
+// DB is an open database with its dialect.
+type DB struct {
+	Gorm    *gorm.DB
+	SQL     *sql.DB
+	Dialect migrations.Dialect
+	// URL is the URL it was opened from (may hold a password: never log it).
+	URL string
+}
+
+// Open connects to the database named by rawURL and checks it answers. A database
+// that is down gives an Unavailable error whose message says which URL to check.
+func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
+	var (
+		dialector gorm.Dialector
+		dialect   migrations.Dialect
+	)
+	switch {
+	case strings.HasPrefix(rawURL, "sqlite:"):
+		path := SQLitePath(rawURL)
+		if dir := filepath.Dir(path); dir != "" {
+			if err := os.MkdirAll(dir, 0o750); err != nil {
+				return nil, errkind.Wrap(errkind.Unavailable, err, "cannot create database directory %s", dir)
+			}
+		}
+		dialector = sqlite.Open(SQLiteDSN(path))
+		dialect = migrations.DialectSQLite
+		if opts.MaxOpenConns == 0 {
+			opts.MaxOpenConns = 4
+		}
+	case strings.HasPrefix(rawURL, "postgres://"), strings.HasPrefix(rawURL, "postgresql://"):
+		dialector = postgres.New(postgres.Config{DSN: rawURL})
+		dialect = migrations.DialectPostgres
+		if opts.MaxOpenConns == 0 {
+			opts.MaxOpenConns = 10
+		}
+	default:
+		return nil, errkind.New(errkind.Invalid, "TOLLGATE_DATABASE_URL: unsupported database URL (use sqlite://path or postgres://...)")
+	}
+	if opts.MaxIdleConns == 0 || opts.MaxIdleConns > opts.MaxOpenConns {
+		opts.MaxIdleConns = opts.MaxOpenConns
+	}
+	g, err := gorm.Open(dialector, &gorm.Config{
+		Logger:                 gormlogger.Discard,
+		SkipDefaultTransaction: true,
+		PrepareStmt:            false,
+	})
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "cannot open database %s", Redact(rawURL))
+	}
+	sqlDB, err := g.DB()
+	if err != nil {
+		return nil, err
+	}
+	sqlDB.SetMaxOpenConns(opts.MaxOpenConns)
+	sqlDB.SetMaxIdleConns(opts.MaxIdleConns)
+	sqlDB.SetConnMaxIdleTime(5 * time.Minute)
+	pingCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := sqlDB.PingContext(pingCtx); err != nil {
+		_ = sqlDB.Close()
+		return nil, errkind.Wrap(errkind.Unavailable, err, "database %s is not reachable (is it running? check TOLLGATE_DATABASE_URL)", Redact(rawURL))
+	}
+	return &DB{Gorm: g, SQL: sqlDB, Dialect: dialect, URL: rawURL}, nil
+}
+
+// Close closes the pool.
+func (d *DB) Close() error { return d.SQL.Close() }
+
+// OpenSQLiteFile opens one more SQLite file with the same settings, for a tenant's
+// own database file in SQLite mode.
+func OpenSQLiteFile(ctx context.Context, path string, maxOpen int) (*gorm.DB, *sql.DB, error) {
+	g, err := gorm.Open(sqlite.Open(SQLiteDSN(path)), &gorm.Config{Logger: gormlogger.Discard, SkipDefaultTransaction: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	s, err := g.DB()
+	if err != nil {
+		return nil, nil, err
+	}
+	if maxOpen <= 0 {
+		maxOpen = 4
+	}
+	s.SetMaxOpenConns(maxOpen)
+	s.SetMaxIdleConns(maxOpen)
+	if err := s.PingContext(ctx); err != nil {
+		_ = s.Close()
+		return nil, nil, err
+	}
+	return g, s, nil
+}
+
+// SQLitePath returns the file path of a sqlite: URL.
+func SQLitePath(rawURL string) string {
+	p := strings.TrimPrefix(strings.TrimPrefix(rawURL, "sqlite://"), "sqlite:")
+	if i := strings.IndexByte(p, '?'); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}
+
+// SQLiteDSN is the mattn DSN with the pragmas Tollgate relies on: WAL so readers do
+// not block the writer, a busy timeout instead of immediate SQLITE_BUSY, immediate
+// write transactions so two writers queue instead of deadlocking, and foreign keys.
+func SQLiteDSN(path string) string {
+	return fmt.Sprintf("file:%s?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate", path)
+}
+
+// Redact hides the password of a database URL.
+func Redact(rawURL string) string {
+	u, err := url.Parse(rawURL)
+	if err != nil || u.User == nil {
+		return rawURL
+	}
+	return u.Redacted()
+}
+
+// IsUniqueViolation reports whether err is a unique-constraint violation on either
+// backend, so stores can turn it into a Conflict.
+func IsUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	var liteErr sqlite3.Error
+	if errors.As(err, &liteErr) {
+		return liteErr.ExtendedCode == sqlite3.ErrConstraintUnique || liteErr.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
+	}
+	return errors.Is(err, gorm.ErrDuplicatedKey)
+}

@@ -1,0 +1,99 @@
+// Package errkind is Tollgate's small error vocabulary. Domain errors wrap one of
+// these kinds and add context; the API layer maps kinds to HTTP status codes in one
+// place, so no handler ever picks a status code itself.
+package errkind
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Kind classifies an error by what the caller can do about it.
+type Kind struct{ name string }
+
+// String returns the kind's name.
+func (k *Kind) String() string { return k.name }
+
+// Error makes a Kind usable as a sentinel with errors.Is.
+func (k *Kind) Error() string { return k.name }
+
+// The kinds. Compare with errors.Is(err, errkind.NotFound).
+var (
+	// NotFound: the thing does not exist, or the caller may not know it exists.
+	NotFound = &Kind{"not_found"}
+	// Invalid: the input is wrong; the message says what to change.
+	Invalid = &Kind{"invalid"}
+	// Conflict: the input is fine but clashes with existing state (duplicate name).
+	Conflict = &Kind{"conflict"}
+	// Forbidden: the caller is known but may not do this.
+	Forbidden = &Kind{"forbidden"}
+	// Unauthenticated: the caller could not be identified.
+	Unauthenticated = &Kind{"unauthenticated"}
+	// BudgetExceeded: a hard budget refuses the request.
+	BudgetExceeded = &Kind{"budget_exceeded"}
+	// RateLimited: too many requests in a window; retry later.
+	RateLimited = &Kind{"rate_limited"}
+	// TooLarge: the request body is over the limit.
+	TooLarge = &Kind{"too_large"}
+	// Unavailable: a dependency (database, Redis, provider) cannot serve now.
+	Unavailable = &Kind{"unavailable"}
+)
+
+// Error is an error of a kind with a public message and an optional hidden cause.
+// The message is safe to show to the caller; the cause is only logged.
+type Error struct {
+	Kind    *Kind
+	Message string
+	// Code is an optional machine-readable code for the API ("budget_exceeded").
+	Code  string
+	Cause error
+}
+
+// Error returns the public message, followed by the cause when there is one.
+func (e *Error) Error() string {
+	if e.Cause != nil {
+		return e.Message + ": " + e.Cause.Error()
+	}
+	return e.Message
+}
+
+// Unwrap exposes both the kind and the cause to errors.Is/As.
+func (e *Error) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Kind, e.Cause}
+	}
+	return []error{e.Kind}
+}
+
+// New returns an error of kind k with a public message.
+func New(k *Kind, format string, args ...any) error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...)}
+}
+
+// Wrap returns an error of kind k with a public message and a hidden cause.
+func Wrap(k *Kind, cause error, format string, args ...any) error {
+	return &Error{Kind: k, Message: fmt.Sprintf(format, args...), Cause: cause}
+}
+
+// Of returns the kind of err, or nil when err carries none.
+func Of(err error) *Kind {
+	for _, k := range []*Kind{NotFound, Invalid, Conflict, Forbidden, Unauthenticated, BudgetExceeded, RateLimited, TooLarge, Unavailable} {
+		if errors.Is(err, k) {
+			return k
+		}
+	}
+	return nil
+}
+
+// PublicMessage returns the message safe to show for err: the Error's message when
+// it has one, otherwise the kind's name, otherwise "".
+func PublicMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	if k := Of(err); k != nil {
+		return k.name
+	}
+	return ""
+}

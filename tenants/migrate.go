@@ -1,0 +1,100 @@
+package tenants
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"gorm.io/gorm"
+
+	"github.com/tollgate-dev/tollgate/migrations"
+)
+
+// TenantVersion is one tenant's migration state.
+type TenantVersion struct {
+	Tenant  Tenant
+	Version int64
+	Latest  int64
+}
+
+// Versions reports the tenant migration version of every tenant.
+func (r *Registry) Versions(ctx context.Context) ([]TenantVersion, error) {
+	latest, err := migrations.Latest(r.db.Dialect, migrations.SetTenant)
+	if err != nil {
+		return nil, err
+	}
+	ts, err := r.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TenantVersion, len(ts))
+	for i, t := range ts {
+		h := &Handle{r: r, t: t}
+		var v int64
+		err := h.Read(ctx, func(db *gorm.DB) error {
+			var e error
+			v, e = migrations.TenantVersion(ctx, db.Statement.ConnPool.(migrations.DBTx), r.db.Dialect)
+			return e
+		})
+		if err != nil {
+			return nil, fmt.Errorf("tenant %s: %w", t.Slug, err)
+		}
+		out[i] = TenantVersion{Tenant: t, Version: v, Latest: latest}
+	}
+	return out, nil
+}
+
+// MigrateResult is what MigrateAll did to one tenant.
+type MigrateResult struct {
+	Tenant   Tenant
+	From, To int64
+}
+
+// MigrateAll applies pending tenant migrations to every tenant, each tenant in its own
+// transaction (all-or-nothing per tenant), a few tenants at a time. On Postgres a
+// per-tenant advisory lock keeps two concurrent `migrate up` runs from racing.
+func (r *Registry) MigrateAll(ctx context.Context, parallel int) ([]MigrateResult, error) {
+	ts, err := r.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if parallel < 1 {
+		parallel = 1
+	}
+	results := make([]MigrateResult, len(ts))
+	errs := make([]error, len(ts))
+	sem := make(chan struct{}, parallel)
+	var wg sync.WaitGroup
+	for i, t := range ts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			results[i], errs[i] = r.migrateOne(ctx, t)
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return results, fmt.Errorf("tenant %s: %w", ts[i].Slug, err)
+		}
+	}
+	return results, nil
+}
+
+func (r *Registry) migrateOne(ctx context.Context, t Tenant) (MigrateResult, error) {
+	res := MigrateResult{Tenant: t}
+	h := &Handle{r: r, t: t}
+	err := h.Tx(ctx, func(tx *gorm.DB) error {
+		if r.db.Dialect == migrations.DialectPostgres {
+			if err := tx.Exec("SELECT pg_advisory_xact_lock(hashtext(?))", "tollgate-tenant-migrate:"+string(t.ID)).Error; err != nil {
+				return err
+			}
+		}
+		var err error
+		res.From, res.To, err = migrations.TenantUp(ctx, tx.Statement.ConnPool.(migrations.DBTx), r.db.Dialect)
+		return err
+	})
+	return res, err
+}

@@ -1,0 +1,73 @@
+// Package tenants owns tenants, their provisioning (a Postgres schema or a SQLite
+// file each, with the tenant migrations applied) and the only way to reach a
+// tenant's data: a Handle built from an authenticated Principal.
+package tenants
+
+import (
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+)
+
+// ID identifies a tenant: a lowercase ULID, never user text.
+type ID string
+
+// Status is a tenant's lifecycle state.
+type Status string
+
+// Statuses.
+const (
+	// StatusActive tenants are served.
+	StatusActive Status = "active"
+	// StatusSuspended tenants keep their data but every request is refused.
+	StatusSuspended Status = "suspended"
+)
+
+// Tenant is one customer organisation.
+type Tenant struct {
+	ID         ID
+	Slug       string
+	Name       string
+	SchemaName string
+	Status     Status
+	// StripeCustomerID is empty until the first invoice run creates the customer.
+	StripeCustomerID string
+	BillingEmail     string
+	// Plan is the tenant's pricing plan as JSON (markup, per-model prices, fee).
+	Plan        string
+	CreatedAt   time.Time
+	SuspendedAt *time.Time
+}
+
+var (
+	idPattern     = regexp.MustCompile(`^[0-9a-z]{26}$`)
+	schemaPattern = regexp.MustCompile(`^t_[0-9a-z]{26}$`)
+	slugStrip     = regexp.MustCompile(`[^a-z0-9]+`)
+)
+
+// NewID returns a fresh tenant id.
+func NewID() ID { return ID(strings.ToLower(ulid.Make().String())) }
+
+// Valid reports whether id has the generated shape. Anything else (user text, "..",
+// quotes, "public") is rejected before it reaches a query.
+func (id ID) Valid() bool { return idPattern.MatchString(string(id)) }
+
+// SchemaName returns the tenant's Postgres schema name (and SQLite file stem).
+func (id ID) SchemaName() string { return "t_" + string(id) }
+
+// ValidSchemaName reports whether s is a generated schema name. Every schema name is
+// checked with it right before it is spliced into SQL.
+func ValidSchemaName(s string) bool { return schemaPattern.MatchString(s) }
+
+// Slugify makes the URL-safe slug of a tenant name: lowercase letters, digits and
+// dashes, at most 40 characters.
+func Slugify(name string) string {
+	s := slugStrip.ReplaceAllString(strings.ToLower(strings.TrimSpace(name)), "-")
+	s = strings.Trim(s, "-")
+	if len(s) > 40 {
+		s = strings.Trim(s[:40], "-")
+	}
+	return s
+}
