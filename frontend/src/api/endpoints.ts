@@ -1,0 +1,89 @@
+// One typed function per admin API endpoint (docs/admin-api.md), and the
+// TanStack Query keys they are cached under. Pages use only these.
+
+import type { ApiClient } from "./client";
+import type * as T from "./types";
+import type { TokenPair } from "../auth/session";
+import type { Role } from "../roles/permissions";
+
+const enc = encodeURIComponent;
+const tp = (t: string) => `/tenants/${enc(t)}`;
+
+/** Query keys: everything of a tenant sits under ["t", tenant] so one switch can drop it. */
+export const qk = {
+  me: ["me"] as const,
+  tenants: ["tenants"] as const,
+  system: ["system"] as const,
+  tenant: (t: string) => ["t", t] as const,
+  members: (t: string) => ["t", t, "members"] as const,
+  keys: (t: string, q = "", cursor = "") => ["t", t, "keys", { q, cursor }] as const,
+  keysAll: (t: string) => ["t", t, "keys"] as const,
+  keyNames: (t: string) => ["t", t, "keys", "names"] as const,
+  audit: (t: string, q = "", cursor = "") => ["t", t, "audit", { q, cursor }] as const,
+  usage: (t: string, q?: T.UsageQuery) => (q ? (["t", t, "usage", q] as const) : (["t", t, "usage"] as const)),
+  events: (t: string) => ["t", t, "events"] as const,
+  budgets: (t: string) => ["t", t, "budgets"] as const,
+  alerts: (t: string) => ["t", t, "alerts"] as const,
+  webhook: (t: string) => ["t", t, "webhook"] as const,
+  routing: (t: string) => ["t", t, "routing"] as const,
+  models: (t: string) => ["t", t, "models"] as const,
+  invoices: (t: string) => ["t", t, "invoices"] as const,
+};
+
+/** Lists may come back as {data:[...]} or (defensively) a bare array. */
+export function listOf<X>(v: T.Page<X> | X[] | undefined | null): X[] {
+  if (!v) return [];
+  return Array.isArray(v) ? v : (v.data ?? []);
+}
+
+export function endpoints(c: ApiClient) {
+  return {
+    login: (email: string, password: string) =>
+      c.request<TokenPair>("/auth/login", { method: "POST", body: { email, password }, anonymous: true }),
+    logout: (refresh_token: string) =>
+      c.request<void>("/auth/logout", { method: "POST", body: { refresh_token }, anonymous: true }),
+    me: () => c.get<T.Me>("/me"),
+
+    tenants: () => c.get<T.Page<T.Tenant>>("/tenants"),
+    createTenant: (name: string) => c.post<T.Tenant>("/tenants", { name }),
+    suspendTenant: (t: string) => c.post<void>(`${tp(t)}/suspend`),
+    resumeTenant: (t: string) => c.post<void>(`${tp(t)}/resume`),
+
+    members: (t: string) => c.get<T.Page<T.Member>>(`${tp(t)}/members`),
+    inviteMember: (t: string, email: string, role: Role) => c.post<T.Member>(`${tp(t)}/members`, { email, role }),
+    changeRole: (t: string, userId: string, role: Role) => c.patch<T.Member>(`${tp(t)}/members/${enc(userId)}`, { role }),
+    removeMember: (t: string, userId: string) => c.del<void>(`${tp(t)}/members/${enc(userId)}`),
+
+    keys: (t: string, q: { q?: string; cursor?: string; limit?: number }) =>
+      c.get<T.Page<T.ApiKey>>(`${tp(t)}/keys`, { limit: q.limit ?? 25, cursor: q.cursor, q: q.q }),
+    createKey: (t: string, input: T.CreateKeyInput) => c.post<T.KeyWithSecret>(`${tp(t)}/keys`, input),
+    revokeKey: (t: string, id: string) => c.post<void>(`${tp(t)}/keys/${enc(id)}/revoke`),
+    rotateKey: (t: string, id: string, grace_seconds: number) =>
+      c.post<T.KeyWithSecret>(`${tp(t)}/keys/${enc(id)}/rotate`, { grace_seconds }),
+
+    audit: (t: string, q: { q?: string; cursor?: string }) =>
+      c.get<T.Page<T.AuditEntry>>(`${tp(t)}/audit`, { limit: 50, cursor: q.cursor, q: q.q }),
+
+    usage: (t: string, q: T.UsageQuery, signal?: AbortSignal) => c.get<T.UsageReport>(`${tp(t)}/usage`, { ...q }, signal),
+    events: (t: string, cursor?: string) => c.get<T.Page<T.UsageEvent>>(`${tp(t)}/usage/events`, { cursor, limit: 50 }),
+    usageCsv: (t: string, q: T.UsageQuery) => c.request<string>(`${tp(t)}/usage.csv`, { query: { ...q }, raw: true }),
+
+    budgets: (t: string) => c.get<T.Page<T.Budget>>(`${tp(t)}/budgets`),
+    createBudget: (t: string, input: T.CreateBudgetInput) => c.post<T.Budget>(`${tp(t)}/budgets`, input),
+    deleteBudget: (t: string, id: string) => c.del<void>(`${tp(t)}/budgets/${enc(id)}`),
+    alerts: (t: string) => c.get<T.Page<T.AlertItem>>(`${tp(t)}/alerts`),
+    webhook: (t: string) => c.get<T.Webhook>(`${tp(t)}/webhook`),
+    setWebhook: (t: string, url: string) => c.put<T.Webhook>(`${tp(t)}/webhook`, { url }),
+    testWebhook: (t: string) => c.post<unknown>(`${tp(t)}/webhook/test`),
+
+    routing: (t: string) => c.get<T.RoutingPolicy>(`${tp(t)}/routing`),
+    setRouting: (t: string, policy: T.RoutingPolicy) => c.put<T.RoutingPolicy>(`${tp(t)}/routing`, policy),
+    simulate: (t: string, policy: T.RoutingPolicy) => c.post<T.SimulateResult>(`${tp(t)}/routing/simulate`, { policy }),
+
+    models: (t: string) => c.get<T.Page<T.ModelInfo> | T.ModelInfo[]>(`${tp(t)}/models`),
+    invoices: (t: string) => c.get<T.Page<T.Invoice>>(`${tp(t)}/invoices`),
+    system: () => c.get<T.SystemInfo>("/system"),
+  };
+}
+
+export type Endpoints = ReturnType<typeof endpoints>;

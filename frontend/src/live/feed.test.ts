@@ -1,0 +1,64 @@
+import { describe, expect, it } from "vitest";
+import { backoffDelay, initialLiveState, liveReducer, mergeEvents, parseLiveMessage, MAX_RECENT, type LiveState } from "./feed";
+import type { UsageEvent } from "../api/types";
+
+const ev = (id: string, at: string): UsageEvent => ({ id, created_at: at, model: "sim-small", input_tokens: 10, output_tokens: 5, cost_nano: 42 });
+
+describe("liveReducer", () => {
+  it("tracks the connection lifecycle and resets attempts on open", () => {
+    let s: LiveState = liveReducer(initialLiveState, { type: "connecting" });
+    expect(s.status).toBe("connecting");
+    s = liveReducer(s, { type: "closed", retryAt: 1000 });
+    expect(s).toMatchObject({ status: "reconnecting", attempt: 1, retryAt: 1000 });
+    s = liveReducer(s, { type: "connecting" });
+    expect(s.status).toBe("reconnecting");
+    s = liveReducer(s, { type: "closed", retryAt: 3000 });
+    expect(s.attempt).toBe(2);
+    s = liveReducer(s, { type: "open" });
+    expect(s).toMatchObject({ status: "open", attempt: 0, retryAt: null });
+  });
+
+  it("prepends live requests, newest first, without duplicates, capped", () => {
+    let s = liveReducer(initialLiveState, { type: "seed", events: [ev("a", "2025-01-01T00:00:01Z"), ev("b", "2025-01-01T00:00:02Z")] });
+    expect(s.recent.map((e) => e.id)).toEqual(["b", "a"]);
+    s = liveReducer(s, { type: "message", msg: { type: "request", data: ev("c", "2025-01-01T00:00:03Z") } });
+    s = liveReducer(s, { type: "message", msg: { type: "request", data: ev("c", "2025-01-01T00:00:03Z") } });
+    expect(s.recent.map((e) => e.id)).toEqual(["c", "b", "a"]);
+    expect(s.received).toBe(2);
+    const many = Array.from({ length: 80 }, (_, i) => ev(`x${i}`, `2025-01-02T00:00:${String(i % 60).padStart(2, "0")}Z`));
+    expect(mergeEvents([], many)).toHaveLength(MAX_RECENT);
+  });
+
+  it("keeps alerts and ignores unknown messages", () => {
+    let s = liveReducer(initialLiveState, { type: "message", msg: { type: "alert", data: { id: "al1", created_at: "2025-01-01T00:00:00Z", threshold: 80 } } });
+    expect(s.alerts).toHaveLength(1);
+    s = liveReducer(s, { type: "message", msg: { type: "something-new", data: {} } });
+    expect(s.alerts).toHaveLength(1);
+    expect(s.recent).toHaveLength(0);
+  });
+
+  it("parses frames defensively", () => {
+    expect(parseLiveMessage('{"type":"spend","data":{"spent_nano":5}}')).toEqual({ type: "spend", data: { spent_nano: 5 } });
+    expect(parseLiveMessage("not json")).toBeNull();
+    expect(parseLiveMessage('{"data":1}')).toBeNull();
+    expect(parseLiveMessage(new ArrayBuffer(2))).toBeNull();
+  });
+});
+
+describe("backoffDelay", () => {
+  it("grows exponentially with equal jitter and a cap", () => {
+    const lo = { random: () => 0 };
+    const hi = { random: () => 0.999999 };
+    expect(backoffDelay(1, lo)).toBe(250);
+    expect(backoffDelay(1, hi)).toBe(500);
+    expect(backoffDelay(2, hi)).toBe(1000);
+    expect(backoffDelay(4, hi)).toBe(4000);
+    expect(backoffDelay(20, hi)).toBe(30000);
+    expect(backoffDelay(20, lo)).toBe(15000);
+    for (let a = 1; a < 30; a++) {
+      const d = backoffDelay(a);
+      expect(d).toBeGreaterThanOrEqual(Math.min(30000, 500 * 2 ** (a - 1)) / 2);
+      expect(d).toBeLessThanOrEqual(30000);
+    }
+  });
+});
