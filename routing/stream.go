@@ -97,7 +97,7 @@ type chunkView struct {
 			} `json:"tool_calls"`
 		} `json:"delta"`
 	} `json:"choices"`
-	Usage *usageWire `json:"usage"`
+	Usage *usageWire      `json:"usage"`
 	Error json.RawMessage `json:"error"`
 }
 
