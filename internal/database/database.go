@@ -80,7 +80,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 		PrepareStmt:            false,
 	})
 	if err != nil {
-		return nil, errkind.Wrap(errkind.Unavailable, err, "cannot open database %s", Redact(rawURL))
+		return nil, errkind.Wrap(errkind.Unavailable, rootCause(err), "database %s is not reachable (is it running? check TOLLGATE_DATABASE_URL)", Redact(rawURL))
 	}
 	sqlDB, err := g.DB()
 	if err != nil {
@@ -93,7 +93,7 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	defer cancel()
 	if err := sqlDB.PingContext(pingCtx); err != nil {
 		_ = sqlDB.Close()
-		return nil, errkind.Wrap(errkind.Unavailable, err, "database %s is not reachable (is it running? check TOLLGATE_DATABASE_URL)", Redact(rawURL))
+		return nil, errkind.Wrap(errkind.Unavailable, rootCause(err), "database %s is not reachable (is it running? check TOLLGATE_DATABASE_URL)", Redact(rawURL))
 	}
 	return &DB{Gorm: g, SQL: sqlDB, Dialect: dialect, URL: rawURL}, nil
 }
@@ -161,4 +161,15 @@ func IsUniqueViolation(err error) bool {
 		return liteErr.ExtendedCode == sqlite3.ErrConstraintUnique || liteErr.ExtendedCode == sqlite3.ErrConstraintPrimaryKey
 	}
 	return errors.Is(err, gorm.ErrDuplicatedKey)
+}
+
+// rootCause shortens a driver's multi-line connection error to its last line
+// ("dial tcp 127.0.0.1:5432: connect: connection refused"), so the CLI prints one line.
+func rootCause(err error) error {
+	lines := strings.Split(strings.TrimSpace(err.Error()), "\n")
+	last := strings.TrimSpace(lines[len(lines)-1])
+	if i := strings.LastIndex(last, "dial error: "); i >= 0 {
+		last = last[i+len("dial error: "):]
+	}
+	return errors.New(last)
 }

@@ -1,0 +1,95 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/logging"
+)
+
+// errorBody is OpenAI's error envelope, used on /v1 and /api/v1 alike.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Message string  `json:"message"`
+	Type    string  `json:"type"`
+	Param   *string `json:"param"`
+	Code    *string `json:"code"`
+}
+
+// CodeMalformedBody marks an Invalid error caused by an unparseable body (400, not 422).
+const CodeMalformedBody = "malformed_body"
+
+// HandlerFunc is a gin handler that returns its error instead of writing it, so that
+// one place (writeError) chooses every status code.
+type HandlerFunc func(c *gin.Context) error
+
+// h adapts a HandlerFunc to gin.
+func h(fn HandlerFunc) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if err := fn(c); err != nil {
+			writeError(c, err)
+		}
+	}
+}
+
+// statusOf maps an error to its HTTP status, OpenAI error type and code.
+func statusOf(err error, openAIPath bool) (int, string, string) {
+	code := ""
+	var e *errkind.Error
+	if errors.As(err, &e) {
+		code = e.Code
+	}
+	switch errkind.Of(err) {
+	case errkind.Invalid:
+		if code == CodeMalformedBody || openAIPath {
+			return http.StatusBadRequest, "invalid_request_error", orDefault(code, "invalid_request")
+		}
+		return http.StatusUnprocessableEntity, "invalid_request_error", orDefault(code, "validation_failed")
+	case errkind.NotFound:
+		return http.StatusNotFound, "not_found_error", orDefault(code, "not_found")
+	case errkind.Conflict:
+		return http.StatusConflict, "invalid_request_error", orDefault(code, "conflict")
+	case errkind.Unauthenticated:
+		return http.StatusUnauthorized, "authentication_error", orDefault(code, "invalid_api_key")
+	case errkind.Forbidden:
+		return http.StatusForbidden, "permission_error", orDefault(code, "forbidden")
+	case errkind.BudgetExceeded:
+		return http.StatusTooManyRequests, "insufficient_quota", "budget_exceeded"
+	case errkind.RateLimited:
+		return http.StatusTooManyRequests, "rate_limit_error", orDefault(code, "rate_limit_exceeded")
+	case errkind.TooLarge:
+		return http.StatusRequestEntityTooLarge, "invalid_request_error", "request_too_large"
+	case errkind.Unavailable:
+		return http.StatusServiceUnavailable, "server_error", orDefault(code, "unavailable")
+	}
+	return http.StatusInternalServerError, "server_error", "internal_error"
+}
+
+func orDefault(s, d string) string {
+	if s != "" {
+		return s
+	}
+	return d
+}
+
+// writeError renders err in the OpenAI envelope. Errors without a kind are logged
+// with the request id and shown to the client only as a generic message.
+func writeError(c *gin.Context, err error) {
+	openAIPath := strings.HasPrefix(c.Request.URL.Path, "/v1/")
+	status, typ, code := statusOf(err, openAIPath)
+	msg := errkind.PublicMessage(err)
+	if status >= 500 || msg == "" {
+		logger(c).ErrorContext(c.Request.Context(), "request failed", "error", err, "status", status)
+		if status == http.StatusInternalServerError || msg == "" {
+			msg = "internal error; quote request id " + logging.RequestID(c.Request.Context()) + " when reporting it"
+		}
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Message: msg, Type: typ, Code: &code}})
+}

@@ -1,0 +1,50 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func (s *Server) registerHealth(e *gin.Engine) {
+	e.GET("/healthz", func(c *gin.Context) {
+		c.JSON(http.StatusOK, gin.H{"status": "ok"})
+	})
+	e.GET("/readyz", s.readyz)
+	if s.deps.Metrics != nil {
+		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{})))
+	}
+}
+
+type readyCheckResult struct {
+	OK    bool   `json:"ok"`
+	State string `json:"state,omitempty"`
+	Error string `json:"error,omitempty"`
+}
+
+// readyz checks every dependency with a short deadline; 503 when one is down.
+func (s *Server) readyz(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	checks := map[string]readyCheckResult{}
+	ok := true
+	for _, rc := range s.deps.Ready {
+		res := readyCheckResult{OK: true}
+		if err := rc.Check(ctx); err != nil {
+			res = readyCheckResult{OK: false, Error: err.Error()}
+			ok = false
+		}
+		if rc.State != nil {
+			res.State = rc.State()
+		}
+		checks[rc.Name] = res
+	}
+	status := http.StatusOK
+	if !ok {
+		status = http.StatusServiceUnavailable
+	}
+	c.JSON(status, gin.H{"ready": ok, "mode": s.deps.Config.Mode, "checks": checks})
+}

@@ -1,0 +1,111 @@
+package api
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/logging"
+)
+
+// HeaderRequestID is the response header carrying the request id.
+const HeaderRequestID = "x-tollgate-request-id"
+
+const loggerKey = "tollgate.logger"
+
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(loggerKey); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// newRequestID returns a 16-byte random hex id, prefixed "req_".
+func newRequestID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "req_" + hex.EncodeToString(b[:])
+}
+
+// requestID assigns every request an id (reusing a sane inbound one) and puts it in
+// the context, the response header and every log record.
+func requestID(base *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = newRequestID()
+		}
+		c.Header(HeaderRequestID, id)
+		c.Request = c.Request.WithContext(logging.WithRequestID(c.Request.Context(), id))
+		c.Set(loggerKey, base)
+		c.Next()
+	}
+}
+
+// recovery turns a panic into a 500 in the API's error shape and logs the stack.
+func recovery() gin.HandlerFunc {
+	return gin.CustomRecoveryWithWriter(nil, func(c *gin.Context, rec any) {
+		logger(c).ErrorContext(c.Request.Context(), "panic", "panic", rec)
+		writeError(c, errors.New("panic"))
+	})
+}
+
+// accessLog logs one line per request. The hot /v1 path logs at debug unless it failed.
+func accessLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelError
+		} else if c.FullPath() == "/v1/chat/completions" && status < 400 {
+			level = slog.LevelDebug
+		}
+		ctx := c.Request.Context()
+		l := logger(c)
+		if !l.Enabled(ctx, level) {
+			return
+		}
+		l.LogAttrs(ctx, level, "http request",
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.FullPath()),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("ip", c.ClientIP()))
+	}
+}
+
+// bodyLimit refuses bodies over max bytes with 413, before any handler reads them.
+func bodyLimit(max int64) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength > max {
+			writeError(c, errkind.New(errkind.TooLarge, "request body is %d bytes; the limit is %d", c.Request.ContentLength, max))
+			return
+		}
+		if c.Request.Body != nil {
+			c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, max)
+		}
+		c.Next()
+	}
+}
+
+// bindJSON decodes the body into dst, turning a too-large body into 413 and
+// malformed JSON into 400, each with a message saying what to fix.
+func bindJSON(c *gin.Context, dst any) error {
+	if err := c.ShouldBindJSON(dst); err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return errkind.New(errkind.TooLarge, "request body is over the %s-byte limit", strconv.FormatInt(maxErr.Limit, 10))
+		}
+		return &errkind.Error{Kind: errkind.Invalid, Code: CodeMalformedBody, Message: "request body is not valid JSON for this endpoint: " + err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-dev/tollgate/internal/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// globalFlags override the environment for every subcommand.
+type globalFlags struct {
+	databaseURL string
+	redisURL    string
+	envFile     string
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globalFlags{}
+	root := &cobra.Command{
+		Use:           "tollgate",
+		Short:         "Tollgate: a multi-tenant control plane for LLM usage",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.PersistentFlags().StringVar(&g.databaseURL, "database-url", "", "database URL (overrides TOLLGATE_DATABASE_URL)")
+	root.PersistentFlags().StringVar(&g.redisURL, "redis-url", "", "Redis URL or cluster seed list (overrides TOLLGATE_REDIS_URL)")
+	root.PersistentFlags().StringVar(&g.envFile, "env-file", ".env", "dotenv file read under the process environment")
+	root.AddCommand(
+		newServeCmd(g),
+		newMigrateCmd(g),
+		newTenantsCmd(g),
+		newConfigCmd(g),
+		newVersionCmd(),
+	)
+	return root
+}
+
+// loadConfig reads env + .env and applies the global flags.
+func (g *globalFlags) loadConfig() (config.Config, error) {
+	cfg, err := config.FromOSWithDotenv(g.envFile)
+	if err != nil {
+		return cfg, err
+	}
+	if g.databaseURL == "" && g.redisURL == "" {
+		return cfg, nil
+	}
+	env := cfg.Env
+	if g.databaseURL != "" {
+		env["TOLLGATE_DATABASE_URL"] = g.databaseURL
+		if env["TOLLGATE_MODE"] == "" {
+			delete(env, "TOLLGATE_MODE")
+		}
+	}
+	if g.redisURL != "" {
+		env["TOLLGATE_REDIS_URL"] = g.redisURL
+	}
+	return config.Parse(env)
+}
+
+// oneLine flattens joined errors into one actionable line.
+func oneLine(err error) string {
+	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+func newVersionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cmd.Println("tollgate " + version)
+			return nil
+		},
+	}
+}

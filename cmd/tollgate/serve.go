@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/frontend"
+	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// selfHostTenantName is the one tenant of single-tenant mode.
+const selfHostTenantName = "default"
+
+func newServeCmd(g *globalFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway, the admin API and the console",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := g.loadConfig()
+			if err != nil {
+				return err
+			}
+			return serve(cmd.Context(), cfg, nil)
+		},
+	}
+}
+
+// serve runs until ctx is cancelled (SIGINT/SIGTERM). ready, when non-nil, receives
+// the bound address once the server listens (tests use it).
+func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if cfg.Mode == config.ModeSingleTenant {
+		if err := ensureSelfHostTenant(ctx, a); err != nil {
+			return err
+		}
+	}
+	if _, err := a.registry.MigrateAll(ctx, 4); err != nil {
+		return err
+	}
+
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	var console fs.FS
+	if frontend.Built() {
+		console, _ = fs.Sub(frontend.Dist, "dist")
+	}
+	srv := api.New(api.Deps{
+		Config:  api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Mode: string(cfg.Mode)},
+		Logger:  a.logger,
+		Metrics: metrics,
+		Ready: []api.ReadyCheck{{Name: "database", Check: func(ctx context.Context) error {
+			return a.db.SQL.PingContext(ctx)
+		}}},
+		Console: console,
+	})
+	bound := make(chan string, 1)
+	go func() {
+		addr, ok := <-bound
+		if !ok {
+			return
+		}
+		a.logger.Info("tollgate listening", "url", "http://"+displayAddr(addr), "mode", cfg.Mode,
+			"database", string(cfg.DatabaseDriver()), "console_built", console != nil)
+		if ready != nil {
+			ready <- addr
+		}
+	}()
+	err = srv.Serve(ctx, cfg.Addr, cfg.HTTP.ShutdownGrace, bound)
+	close(bound)
+	if err != nil {
+		return errkind.Wrap(errkind.Unavailable, err, "cannot serve on TOLLGATE_ADDR=%s", cfg.Addr)
+	}
+	return nil
+}
+
+// ensureSelfHostTenant creates the one tenant of single-tenant mode on first start.
+func ensureSelfHostTenant(ctx context.Context, a *app) error {
+	_, err := a.registry.Get(ctx, selfHostTenantName)
+	if errors.Is(err, errkind.NotFound) {
+		_, err = a.registry.Create(ctx, tenants.CreateInput{Name: selfHostTenantName})
+		if err == nil {
+			a.logger.Info("created the self-host tenant", "slug", selfHostTenantName)
+		}
+	}
+	return err
+}
+
+func displayAddr(addr string) string {
+	if strings.HasPrefix(addr, "[::]:") {
+		return "localhost:" + strings.TrimPrefix(addr, "[::]:")
+	}
+	if strings.HasPrefix(addr, "0.0.0.0:") {
+		return "localhost:" + strings.TrimPrefix(addr, "0.0.0.0:")
+	}
+	return addr
+}
