@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"strings"
 
+	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
@@ -51,6 +52,13 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		return err
 	}
 
+	identity, err := wireIdentity(ctx, a)
+	if err != nil {
+		return err
+	}
+	go identity.run(ctx)
+	routes := append([]func(*gin.Engine){}, identity.routes...)
+
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
@@ -66,6 +74,7 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 			return a.db.SQL.PingContext(ctx)
 		}}},
 		Console: console,
+		Routes:  routes,
 	})
 	bound := make(chan string, 1)
 	go func() {
