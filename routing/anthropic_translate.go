@@ -1,0 +1,295 @@
+package routing
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// anthropicRequest is the Messages API request body.
+type anthropicRequest struct {
+	Model         string             `json:"model"`
+	System        string             `json:"system,omitempty"`
+	Messages      []anthropicMessage `json:"messages"`
+	MaxTokens     int                `json:"max_tokens"`
+	Temperature   json.RawMessage    `json:"temperature,omitempty"`
+	TopP          json.RawMessage    `json:"top_p,omitempty"`
+	StopSequences []string           `json:"stop_sequences,omitempty"`
+	Stream        bool               `json:"stream,omitempty"`
+	Tools         []anthropicTool    `json:"tools,omitempty"`
+	ToolChoice    any                `json:"tool_choice,omitempty"`
+	Metadata      *struct {
+		UserID string `json:"user_id"`
+	} `json:"metadata,omitempty"`
+}
+
+type anthropicMessage struct {
+	Role    string           `json:"role"`
+	Content []anthropicBlock `json:"content"`
+}
+
+type anthropicBlock struct {
+	Type      string          `json:"type"`
+	Text      string          `json:"text,omitempty"`
+	ID        string          `json:"id,omitempty"`
+	Name      string          `json:"name,omitempty"`
+	Input     json.RawMessage `json:"input,omitempty"`
+	ToolUseID string          `json:"tool_use_id,omitempty"`
+	Content   string          `json:"content,omitempty"`
+	Source    *anthropicImage `json:"source,omitempty"`
+}
+
+type anthropicImage struct {
+	Type      string `json:"type"`
+	MediaType string `json:"media_type,omitempty"`
+	Data      string `json:"data,omitempty"`
+	URL       string `json:"url,omitempty"`
+}
+
+type anthropicTool struct {
+	Name        string          `json:"name"`
+	Description string          `json:"description,omitempty"`
+	InputSchema json.RawMessage `json:"input_schema"`
+}
+
+// toAnthropic translates an OpenAI chat request into a Messages API body:
+// system/developer messages become the system prompt, tool results become
+// user tool_result blocks, assistant tool_calls become tool_use blocks, and
+// consecutive same-role messages merge (the API requires alternation).
+// defaultMaxTokens fills the mandatory max_tokens when the client set none.
+func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bool) ([]byte, error) {
+	out := anthropicRequest{Model: model, MaxTokens: req.MaxTokens, Stream: stream,
+		Temperature: nonNull(req.Temperature), TopP: nonNull(req.TopP)}
+	if out.MaxTokens == 0 {
+		out.MaxTokens = defaultMaxTokens
+	}
+	var system []string
+	for i := range req.Messages {
+		m := &req.Messages[i]
+		var role string
+		var blocks []anthropicBlock
+		switch m.Role {
+		case "system", "developer":
+			system = append(system, m.Text)
+			continue
+		case "tool":
+			role = "user"
+			blocks = []anthropicBlock{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Text}}
+		case "assistant":
+			role = "assistant"
+			if m.Text != "" {
+				blocks = append(blocks, anthropicBlock{Type: "text", Text: m.Text})
+			}
+			for _, tc := range m.ToolCalls {
+				input := json.RawMessage(tc.Function.Arguments)
+				if !json.Valid(input) || len(bytes.TrimSpace(input)) == 0 {
+					input = json.RawMessage("{}")
+				}
+				blocks = append(blocks, anthropicBlock{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
+			}
+		default:
+			role = "user"
+			parts, err := m.Parts()
+			if err != nil {
+				return nil, fmt.Errorf("messages[%d]: %w", i, err)
+			}
+			for _, p := range parts {
+				switch {
+				case p.Type == "text":
+					blocks = append(blocks, anthropicBlock{Type: "text", Text: p.Text})
+				case p.Type == "image_url" && p.ImageURL != nil:
+					blocks = append(blocks, anthropicBlock{Type: "image", Source: imageSource(p.ImageURL.URL)})
+				}
+			}
+		}
+		if len(blocks) == 0 {
+			continue
+		}
+		if n := len(out.Messages); n > 0 && out.Messages[n-1].Role == role {
+			out.Messages[n-1].Content = append(out.Messages[n-1].Content, blocks...)
+			continue
+		}
+		out.Messages = append(out.Messages, anthropicMessage{Role: role, Content: blocks})
+	}
+	out.System = strings.Join(system, "\n\n")
+	if stop := nonNull(req.Stop); stop != nil {
+		var one string
+		if json.Unmarshal(stop, &one) == nil {
+			out.StopSequences = []string{one}
+		} else if err := json.Unmarshal(stop, &out.StopSequences); err != nil {
+			return nil, fmt.Errorf("stop: %w", err)
+		}
+	}
+	if req.HasTools() {
+		var tools []struct {
+			Function struct {
+				Name        string          `json:"name"`
+				Description string          `json:"description"`
+				Parameters  json.RawMessage `json:"parameters"`
+			} `json:"function"`
+		}
+		if err := json.Unmarshal(req.Tools, &tools); err != nil {
+			return nil, fmt.Errorf("tools: %w", err)
+		}
+		for _, t := range tools {
+			schema := t.Function.Parameters
+			if len(schema) == 0 || bytes.Equal(schema, []byte("null")) {
+				schema = json.RawMessage(`{"type":"object","properties":{}}`)
+			}
+			out.Tools = append(out.Tools, anthropicTool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
+		}
+		out.ToolChoice = anthropicToolChoice(req.ToolChoice)
+	}
+	if req.User != "" {
+		out.Metadata = &struct {
+			UserID string `json:"user_id"`
+		}{req.User}
+	}
+	return json.Marshal(out)
+}
+
+func nonNull(r json.RawMessage) json.RawMessage {
+	if len(r) == 0 || bytes.Equal(r, []byte("null")) {
+		return nil
+	}
+	return r
+}
+
+func imageSource(url string) *anthropicImage {
+	if rest, ok := strings.CutPrefix(url, "data:"); ok {
+		if meta, data, ok := strings.Cut(rest, ","); ok {
+			return &anthropicImage{Type: "base64", MediaType: strings.TrimSuffix(meta, ";base64"), Data: data}
+		}
+	}
+	return &anthropicImage{Type: "url", URL: url}
+}
+
+func anthropicToolChoice(raw json.RawMessage) any {
+	raw = nonNull(raw)
+	if raw == nil {
+		return nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "none":
+			return map[string]string{"type": "none"}
+		case "required":
+			return map[string]string{"type": "any"}
+		default:
+			return map[string]string{"type": "auto"}
+		}
+	}
+	var named struct {
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if json.Unmarshal(raw, &named) == nil && named.Function.Name != "" {
+		return map[string]string{"type": "tool", "name": named.Function.Name}
+	}
+	return map[string]string{"type": "auto"}
+}
+
+// anthropicUsage is the Messages API usage object.
+type anthropicUsage struct {
+	InputTokens              int `json:"input_tokens"`
+	OutputTokens             int `json:"output_tokens"`
+	CacheCreationInputTokens int `json:"cache_creation_input_tokens"`
+	CacheReadInputTokens     int `json:"cache_read_input_tokens"`
+}
+
+// usage maps Anthropic's usage to OpenAI's convention, where prompt tokens
+// include cached ones. Cache writes are counted as ordinary input tokens (they
+// cost 1.25× input at Anthropic; the catalog does not price them separately yet).
+func (u anthropicUsage) usage() Usage {
+	return Usage{
+		PromptTokens:     u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
+		CachedTokens:     u.CacheReadInputTokens,
+		CompletionTokens: u.OutputTokens,
+	}
+}
+
+type anthropicResponse struct {
+	ID         string           `json:"id"`
+	Model      string           `json:"model"`
+	Content    []anthropicBlock `json:"content"`
+	StopReason string           `json:"stop_reason"`
+	Usage      anthropicUsage   `json:"usage"`
+}
+
+func finishFromStop(stop string) string {
+	switch stop {
+	case "max_tokens":
+		return "length"
+	case "tool_use":
+		return "tool_calls"
+	case "refusal":
+		return "content_filter"
+	default:
+		return "stop"
+	}
+}
+
+type openAIToolCallOut struct {
+	Index    *int   `json:"index,omitempty"`
+	ID       string `json:"id,omitempty"`
+	Type     string `json:"type,omitempty"`
+	Function struct {
+		Name      string `json:"name,omitempty"`
+		Arguments string `json:"arguments"`
+	} `json:"function"`
+}
+
+// fromAnthropic translates a Messages API response into an OpenAI chat.completion.
+func fromAnthropic(body []byte, created int64) ([]byte, Usage, string, error) {
+	var r anthropicResponse
+	if err := json.Unmarshal(body, &r); err != nil {
+		return nil, Usage{}, "", err
+	}
+	var text strings.Builder
+	var calls []openAIToolCallOut
+	for _, b := range r.Content {
+		switch b.Type {
+		case "text":
+			text.WriteString(b.Text)
+		case "tool_use":
+			var c openAIToolCallOut
+			c.ID, c.Type = b.ID, "function"
+			c.Function.Name, c.Function.Arguments = b.Name, string(b.Input)
+			calls = append(calls, c)
+		}
+	}
+	msg := map[string]any{"role": "assistant", "content": text.String()}
+	if len(calls) > 0 {
+		msg["tool_calls"] = calls
+		if text.Len() == 0 {
+			msg["content"] = nil
+		}
+	}
+	u := r.Usage.usage()
+	out, err := json.Marshal(map[string]any{
+		"id": r.ID, "object": "chat.completion", "created": created, "model": r.Model,
+		"choices": []map[string]any{{"index": 0, "message": msg, "finish_reason": finishFromStop(r.StopReason), "logprobs": nil}},
+		"usage":   wireUsage(u),
+	})
+	return out, u, r.Model, err
+}
+
+// anthropicErrorToOpenAI rewrites {"type":"error","error":{"type","message"}}
+// into OpenAI's envelope so the api layer can pass a 4xx through unchanged.
+func anthropicErrorToOpenAI(body []byte, status int) []byte {
+	var e struct {
+		Error struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(body, &e) != nil || e.Error.Message == "" {
+		e.Error.Type = "upstream_error"
+		e.Error.Message = fmt.Sprintf("upstream returned status %d", status)
+	}
+	out, _ := json.Marshal(map[string]any{"error": map[string]any{"message": e.Error.Message, "type": e.Error.Type, "param": nil, "code": nil}})
+	return out
+}
