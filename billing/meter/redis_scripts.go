@@ -1,0 +1,228 @@
+package meter
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts. Each runs atomically on the node owning the tenant's hash tag
+// {t:<tenant>}: every key a script touches, including the counter keys it reads from
+// reservation records, carries that tag, so all of them live in one cluster slot.
+//
+// Numbers: Redis stores counters as int64; the scripts compare them as Lua doubles,
+// which are exact below 2^53 (about 9 million USD in nano-USD), and always write
+// them back through HINCRBY with integer strings (istr), never tostring.
+//
+// Expiry is lazy. Reservations live in the hash <tag>:res (request id -> record) with
+// their expiry times in the sorted set <tag>:exp. Every script first reaps at most
+// reapBatch expired entries: a live reservation's amounts are returned to its
+// counters and it becomes a tombstone ("x" + record) kept for a day, so a late Settle
+// still charges the actual cost once; an expired tombstone is deleted. Leases are
+// fields of the counter hash (l:<instance> amount, le:<instance> expiry ms,
+// ls:<instance> last flush sequence); a counter's expired leases are reaped whenever
+// a script reads the counter.
+const luaHelpers = `
+local function istr(x) return string.format('%d', x) end
+local function num(v) if v then return tonumber(v) end return 0 end
+
+local function reap(res, exp, now)
+  local ids = redis.call('ZRANGEBYSCORE', exp, '-inf', now, 'LIMIT', 0, 32)
+  for _, id in ipairs(ids) do
+    local rec = redis.call('HGET', res, id)
+    if rec and string.sub(rec, 1, 1) ~= 'x' then
+      for kind, key, amt in string.gmatch(rec, '([mrt])|([^|;]+)|(%d+)|%d+;') do
+        if redis.call('EXISTS', key) == 1 then
+          redis.call('HINCRBY', key, 'reserved', '-' .. amt)
+        end
+      end
+      redis.call('HSET', res, id, 'x' .. rec)
+      redis.call('ZADD', exp, istr(now + 86400000), id)
+    else
+      redis.call('HDEL', res, id)
+      redis.call('ZREM', exp, id)
+    end
+  end
+end
+
+local function reap_leases(key, now)
+  if num(redis.call('HGET', key, 'leased')) <= 0 then return end
+  local f = redis.call('HGETALL', key)
+  for i = 1, #f, 2 do
+    local name = f[i]
+    if string.sub(name, 1, 3) == 'le:' and tonumber(f[i + 1]) <= now then
+      local inst = string.sub(name, 4)
+      local amt = num(redis.call('HGET', key, 'l:' .. inst))
+      redis.call('HINCRBY', key, 'leased', istr(-amt))
+      redis.call('HDEL', key, 'l:' .. inst, 'le:' .. inst)
+    end
+  end
+end
+
+local function state(key)
+  local v = redis.call('HMGET', key, 'spent', 'reserved', 'leased')
+  return v[1] or '0', v[2] or '0', v[3] or '0'
+end
+`
+
+// reserveScript: KEYS = res, exp, counter...; ARGV = now ms, request id, expiry ms,
+// record, then per counter: max (-1 none), hard (0/1), amount, key ttl ms.
+// Returns {status, index, spent1, reserved1, leased1, ...} with the counters' values
+// before this reservation; status is ok, refused (index is the 1-based counter),
+// duplicate or expired.
+const reserveLua = luaHelpers + `
+local now = tonumber(ARGV[1])
+reap(KEYS[1], KEYS[2], now)
+local status = 'ok'
+local rec = redis.call('HGET', KEYS[1], ARGV[2])
+if rec then
+  if string.sub(rec, 1, 1) == 'x' then status = 'expired' else status = 'duplicate' end
+end
+local out = {status, 0}
+for i = 3, #KEYS do
+  local key = KEYS[i]
+  local b = 4 + (i - 3) * 4
+  reap_leases(key, now)
+  local s, r, l = state(key)
+  out[#out + 1] = s
+  out[#out + 1] = r
+  out[#out + 1] = l
+  local max = tonumber(ARGV[b + 1])
+  if status == 'ok' and ARGV[b + 2] == '1' and max >= 0
+     and tonumber(s) + tonumber(r) + tonumber(l) + tonumber(ARGV[b + 3]) > max then
+    status = 'refused'
+    out[2] = i - 2
+  end
+end
+out[1] = status
+if status ~= 'ok' then return out end
+for i = 3, #KEYS do
+  local b = 4 + (i - 3) * 4
+  redis.call('HINCRBY', KEYS[i], 'reserved', ARGV[b + 3])
+  redis.call('PEXPIRE', KEYS[i], ARGV[b + 4])
+end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[4])
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+return out
+`
+
+// settleScript: KEYS = res, exp; ARGV = now ms, request id, actual nano-USD, actual
+// tokens, release (0/1). Returns 0 (nothing to settle), 1 (settled) or 2 (settled
+// late: the reservation had expired, so only the actual cost is charged).
+const settleLua = luaHelpers + `
+local now = tonumber(ARGV[1])
+reap(KEYS[1], KEYS[2], now)
+local rec = redis.call('HGET', KEYS[1], ARGV[2])
+if not rec then return 0 end
+local late = string.sub(rec, 1, 1) == 'x'
+local release = ARGV[5] == '1'
+for kind, key, amt, ttl in string.gmatch(rec, '([mrt])|([^|;]+)|(%d+)|(%d+);') do
+  local fresh = redis.call('EXISTS', key) == 0
+  if not late and not fresh then
+    redis.call('HINCRBY', key, 'reserved', '-' .. amt)
+  end
+  local actual = amt
+  if release then actual = '0'
+  elseif kind == 'm' then actual = ARGV[3]
+  elseif kind == 't' then actual = ARGV[4] end
+  redis.call('HINCRBY', key, 'spent', actual)
+  if fresh then redis.call('PEXPIRE', key, ttl) end
+end
+redis.call('HDEL', KEYS[1], ARGV[2])
+redis.call('ZREM', KEYS[2], ARGV[2])
+if late then return 2 end
+return 1
+`
+
+// usageScript: KEYS = res, exp, counter...; ARGV = now ms. Returns spent, reserved,
+// leased per counter, after reaping.
+const usageLua = luaHelpers + `
+local now = tonumber(ARGV[1])
+reap(KEYS[1], KEYS[2], now)
+local out = {}
+for i = 3, #KEYS do
+  reap_leases(KEYS[i], now)
+  local s, r, l = state(KEYS[i])
+  out[#out + 1] = s
+  out[#out + 1] = r
+  out[#out + 1] = l
+end
+return out
+`
+
+// rebuildScript: KEYS = counter...; ARGV = per counter: spent, key ttl ms.
+const rebuildLua = `
+for i = 1, #KEYS do
+  redis.call('HSET', KEYS[i], 'spent', ARGV[2 * i - 1])
+  redis.call('PEXPIRE', KEYS[i], ARGV[2 * i])
+end
+return #KEYS
+`
+
+// leaseAcquireScript moves budget from a counter's remaining room to the instance's
+// lease. KEYS = counter; ARGV = now ms, instance, want, need, max, lease ttl ms, key
+// ttl ms. It grants min(want, remaining) when remaining >= need, else nothing, and
+// renews the instance's lease expiry either way. Returns {granted, lease now held,
+// spent, reserved, leased}.
+const leaseAcquireLua = luaHelpers + `
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local inst = ARGV[2]
+reap_leases(key, now)
+local s, r, l = state(key)
+local remaining = tonumber(ARGV[5]) - tonumber(s) - tonumber(r) - tonumber(l)
+local granted = 0
+if remaining >= tonumber(ARGV[4]) then
+  granted = math.min(tonumber(ARGV[3]), remaining)
+end
+if granted > 0 then
+  redis.call('HINCRBY', key, 'leased', istr(granted))
+  redis.call('HINCRBY', key, 'l:' .. inst, istr(granted))
+end
+local held = num(redis.call('HGET', key, 'l:' .. inst))
+if held > 0 then
+  redis.call('HSET', key, 'le:' .. inst, istr(now + tonumber(ARGV[6])))
+  redis.call('PEXPIRE', key, ARGV[7])
+end
+return {istr(granted), istr(held), s, r, l}
+`
+
+// leaseFlushScript reports an instance's spending from its lease and returns what it
+// no longer needs. KEYS = counter; ARGV = now ms, instance, sequence, spent delta,
+// return amount, lease ttl ms, key ttl ms. A sequence at or below the last applied
+// one is ignored, so a retried flush counts once. Spending is charged even when the
+// lease has expired meanwhile (it happened). Returns {lease now held, spent,
+// reserved, leased}.
+const leaseFlushLua = luaHelpers + `
+local key = KEYS[1]
+local now = tonumber(ARGV[1])
+local inst = ARGV[2]
+reap_leases(key, now)
+if tonumber(ARGV[3]) > num(redis.call('HGET', key, 'ls:' .. inst)) then
+  local delta = tonumber(ARGV[4])
+  if delta > 0 then redis.call('HINCRBY', key, 'spent', ARGV[4]) end
+  local held = num(redis.call('HGET', key, 'l:' .. inst))
+  local take = math.min(held, delta + tonumber(ARGV[5]))
+  if take > 0 then
+    redis.call('HINCRBY', key, 'leased', istr(-take))
+    redis.call('HINCRBY', key, 'l:' .. inst, istr(-take))
+  end
+  redis.call('HSET', key, 'ls:' .. inst, ARGV[3])
+end
+local held = num(redis.call('HGET', key, 'l:' .. inst))
+if held > 0 then
+  redis.call('HSET', key, 'le:' .. inst, istr(now + tonumber(ARGV[6])))
+else
+  redis.call('HDEL', key, 'l:' .. inst, 'le:' .. inst)
+end
+redis.call('PEXPIRE', key, ARGV[7])
+local s, r, l = state(key)
+return {istr(held), s, r, l}
+`
+
+// Scripts are compiled once per process; redis.Script runs EVALSHA and falls back to
+// EVAL when a node (a fresh one after failover, say) does not have the script yet.
+var (
+	reserveScript      = redis.NewScript(reserveLua)
+	settleScript       = redis.NewScript(settleLua)
+	usageScript        = redis.NewScript(usageLua)
+	rebuildScript      = redis.NewScript(rebuildLua)
+	leaseAcquireScript = redis.NewScript(leaseAcquireLua)
+	leaseFlushScript   = redis.NewScript(leaseFlushLua)
+)
