@@ -1,0 +1,55 @@
+# Tollgate: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+GO ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+GO_TEST_FLAGS ?= -count=1 -timeout 15m
+
+.PHONY: run build console binary test test-go test-console e2e bench vet fmt-check lint clean
+
+## run: build the console and the binary, then serve in self-host mode on :8080
+run: build
+	./bin/tollgate serve
+
+## build: console bundle + binary (the console is embedded with go:embed)
+build: console binary
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund
+	@touch $@
+
+console: frontend/node_modules/.package-lock.json
+	cd frontend && npm run build
+
+binary:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tollgate ./cmd/tollgate
+
+## test: the whole suite against real Postgres, Redis Cluster and stripe-mock
+test: lint test-console build
+	./scripts/test-services.sh $(MAKE) --no-print-directory test-go e2e
+
+test-go:
+	./scripts/go-test.sh
+
+test-console: frontend/node_modules/.package-lock.json
+	cd frontend && npm run typecheck && npm test
+
+## e2e: the console in headless Chromium against a real `tollgate serve`
+e2e:
+	./scripts/e2e.sh
+
+## bench: Go benchmarks and the loopback load run
+bench:
+	./scripts/test-services.sh ./scripts/bench.sh
+
+lint: vet fmt-check
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './frontend/node_modules/*')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+clean:
+	rm -rf bin data/*.db*
