@@ -1,0 +1,175 @@
+import { lazy, Suspense, useEffect, useState, useSyncExternalStore } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, session, TenantContext, tenantPath, useTenantValue } from "../app";
+import { qk } from "../api/endpoints";
+import { match, navigate, useLocation } from "../router/router";
+import { LoginPage } from "../pages/LoginPage";
+import { Shell } from "./Shell";
+import { LiveProvider } from "../live/LiveProvider";
+import { ErrorState, Skeleton } from "../ui/bits";
+import { PAGES, type PageDef } from "./pages";
+import type { Me } from "../api/types";
+
+const TenantsPage = lazy(() => import("../pages/TenantsPage"));
+const SystemPage = lazy(() => import("../pages/SystemPage"));
+
+const LAST_TENANT = "tollgate.last_tenant";
+
+function useSessionStatus() {
+  return useSyncExternalStore(
+    (cb) => session.subscribe(cb),
+    () => session.status,
+  );
+}
+
+/** Auth gate and top-level routes. */
+export function Root() {
+  const status = useSessionStatus();
+  const [restoring, setRestoring] = useState(() => session.canRestore());
+  const { pathname, href } = useLocation();
+  const qc = useQueryClient();
+
+  // A reload keeps only the refresh token: trade it for an access token first.
+  useEffect(() => {
+    if (!restoring) return;
+    void session.refresh().finally(() => setRestoring(false));
+  }, [restoring]);
+
+  // On logout (by the user, or because refresh failed) drop every cached
+  // response and go to the login page, remembering where we were.
+  useEffect(
+    () =>
+      session.subscribe((e) => {
+        if (e.type !== "logout") return;
+        qc.clear();
+        const here = window.location.pathname + window.location.search;
+        const next = e.reason === "expired" && !here.startsWith("/login") ? `?next=${encodeURIComponent(here)}&expired=1` : "";
+        navigate(`/login${next}`, { replace: true });
+      }),
+    [qc],
+  );
+
+  if (restoring) return <FullPageLoading />;
+
+  if (status === "anonymous") {
+    if (!pathname.startsWith("/login")) {
+      navigate(`/login?next=${encodeURIComponent(href)}`, { replace: true });
+      return null;
+    }
+    return <LoginPage />;
+  }
+  return <Authed pathname={pathname} />;
+}
+
+function FullPageLoading() {
+  return (
+    <div className="center-page" aria-busy="true">
+      <div className="brand-mark" aria-hidden="true" />
+      <span className="muted">Loading Tollgate…</span>
+    </div>
+  );
+}
+
+function Authed({ pathname }: { pathname: string }) {
+  const me = useQuery({ queryKey: qk.me, queryFn: api.me, staleTime: 5 * 60_000 });
+  if (me.isPending) return <FullPageLoading />;
+  if (me.isError)
+    return (
+      <div className="center-page">
+        <ErrorState error={me.error} onRetry={() => me.refetch()} />
+      </div>
+    );
+  return <Routes me={me.data} pathname={pathname} />;
+}
+
+function defaultTenant(me: Me): string | null {
+  const last = localStorage.getItem(LAST_TENANT);
+  if (last && me.memberships.some((m) => m.tenant_slug === last)) return last;
+  return me.memberships[0]?.tenant_slug ?? null;
+}
+
+function Routes({ me, pathname }: { me: Me; pathname: string }) {
+  if (pathname === "/" || pathname.startsWith("/login")) {
+    const next = new URLSearchParams(window.location.search).get("next");
+    const t = defaultTenant(me);
+    const target = next && next.startsWith("/") && !next.startsWith("/login") && !next.startsWith("//") ? next : t ? tenantPath(t) : me.user.superadmin ? "/admin/tenants" : "/no-tenant";
+    navigate(target, { replace: true });
+    return null;
+  }
+  const admin = match("/admin/:page", pathname);
+  if (admin) {
+    const page = admin.page === "system" ? <SystemPage /> : admin.page === "tenants" ? <TenantsPage /> : null;
+    return (
+      <TenantScope me={me} tenant={defaultTenant(me)} page={page ? null : undefined}>
+        {page}
+      </TenantScope>
+    );
+  }
+  const t = match("/t/:tenant/:page", pathname) ?? match("/t/:tenant", pathname);
+  if (t) {
+    localStorage.setItem(LAST_TENANT, t.tenant);
+    const def = PAGES.find((p) => p.path === (t.page ?? "overview"));
+    return <TenantScope me={me} tenant={t.tenant} page={def ?? undefined} />;
+  }
+  if (pathname === "/no-tenant") {
+    return (
+      <TenantScope me={me} tenant={null} page={null}>
+        <div className="card">
+          <h1>No workspace yet</h1>
+          <p className="muted">Your account isn't a member of any tenant. Ask an owner or admin of your team to invite {me.user.email}.</p>
+        </div>
+      </TenantScope>
+    );
+  }
+  return (
+    <TenantScope me={me} tenant={defaultTenant(me)} page={undefined}>
+      {null}
+    </TenantScope>
+  );
+}
+
+/**
+ * page: a PageDef to render, null when children are given, undefined for a 404.
+ */
+function TenantScope({ me, tenant, page, children }: { me: Me; tenant: string | null; page: PageDef | null | undefined; children?: React.ReactNode }) {
+  const ctx = useTenantValue(me, tenant ?? "");
+  const content =
+    page === undefined ? (
+      <NotFound />
+    ) : page === null ? (
+      children
+    ) : !ctx.can(page.action) ? (
+      <NoAccess />
+    ) : (
+      <page.Component />
+    );
+  const body = (
+    <Shell>
+      <Suspense fallback={<Skeleton lines={6} />}>{content}</Suspense>
+    </Shell>
+  );
+  const live = !!tenant && (ctx.role !== null || me.user.superadmin);
+  return <TenantContext.Provider value={ctx}>{live ? <LiveProvider tenant={tenant!}>{body}</LiveProvider> : body}</TenantContext.Provider>;
+}
+
+function NotFound() {
+  return (
+    <div className="card">
+      <h1 id="page-title" tabIndex={-1}>
+        Page not found
+      </h1>
+      <p className="muted">This address doesn't match a console page. Use the navigation to get back on track.</p>
+    </div>
+  );
+}
+
+function NoAccess() {
+  return (
+    <div className="card">
+      <h1 id="page-title" tabIndex={-1}>
+        No access
+      </h1>
+      <p className="muted">Your role in this tenant can't open this page. An owner or admin can change your role.</p>
+    </div>
+  );
+}

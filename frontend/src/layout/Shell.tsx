@@ -1,0 +1,189 @@
+import { useEffect, useState, type ReactNode } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import { api, session, tenantPath, useTenant } from "../app";
+import { Link, navigate, useLocation } from "../router/router";
+import { PAGES } from "./pages";
+import { useLive } from "../live/LiveProvider";
+import { ROLE_LABEL } from "../roles/permissions";
+import type { LiveStatus } from "../live/feed";
+
+/** The frame around every signed-in page: nav, tenant switcher, live status, user menu. */
+export function Shell({ children }: { children: ReactNode }) {
+  const ctx = useTenant();
+  const { pathname } = useLocation();
+  const [navOpen, setNavOpen] = useState(false);
+
+  // Close the mobile nav and move focus to the new page's heading on navigation,
+  // so screen readers announce where they are.
+  useEffect(() => {
+    setNavOpen(false);
+    const t = setTimeout(() => document.getElementById("page-title")?.focus({ preventScroll: true }), 50);
+    return () => clearTimeout(t);
+  }, [pathname]);
+
+  useEffect(() => {
+    const page = PAGES.find((p) => pathname.endsWith(`/${p.path}`));
+    const label = page?.label ?? (pathname.includes("/admin/tenants") ? "Tenants" : pathname.includes("/admin/system") ? "System" : "");
+    document.title = `${label ? label + " · " : ""}${ctx.membership?.tenant_name ?? "Tollgate"} · Tollgate`;
+  }, [pathname, ctx.membership]);
+
+  const visible = ctx.tenant ? PAGES.filter((p) => ctx.can(p.action)) : [];
+
+  return (
+    <div className={`shell${navOpen ? " nav-open" : ""}`}>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="topbar">
+        <button
+          type="button"
+          className="icon-btn nav-toggle"
+          aria-expanded={navOpen}
+          aria-controls="sidenav"
+          aria-label={navOpen ? "Close navigation" : "Open navigation"}
+          onClick={() => setNavOpen((o) => !o)}
+        >
+          <span aria-hidden="true">{navOpen ? "×" : "☰"}</span>
+        </button>
+        <Link to="/" className="brand">
+          <span className="brand-mark" aria-hidden="true" /> Tollgate
+        </Link>
+        <TenantSwitcher />
+        <div className="topbar-right">
+          {ctx.tenant && <LiveIndicator />}
+          <UserMenu />
+        </div>
+      </header>
+      <nav id="sidenav" className="sidenav" aria-label="Main">
+        <ul>
+          {visible.map((p) => {
+            const to = tenantPath(ctx.tenant, p.path);
+            const current = pathname === to || (p.path === "overview" && pathname === `/t/${ctx.tenant}`);
+            return (
+              <li key={p.path}>
+                <Link to={to} aria-current={current ? "page" : undefined}>
+                  {p.label}
+                </Link>
+              </li>
+            );
+          })}
+        </ul>
+        {ctx.me.user.superadmin && (
+          <>
+            <div className="nav-section">Platform</div>
+            <ul>
+              <li>
+                <Link to="/admin/tenants" aria-current={pathname === "/admin/tenants" ? "page" : undefined}>
+                  Tenants
+                </Link>
+              </li>
+              <li>
+                <Link to="/admin/system" aria-current={pathname === "/admin/system" ? "page" : undefined}>
+                  System
+                </Link>
+              </li>
+            </ul>
+          </>
+        )}
+      </nav>
+      {navOpen && <div className="scrim" onClick={() => setNavOpen(false)} aria-hidden="true" />}
+      <main id="main" className="main">
+        {children}
+      </main>
+    </div>
+  );
+}
+
+function TenantSwitcher() {
+  const ctx = useTenant();
+  const { pathname } = useLocation();
+  const ms = ctx.me.memberships;
+  if (ms.length === 0) return null;
+  const current = ctx.membership;
+  if (ms.length === 1) {
+    return (
+      <span className="tenant-name" title={current?.tenant_slug}>
+        {current?.tenant_name ?? ms[0].tenant_name}
+      </span>
+    );
+  }
+  const page = /^\/t\/[^/]+\/([^/]+)/.exec(pathname)?.[1] ?? "overview";
+  return (
+    <label className="tenant-switch">
+      <span className="sr-only">Tenant</span>
+      <select
+        value={current?.tenant_slug ?? ""}
+        onChange={(e) => navigate(tenantPath(e.target.value, page))}
+      >
+        {!current && <option value="">Choose a tenant…</option>}
+        {ms.map((m) => (
+          <option key={m.tenant_id} value={m.tenant_slug}>
+            {m.tenant_name} · {ROLE_LABEL[m.role] ?? m.role}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
+const LIVE_TEXT: Record<LiveStatus, string> = {
+  idle: "Live updates starting",
+  connecting: "Connecting to live updates",
+  open: "Live",
+  reconnecting: "Reconnecting…",
+  offline: "Offline",
+};
+
+function LiveIndicator() {
+  const { state } = useLive();
+  const [now, setNow] = useState(Date.now());
+  useEffect(() => {
+    if (state.status !== "reconnecting") return;
+    const i = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(i);
+  }, [state.status]);
+  const secs = state.retryAt ? Math.max(0, Math.ceil((state.retryAt - now) / 1000)) : 0;
+  const text = state.status === "reconnecting" && secs > 0 ? `Reconnecting in ${secs}s` : LIVE_TEXT[state.status];
+  return (
+    <span className={`live live-${state.status}`} role="status" aria-live="polite" title={state.status === "open" ? "Receiving live updates" : text}>
+      <span className="live-dot" aria-hidden="true" />
+      <span className="live-text">{text}</span>
+    </span>
+  );
+}
+
+function UserMenu() {
+  const ctx = useTenant();
+  const qc = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const logout = async () => {
+    const rt = session.refreshToken;
+    session.logout("user");
+    qc.clear();
+    if (rt) await api.logout(rt).catch(() => undefined); // best effort: the local session is gone either way
+  };
+  return (
+    <div className="usermenu">
+      <button type="button" className="btn btn-ghost" aria-expanded={open} aria-haspopup="true" onClick={() => setOpen((o) => !o)}>
+        <span className="avatar" aria-hidden="true">
+          {(ctx.me.user.name || ctx.me.user.email).slice(0, 1).toUpperCase()}
+        </span>
+        <span className="usermenu-name">{ctx.me.user.name || ctx.me.user.email}</span>
+      </button>
+      {open && (
+        <div className="menu" onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
+          <div className="menu-head">
+            <div>{ctx.me.user.email}</div>
+            <div className="muted">
+              {ctx.me.user.superadmin ? "Superadmin" : ""}
+              {ctx.role ? `${ctx.me.user.superadmin ? " · " : ""}${ROLE_LABEL[ctx.role]}` : ""}
+            </div>
+          </div>
+          <button type="button" className="menu-item" onClick={logout} autoFocus>
+            Sign out
+          </button>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,208 @@
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, useTenant } from "../app";
+import { listOf, qk } from "../api/endpoints";
+import { errorMessage } from "../api/errors";
+import { assignableRoles, canManageMember, ROLE_HINT, ROLE_LABEL, type Role } from "../roles/permissions";
+import { Badge, EmptyState, ErrorState, Field, PageHeader, TableSkeleton, When } from "../ui/bits";
+import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
+import { useToast } from "../ui/toast";
+import type { Member } from "../api/types";
+
+export default function MembersPage() {
+  const { tenant, can, principal, me } = useTenant();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const members = useQuery({ queryKey: qk.members(tenant), queryFn: () => api.members(tenant) });
+  const [inviting, setInviting] = useState(false);
+  const [removing, setRemoving] = useState<Member | null>(null);
+  const [savingId, setSavingId] = useState<string | null>(null);
+  const roles = assignableRoles(principal);
+  const refresh = () => qc.invalidateQueries({ queryKey: qk.members(tenant) });
+  const rows = listOf(members.data);
+
+  const changeRole = async (m: Member, role: Role) => {
+    setSavingId(m.user_id);
+    try {
+      await api.changeRole(tenant, m.user_id, role);
+      toast.success("Role updated", `${m.email} is now ${ROLE_LABEL[role]}.`);
+      await refresh();
+      if (m.user_id === me.user.id) void qc.invalidateQueries({ queryKey: qk.me });
+    } catch (x) {
+      toast.error("Couldn't change the role", errorMessage(x));
+    } finally {
+      setSavingId(null);
+    }
+  };
+
+  return (
+    <>
+      <PageHeader
+        title="Members"
+        description="People with access to this tenant and what their role lets them do."
+        actions={
+          can("members.invite") && (
+            <button type="button" className="btn btn-primary" onClick={() => setInviting(true)}>
+              Invite member
+            </button>
+          )
+        }
+      />
+      <details className="card roles-help">
+        <summary>What each role can do</summary>
+        <dl>
+          {(Object.keys(ROLE_HINT) as Role[]).map((r) => (
+            <div key={r}>
+              <dt>{ROLE_LABEL[r]}</dt>
+              <dd>{ROLE_HINT[r]}</dd>
+            </div>
+          ))}
+        </dl>
+      </details>
+      {members.isError ? (
+        <ErrorState error={members.error} onRetry={() => members.refetch()} />
+      ) : !members.isPending && rows.length === 0 ? (
+        <EmptyState title="No members" />
+      ) : (
+        <section className="card flush">
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Member</th>
+                  <th scope="col">Role</th>
+                  <th scope="col" className="hide-sm">
+                    Added
+                  </th>
+                  <th scope="col" className="r">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              {members.isPending ? (
+                <TableSkeleton cols={4} />
+              ) : (
+                <tbody>
+                  {rows.map((m) => {
+                    const manage = canManageMember(principal, m.role) && m.user_id !== me.user.id;
+                    return (
+                      <tr key={m.user_id}>
+                        <td>
+                          <strong>{m.name || m.email}</strong>
+                          {m.user_id === me.user.id && <Badge tone="blue">you</Badge>}
+                          {m.name && <div className="muted small">{m.email}</div>}
+                        </td>
+                        <td>
+                          {manage && roles.length ? (
+                            <label>
+                              <span className="sr-only">Role of {m.email}</span>
+                              <select value={m.role} disabled={savingId === m.user_id} onChange={(e) => changeRole(m, e.target.value as Role)}>
+                                {[...new Set([m.role, ...roles])].map((r) => (
+                                  <option key={r} value={r}>
+                                    {ROLE_LABEL[r]}
+                                  </option>
+                                ))}
+                              </select>
+                            </label>
+                          ) : (
+                            <Badge tone={m.role === "owner" ? "purple" : "neutral"}>{ROLE_LABEL[m.role] ?? m.role}</Badge>
+                          )}
+                        </td>
+                        <td className="hide-sm">
+                          <When iso={m.created_at} relative />
+                        </td>
+                        <td className="r">
+                          {manage && can("members.remove") && (
+                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRemoving(m)} aria-label={`Remove ${m.email}`}>
+                              Remove
+                            </button>
+                          )}
+                        </td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              )}
+            </table>
+          </div>
+        </section>
+      )}
+      <InviteDialog open={inviting} roles={roles} onClose={() => setInviting(false)} onDone={refresh} />
+      <ConfirmDialog
+        open={!!removing}
+        title={`Remove ${removing?.email}?`}
+        body={<p>They lose access to this tenant immediately. Their API keys keep working until you revoke them.</p>}
+        confirmLabel="Remove member"
+        onClose={() => setRemoving(null)}
+        onConfirm={async () => {
+          await api.removeMember(tenant, removing!.user_id);
+          toast.success("Member removed", removing!.email);
+          await refresh();
+        }}
+      />
+    </>
+  );
+}
+
+function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: Role[]; onClose: () => void; onDone: () => void }) {
+  const { tenant } = useTenant();
+  const toast = useToast();
+  const id = useId();
+  const [email, setEmail] = useState("");
+  const [role, setRole] = useState<Role>("developer");
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<string | null>(null);
+  useEffect(() => {
+    if (open) {
+      setEmail("");
+      setRole("developer");
+      setErr(null);
+    }
+  }, [open]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!/^\S+@\S+\.\S+$/.test(email.trim())) {
+      setErr("Enter a valid email address.");
+      return;
+    }
+    setBusy(true);
+    setErr(null);
+    try {
+      await api.inviteMember(tenant, email.trim(), role);
+      toast.success("Member invited", `${email.trim()} · ${ROLE_LABEL[role]}`);
+      onDone();
+      onClose();
+    } catch (x) {
+      setErr(errorMessage(x));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} onClose={onClose} title="Invite member">
+      <form onSubmit={submit} noValidate>
+        <Field id={`${id}-email`} label="Email">
+          <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" required />
+        </Field>
+        <Field id={`${id}-role`} label="Role" hint={ROLE_HINT[role]}>
+          <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as Role)} aria-describedby={`${id}-role-hint`}>
+            {roles.map((r) => (
+              <option key={r} value={r}>
+                {ROLE_LABEL[r]}
+              </option>
+            ))}
+          </select>
+        </Field>
+        {err && <FormError message={err} />}
+        <div className="dialog-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? "Inviting…" : "Send invite"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}

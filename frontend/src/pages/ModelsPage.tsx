@@ -1,0 +1,96 @@
+import { useState } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { api, useTenant } from "../app";
+import { listOf, qk } from "../api/endpoints";
+import { formatUsd } from "../format/money";
+import { formatTokens } from "../format/numbers";
+import { Badge, EmptyState, ErrorState, PageHeader, TableSkeleton } from "../ui/bits";
+import type { ModelInfo } from "../api/types";
+
+function price(m: ModelInfo, dir: "input" | "output"): { nano?: ModelInfo["input_per_million_nano"]; usd?: string; overridden: boolean } {
+  const o = m.override ?? null;
+  const on = o?.[`${dir}_per_million_nano`];
+  const ou = o?.[`${dir}_per_million_usd`];
+  if (on !== undefined || ou !== undefined) return { nano: on, usd: ou, overridden: true };
+  return { nano: m[`${dir}_per_million_nano`], usd: m[`${dir}_per_million_usd`], overridden: !!m.overridden };
+}
+
+function showPrice(p: { nano?: ModelInfo["input_per_million_nano"]; usd?: string }) {
+  if (p.nano !== undefined && p.nano !== null) return formatUsd(p.nano);
+  if (p.usd) return `$${p.usd}`;
+  return "—";
+}
+
+export default function ModelsPage() {
+  const { tenant } = useTenant();
+  const models = useQuery({ queryKey: qk.models(tenant), queryFn: () => api.models(tenant) });
+  const [q, setQ] = useState("");
+  const rows = listOf(models.data).filter((m) => !q || `${m.id} ${m.provider ?? ""} ${m.tier ?? ""}`.toLowerCase().includes(q.toLowerCase()));
+  return (
+    <>
+      <PageHeader title="Models & prices" description="The catalog Tollgate routes to, with prices per million tokens. Tenant overrides replace catalog prices for this tenant." />
+      <div className="toolbar">
+        <label className="search">
+          <span className="sr-only">Filter models</span>
+          <input type="search" placeholder="Filter by model, provider or tier…" value={q} onChange={(e) => setQ(e.target.value)} />
+        </label>
+      </div>
+      {models.isError ? (
+        <ErrorState error={models.error} onRetry={() => models.refetch()} />
+      ) : !models.isPending && rows.length === 0 ? (
+        <EmptyState title={q ? "No model matches" : "No models enabled"} body={q ? undefined : "Set a provider key (e.g. OPENAI_API_KEY) or TOLLGATE_SIM=1 on the server."} />
+      ) : (
+        <section className="card flush">
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Model</th>
+                  <th scope="col" className="hide-sm">
+                    Provider
+                  </th>
+                  <th scope="col">Tier</th>
+                  <th scope="col" className="r">
+                    Input / 1M
+                  </th>
+                  <th scope="col" className="r">
+                    Output / 1M
+                  </th>
+                  <th scope="col" className="r hide-sm">
+                    Context
+                  </th>
+                </tr>
+              </thead>
+              {models.isPending ? (
+                <TableSkeleton cols={6} />
+              ) : (
+                <tbody>
+                  {rows.map((m) => {
+                    const i = price(m, "input");
+                    const o = price(m, "output");
+                    return (
+                      <tr key={m.id} className={m.enabled === false ? "dim" : undefined}>
+                        <td>
+                          <code>{m.id}</code> {m.enabled === false && <Badge>disabled</Badge>}
+                        </td>
+                        <td className="hide-sm">{m.provider ?? "—"}</td>
+                        <td>{m.tier ? <Badge tone={m.tier === "premium" ? "purple" : "neutral"}>{m.tier}</Badge> : "—"}</td>
+                        <td className="r num">
+                          {showPrice(i)} {i.overridden && <Badge tone="blue">override</Badge>}
+                        </td>
+                        <td className="r num">
+                          {showPrice(o)} {o.overridden && <Badge tone="blue">override</Badge>}
+                        </td>
+                        <td className="r num hide-sm">{m.context_window ? formatTokens(m.context_window) : "—"}</td>
+                      </tr>
+                    );
+                  })}
+                </tbody>
+              )}
+            </table>
+          </div>
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,161 @@
+import { useEffect, useId, useState, type FormEvent } from "react";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { api, tenantPath, useTenant } from "../app";
+import { listOf, qk } from "../api/endpoints";
+import { errorMessage } from "../api/errors";
+import { Badge, EmptyState, ErrorState, Field, PageHeader, TableSkeleton, When } from "../ui/bits";
+import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
+import { useToast } from "../ui/toast";
+import { Link } from "../router/router";
+import type { Tenant } from "../api/types";
+
+const suspended = (t: Tenant) => t.suspended === true || t.status === "suspended";
+
+export default function TenantsPage() {
+  const { can } = useTenant();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const tenants = useQuery({ queryKey: qk.tenants, queryFn: api.tenants });
+  const [creating, setCreating] = useState(false);
+  const [toggling, setToggling] = useState<Tenant | null>(null);
+  const rows = listOf(tenants.data);
+  if (!can("tenants.manage")) return <EmptyState title="Superadmins only" />;
+  return (
+    <>
+      <PageHeader
+        title="Tenants"
+        description="Every tenant on this Tollgate. Suspended tenants' keys are refused; their data is kept."
+        actions={
+          <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+            Create tenant
+          </button>
+        }
+      />
+      {tenants.isError ? (
+        <ErrorState error={tenants.error} onRetry={() => tenants.refetch()} />
+      ) : !tenants.isPending && rows.length === 0 ? (
+        <EmptyState title="No tenants yet" />
+      ) : (
+        <section className="card flush">
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Slug</th>
+                  <th scope="col">Status</th>
+                  <th scope="col" className="hide-sm">
+                    Created
+                  </th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              {tenants.isPending ? (
+                <TableSkeleton cols={5} />
+              ) : (
+                <tbody>
+                  {rows.map((t) => (
+                    <tr key={t.id}>
+                      <td>
+                        <Link to={tenantPath(t.slug)}>{t.name}</Link>
+                      </td>
+                      <td>
+                        <code>{t.slug}</code>
+                      </td>
+                      <td>{suspended(t) ? <Badge tone="red">Suspended</Badge> : <Badge tone="green">Active</Badge>}</td>
+                      <td className="hide-sm">
+                        <When iso={t.created_at} relative />
+                      </td>
+                      <td className="r">
+                        <button type="button" className={`btn btn-sm ${suspended(t) ? "" : "btn-danger-ghost"}`} onClick={() => setToggling(t)}>
+                          {suspended(t) ? "Resume" : "Suspend"}
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              )}
+            </table>
+          </div>
+        </section>
+      )}
+      <CreateTenantDialog open={creating} onClose={() => setCreating(false)} />
+      <ConfirmDialog
+        open={!!toggling}
+        danger={!!toggling && !suspended(toggling)}
+        title={toggling && suspended(toggling) ? `Resume ${toggling.name}?` : `Suspend ${toggling?.name}?`}
+        body={
+          <p>
+            {toggling && suspended(toggling)
+              ? "Its API keys work again immediately."
+              : "All of its API keys are refused immediately and its members can only read. Nothing is deleted."}
+          </p>
+        }
+        confirmLabel={toggling && suspended(toggling) ? "Resume tenant" : "Suspend tenant"}
+        onClose={() => setToggling(null)}
+        onConfirm={async () => {
+          const t = toggling!;
+          if (suspended(t)) await api.resumeTenant(t.slug || t.id);
+          else await api.suspendTenant(t.slug || t.id);
+          toast.success(suspended(t) ? "Tenant resumed" : "Tenant suspended", t.name);
+          await qc.invalidateQueries({ queryKey: qk.tenants });
+        }}
+      />
+    </>
+  );
+}
+
+function CreateTenantDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const qc = useQueryClient();
+  const toast = useToast();
+  const id = useId();
+  const [name, setName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<string | null>(null);
+  useEffect(() => {
+    if (open) {
+      setName("");
+      setErr(null);
+    }
+  }, [open]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!name.trim()) {
+      setErr("Give the tenant a name.");
+      return;
+    }
+    setBusy(true);
+    setErr(null);
+    try {
+      const t = await api.createTenant(name.trim());
+      toast.success("Tenant created", t?.slug ? `Slug: ${t.slug}` : name.trim());
+      await qc.invalidateQueries({ queryKey: qk.tenants });
+      void qc.invalidateQueries({ queryKey: qk.me });
+      onClose();
+    } catch (x) {
+      setErr(errorMessage(x));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} onClose={onClose} title="Create tenant" description="Provisions a new tenant with its own schema. Invite its first owner from its Members page.">
+      <form onSubmit={submit} noValidate>
+        <Field id={id} label="Name" hint="The slug is made from it.">
+          <input id={id} value={name} onChange={(e) => setName(e.target.value)} maxLength={100} />
+        </Field>
+        {err && <FormError message={err} />}
+        <div className="dialog-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? "Creating…" : "Create tenant"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
