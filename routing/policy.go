@@ -1,0 +1,212 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+// Policy is a tenant's routing policy. It is plain JSON so the console can edit
+// it; the zero value of every optional field means the documented default.
+type Policy struct {
+	// Tiers lists, per tier, the models to use in order of preference: the first
+	// available one answers, later ones are fallbacks.
+	Tiers map[Tier][]string `json:"tiers"`
+	// SimpleTier serves prompts classified simple; "" means economy.
+	SimpleTier Tier `json:"simple_tier,omitempty"`
+	// ComplexTier serves prompts classified complex; "" means standard.
+	ComplexTier Tier `json:"complex_tier,omitempty"`
+	// ComplexScore is the classifier score at or above which a prompt is complex;
+	// 0 means 3.
+	ComplexScore int `json:"complex_score,omitempty"`
+	// Rules are checked in order for model "auto"; the first match sets the tier.
+	Rules []Rule `json:"rules,omitempty"`
+	// MaxTier caps every selection, explicit requests included; "" means premium.
+	MaxTier Tier `json:"max_tier,omitempty"`
+	// PremiumAllowlist lists the premium models clients may ask for by name;
+	// empty allows every premium model the MaxTier permits.
+	PremiumAllowlist []string `json:"premium_allowlist,omitempty"`
+	// RefuseDenied refuses a denied explicit request instead of downgrading it.
+	RefuseDenied bool `json:"refuse_denied,omitempty"`
+	// Ladder caps the tier as the period's spend climbs; steps sorted by AtPercent.
+	Ladder []LadderStep `json:"ladder,omitempty"`
+	// LadderExplicit applies the ladder and pace downgrades to explicit model
+	// requests too; by default they only steer "auto".
+	LadderExplicit bool `json:"ladder_explicit,omitempty"`
+	// PaceTolerancePercent allows spending this much faster than the period
+	// elapses before "auto" drops one tier; 0 means 20, negative disables pacing.
+	PaceTolerancePercent int `json:"pace_tolerance_percent,omitempty"`
+	// SessionAffinity keeps a conversation on the model it started with, so the
+	// provider's prompt cache stays warm.
+	SessionAffinity bool `json:"session_affinity,omitempty"`
+	// MaxFallbacks bounds the fallback list; 0 means 2, negative means none.
+	MaxFallbacks int `json:"max_fallbacks,omitempty"`
+	// FallbackExplicit lets explicit requests fall back to other models of the
+	// same tier; by default an explicit model answers or fails.
+	FallbackExplicit bool `json:"fallback_explicit,omitempty"`
+}
+
+// Rule routes matching "auto" requests to a tier. All set conditions must hold.
+type Rule struct {
+	// Name appears in the route explanation.
+	Name string `json:"name"`
+	// Keywords match when any occurs (case-insensitive) in the last user message.
+	Keywords []string `json:"keywords,omitempty"`
+	// MinPromptTokens matches prompts at least this large; 0 ignores size.
+	MinPromptTokens int `json:"min_prompt_tokens,omitempty"`
+	// Tools matches requests that offer tools.
+	Tools bool `json:"tools,omitempty"`
+	// Images matches requests with image inputs.
+	Images bool `json:"images,omitempty"`
+	// MinCodeBlocks matches requests with at least this many fenced code blocks.
+	MinCodeBlocks int `json:"min_code_blocks,omitempty"`
+	// Tier is where matching requests go.
+	Tier Tier `json:"tier"`
+}
+
+// LadderStep caps the tier once spend reaches AtPercent of the period budget.
+type LadderStep struct {
+	// AtPercent of the period budget spent (1..100+).
+	AtPercent int `json:"at_percent"`
+	// MaxTier is the highest tier allowed from this step on.
+	MaxTier Tier `json:"max_tier"`
+}
+
+// DefaultPolicy is the policy of a tenant that configured none: mini-class
+// models for simple prompts, gpt-4o-class for complex ones, premium only when
+// asked by name, and a ladder that steps down at 80% and 95% of the budget.
+func DefaultPolicy() Policy {
+	return Policy{
+		Tiers: map[Tier][]string{
+			TierEconomy:  {"gpt-4o-mini", "gemini-2.0-flash", "claude-haiku-4-5", "sim-small"},
+			TierStandard: {"gpt-4o", "claude-sonnet-4", "gemini-2.5-pro", "sim-large"},
+			TierPremium:  {"claude-opus-4-1", "o3", "grok-4"},
+		},
+		Ladder: []LadderStep{
+			{AtPercent: 80, MaxTier: TierStandard},
+			{AtPercent: 95, MaxTier: TierEconomy},
+		},
+		SessionAffinity: true,
+	}
+}
+
+// Validate reports every structural problem at once, wrapping errkind.Invalid.
+// Whether listed models exist is checked by CheckCatalog.
+func (p Policy) Validate() error {
+	var problems []error
+	if len(p.Tiers) == 0 {
+		problems = append(problems, errors.New("tiers: at least one tier must list models"))
+	}
+	for t, models := range p.Tiers {
+		if !t.Valid() {
+			problems = append(problems, fmt.Errorf("tiers: unknown tier %q", t))
+		}
+		if len(models) == 0 {
+			problems = append(problems, fmt.Errorf("tiers.%s: list at least one model", t))
+		}
+	}
+	for _, f := range []struct {
+		name string
+		t    Tier
+	}{{"simple_tier", p.SimpleTier}, {"complex_tier", p.ComplexTier}, {"max_tier", p.MaxTier}} {
+		if f.t != "" && !f.t.Valid() {
+			problems = append(problems, fmt.Errorf("%s: unknown tier %q", f.name, f.t))
+		}
+	}
+	if p.ComplexScore < 0 {
+		problems = append(problems, errors.New("complex_score: must not be negative"))
+	}
+	for i, r := range p.Rules {
+		if !r.Tier.Valid() {
+			problems = append(problems, fmt.Errorf("rules[%d].tier: unknown tier %q", i, r.Tier))
+		}
+		if len(r.Keywords) == 0 && r.MinPromptTokens == 0 && !r.Tools && !r.Images && r.MinCodeBlocks == 0 {
+			problems = append(problems, fmt.Errorf("rules[%d]: set at least one condition", i))
+		}
+		if r.MinPromptTokens < 0 || r.MinCodeBlocks < 0 {
+			problems = append(problems, fmt.Errorf("rules[%d]: thresholds must not be negative", i))
+		}
+	}
+	for i, s := range p.Ladder {
+		if s.AtPercent <= 0 {
+			problems = append(problems, fmt.Errorf("ladder[%d].at_percent: must be positive", i))
+		}
+		if !s.MaxTier.Valid() {
+			problems = append(problems, fmt.Errorf("ladder[%d].max_tier: unknown tier %q", i, s.MaxTier))
+		}
+		if i > 0 && s.AtPercent <= p.Ladder[i-1].AtPercent {
+			problems = append(problems, fmt.Errorf("ladder[%d]: steps must be sorted by at_percent", i))
+		}
+	}
+	if len(problems) > 0 {
+		return errkind.Wrap(errkind.Invalid, errors.Join(problems...), "invalid routing policy")
+	}
+	return nil
+}
+
+// CheckCatalog reports models the policy names that c does not have, and tier
+// lists naming a model of another tier.
+func (p Policy) CheckCatalog(c *Catalog) error {
+	var problems []error
+	for _, t := range tierOrder {
+		for _, id := range p.Tiers[t] {
+			m, ok := c.Lookup(id)
+			switch {
+			case !ok:
+				problems = append(problems, fmt.Errorf("tiers.%s: unknown model %q", t, id))
+			case m.Tier != t:
+				problems = append(problems, fmt.Errorf("tiers.%s: model %q is %s", t, id, m.Tier))
+			}
+		}
+	}
+	for _, id := range p.PremiumAllowlist {
+		if _, ok := c.Lookup(id); !ok {
+			problems = append(problems, fmt.Errorf("premium_allowlist: unknown model %q", id))
+		}
+	}
+	if len(problems) > 0 {
+		return errkind.Wrap(errkind.Invalid, errors.Join(problems...), "routing policy does not match the catalog")
+	}
+	return nil
+}
+
+func (p Policy) simpleTier() Tier  { return orTier(p.SimpleTier, TierEconomy) }
+func (p Policy) complexTier() Tier { return orTier(p.ComplexTier, TierStandard) }
+func (p Policy) maxTier() Tier     { return orTier(p.MaxTier, TierPremium) }
+
+func (p Policy) complexScore() int {
+	if p.ComplexScore == 0 {
+		return 3
+	}
+	return p.ComplexScore
+}
+
+func (p Policy) maxFallbacks() int {
+	switch {
+	case p.MaxFallbacks == 0:
+		return 2
+	case p.MaxFallbacks < 0:
+		return 0
+	}
+	return p.MaxFallbacks
+}
+
+func (p Policy) premiumAllowed(id string) bool {
+	return len(p.PremiumAllowlist) == 0 || slices.Contains(p.PremiumAllowlist, id)
+}
+
+func orTier(t, def Tier) Tier {
+	if t == "" {
+		return def
+	}
+	return t
+}
+
+func minTier(a, b Tier) Tier {
+	if a.Rank() <= b.Rank() {
+		return a
+	}
+	return b
+}

@@ -1,0 +1,273 @@
+package routing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+// SelectorConfig configures a Selector.
+type SelectorConfig struct {
+	// Catalog is the default catalog; SelectInput.Catalog overrides it per tenant.
+	Catalog *Catalog
+	// Available reports whether a model can be called now (its provider is
+	// configured). Nil treats every catalog model as available; Registry.Available
+	// is the usual value.
+	Available func(Model) bool
+	// AffinitySize bounds the session-affinity LRU in conversations; 0 means 100,000.
+	AffinitySize int
+}
+
+// Selector turns a parsed request and a policy into a Decision. It is safe for
+// concurrent use and does no I/O.
+type Selector struct {
+	catalog   *Catalog
+	available func(Model) bool
+	affinity  *affinityCache
+	logger    *slog.Logger
+}
+
+// NewSelector builds a Selector.
+func NewSelector(cfg SelectorConfig, logger *slog.Logger) (*Selector, error) {
+	if logger == nil {
+		return nil, errors.New("routing: NewSelector needs a logger")
+	}
+	if cfg.Catalog == nil {
+		return nil, errors.New("routing: NewSelector needs a catalog")
+	}
+	size := cfg.AffinitySize
+	if size <= 0 {
+		size = 100_000
+	}
+	avail := cfg.Available
+	if avail == nil {
+		avail = func(Model) bool { return true }
+	}
+	return &Selector{catalog: cfg.Catalog, available: avail, affinity: newAffinityCache(size),
+		logger: logger.With("component", "routing.selector")}, nil
+}
+
+// SelectInput is one selection.
+type SelectInput struct {
+	// TenantID scopes session affinity; conversations never match across tenants.
+	TenantID string
+	// Request is the parsed request; Request.PromptTokens should be estimated.
+	Request *ChatRequest
+	// Policy is the tenant's validated policy.
+	Policy Policy
+	// Budget is the current period's spend state; zero means no budget.
+	Budget BudgetPace
+	// Catalog is the tenant's catalog (with overrides); nil uses the selector's.
+	Catalog *Catalog
+}
+
+// Validate reports missing inputs, wrapping errkind.Invalid.
+func (in SelectInput) Validate() error {
+	var problems []error
+	if in.Request == nil {
+		problems = append(problems, errors.New("request is required"))
+	}
+	if err := in.Policy.Validate(); err != nil {
+		problems = append(problems, err)
+	}
+	if in.Budget.Budget < 0 || in.Budget.Spent < 0 || in.Budget.Elapsed < 0 || in.Budget.Elapsed > 1 {
+		problems = append(problems, errors.New("budget: amounts must be non-negative and elapsed within 0..1"))
+	}
+	if len(problems) > 0 {
+		return errkind.Wrap(errkind.Invalid, errors.Join(problems...), "invalid selection input")
+	}
+	return nil
+}
+
+// budgetCap returns the tier cap from the ladder and the pace, with the reason.
+func budgetCap(p Policy, b BudgetPace) (Tier, RouteReason, string) {
+	if b.Budget <= 0 {
+		return TierPremium, "", ""
+	}
+	step := b.LadderStep
+	pct := int64(b.Spent) * 100 / int64(b.Budget)
+	for i, s := range p.Ladder {
+		if pct >= int64(s.AtPercent) {
+			step = max(step, i+1)
+		}
+	}
+	if step > 0 && step <= len(p.Ladder) {
+		s := p.Ladder[step-1]
+		return s.MaxTier, RouteReasonBudgetLadder, fmt.Sprintf("budget %d%% spent, ladder step %d caps tier at %s", pct, step, s.MaxTier)
+	}
+	tol := p.PaceTolerancePercent
+	if tol == 0 {
+		tol = 20
+	}
+	if tol > 0 && b.Elapsed > 0 {
+		// Spending faster than the period elapses (plus tolerance).
+		allowed := float64(b.Budget) * b.Elapsed * float64(100+tol) / 100
+		if float64(b.Spent) > allowed {
+			return "", RouteReasonBudgetPace, fmt.Sprintf("spend %d%% of budget at %d%% of period", pct, int(b.Elapsed*100))
+		}
+	}
+	return TierPremium, "", ""
+}
+
+// Select chooses the model for one request.
+func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error) {
+	if in.Request == nil {
+		return Decision{}, errkind.New(errkind.Invalid, "selection needs a request")
+	}
+	cat := in.Catalog
+	if cat == nil {
+		cat = s.catalog
+	}
+	req, p := in.Request, in.Policy
+	d := Decision{Requested: req.Model}
+	f := ExtractFeatures(req, req.PromptTokens)
+	capTier := p.maxTier()
+	budgetTier, budgetReason, budgetWhy := budgetCap(p, in.Budget)
+
+	if req.Model != ModelAuto {
+		m, ok := cat.Lookup(req.Model)
+		if !ok || !s.available(m) || m.Embedding {
+			return Decision{}, errkind.New(errkind.Invalid, "model %q is not available", req.Model)
+		}
+		d.Features = f
+		want, reason, why := m.Tier, RouteReasonExplicit, "model requested by name"
+		switch {
+		case m.Tier == TierPremium && (capTier.Rank() < TierPremium.Rank() || !p.premiumAllowed(m.ID)):
+			reason, why = RouteReasonPremiumDenied, fmt.Sprintf("premium model %s not allowed by policy", m.ID)
+			want = minTier(capTier, TierStandard)
+		case m.Tier.Rank() > capTier.Rank():
+			reason, why = RouteReasonMaxTier, fmt.Sprintf("%s is above max tier %s", m.ID, capTier)
+			want = capTier
+		case p.LadderExplicit && budgetReason != "":
+			if budgetReason == RouteReasonBudgetPace {
+				budgetTier = m.Tier.lower()
+			}
+			if budgetTier.Rank() < m.Tier.Rank() {
+				reason, why, want = budgetReason, budgetWhy, budgetTier
+			}
+		}
+		if reason == RouteReasonExplicit {
+			d.Action, d.Model, d.Tier, d.Reason, d.Explanation = DecisionActionAllow, m, m.Tier, reason, why
+			if p.FallbackExplicit {
+				d.Fallbacks = s.fallbacks(cat, p, f, m.Tier, m.ID, p.maxFallbacks())
+			}
+			return d, nil
+		}
+		if reason == RouteReasonPremiumDenied && p.RefuseDenied {
+			d.Action, d.Reason, d.Explanation = DecisionActionRefuse, reason, why
+			return d, nil
+		}
+		return s.pickInTier(cat, p, f, d, want, capTier, DecisionActionDowngrade, reason, why)
+	}
+
+	d.Features = f
+	d.Complexity = f.Classify(p.complexScore())
+	want, reason, why := p.simpleTier(), RouteReasonAutoEconomy, fmt.Sprintf("simple prompt (score %d, %d tokens)", f.Score(), f.PromptTokens)
+	if d.Complexity == ComplexityComplex {
+		want, reason, why = p.complexTier(), RouteReasonAutoComplex, fmt.Sprintf("complex prompt (score %d, %d tokens)", f.Score(), f.PromptTokens)
+	}
+	for _, r := range p.Rules {
+		if r.matches(f) {
+			want, reason, why = r.Tier, RouteReasonRule, fmt.Sprintf("rule %q", r.Name)
+			break
+		}
+	}
+	if want.Rank() > capTier.Rank() {
+		want, reason, why = capTier, RouteReasonMaxTier, fmt.Sprintf("%s, capped at max tier %s", why, capTier)
+	}
+	switch budgetReason {
+	case RouteReasonBudgetLadder:
+		capTier = minTier(capTier, budgetTier)
+	case RouteReasonBudgetPace:
+		capTier = minTier(capTier, want.lower())
+	}
+	if want.Rank() > capTier.Rank() {
+		want, reason, why = capTier, budgetReason, budgetWhy
+	}
+
+	var key AffinityKey
+	useAffinity := p.SessionAffinity && in.TenantID != ""
+	if useAffinity {
+		var ok bool
+		key, ok = s.affinity.key(in.TenantID, req)
+		useAffinity = ok
+	}
+	if useAffinity {
+		if id, ok := s.affinity.get(key); ok {
+			if m, ok := cat.Lookup(id); ok && s.available(m) && f.servedBy(m) &&
+				m.Tier.Rank() >= want.Rank() && m.Tier.Rank() <= capTier.Rank() && p.premiumOK(m) {
+				d.Action, d.Model, d.Tier, d.Reason = DecisionActionAllow, m, m.Tier, RouteReasonAffinity
+				d.Explanation = "conversation stays on " + m.ID
+				d.Fallbacks = s.fallbacks(cat, p, f, m.Tier, m.ID, p.maxFallbacks())
+				return d, nil
+			}
+		}
+	}
+	d, err := s.pickInTier(cat, p, f, d, want, capTier, DecisionActionAllow, reason, why)
+	if err == nil && useAffinity {
+		s.affinity.put(key, d.Model.ID)
+	}
+	return d, err
+}
+
+func (p Policy) premiumOK(m Model) bool {
+	return m.Tier != TierPremium || p.maxTier() == TierPremium
+}
+
+// pickInTier picks the first usable model of want, else of cheaper tiers, else
+// of dearer tiers up to capTier (reason capability), and fills the fallbacks.
+func (s *Selector) pickInTier(cat *Catalog, p Policy, f Features, d Decision, want, capTier Tier,
+	action DecisionAction, reason RouteReason, why string) (Decision, error) {
+	order := []Tier{want}
+	for t := want; t.Rank() > 0; {
+		t = t.lower()
+		order = append(order, t)
+	}
+	for r := want.Rank() + 1; r <= capTier.Rank(); r++ {
+		order = append(order, tierOrder[r])
+	}
+	for i, t := range order {
+		for _, id := range p.Tiers[t] {
+			m, ok := cat.Lookup(id)
+			if !ok || !s.available(m) || !f.servedBy(m) {
+				continue
+			}
+			if i > 0 && t != want {
+				why = fmt.Sprintf("%s; no usable %s model, using %s", why, want, t)
+				if t.Rank() > want.Rank() {
+					reason = RouteReasonCapability
+				}
+			}
+			d.Action, d.Model, d.Tier, d.Reason, d.Explanation = action, m, t, reason, why
+			if action == DecisionActionAllow && d.Requested != ModelAuto && d.Requested != m.ID {
+				d.Action = DecisionActionDowngrade
+			}
+			d.Fallbacks = s.fallbacks(cat, p, f, t, m.ID, p.maxFallbacks())
+			return d, nil
+		}
+	}
+	return Decision{}, errkind.New(errkind.Unavailable, "no model available for tier %s under the routing policy", want)
+}
+
+// fallbacks lists up to n usable models after chosen: the rest of its tier,
+// then cheaper tiers. Falling back never raises the cost class.
+func (s *Selector) fallbacks(cat *Catalog, p Policy, f Features, t Tier, chosen string, n int) []Model {
+	var out []Model
+	for r := t.Rank(); r >= 0 && len(out) < n; r-- {
+		for _, id := range p.Tiers[tierOrder[r]] {
+			if len(out) == n {
+				break
+			}
+			if id == chosen {
+				continue
+			}
+			if m, ok := cat.Lookup(id); ok && s.available(m) && f.servedBy(m) {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}

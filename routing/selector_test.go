@@ -1,0 +1,217 @@
+package routing_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/routing"
+)
+
+func chatReq(t *testing.T, model string, msgs ...string) *routing.ChatRequest {
+	t.Helper()
+	var m []map[string]string
+	for i, text := range msgs {
+		role := "user"
+		if i%2 == 1 {
+			role = "assistant"
+		}
+		m = append(m, map[string]string{"role": role, "content": text})
+	}
+	raw, err := json.Marshal(map[string]any{"model": model, "messages": m})
+	require.NoError(t, err)
+	req, err := routing.ParseChatRequest(raw)
+	require.NoError(t, err)
+	routing.NewEstimator(routing.EstimatorConfig{}).Annotate("gpt-4o", req)
+	return req
+}
+
+func TestClassifier(t *testing.T) {
+	t.Parallel()
+	code := "```go\nfunc f() {}\n```\n"
+	for _, tc := range []struct {
+		name string
+		msgs []string
+		want routing.Complexity
+	}{
+		{"greeting", []string{"hi, what's the capital of France?"}, routing.ComplexitySimple},
+		{"one cue", []string{"Summarize this: the cat sat."}, routing.ComplexitySimple},
+		{"reasoning cues", []string{"Prove step by step that sqrt(2) is irrational."}, routing.ComplexityComplex},
+		{"code and debug", []string{"Debug this:\n" + code}, routing.ComplexityComplex},
+		{"large prompt with code", []string{strings.Repeat("Lorem ipsum dolor sit amet. ", 700) + code}, routing.ComplexityComplex},
+		{"large plain prompt", []string{strings.Repeat("Lorem ipsum dolor sit amet. ", 700)}, routing.ComplexitySimple},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			req := chatReq(t, "auto", tc.msgs...)
+			f := routing.ExtractFeatures(req, req.PromptTokens)
+			require.Equal(t, tc.want, f.Classify(3), "score %d features %+v", f.Score(), f)
+		})
+	}
+}
+
+func newSelector(t *testing.T, available func(routing.Model) bool) *routing.Selector {
+	s, err := routing.NewSelector(routing.SelectorConfig{Catalog: routing.DefaultCatalog(), Available: available}, testLogger(t))
+	require.NoError(t, err)
+	return s
+}
+
+func TestSelector(t *testing.T) {
+	t.Parallel()
+	const complex = "Analyze step by step and prove the bound."
+	budget := func(spentPct int, elapsed float64) routing.BudgetPace {
+		return routing.BudgetPace{Budget: 100 * billing.NanoPerUSD, Spent: billing.NanoUSD(spentPct) * billing.NanoPerUSD, Elapsed: elapsed}
+	}
+	strict := routing.DefaultPolicy()
+	strict.PremiumAllowlist = []string{"o3"}
+	capped := routing.DefaultPolicy()
+	capped.MaxTier = routing.TierStandard
+	refuse := strict
+	refuse.RefuseDenied = true
+	rules := routing.DefaultPolicy()
+	rules.Rules = []routing.Rule{{Name: "legal to premium", Keywords: []string{"Contract"}, Tier: routing.TierPremium}}
+	ladderExplicit := routing.DefaultPolicy()
+	ladderExplicit.LadderExplicit = true
+	for _, tc := range []struct {
+		name      string
+		policy    routing.Policy
+		model     string
+		msg       string
+		budget    routing.BudgetPace
+		action    routing.DecisionAction
+		want      string
+		reason    routing.RouteReason
+		fallbacks []string
+	}{
+		{"explicit", routing.DefaultPolicy(), "gpt-4o", "hi", routing.BudgetPace{}, routing.DecisionActionAllow, "gpt-4o", routing.RouteReasonExplicit, nil},
+		{"auto simple", routing.DefaultPolicy(), "auto", "hi", routing.BudgetPace{}, routing.DecisionActionAllow, "gpt-4o-mini", routing.RouteReasonAutoEconomy, []string{"gemini-2.0-flash", "claude-haiku-4-5"}},
+		{"auto complex", routing.DefaultPolicy(), "auto", complex, routing.BudgetPace{}, routing.DecisionActionAllow, "gpt-4o", routing.RouteReasonAutoComplex, []string{"claude-sonnet-4", "gemini-2.5-pro"}},
+		{"rule", rules, "auto", "review this contract", routing.BudgetPace{}, routing.DecisionActionAllow, "claude-opus-4-1", routing.RouteReasonRule, nil},
+		{"premium allowed", strict, "o3", "hi", routing.BudgetPace{}, routing.DecisionActionAllow, "o3", routing.RouteReasonExplicit, nil},
+		{"premium not on allowlist", strict, "grok-4", "hi", routing.BudgetPace{}, routing.DecisionActionDowngrade, "gpt-4o", routing.RouteReasonPremiumDenied, nil},
+		{"premium refused", refuse, "grok-4", "hi", routing.BudgetPace{}, routing.DecisionActionRefuse, "", routing.RouteReasonPremiumDenied, nil},
+		{"premium above max tier", capped, "o3", "hi", routing.BudgetPace{}, routing.DecisionActionDowngrade, "gpt-4o", routing.RouteReasonPremiumDenied, nil},
+		{"ladder caps auto", routing.DefaultPolicy(), "auto", complex, budget(96, 0.99), routing.DecisionActionAllow, "gpt-4o-mini", routing.RouteReasonBudgetLadder, nil},
+		{"ladder spares explicit", routing.DefaultPolicy(), "gpt-4o", "hi", budget(96, 0.99), routing.DecisionActionAllow, "gpt-4o", routing.RouteReasonExplicit, nil},
+		{"ladder explicit opt-in", ladderExplicit, "gpt-4o", "hi", budget(96, 0.99), routing.DecisionActionDowngrade, "gpt-4o-mini", routing.RouteReasonBudgetLadder, nil},
+		{"pace downgrades", routing.DefaultPolicy(), "auto", complex, budget(50, 0.2), routing.DecisionActionAllow, "gpt-4o-mini", routing.RouteReasonBudgetPace, nil},
+		{"on pace", routing.DefaultPolicy(), "auto", complex, budget(50, 0.5), routing.DecisionActionAllow, "gpt-4o", routing.RouteReasonAutoComplex, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSelector(t, nil)
+			d, err := s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, tc.model, tc.msg), Policy: tc.policy, Budget: tc.budget})
+			require.NoError(t, err)
+			require.Equal(t, tc.action, d.Action, d.Header())
+			require.Equal(t, tc.want, d.Model.ID, d.Header())
+			require.Equal(t, tc.reason, d.Reason, d.Header())
+			require.NotEmpty(t, d.Explanation)
+			if tc.fallbacks != nil {
+				var ids []string
+				for _, m := range d.Fallbacks {
+					ids = append(ids, m.ID)
+				}
+				require.Equal(t, tc.fallbacks, ids)
+			}
+		})
+	}
+}
+
+func TestSelectorUsesOnlyAvailableModels(t *testing.T) {
+	t.Parallel()
+	simOnly := func(m routing.Model) bool { return m.Provider == routing.SimProviderName }
+	s := newSelector(t, simOnly)
+	d, err := s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "auto", "hi"), Policy: routing.DefaultPolicy()})
+	require.NoError(t, err)
+	require.Equal(t, "sim-small", d.Model.ID)
+	require.Empty(t, d.Fallbacks)
+	d, err = s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "auto", "Prove it step by step"), Policy: routing.DefaultPolicy()})
+	require.NoError(t, err)
+	require.Equal(t, "sim-large", d.Model.ID)
+	require.Equal(t, []routing.Model{mustModel(t, "sim-small")}, d.Fallbacks, "fallbacks go to cheaper tiers")
+	_, err = s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "gpt-4o", "hi"), Policy: routing.DefaultPolicy()})
+	require.ErrorIs(t, err, errkind.Invalid)
+}
+
+func mustModel(t *testing.T, id string) routing.Model {
+	m, ok := routing.DefaultCatalog().Lookup(id)
+	require.True(t, ok)
+	return m
+}
+
+func TestSelectorCapabilities(t *testing.T) {
+	t.Parallel()
+	p := routing.DefaultPolicy()
+	p.Tiers[routing.TierEconomy] = []string{"llama-3.1-8b"} // no vision
+	s := newSelector(t, nil)
+	raw := `{"model":"auto","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}`
+	req, err := routing.ParseChatRequest([]byte(raw))
+	require.NoError(t, err)
+	d, err := s.Select(t.Context(), routing.SelectInput{Request: req, Policy: p})
+	require.NoError(t, err)
+	require.Equal(t, routing.RouteReasonCapability, d.Reason)
+	require.True(t, d.Model.Capabilities.Vision)
+}
+
+func TestSelectorSessionAffinity(t *testing.T) {
+	t.Parallel()
+	s := newSelector(t, nil)
+	p := routing.DefaultPolicy()
+	first := chatReq(t, "auto", "Analyze step by step why the build fails.")
+	d, err := s.Select(t.Context(), routing.SelectInput{TenantID: "t1", Request: first, Policy: p})
+	require.NoError(t, err)
+	require.Equal(t, "gpt-4o", d.Model.ID)
+
+	// A simple follow-up in the same conversation stays on gpt-4o.
+	follow := chatReq(t, "auto", "Analyze step by step why the build fails.", "It is the linker.", "thanks!")
+	d, err = s.Select(t.Context(), routing.SelectInput{TenantID: "t1", Request: follow, Policy: p})
+	require.NoError(t, err)
+	require.Equal(t, "gpt-4o", d.Model.ID)
+	require.Equal(t, routing.RouteReasonAffinity, d.Reason)
+
+	// Another tenant with the same text has no affinity.
+	d, err = s.Select(t.Context(), routing.SelectInput{TenantID: "t2", Request: follow, Policy: p})
+	require.NoError(t, err)
+	require.NotEqual(t, routing.RouteReasonAffinity, d.Reason)
+
+	// The budget ladder beats affinity.
+	d, err = s.Select(t.Context(), routing.SelectInput{TenantID: "t1", Request: follow, Policy: p,
+		Budget: routing.BudgetPace{Budget: 100, Spent: 99, Elapsed: 0.9}})
+	require.NoError(t, err)
+	require.Equal(t, "gpt-4o-mini", d.Model.ID)
+}
+
+func TestPolicyValidateCollectsProblems(t *testing.T) {
+	t.Parallel()
+	p := routing.Policy{
+		Tiers:   map[routing.Tier][]string{"gold": {"x"}, routing.TierEconomy: nil},
+		MaxTier: "platinum",
+		Rules:   []routing.Rule{{Name: "empty", Tier: routing.TierPremium}},
+		Ladder:  []routing.LadderStep{{AtPercent: 90, MaxTier: routing.TierEconomy}, {AtPercent: 50, MaxTier: "x"}},
+	}
+	err := p.Validate()
+	require.ErrorIs(t, err, errkind.Invalid)
+	for _, want := range []string{`unknown tier "gold"`, "tiers.economy", "max_tier", "rules[0]", "ladder[1].max_tier", "sorted"} {
+		require.Contains(t, err.Error(), want)
+	}
+	require.NoError(t, routing.DefaultPolicy().Validate())
+	require.NoError(t, routing.DefaultPolicy().CheckCatalog(routing.DefaultCatalog()))
+
+	raw, err := json.Marshal(routing.DefaultPolicy())
+	require.NoError(t, err)
+	var back routing.Policy
+	require.NoError(t, json.Unmarshal(raw, &back))
+	require.Equal(t, routing.DefaultPolicy(), back)
+}
+
+func TestDecisionHeader(t *testing.T) {
+	t.Parallel()
+	d := routing.Decision{Reason: routing.RouteReasonAutoEconomy, Explanation: "simple prompt (score 0, 9 tokens)"}
+	require.Equal(t, "auto_economy; simple prompt (score 0, 9 tokens)", d.Header())
+	_ = fmt.Sprint(d)
+}
