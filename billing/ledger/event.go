@@ -1,0 +1,53 @@
+// Package ledger is the durable record of usage: one event per completed request in
+// the tenant's own schema (or file), idempotent by request id, with daily rollups
+// that charts and invoices read instead of raw events.
+//
+// The request path never waits on the database: Writer.Append writes the event to a
+// local spool file (an unbuffered write, so a killed process loses nothing that was
+// appended) and queues it; a background loop inserts batches per tenant and deletes
+// spool segments once every event in them is in the database. On start-up the spool
+// is replayed; inserts ignore request ids already present, so a replay never counts
+// an event twice.
+package ledger
+
+import (
+	"time"
+
+	"github.com/tollgate-dev/tollgate/billing"
+)
+
+// Status values of a usage event.
+const (
+	StatusOK = "ok"
+	// StatusAborted: the client went away mid-stream; the usage up to then is billed.
+	StatusAborted = "aborted"
+	// StatusError: the provider failed after tokens were consumed.
+	StatusError = "error"
+)
+
+// Event is one completed request's usage.
+type Event struct {
+	// TenantID chooses the tenant schema; it is not a column.
+	TenantID  string    `json:"tenant_id"`
+	RequestID string    `json:"request_id"`
+	CreatedAt time.Time `json:"created_at"`
+	// KeyID is the API key used; MemberID the user behind it, when known.
+	KeyID          string `json:"key_id,omitempty"`
+	MemberID       string `json:"member_id,omitempty"`
+	ModelRequested string `json:"model_requested,omitempty"`
+	ModelUsed      string `json:"model_used"`
+	Provider       string `json:"provider,omitempty"`
+	// Token counts as the provider reported them.
+	InputTokens  int64 `json:"input_tokens"`
+	CachedTokens int64 `json:"cached_tokens,omitempty"`
+	OutputTokens int64 `json:"output_tokens"`
+	// Cost is the provider cost in nano-USD.
+	Cost billing.NanoUSD `json:"cost_nano"`
+	// LatencyMS is the time from receiving the request to its last byte, in ms.
+	LatencyMS   int64  `json:"latency_ms"`
+	Status      string `json:"status"`
+	RouteReason string `json:"route_reason,omitempty"`
+}
+
+// Day is the event's UTC day, the rollup key ("2026-11-26").
+func (e Event) Day() string { return e.CreatedAt.UTC().Format("2006-01-02") }

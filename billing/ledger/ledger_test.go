@@ -1,0 +1,155 @@
+package ledger
+
+import (
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/internal/testdb"
+	"github.com/tollgate-dev/tollgate/migrations"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+type testBundle struct {
+	reg    *tenants.Registry
+	tenant tenants.Tenant
+	handle *tenants.Handle
+	logger *slog.Logger
+}
+
+func setup(t *testing.T, backend string) *testBundle {
+	t.Helper()
+	url := testdb.SQLite(t)
+	if backend == "postgres" {
+		url = testdb.Postgres(t)
+	}
+	logger := slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	db, err := database.Open(t.Context(), url, database.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.NoError(t, migrations.ControlUp(t.Context(), db.SQL, db.Dialect, logger))
+	reg := tenants.NewRegistry(db, t.TempDir(), logger)
+	t.Cleanup(reg.Close)
+	tn, err := reg.Create(t.Context(), tenants.CreateInput{Name: "acme"})
+	require.NoError(t, err)
+	h, err := reg.Handle(tenants.SystemPrincipal(tn, "test"))
+	require.NoError(t, err)
+	return &testBundle{reg: reg, tenant: tn, handle: h, logger: logger}
+}
+
+func randomEvents(tenantID string, n int, seed uint64) ([]Event, Totals) {
+	r := rand.New(rand.NewPCG(seed, 1))
+	models := []string{"sim-small", "sim-large", "gpt-4o"}
+	var tot Totals
+	out := make([]Event, n)
+	base := time.Date(2026, 11, 20, 12, 0, 0, 0, time.UTC)
+	for i := range out {
+		e := Event{TenantID: tenantID, RequestID: fmt.Sprintf("req-%d-%d", seed, i),
+			CreatedAt: base.Add(time.Duration(r.IntN(5*24)) * time.Hour), KeyID: fmt.Sprintf("key-%d", r.IntN(3)),
+			ModelUsed: models[r.IntN(len(models))], InputTokens: int64(r.IntN(5000)), OutputTokens: int64(r.IntN(800)),
+			Cost: billing.NanoUSD(r.IntN(10_000_000)), Status: StatusOK}
+		out[i] = e
+		tot.Requests++
+		tot.InputTokens += e.InputTokens
+		tot.OutputTokens += e.OutputTokens
+		tot.Cost += e.Cost
+	}
+	return out, tot
+}
+
+func TestInsertIsIdempotentAndRollsUp(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, backend)
+			evs, want := randomEvents(string(b.tenant.ID), 300, 1)
+
+			n, err := Insert(t.Context(), b.handle, evs)
+			require.NoError(t, err)
+			require.Equal(t, 300, n)
+			// Replaying the same batch (a crash before the spool was trimmed) adds nothing.
+			n, err = Insert(t.Context(), b.handle, evs[:150])
+			require.NoError(t, err)
+			require.Zero(t, n)
+
+			got, err := EventTotals(t.Context(), b.handle, time.Time{})
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			points, rolled, err := Series(t.Context(), b.handle, SeriesQuery{GroupBy: []GroupBy{GroupByDay, GroupByModel}})
+			require.NoError(t, err)
+			require.Equal(t, want, rolled, "rollups equal raw events exactly")
+			var sum billing.NanoUSD
+			for _, p := range points {
+				sum += p.Cost
+			}
+			require.Equal(t, want.Cost, sum)
+		})
+	}
+}
+
+func TestWriterSurvivesKill(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, backend)
+			dir := t.TempDir()
+			evs, want := randomEvents(string(b.tenant.ID), 1000, 2)
+
+			// Given a writer that flushed part of its events
+			w, err := NewWriter(WriterConfig{SpoolDir: dir, BatchSize: 100}, b.reg, b.logger)
+			require.NoError(t, err)
+			for _, e := range evs[:600] {
+				require.NoError(t, w.Append(e))
+			}
+			require.NoError(t, w.Flush(t.Context()))
+			for _, e := range evs[600:] {
+				require.NoError(t, w.Append(e))
+			}
+			// When the process dies without flushing (the spool file is just left behind)
+			_ = w.spool.cur.Close()
+			_ = w.spool.lock.Close()
+
+			// Then a new writer replays the spool and the ledger holds each event once
+			w2, err := NewWriter(WriterConfig{SpoolDir: dir, BatchSize: 100}, b.reg, b.logger)
+			require.NoError(t, err)
+			require.EqualValues(t, 400, w2.Stats().Replayed, "only the unflushed segment's events are left")
+			require.NoError(t, w2.Flush(t.Context()))
+			require.NoError(t, w2.Close(t.Context()))
+			got, err := EventTotals(t.Context(), b.handle, time.Time{})
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			_, rolled, err := Series(t.Context(), b.handle, SeriesQuery{})
+			require.NoError(t, err)
+			require.Equal(t, want, rolled)
+		})
+	}
+}
+
+func TestSpoolIsExclusive(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	dir := t.TempDir()
+	w, err := NewWriter(WriterConfig{SpoolDir: dir}, b.reg, b.logger)
+	require.NoError(t, err)
+	defer w.Close(t.Context())
+	_, err = NewWriter(WriterConfig{SpoolDir: dir}, b.reg, b.logger)
+	require.ErrorContains(t, err, "in use by another process")
+}
+
+func TestSeriesQueryValidation(t *testing.T) {
+	t.Parallel()
+	for _, q := range []SeriesQuery{{From: "yesterday"}, {From: "2026-11-02", To: "2026-11-01"}, {GroupBy: []GroupBy{"tenant"}}} {
+		require.Error(t, q.Validate(), "%+v", q)
+	}
+	require.NoError(t, SeriesQuery{From: "2026-11-01", To: "2026-11-30", GroupBy: []GroupBy{GroupByDay}}.Validate())
+}
+

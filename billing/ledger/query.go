@@ -1,0 +1,185 @@
+package ledger
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// Totals are summed usage.
+type Totals struct {
+	Requests     int64           `json:"requests"`
+	InputTokens  int64           `json:"input_tokens"`
+	CachedTokens int64           `json:"cached_tokens"`
+	OutputTokens int64           `json:"output_tokens"`
+	Cost         billing.NanoUSD `json:"cost_nano"`
+}
+
+// GroupBy is a breakdown dimension of the usage series.
+type GroupBy string
+
+// Breakdown dimensions.
+const (
+	GroupByDay    GroupBy = "day"
+	GroupByModel  GroupBy = "model"
+	GroupByKey    GroupBy = "key"
+	GroupByMember GroupBy = "member"
+)
+
+// SeriesQuery selects rollup rows: days From..To inclusive (UTC, "2006-01-02"),
+// optional filters, and the dimensions to group by (day is always included when
+// GroupBy is day; model/key/member add a dimension).
+type SeriesQuery struct {
+	From, To string
+	Model    string
+	KeyID    string
+	MemberID string
+	GroupBy  []GroupBy
+}
+
+// Validate reports every problem with the query.
+func (q SeriesQuery) Validate() error {
+	var errs []error
+	for name, d := range map[string]string{"from": q.From, "to": q.To} {
+		if d == "" {
+			continue
+		}
+		if _, err := time.Parse("2006-01-02", d); err != nil {
+			errs = append(errs, fmt.Errorf("%s must be a date like 2026-11-26", name))
+		}
+	}
+	if q.From != "" && q.To != "" && q.From > q.To {
+		errs = append(errs, errors.New("from must not be after to"))
+	}
+	for _, g := range q.GroupBy {
+		switch g {
+		case GroupByDay, GroupByModel, GroupByKey, GroupByMember:
+		default:
+			errs = append(errs, fmt.Errorf("group_by %q is not one of day, model, key, member", g))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return errkind.Wrap(errkind.Invalid, err, "invalid usage query: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return nil
+}
+
+// Point is one row of a usage series.
+type Point struct {
+	Day      string `json:"day,omitempty"`
+	Model    string `json:"model,omitempty"`
+	KeyID    string `json:"key_id,omitempty"`
+	MemberID string `json:"member_id,omitempty"`
+	Totals
+}
+
+// Series reads the daily rollups (never raw events), grouped and filtered.
+func Series(ctx context.Context, h *tenants.Handle, q SeriesQuery) ([]Point, Totals, error) {
+	if err := q.Validate(); err != nil {
+		return nil, Totals{}, err
+	}
+	cols := map[GroupBy]string{GroupByDay: "day", GroupByModel: "model", GroupByKey: "key_id", GroupByMember: "member_id"}
+	var groupCols []string
+	for _, g := range q.GroupBy {
+		groupCols = append(groupCols, cols[g])
+	}
+	sel := "SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(cached_tokens) AS cached_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_nano) AS cost"
+	type row struct {
+		Day, Model, KeyID, MemberID                             string
+		Requests, InputTokens, CachedTokens, OutputTokens, Cost int64
+	}
+	var rows []row
+	var total row
+	err := h.Read(ctx, func(db *gorm.DB) error {
+		base := func() *gorm.DB {
+			d := db.Table("usage_daily")
+			if q.From != "" {
+				d = d.Where("day >= ?", q.From)
+			}
+			if q.To != "" {
+				d = d.Where("day <= ?", q.To)
+			}
+			if q.Model != "" {
+				d = d.Where("model = ?", q.Model)
+			}
+			if q.KeyID != "" {
+				d = d.Where("key_id = ?", q.KeyID)
+			}
+			if q.MemberID != "" {
+				d = d.Where("member_id = ?", q.MemberID)
+			}
+			return d
+		}
+		if err := base().Select(sel).Scan(&total).Error; err != nil {
+			return err
+		}
+		if len(groupCols) == 0 {
+			return nil
+		}
+		gsel := make([]string, 0, len(groupCols))
+		for _, c := range groupCols {
+			alias := map[string]string{"day": "day", "model": "model", "key_id": "key_id", "member_id": "member_id"}[c]
+			gsel = append(gsel, c+" AS "+alias)
+		}
+		return base().Select(strings.Join(gsel, ", ") + ", " + sel).
+			Group(strings.Join(groupCols, ", ")).Order(strings.Join(groupCols, ", ")).Scan(&rows).Error
+	})
+	if err != nil {
+		return nil, Totals{}, err
+	}
+	out := make([]Point, len(rows))
+	for i, r := range rows {
+		out[i] = Point{Day: r.Day, Model: r.Model, KeyID: r.KeyID, MemberID: r.MemberID,
+			Totals: Totals{r.Requests, r.InputTokens, r.CachedTokens, r.OutputTokens, billing.NanoUSD(r.Cost)}}
+	}
+	return out, Totals{total.Requests, total.InputTokens, total.CachedTokens, total.OutputTokens, billing.NanoUSD(total.Cost)}, nil
+}
+
+// EventTotals sums raw events since a time. It is the exactness check's ground truth
+// (and the reconcile job's); charts use Series.
+func EventTotals(ctx context.Context, h *tenants.Handle, since time.Time) (Totals, error) {
+	var t struct{ Requests, InputTokens, CachedTokens, OutputTokens, Cost int64 }
+	err := h.Read(ctx, func(db *gorm.DB) error {
+		return db.Table("usage_events").Where("created_at >= ?", since.UTC()).
+			Select("COUNT(*) AS requests, COALESCE(SUM(input_tokens),0) AS input_tokens, COALESCE(SUM(cached_tokens),0) AS cached_tokens, COALESCE(SUM(output_tokens),0) AS output_tokens, COALESCE(SUM(cost_nano),0) AS cost").
+			Scan(&t).Error
+	})
+	return Totals{t.Requests, t.InputTokens, t.CachedTokens, t.OutputTokens, billing.NanoUSD(t.Cost)}, err
+}
+
+// Recent lists events newest first, before the cursor (a request's created_at and
+// id, as returned in the previous page's NextCursor).
+func Recent(ctx context.Context, h *tenants.Handle, before time.Time, limit int) ([]Event, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	type row struct {
+		RequestID, KeyID, MemberID, ModelRequested, ModelUsed, Provider, Status, RouteReason string
+		CreatedAt                                                                            time.Time
+		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs                         int64
+	}
+	var rows []row
+	err := h.Read(ctx, func(db *gorm.DB) error {
+		q := db.Table("usage_events").Order("created_at DESC, request_id DESC").Limit(limit)
+		if !before.IsZero() {
+			q = q.Where("created_at < ?", before.UTC())
+		}
+		return q.Scan(&rows).Error
+	})
+	out := make([]Event, len(rows))
+	for i, r := range rows {
+		out[i] = Event{TenantID: string(h.TenantID()), RequestID: r.RequestID, CreatedAt: r.CreatedAt, KeyID: r.KeyID, MemberID: r.MemberID,
+			ModelRequested: r.ModelRequested, ModelUsed: r.ModelUsed, Provider: r.Provider, InputTokens: r.InputTokens,
+			CachedTokens: r.CachedTokens, OutputTokens: r.OutputTokens, Cost: billing.NanoUSD(r.CostNano), LatencyMS: r.LatencyMs,
+			Status: r.Status, RouteReason: r.RouteReason}
+	}
+	return out, err
+}

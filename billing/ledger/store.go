@@ -1,0 +1,99 @@
+package ledger
+
+import (
+	"context"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+const eventColumns = "request_id, created_at, key_id, member_id, model_requested, model_used, provider, " +
+	"input_tokens, cached_tokens, output_tokens, cost_nano, latency_ms, status, route_reason"
+
+// Insert writes events of one tenant in one transaction and folds the newly inserted
+// ones into the daily rollups. Events whose request id is already in the ledger are
+// skipped (and not rolled up again), so inserting the same batch twice changes
+// nothing. It returns how many events were new.
+func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	inserted := 0
+	err := h.Tx(ctx, func(tx *gorm.DB) error {
+		var sb strings.Builder
+		args := make([]any, 0, len(events)*14)
+		sb.WriteString("INSERT INTO usage_events (" + eventColumns + ") VALUES ")
+		for i, e := range events {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			args = append(args, e.RequestID, e.CreatedAt.UTC(), e.KeyID, e.MemberID, e.ModelRequested, e.ModelUsed, e.Provider,
+				e.InputTokens, e.CachedTokens, e.OutputTokens, int64(e.Cost), e.LatencyMS, e.Status, e.RouteReason)
+		}
+		sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+		var ids []string
+		if err := tx.Raw(sb.String(), args...).Scan(&ids).Error; err != nil {
+			return err
+		}
+		inserted = len(ids)
+		if inserted == 0 {
+			return nil
+		}
+		fresh := make(map[string]bool, len(ids))
+		for _, id := range ids {
+			fresh[id] = true
+		}
+		return upsertRollups(tx, events, fresh)
+	})
+	return inserted, err
+}
+
+type rollupKey struct{ day, model, key, member string }
+
+type rollupRow struct {
+	requests, input, cached, output, cost int64
+}
+
+func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
+	groups := map[rollupKey]*rollupRow{}
+	var order []rollupKey
+	for _, e := range events {
+		if !fresh[e.RequestID] {
+			continue
+		}
+		fresh[e.RequestID] = false // a request id twice in one batch counts once
+		k := rollupKey{e.Day(), e.ModelUsed, e.KeyID, e.MemberID}
+		g, ok := groups[k]
+		if !ok {
+			g = &rollupRow{}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.requests++
+		g.input += e.InputTokens
+		g.cached += e.CachedTokens
+		g.output += e.OutputTokens
+		g.cost += int64(e.Cost)
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(order)*9)
+	sb.WriteString("INSERT INTO usage_daily (day, model, key_id, member_id, requests, input_tokens, cached_tokens, output_tokens, cost_nano) VALUES ")
+	for i, k := range order {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		g := groups[k]
+		sb.WriteString("(?,?,?,?,?,?,?,?,?)")
+		args = append(args, k.day, k.model, k.key, k.member, g.requests, g.input, g.cached, g.output, g.cost)
+	}
+	sb.WriteString(` ON CONFLICT (day, model, key_id, member_id) DO UPDATE SET
+		requests = usage_daily.requests + excluded.requests,
+		input_tokens = usage_daily.input_tokens + excluded.input_tokens,
+		cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,
+		output_tokens = usage_daily.output_tokens + excluded.output_tokens,
+		cost_nano = usage_daily.cost_nano + excluded.cost_nano`)
+	return tx.Exec(sb.String(), args...).Error
+}
