@@ -156,20 +156,26 @@ return #KEYS
 `
 
 // leaseAcquireScript moves budget from a counter's remaining room to the instance's
-// lease. KEYS = counter; ARGV = now ms, instance, want, need, max, lease ttl ms, key
-// ttl ms. It grants min(want, remaining) when remaining >= need, else nothing, and
-// renews the instance's lease expiry either way. Returns {granted, lease now held,
-// spent, reserved, leased}.
+// lease. KEYS = counter; ARGV = now ms, instance, need, divisor, cap (-1 none), max,
+// lease ttl ms, key ttl ms. When remaining >= need it grants a chunk of
+// remaining/divisor, at most cap, at least need, never more than remaining; else
+// nothing. It renews the instance's lease expiry either way. Returns {granted, lease
+// now held, spent, reserved, leased} (values before the grant).
 const leaseAcquireLua = luaHelpers + `
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local inst = ARGV[2]
 reap_leases(key, now)
 local s, r, l = state(key)
-local remaining = tonumber(ARGV[5]) - tonumber(s) - tonumber(r) - tonumber(l)
+local need = tonumber(ARGV[3])
+local remaining = tonumber(ARGV[6]) - tonumber(s) - tonumber(r) - tonumber(l)
 local granted = 0
-if remaining >= tonumber(ARGV[4]) then
-  granted = math.min(tonumber(ARGV[3]), remaining)
+if remaining >= need and remaining > 0 then
+  local chunk = math.floor(remaining / tonumber(ARGV[4]))
+  local cap = tonumber(ARGV[5])
+  if cap >= 0 and chunk > cap then chunk = cap end
+  if chunk < need then chunk = need end
+  granted = math.min(chunk, remaining)
 end
 if granted > 0 then
   redis.call('HINCRBY', key, 'leased', istr(granted))
@@ -177,8 +183,8 @@ if granted > 0 then
 end
 local held = num(redis.call('HGET', key, 'l:' .. inst))
 if held > 0 then
-  redis.call('HSET', key, 'le:' .. inst, istr(now + tonumber(ARGV[6])))
-  redis.call('PEXPIRE', key, ARGV[7])
+  redis.call('HSET', key, 'le:' .. inst, istr(now + tonumber(ARGV[7])))
+  redis.call('PEXPIRE', key, ARGV[8])
 end
 return {istr(granted), istr(held), s, r, l}
 `

@@ -1,0 +1,153 @@
+package meter_test
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/billing/meter/metertest"
+	"github.com/tollgate-dev/tollgate/internal/testredis"
+)
+
+// newLeaseMeter starts a LeaseMeter over client with its flush loop, stopped (leases
+// returned) when the test ends.
+func newLeaseMeter(t *testing.T, client redis.UniversalClient, clock meter.Clock, cfg meter.LeaseConfig) *meter.LeaseMeter {
+	t.Helper()
+	if cfg.FlushInterval == 0 {
+		cfg.FlushInterval = 20 * time.Millisecond
+	}
+	inner := meter.NewRedisMeter(testLogger(t), client, clock, meter.RedisConfig{KeyPrefix: testredis.Prefix(t)})
+	m := meter.NewLeaseMeter(testLogger(t), inner, clock, cfg)
+	var wg sync.WaitGroup
+	ctx, cancel := contextWithCancel(t)
+	wg.Go(func() { _ = m.Run(ctx) })
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	return m
+}
+
+func TestLeaseMeterClusterConformance(t *testing.T) {
+	t.Parallel()
+	metertest.RunConformance(t, func(t *testing.T, clock meter.Clock) func() meter.Meter {
+		client := testredis.Cluster(t)
+		return func() meter.Meter { return newLeaseMeter(t, client, clock, meter.LeaseConfig{}) }
+	}, metertest.Options{Leasing: true})
+}
+
+// Two replicas share one cluster: each leases chunks of the same $0.05 budget.
+func TestLeaseMeterTwoReplicasNoOvershoot(t *testing.T) {
+	t.Parallel()
+	client := testredis.Cluster(t)
+	clock := metertest.NewClock()
+	a := newLeaseMeter(t, client, clock.Now, meter.LeaseConfig{})
+	b := newLeaseMeter(t, client, clock.Now, meter.LeaseConfig{})
+	metertest.NoOvershoot(t, a, b)
+	require.Positive(t, a.Stats().LocalReserves+b.Stats().LocalReserves)
+}
+
+func TestLeaseMeterCrashedInstanceLeaseExpires(t *testing.T) {
+	t.Parallel()
+	client := testredis.Cluster(t)
+	clock := metertest.NewClock()
+	ctx := t.Context()
+	limits := []meter.Limit{{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1_000, Hard: true}}
+	inner := meter.NewRedisMeter(testLogger(t), client, clock.Now, meter.RedisConfig{KeyPrefix: testredis.Prefix(t)})
+	// Given an instance that leases the whole budget and crashes (no Run, no return),
+	crashed := meter.NewLeaseMeter(testLogger(t), inner, clock.Now, meter.LeaseConfig{ChunkDivisor: 1, LeaseTTL: 10 * time.Second})
+	d, err := crashed.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "r1", Amount: 100, Limits: limits})
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	survivor := meter.NewLeaseMeter(testLogger(t), inner, clock.Now, meter.LeaseConfig{LeaseTTL: 10 * time.Second})
+	d, err = survivor.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "r2", Amount: 100, Limits: limits})
+	require.NoError(t, err)
+	require.False(t, d.Allowed, "the crashed instance holds the whole budget")
+	require.Equal(t, meter.DecisionReasonBudgetExceeded, d.Reason)
+	// when its lease TTL passes,
+	clock.Advance(11 * time.Second)
+	// then its unused budget is back for the survivor.
+	d, err = survivor.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "r2", Amount: 1_000, Limits: limits})
+	require.NoError(t, err)
+	require.True(t, d.Allowed, "%+v", d.Refusal)
+}
+
+// The outage test: Redis becomes unreachable; the instance keeps serving from its
+// lease, then refuses with meter_unavailable, and never passes its lease.
+func TestLeaseMeterOutageServesFromLeaseThenRefuses(t *testing.T) {
+	t.Parallel()
+	client, sw := testredis.ClusterWithSwitch(t)
+	clock := metertest.NewClock()
+	ctx := t.Context()
+	const limit = billing.NanoPerUSD // $1, leased a quarter at a time
+	const cost = billing.NanoPerCent // $0.01 per request
+	limits := []meter.Limit{{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: limit, Hard: true}}
+	m := newLeaseMeter(t, client, clock.Now, meter.LeaseConfig{ChunkDivisor: 4, RetryAfter: 50 * time.Millisecond})
+	n := 0
+	request := func() meter.Decision {
+		n++
+		id := "r" + itoa(n)
+		d, err := m.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: id, Amount: cost, Limits: limits})
+		require.NoError(t, err)
+		if d.Allowed {
+			_, err = m.Settle(ctx, meter.SettleInput{TenantID: "acme", RequestID: id, Actual: cost})
+			require.NoError(t, err)
+		}
+		return d
+	}
+	// Given a lease taken while Redis is up,
+	require.True(t, request().Allowed)
+	require.Equal(t, meter.HealthStateOK, m.Health(ctx).State)
+	// when Redis becomes unreachable,
+	sw.SetDown(true)
+	require.Eventually(t, func() bool { return m.Health(ctx).State != meter.HealthStateOK }, 5*time.Second, 10*time.Millisecond)
+	require.Equal(t, meter.HealthStateDegraded, m.Health(ctx).State)
+	// then it keeps serving from its lease,
+	served := 1
+	var refusal meter.Decision
+	for range 100 {
+		d := request()
+		if !d.Allowed {
+			refusal = d
+			break
+		}
+		served++
+	}
+	require.Equal(t, meter.DecisionReasonMeterUnavailable, refusal.Reason)
+	require.Positive(t, refusal.Refusal.RetryAfter)
+	// and stops at the lease: a quarter of the budget, never more.
+	require.Equal(t, 25, served)
+	require.Equal(t, meter.HealthStateUnavailable, m.Health(ctx).State)
+	require.Positive(t, m.Stats().UnavailableRefusals)
+
+	// When Redis is back, the spending reaches it and requests are served again.
+	sw.SetDown(false)
+	require.Eventually(t, func() bool { return m.Health(ctx).State == meter.HealthStateOK }, 5*time.Second, 10*time.Millisecond)
+	require.NoError(t, m.Flush(ctx))
+	u, err := m.Usage(ctx, "acme", limits)
+	require.NoError(t, err)
+	require.Equal(t, cost*billing.NanoUSD(served), u[0].Spent)
+	require.True(t, request().Allowed)
+}
+
+func TestLeaseMeterFailOpenCountsOvershoot(t *testing.T) {
+	t.Parallel()
+	client, sw := testredis.ClusterWithSwitch(t)
+	clock := metertest.NewClock()
+	ctx := t.Context()
+	limits := []meter.Limit{{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1_000, Hard: true}}
+	m := newLeaseMeter(t, client, clock.Now, meter.LeaseConfig{ChunkDivisor: 10, FailOpen: true})
+	d, err := m.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "r0", Amount: 100, Limits: limits})
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	sw.SetDown(true)
+	d, err = m.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "r1", Amount: 300, Limits: limits})
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	require.Equal(t, meter.DecisionReasonFailOpen, d.Reason)
+	st := m.Stats()
+	require.Equal(t, int64(1), st.FailOpenAllowed)
+	require.Equal(t, billing.NanoUSD(300), st.FailOpenOvershoot)
+}
