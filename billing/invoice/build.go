@@ -31,7 +31,7 @@ func (in BuildInput) Validate() error {
 	if in.TenantID == "" {
 		errs = append(errs, errors.New("tenant_id: required"))
 	}
-	if !validPeriod(in.Period) {
+	if !ValidPeriod(in.Period) {
 		errs = append(errs, fmt.Errorf("period: want YYYY-MM, got %q", in.Period))
 	}
 	seen := make(map[string]bool, len(in.Usage))

@@ -24,7 +24,7 @@ func IdempotencyKey(tenantID, period, lineID, step string) string {
 	readable := "tg-inv-" + orUnderscore(tenantID) + "-" + orUnderscore(period) + "-" +
 		orUnderscore(lineID) + "-" + orUnderscore(step)
 	if keyChars(tenantID, false) && keyChars(step, false) && keyChars(lineID, true) &&
-		(period == "" || validPeriod(period)) && len(readable) <= MaxIdempotencyKeyLen {
+		(period == "" || ValidPeriod(period)) && len(readable) <= MaxIdempotencyKeyLen {
 		return readable
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{tenantID, period, lineID, step}, "\x00")))
@@ -52,8 +52,9 @@ func keyChars(s string, hyphens bool) bool {
 	return true
 }
 
-// validPeriod reports whether s is exactly "YYYY-MM" with a month 01–12.
-func validPeriod(s string) bool {
+// ValidPeriod reports whether s is a billing period: exactly "YYYY-MM" with a
+// month 01–12.
+func ValidPeriod(s string) bool {
 	if len(s) != 7 || s[4] != '-' {
 		return false
 	}
