@@ -17,7 +17,9 @@ export interface StackedProps {
   ariaLabel: string;
 }
 
-const fmtUsdAxis = (v: number) => (v >= 1000 ? `$${(v / 1000).toFixed(1)}K` : v >= 1 ? `$${v.toFixed(0)}` : v === 0 ? "$0" : `$${v.toPrecision(1)}`);
+const trimZeros = (s: string) => (s.includes(".") ? s.replace(/\.?0+$/, "") : s);
+const fmtUsdAxis = (v: number) =>
+  v >= 1000 ? `$${trimZeros((v / 1000).toFixed(1))}K` : v >= 1 ? `$${trimZeros(v.toFixed(2))}` : v === 0 ? "$0" : `$${trimZeros(v.toPrecision(2))}`;
 const fmtUsdTip = (v: number) => (v >= 1 ? `$${v.toFixed(2)}` : v >= 0.01 ? `$${v.toFixed(4)}` : `$${v.toPrecision(2)}`);
 
 export default function StackedBars({ rows, series, unit, height = 260, days = true, ariaLabel }: StackedProps) {

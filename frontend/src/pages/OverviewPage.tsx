@@ -195,7 +195,9 @@ function RecentRequests() {
               <tr>
                 <th scope="col">Time</th>
                 <th scope="col">Model</th>
-                <th scope="col">Key</th>
+                <th scope="col" className="hide-sm">
+                  Key
+                </th>
                 <th scope="col" className="r">
                   Tokens in / out
                 </th>
@@ -219,7 +221,7 @@ function RecentRequests() {
                   <td>
                     <code>{e.model}</code>
                   </td>
-                  <td>{e.key_name ?? e.key_id ?? "—"}</td>
+                  <td className="hide-sm">{e.key_name ?? e.key_id ?? "—"}</td>
                   <td className="r num">
                     {formatTokens(e.input_tokens)} / {formatTokens(e.output_tokens)}
                   </td>
