@@ -44,9 +44,9 @@ type LeaseMeter struct {
 	logger *slog.Logger
 
 	mu        sync.Mutex
-	leases    map[string]*lease     // by counter key
-	res       map[string]*leaseRes  // by tenant + "/" + request id
-	seq       int64                 // flush sequence, increasing across all counters
+	leases    map[string]*lease    // by counter key
+	res       map[string]*leaseRes // by tenant + "/" + request id
+	seq       int64                // flush sequence, increasing across all counters
 	nextSweep time.Time
 	downSince time.Time // zero when Redis answered last
 	lastFail  time.Time
@@ -127,16 +127,16 @@ type LeaseStats struct {
 }
 
 type lease struct {
-	c  counter       // the counter (amount unused)
-	op sync.Mutex    // serializes this counter's Redis calls
+	c  counter    // the counter (amount unused)
+	op sync.Mutex // serializes this counter's Redis calls
 	// granted is the budget Redis holds for this instance; reserved and pending
 	// (settled, not yet flushed) are taken from it locally. Same unit as the counter.
 	granted, reserved, pending int64
-	validUntil time.Time // no new reservations from the lease after this
-	lastUsed   time.Time
-	view       counterState // Redis's values at the last script
-	viewHeld   int64        // the instance's lease in that answer
-	inflight   *leaseFlush  // a flush sent but not acknowledged; resent as is
+	validUntil                 time.Time // no new reservations from the lease after this
+	lastUsed                   time.Time
+	view                       counterState // Redis's values at the last script
+	viewHeld                   int64        // the instance's lease in that answer
+	inflight                   *leaseFlush  // a flush sent but not acknowledged; resent as is
 }
 
 type leaseFlush struct{ seq, delta, ret int64 }

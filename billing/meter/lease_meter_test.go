@@ -150,4 +150,5 @@ func TestLeaseMeterFailOpenCountsOvershoot(t *testing.T) {
 	st := m.Stats()
 	require.Equal(t, int64(1), st.FailOpenAllowed)
 	require.Equal(t, billing.NanoUSD(300), st.FailOpenOvershoot)
+	sw.SetDown(false)
 }
