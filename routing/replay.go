@@ -174,4 +174,3 @@ func (s *Selector) selectFeatures(ctx context.Context, p Policy, req *ChatReques
 	}
 	return s.Select(ctx, SelectInput{Request: req, Policy: p})
 }
-

@@ -50,6 +50,7 @@ type Stream struct {
 	err     error
 
 	closeOnce sync.Once
+	onClose   func() // set by the Executor to end its attempt context
 }
 
 // streamConfig holds what a provider hands to newStream.
@@ -219,6 +220,9 @@ func (s *Stream) Close() error {
 		}
 		if s.body != nil {
 			_ = s.body.Close()
+		}
+		if s.onClose != nil {
+			s.onClose()
 		}
 	})
 	return nil
