@@ -2,7 +2,11 @@
 // invoicing. Money is always integer nano-USD (1 USD = 1e9 nano-USD).
 package billing
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // NanoUSD is an amount of money in billionths of a US dollar. It never holds a float.
 type NanoUSD int64
@@ -23,4 +27,38 @@ func (n NanoUSD) USDString() string {
 		v = -v
 	}
 	return fmt.Sprintf("%s%d.%09d", sign, v/int64(NanoPerUSD), v%int64(NanoPerUSD))
+}
+
+// ParseUSD parses a decimal dollar amount ("12.5", "0.000001") into nano-USD exactly,
+// without floats. More than 9 decimals, signs other than a leading "-", or anything
+// else that is not a plain decimal is an error.
+func ParseUSD(s string) (NanoUSD, error) {
+	orig := s
+	neg := false
+	if strings.HasPrefix(s, "-") {
+		neg, s = true, s[1:]
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" && frac == "" || len(frac) > 9 || strings.ContainsAny(whole+frac, "+-") {
+		return 0, fmt.Errorf("%q is not a dollar amount like 12.50", orig)
+	}
+	if whole == "" {
+		whole = "0"
+	}
+	w, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil || w > 9_000_000_000 {
+		return 0, fmt.Errorf("%q is not a dollar amount like 12.50", orig)
+	}
+	var f int64
+	if frac != "" {
+		f, err = strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%q is not a dollar amount like 12.50", orig)
+		}
+	}
+	n := NanoUSD(w)*NanoPerUSD + NanoUSD(f)
+	if neg {
+		n = -n
+	}
+	return n, nil
 }

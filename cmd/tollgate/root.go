@@ -35,6 +35,8 @@ func newRootCmd() *cobra.Command {
 		newTenantsCmd(g),
 		newConfigCmd(g),
 		newVersionCmd(),
+		newBudgetsCmd(g),
+		newUsageCmd(g),
 	)
 	return root
 }
