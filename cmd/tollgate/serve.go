@@ -57,7 +57,13 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		return err
 	}
 	go identity.run(ctx)
+	worker, err := wireWorker(ctx, a)
+	if err != nil {
+		return err
+	}
+	go worker.run(ctx)
 	routes := append([]func(*gin.Engine){}, identity.routes...)
+	routes = append(routes, worker.routes...)
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
