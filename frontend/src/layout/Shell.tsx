@@ -1,4 +1,4 @@
-import { useEffect, useState, type ReactNode } from "react";
+import { useEffect, useRef, useState, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, session, tenantPath, useTenant } from "../app";
 import { Link, navigate, useLocation } from "../router/router";
@@ -156,6 +156,21 @@ function UserMenu() {
   const ctx = useTenant();
   const qc = useQueryClient();
   const [open, setOpen] = useState(false);
+  const ref = useRef<HTMLDivElement>(null);
+  // Close on a click outside or on Escape, like any menu.
+  useEffect(() => {
+    if (!open) return;
+    const onDown = (e: PointerEvent) => {
+      if (ref.current && !ref.current.contains(e.target as Node)) setOpen(false);
+    };
+    const onKey = (e: KeyboardEvent) => e.key === "Escape" && setOpen(false);
+    document.addEventListener("pointerdown", onDown);
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("pointerdown", onDown);
+      document.removeEventListener("keydown", onKey);
+    };
+  }, [open]);
   const logout = async () => {
     const rt = session.refreshToken;
     session.logout("user");
@@ -163,7 +178,7 @@ function UserMenu() {
     if (rt) await api.logout(rt).catch(() => undefined); // best effort: the local session is gone either way
   };
   return (
-    <div className="usermenu">
+    <div className="usermenu" ref={ref}>
       <button type="button" className="btn btn-ghost" aria-expanded={open} aria-haspopup="true" onClick={() => setOpen((o) => !o)}>
         <span className="avatar" aria-hidden="true">
           {(ctx.me.user.name || ctx.me.user.email).slice(0, 1).toUpperCase()}
@@ -171,7 +186,7 @@ function UserMenu() {
         <span className="usermenu-name">{ctx.me.user.name || ctx.me.user.email}</span>
       </button>
       {open && (
-        <div className="menu" onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
+        <div className="menu">
           <div className="menu-head">
             <div>{ctx.me.user.email}</div>
             <div className="muted">
