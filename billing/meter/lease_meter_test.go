@@ -35,7 +35,7 @@ func TestLeaseMeterClusterConformance(t *testing.T) {
 	metertest.RunConformance(t, func(t *testing.T, clock meter.Clock) func() meter.Meter {
 		client := testredis.Cluster(t)
 		return func() meter.Meter { return newLeaseMeter(t, client, clock, meter.LeaseConfig{}) }
-	}, metertest.Options{Leasing: true})
+	})
 }
 
 // Two replicas share one cluster: each leases chunks of the same $0.05 budget.

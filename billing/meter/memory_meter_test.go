@@ -17,5 +17,5 @@ func TestMemoryMeterConformance(t *testing.T) {
 	metertest.RunConformance(t, func(t *testing.T, clock meter.Clock) func() meter.Meter {
 		m := meter.NewMemoryMeter(testLogger(t), clock)
 		return func() meter.Meter { return m }
-	}, metertest.Options{})
+	})
 }

@@ -14,7 +14,7 @@ func TestRedisMeterClusterConformance(t *testing.T) {
 		client := testredis.Cluster(t)
 		cfg := meter.RedisConfig{KeyPrefix: testredis.Prefix(t)}
 		return func() meter.Meter { return meter.NewRedisMeter(testLogger(t), client, clock, cfg) }
-	}, metertest.Options{})
+	})
 }
 
 func TestRedisMeterStandaloneConformance(t *testing.T) {
@@ -23,5 +23,5 @@ func TestRedisMeterStandaloneConformance(t *testing.T) {
 		client := testredis.Standalone(t)
 		cfg := meter.RedisConfig{KeyPrefix: testredis.Prefix(t)}
 		return func() meter.Meter { return meter.NewRedisMeter(testLogger(t), client, clock, cfg) }
-	}, metertest.Options{})
+	})
 }

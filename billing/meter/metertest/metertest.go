@@ -48,13 +48,6 @@ func (c *Clock) Advance(d time.Duration) {
 // The Factory registers its own cleanup with t.
 type Factory func(t *testing.T, clock meter.Clock) (newInstance func() meter.Meter)
 
-// Options tune the suite for an implementation.
-type Options struct {
-	// Leasing marks implementations that reserve from leased chunks: Usage may show
-	// budget leased to the instance (ScopeUsage.Leased) beyond spent and reserved.
-	Leasing bool
-}
-
 const tenant = "acme"
 
 type testBundle struct {
@@ -64,7 +57,7 @@ type testBundle struct {
 }
 
 // RunConformance runs the suite against the implementation that factory builds.
-func RunConformance(t *testing.T, factory Factory, opts Options) {
+func RunConformance(t *testing.T, factory Factory) {
 	setup := func(t *testing.T) *testBundle {
 		t.Helper()
 		clock := NewClock()
