@@ -1,0 +1,328 @@
+package tenants
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+	"gorm.io/gorm"
+
+	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+// Errors of key authentication. They are preallocated: the refusal path allocates
+// nothing either.
+var (
+	// ErrKeyInvalid: malformed, unknown, revoked or expired key (all look alike, so
+	// a caller learns nothing about which keys exist).
+	ErrKeyInvalid error = &errkind.Error{Kind: errkind.Unauthenticated, Code: "invalid_api_key",
+		Message: "invalid API key; create one in the console or with `tollgate keys create`"}
+	// ErrTenantSuspended: the key is valid but its tenant is suspended.
+	ErrTenantSuspended error = &errkind.Error{Kind: errkind.Forbidden, Code: "tenant_suspended",
+		Message: "this tenant is suspended; contact the platform operator"}
+	// ErrKeyLookupThrottled: too many unknown keys are being tried; the lookup was
+	// refused to protect the database.
+	ErrKeyLookupThrottled error = &errkind.Error{Kind: errkind.RateLimited, Code: "rate_limit_exceeded",
+		Message: "too many unknown API keys are being tried; retry in a second"}
+)
+
+// KeyAuthConfig tunes the key cache.
+type KeyAuthConfig struct {
+	// CacheSize bounds the number of cached keys; 0 means 10,000. When full, random
+	// entries are evicted (they are re-read on next use).
+	CacheSize int
+	// NegativeTTL is how long an unknown, revoked or expired key is remembered as
+	// bad, so repeating it costs no database query. 0 means 10s.
+	NegativeTTL time.Duration
+	// NegativeSize bounds the negative cache; 0 means 10,000.
+	NegativeSize int
+	// LookupsPerSecond caps database lookups of uncached keys per instance (a flood
+	// of random keys cannot hammer the database); 0 means 200, burst the same.
+	LookupsPerSecond int
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// KeyAuthenticator authenticates API keys on the /v1 hot path. A cached key costs a
+// SHA-256 of the presented key, one map read under a read lock and an atomic store
+// (about a microsecond, no allocation); a miss costs one indexed query, shared by
+// concurrent requests for the same key.
+//
+// The cache holds a key with its tenant. It drops entries on the change feed (key
+// revoked or rotated, tenant suspended), re-verifies all of them on resync, and
+// re-checks expiry on every request, so a revoked key is refused everywhere within a
+// second.
+type KeyAuthenticator struct {
+	db     *database.DB
+	cfg    KeyAuthConfig
+	now    func() time.Time
+	logger *slog.Logger
+
+	mu      sync.RWMutex
+	entries map[[32]byte]*keyEntry
+
+	negMu sync.Mutex
+	neg   map[[32]byte]int64 // hash → unix nanos until which it is known bad
+
+	sf      singleflight.Group
+	lookups *tokenBucket
+
+	// usedMu guards used: last-use times of evicted or invalidated entries that
+	// the flusher has not written yet.
+	usedMu sync.Mutex
+	used   map[string]int64
+}
+
+type keyEntry struct {
+	key AuthenticatedKey
+	// hash is the key's SHA-256, for resync queries.
+	hash [32]byte
+	// expiresAt is unix nanos, 0 for never.
+	expiresAt int64
+	suspended bool
+	// lastUsed is unix nanos of the latest authentication; flushed is the value last
+	// written to the database. Both atomic: the hot path only stores.
+	lastUsed atomic.Int64
+	flushed  atomic.Int64
+}
+
+// NewKeyAuthenticator returns an authenticator subscribed to feed.
+func NewKeyAuthenticator(db *database.DB, feed *ChangeFeed, cfg KeyAuthConfig, logger *slog.Logger) *KeyAuthenticator {
+	if cfg.CacheSize <= 0 {
+		cfg.CacheSize = 10_000
+	}
+	if cfg.NegativeTTL <= 0 {
+		cfg.NegativeTTL = 10 * time.Second
+	}
+	if cfg.NegativeSize <= 0 {
+		cfg.NegativeSize = 10_000
+	}
+	if cfg.LookupsPerSecond <= 0 {
+		cfg.LookupsPerSecond = 200
+	}
+	now := cfg.Now
+	if now == nil {
+		now = time.Now
+	}
+	a := &KeyAuthenticator{db: db, cfg: cfg, now: now, logger: logger.With("component", "tenants.key_auth"),
+		entries: make(map[[32]byte]*keyEntry, min(cfg.CacheSize, 1024)), neg: map[[32]byte]int64{},
+		lookups: newTokenBucket(float64(cfg.LookupsPerSecond), float64(cfg.LookupsPerSecond), now), used: map[string]int64{}}
+	feed.Subscribe(a.onChange)
+	return a
+}
+
+// Authenticate returns the key presented (the full "tg_..." secret). It refuses
+// malformed, unknown, revoked and expired keys (ErrKeyInvalid) and keys of
+// suspended tenants (ErrTenantSuspended).
+func (a *KeyAuthenticator) Authenticate(ctx context.Context, presented string) (AuthenticatedKey, error) {
+	if !LooksLikeAPIKey(presented) {
+		return AuthenticatedKey{}, ErrKeyInvalid
+	}
+	var buf [APIKeyLen]byte
+	copy(buf[:], presented)
+	h := sha256.Sum256(buf[:])
+	now := a.now().UnixNano()
+
+	a.mu.RLock()
+	e := a.entries[h]
+	a.mu.RUnlock()
+	if e == nil {
+		var err error
+		if e, err = a.miss(ctx, h, now); err != nil {
+			return AuthenticatedKey{}, err
+		}
+	}
+	if e.expiresAt != 0 && now >= e.expiresAt {
+		return AuthenticatedKey{}, ErrKeyInvalid
+	}
+	if e.suspended {
+		return AuthenticatedKey{}, ErrTenantSuspended
+	}
+	e.lastUsed.Store(now)
+	return e.key, nil
+}
+
+func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64) (*keyEntry, error) {
+	a.negMu.Lock()
+	until, bad := a.neg[h]
+	a.negMu.Unlock()
+	if bad && now < until {
+		return nil, ErrKeyInvalid
+	}
+	hexHash := hex.EncodeToString(h[:])
+	v, err, _ := a.sf.Do(hexHash, func() (any, error) {
+		if !a.lookups.take() {
+			return nil, ErrKeyLookupThrottled
+		}
+		// Shared by every waiter: one caller's cancellation must not fail the others.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		return a.load(lctx, h, hexHash)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*keyEntry), nil
+}
+
+// keyWithTenant is a key row joined with its tenant's row.
+type keyWithTenant struct {
+	apiKeyRow
+	TStatus     string
+	TSlug       string
+	TName       string
+	TSchemaName string
+}
+
+func (a *KeyAuthenticator) load(ctx context.Context, h [32]byte, hexHash string) (*keyEntry, error) {
+	var row keyWithTenant
+	err := a.db.Gorm.WithContext(ctx).Table("api_keys k").
+		Select("k.*, t.status AS t_status, t.slug AS t_slug, t.name AS t_name, t.schema_name AS t_schema_name").
+		Joins("JOIN tenants t ON t.id = k.tenant_id").Where("k.hash = ?", hexHash).Take(&row).Error
+	now := a.now()
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (row.RevokedAt != nil || (row.ExpiresAt != nil && !row.ExpiresAt.After(now)))) {
+		a.rememberBad(h, now)
+		return nil, ErrKeyInvalid
+	}
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "cannot check the API key right now; retry")
+	}
+	e := &keyEntry{hash: h, suspended: Status(row.TStatus) != StatusActive}
+	e.key = AuthenticatedKey{ID: row.ID, Name: row.Name, Prefix: row.Prefix, Scopes: decodeList(row.Scopes), Models: decodeList(row.Models),
+		RPMLimit: row.RPMLimit, TPMLimit: row.TPMLimit, ExpiresAt: utcPtr(row.ExpiresAt),
+		Tenant: Tenant{ID: ID(row.TenantID), Slug: row.TSlug, Name: row.TName, SchemaName: row.TSchemaName, Status: Status(row.TStatus)}}
+	if row.ExpiresAt != nil {
+		e.expiresAt = row.ExpiresAt.UnixNano()
+	}
+	if row.LastUsedAt != nil {
+		e.flushed.Store(row.LastUsedAt.UnixNano())
+	}
+	a.mu.Lock()
+	if len(a.entries) >= a.cfg.CacheSize {
+		a.evictLocked(max(1, a.cfg.CacheSize/100))
+	}
+	a.entries[h] = e
+	a.mu.Unlock()
+	return e, nil
+}
+
+// evictLocked drops n entries; Go's map iteration order is random, which makes this
+// random eviction. Unflushed last-use marks are kept for the flusher.
+func (a *KeyAuthenticator) evictLocked(n int) {
+	for h, e := range a.entries {
+		if n == 0 {
+			return
+		}
+		a.keepUsed(e)
+		delete(a.entries, h)
+		n--
+	}
+}
+
+func (a *KeyAuthenticator) rememberBad(h [32]byte, now time.Time) {
+	a.negMu.Lock()
+	defer a.negMu.Unlock()
+	if len(a.neg) >= a.cfg.NegativeSize {
+		n := now.UnixNano()
+		for k, until := range a.neg {
+			if until <= n || len(a.neg) >= a.cfg.NegativeSize {
+				delete(a.neg, k)
+			}
+		}
+	}
+	a.neg[h] = now.Add(a.cfg.NegativeTTL).UnixNano()
+}
+
+// onChange drops what a change made stale.
+func (a *KeyAuthenticator) onChange(ctx context.Context, c Change) {
+	switch c.Kind {
+	case ChangeKey:
+		b, err := hex.DecodeString(c.Ref)
+		if err != nil || len(b) != 32 {
+			return
+		}
+		var h [32]byte
+		copy(h[:], b)
+		a.mu.Lock()
+		if e, ok := a.entries[h]; ok {
+			a.keepUsed(e)
+			delete(a.entries, h)
+		}
+		a.mu.Unlock()
+		a.negMu.Lock()
+		delete(a.neg, h)
+		a.negMu.Unlock()
+	case ChangeTenant:
+		a.mu.Lock()
+		for h, e := range a.entries {
+			if string(e.key.Tenant.ID) == c.Ref {
+				a.keepUsed(e)
+				delete(a.entries, h)
+			}
+		}
+		a.mu.Unlock()
+	case ChangeResync:
+		if err := a.Resync(ctx); err != nil {
+			a.logger.WarnContext(ctx, "key cache resync failed", "error", err)
+		}
+	}
+}
+
+// Resync re-reads every cached key and its tenant and drops entries that changed
+// (revoked, expiry moved, tenant status changed, deleted). It is the safety net
+// behind the change feed.
+func (a *KeyAuthenticator) Resync(ctx context.Context) error {
+	a.mu.RLock()
+	cached := make(map[string]*keyEntry, len(a.entries))
+	for h, e := range a.entries {
+		cached[hex.EncodeToString(h[:])] = e
+	}
+	a.mu.RUnlock()
+	hashes := make([]string, 0, len(cached))
+	for h := range cached {
+		hashes = append(hashes, h)
+	}
+	fresh := map[string]keyWithTenant{}
+	for start := 0; start < len(hashes); start += 500 {
+		var rows []keyWithTenant
+		err := a.db.Gorm.WithContext(ctx).Table("api_keys k").
+			Select("k.*, t.status AS t_status").Joins("JOIN tenants t ON t.id = k.tenant_id").
+			Where("k.hash IN ?", hashes[start:min(start+500, len(hashes))]).Find(&rows).Error
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			fresh[r.Hash] = r
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for hx, e := range cached {
+		r, ok := fresh[hx]
+		var exp int64
+		if ok && r.ExpiresAt != nil {
+			exp = r.ExpiresAt.UnixNano()
+		}
+		if !ok || r.RevokedAt != nil || exp != e.expiresAt || (Status(r.TStatus) != StatusActive) != e.suspended {
+			if cur, still := a.entries[e.hash]; still && cur == e {
+				a.keepUsed(e)
+				delete(a.entries, e.hash)
+			}
+		}
+	}
+	return nil
+}
+
+// CacheLen returns the number of cached keys (metrics, tests).
+func (a *KeyAuthenticator) CacheLen() int {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.entries)
+}

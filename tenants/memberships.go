@@ -1,0 +1,377 @@
+package tenants
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+// Membership is a user's role in one tenant.
+type Membership struct {
+	TenantID  ID
+	UserID    string
+	Role      Role
+	CreatedAt time.Time
+}
+
+// Member is a membership with the user's details, for member lists.
+type Member struct {
+	Membership
+	Email string
+	Name  string
+}
+
+// MembershipWithTenant is a membership with its tenant, for /me.
+type MembershipWithTenant struct {
+	Tenant Tenant
+	Role   Role
+}
+
+type membershipRow struct {
+	TenantID  string `gorm:"primaryKey"`
+	UserID    string `gorm:"primaryKey"`
+	Role      string
+	CreatedAt time.Time
+}
+
+func (membershipRow) TableName() string { return "memberships" }
+
+func mapMembership(r membershipRow) Membership {
+	return Membership{TenantID: ID(r.TenantID), UserID: r.UserID, Role: Role(r.Role), CreatedAt: r.CreatedAt.UTC()}
+}
+
+// Membership returns user's membership in tenant, NotFound when there is none.
+func (s *Users) Membership(ctx context.Context, tenant ID, userID string) (Membership, error) {
+	var row membershipRow
+	err := s.db.Gorm.WithContext(ctx).Where("tenant_id = ? AND user_id = ?", string(tenant), userID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return Membership{}, errkind.New(errkind.NotFound, "not a member")
+	}
+	return mapMembership(row), err
+}
+
+// MembershipsOf lists user's tenants and roles, by tenant name.
+func (s *Users) MembershipsOf(ctx context.Context, userID string) ([]MembershipWithTenant, error) {
+	var rows []struct {
+		tenantRow
+		Role string
+	}
+	err := s.db.Gorm.WithContext(ctx).Table("memberships m").
+		Select("t.*, m.role").Joins("JOIN tenants t ON t.id = m.tenant_id").
+		Where("m.user_id = ?", userID).Order("t.name").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]MembershipWithTenant, len(rows))
+	for i, r := range rows {
+		out[i] = MembershipWithTenant{Tenant: mapTenant(r.tenantRow), Role: Role(r.Role)}
+	}
+	return out, nil
+}
+
+// ListMembers lists a tenant's members, oldest first. Tenants have tens of members,
+// not thousands, so the list is not paginated.
+func (s *Users) ListMembers(ctx context.Context, tenant ID) ([]Member, error) {
+	var rows []struct {
+		membershipRow
+		Email string
+		Name  string
+	}
+	err := s.db.Gorm.WithContext(ctx).Table("memberships m").
+		Select("m.tenant_id, m.user_id, m.role, m.created_at, u.email, u.name").
+		Joins("JOIN users u ON u.id = m.user_id").
+		Where("m.tenant_id = ?", string(tenant)).Order("m.created_at, u.email").Scan(&rows).Error
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Member, len(rows))
+	for i, r := range rows {
+		out[i] = Member{Membership: mapMembership(r.membershipRow), Email: r.Email, Name: r.Name}
+	}
+	return out, nil
+}
+
+// InviteInput adds a user to a tenant by email, creating the user when unknown.
+type InviteInput struct {
+	TenantID ID
+	Email    string
+	Role     Role
+	// MayManageOwners is whether the caller may grant the owner role (the handler
+	// asks the Authorizer; the service enforces it).
+	MayManageOwners bool
+	Actor           Actor
+}
+
+// Validate reports every problem with the input.
+func (in InviteInput) Validate() error {
+	var errs []error
+	if !in.TenantID.Valid() {
+		errs = append(errs, errString("tenant is required"))
+	}
+	if err := validateEmail(in.Email); err != nil {
+		errs = append(errs, err)
+	}
+	if !in.Role.Valid() {
+		errs = append(errs, errString("role must be one of owner, admin, developer, viewer, billing"))
+	}
+	return invalid("invalid invitation", errs)
+}
+
+// Invited is the result of an invitation. TemporaryPassword is set only when the
+// user was created by it; it is shown once and never stored in clear.
+type Invited struct {
+	Member            Member
+	TemporaryPassword SecretString
+}
+
+// Invite adds the user with email to the tenant with role. An unknown email creates
+// the user with a random temporary password (no email is sent). Already a member:
+// Conflict.
+func (s *Users) Invite(ctx context.Context, in InviteInput) (Invited, error) {
+	if err := in.Validate(); err != nil {
+		return Invited{}, err
+	}
+	if in.Role == RoleOwner && !in.MayManageOwners {
+		return Invited{}, errkind.New(errkind.Forbidden, "only an owner may grant the owner role")
+	}
+	var out Invited
+	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		row, err := s.byEmail(ctx, tx, in.Email)
+		var user User
+		switch {
+		case errors.Is(err, errkind.NotFound):
+			pw, perr := randomBase62(15)
+			if perr != nil {
+				return perr
+			}
+			out.TemporaryPassword = SecretString(pw)
+			user, err = s.createTx(ctx, tx, CreateUserInput{Email: in.Email, Password: out.TemporaryPassword})
+			if err != nil {
+				return err
+			}
+		case err != nil:
+			return err
+		default:
+			user = mapUser(row)
+		}
+		m := membershipRow{TenantID: string(in.TenantID), UserID: user.ID, Role: string(in.Role), CreatedAt: nowUTC()}
+		if err := tx.Create(&m).Error; err != nil {
+			if database.IsUniqueViolation(err) {
+				return errkind.New(errkind.Conflict, "%s is already a member of this tenant", user.Email)
+			}
+			return err
+		}
+		if err := assignRoleTx(tx, user.ID, in.Role, string(in.TenantID)); err != nil {
+			return err
+		}
+		out.Member = Member{Membership: mapMembership(m), Email: user.Email, Name: user.Name}
+		details := map[string]any{"role": in.Role, "created_user": out.TemporaryPassword != ""}
+		if err := recordAudit(tx, in.TenantID, in.Actor, AuditMemberInvited, user.Email, details); err != nil {
+			return err
+		}
+		return s.feed.publishTx(tx, Change{Kind: ChangeRBAC})
+	})
+	if err != nil {
+		return Invited{}, err
+	}
+	s.rbacChanged(ctx)
+	return out, nil
+}
+
+// AddMember gives an existing user a role in a tenant, or changes it (CLI and
+// bootstrap). Unlike ChangeRole it does not protect the last owner, since it never
+// removes one; it records an audit entry when the membership is new or changed.
+func (s *Users) AddMember(ctx context.Context, tenant ID, userID string, role Role, actor Actor) error {
+	if !role.Valid() {
+		return errkind.New(errkind.Invalid, "role must be one of owner, admin, developer, viewer, billing")
+	}
+	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var existing membershipRow
+		err := tx.Where("tenant_id = ? AND user_id = ?", string(tenant), userID).Take(&existing).Error
+		if err == nil && existing.Role == string(role) {
+			return nil
+		}
+		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+			return err
+		}
+		m := membershipRow{TenantID: string(tenant), UserID: userID, Role: string(role), CreatedAt: nowUTC()}
+		if err := tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "tenant_id"}, {Name: "user_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"role"}),
+		}).Create(&m).Error; err != nil {
+			return err
+		}
+		if err := assignRoleTx(tx, userID, role, string(tenant)); err != nil {
+			return err
+		}
+		var u userRow
+		if err := tx.Where("id = ?", userID).Take(&u).Error; err != nil {
+			return err
+		}
+		if err := recordAudit(tx, tenant, actor, AuditMemberInvited, u.Email, map[string]any{"role": role}); err != nil {
+			return err
+		}
+		return s.feed.publishTx(tx, Change{Kind: ChangeRBAC})
+	})
+	if err != nil {
+		return err
+	}
+	s.rbacChanged(ctx)
+	return nil
+}
+
+// ChangeRoleInput changes a member's role.
+type ChangeRoleInput struct {
+	TenantID ID
+	UserID   string
+	Role     Role
+	// MayManageOwners: see InviteInput.
+	MayManageOwners bool
+	Actor           Actor
+}
+
+// Validate reports every problem with the input.
+func (in ChangeRoleInput) Validate() error {
+	var errs []error
+	if !in.TenantID.Valid() {
+		errs = append(errs, errString("tenant is required"))
+	}
+	if strings.TrimSpace(in.UserID) == "" {
+		errs = append(errs, errString("user id is required"))
+	}
+	if !in.Role.Valid() {
+		errs = append(errs, errString("role must be one of owner, admin, developer, viewer, billing"))
+	}
+	return invalid("invalid role change", errs)
+}
+
+// ChangeRole changes a member's role. Granting or taking away owner needs
+// MayManageOwners; demoting the last owner is a Conflict.
+func (s *Users) ChangeRole(ctx context.Context, in ChangeRoleInput) (Member, error) {
+	if err := in.Validate(); err != nil {
+		return Member{}, err
+	}
+	var out Member
+	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		m, err := s.lockMembers(tx, in.TenantID, in.UserID)
+		if err != nil {
+			return err
+		}
+		old := Role(m.Role)
+		if (old == RoleOwner || in.Role == RoleOwner) && old != in.Role && !in.MayManageOwners {
+			return errkind.New(errkind.Forbidden, "only an owner may grant or take away the owner role")
+		}
+		if old == RoleOwner && in.Role != RoleOwner {
+			if err := ensureAnotherOwner(tx, in.TenantID, in.UserID); err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&membershipRow{}).Where("tenant_id = ? AND user_id = ?", string(in.TenantID), in.UserID).
+			Update("role", string(in.Role)).Error; err != nil {
+			return err
+		}
+		if err := assignRoleTx(tx, in.UserID, in.Role, string(in.TenantID)); err != nil {
+			return err
+		}
+		var u userRow
+		if err := tx.Where("id = ?", in.UserID).Take(&u).Error; err != nil {
+			return err
+		}
+		m.Role = string(in.Role)
+		out = Member{Membership: mapMembership(m), Email: u.Email, Name: u.Name}
+		if err := recordAudit(tx, in.TenantID, in.Actor, AuditMemberRoleChanged, u.Email, map[string]any{"from": old, "to": in.Role}); err != nil {
+			return err
+		}
+		return s.feed.publishTx(tx, Change{Kind: ChangeRBAC})
+	})
+	if err != nil {
+		return Member{}, err
+	}
+	s.rbacChanged(ctx)
+	return out, nil
+}
+
+// RemoveMemberInput removes a member from a tenant (the user stays).
+type RemoveMemberInput struct {
+	TenantID ID
+	UserID   string
+	// MayManageOwners: see InviteInput.
+	MayManageOwners bool
+	Actor           Actor
+}
+
+// RemoveMember removes a membership. Removing an owner needs MayManageOwners;
+// removing the last owner is a Conflict.
+func (s *Users) RemoveMember(ctx context.Context, in RemoveMemberInput) error {
+	if !in.TenantID.Valid() || strings.TrimSpace(in.UserID) == "" {
+		return errkind.New(errkind.Invalid, "tenant and user id are required")
+	}
+	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		m, err := s.lockMembers(tx, in.TenantID, in.UserID)
+		if err != nil {
+			return err
+		}
+		if Role(m.Role) == RoleOwner {
+			if !in.MayManageOwners {
+				return errkind.New(errkind.Forbidden, "only an owner may remove an owner")
+			}
+			if err := ensureAnotherOwner(tx, in.TenantID, in.UserID); err != nil {
+				return err
+			}
+		}
+		if err := tx.Where("tenant_id = ? AND user_id = ?", string(in.TenantID), in.UserID).Delete(&membershipRow{}).Error; err != nil {
+			return err
+		}
+		if err := unassignRolesTx(tx, in.UserID, string(in.TenantID)); err != nil {
+			return err
+		}
+		var u userRow
+		if err := tx.Where("id = ?", in.UserID).Take(&u).Error; err != nil {
+			return err
+		}
+		if err := recordAudit(tx, in.TenantID, in.Actor, AuditMemberRemoved, u.Email, map[string]any{"role": m.Role}); err != nil {
+			return err
+		}
+		return s.feed.publishTx(tx, Change{Kind: ChangeRBAC})
+	})
+	if err != nil {
+		return err
+	}
+	s.rbacChanged(ctx)
+	return nil
+}
+
+// lockMembers locks the tenant row (Postgres; SQLite's immediate transactions
+// already serialise writers), so two concurrent demotions cannot both see "another
+// owner remains", and returns the target membership.
+func (s *Users) lockMembers(tx *gorm.DB, tenant ID, userID string) (membershipRow, error) {
+	var t tenantRow
+	if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Where("id = ?", string(tenant)).Take(&t).Error; err != nil {
+		return membershipRow{}, err
+	}
+	var m membershipRow
+	err := tx.Where("tenant_id = ? AND user_id = ?", string(tenant), userID).Take(&m).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return membershipRow{}, errkind.New(errkind.NotFound, "member %q not found in this tenant", userID)
+	}
+	return m, err
+}
+
+func ensureAnotherOwner(tx *gorm.DB, tenant ID, userID string) error {
+	var n int64
+	if err := tx.Model(&membershipRow{}).Where("tenant_id = ? AND role = ? AND user_id <> ?", string(tenant), string(RoleOwner), userID).
+		Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return errkind.New(errkind.Conflict, "this is the tenant's last owner; make another member owner first")
+	}
+	return nil
+}

@@ -1,0 +1,61 @@
+package tenants
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"math/big"
+	"strings"
+)
+
+// SecretString is a credential shown to its owner once (an API key, a refresh token,
+// a generated password). It never prints: String and LogValue redact it.
+type SecretString string
+
+// String redacts the secret.
+func (s SecretString) String() string { return "[redacted]" }
+
+// LogValue redacts the secret in slog records.
+func (s SecretString) LogValue() slog.Value { return slog.StringValue("[redacted]") }
+
+// Reveal returns the secret for the one place that hands it to its owner.
+func (s SecretString) Reveal() string { return string(s) }
+
+// randomBase62 returns n random bytes encoded in base62, left-padded with '0' to the
+// length the largest n-byte value needs (43 characters for 32 bytes). Base62 keeps a
+// key selectable with one double-click and free of URL-unsafe characters.
+func randomBase62(n int) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	width := len(new(big.Int).Lsh(big.NewInt(1), uint(8*n)).Text(62))
+	s := new(big.Int).SetBytes(b).Text(62)
+	var sb strings.Builder
+	sb.Grow(width)
+	for i := len(s); i < width; i++ {
+		sb.WriteByte('0')
+	}
+	sb.WriteString(s)
+	return sb.String(), nil
+}
+
+// isBase62 reports whether s uses only base62 characters (both letter cases).
+func isBase62(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// sha256Hex returns the hex SHA-256 of s: how API keys and refresh tokens are stored.
+// They are 256-bit random values, so a fast hash is enough (no dictionary to guess
+// from); argon2 is for human passwords.
+func sha256Hex(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
+}
