@@ -44,6 +44,8 @@ type Config struct {
 	Log       Log
 	// Tier overrides the knobs the host-resource tier would choose; zero keeps the tier's value.
 	Tier TierOverrides
+	// Worker configures the background worker's schedules, backups and webhooks.
+	Worker Worker
 	// Env is the raw merged environment (process over .env), kept for components
 	// such as tier detection that need to look at deployment markers.
 	Env map[string]string
@@ -120,6 +122,28 @@ type Log struct {
 	Format string // TOLLGATE_LOG_FORMAT: text|json. Default text.
 }
 
+// Worker configures the background job worker.
+type Worker struct {
+	// BackupDir is where scheduled SQLite backups go (TOLLGATE_BACKUP_DIR).
+	// Default "<data dir>/backups".
+	BackupDir string
+	// BackupKeep is how many backup folders are kept, newest first
+	// (TOLLGATE_BACKUP_KEEP). Default 7.
+	BackupKeep int
+	// BackupInterval is the period of scheduled backups (TOLLGATE_BACKUP_INTERVAL).
+	// Default 24h; 0 disables them.
+	BackupInterval time.Duration
+	// InvoiceDay is the day of the month (1–28, UTC) on which the previous month is
+	// invoiced (TOLLGATE_INVOICE_DAY). Default 1.
+	InvoiceDay int
+	// ReconcileInterval is how often ledger totals are compared with the meter's
+	// counters (TOLLGATE_RECONCILE_INTERVAL). Default 15m; 0 disables it.
+	ReconcileInterval time.Duration
+	// WebhookAllowPrivate lets alert webhooks reach private, loopback and
+	// link-local addresses (TOLLGATE_WEBHOOK_ALLOW_PRIVATE=1). Default false.
+	WebhookAllowPrivate bool
+}
+
 // TierOverrides are explicit values that win over the detected tier's.
 type TierOverrides struct {
 	WorkerConcurrency int // TOLLGATE_WORKER_CONCURRENCY
@@ -151,6 +175,7 @@ func Default() Config {
 		Log:      Log{Level: "info", Format: "text"},
 		Auth:     Auth{AdminEmail: "admin@localhost"},
 		Env:      map[string]string{},
+		Worker:   Worker{BackupKeep: 7, BackupInterval: 24 * time.Hour, InvoiceDay: 1, ReconcileInterval: 15 * time.Minute},
 	}
 }
 
@@ -258,6 +283,12 @@ func Parse(env map[string]string) (Config, error) {
 	integer("TOLLGATE_WORKER_CONCURRENCY", &c.Tier.WorkerConcurrency)
 	integer("TOLLGATE_LEDGER_BATCH_SIZE", &c.Tier.LedgerBatchSize)
 	integer("TOLLGATE_KEY_CACHE_SIZE", &c.Tier.KeyCacheSize)
+	str("TOLLGATE_BACKUP_DIR", &c.Worker.BackupDir)
+	integer("TOLLGATE_BACKUP_KEEP", &c.Worker.BackupKeep)
+	duration("TOLLGATE_BACKUP_INTERVAL", &c.Worker.BackupInterval)
+	integer("TOLLGATE_INVOICE_DAY", &c.Worker.InvoiceDay)
+	duration("TOLLGATE_RECONCILE_INTERVAL", &c.Worker.ReconcileInterval)
+	boolean("TOLLGATE_WEBHOOK_ALLOW_PRIVATE", &c.Worker.WebhookAllowPrivate)
 
 	if c.Mode == "" {
 		c.Mode = ModeMultiTenant
@@ -267,6 +298,9 @@ func Parse(env map[string]string) (Config, error) {
 	}
 	if c.Mode == ModeSingleTenant {
 		c.Providers.Sim = true
+	}
+	if c.Worker.BackupDir == "" {
+		c.Worker.BackupDir = filepath.Join(c.DataDir(), "backups")
 	}
 	if err := errors.Join(append(errs, c.Validate())...); err != nil {
 		return c, err
@@ -397,6 +431,18 @@ func (c Config) Validate() error {
 	}
 	if c.Mode == ModeSingleTenant && c.DatabaseDriver() == DriverPostgres {
 		// Allowed: a single tenant on Postgres still gets its own schema.
+	}
+	if c.Worker.BackupKeep < 1 {
+		bad("TOLLGATE_BACKUP_KEEP", "must be at least 1, got %d", c.Worker.BackupKeep)
+	}
+	if c.Worker.InvoiceDay < 1 || c.Worker.InvoiceDay > 28 {
+		bad("TOLLGATE_INVOICE_DAY", "must be a day of the month from 1 to 28, got %d", c.Worker.InvoiceDay)
+	}
+	if c.Worker.BackupInterval != 0 && c.Worker.BackupInterval < time.Minute {
+		bad("TOLLGATE_BACKUP_INTERVAL", "must be 0 (off) or at least 1m, got %s", c.Worker.BackupInterval)
+	}
+	if c.Worker.ReconcileInterval != 0 && c.Worker.ReconcileInterval < time.Minute {
+		bad("TOLLGATE_RECONCILE_INTERVAL", "must be 0 (off) or at least 1m, got %s", c.Worker.ReconcileInterval)
 	}
 	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
 		bad("TOLLGATE_JWT_SECRET", "too short: use at least 32 characters (e.g. openssl rand -hex 32)")
