@@ -93,13 +93,14 @@ type ScopeUsage struct {
 // Used is what counts against the limit: spent plus reserved plus leased, nano-USD.
 func (u ScopeUsage) Used() billing.NanoUSD { return u.Spent + u.Reserved + u.Leased }
 
-// Fraction is Spent+Reserved over the limit (1 = used up; may pass 1 for soft
-// limits). It is 1 for a zero limit. Not money: a ratio for alerts and pacing.
-func (u ScopeUsage) Fraction() float64 {
+// UsedBP is Spent+Reserved over the limit in basis points (10000 = used up; may
+// pass 10000 for soft limits). It is 10000 for a zero limit. Integer, like all
+// billing arithmetic: a ratio for alerts and pacing.
+func (u ScopeUsage) UsedBP() int64 {
 	if u.Limit.Limit <= 0 {
-		return 1
+		return 10000
 	}
-	return float64(u.Spent+u.Reserved) / float64(u.Limit.Limit)
+	return int64(u.Spent+u.Reserved) * 10000 / int64(u.Limit.Limit)
 }
 
 // Exceeded reports whether spent plus reserved has reached the limit.
