@@ -118,9 +118,12 @@ type messageWire struct {
 // messages, token limits); everything else is left to the upstream.
 // Errors wrap errkind.Invalid.
 func ParseChatRequest(raw []byte) (*ChatRequest, error) {
-	var w chatWire
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a valid chat completion request")
+	w, ok := parseChatFast(raw)
+	if !ok {
+		w = chatWire{}
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a valid chat completion request")
+		}
 	}
 	var problems []error
 	if w.Model == "" {
@@ -178,7 +181,12 @@ func (m *Message) parseContent() error {
 		return nil
 	}
 	if c[0] == '"' {
-		return json.Unmarshal(c, &m.Text)
+		text, ok := decodeString(c)
+		if !ok {
+			return errors.New("must be a string or an array of content parts")
+		}
+		m.Text = text
+		return nil
 	}
 	parts, err := m.Parts()
 	if err != nil {

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 )
@@ -9,14 +10,17 @@ import (
 // already validated the body, so seeing it later means a caller built a request by hand.
 var errMalformedJSON = errors.New("routing: body is not a JSON object")
 
+// errEscapedKey reports a member name written with escapes; the scanner does
+// not unescape names, so callers fall back to encoding/json.
+var errEscapedKey = errors.New("routing: escaped JSON member name")
+
 // topLevelSpan is the byte range [start,end) of a top-level member's value.
 type topLevelSpan struct{ start, end int }
 
 // scanTopLevel walks the members of a JSON object without decoding values and
 // reports the value span of each wanted key. It is a single pass with no
 // allocation beyond the result, which keeps model rewriting cheap on large bodies.
-// Keys written with escapes are not matched; encoding/json would accept them, so
-// callers fall back to a full rewrite when a key they parsed is not found here.
+// A member name written with escapes yields errEscapedKey.
 func scanTopLevel(raw []byte, keys ...string) ([]topLevelSpan, int, error) {
 	spans := make([]topLevelSpan, len(keys))
 	for i := range spans {
@@ -47,6 +51,9 @@ func scanTopLevel(raw []byte, keys ...string) ([]topLevelSpan, int, error) {
 			return nil, 0, err
 		}
 		key := raw[i+1 : kend-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return nil, 0, errEscapedKey
+		}
 		i = skipSpace(raw, kend)
 		if i >= len(raw) || raw[i] != ':' {
 			return nil, 0, errMalformedJSON
@@ -130,6 +137,9 @@ func skipValue(b []byte, i int) (int, error) {
 // of the body is copied unchanged.
 func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
 	spans, closeIdx, err := scanTopLevel(raw, "model", "stream_options")
+	if errors.Is(err, errEscapedKey) {
+		return rewriteBodySlow(raw, model, forceUsage)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -193,4 +203,28 @@ func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
 	}
 	out = append(out, appendix...)
 	return append(out, raw[closeIdx:]...), nil
+}
+
+// rewriteBodySlow handles bodies whose member names use escapes: it decodes
+// the top level into raw members and re-encodes it (member order is lost).
+func rewriteBodySlow(raw []byte, model string, forceUsage bool) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, err
+	}
+	quoted, _ := json.Marshal(model)
+	top["model"] = quoted
+	if forceUsage {
+		opts := map[string]json.RawMessage{}
+		if so, ok := top["stream_options"]; ok {
+			_ = json.Unmarshal(so, &opts)
+		}
+		opts["include_usage"] = json.RawMessage("true")
+		b, err := json.Marshal(opts)
+		if err != nil {
+			return nil, err
+		}
+		top["stream_options"] = b
+	}
+	return json.Marshal(top)
 }

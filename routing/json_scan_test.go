@@ -33,6 +33,9 @@ func TestRewriteBody(t *testing.T) {
 			require.True(t, json.Valid(out))
 		})
 	}
-	_, err := rewriteBody([]byte(`[1,2]`), "m", false)
+	out, err := rewriteBody([]byte(`{"mod\u0065l":"a","x":1}`), "gpt-4o", true)
+	require.NoError(t, err)
+	require.JSONEq(t, `{"model":"gpt-4o","x":1,"stream_options":{"include_usage":true}}`, string(out))
+	_, err = rewriteBody([]byte(`[1,2]`), "m", false)
 	require.Error(t, err)
 }

@@ -23,3 +23,7 @@ func (s Secret) GoString() string { return `routing.Secret("[REDACTED]")` }
 
 // LogValue redacts the value in structured logs.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
+
+// MarshalJSON redacts the value, so a config struct dumped as JSON (or logged
+// by slog's JSON handler) never carries the key.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(`"` + s.String() + `"`), nil }

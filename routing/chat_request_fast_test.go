@@ -1,0 +1,40 @@
+package routing
+
+import (
+	"encoding/json"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestParseChatFastMatchesEncodingJSON checks the fast parser against
+// encoding/json on bodies exercising every field and awkward encodings.
+func TestParseChatFastMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, body := range []string{
+		`{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`,
+		` { "model" : "auto" , "stream" : true, "stream_options": {"include_usage": true},
+		   "messages" : [ {"role":"system","content":"a \"quoted\" \\ line\nnext \u00e9"},
+		   {"role":"user","name":"bob","content":[{"type":"text","text":"x"},{"type":"image_url","image_url":{"url":"u"}}]},
+		   {"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},
+		   {"role":"tool","tool_call_id":"c1","content":"ok"} ],
+		   "max_tokens": 10, "max_completion_tokens": null, "tools":[{"type":"function"}], "tool_choice":"auto",
+		   "user":"u1", "response_format":{"type":"json_object"}, "temperature":0.5, "top_p":null, "stop":["a","b"],
+		   "unknown":{"nested":[1,2,{"model":"x"}]} }`,
+		`{"model":"m","messages":[],"stream":false}`,
+		`{"model":"日本語","messages":[{"role":"user","content":"東京"}]}`,
+		`{"model":"m","messages":[{"role":"user","content":"emoji \ud83d\ude00 lone \ud83d x \u00E9\t\b\f\r\/"}]}`,
+	} {
+		fast, ok := parseChatFast([]byte(body))
+		require.True(t, ok, body)
+		var slow chatWire
+		require.NoError(t, json.Unmarshal([]byte(body), &slow))
+		fj, _ := json.Marshal(fast)
+		sj, _ := json.Marshal(slow)
+		require.JSONEq(t, string(sj), string(fj), body)
+	}
+	for _, body := range []string{`{"model":1}`, `{"stream":"yes"}`, `{"model":"a"} trailing`, `{"mod\u0065l":"a"}`, `{"model":"bad \q"}`, `[]`, `{"messages":{}}`} {
+		_, ok := parseChatFast([]byte(body))
+		require.False(t, ok, body)
+	}
+}
