@@ -84,9 +84,3 @@ func (c *affinityCache) put(k AffinityKey, model string) {
 		delete(c.byKey, old.Value.(*affinityEntry).key)
 	}
 }
-
-func (c *affinityCache) len() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.order.Len()
-}

@@ -19,7 +19,7 @@ const (
 	TierPremium  Tier = "premium"
 )
 
-// Tiers lists the tiers from cheapest to most expensive.
+// tierOrder lists the tiers from cheapest to most expensive.
 var tierOrder = [...]Tier{TierEconomy, TierStandard, TierPremium}
 
 // Rank orders tiers: economy 0, standard 1, premium 2, unknown -1.
