@@ -111,6 +111,11 @@ CREATE TABLE invoice_lines (
     cost_nano      BIGINT NOT NULL DEFAULT 0,
     charge_nano    BIGINT NOT NULL DEFAULT 0,
     amount_cents   BIGINT NOT NULL DEFAULT 0,
+    rounding_nano  BIGINT NOT NULL DEFAULT 0,
+    kind           TEXT NOT NULL DEFAULT 'usage',
+    model          TEXT NOT NULL DEFAULT '',
+    cached_tokens  BIGINT NOT NULL DEFAULT 0,
+    position       BIGINT NOT NULL DEFAULT 0,
     stripe_item_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (invoice_id, line_id)
 );

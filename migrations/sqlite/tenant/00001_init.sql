@@ -111,6 +111,11 @@ CREATE TABLE invoice_lines (
     cost_nano      INTEGER NOT NULL DEFAULT 0,
     charge_nano    INTEGER NOT NULL DEFAULT 0,
     amount_cents   INTEGER NOT NULL DEFAULT 0,
+    rounding_nano  INTEGER NOT NULL DEFAULT 0,
+    kind           TEXT NOT NULL DEFAULT 'usage',
+    model          TEXT NOT NULL DEFAULT '',
+    cached_tokens  INTEGER NOT NULL DEFAULT 0,
+    position       INTEGER NOT NULL DEFAULT 0,
     stripe_item_id TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (invoice_id, line_id)
 );
