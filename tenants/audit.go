@@ -92,6 +92,12 @@ type AuditLog struct {
 // NewAuditLog returns the audit log reader.
 func NewAuditLog(db *database.DB) *AuditLog { return &AuditLog{db: db} }
 
+// Record writes one entry on its own, for changes made outside this package's
+// transactions (tenant provisioning and status through the Registry).
+func (a *AuditLog) Record(ctx context.Context, tenant ID, actor Actor, action, target string, details map[string]any) error {
+	return recordAudit(a.db.Gorm.WithContext(ctx), tenant, actor, action, target, details)
+}
+
 // ListAuditInput selects a page of a tenant's audit log, newest first.
 type ListAuditInput struct {
 	TenantID ID

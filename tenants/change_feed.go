@@ -96,6 +96,16 @@ func (f *ChangeFeed) publishTx(tx *gorm.DB, c Change) error {
 	return tx.Exec("SELECT pg_notify(?, ?)", NotifyChannel, encodeChange(c)).Error
 }
 
+// Announce tells every instance about a change that was committed outside a
+// transaction of this package (a tenant suspended through the Registry).
+func (f *ChangeFeed) Announce(ctx context.Context, c Change) error {
+	if err := f.publishTx(f.db.Gorm.WithContext(ctx), c); err != nil {
+		return err
+	}
+	f.Deliver(ctx, c)
+	return nil
+}
+
 // Deliver hands c to this instance's subscribers. Writers call it after their
 // transaction committed, so the writing instance never waits for its own NOTIFY.
 func (f *ChangeFeed) Deliver(ctx context.Context, c Change) {

@@ -47,6 +47,16 @@ func mapMembership(r membershipRow) Membership {
 	return Membership{TenantID: ID(r.TenantID), UserID: r.UserID, Role: Role(r.Role), CreatedAt: r.CreatedAt.UTC()}
 }
 
+// memberRow is a membership joined with its user.
+type memberRow struct {
+	TenantID  string
+	UserID    string
+	Role      string
+	CreatedAt time.Time
+	Email     string
+	Name      string
+}
+
 // Membership returns user's membership in tenant, NotFound when there is none.
 func (s *Users) Membership(ctx context.Context, tenant ID, userID string) (Membership, error) {
 	var row membershipRow
@@ -59,19 +69,25 @@ func (s *Users) Membership(ctx context.Context, tenant ID, userID string) (Membe
 
 // MembershipsOf lists user's tenants and roles, by tenant name.
 func (s *Users) MembershipsOf(ctx context.Context, userID string) ([]MembershipWithTenant, error) {
-	var rows []struct {
-		tenantRow
-		Role string
-	}
-	err := s.db.Gorm.WithContext(ctx).Table("memberships m").
-		Select("t.*, m.role").Joins("JOIN tenants t ON t.id = m.tenant_id").
-		Where("m.user_id = ?", userID).Order("t.name").Scan(&rows).Error
-	if err != nil {
+	var ms []membershipRow
+	if err := s.db.Gorm.WithContext(ctx).Where("user_id = ?", userID).Find(&ms).Error; err != nil {
 		return nil, err
 	}
-	out := make([]MembershipWithTenant, len(rows))
-	for i, r := range rows {
-		out[i] = MembershipWithTenant{Tenant: mapTenant(r.tenantRow), Role: Role(r.Role)}
+	if len(ms) == 0 {
+		return []MembershipWithTenant{}, nil
+	}
+	roles := make(map[string]Role, len(ms))
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		roles[m.TenantID], ids[i] = Role(m.Role), m.TenantID
+	}
+	var ts []tenantRow
+	if err := s.db.Gorm.WithContext(ctx).Where("id IN ?", ids).Order("name").Find(&ts).Error; err != nil {
+		return nil, err
+	}
+	out := make([]MembershipWithTenant, len(ts))
+	for i, t := range ts {
+		out[i] = MembershipWithTenant{Tenant: mapTenant(t), Role: roles[t.ID]}
 	}
 	return out, nil
 }
@@ -79,11 +95,7 @@ func (s *Users) MembershipsOf(ctx context.Context, userID string) ([]MembershipW
 // ListMembers lists a tenant's members, oldest first. Tenants have tens of members,
 // not thousands, so the list is not paginated.
 func (s *Users) ListMembers(ctx context.Context, tenant ID) ([]Member, error) {
-	var rows []struct {
-		membershipRow
-		Email string
-		Name  string
-	}
+	var rows []memberRow
 	err := s.db.Gorm.WithContext(ctx).Table("memberships m").
 		Select("m.tenant_id, m.user_id, m.role, m.created_at, u.email, u.name").
 		Joins("JOIN users u ON u.id = m.user_id").
@@ -93,7 +105,8 @@ func (s *Users) ListMembers(ctx context.Context, tenant ID) ([]Member, error) {
 	}
 	out := make([]Member, len(rows))
 	for i, r := range rows {
-		out[i] = Member{Membership: mapMembership(r.membershipRow), Email: r.Email, Name: r.Name}
+		out[i] = Member{Membership: Membership{TenantID: ID(r.TenantID), UserID: r.UserID, Role: Role(r.Role), CreatedAt: r.CreatedAt.UTC()},
+			Email: r.Email, Name: r.Name}
 	}
 	return out, nil
 }

@@ -3,7 +3,9 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -52,16 +54,45 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		return err
 	}
 
-	identity, err := wireIdentity(ctx, a)
+	srv, start, err := buildServer(ctx, a, os.Stdout)
 	if err != nil {
 		return err
 	}
-	go identity.run(ctx)
+	go start(ctx)
+	bound := make(chan string, 1)
+	go func() {
+		addr, ok := <-bound
+		if !ok {
+			return
+		}
+		a.logger.Info("tollgate listening", "url", "http://"+displayAddr(addr), "mode", cfg.Mode,
+			"database", string(cfg.DatabaseDriver()), "console_built", frontend.Built())
+		if ready != nil {
+			ready <- addr
+		}
+	}()
+	err = srv.Serve(ctx, cfg.Addr, cfg.HTTP.ShutdownGrace, bound)
+	close(bound)
+	if err != nil {
+		return errkind.Wrap(errkind.Unavailable, err, "cannot serve on TOLLGATE_ADDR=%s", cfg.Addr)
+	}
+	return nil
+}
+
+// buildServer assembles the HTTP server exactly as serve runs it (every route group,
+// console, health, metrics) and returns start, which runs the background loops
+// until ctx ends. TestOpenAPIDescribesEveryRoute builds the server through it, so
+// every route wired here must be described in api/openapi.json. out receives
+// one-time notices (the generated bootstrap admin password).
+func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(ctx context.Context), error) {
+	identity, err := wireIdentity(ctx, a, out)
+	if err != nil {
+		return nil, nil, err
+	}
 	worker, err := wireWorker(ctx, a)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	go worker.run(ctx)
 	routes := append([]func(*gin.Engine){}, identity.routes...)
 	routes = append(routes, worker.routes...)
 
@@ -73,7 +104,7 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		console, _ = fs.Sub(frontend.Dist, "dist")
 	}
 	srv := api.New(api.Deps{
-		Config:  api.Config{MaxBodyBytes: cfg.HTTP.MaxBodyBytes, Mode: string(cfg.Mode)},
+		Config:  api.Config{MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, Mode: string(a.cfg.Mode)},
 		Logger:  a.logger,
 		Metrics: metrics,
 		Ready: []api.ReadyCheck{{Name: "database", Check: func(ctx context.Context) error {
@@ -82,24 +113,11 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		Console: console,
 		Routes:  routes,
 	})
-	bound := make(chan string, 1)
-	go func() {
-		addr, ok := <-bound
-		if !ok {
-			return
-		}
-		a.logger.Info("tollgate listening", "url", "http://"+displayAddr(addr), "mode", cfg.Mode,
-			"database", string(cfg.DatabaseDriver()), "console_built", console != nil)
-		if ready != nil {
-			ready <- addr
-		}
-	}()
-	err = srv.Serve(ctx, cfg.Addr, cfg.HTTP.ShutdownGrace, bound)
-	close(bound)
-	if err != nil {
-		return errkind.Wrap(errkind.Unavailable, err, "cannot serve on TOLLGATE_ADDR=%s", cfg.Addr)
+	start := func(ctx context.Context) {
+		go identity.run(ctx)
+		go worker.run(ctx)
 	}
-	return nil
+	return srv, start, nil
 }
 
 // ensureSelfHostTenant creates the one tenant of single-tenant mode on first start.

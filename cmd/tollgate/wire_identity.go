@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"io"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/tenants"
 )
 
 // identityParts is what the identity layer adds to `serve`: its routes and its
@@ -12,9 +18,96 @@ type identityParts struct {
 	routes []func(r *gin.Engine)
 	// run starts background loops; they stop when ctx is cancelled.
 	run func(ctx context.Context)
+	// identity protects other owners' admin routes: identity.TenantGroup(e) with
+	// identity.Authorize(resource, action) or identity.AuthorizeOrScope(...).
+	identity *api.Identity
+	// keyAuth authenticates /v1 API keys: api.RequireAPIKey(keyAuth, tenants.ScopeInference).
+	keyAuth *tenants.KeyAuthenticator
 }
 
-// wireIdentity builds users, sessions, RBAC and API keys for serve.
-func wireIdentity(ctx context.Context, a *app) (identityParts, error) {
-	return identityParts{run: func(context.Context) {}}, nil
+// identityServices are the identity services shared by serve and the CLI.
+type identityServices struct {
+	feed  *tenants.ChangeFeed
+	users *tenants.Users
+	keys  *tenants.Keys
+	audit *tenants.AuditLog
+}
+
+// newIdentityServices builds the services that need no background loop. The CLI
+// uses them directly: its writes reach running servers through the change feed
+// (Postgres NOTIFY in the same transaction; SQLite servers poll).
+func newIdentityServices(a *app, pw tenants.PasswordParams) identityServices {
+	feed := tenants.NewChangeFeed(a.db, tenants.ChangeFeedConfig{}, a.logger)
+	return identityServices{
+		feed:  feed,
+		users: tenants.NewUsers(a.db, tenants.NewHasher(pw), feed, a.logger),
+		keys:  tenants.NewKeys(a.db, feed, a.logger),
+		audit: tenants.NewAuditLog(a.db),
+	}
+}
+
+// wireIdentity builds users, sessions, RBAC and API keys for serve: it seeds the
+// RBAC policy, bootstraps the platform admin (printing a generated password once to
+// out, never to the log) and, in single-tenant mode, makes them owner of the
+// default tenant.
+func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, error) {
+	svc := newIdentityServices(a, tenants.PasswordParams{})
+	authz, err := tenants.NewAuthorizer(a.db, svc.feed, a.logger)
+	if err != nil {
+		return identityParts{}, err
+	}
+	if err := authz.Seed(ctx); err != nil {
+		return identityParts{}, err
+	}
+	keyring, err := tenants.LoadKeyring(ctx, a.db, a.cfg.Auth.JWTSecret.Reveal())
+	if err != nil {
+		return identityParts{}, err
+	}
+	keyring.Follow(a.db, svc.feed, a.cfg.Auth.JWTSecret != "", a.logger)
+	if err := bootstrapAdmin(ctx, a, svc.users, out); err != nil {
+		return identityParts{}, err
+	}
+	sessions := tenants.NewSessions(a.db, svc.users, keyring, tenants.SessionConfig{}, a.logger)
+	keyAuth := tenants.NewKeyAuthenticator(a.db, svc.feed, tenants.KeyAuthConfig{CacheSize: a.cfg.Tier.KeyCacheSize}, a.logger)
+	ident := api.NewIdentity(api.IdentityDeps{Registry: a.registry, Users: svc.users, Sessions: sessions, Keys: svc.keys,
+		KeyAuth: keyAuth, Authz: authz, Audit: svc.audit, Feed: svc.feed, Logger: a.logger})
+	return identityParts{
+		routes:   []func(*gin.Engine){ident.Register},
+		identity: ident,
+		keyAuth:  keyAuth,
+		run: func(ctx context.Context) {
+			go svc.feed.Run(ctx)
+			keyAuth.RunFlusher(ctx, 0)
+		},
+	}, nil
+}
+
+// bootstrapAdmin creates the platform superadmin on first start.
+func bootstrapAdmin(ctx context.Context, a *app, users *tenants.Users, out io.Writer) error {
+	in := tenants.BootstrapInput{Email: a.cfg.Auth.AdminEmail, Password: tenants.SecretString(a.cfg.Auth.AdminPassword.Reveal())}
+	if a.cfg.Mode == config.ModeSingleTenant {
+		t, err := a.registry.Get(ctx, selfHostTenantName)
+		if err != nil {
+			return err
+		}
+		in.OwnerOf = t.ID
+	}
+	res, err := users.Bootstrap(ctx, in)
+	if err != nil {
+		return fmt.Errorf("bootstrap admin %s: %w", in.Email, err)
+	}
+	if res.Created {
+		a.logger.InfoContext(ctx, "bootstrap admin created", "email", res.User.Email, "password_generated", res.GeneratedPassword != "")
+	}
+	if res.GeneratedPassword != "" {
+		fmt.Fprintf(out, "\n"+
+			"================================================================\n"+
+			"  Tollgate bootstrap admin (shown ONCE; store it now)\n"+
+			"    email:    %s\n"+
+			"    password: %s\n"+
+			"  Set TOLLGATE_ADMIN_PASSWORD to choose it yourself next time.\n"+
+			"================================================================\n\n",
+			res.User.Email, res.GeneratedPassword.Reveal())
+	}
+	return nil
 }

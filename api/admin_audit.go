@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+type auditDTO struct {
+	// ID is a decimal string (JavaScript numbers lose precision past 2^53).
+	ID         string         `json:"id"`
+	ActorID    string         `json:"actor_id"`
+	ActorEmail string         `json:"actor_email"`
+	Action     string         `json:"action"`
+	Target     string         `json:"target"`
+	IP         string         `json:"ip"`
+	CreatedAt  time.Time      `json:"created_at"`
+	Details    map[string]any `json:"details"`
+}
+
+// listAudit: GET /api/v1/tenants/{tenant}/audit?limit=&cursor=&q=.
+func (id *Identity) listAudit(c *gin.Context) error {
+	p, err := principal(c)
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	page, err := id.d.Audit.List(c.Request.Context(), tenants.ListAuditInput{TenantID: p.TenantID(), Limit: limit,
+		Cursor: c.Query("cursor"), Query: c.Query("q")})
+	if err != nil {
+		return err
+	}
+	out := listResponse[auditDTO]{Data: make([]auditDTO, len(page.Entries)), NextCursor: page.NextCursor}
+	for i, e := range page.Entries {
+		out.Data[i] = auditDTO{ID: strconv.FormatInt(e.ID, 10), ActorID: e.ActorID, ActorEmail: e.ActorEmail, Action: e.Action,
+			Target: e.Target, IP: e.IP, CreatedAt: e.CreatedAt, Details: e.Details}
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,47 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+type userDTO struct {
+	ID         string `json:"id"`
+	Email      string `json:"email"`
+	Name       string `json:"name"`
+	Superadmin bool   `json:"superadmin"`
+}
+
+type membershipDTO struct {
+	TenantID   string `json:"tenant_id"`
+	TenantSlug string `json:"tenant_slug"`
+	TenantName string `json:"tenant_name"`
+	Role       string `json:"role"`
+}
+
+type meResponse struct {
+	User        userDTO         `json:"user"`
+	Memberships []membershipDTO `json:"memberships"`
+}
+
+// me: GET /api/v1/me. The signed-in user, their tenants and roles.
+func (id *Identity) me(c *gin.Context) error {
+	s, ok := sessionOf(c)
+	if !ok {
+		return errkind.New(errkind.Unauthenticated, "sign in first")
+	}
+	ms, err := id.d.Users.MembershipsOf(c.Request.Context(), s.User.ID)
+	if err != nil {
+		return err
+	}
+	out := meResponse{User: userDTO{ID: s.User.ID, Email: s.User.Email, Name: s.User.Name, Superadmin: s.User.Superadmin},
+		Memberships: make([]membershipDTO, len(ms))}
+	for i, m := range ms {
+		out.Memberships[i] = membershipDTO{TenantID: string(m.Tenant.ID), TenantSlug: m.Tenant.Slug, TenantName: m.Tenant.Name, Role: string(m.Role)}
+	}
+	c.JSON(http.StatusOK, out)
+	return nil
+}

@@ -1,0 +1,76 @@
+package api
+
+import (
+	"log/slog"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// IdentityDeps are the identity services the admin API and the auth middleware use.
+type IdentityDeps struct {
+	Registry *tenants.Registry
+	Users    *tenants.Users
+	Sessions *tenants.Sessions
+	Keys     *tenants.Keys
+	KeyAuth  *tenants.KeyAuthenticator
+	Authz    *tenants.Authorizer
+	Audit    *tenants.AuditLog
+	Feed     *tenants.ChangeFeed
+	Logger   *slog.Logger
+}
+
+// Identity is the admin API's authentication and authorization: JWT sessions, API
+// keys, tenant resolution and Casbin checks, plus the auth, me, tenants, members,
+// keys and audit endpoints. Other route owners use its middleware to protect their
+// tenant-scoped routes:
+//
+//	g := ident.TenantGroup(e) // /api/v1/tenants/:tenant, caller resolved to a member
+//	g.GET("/budgets", ident.Authorize(tenants.ResourceBudgets, tenants.ActionRead), h(listBudgets))
+//	g.GET("/usage", ident.AuthorizeOrScope(tenants.ResourceUsage, tenants.ActionRead, tenants.ScopeReadUsage), h(usage))
+type Identity struct {
+	d IdentityDeps
+}
+
+// NewIdentity returns the identity layer.
+func NewIdentity(d IdentityDeps) *Identity {
+	d.Logger = d.Logger.With("component", "api.identity")
+	return &Identity{d: d}
+}
+
+// KeyAuth returns the API-key authenticator, for RequireAPIKey on /v1 routes.
+func (id *Identity) KeyAuth() *tenants.KeyAuthenticator { return id.d.KeyAuth }
+
+// Register adds the identity endpoints (auth, me, tenants, members, keys, audit) and
+// the OpenAPI document.
+func (id *Identity) Register(e *gin.Engine) {
+	v1 := e.Group("/api/v1")
+	v1.GET("/openapi.json", serveOpenAPI)
+	v1.POST("/auth/login", h(id.login))
+	v1.POST("/auth/refresh", h(id.refresh))
+	v1.POST("/auth/logout", h(id.logout))
+
+	sess := v1.Group("", id.requireSession)
+	sess.GET("/me", h(id.me))
+	sess.GET("/tenants", h(id.listTenants))
+	sess.POST("/tenants", id.AuthorizePlatform(tenants.ActionManageTenants), h(id.createTenant))
+
+	t := id.TenantGroup(e)
+	t.GET("", id.Authorize(tenants.ResourceTenant, tenants.ActionRead), h(id.getTenant))
+	t.POST("/suspend", id.AuthorizePlatform(tenants.ActionManageTenants), h(id.suspendTenant))
+	t.POST("/resume", id.AuthorizePlatform(tenants.ActionManageTenants), h(id.resumeTenant))
+
+	t.GET("/members", id.Authorize(tenants.ResourceMembers, tenants.ActionRead), h(id.listMembers))
+	t.POST("/members", id.Authorize(tenants.ResourceMembers, tenants.ActionCreate), h(id.inviteMember))
+	t.PATCH("/members/:user_id", id.Authorize(tenants.ResourceMembers, tenants.ActionUpdate), h(id.changeMemberRole))
+	t.DELETE("/members/:user_id", id.Authorize(tenants.ResourceMembers, tenants.ActionDelete), h(id.removeMember))
+
+	t.GET("/keys", id.Authorize(tenants.ResourceKeys, tenants.ActionRead), h(id.listKeys))
+	t.POST("/keys", id.Authorize(tenants.ResourceKeys, tenants.ActionCreate), h(id.createKey))
+	t.GET("/keys/:key_id", id.Authorize(tenants.ResourceKeys, tenants.ActionRead), h(id.getKey))
+	t.POST("/keys/:key_id/revoke", id.Authorize(tenants.ResourceKeys, tenants.ActionRevoke), h(id.revokeKey))
+	t.POST("/keys/:key_id/rotate", id.Authorize(tenants.ResourceKeys, tenants.ActionRotate), h(id.rotateKey))
+
+	t.GET("/audit", id.Authorize(tenants.ResourceAudit, tenants.ActionRead), h(id.listAudit))
+}

@@ -1,0 +1,88 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+type loginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+type refreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	// ExpiresIn is the access token's lifetime in seconds.
+	ExpiresIn int64 `json:"expires_in"`
+}
+
+func mapTokens(p tenants.TokenPair) tokenResponse {
+	return tokenResponse{AccessToken: p.AccessToken.Reveal(), RefreshToken: p.RefreshToken.Reveal(), TokenType: "Bearer",
+		ExpiresIn: int64(p.ExpiresIn / time.Second)}
+}
+
+// login: POST /api/v1/auth/login.
+func (id *Identity) login(c *gin.Context) error {
+	var req loginRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	pair, err := id.d.Sessions.Login(c.Request.Context(), tenants.LoginInput{Email: req.Email,
+		Password: tenants.SecretString(req.Password), IP: c.ClientIP()})
+	if err != nil {
+		setRetryAfter(c, err)
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, mapTokens(pair))
+	return nil
+}
+
+// setRetryAfter adds Retry-After (seconds) to a rate-limited answer.
+func setRetryAfter(c *gin.Context, err error) {
+	var rl *tenants.RateLimitedError
+	if errors.As(err, &rl) {
+		c.Header("Retry-After", strconv.FormatInt(int64((rl.RetryAfter+time.Second-1)/time.Second), 10))
+	}
+}
+
+// refresh: POST /api/v1/auth/refresh.
+func (id *Identity) refresh(c *gin.Context) error {
+	var req refreshRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	pair, err := id.d.Sessions.Refresh(c.Request.Context(), tenants.SecretString(req.RefreshToken))
+	if err != nil {
+		return err
+	}
+	c.Header("Cache-Control", "no-store")
+	c.JSON(http.StatusOK, mapTokens(pair))
+	return nil
+}
+
+// logout: POST /api/v1/auth/logout. Revokes the session's refresh family and with
+// it every access token of the session.
+func (id *Identity) logout(c *gin.Context) error {
+	var req refreshRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if err := id.d.Sessions.Logout(c.Request.Context(), tenants.SecretString(req.RefreshToken)); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
