@@ -174,7 +174,9 @@ func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64) (*ke
 
 // keyWithTenant is a key row joined with its tenant's row.
 type keyWithTenant struct {
-	apiKeyRow
+	// Key is a named embedded field: gorm skips unexported anonymous fields, which
+	// left every key column empty.
+	Key         apiKeyRow `gorm:"embedded"`
 	TStatus     string
 	TSlug       string
 	TName       string
@@ -187,7 +189,7 @@ func (a *KeyAuthenticator) load(ctx context.Context, h [32]byte, hexHash string)
 		Select("k.*, t.status AS t_status, t.slug AS t_slug, t.name AS t_name, t.schema_name AS t_schema_name").
 		Joins("JOIN tenants t ON t.id = k.tenant_id").Where("k.hash = ?", hexHash).Take(&row).Error
 	now := a.now()
-	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (row.RevokedAt != nil || (row.ExpiresAt != nil && !row.ExpiresAt.After(now)))) {
+	if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && (row.Key.RevokedAt != nil || (row.Key.ExpiresAt != nil && !row.Key.ExpiresAt.After(now)))) {
 		a.rememberBad(h, now)
 		return nil, ErrKeyInvalid
 	}
@@ -195,14 +197,14 @@ func (a *KeyAuthenticator) load(ctx context.Context, h [32]byte, hexHash string)
 		return nil, errkind.Wrap(errkind.Unavailable, err, "cannot check the API key right now; retry")
 	}
 	e := &keyEntry{hash: h, suspended: Status(row.TStatus) != StatusActive}
-	e.key = AuthenticatedKey{ID: row.ID, Name: row.Name, Prefix: row.Prefix, Scopes: decodeList(row.Scopes), Models: decodeList(row.Models),
-		RPMLimit: row.RPMLimit, TPMLimit: row.TPMLimit, ExpiresAt: utcPtr(row.ExpiresAt),
-		Tenant: Tenant{ID: ID(row.TenantID), Slug: row.TSlug, Name: row.TName, SchemaName: row.TSchemaName, Status: Status(row.TStatus)}}
-	if row.ExpiresAt != nil {
-		e.expiresAt = row.ExpiresAt.UnixNano()
+	e.key = AuthenticatedKey{ID: row.Key.ID, Name: row.Key.Name, Prefix: row.Key.Prefix, Scopes: decodeList(row.Key.Scopes), Models: decodeList(row.Key.Models),
+		RPMLimit: row.Key.RPMLimit, TPMLimit: row.Key.TPMLimit, ExpiresAt: utcPtr(row.Key.ExpiresAt),
+		Tenant: Tenant{ID: ID(row.Key.TenantID), Slug: row.TSlug, Name: row.TName, SchemaName: row.TSchemaName, Status: Status(row.TStatus)}}
+	if row.Key.ExpiresAt != nil {
+		e.expiresAt = row.Key.ExpiresAt.UnixNano()
 	}
-	if row.LastUsedAt != nil {
-		e.flushed.Store(row.LastUsedAt.UnixNano())
+	if row.Key.LastUsedAt != nil {
+		e.flushed.Store(row.Key.LastUsedAt.UnixNano())
 	}
 	a.mu.Lock()
 	if len(a.entries) >= a.cfg.CacheSize {
@@ -299,7 +301,7 @@ func (a *KeyAuthenticator) Resync(ctx context.Context) error {
 			return err
 		}
 		for _, r := range rows {
-			fresh[r.Hash] = r
+			fresh[r.Key.Hash] = r
 		}
 	}
 	a.mu.Lock()
@@ -307,10 +309,10 @@ func (a *KeyAuthenticator) Resync(ctx context.Context) error {
 	for hx, e := range cached {
 		r, ok := fresh[hx]
 		var exp int64
-		if ok && r.ExpiresAt != nil {
-			exp = r.ExpiresAt.UnixNano()
+		if ok && r.Key.ExpiresAt != nil {
+			exp = r.Key.ExpiresAt.UnixNano()
 		}
-		if !ok || r.RevokedAt != nil || exp != e.expiresAt || (Status(r.TStatus) != StatusActive) != e.suspended {
+		if !ok || r.Key.RevokedAt != nil || exp != e.expiresAt || (Status(r.TStatus) != StatusActive) != e.suspended {
 			if cur, still := a.entries[e.hash]; still && cur == e {
 				a.keepUsed(e)
 				delete(a.entries, e.hash)

@@ -1,0 +1,240 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/internal/testdb"
+	"github.com/tollgate-dev/tollgate/migrations"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// testJWTSecret signs the test environments' sessions (a static keyring), so tests
+// can forge tokens with it or with a wrong key.
+const testJWTSecret = "test-secret-0123456789abcdef0123456789abcdef"
+
+// testMaxBody is the body limit of test servers (413 above it).
+const testMaxBody = 64 << 10
+
+var backends = []string{"sqlite", "postgres"}
+
+// envOptions tune a test environment.
+type envOptions struct {
+	limits tenants.LoginLimits
+	// url reuses an existing database (a second instance); empty creates one.
+	url string
+}
+
+// testEnv is one Tollgate API instance over a real database, with test-only probe
+// routes: one per policy permission, a placeholder usage route (session with
+// usage:read or key with read:usage) and a /v1 route behind RequireAPIKey.
+type testEnv struct {
+	t        *testing.T
+	url      string
+	db       *database.DB
+	reg      *tenants.Registry
+	users    *tenants.Users
+	keys     *tenants.Keys
+	sessions *tenants.Sessions
+	keyAuth  *tenants.KeyAuthenticator
+	feed     *tenants.ChangeFeed
+	handler  http.Handler
+	engine   *gin.Engine
+}
+
+func newTestEnv(t *testing.T, backend string, opts ...envOptions) *testEnv {
+	t.Helper()
+	var o envOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.limits == (tenants.LoginLimits{}) {
+		o.limits = tenants.LoginLimits{PerIPPerMinute: 100000, PerIPBurst: 100000, PerAccountPerMinute: 100000, PerAccountBurst: 100000}
+	}
+	url := o.url
+	if url == "" {
+		if backend == "postgres" {
+			url = testdb.Postgres(t)
+		} else {
+			url = testdb.SQLite(t)
+		}
+	}
+	ctx := t.Context()
+	logger := logging.New(logging.TestWriter{T: t}, "warn", "text")
+	db, err := database.Open(ctx, url, database.Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	require.NoError(t, migrations.ControlUp(ctx, db.SQL, db.Dialect, logger))
+	dataDir := t.TempDir()
+	if strings.HasPrefix(url, "sqlite") {
+		dataDir = filepath.Dir(database.SQLitePath(url))
+	}
+	reg := tenants.NewRegistry(db, dataDir, logger)
+	t.Cleanup(reg.Close)
+	feed := tenants.NewChangeFeed(db, tenants.ChangeFeedConfig{PollInterval: 200 * time.Millisecond}, logger)
+	authz, err := tenants.NewAuthorizer(db, feed, logger)
+	require.NoError(t, err)
+	require.NoError(t, authz.Seed(ctx))
+	users := tenants.NewUsers(db, tenants.NewHasher(tenants.TestPasswordParams()), feed, logger)
+	keys := tenants.NewKeys(db, feed, logger)
+	sessions := tenants.NewSessions(db, users, tenants.NewStaticKeyring(testJWTSecret), tenants.SessionConfig{Limits: o.limits}, logger)
+	keyAuth := tenants.NewKeyAuthenticator(db, feed, tenants.KeyAuthConfig{}, logger)
+	ident := NewIdentity(IdentityDeps{Registry: reg, Users: users, Sessions: sessions, Keys: keys, KeyAuth: keyAuth,
+		Authz: authz, Audit: tenants.NewAuditLog(db), Feed: feed, Logger: logger})
+	go feed.Run(ctx)
+
+	srv := New(Deps{Config: Config{MaxBodyBytes: testMaxBody, Mode: "multi-tenant"}, Logger: logger,
+		Routes: []func(*gin.Engine){ident.Register, func(e *gin.Engine) { registerProbes(e, ident) }}})
+	return &testEnv{t: t, url: url, db: db, reg: reg, users: users, keys: keys, sessions: sessions, keyAuth: keyAuth,
+		feed: feed, handler: srv.Handler(), engine: srv.Engine()}
+}
+
+// registerProbes adds test-only routes protected exactly as real routes are.
+func registerProbes(e *gin.Engine, ident *Identity) {
+	ok := func(c *gin.Context) error {
+		p, err := principal(c)
+		if err != nil {
+			return err
+		}
+		c.JSON(http.StatusOK, gin.H{"tenant_id": p.TenantID(), "kind": p.Kind()})
+		return nil
+	}
+	g := ident.TenantGroup(e)
+	for _, perm := range tenants.Permissions() {
+		g.GET(probePath(perm), ident.Authorize(perm.Resource, perm.Action), h(ok))
+	}
+	// Placeholder for the usage routes (written by the metering owner).
+	g.GET("/usage", ident.AuthorizeOrScope(tenants.ResourceUsage, tenants.ActionRead, tenants.ScopeReadUsage), h(ok))
+	e.GET("/v1/whoami", RequireAPIKey(ident.KeyAuth(), tenants.ScopeInference), func(c *gin.Context) {
+		k, _ := KeyFrom(c)
+		p, _ := tenants.PrincipalFrom(c.Request.Context())
+		c.JSON(http.StatusOK, gin.H{"key_id": k.ID, "tenant_id": p.TenantID(), "models": k.Models, "rpm_limit": k.RPMLimit})
+	})
+}
+
+func probePath(p tenants.Permission) string {
+	return "/_probe/" + string(p.Resource) + "/" + string(p.Action)
+}
+
+// tenant creates a tenant.
+func (e *testEnv) tenant(name string) tenants.Tenant {
+	e.t.Helper()
+	t, err := e.reg.Create(e.t.Context(), tenants.CreateInput{Name: name})
+	require.NoError(e.t, err)
+	return t
+}
+
+const testPassword = "correct horse battery"
+
+// member creates a user with role in tenant and returns its id and access token.
+func (e *testEnv) member(t tenants.Tenant, role tenants.Role) (string, string) {
+	e.t.Helper()
+	u, err := e.users.Create(e.t.Context(), tenants.CreateUserInput{Email: fmt.Sprintf("%s-%s@example.com", role, tenants.NewID()),
+		Password: testPassword})
+	require.NoError(e.t, err)
+	require.NoError(e.t, e.users.AddMember(e.t.Context(), t.ID, u.ID, role, tenants.CLIActor()))
+	return u.ID, e.login(u.Email)
+}
+
+// superadmin creates a superadmin and returns its access token.
+func (e *testEnv) superadmin() string {
+	e.t.Helper()
+	u, err := e.users.Create(e.t.Context(), tenants.CreateUserInput{Email: fmt.Sprintf("root-%s@example.com", tenants.NewID()),
+		Password: testPassword, Superadmin: true})
+	require.NoError(e.t, err)
+	return e.login(u.Email)
+}
+
+func (e *testEnv) login(email string) string {
+	e.t.Helper()
+	pair, err := e.sessions.Login(e.t.Context(), tenants.LoginInput{Email: email, Password: testPassword, IP: "192.0.2.1"})
+	require.NoError(e.t, err)
+	return pair.AccessToken.Reveal()
+}
+
+// key creates an API key in tenant and returns it with its secret.
+func (e *testEnv) key(t tenants.Tenant, scopes ...string) (tenants.APIKey, string) {
+	e.t.Helper()
+	k, secret, err := e.keys.Create(e.t.Context(), tenants.CreateKeyInput{TenantID: t.ID, Name: "k-" + string(tenants.NewID())[:6],
+		Scopes: scopes, Actor: tenants.CLIActor()})
+	require.NoError(e.t, err)
+	return k, secret.Reveal()
+}
+
+type response struct {
+	Status int
+	Body   string
+	Header http.Header
+}
+
+// do sends a request to the in-process handler. body may be a string (sent as is)
+// or any value (JSON-encoded); token "" sends no Authorization header.
+func (e *testEnv) do(method, path, token string, body any) response {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		require.NoError(e.t, err)
+		r = bytes.NewReader(j)
+	}
+	req := httptest.NewRequestWithContext(e.t.Context(), method, path, r)
+	if r != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	w := httptest.NewRecorder()
+	e.handler.ServeHTTP(w, req)
+	return response{Status: w.Code, Body: w.Body.String(), Header: w.Header()}
+}
+
+// snapshot renders the identity tables, so a refused request can be shown to have
+// changed nothing. Login bookkeeping (refresh tokens) and last_used_at are left out.
+func (e *testEnv) snapshot() string {
+	e.t.Helper()
+	var b strings.Builder
+	for _, q := range []string{
+		"SELECT id, status FROM tenants ORDER BY id",
+		"SELECT id, email, superadmin FROM users ORDER BY id",
+		"SELECT tenant_id, user_id, role FROM memberships ORDER BY tenant_id, user_id",
+		"SELECT id, tenant_id, name, scopes, revoked_at IS NULL, expires_at IS NULL FROM api_keys ORDER BY id",
+		"SELECT count(*) FROM audit_log",
+		"SELECT ptype, v0, v1, v2, v3 FROM casbin_rule ORDER BY ptype, v0, v1, v2, v3",
+	} {
+		rows, err := e.db.SQL.QueryContext(e.t.Context(), q)
+		require.NoError(e.t, err)
+		cols, _ := rows.Columns()
+		for rows.Next() {
+			vals := make([]any, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			require.NoError(e.t, rows.Scan(ptrs...))
+			fmt.Fprintln(&b, vals...)
+		}
+		require.NoError(e.t, rows.Err())
+		_ = rows.Close()
+	}
+	return b.String()
+}
