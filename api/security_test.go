@@ -153,9 +153,9 @@ func TestJWTRefusals(t *testing.T) {
 					c.IssuedAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
 					c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Minute))
 				}),
-				"no expiry": forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *tenants.SessionClaims) { c.ExpiresAt = nil }),
-				"wrong key": forge(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef0123456789"), kid, nil),
-				"unknown kid": forge(jwt.SigningMethodHS256, []byte(testJWTSecret), "k-unknown", nil),
+				"no expiry":         forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *tenants.SessionClaims) { c.ExpiresAt = nil }),
+				"wrong key":         forge(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef0123456789"), kid, nil),
+				"unknown kid":       forge(jwt.SigningMethodHS256, []byte(testJWTSecret), "k-unknown", nil),
 				"HS512 not allowed": forge(jwt.SigningMethodHS512, []byte(testJWTSecret), kid, nil),
 				"alg none":          none,
 				"wrong issuer":      forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *tenants.SessionClaims) { c.Issuer = "evil" }),
