@@ -2,13 +2,17 @@ package api
 
 import (
 	"errors"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/routing"
 )
 
 // errorBody is OpenAI's error envelope, used on /v1 and /api/v1 alike.
@@ -82,6 +86,22 @@ func orDefault(s, d string) string {
 // writeError renders err in the OpenAI envelope. Errors without a kind are logged
 // with the request id and shown to the client only as a generic message.
 func writeError(c *gin.Context, err error) {
+	// An upstream's own error (a 400 for a bad tool schema, a 429) reaches the client
+	// unchanged, as it would calling the provider directly.
+	var up *routing.UpstreamError
+	if errors.As(err, &up) && up.StatusCode >= 400 && len(up.Body) > 0 {
+		if up.RetryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(up.RetryAfter.Seconds()))))
+		}
+		logger(c).InfoContext(c.Request.Context(), "upstream error passed through", "status", up.StatusCode, "provider", up.Provider)
+		c.Data(up.StatusCode, "application/json", up.Body)
+		c.Abort()
+		return
+	}
+	var ra interface{ RetryAfter() time.Duration }
+	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds()))))
+	}
 	openAIPath := strings.HasPrefix(c.Request.URL.Path, "/v1/")
 	status, typ, code := statusOf(err, openAIPath)
 	msg := errkind.PublicMessage(err)
@@ -93,3 +113,5 @@ func writeError(c *gin.Context, err error) {
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Message: msg, Type: typ, Code: &code}})
 }
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,7 +59,10 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 	if err != nil {
 		return err
 	}
-	go start(ctx)
+	loopCtx, cancelLoops := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { start(loopCtx); close(stopped) }()
+	defer func() { cancelLoops(); <-stopped }()
 	bound := make(chan string, 1)
 	go func() {
 		addr, ok := <-bound
@@ -93,8 +97,13 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
+	gw, err := wireGateway(ctx, a, identity.keyAuth, nil)
+	if err != nil {
+		return nil, nil, err
+	}
 	routes := append([]func(*gin.Engine){}, identity.routes...)
 	routes = append(routes, worker.routes...)
+	routes = append(routes, gw.routes...)
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -107,15 +116,21 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 		Config:  api.Config{MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, Mode: string(a.cfg.Mode)},
 		Logger:  a.logger,
 		Metrics: metrics,
-		Ready: []api.ReadyCheck{{Name: "database", Check: func(ctx context.Context) error {
+		Ready: append([]api.ReadyCheck{{Name: "database", Check: func(ctx context.Context) error {
 			return a.db.SQL.PingContext(ctx)
-		}}},
+		}}}, gw.ready...),
 		Console: console,
 		Routes:  routes,
 	})
+	// start blocks until ctx ends, then drains what must not be lost (ledger, leases).
 	start := func(ctx context.Context) {
 		go identity.run(ctx)
 		go worker.run(ctx)
+		gw.run(ctx)
+		<-ctx.Done()
+		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		gw.stop(stopCtx)
 	}
 	return srv, start, nil
 }

@@ -42,6 +42,9 @@ type Config struct {
 	Providers Providers
 	HTTP      HTTP
 	Log       Log
+	// SpoolDir holds the ledger spool of this process (TOLLGATE_SPOOL_DIR); one
+	// process per directory. Default <data dir>/spool.
+	SpoolDir string
 	// Tier overrides the knobs the host-resource tier would choose; zero keeps the tier's value.
 	Tier TierOverrides
 	// Worker configures the background worker's schedules, backups and webhooks.
@@ -278,6 +281,7 @@ func Parse(env map[string]string) (Config, error) {
 		c.HTTP.MaxBodyBytes = int64(maxBody)
 	}
 	duration("TOLLGATE_SHUTDOWN_GRACE", &c.HTTP.ShutdownGrace)
+	str("TOLLGATE_SPOOL_DIR", &c.SpoolDir)
 	str("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOLLGATE_LOG_FORMAT", &c.Log.Format)
 	integer("TOLLGATE_WORKER_CONCURRENCY", &c.Tier.WorkerConcurrency)
@@ -298,6 +302,9 @@ func Parse(env map[string]string) (Config, error) {
 	}
 	if c.Mode == ModeSingleTenant {
 		c.Providers.Sim = true
+	}
+	if c.SpoolDir == "" {
+		c.SpoolDir = filepath.Join(c.DataDir(), "spool")
 	}
 	if c.Worker.BackupDir == "" {
 		c.Worker.BackupDir = filepath.Join(c.DataDir(), "backups")

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"io"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// Response headers of the OpenAI-compatible API.
+const (
+	HeaderModel       = "x-tollgate-model"
+	HeaderRouteReason = "x-tollgate-route-reason"
+)
+
+// OpenAIDeps are what the /v1 routes need.
+type OpenAIDeps struct {
+	Keys     *tenants.KeyAuthenticator
+	Registry *tenants.Registry
+	Gateway  *gateway.Service
+}
+
+// OpenAIRoutes registers POST /v1/chat/completions, GET /v1/models and
+// POST /v1/embeddings behind API-key authentication.
+func OpenAIRoutes(d OpenAIDeps) func(*gin.Engine) {
+	o := &openAI{d: d}
+	return func(e *gin.Engine) {
+		v1 := e.Group("/v1", RequireAPIKey(d.Keys, "inference"))
+		v1.POST("/chat/completions", h(o.chat))
+		v1.GET("/models", h(o.models))
+		v1.POST("/embeddings", h(o.embeddings))
+	}
+}
+
+type openAI struct{ d OpenAIDeps }
+
+// caller extracts the authenticated key once and turns it into the gateway's Caller.
+func (o *openAI) caller(c *gin.Context) (gateway.Caller, error) {
+	k, ok := KeyFrom(c)
+	if !ok {
+		return gateway.Caller{}, errkind.New(errkind.Unauthenticated, "missing API key")
+	}
+	p, ok := tenants.PrincipalFrom(c.Request.Context())
+	if !ok {
+		return gateway.Caller{}, errkind.New(errkind.Unauthenticated, "missing API key")
+	}
+	hd, err := o.d.Registry.Handle(p)
+	if err != nil {
+		return gateway.Caller{}, err
+	}
+	return gateway.Caller{Handle: hd, KeyID: k.ID, Models: k.Models, RequestsPerMinute: k.RPMLimit, TokensPerMinute: k.TPMLimit}, nil
+}
+
+func readBody(c *gin.Context) ([]byte, error) {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errorsAs(err, &maxErr) {
+			return nil, errkind.New(errkind.TooLarge, "request body is over the %d-byte limit", maxErr.Limit)
+		}
+		return nil, errkind.Wrap(errkind.Invalid, err, "could not read the request body")
+	}
+	return body, nil
+}
+
+func (o *openAI) chat(c *gin.Context) error {
+	caller, err := o.caller(c)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	req, err := routing.ParseChatRequest(body)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	reqID := logging.RequestID(ctx)
+	if !req.Stream {
+		res, err := o.d.Gateway.Chat(ctx, caller, reqID, req)
+		if err != nil {
+			return err
+		}
+		c.Header(HeaderModel, res.Model)
+		c.Header(HeaderRouteReason, res.RouteReason)
+		c.Data(http.StatusOK, "application/json", res.Body)
+		return nil
+	}
+	call, err := o.d.Gateway.ChatStream(ctx, caller, reqID, req)
+	if err != nil {
+		return err
+	}
+	hdr := c.Writer.Header()
+	hdr.Set(HeaderModel, call.Model)
+	hdr.Set(HeaderRouteReason, call.RouteReason)
+	hdr.Set("Content-Type", "text/event-stream")
+	hdr.Set("Cache-Control", "no-cache")
+	hdr.Set("X-Accel-Buffering", "no")
+	c.Status(http.StatusOK)
+	_, pumpErr := call.Stream.WriteTo(c.Writer)
+	call.Finish(ctx, pumpErr)
+	return nil
+}
+
+func (o *openAI) embeddings(c *gin.Context) error {
+	caller, err := o.caller(c)
+	if err != nil {
+		return err
+	}
+	body, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	req, err := routing.ParseEmbeddingRequest(body)
+	if err != nil {
+		return err
+	}
+	res, err := o.d.Gateway.Embed(c.Request.Context(), caller, logging.RequestID(c.Request.Context()), req)
+	if err != nil {
+		return err
+	}
+	c.Header(HeaderModel, res.Model)
+	c.Header(HeaderRouteReason, res.RouteReason)
+	c.Data(http.StatusOK, "application/json", res.Body)
+	return nil
+}
+
+type modelDTO struct {
+	ID      string `json:"id"`
+	Object  string `json:"object"`
+	Created int64  `json:"created"`
+	OwnedBy string `json:"owned_by"`
+}
+
+func (o *openAI) models(c *gin.Context) error {
+	caller, err := o.caller(c)
+	if err != nil {
+		return err
+	}
+	data := []modelDTO{{ID: routing.ModelAuto, Object: "model", OwnedBy: "tollgate"}}
+	for _, m := range o.d.Gateway.Models(caller) {
+		data = append(data, modelDTO{ID: m.ID, Object: "model", OwnedBy: m.Provider})
+	}
+	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})
+	return nil
+}

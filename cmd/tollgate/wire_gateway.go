@@ -1,0 +1,172 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// gatewayParts is the request path: providers, routing, the meter, the ledger.
+type gatewayParts struct {
+	routes  []func(*gin.Engine)
+	ready   []api.ReadyCheck
+	service *gateway.Service
+	catalog *routing.Catalog
+	meter   meter.Meter
+	ledger  *ledger.Writer
+	budgets *budget.Cache
+	// run starts the background loops (ledger flush, lease flush); stop drains them.
+	run  func(ctx context.Context)
+	stop func(ctx context.Context)
+}
+
+// wireGateway builds the /v1 request path for serve.
+func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, sink gateway.Sink) (*gatewayParts, error) {
+	est := routing.NewEstimator(routing.EstimatorConfig{})
+	go est.Warm()
+	providers, err := routing.NewRegistryFromConfig(routing.ProvidersConfig{
+		OpenAI:     routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.OpenAIKey.Reveal()), BaseURL: a.cfg.Providers.OpenAIBaseURL},
+		Anthropic:  routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.AnthropicKey.Reveal()), BaseURL: a.cfg.Providers.AnthropicBaseURL},
+		OpenRouter: routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.OpenRouterKey.Reveal()), BaseURL: a.cfg.Providers.OpenRouterBaseURL},
+		Sim:        a.cfg.Providers.Sim,
+		SimConfig:  routing.SimConfig{Latency: a.cfg.Providers.SimLatency},
+	}, est, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	catalog := routing.DefaultCatalog()
+	selector, err := routing.NewSelector(routing.SelectorConfig{Catalog: catalog, Available: providers.Available}, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	executor, err := routing.NewExecutor(routing.ExecutorConfig{Registry: providers}, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	m, meterRun, meterStop, err := newMeter(a)
+	if err != nil {
+		return nil, err
+	}
+	writer, err := ledger.NewWriter(ledger.WriterConfig{SpoolDir: a.cfg.SpoolDir, BatchSize: a.cfg.Tier.LedgerBatchSize}, a.registry, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.Redis.URL == "" {
+		// The in-process meter starts empty: rebuild its counters from the ledger
+		// (after replaying the spool) so a restart forgets no spend.
+		if err := rebuildFromLedger(ctx, a, writer, m); err != nil {
+			return nil, err
+		}
+	}
+	budgets := budget.NewCache(0, time.Now)
+	svc, err := gateway.New(gateway.Deps{Catalog: catalog, Selector: selector, Executor: executor, Estimator: est,
+		Providers: providers, Meter: m, Budgets: budgets, Policies: gateway.NewPolicyCache(0, time.Now),
+		Ledger: writer, Sink: sink, Clock: time.Now, Logger: a.logger})
+	if err != nil {
+		return nil, err
+	}
+	ready := []api.ReadyCheck{{
+		Name: "meter",
+		Check: func(ctx context.Context) error {
+			h := m.Health(ctx)
+			if h.State == meter.HealthStateUnavailable {
+				return fmt.Errorf("%s", h.Detail)
+			}
+			return nil
+		},
+		State: func() string { return string(m.Health(context.WithoutCancel(ctx)).State) },
+	}}
+	return &gatewayParts{
+		routes:  []func(*gin.Engine){api.OpenAIRoutes(api.OpenAIDeps{Keys: keyAuth, Registry: a.registry, Gateway: svc})},
+		ready:   ready,
+		service: svc,
+		catalog: catalog,
+		meter:   m,
+		ledger:  writer,
+		budgets: budgets,
+		run: func(ctx context.Context) {
+			go writer.Run(ctx)
+			meterRun(ctx)
+		},
+		stop: func(ctx context.Context) {
+			meterStop(ctx)
+			if err := writer.Close(ctx); err != nil {
+				a.logger.WarnContext(ctx, "ledger not fully flushed at shutdown; the spool is replayed on next start", "error", err)
+			}
+		},
+	}, nil
+}
+
+// newMeter picks the meter: in-process without Redis; with Redis (standalone or
+// Cluster) the shared counters behind per-instance budget leases.
+func newMeter(a *app) (meter.Meter, func(context.Context), func(context.Context), error) {
+	noop := func(context.Context) {}
+	if a.cfg.Redis.URL == "" {
+		return meter.NewMemoryMeter(a.logger, time.Now), noop, noop, nil
+	}
+	var client redis.UniversalClient
+	if a.cfg.RedisCluster() {
+		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: a.cfg.RedisAddrs(), ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
+	} else {
+		opts, err := redis.ParseURL(a.cfg.Redis.URL)
+		if err != nil {
+			return nil, nil, nil, errkind.Wrap(errkind.Invalid, err, "TOLLGATE_REDIS_URL")
+		}
+		client = redis.NewClient(opts)
+	}
+	inner := meter.NewRedisMeter(a.logger, client, time.Now, meter.RedisConfig{})
+	lm := meter.NewLeaseMeter(a.logger, inner, time.Now, meter.LeaseConfig{FailOpen: a.cfg.Redis.FailOpen})
+	run := func(ctx context.Context) { go func() { _ = lm.Run(ctx) }() }
+	stop := func(ctx context.Context) {
+		if err := lm.ReturnLeases(ctx); err != nil {
+			a.logger.WarnContext(ctx, "returning budget leases failed; they expire on their own", "error", err)
+		}
+		_ = client.Close()
+	}
+	return lm, run, stop, nil
+}
+
+// rebuildFromLedger flushes the replayed spool and sets every tenant's budget
+// counters to the ledger's totals for the current periods.
+func rebuildFromLedger(ctx context.Context, a *app, writer *ledger.Writer, m meter.Meter) error {
+	if err := writer.Flush(ctx); err != nil {
+		return fmt.Errorf("replaying the ledger spool: %w", err)
+	}
+	ts, err := a.registry.List(ctx)
+	if err != nil {
+		return err
+	}
+	for _, t := range ts {
+		h, err := a.registry.Handle(tenants.SystemPrincipal(t, "meter-rebuild"))
+		if err != nil {
+			return err
+		}
+		bs, err := budget.List(ctx, h)
+		if err != nil || len(bs) == 0 {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		totals, err := ledger.CounterTotals(ctx, h, bs, time.Now())
+		if err == nil {
+			err = m.Rebuild(ctx, string(t.ID), totals)
+		}
+		if err != nil {
+			return fmt.Errorf("rebuilding budget counters of tenant %s: %w", t.Slug, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,122 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// defaultPolicyName is the name of the tenant's active routing policy row.
+const defaultPolicyName = "default"
+
+type policyRow struct {
+	ID        string `gorm:"primaryKey"`
+	Name      string
+	Policy    string
+	IsDefault bool
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+func (policyRow) TableName() string { return "routing_policies" }
+
+// LoadPolicy returns the tenant's routing policy, or routing.DefaultPolicy when the
+// tenant configured none.
+func LoadPolicy(ctx context.Context, h *tenants.Handle) (routing.Policy, bool, error) {
+	var row policyRow
+	err := h.Read(ctx, func(db *gorm.DB) error {
+		return db.Where("name = ?", defaultPolicyName).Take(&row).Error
+	})
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return routing.DefaultPolicy(), false, nil
+	}
+	if err != nil {
+		return routing.Policy{}, false, err
+	}
+	var p routing.Policy
+	if err := json.Unmarshal([]byte(row.Policy), &p); err != nil {
+		return routing.Policy{}, false, err
+	}
+	return p, true, nil
+}
+
+// SavePolicy validates the policy against the catalog and stores it as the tenant's.
+func SavePolicy(ctx context.Context, h *tenants.Handle, p routing.Policy, cat *routing.Catalog) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if err := p.CheckCatalog(cat); err != nil {
+		return errkind.Wrap(errkind.Invalid, err, "routing policy names unknown models")
+	}
+	body, err := json.Marshal(p)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	return h.Tx(ctx, func(tx *gorm.DB) error {
+		return tx.Exec(`INSERT INTO routing_policies (id, name, policy, is_default, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`,
+			"pol_default", defaultPolicyName, string(body), true, now, now).Error
+	})
+}
+
+// PolicyCache keeps each tenant's policy in memory for a short TTL so the request
+// path reads no database.
+type PolicyCache struct {
+	ttl time.Duration
+	now func() time.Time
+
+	mu      sync.Mutex
+	entries map[tenants.ID]policyEntry
+}
+
+type policyEntry struct {
+	policy  routing.Policy
+	fetched time.Time
+}
+
+// NewPolicyCache returns a cache with the given TTL (0 means 2s).
+func NewPolicyCache(ttl time.Duration, now func() time.Time) *PolicyCache {
+	if ttl <= 0 {
+		ttl = 2 * time.Second
+	}
+	return &PolicyCache{ttl: ttl, now: now, entries: map[tenants.ID]policyEntry{}}
+}
+
+// For returns the tenant's policy, loading it when stale. A database error keeps
+// the last known policy in force.
+func (c *PolicyCache) For(ctx context.Context, h *tenants.Handle) (routing.Policy, error) {
+	id := h.TenantID()
+	c.mu.Lock()
+	e, ok := c.entries[id]
+	c.mu.Unlock()
+	if ok && c.now().Sub(e.fetched) < c.ttl {
+		return e.policy, nil
+	}
+	p, _, err := LoadPolicy(ctx, h)
+	if err != nil {
+		if ok {
+			return e.policy, nil
+		}
+		return routing.Policy{}, err
+	}
+	c.mu.Lock()
+	c.entries[id] = policyEntry{policy: p, fetched: c.now()}
+	c.mu.Unlock()
+	return p, nil
+}
+
+// Invalidate drops a tenant's cached policy.
+func (c *PolicyCache) Invalidate(id tenants.ID) {
+	c.mu.Lock()
+	delete(c.entries, id)
+	c.mu.Unlock()
+}

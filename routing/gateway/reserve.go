@@ -1,0 +1,181 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/routing"
+)
+
+// RetryAfterError is an error that tells the client when to retry (Retry-After).
+type RetryAfterError struct {
+	error
+	After time.Duration
+}
+
+// RetryAfter returns the delay for the Retry-After header.
+func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
+
+// Unwrap exposes the wrapped error.
+func (e *RetryAfterError) Unwrap() error { return e.error }
+
+// plan is a request that passed selection and reservation: what to call, and what
+// to settle afterwards.
+type plan struct {
+	caller    Caller
+	requestID string
+	decision  routing.Decision
+	budgets   []budget.Budget
+	usage     []meter.ScopeUsage
+	reserved  billing.NanoUSD
+	started   time.Time
+}
+
+// choose selects the model and reserves the worst case, downgrading once when a
+// hard budget refuses and the tenant's policy has a budget ladder.
+func (s *Service) choose(ctx context.Context, c Caller, requestID string, req *routing.ChatRequest) (*plan, error) {
+	started := s.d.Clock()
+	policy, err := s.d.Policies.For(ctx, c.Handle)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "routing policy unavailable")
+	}
+	all, err := s.d.Budgets.For(ctx, c.Handle)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "budgets unavailable")
+	}
+	applicable := budget.Applicable(all, c.KeyID, c.MemberID)
+	pace, steering := s.pace.paceFor(applicable, started)
+	policy = withBudgetLadder(policy, steering)
+
+	estimateFor := req.Model
+	if estimateFor == routing.ModelAuto {
+		estimateFor = "gpt-4o"
+	}
+	if req.PromptTokens == 0 {
+		s.d.Estimator.Annotate(estimateFor, req)
+	}
+	in := routing.SelectInput{TenantID: c.tenantID(), Request: req, Policy: policy, Budget: pace}
+	d, err := s.d.Selector.Select(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.permitted(c, &d); err != nil {
+		return nil, err
+	}
+	p := &plan{caller: c, requestID: requestID, decision: d, budgets: applicable, started: started}
+	dec, err := s.reserve(ctx, p, req)
+	if err != nil {
+		return nil, err
+	}
+	if !dec.Allowed && dec.Reason == meter.DecisionReasonBudgetExceeded && len(policy.Ladder) > 0 && d.Tier != routing.TierEconomy {
+		// The policy asks for downgrades over refusals: try the economy tier once.
+		cheap := policy
+		cheap.MaxTier, cheap.LadderExplicit, cheap.SessionAffinity = routing.TierEconomy, true, false
+		in.Policy = cheap
+		if d2, err := s.d.Selector.Select(ctx, in); err == nil && d2.Action != routing.DecisionActionRefuse && s.permitted(c, &d2) == nil {
+			d2.Action, d2.Reason = routing.DecisionActionDowngrade, routing.RouteReasonBudgetLadder
+			d2.Explanation = "hard budget nearly spent: downgraded to " + d2.Model.ID
+			p.decision = d2
+			if dec, err = s.reserve(ctx, p, req); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !dec.Allowed {
+		return nil, refusalError(dec, p.reserved)
+	}
+	s.pace.record(applicable, dec.Usage)
+	p.usage = dec.Usage
+	return p, nil
+}
+
+// permitted applies the key's model allowlist to the decision and its fallbacks.
+func (s *Service) permitted(c Caller, d *routing.Decision) error {
+	if d.Action == routing.DecisionActionRefuse {
+		return errkind.New(errkind.Forbidden, "%s", d.Explanation)
+	}
+	if !c.allows(d.Model.ID) {
+		return &errkind.Error{Kind: errkind.Forbidden, Code: "model_not_allowed",
+			Message: "this API key may not use model " + d.Model.ID + "; ask an admin to add it to the key's model allowlist"}
+	}
+	kept := d.Fallbacks[:0:0]
+	for _, m := range d.Fallbacks {
+		if c.allows(m.ID) {
+			kept = append(kept, m)
+		}
+	}
+	d.Fallbacks = kept
+	return nil
+}
+
+// reserve reserves the worst case of the decision's model and every fallback: the
+// costliest of them bounds what the request can cost.
+func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest) (meter.Decision, error) {
+	var worst billing.NanoUSD
+	var tokens int64
+	for _, m := range append([]routing.Model{p.decision.Model}, p.decision.Fallbacks...) {
+		if w := m.WorstCase(req.PromptTokens, req.MaxTokens); w > worst {
+			worst = w
+		}
+		if t := int64(req.PromptTokens + m.OutputCap(req.PromptTokens, req.MaxTokens)); t > tokens {
+			tokens = t
+		}
+	}
+	if p.reserved > 0 {
+		// A downgrade replaces the refused attempt; nothing was reserved by it.
+		p.reserved = 0
+	}
+	limits := make([]meter.Limit, len(p.budgets))
+	for i, b := range p.budgets {
+		limits[i] = b.MeterLimit()
+	}
+	var rate *meter.RateLimit
+	if p.caller.KeyID != "" && (p.caller.RequestsPerMinute > 0 || p.caller.TokensPerMinute > 0) {
+		rate = &meter.RateLimit{KeyID: p.caller.KeyID, RequestsPerMinute: p.caller.RequestsPerMinute, TokensPerMinute: p.caller.TokensPerMinute}
+	}
+	dec, err := s.d.Meter.Reserve(ctx, meter.ReserveInput{TenantID: p.caller.tenantID(), RequestID: p.requestID,
+		Amount: worst, Tokens: tokens, Limits: limits, Rate: rate})
+	if err != nil {
+		return dec, errkind.Wrap(errkind.Unavailable, err, "budget meter unavailable; retry shortly")
+	}
+	p.reserved = worst
+	return dec, nil
+}
+
+// refusalError turns a refused reservation into the error the client sees.
+func refusalError(dec meter.Decision, requested billing.NanoUSD) error {
+	r := dec.Refusal
+	switch dec.Reason {
+	case meter.DecisionReasonBudgetExceeded:
+		be := &billing.BudgetExceededError{Requested: requested}
+		if r != nil {
+			be.Scope, be.ScopeID, be.Period = string(r.Limit.Scope), r.Limit.ScopeID, string(r.Limit.Period)
+			be.Limit, be.Used = r.Limit.Limit, billing.NanoUSD(r.Spent+r.Reserved)
+		}
+		return &errkind.Error{Kind: errkind.BudgetExceeded, Code: "budget_exceeded", Message: be.Error(), Cause: be}
+	case meter.DecisionReasonRateLimited:
+		after := time.Second
+		what := "requests"
+		if r != nil {
+			if r.RetryAfter > 0 {
+				after = r.RetryAfter
+			}
+			if r.Rate == meter.RateKindTokens {
+				what = "tokens"
+			}
+		}
+		return &RetryAfterError{After: after, error: &errkind.Error{Kind: errkind.RateLimited, Code: "rate_limit_exceeded",
+			Message: "this API key's " + what + "-per-minute limit is used up; retry after " + after.Round(time.Second).String()}}
+	default:
+		after := time.Second
+		if r != nil && r.RetryAfter > 0 {
+			after = r.RetryAfter
+		}
+		return &RetryAfterError{After: after, error: &errkind.Error{Kind: errkind.Unavailable, Code: "meter_unavailable",
+			Message: "budget counters are unreachable and this instance holds no budget to serve from; retry shortly"}}
+	}
+}

@@ -1,0 +1,104 @@
+// Package gateway is the request path behind /v1: it chooses the model (routing),
+// reserves the worst-case cost against every budget that applies (billing/meter),
+// forwards with retries and fallbacks (routing.Executor), settles to the actual cost,
+// appends the usage to the tenant's ledger (billing/ledger) and raises budget
+// alerts. Nothing here takes a global lock or a database round trip per request:
+// budgets and policies are cached, the meter is in memory or leased, and the ledger
+// append is a local write.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// Sink receives what the console's live feed shows. Implementations must not block.
+type Sink interface {
+	// Usage is called once per completed request, after it reached the ledger spool.
+	Usage(tenantID string, e ledger.Event)
+	// Alert is called once when a budget threshold is first reached in a period.
+	Alert(ctx context.Context, tenantID string, a budget.Alert, b budget.Budget)
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Catalog   *routing.Catalog
+	Selector  *routing.Selector
+	Executor  *routing.Executor
+	Estimator *routing.Estimator
+	Providers *routing.Registry
+	Meter     meter.Meter
+	Budgets   *budget.Cache
+	Policies  *PolicyCache
+	Ledger    *ledger.Writer
+	// Sink may be nil.
+	Sink   Sink
+	Clock  func() time.Time
+	Logger *slog.Logger
+}
+
+// Service runs requests through routing, the meter and the ledger.
+type Service struct {
+	d      Deps
+	logger *slog.Logger
+	pace   *paceTracker
+	alerts *alertTracker
+}
+
+// New returns the service.
+func New(d Deps) (*Service, error) {
+	if d.Catalog == nil || d.Selector == nil || d.Executor == nil || d.Estimator == nil || d.Meter == nil ||
+		d.Budgets == nil || d.Policies == nil || d.Ledger == nil || d.Logger == nil || d.Providers == nil {
+		return nil, errors.New("gateway: missing dependency")
+	}
+	if d.Clock == nil {
+		d.Clock = time.Now
+	}
+	return &Service{d: d, logger: d.Logger.With("component", "routing.gateway"), pace: newPaceTracker(), alerts: newAlertTracker()}, nil
+}
+
+// Caller is the authenticated API key a request came with.
+type Caller struct {
+	Handle *tenants.Handle
+	// KeyID is the API key's id; MemberID the user who owns it, when known.
+	KeyID    string
+	MemberID string
+	// Models is the key's model allowlist; empty allows every model.
+	Models []string
+	// RequestsPerMinute and TokensPerMinute are the key's rate limits; 0 means none.
+	RequestsPerMinute int64
+	TokensPerMinute   int64
+}
+
+func (c Caller) tenantID() string { return string(c.Handle.TenantID()) }
+
+func (c Caller) allows(model string) bool {
+	if len(c.Models) == 0 {
+		return true
+	}
+	for _, m := range c.Models {
+		if m == model {
+			return true
+		}
+	}
+	return false
+}
+
+// Models lists the catalog models this caller may use and a provider can serve.
+func (s *Service) Models(c Caller) []routing.Model {
+	var out []routing.Model
+	for _, m := range s.d.Catalog.Models() {
+		if s.d.Providers.Available(m) && c.allows(m.ID) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
