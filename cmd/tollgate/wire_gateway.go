@@ -27,6 +27,10 @@ type gatewayParts struct {
 	meter   meter.Meter
 	ledger  *ledger.Writer
 	budgets *budget.Cache
+	// policies caches tenants' routing policies; selector replays what-ifs.
+	policies  *gateway.PolicyCache
+	selector  *routing.Selector
+	providers *routing.Registry
 	// run starts the background loops (ledger flush, lease flush); stop drains them.
 	run  func(ctx context.Context)
 	stop func(ctx context.Context)
@@ -71,8 +75,9 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 		}
 	}
 	budgets := budget.NewCache(0, time.Now)
+	policies := gateway.NewPolicyCache(0, time.Now)
 	svc, err := gateway.New(gateway.Deps{Catalog: catalog, Selector: selector, Executor: executor, Estimator: est,
-		Providers: providers, Meter: m, Budgets: budgets, Policies: gateway.NewPolicyCache(0, time.Now),
+		Providers: providers, Meter: m, Budgets: budgets, Policies: policies,
 		Ledger: writer, Sink: sink, Clock: time.Now, Logger: a.logger})
 	if err != nil {
 		return nil, err
@@ -89,13 +94,16 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 		State: func() string { return string(m.Health(context.WithoutCancel(ctx)).State) },
 	}}
 	return &gatewayParts{
-		routes:  []func(*gin.Engine){api.OpenAIRoutes(api.OpenAIDeps{Keys: keyAuth, Registry: a.registry, Gateway: svc})},
-		ready:   ready,
-		service: svc,
-		catalog: catalog,
-		meter:   m,
-		ledger:  writer,
-		budgets: budgets,
+		routes:    []func(*gin.Engine){api.OpenAIRoutes(api.OpenAIDeps{Keys: keyAuth, Registry: a.registry, Gateway: svc})},
+		ready:     ready,
+		service:   svc,
+		catalog:   catalog,
+		meter:     m,
+		ledger:    writer,
+		budgets:   budgets,
+		policies:  policies,
+		selector:  selector,
+		providers: providers,
 		run: func(ctx context.Context) {
 			go writer.Run(ctx)
 			meterRun(ctx)
