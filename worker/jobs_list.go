@@ -1,0 +1,168 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+// JobStates are the states a job list can filter on, River's own.
+var JobStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted,
+	rivertype.JobStateDiscarded, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
+
+// ListInput selects jobs.
+type ListInput struct {
+	// States filter by state; empty means all.
+	States []string
+	// Kinds filter by kind; empty means all.
+	Kinds []string
+	// Limit is the page size, 1–500. Default 50.
+	Limit int
+	// Cursor continues after the previous page's NextCursor.
+	Cursor string
+}
+
+// Validate reports every problem as an errkind.Invalid error.
+func (in ListInput) Validate() error {
+	var errs []error
+	for _, s := range in.States {
+		if !validState(s) {
+			errs = append(errs, fmt.Errorf("state %q: want one of %s", s, statesList()))
+		}
+	}
+	if in.Limit < 0 || in.Limit > 500 {
+		errs = append(errs, fmt.Errorf("limit: 1 to 500, got %d", in.Limit))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return errkind.Wrap(errkind.Invalid, err, "invalid job query: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return nil
+}
+
+func validState(s string) bool {
+	for _, st := range JobStates {
+		if string(st) == s {
+			return true
+		}
+	}
+	return false
+}
+
+func statesList() string {
+	names := make([]string, len(JobStates))
+	for i, s := range JobStates {
+		names[i] = string(s)
+	}
+	return strings.Join(names, ", ")
+}
+
+// JobView is a job as the CLI and the admin API show it.
+type JobView struct {
+	ID          int64           `json:"id"`
+	Kind        string          `json:"kind"`
+	State       string          `json:"state"`
+	Queue       string          `json:"queue"`
+	Attempt     int             `json:"attempt"`
+	MaxAttempts int             `json:"max_attempts"`
+	Args        json.RawMessage `json:"args"`
+	// Output is what the job recorded (invoice result, reconcile rows), if any.
+	Output      json.RawMessage `json:"output,omitempty"`
+	Errors      []string        `json:"errors,omitempty"`
+	CreatedAt   time.Time       `json:"created_at"`
+	ScheduledAt time.Time       `json:"scheduled_at"`
+	AttemptedAt *time.Time      `json:"attempted_at,omitempty"`
+	FinalizedAt *time.Time      `json:"finalized_at,omitempty"`
+}
+
+// MapJob converts River's row to the view.
+func MapJob(j *rivertype.JobRow) JobView {
+	v := JobView{ID: j.ID, Kind: j.Kind, State: string(j.State), Queue: j.Queue, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+		Args: json.RawMessage(j.EncodedArgs), CreatedAt: j.CreatedAt.UTC(), ScheduledAt: j.ScheduledAt.UTC(),
+		AttemptedAt: j.AttemptedAt, FinalizedAt: j.FinalizedAt}
+	if out := j.Output(); len(out) > 0 {
+		v.Output = json.RawMessage(out)
+	}
+	for _, e := range j.Errors {
+		v.Errors = append(v.Errors, fmt.Sprintf("attempt %d: %s", e.Attempt, e.Error))
+	}
+	if len(v.Args) == 0 {
+		v.Args = json.RawMessage("{}")
+	}
+	return v
+}
+
+// ListJobs lists jobs newest first through River's client API.
+func ListJobs(ctx context.Context, c Client, in ListInput) ([]JobView, string, error) {
+	if err := in.Validate(); err != nil {
+		return nil, "", err
+	}
+	limit := in.Limit
+	if limit == 0 {
+		limit = 50
+	}
+	params := river.NewJobListParams().First(limit).OrderBy(river.JobListOrderByID, river.SortOrderDesc)
+	if len(in.States) > 0 {
+		states := make([]rivertype.JobState, len(in.States))
+		for i, s := range in.States {
+			states[i] = rivertype.JobState(s)
+		}
+		params = params.States(states...)
+	}
+	if len(in.Kinds) > 0 {
+		params = params.Kinds(in.Kinds...)
+	}
+	if in.Cursor != "" {
+		var cur river.JobListCursor
+		if err := cur.UnmarshalText([]byte(in.Cursor)); err != nil {
+			return nil, "", errkind.New(errkind.Invalid, "cursor: not a cursor from a previous page")
+		}
+		params = params.After(&cur)
+	}
+	res, err := c.JobList(ctx, params)
+	if err != nil {
+		return nil, "", err
+	}
+	out := make([]JobView, len(res.Jobs))
+	for i, j := range res.Jobs {
+		out[i] = MapJob(j)
+	}
+	next := ""
+	if len(res.Jobs) == limit && res.LastCursor != nil {
+		b, err := res.LastCursor.MarshalText()
+		if err != nil {
+			return nil, "", err
+		}
+		next = string(b)
+	}
+	return out, next, nil
+}
+
+// WaitJob polls job id until it reaches a final state (completed, cancelled,
+// discarded) or ctx ends, and returns it.
+func WaitJob(ctx context.Context, c Client, id int64, every time.Duration) (*rivertype.JobRow, error) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		j, err := c.JobGet(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		switch j.State {
+		case rivertype.JobStateCompleted, rivertype.JobStateCancelled, rivertype.JobStateDiscarded:
+			return j, nil
+		}
+		select {
+		case <-ctx.Done():
+			return j, ctx.Err()
+		case <-t.C:
+		}
+	}
+}
