@@ -1,7 +1,10 @@
 package worker
 
 import (
+	"fmt"
 	"log/slog"
+	"net"
+	"path/filepath"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -14,3 +17,10 @@ type pgxTx = pgx.Tx
 func testLogger(t testing.TB) *slog.Logger {
 	return logging.New(logging.TestWriter{T: t}, "warn", "text")
 }
+
+func dirOf(p string) string { return filepath.Dir(p) }
+
+type net_TCPAddr = net.TCPAddr
+
+// fmtSscanf reads the t= part of a signature header.
+func fmtSscanf(sig string, ts *int64) (int, error) { return fmt.Sscanf(sig, "t=%d,", ts) }

@@ -1,0 +1,145 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/internal/testdb"
+	"github.com/tollgate-dev/tollgate/routing"
+)
+
+func TestAlertDelivery(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupDB(t, testdb.SQLite(t))
+	tn, h := seedUsage(t, b.registry, "Acme", time.Now(), 1)
+	sealer, err := routing.NewSealer(routing.Secret("test-master-key"))
+	require.NoError(t, err)
+	bud, err := budget.Set(ctx, h, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: billing.NanoPerUSD, Hard: true})
+	require.NoError(t, err)
+	newAlert := func(threshold int) budget.Alert {
+		a, created, err := budget.Record(ctx, h, budget.Alert{BudgetID: bud.ID, PeriodKey: "2026-02", Threshold: threshold, Spent: 800_000_000, Limit: billing.NanoPerUSD})
+		require.NoError(t, err)
+		require.True(t, created)
+		return a
+	}
+
+	type delivery struct {
+		body []byte
+		sig  string
+	}
+	var mu sync.Mutex
+	var got []delivery
+	fail := true
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, delivery{body, r.Header.Get(SignatureHeader)})
+		if fail {
+			fail = false
+			w.WriteHeader(http.StatusBadGateway)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(srv.Close)
+	const secret = "0123456789abcdef-secret"
+	_, err = SetWebhook(ctx, h, sealer, SetWebhookInput{URL: srv.URL + "/hook", Secret: secret})
+	require.NoError(t, err)
+
+	// The operator allowed private addresses (the test server is on loopback).
+	allowed := startQueue(t, Config{WebhookAllowPrivate: true}, Deps{DB: b.db, Registry: b.registry, Sealer: sealer, Logger: testLogger(t)})
+	a := newAlert(80)
+	res, err := EnqueueAlert(ctx, allowed.Client(), tn.ID, a.ID)
+	require.NoError(t, err)
+	// Given a first attempt that gets a 502, River retries it with backoff (about
+	// a second for the first retry),
+	j, err := WaitJob(ctx, allowed.Client(), res.Job.ID, 50*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, "completed", string(j.State))
+
+	// then the second attempt is delivered, signed, and recorded.
+	mu.Lock()
+	require.Len(t, got, 2)
+	last := got[1]
+	mu.Unlock()
+	var ts int64
+	_, err = fmtSscanf(last.sig, &ts)
+	require.NoError(t, err)
+	require.Equal(t, Sign(secret, time.Unix(ts, 0), last.body), last.sig)
+	var payload AlertPayload
+	require.NoError(t, json.Unmarshal(last.body, &payload))
+	require.Equal(t, "budget.alert", payload.Type)
+	require.Equal(t, a.ID, payload.Alert.ID)
+	require.Equal(t, 80, payload.Alert.Threshold)
+	require.Equal(t, "0.800000000", payload.Alert.SpentUSD)
+	alerts, err := budget.ListAlerts(ctx, h, 10)
+	require.NoError(t, err)
+	require.NotNil(t, alerts[0].DeliveredAt)
+	require.Equal(t, 2, alerts[0].Attempts)
+
+	// Enqueueing the same alert again does nothing.
+	res, err = EnqueueAlert(ctx, allowed.Client(), tn.ID, a.ID)
+	require.NoError(t, err)
+	require.True(t, res.UniqueSkippedAsDuplicate)
+}
+
+func TestAlertDeliveryRefusesPrivateAddresses(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	b := setupDB(t, testdb.SQLite(t))
+	tn, h := seedUsage(t, b.registry, "Acme", time.Now(), 1)
+	sealer, err := routing.NewSealer(routing.Secret("test-master-key"))
+	require.NoError(t, err)
+	hit := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit <- struct{}{} }))
+	t.Cleanup(srv.Close)
+	// "localhost" resolves to loopback: refused on the resolved IP, not the name.
+	_, err = SetWebhook(ctx, h, sealer, SetWebhookInput{URL: "http://localhost:" + srv.Listener.Addr().(*net_TCPAddr).AddrPort().String()[len("127.0.0.1:"):], Secret: "0123456789abcdef"})
+	require.NoError(t, err)
+	a, _, err := budget.Record(ctx, h, budget.Alert{BudgetID: "bud_x", PeriodKey: "2026-02", Threshold: 50, Spent: 1, Limit: 2})
+	require.NoError(t, err)
+
+	q := startQueue(t, Config{}, Deps{DB: b.db, Registry: b.registry, Sealer: sealer, Logger: testLogger(t)})
+	res, err := EnqueueAlert(ctx, q.Client(), tn.ID, a.ID)
+	require.NoError(t, err)
+	j, err := WaitJob(ctx, q.Client(), res.Job.ID, 50*time.Millisecond)
+	require.NoError(t, err)
+	require.Equal(t, "cancelled", string(j.State))
+	require.Contains(t, j.Errors[0].Error, "private")
+	select {
+	case <-hit:
+		t.Fatal("the private address was reached")
+	default:
+	}
+	alerts, err := budget.ListAlerts(ctx, h, 10)
+	require.NoError(t, err)
+	require.Nil(t, alerts[0].DeliveredAt)
+	require.Contains(t, alerts[0].LastError, "private")
+}
+
+func TestPublicAddr(t *testing.T) {
+	t.Parallel()
+	for addr, want := range map[string]bool{
+		"8.8.8.8": true, "2606:4700::1111": true,
+		"127.0.0.1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false, "169.254.169.254": false,
+		"100.64.0.1": false, "0.0.0.0": false, "::1": false, "fe80::1": false, "fd00::1": false, "::ffff:127.0.0.1": false, "224.0.0.1": false,
+	} {
+		require.Equal(t, want, publicAddr(netip.MustParseAddr(addr)), addr)
+	}
+}
+
+var _ = context.Background
