@@ -3,7 +3,6 @@ package tenants
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -205,5 +204,7 @@ func invalid(what string, errs []error) error {
 	for i, e := range errs {
 		msgs[i] = e.Error()
 	}
-	return errkind.Wrap(errkind.Invalid, errors.Join(errs...), "%s: %s", what, strings.Join(msgs, "; "))
+	// The message already lists every problem; keeping them as a cause too would
+	// make Error() repeat them.
+	return errkind.New(errkind.Invalid, "%s: %s", what, strings.Join(msgs, "; "))
 }

@@ -8,6 +8,13 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
+// GeneratePassword returns a random 21-character base62 password (~89 bits), for
+// bootstrap admins, invitations and the CLI; it is shown once.
+func GeneratePassword() (SecretString, error) {
+	s, err := randomBase62(15)
+	return SecretString(s), err
+}
+
 // BootstrapInput names the platform's first superadmin.
 type BootstrapInput struct {
 	// Email of the bootstrap admin (TOLLGATE_ADMIN_EMAIL).

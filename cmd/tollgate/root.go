@@ -37,6 +37,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newBudgetsCmd(g),
 		newUsageCmd(g),
+		newUsersCmd(g), newKeysCmd(g),
 	)
 	return root
 }
