@@ -187,8 +187,8 @@ type ListKeysInput struct {
 	Limit int
 	// Cursor is the opaque next_cursor of the previous page; empty for the first.
 	Cursor string
-	// Query matches the name (substring) or the prefix (leading characters),
-	// case-insensitively.
+	// Query matches the name (substring, case-insensitive) or, when it starts with
+	// "tg_", the key prefix (leading characters, exact case).
 	Query string
 }
 
@@ -219,8 +219,13 @@ func (s *Keys) List(ctx context.Context, in ListKeysInput) (KeyPage, error) {
 		at, id, _ := decodeKeyCursor(in.Cursor)
 		q = q.Where("created_at <= ? AND (created_at < ? OR id > ?)", at, at, id)
 	}
-	if text := strings.ToLower(strings.TrimSpace(in.Query)); text != "" {
-		e := escapeLike(text)
+	switch text := strings.TrimSpace(in.Query); {
+	case strings.HasPrefix(text, APIKeyPrefix):
+		// A key prefix: a range seek on (tenant_id, prefix). Base62 is case-sensitive
+		// and '~' sorts after every base62 character.
+		q = q.Where("prefix >= ? AND prefix < ?", text, text+"~")
+	case text != "":
+		e := escapeLike(strings.ToLower(text))
 		q = q.Where("(lower(name) LIKE ? ESCAPE '\\' OR lower(prefix) LIKE ? ESCAPE '\\')", "%"+e+"%", e+"%")
 	}
 	var rows []apiKeyRow

@@ -49,6 +49,8 @@ CREATE TABLE api_keys (
     last_used_at TIMESTAMPTZ
 );
 CREATE INDEX api_keys_tenant_idx ON api_keys (tenant_id, created_at DESC, id);
+-- Exact-prefix lookups ("tg_AbCd1234" from a log line) without scanning the tenant.
+CREATE INDEX api_keys_prefix_idx ON api_keys (tenant_id, prefix);
 
 CREATE TABLE refresh_tokens (
     id          TEXT PRIMARY KEY,
