@@ -24,6 +24,9 @@ type app struct {
 // serialised by an advisory lock on Postgres, so replicas may all do it).
 func openApp(ctx context.Context, cfg config.Config) (*app, error) {
 	logger := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
+	if _, err := applyTier(ctx, &cfg); err != nil {
+		logger.WarnContext(ctx, "host tier not detected; using built-in sizes", "error", err)
+	}
 	db, err := database.Open(ctx, cfg.Database.URL, database.Options{
 		MaxOpenConns: cfg.Database.MaxOpenConns,
 		MaxIdleConns: cfg.Database.MaxIdleConns,

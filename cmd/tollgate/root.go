@@ -38,6 +38,7 @@ func newRootCmd() *cobra.Command {
 		newBudgetsCmd(g),
 		newUsageCmd(g),
 		newUsersCmd(g), newKeysCmd(g),
+		newWorkerCmd(g), newJobsCmd(g), newInvoicesCmd(g), newBackupCmd(g), newRestoreCmd(g),
 	)
 	return root
 }

@@ -93,7 +93,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	worker, err := wireWorker(ctx, a)
+	worker, err := wireWorker(ctx, a, identity.identity)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,58 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/worker"
+)
+
+// Jobs serves the job queue's state to superadmins.
+type Jobs struct {
+	client worker.Client
+}
+
+// NewJobs returns the jobs endpoints over the queue's River client.
+func NewJobs(client worker.Client) *Jobs { return &Jobs{client: client} }
+
+// Routes returns the registrar of GET /api/v1/jobs, protected by ident (a session
+// with the platform read permission: superadmins).
+func (j *Jobs) Routes(ident *Identity) func(*gin.Engine) {
+	return func(e *gin.Engine) {
+		e.GET("/api/v1/jobs", ident.requireSession, ident.AuthorizePlatform(tenants.ActionRead), h(j.list))
+	}
+}
+
+// list: GET /api/v1/jobs?state=completed,retryable&kind=invoice_run&limit=&cursor=.
+func (j *Jobs) list(c *gin.Context) error {
+	in := worker.ListInput{States: splitList(c.Query("state")), Kinds: splitList(c.Query("kind")), Cursor: c.Query("cursor")}
+	if v := c.Query("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return errkind.New(errkind.Invalid, "limit: want a number from 1 to 500")
+		}
+		in.Limit = n
+	}
+	jobs, next, err := worker.ListJobs(c.Request.Context(), j.client, in)
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, listResponse[worker.JobView]{Data: jobs, NextCursor: next})
+	return nil
+}
+
+// splitList splits "a,b" into its non-empty parts.
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
