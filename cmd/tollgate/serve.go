@@ -97,13 +97,19 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	gw, err := wireGateway(ctx, a, identity.keyAuth, nil)
+	hub := newLiveHub(a)
+	gw, err := wireGateway(ctx, a, identity.keyAuth, hub)
+	if err != nil {
+		return nil, nil, err
+	}
+	admin, err := wireAdmin(a, identity.identity, gw, hub)
 	if err != nil {
 		return nil, nil, err
 	}
 	routes := append([]func(*gin.Engine){}, identity.routes...)
 	routes = append(routes, worker.routes...)
 	routes = append(routes, gw.routes...)
+	routes = append(routes, admin.routes...)
 
 	metrics := prometheus.NewRegistry()
 	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -126,6 +132,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	start := func(ctx context.Context) {
 		go identity.run(ctx)
 		go worker.run(ctx)
+		go admin.run(ctx)
 		gw.run(ctx)
 		<-ctx.Done()
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -1,0 +1,217 @@
+package api
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
+)
+
+// What-if bounds: the replay covers this many days of the tenant's ledger and at
+// most this many (newest) events, so one simulation stays well under a second
+// and a few tens of MB however busy the tenant is.
+const (
+	simulateDefaultDays = 30
+	simulateMaxDays     = 90
+	simulateMaxEvents   = 50_000
+)
+
+// bindStrictJSON decodes the body refusing unknown fields: a routing policy with
+// a misspelt field must fail loudly, not be saved without it.
+func bindStrictJSON(c *gin.Context, dst any) error {
+	body, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		var maxErr *http.MaxBytesError
+		if errors.As(err, &maxErr) {
+			return errkind.New(errkind.TooLarge, "request body is over the %d-byte limit", maxErr.Limit)
+		}
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		if strings.HasPrefix(err.Error(), "json: unknown field") {
+			return &errkind.Error{Kind: errkind.Invalid, Code: "unknown_field", Message: "the routing policy has " +
+				strings.TrimPrefix(err.Error(), "json: ") + "; see GET /routing for the fields a policy has"}
+		}
+		return &errkind.Error{Kind: errkind.Invalid, Code: CodeMalformedBody, Message: "request body is not valid JSON for this endpoint: " + err.Error()}
+	}
+	return nil
+}
+
+// policyProblems re-wraps a routing validation error so the client sees every
+// problem (the domain keeps them in the hidden cause).
+func policyProblems(err error) error {
+	if errkind.Of(err) != errkind.Invalid {
+		return err
+	}
+	return errkind.New(errkind.Invalid, "%s", strings.ReplaceAll(err.Error(), "\n", "; "))
+}
+
+// checkPolicy runs the structural and catalog checks.
+func (a *Admin) checkPolicy(p routing.Policy) error {
+	if err := p.Validate(); err != nil {
+		return policyProblems(err)
+	}
+	return policyProblems(p.CheckCatalog(a.d.Catalog))
+}
+
+// getRouting: GET /api/v1/tenants/{tenant}/routing. A tenant that saved none gets
+// the default policy (and x-tollgate-policy-default: true).
+func (a *Admin) getRouting(c *gin.Context) error {
+	_, hd, err := a.tenantHandle(c)
+	if err != nil {
+		return err
+	}
+	pol, saved, err := gateway.LoadPolicy(c.Request.Context(), hd)
+	if err != nil {
+		return err
+	}
+	if !saved {
+		c.Header("x-tollgate-policy-default", "true")
+	}
+	c.JSON(http.StatusOK, pol)
+	return nil
+}
+
+// putRouting: PUT /api/v1/tenants/{tenant}/routing with a routing policy as the
+// body. It is validated (structure and catalog), saved, audit-logged, and this
+// process's policy cache is invalidated so the next request routes by it.
+func (a *Admin) putRouting(c *gin.Context) error {
+	p, hd, err := a.tenantHandle(c)
+	if err != nil {
+		return err
+	}
+	var pol routing.Policy
+	if err := bindStrictJSON(c, &pol); err != nil {
+		return err
+	}
+	if err := a.checkPolicy(pol); err != nil {
+		return err
+	}
+	ctx := c.Request.Context()
+	before, _, err := gateway.LoadPolicy(ctx, hd)
+	if err != nil {
+		return err
+	}
+	if err := gateway.SavePolicy(ctx, hd, pol, a.d.Catalog); err != nil {
+		return policyProblems(err)
+	}
+	a.d.Policies.Invalidate(p.TenantID())
+	a.audit(c, p, "routing.update", "policy", map[string]any{"before": before, "after": pol})
+	c.JSON(http.StatusOK, pol)
+	return nil
+}
+
+type simulateRequest struct {
+	Policy *routing.Policy `json:"policy"`
+	// Days of history to replay, 1–90; 0 means 30.
+	Days int `json:"days"`
+	// ForceAuto replays every request as model "auto" ("what would the policy
+	// have picked"); by default requests keep the model they named, which the
+	// policy can still cap (max_tier, ladder) but not re-route.
+	ForceAuto bool `json:"force_auto"`
+}
+
+type simulateDTO struct {
+	// Requests replayed and skipped (model no longer in the catalog, or refused).
+	Requests int `json:"requests"`
+	Skipped  int `json:"skipped"`
+	// From and To bound the replayed events (RFC 3339 UTC); Truncated is true when
+	// the window held more than the sample limit and only the newest were replayed.
+	From      time.Time `json:"from"`
+	To        time.Time `json:"to"`
+	Days      int       `json:"days"`
+	Truncated bool      `json:"truncated"`
+	ForceAuto bool      `json:"force_auto"`
+	// Before is what the recorded requests cost; After what the policy's choices
+	// would have cost for the same tokens.
+	BeforeNano     int64  `json:"before_nano"`
+	BeforeUSD      string `json:"before_usd"`
+	AfterNano      int64  `json:"after_nano"`
+	AfterUSD       string `json:"after_usd"`
+	SavingsNano    int64  `json:"savings_nano"`
+	SavingsUSD     string `json:"savings_usd"`
+	SavingsPercent int64  `json:"savings_percent"`
+	// TierMix is the request count per tier after (as TierMixAfter).
+	TierMix       map[routing.Tier]int        `json:"tier_mix"`
+	TierMixBefore map[routing.Tier]int        `json:"tier_mix_before"`
+	TierMixAfter  map[routing.Tier]int        `json:"tier_mix_after"`
+	ModelsBefore  map[string]int              `json:"models_before"`
+	ModelsAfter   map[string]int              `json:"models_after"`
+	Reasons       map[routing.RouteReason]int `json:"reasons"`
+}
+
+// simulateRouting: POST /api/v1/tenants/{tenant}/routing/simulate {policy}. It
+// replays the tenant's recent ledger events through the (unsaved) policy with
+// the selector and prices both choices; nothing is changed.
+func (a *Admin) simulateRouting(c *gin.Context) error {
+	_, hd, err := a.tenantHandle(c)
+	if err != nil {
+		return err
+	}
+	var req simulateRequest
+	if err := bindStrictJSON(c, &req); err != nil {
+		return err
+	}
+	var errs []error
+	if req.Policy == nil {
+		errs = append(errs, errors.New("policy is required: {\"policy\": {...}}"))
+	}
+	if req.Days < 0 || req.Days > simulateMaxDays {
+		errs = append(errs, errors.New("days must be between 1 and 90"))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return errkind.Wrap(errkind.Invalid, err, "invalid simulation: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	if err := a.checkPolicy(*req.Policy); err != nil {
+		return err
+	}
+	days := req.Days
+	if days == 0 {
+		days = simulateDefaultDays
+	}
+	ctx := c.Request.Context()
+	now := a.d.Clock().UTC()
+	since := now.AddDate(0, 0, -days)
+	events, err := ledger.EventsSince(ctx, hd, since, simulateMaxEvents+1)
+	if err != nil {
+		return err
+	}
+	out := simulateDTO{Days: days, From: since, To: now, ForceAuto: req.ForceAuto, ModelsBefore: map[string]int{}}
+	if len(events) > simulateMaxEvents {
+		events = events[:simulateMaxEvents]
+		out.Truncated = true
+		out.From = events[len(events)-1].CreatedAt.UTC()
+	}
+	records := make([]routing.Record, len(events))
+	for i, e := range events {
+		records[i] = routing.Record{RequestedModel: e.ModelRequested, UsedModel: e.ModelUsed, InputTokens: int(e.InputTokens),
+			CachedTokens: int(e.CachedTokens), OutputTokens: int(e.OutputTokens)}
+		out.ModelsBefore[e.ModelUsed]++
+	}
+	res, err := a.d.Selector.Simulate(ctx, *req.Policy, records, routing.SimulateOptions{ForceAuto: req.ForceAuto})
+	if err != nil {
+		return policyProblems(err)
+	}
+	savings := res.CostBefore - res.CostAfter
+	out.Requests, out.Skipped = res.Requests, res.Skipped
+	out.BeforeNano, out.BeforeUSD = int64(res.CostBefore), res.CostBefore.USDString()
+	out.AfterNano, out.AfterUSD = int64(res.CostAfter), res.CostAfter.USDString()
+	out.SavingsNano, out.SavingsUSD, out.SavingsPercent = int64(savings), billing.NanoUSD(savings).USDString(), res.SavingsPercent()
+	out.TierMix, out.TierMixBefore, out.TierMixAfter = res.TierMixAfter, res.TierMixBefore, res.TierMixAfter
+	out.ModelsAfter, out.Reasons = res.ModelsAfter, res.Reasons
+	c.JSON(http.StatusOK, out)
+	return nil
+}
