@@ -20,16 +20,16 @@ type catalogModelDTO struct {
 	// Enabled is true when a configured provider serves the model.
 	Enabled bool `json:"enabled"`
 	// Prices per million tokens, nano-USD and USD.
-	InputPerMillionNano        int64                `json:"input_per_million_nano"`
-	InputPerMillionUSD         string               `json:"input_per_million_usd"`
-	CachedInputPerMillionNano  int64                `json:"cached_input_per_million_nano"`
-	CachedInputPerMillionUSD   string               `json:"cached_input_per_million_usd"`
-	OutputPerMillionNano       int64                `json:"output_per_million_nano"`
-	OutputPerMillionUSD        string               `json:"output_per_million_usd"`
-	ContextWindow              int                  `json:"context_window"`
-	MaxOutputTokens            int                  `json:"max_output_tokens"`
-	Capabilities               routing.Capabilities `json:"capabilities"`
-	Embedding                  bool                 `json:"embedding"`
+	InputPerMillionNano       int64                `json:"input_per_million_nano"`
+	InputPerMillionUSD        string               `json:"input_per_million_usd"`
+	CachedInputPerMillionNano int64                `json:"cached_input_per_million_nano"`
+	CachedInputPerMillionUSD  string               `json:"cached_input_per_million_usd"`
+	OutputPerMillionNano      int64                `json:"output_per_million_nano"`
+	OutputPerMillionUSD       string               `json:"output_per_million_usd"`
+	ContextWindow             int                  `json:"context_window"`
+	MaxOutputTokens           int                  `json:"max_output_tokens"`
+	Capabilities              routing.Capabilities `json:"capabilities"`
+	Embedding                 bool                 `json:"embedding"`
 	// Override holds tenant-specific prices; tenants have none yet (always null).
 	Override   *struct{} `json:"override"`
 	Overridden bool      `json:"overridden"`
