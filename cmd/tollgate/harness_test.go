@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +24,7 @@ type stack struct {
 	op      *app
 	cancel  context.CancelFunc
 	done    chan error
+	once    sync.Once
 }
 
 // startStack runs serve with env layered over test defaults and waits until it listens.
@@ -67,12 +69,16 @@ func startStack(t *testing.T, env map[string]string) *stack {
 	return s
 }
 
+// stop shuts the server down (draining the ledger and returning budget leases);
+// calling it again is a no-op.
 func (s *stack) stop() {
-	s.cancel()
-	select {
-	case <-s.done:
-	case <-time.After(30 * time.Second):
-	}
+	s.once.Do(func() {
+		s.cancel()
+		select {
+		case <-s.done:
+		case <-time.After(30 * time.Second):
+		}
+	})
 }
 
 // tenantWithKey creates a tenant and an inference key, returning the secret.
