@@ -201,4 +201,3 @@ func TestLedgerExactness(t *testing.T) {
 	require.Zero(t, usage[0].Reserved)
 	t.Logf("%d requests, ledger $%s = upstream usage $%s = Redis counter $%s", n, tot.Cost.USDString(), res.usageCost.USDString(), usage[0].Spent.USDString())
 }
-
