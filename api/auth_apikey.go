@@ -22,7 +22,7 @@ func RequireAPIKey(auth *tenants.KeyAuthenticator, scope string) gin.HandlerFunc
 			writeError(c, errMissingKey)
 			return
 		}
-		k, err := auth.Authenticate(c.Request.Context(), tok)
+		k, err := auth.AuthenticateRef(c.Request.Context(), tok)
 		if err != nil {
 			writeError(c, err)
 			return
@@ -31,7 +31,7 @@ func RequireAPIKey(auth *tenants.KeyAuthenticator, scope string) gin.HandlerFunc
 			writeError(c, errkind.New(errkind.Forbidden, "this API key lacks the %q scope", scope))
 			return
 		}
-		c.Set(apiKeyKey, &k)
+		c.Set(apiKeyKey, k)
 		ctx := tenants.WithPrincipal(c.Request.Context(), tenants.NewPrincipal(k.Tenant, tenants.PrincipalAPIKey, k.ID))
 		ctx = logging.WithTenantID(ctx, string(k.Tenant.ID))
 		c.Request = c.Request.WithContext(ctx)

@@ -66,12 +66,12 @@ func (id *Identity) authenticate(c *gin.Context) {
 		return
 	}
 	if strings.HasPrefix(tok, tenants.APIKeyPrefix) {
-		k, err := id.d.KeyAuth.Authenticate(c.Request.Context(), tok)
+		k, err := id.d.KeyAuth.AuthenticateRef(c.Request.Context(), tok)
 		if err != nil {
 			writeError(c, err)
 			return
 		}
-		c.Set(apiKeyKey, &k)
+		c.Set(apiKeyKey, k)
 		c.Next()
 		return
 	}

@@ -102,6 +102,21 @@ func newTestEnv(t *testing.T, backend string, opts ...envOptions) *testEnv {
 		feed: feed, handler: srv.Handler(), engine: srv.Engine()}
 }
 
+// benchEnv is the minimal SQLite stack for benchmarks (no HTTP server).
+func benchEnv(b *testing.B) *testEnv {
+	url := testdb.SQLite(b)
+	logger := logging.Discard()
+	db, err := database.Open(b.Context(), url, database.Options{})
+	require.NoError(b, err)
+	b.Cleanup(func() { _ = db.Close() })
+	require.NoError(b, migrations.ControlUp(b.Context(), db.SQL, db.Dialect, logger))
+	reg := tenants.NewRegistry(db, filepath.Dir(database.SQLitePath(url)), logger)
+	b.Cleanup(reg.Close)
+	feed := tenants.NewChangeFeed(db, tenants.ChangeFeedConfig{}, logger)
+	return &testEnv{url: url, db: db, reg: reg, feed: feed, keys: tenants.NewKeys(db, feed, logger),
+		keyAuth: tenants.NewKeyAuthenticator(db, feed, tenants.KeyAuthConfig{}, logger)}
+}
+
 // registerProbes adds test-only routes protected exactly as real routes are.
 func registerProbes(e *gin.Engine, ident *Identity) {
 	ok := func(c *gin.Context) error {

@@ -37,7 +37,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 				{Name: "every key problem at once", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/keys",
 					Body:       `{"name":"","scopes":["admin"],"rpm_limit":-1,"tpm_limit":-5,"expires_at":"2001-01-01T00:00:00Z","models":[""]}`,
 					WantStatus: 422, WantBody: []string{"validation_failed", "name is required", `unknown scope \"admin\"`, "rpm_limit", "tpm_limit", "expires_at must be in the future", "is not a model name"},
-					Unchanged:  true},
+					Unchanged: true},
 				{Name: "bad invite", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/members", Body: `{"email":"not-an-email","role":"god"}`,
 					WantStatus: 422, WantBody: []string{"email is not a valid address", "role must be one of"}, Unchanged: true},
 				{Name: "bad role", Caller: "owner", Method: "PATCH", Path: "/api/v1/tenants/{A}/members/{VIEWER}", Body: `{"role":"root"}`, WantStatus: 422, Unchanged: true},

@@ -122,8 +122,18 @@ func NewKeyAuthenticator(db *database.DB, feed *ChangeFeed, cfg KeyAuthConfig, l
 // malformed, unknown, revoked and expired keys (ErrKeyInvalid) and keys of
 // suspended tenants (ErrTenantSuspended).
 func (a *KeyAuthenticator) Authenticate(ctx context.Context, presented string) (AuthenticatedKey, error) {
+	k, err := a.AuthenticateRef(ctx, presented)
+	if err != nil {
+		return AuthenticatedKey{}, err
+	}
+	return *k, nil
+}
+
+// AuthenticateRef is Authenticate returning the cached key itself, saving a copy on
+// the hot path. The value is shared and immutable: never modify it.
+func (a *KeyAuthenticator) AuthenticateRef(ctx context.Context, presented string) (*AuthenticatedKey, error) {
 	if !LooksLikeAPIKey(presented) {
-		return AuthenticatedKey{}, ErrKeyInvalid
+		return nil, ErrKeyInvalid
 	}
 	var buf [APIKeyLen]byte
 	copy(buf[:], presented)
@@ -136,17 +146,17 @@ func (a *KeyAuthenticator) Authenticate(ctx context.Context, presented string) (
 	if e == nil {
 		var err error
 		if e, err = a.miss(ctx, h, now); err != nil {
-			return AuthenticatedKey{}, err
+			return nil, err
 		}
 	}
 	if e.expiresAt != 0 && now >= e.expiresAt {
-		return AuthenticatedKey{}, ErrKeyInvalid
+		return nil, ErrKeyInvalid
 	}
 	if e.suspended {
-		return AuthenticatedKey{}, ErrTenantSuspended
+		return nil, ErrTenantSuspended
 	}
 	e.lastUsed.Store(now)
-	return e.key, nil
+	return &e.key, nil
 }
 
 func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64) (*keyEntry, error) {
