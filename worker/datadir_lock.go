@@ -30,7 +30,7 @@ func LockDataDir(dataDir string, exclusive bool) (func(), error) {
 	if err := flock(f, exclusive); err != nil {
 		_ = f.Close()
 		if errors.Is(err, errWouldBlock) {
-			return nil, errkind.Wrap(errkind.Conflict, ErrDataDirInUse, "%s", ErrDataDirInUse.Error())
+			return nil, errkind.Wrap(errkind.Conflict, ErrDataDirInUse, "cannot lock %s", dataDir)
 		}
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func (q *Queue) openPostgres(ctx context.Context) error {
 		return errkind.Wrap(errkind.Unavailable, err, "job queue: cannot connect to Postgres")
 	}
 	driver := riverpgxv5.New(pool)
-	if err := migratePostgres(ctx, pool, driver, q.logger); err != nil {
+	if err := migratePostgres(ctx, pool, driver, q.deps.Logger); err != nil {
 		pool.Close()
 		return err
 	}
@@ -105,7 +105,7 @@ func (q *Queue) openSQLite(ctx context.Context) error {
 		return errkind.Wrap(errkind.Unavailable, err, "job queue: cannot open %s", path)
 	}
 	driver := riversqlite.New(db)
-	if err := migrate(ctx, driver, q.logger); err != nil {
+	if err := migrate(ctx, driver, q.deps.Logger); err != nil {
 		_ = db.Close()
 		return err
 	}
