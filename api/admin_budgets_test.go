@@ -37,11 +37,11 @@ func TestBudgetsLifecycle(t *testing.T) {
 			f.run(t, []apiScenario{
 				// When a tenant budget is created mid-month, its counter starts at the ledger's spend.
 				{Name: "create tenant budget", Caller: "billing", Method: "POST", Path: "/api/v1/tenants/{A}/budgets",
-					Body: `{"scope":"tenant","scope_id":null,"period":"month","limit_usd":"12.50","hard":true,"alert_at":[80,50,100],"downgrade_at":null}`,
+					Body:       `{"scope":"tenant","scope_id":null,"period":"month","limit_usd":"12.50","hard":true,"alert_at":[80,50,100],"downgrade_at":null}`,
 					WantStatus: 201, WantBody: []string{`"limit_nano":12500000000`, `"limit_usd":"12.500000000"`, `"alert_at":[50,80,100]`,
 						`"downgrade_at":null`, `"scope_id":null`, `"spent_nano":2000000000`, `"spent_usd":"2.000000000"`, `"spent_source":"meter"`}},
 				{Name: "replace it (same scope and period)", Caller: "billing", Method: "POST", Path: "/api/v1/tenants/{A}/budgets",
-					Body: `{"scope":"tenant","period":"month","limit_usd":"20","hard":false,"downgrade_at":80}`,
+					Body:       `{"scope":"tenant","period":"month","limit_usd":"20","hard":false,"downgrade_at":80}`,
 					WantStatus: 200, WantBody: []string{`"limit_usd":"20.000000000"`, `"hard":false`, `"downgrade_at":80`}},
 				{Name: "key budget", Caller: "billing", Method: "POST", Path: "/api/v1/tenants/{A}/budgets",
 					Body: `{"scope":"key","scope_id":"{KEY_A}","period":"day","limit_usd":"0.000000001"}`, WantStatus: 201, WantBody: []string{`"limit_nano":1`, `"scope_id":"{KEY_A}"`}},
