@@ -43,13 +43,20 @@ type loadResult struct {
 	usageCost          billing.NanoUSD // Σ usage reported in 200 responses × price
 	ids                map[string]bool // request ids of completed requests
 	badRefusal         []string
+	// otherStatus counts answers other than 200 and 429 by status (0: no answer).
+	otherStatus map[int]int
 }
 
 // fire sends n chat requests from conns goroutines (each with its own keep-alive
 // connection), spreading them over the base URLs, and checks every refusal's shape.
 func fire(t *testing.T, bases []string, key string, n, conns int, seed uint64) *loadResult {
+	return fireUntil(t, bases, key, n, conns, seed, nil)
+}
+
+// fireUntil is fire that also stops early when stop is closed.
+func fireUntil(t *testing.T, bases []string, key string, n, conns int, seed uint64, stop <-chan struct{}) *loadResult {
 	t.Helper()
-	res := &loadResult{ids: map[string]bool{}}
+	res := &loadResult{ids: map[string]bool{}, otherStatus: map[int]int{}}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for c := 0; c < conns; c++ {
@@ -62,6 +69,11 @@ func fire(t *testing.T, bases []string, key string, n, conns int, seed uint64) *
 				i := next.Add(1) - 1
 				if i >= int64(n) {
 					return
+				}
+				select {
+				case <-stop:
+					return
+				default:
 				}
 				model := "sim-large"
 				if r.IntN(3) == 0 {
@@ -76,6 +88,9 @@ func fire(t *testing.T, bases []string, key string, n, conns int, seed uint64) *
 				resp, err := client.Do(req)
 				if err != nil {
 					res.other.Add(1)
+					res.mu.Lock()
+					res.otherStatus[0]++
+					res.mu.Unlock()
 					continue
 				}
 				raw, _ := io.ReadAll(resp.Body)
@@ -110,7 +125,12 @@ func fire(t *testing.T, bases []string, key string, n, conns int, seed uint64) *
 					res.refused.Add(1)
 				default:
 					res.other.Add(1)
-					t.Logf("unexpected %d: %s", resp.StatusCode, raw)
+					res.mu.Lock()
+					if res.otherStatus[resp.StatusCode] == 0 {
+						t.Logf("status %d: %s", resp.StatusCode, raw)
+					}
+					res.otherStatus[resp.StatusCode]++
+					res.mu.Unlock()
 				}
 			}
 		}()
