@@ -3,32 +3,26 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http/httptest"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/database"
-	"github.com/tollgate-dev/tollgate/internal/logging"
-	"github.com/tollgate-dev/tollgate/internal/testdb"
-	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/worker/tier"
 )
 
-// adminBundle is a test API instance with the identity routes and the admin
-// endpoints over a real database, the in-process meter and the built-in catalog.
-type adminBundle struct {
-	*testEnv
+// testAdmin is the admin endpoints of a test environment, over the in-process
+// meter and the built-in catalog, with the caches the request path would share.
+type testAdmin struct {
 	admin    *Admin
 	hub      *LiveHub
 	meter    *meter.MemoryMeter
@@ -36,7 +30,7 @@ type adminBundle struct {
 	policies *gateway.PolicyCache
 }
 
-// adminOptions tune newAdminEnv.
+// adminOptions tune the admin endpoints of a test environment.
 type adminOptions struct {
 	webhooks WebhookConfig
 	live     LiveConfig
@@ -45,41 +39,8 @@ type adminOptions struct {
 // testMasterKey seals webhook secrets in tests.
 const testMasterKey = "test-master-key-0123456789abcdef"
 
-func newAdminEnv(t *testing.T, backend string, opts ...adminOptions) *adminBundle {
+func newTestAdmin(t *testing.T, backend string, ident *Identity, reg *tenants.Registry, db *database.DB, o adminOptions, logger *slog.Logger) *testAdmin {
 	t.Helper()
-	var o adminOptions
-	if len(opts) > 0 {
-		o = opts[0]
-	}
-	url := testdb.SQLite(t)
-	if backend == "postgres" {
-		url = testdb.Postgres(t)
-	}
-	ctx := t.Context()
-	logger := logging.New(logging.TestWriter{T: t}, "warn", "text")
-	db, err := database.Open(ctx, url, database.Options{})
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, migrations.ControlUp(ctx, db.SQL, db.Dialect, logger))
-	dataDir := t.TempDir()
-	if strings.HasPrefix(url, "sqlite") {
-		dataDir = filepath.Dir(database.SQLitePath(url))
-	}
-	reg := tenants.NewRegistry(db, dataDir, logger)
-	t.Cleanup(reg.Close)
-	feed := tenants.NewChangeFeed(db, tenants.ChangeFeedConfig{PollInterval: 200 * time.Millisecond}, logger)
-	authz, err := tenants.NewAuthorizer(db, feed, logger)
-	require.NoError(t, err)
-	require.NoError(t, authz.Seed(ctx))
-	users := tenants.NewUsers(db, tenants.NewHasher(tenants.TestPasswordParams()), feed, logger)
-	keys := tenants.NewKeys(db, feed, logger)
-	sessions := tenants.NewSessions(db, users, tenants.NewStaticKeyring(testJWTSecret), tenants.SessionConfig{
-		Limits: tenants.LoginLimits{PerIPPerMinute: 100000, PerIPBurst: 100000, PerAccountPerMinute: 100000, PerAccountBurst: 100000}}, logger)
-	keyAuth := tenants.NewKeyAuthenticator(db, feed, tenants.KeyAuthConfig{}, logger)
-	ident := NewIdentity(IdentityDeps{Registry: reg, Users: users, Sessions: sessions, Keys: keys, KeyAuth: keyAuth,
-		Authz: authz, Audit: tenants.NewAuditLog(db), Feed: feed, Logger: logger})
-	go feed.Run(ctx)
-
 	catalog := routing.DefaultCatalog()
 	selector, err := routing.NewSelector(routing.SelectorConfig{Catalog: catalog}, logger)
 	require.NoError(t, err)
@@ -87,20 +48,32 @@ func newAdminEnv(t *testing.T, backend string, opts ...adminOptions) *adminBundl
 		o.webhooks.Sealer, err = routing.NewSealer(testMasterKey)
 		require.NoError(t, err)
 	}
-	b := &adminBundle{hub: NewLiveHub(o.live, logger), meter: meter.NewMemoryMeter(logger, time.Now),
+	ta := &testAdmin{hub: NewLiveHub(o.live, logger), meter: meter.NewMemoryMeter(logger, time.Now),
 		budgets: budget.NewCache(time.Hour, time.Now), policies: gateway.NewPolicyCache(time.Hour, time.Now)}
-	go b.hub.Run(ctx)
-	b.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: b.meter, Budgets: b.budgets, Policies: b.policies,
-		Catalog: catalog, Selector: selector, Live: b.hub, Webhooks: o.webhooks, Logger: logger,
+	go ta.hub.Run(t.Context())
+	ta.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: ta.meter, Budgets: ta.budgets, Policies: ta.policies,
+		Catalog: catalog, Selector: selector, Live: ta.hub, Webhooks: o.webhooks, Logger: logger,
 		System: SystemConfig{Mode: "multi-tenant", Driver: backend, PingDB: db.SQL.PingContext,
 			Tier: func(ctx context.Context) (tier.Profile, error) {
 				return tier.Classify(tier.Resources{HostCPUs: 4, HostMemoryBytes: 8 << 30}), nil
 			}}})
-	srv := New(Deps{Config: Config{MaxBodyBytes: testMaxBody, Mode: "multi-tenant"}, Logger: logger,
-		Routes: []func(*gin.Engine){ident.Register, b.admin.Register}})
-	b.testEnv = &testEnv{t: t, url: url, db: db, reg: reg, users: users, keys: keys, sessions: sessions, keyAuth: keyAuth,
-		feed: feed, handler: srv.Handler(), engine: srv.Engine()}
-	return b
+	return ta
+}
+
+// adminBundle is a test environment seen from the admin endpoints' side.
+type adminBundle struct {
+	*testEnv
+	*testAdmin
+}
+
+func newAdminEnv(t *testing.T, backend string, opts ...adminOptions) *adminBundle {
+	t.Helper()
+	var o adminOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	env := newTestEnv(t, backend, envOptions{admin: o})
+	return &adminBundle{testEnv: env, testAdmin: env.adminAPI}
 }
 
 // handle returns tenant tn's handle for direct domain calls in tests.

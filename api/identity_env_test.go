@@ -36,11 +36,13 @@ type envOptions struct {
 	limits tenants.LoginLimits
 	// url reuses an existing database (a second instance); empty creates one.
 	url string
+	// admin tunes the admin endpoints (webhooks, live feed).
+	admin adminOptions
 }
 
-// testEnv is one Tollgate API instance over a real database, with test-only probe
-// routes: one per policy permission, a placeholder usage route (session with
-// usage:read or key with read:usage) and a /v1 route behind RequireAPIKey.
+// testEnv is one Tollgate API instance over a real database, with the identity and
+// admin routes (usage, budgets, routing, live feed: see newTestAdmin) and test-only
+// probe routes: one per policy permission and a /v1 route behind RequireAPIKey.
 type testEnv struct {
 	t        *testing.T
 	url      string
@@ -53,6 +55,7 @@ type testEnv struct {
 	feed     *tenants.ChangeFeed
 	handler  http.Handler
 	engine   *gin.Engine
+	adminAPI *testAdmin
 }
 
 func newTestEnv(t *testing.T, backend string, opts ...envOptions) *testEnv {
@@ -96,10 +99,11 @@ func newTestEnv(t *testing.T, backend string, opts ...envOptions) *testEnv {
 		Authz: authz, Audit: tenants.NewAuditLog(db), Feed: feed, Logger: logger})
 	go feed.Run(ctx)
 
+	adminAPI := newTestAdmin(t, backend, ident, reg, db, o.admin, logger)
 	srv := New(Deps{Config: Config{MaxBodyBytes: testMaxBody, Mode: "multi-tenant"}, Logger: logger,
-		Routes: []func(*gin.Engine){ident.Register, func(e *gin.Engine) { registerProbes(e, ident) }}})
+		Routes: []func(*gin.Engine){ident.Register, adminAPI.admin.Register, func(e *gin.Engine) { registerProbes(e, ident) }}})
 	return &testEnv{t: t, url: url, db: db, reg: reg, users: users, keys: keys, sessions: sessions, keyAuth: keyAuth,
-		feed: feed, handler: srv.Handler(), engine: srv.Engine()}
+		feed: feed, handler: srv.Handler(), engine: srv.Engine(), adminAPI: adminAPI}
 }
 
 // benchEnv is the minimal SQLite stack for benchmarks (no HTTP server).
@@ -131,8 +135,6 @@ func registerProbes(e *gin.Engine, ident *Identity) {
 	for _, perm := range tenants.Permissions() {
 		g.GET(probePath(perm), ident.Authorize(perm.Resource, perm.Action), h(ok))
 	}
-	// Placeholder for the usage routes (written by the metering owner).
-	g.GET("/usage", ident.AuthorizeOrScope(tenants.ResourceUsage, tenants.ActionRead, tenants.ScopeReadUsage), h(ok))
 	e.GET("/v1/whoami", RequireAPIKey(ident.KeyAuth(), tenants.ScopeInference), func(c *gin.Context) {
 		k, _ := KeyFrom(c)
 		p, _ := tenants.PrincipalFrom(c.Request.Context())

@@ -9,7 +9,13 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/worker"
 )
 
 // isolationFixture: tenants A and B, each with an owner, an admin, a viewer and keys.
@@ -33,6 +39,15 @@ func isolationFixture(t *testing.T, backend string) *fixture {
 	f.vars["A_KEY"] = aKey.ID
 	_, f.tokens["a_usage_key"] = env.key(a, tenants.ScopeReadUsage)
 	_, f.tokens["a_inference_key"] = env.key(a, tenants.ScopeInference)
+	// B's metering data: a ledger event and a budget that A must never see or change.
+	bh, err := env.reg.Handle(tenants.SystemPrincipal(b, "test"))
+	require.NoError(t, err)
+	_, err = ledger.Insert(t.Context(), bh, []ledger.Event{{TenantID: string(b.ID), RequestID: "b-secret-request", CreatedAt: time.Now().UTC(),
+		KeyID: bKey.ID, ModelUsed: "sim-large", InputTokens: 10, OutputTokens: 10, Cost: 123, Status: ledger.StatusOK}})
+	require.NoError(t, err)
+	bBudget, err := budget.Set(t.Context(), bh, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1_000_000_000})
+	require.NoError(t, err)
+	f.vars["B_BUDGET"] = bBudget.ID
 	return f
 }
 
@@ -56,17 +71,37 @@ func TestTenantIsolation(t *testing.T) {
 				{Name: "read B audit", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/audit", WantStatus: 404},
 				{Name: "read B usage", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/usage", WantStatus: 404},
 				{Name: "read B tenant", Caller: "a_owner", Method: "GET", Path: "/api/v1/tenants/{B}", WantStatus: 404},
+				// Metering, budgets, alerts, webhook, routing, models and the live feed of B: 404 too.
+				{Name: "read B usage events", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/usage/events", WantStatus: 404, DenyBody: []string{"b-secret-request"}},
+				{Name: "export B usage", Caller: "a_owner", Method: "GET", Path: "/api/v1/tenants/{B}/usage.csv", WantStatus: 404, DenyBody: []string{"sim-large"}},
+				{Name: "read B budgets", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/budgets", WantStatus: 404, DenyBody: []string{"{B_BUDGET}"}},
+				{Name: "create budget in B", Caller: "a_admin", Method: "POST", Path: "/api/v1/tenants/{B}/budgets", Body: `{"scope":"tenant","period":"day","limit_usd":"1"}`, WantStatus: 404, Unchanged: true},
+				{Name: "delete B budget under B", Caller: "a_admin", Method: "DELETE", Path: "/api/v1/tenants/{B}/budgets/{B_BUDGET}", WantStatus: 404},
+				{Name: "read B alerts", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/alerts", WantStatus: 404},
+				{Name: "read B webhook", Caller: "a_owner", Method: "GET", Path: "/api/v1/tenants/{B}/webhook", WantStatus: 404},
+				{Name: "set B webhook", Caller: "a_owner", Method: "PUT", Path: "/api/v1/tenants/{B}/webhook", Body: `{"url":"https://203.0.113.9/x"}`, WantStatus: 404},
+				{Name: "test B webhook", Caller: "a_owner", Method: "POST", Path: "/api/v1/tenants/{B}/webhook/test", WantStatus: 404},
+				{Name: "read B routing", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/routing", WantStatus: 404},
+				{Name: "replace B routing", Caller: "a_owner", Method: "PUT", Path: "/api/v1/tenants/{B}/routing", Body: `{"tiers":{"economy":["sim-small"]}}`, WantStatus: 404, Unchanged: true},
+				{Name: "simulate over B traffic", Caller: "a_owner", Method: "POST", Path: "/api/v1/tenants/{B}/routing/simulate", Body: `{"policy":{"tiers":{"economy":["sim-small"]}}}`, WantStatus: 404, DenyBody: []string{"before_nano"}},
+				{Name: "read B models", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/models", WantStatus: 404},
+				{Name: "watch B live", Caller: "a_owner", Method: "GET", Path: "/api/v1/tenants/{B}/live", WantStatus: 404},
+				{Name: "B key reads A events", Caller: "b_key", Method: "GET", Path: "/api/v1/tenants/{A}/usage/events", WantStatus: 404},
+				{Name: "usage key reads B events", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{B}/usage/events", WantStatus: 404},
 				// Id guessing: B's ids under A's path are simply not found.
 				{Name: "get B key under A", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{A}/keys/{B_KEY}", WantStatus: 404, DenyBody: []string{"prefix"}},
 				{Name: "revoke B key under A", Caller: "a_admin", Method: "POST", Path: "/api/v1/tenants/{A}/keys/{B_KEY}/revoke", WantStatus: 404, Unchanged: true},
 				{Name: "rotate B key under A", Caller: "a_owner", Method: "POST", Path: "/api/v1/tenants/{A}/keys/{B_KEY}/rotate", WantStatus: 404, Unchanged: true},
 				{Name: "promote B member under A", Caller: "a_owner", Method: "PATCH", Path: "/api/v1/tenants/{A}/members/{B_VIEWER}", Body: `{"role":"admin"}`, WantStatus: 404, Unchanged: true},
 				{Name: "remove B owner under A", Caller: "a_owner", Method: "DELETE", Path: "/api/v1/tenants/{A}/members/{B_OWNER}", WantStatus: 404, Unchanged: true},
+				{Name: "delete B budget under A", Caller: "a_owner", Method: "DELETE", Path: "/api/v1/tenants/{A}/budgets/{B_BUDGET}", WantStatus: 404},
+				{Name: "budget on B key under A", Caller: "a_owner", Method: "POST", Path: "/api/v1/tenants/{A}/budgets", Body: `{"scope":"key","scope_id":"{B_KEY}","period":"day","limit_usd":"1"}`, WantStatus: 422},
+				{Name: "budget on B member under A", Caller: "a_owner", Method: "POST", Path: "/api/v1/tenants/{A}/budgets", Body: `{"scope":"member","scope_id":"{B_OWNER}","period":"day","limit_usd":"1"}`, WantStatus: 422},
 				{Name: "unknown tenant", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/nope/members", WantStatus: 404},
 				// The tenant comes from the path and the session, never from the body.
 				{Name: "body tenant ignored", Caller: "a_admin", Method: "POST", Path: "/api/v1/tenants/{A}/keys", Body: `{"name":"mine","tenant_id":"{B}"}`, WantStatus: 201},
 				// API keys: their own tenant's usage with read:usage, nothing else.
-				{Name: "usage key reads own usage", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/usage", WantStatus: 200, WantBody: []string{"{A}", "api_key"}},
+				{Name: "usage key reads own usage", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/usage", WantStatus: 200, WantBody: []string{`"totals"`}},
 				{Name: "usage key reads own usage by slug", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A_SLUG}/usage", WantStatus: 200},
 				{Name: "usage key reads B usage", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{B}/usage", WantStatus: 404},
 				{Name: "B key reads A usage", Caller: "b_key", Method: "GET", Path: "/api/v1/tenants/{A}/usage", WantStatus: 404},
@@ -75,11 +110,19 @@ func TestTenantIsolation(t *testing.T) {
 				{Name: "usage key creates key", Caller: "a_usage_key", Method: "POST", Path: "/api/v1/tenants/{A}/keys", Body: `{"name":"x"}`, WantStatus: 403, Unchanged: true},
 				{Name: "usage key invites", Caller: "a_usage_key", Method: "POST", Path: "/api/v1/tenants/{A}/members", Body: `{"email":"k@example.com","role":"owner"}`, WantStatus: 403, Unchanged: true},
 				{Name: "usage key reads audit", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/audit", WantStatus: 403},
+				{Name: "usage key reads budgets", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/budgets", WantStatus: 403},
+				{Name: "usage key reads routing", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/routing", WantStatus: 403},
+				{Name: "usage key opens live feed", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/live", WantStatus: 403},
+				{Name: "inference key exports usage", Caller: "a_inference_key", Method: "GET", Path: "/api/v1/tenants/{A}/usage.csv", WantStatus: 403, WantBody: []string{"read:usage"}},
 				{Name: "usage key on me", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/me", WantStatus: 401},
 				{Name: "usage key lists tenants", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants", WantStatus: 401},
 				{Name: "usage key creates tenant", Caller: "a_usage_key", Method: "POST", Path: "/api/v1/tenants", Body: `{"name":"evil"}`, WantStatus: 401, Unchanged: true},
 				// Roles: a viewer may not create keys; an admin may not suspend tenants.
 				{Name: "viewer creates key", Caller: "a_viewer", Method: "POST", Path: "/api/v1/tenants/{A}/keys", Body: `{"name":"x"}`, WantStatus: 403, WantBody: []string{"permission_error"}, Unchanged: true},
+				{Name: "viewer replaces routing", Caller: "a_viewer", Method: "PUT", Path: "/api/v1/tenants/{A}/routing", Body: `{"tiers":{"economy":["sim-small"]}}`, WantStatus: 403, WantBody: []string{"permission_error"}},
+				{Name: "viewer creates budget", Caller: "a_viewer", Method: "POST", Path: "/api/v1/tenants/{A}/budgets", Body: `{"scope":"tenant","period":"day","limit_usd":"1"}`, WantStatus: 403, WantBody: []string{"permission_error"}},
+				{Name: "viewer sets webhook", Caller: "a_viewer", Method: "PUT", Path: "/api/v1/tenants/{A}/webhook", Body: `{"url":"https://203.0.113.9/x"}`, WantStatus: 403},
+				{Name: "admin reads system", Caller: "a_admin", Method: "GET", Path: "/api/v1/system", WantStatus: 403},
 				{Name: "admin suspends own tenant", Caller: "a_owner", Method: "POST", Path: "/api/v1/tenants/{A}/suspend", WantStatus: 403, Unchanged: true},
 				{Name: "admin creates tenant", Caller: "a_admin", Method: "POST", Path: "/api/v1/tenants", Body: `{"name":"mine"}`, WantStatus: 403, Unchanged: true},
 				// Tenant lists show only the caller's tenants.
@@ -95,6 +138,20 @@ func TestTenantIsolation(t *testing.T) {
 			page, err = f.env.keys.List(t.Context(), tenants.ListKeysInput{TenantID: tenants.ID(f.vars["A"]), Query: "mine"})
 			require.NoError(t, err)
 			require.Len(t, page.Keys, 1)
+			// B's budget, routing policy and webhook are as they were.
+			bt, err := f.env.reg.Get(t.Context(), f.vars["B"])
+			require.NoError(t, err)
+			bh, err := f.env.reg.Handle(tenants.SystemPrincipal(bt, "test"))
+			require.NoError(t, err)
+			bs, err := budget.List(t.Context(), bh)
+			require.NoError(t, err)
+			require.Len(t, bs, 1)
+			require.Equal(t, f.vars["B_BUDGET"], bs[0].ID)
+			_, saved, err := gateway.LoadPolicy(t.Context(), bh)
+			require.NoError(t, err)
+			require.False(t, saved)
+			_, err = worker.LoadWebhook(t.Context(), bh, nil)
+			require.ErrorIs(t, err, errkind.NotFound)
 		})
 	}
 }
