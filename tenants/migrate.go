@@ -92,8 +92,12 @@ func (r *Registry) migrateOne(ctx context.Context, t Tenant) (MigrateResult, err
 				return err
 			}
 		}
-		var err error
-		res.From, res.To, err = migrations.TenantUp(ctx, tx.Statement.ConnPool.(migrations.DBTx), r.db.Dialect)
+		ms, err := migrations.Load(r.db.Dialect, migrations.SetTenant)
+		if err != nil {
+			return err
+		}
+		ms = append(ms, r.extraTenantMigrations...)
+		res.From, res.To, err = migrations.TenantUpWith(ctx, tx.Statement.ConnPool.(migrations.DBTx), r.db.Dialect, ms)
 		return err
 	})
 	return res, err

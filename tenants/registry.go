@@ -36,6 +36,9 @@ type Registry struct {
 	// failAfterMigrate, when set by a test, fails provisioning after the tenant
 	// migrations ran, to prove a failure leaves no half tenant.
 	failAfterMigrate error
+	// extraTenantMigrations, when set by a benchmark, are applied after the
+	// embedded tenant migrations by MigrateAll.
+	extraTenantMigrations []migrations.Migration
 }
 
 // NewRegistry returns a registry over the control-plane database. dataDir holds the
