@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -24,20 +25,23 @@ type testBundle struct {
 	logger *slog.Logger
 }
 
-func setup(t *testing.T, backend string) *testBundle {
+func setup(t *testing.T, backend string) *testBundle { return setupB(t, backend) }
+
+func setupB(t testing.TB, backend string) *testBundle {
 	t.Helper()
 	url := testdb.SQLite(t)
 	if backend == "postgres" {
 		url = testdb.Postgres(t)
 	}
 	logger := slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := database.Open(t.Context(), url, database.Options{})
+	ctx := context.Background()
+	db, err := database.Open(ctx, url, database.Options{})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = db.Close() })
-	require.NoError(t, migrations.ControlUp(t.Context(), db.SQL, db.Dialect, logger))
+	require.NoError(t, migrations.ControlUp(ctx, db.SQL, db.Dialect, logger))
 	reg := tenants.NewRegistry(db, t.TempDir(), logger)
 	t.Cleanup(reg.Close)
-	tn, err := reg.Create(t.Context(), tenants.CreateInput{Name: "acme"})
+	tn, err := reg.Create(ctx, tenants.CreateInput{Name: "acme"})
 	require.NoError(t, err)
 	h, err := reg.Handle(tenants.SystemPrincipal(tn, "test"))
 	require.NoError(t, err)
