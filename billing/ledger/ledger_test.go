@@ -156,4 +156,3 @@ func TestSeriesQueryValidation(t *testing.T) {
 	}
 	require.NoError(t, SeriesQuery{From: "2026-11-01", To: "2026-11-30", GroupBy: []GroupBy{GroupByDay}}.Validate())
 }
-
