@@ -133,6 +133,7 @@ func policyTable() []policyRow {
 		{Permission{ResourceRouting, ActionSimulate}, keyManagers},
 		{Permission{ResourceModels, ActionRead}, all},
 		{Permission{ResourceInvoices, ActionRead}, moneyManagers},
+		{Permission{ResourceInvoices, ActionCreate}, []Role{RoleOwner}},
 		{Permission{ResourceLive, ActionRead}, all},
 		{Permission{ResourcePlatform, ActionManageTenants}, nil},
 		{Permission{ResourcePlatform, ActionRead}, nil},
