@@ -2,8 +2,14 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/database"
@@ -27,6 +33,13 @@ func openApp(ctx context.Context, cfg config.Config) (*app, error) {
 	if _, err := applyTier(ctx, &cfg); err != nil {
 		logger.WarnContext(ctx, "host tier not detected; using built-in sizes", "error", err)
 	}
+	if cfg.Auth.MasterKey == "" && cfg.Mode == config.ModeSingleTenant {
+		key, err := selfHostMasterKey(cfg.DataDir())
+		if err != nil {
+			return nil, err
+		}
+		cfg.Auth.MasterKey = key
+	}
 	db, err := database.Open(ctx, cfg.Database.URL, database.Options{
 		MaxOpenConns: cfg.Database.MaxOpenConns,
 		MaxIdleConns: cfg.Database.MaxIdleConns,
@@ -39,6 +52,42 @@ func openApp(ctx context.Context, cfg config.Config) (*app, error) {
 		return nil, err
 	}
 	return &app{cfg: cfg, logger: logger, db: db, registry: tenants.NewRegistry(db, cfg.DataDir(), logger)}, nil
+}
+
+// selfHostMasterKey loads (or creates on first start) the master key of a self-host
+// install from <data dir>/master.key, so webhook and provider secrets can be
+// encrypted without configuration. It lives beside the database, not in it: a
+// leaked database file alone does not reveal the secrets. Back both up together.
+func selfHostMasterKey(dataDir string) (config.Secret, error) {
+	path := filepath.Join(dataDir, "master.key")
+	if b, err := os.ReadFile(path); err == nil {
+		if k := strings.TrimSpace(string(b)); len(k) >= 32 {
+			return config.Secret(k), nil
+		}
+		return "", fmt.Errorf("%s is too short; delete it to generate a new one (sealed secrets become unreadable) or set TOLLGATE_MASTER_KEY", path)
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+		return "", err
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", err
+	}
+	key := hex.EncodeToString(raw)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return selfHostMasterKey(dataDir) // another process created it first
+	}
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		return "", err
+	}
+	return config.Secret(key), f.Sync()
 }
 
 func (a *app) Close() {

@@ -93,15 +93,17 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	worker, err := wireWorker(ctx, a, identity.identity)
-	if err != nil {
-		return nil, nil, err
-	}
 	hub := newLiveHub(a)
-	gw, err := wireGateway(ctx, a, identity.keyAuth, hub)
+	sink := &alertSink{live: hub, logger: a.logger}
+	gw, err := wireGateway(ctx, a, identity.keyAuth, sink)
 	if err != nil {
 		return nil, nil, err
 	}
+	worker, err := wireWorker(ctx, a, identity.identity, gw.meter)
+	if err != nil {
+		return nil, nil, err
+	}
+	sink.queue.Store(&worker.client)
 	admin, err := wireAdmin(a, identity.identity, gw, hub)
 	if err != nil {
 		return nil, nil, err

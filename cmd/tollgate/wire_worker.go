@@ -23,6 +23,8 @@ import (
 // served by every API replica.
 type workerParts struct {
 	routes []func(r *gin.Engine)
+	// client enqueues jobs (alert deliveries from the gateway).
+	client worker.Client
 	// run starts the in-process worker when the mode calls for it; it stops with ctx.
 	run func(ctx context.Context)
 }
@@ -32,13 +34,18 @@ type workerParts struct {
 // on the data folder (restore refuses while it is held). In multi-tenant mode the
 // client only enqueues and lists: `tollgate worker` processes work the jobs.
 // ident protects the admin routes; nil registers only the Stripe webhook.
-func wireWorker(ctx context.Context, a *app, ident *api.Identity) (workerParts, error) {
+// m is the meter the reconcile job checks: the gateway's own in self-host mode,
+// where the counters live in this process.
+func wireWorker(ctx context.Context, a *app, ident *api.Identity, m meter.Meter) (workerParts, error) {
 	inProcess := a.cfg.Mode == config.ModeSingleTenant
 	concurrency := 0
 	if inProcess {
 		concurrency = max(1, a.cfg.Tier.WorkerConcurrency)
 	}
-	q, svc, err := openQueue(ctx, a, concurrency, inProcess, nil)
+	if !inProcess {
+		m = nil // `tollgate worker` processes reconcile against the shared Redis counters
+	}
+	q, svc, err := openQueue(ctx, a, concurrency, inProcess, m)
 	if err != nil {
 		return workerParts{}, err
 	}
@@ -47,7 +54,7 @@ func wireWorker(ctx context.Context, a *app, ident *api.Identity) (workerParts, 
 		routes = append(routes, api.NewJobs(q.Client()).Routes(ident),
 			api.NewInvoices(a.registry, svc, q.Client(), time.Now).Routes(ident))
 	}
-	return workerParts{routes: routes, run: func(ctx context.Context) {
+	return workerParts{routes: routes, client: q.Client(), run: func(ctx context.Context) {
 		defer q.Close()
 		if !inProcess {
 			<-ctx.Done()
