@@ -32,6 +32,9 @@ type Config struct {
 	MaxBodyBytes int64
 	// Mode is "single-tenant" or "multi-tenant" (shown by /readyz and /api/v1/system).
 	Mode string
+	// TrustedProxies are the proxies whose X-Forwarded-For gives the client address;
+	// empty trusts none.
+	TrustedProxies []string
 }
 
 // Deps are the server's collaborators, wired by cmd/tollgate.
@@ -60,6 +63,12 @@ func New(deps Deps) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = false
 	e.ContextWithFallback = true
+	// Only configured proxies may set the client address: login rate limits and the
+	// audit log key on it.
+	if err := e.SetTrustedProxies(deps.Config.TrustedProxies); err != nil {
+		deps.Logger.Error("ignoring TOLLGATE_TRUSTED_PROXIES", "error", err)
+		_ = e.SetTrustedProxies(nil)
+	}
 	e.Use(requestID(deps.Logger), recovery(), accessLog(), bodyLimit(deps.Config.MaxBodyBytes))
 	s := &Server{deps: deps, engine: e}
 	s.registerHealth(e)

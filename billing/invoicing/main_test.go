@@ -156,4 +156,6 @@ func handleOf(t testing.TB, b testBundle, tn tenants.Tenant) *tenants.Handle {
 	return h
 }
 
-func testLogger(t testing.TB) *slog.Logger { return logging.New(logging.TestWriter{T: t}, "warn", "text") }
+func testLogger(t testing.TB) *slog.Logger {
+	return logging.New(logging.TestWriter{T: t}, "warn", "text")
+}

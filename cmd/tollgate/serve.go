@@ -121,7 +121,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 		console, _ = fs.Sub(frontend.Dist, "dist")
 	}
 	srv := api.New(api.Deps{
-		Config:  api.Config{MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, Mode: string(a.cfg.Mode)},
+		Config:  api.Config{MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, Mode: string(a.cfg.Mode), TrustedProxies: a.cfg.HTTP.TrustedProxies},
 		Logger:  a.logger,
 		Metrics: metrics,
 		Ready: append([]api.ReadyCheck{{Name: "database", Check: func(ctx context.Context) error {

@@ -73,6 +73,12 @@ func newTenantsCmd(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
+				// Running servers drop the tenant's cached keys now (Postgres NOTIFY;
+				// SQLite servers see it on their next poll).
+				feed := tenants.NewChangeFeed(a.db, tenants.ChangeFeedConfig{}, a.logger)
+				if err := feed.Announce(cmd.Context(), tenants.Change{Kind: tenants.ChangeTenant, Ref: string(t.ID)}); err != nil {
+					a.logger.WarnContext(cmd.Context(), "servers will see the change at their next resync (within 30s)", "error", err)
+				}
 				return printTenants(cmd, []tenants.Tenant{t}, asJSON, false)
 			},
 		}

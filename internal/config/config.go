@@ -6,6 +6,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -117,6 +118,11 @@ type HTTP struct {
 	// ShutdownGrace is how long SIGTERM waits for in-flight requests
 	// (TOLLGATE_SHUTDOWN_GRACE). Default 15s.
 	ShutdownGrace time.Duration
+	// TrustedProxies lists the proxies (IPs or CIDRs) whose X-Forwarded-For is
+	// believed for the client address (TOLLGATE_TRUSTED_PROXIES, comma-separated).
+	// Default none: the client address is the TCP peer, so login rate limits and
+	// audit IPs cannot be spoofed.
+	TrustedProxies []string
 }
 
 // Log configures slog output.
@@ -281,6 +287,13 @@ func Parse(env map[string]string) (Config, error) {
 		c.HTTP.MaxBodyBytes = int64(maxBody)
 	}
 	duration("TOLLGATE_SHUTDOWN_GRACE", &c.HTTP.ShutdownGrace)
+	if v := env["TOLLGATE_TRUSTED_PROXIES"]; v != "" {
+		for _, p := range strings.Split(v, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.HTTP.TrustedProxies = append(c.HTTP.TrustedProxies, p)
+			}
+		}
+	}
 	str("TOLLGATE_SPOOL_DIR", &c.SpoolDir)
 	str("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOLLGATE_LOG_FORMAT", &c.Log.Format)
@@ -450,6 +463,13 @@ func (c Config) Validate() error {
 	}
 	if c.Worker.ReconcileInterval != 0 && c.Worker.ReconcileInterval < time.Minute {
 		bad("TOLLGATE_RECONCILE_INTERVAL", "must be 0 (off) or at least 1m, got %s", c.Worker.ReconcileInterval)
+	}
+	for _, p := range c.HTTP.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			if _, err := netip.ParseAddr(p); err != nil {
+				bad("TOLLGATE_TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
+			}
+		}
 	}
 	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
 		bad("TOLLGATE_JWT_SECRET", "too short: use at least 32 characters (e.g. openssl rand -hex 32)")

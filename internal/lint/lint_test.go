@@ -44,9 +44,9 @@ var rules = []rule{
 		allowed: func(rel string, isTest bool) bool {
 			return isTest || under(rel, "internal/config", "internal/testdb", "internal/testredis", "internal/teststripe")
 		}},
-	{name: "no context.Background outside cmd and tests", pkg: "context", sel: "Background",
+	{name: "no context.Background outside cmd, scripts and tests", pkg: "context", sel: "Background",
 		allowed: func(rel string, isTest bool) bool {
-			return isTest || under(rel, "cmd", "internal/testdb", "internal/testredis", "internal/teststripe")
+			return isTest || under(rel, "cmd", "scripts", "internal/testdb", "internal/testredis", "internal/teststripe")
 		}},
 	{name: "use require, not assert", pkg: "github.com/stretchr/testify/assert", sel: "",
 		allowed: func(string, bool) bool { return false }},
