@@ -60,6 +60,9 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		return err
 	}
 	loopCtx, cancelLoops := context.WithCancel(ctx)
+	if cfg.HTTP.PprofAddr != "" {
+		go servePprof(loopCtx, cfg.HTTP.PprofAddr, a.logger)
+	}
 	stopped := make(chan struct{})
 	go func() { start(loopCtx); close(stopped) }()
 	defer func() { cancelLoops(); <-stopped }()

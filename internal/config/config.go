@@ -123,6 +123,10 @@ type HTTP struct {
 	// Default none: the client address is the TCP peer, so login rate limits and
 	// audit IPs cannot be spoofed.
 	TrustedProxies []string
+	// PprofAddr, when set, serves net/http/pprof on this separate listener
+	// (TOLLGATE_PPROF_ADDR, e.g. 127.0.0.1:6060) for profiling under load. Default
+	// empty: off. It must be a loopback address: profiles expose memory contents.
+	PprofAddr string
 }
 
 // Log configures slog output.
@@ -294,6 +298,7 @@ func Parse(env map[string]string) (Config, error) {
 			}
 		}
 	}
+	str("TOLLGATE_PPROF_ADDR", &c.HTTP.PprofAddr)
 	str("TOLLGATE_SPOOL_DIR", &c.SpoolDir)
 	str("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOLLGATE_LOG_FORMAT", &c.Log.Format)
@@ -469,6 +474,13 @@ func (c Config) Validate() error {
 			if _, err := netip.ParseAddr(p); err != nil {
 				bad("TOLLGATE_TRUSTED_PROXIES", "%q is not an IP address or CIDR", p)
 			}
+		}
+	}
+	if c.HTTP.PprofAddr != "" {
+		host, _, err := splitHostPort(c.HTTP.PprofAddr)
+		ip, ipErr := netip.ParseAddr(strings.Trim(host, "[]"))
+		if err != nil || (host != "localhost" && (ipErr != nil || !ip.IsLoopback())) {
+			bad("TOLLGATE_PPROF_ADDR", "%q must be a loopback host:port such as 127.0.0.1:6060", c.HTTP.PprofAddr)
 		}
 	}
 	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {

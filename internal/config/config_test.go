@@ -41,6 +41,7 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		"TOLLGATE_JWT_SECRET":        "short",
 		"OPENAI_BASE_URL":            "ftp://x",
 		"TOLLGATE_TRUSTED_PROXIES":   "10.0.0.0/8,not-an-ip",
+		"TOLLGATE_PPROF_ADDR":        "0.0.0.0:6060",
 	} {
 		_, err := Parse(map[string]string{key: val})
 		require.Error(t, err, key)
