@@ -28,6 +28,7 @@ export const qk = {
   routing: (t: string) => ["t", t, "routing"] as const,
   models: (t: string) => ["t", t, "models"] as const,
   invoices: (t: string) => ["t", t, "invoices"] as const,
+  jobs: ["jobs"] as const,
 };
 
 /** Lists may come back as {data:[...]} or (defensively) a bare array. */
@@ -74,15 +75,18 @@ export function endpoints(c: ApiClient) {
     alerts: (t: string) => c.get<T.Page<T.AlertItem>>(`${tp(t)}/alerts`),
     webhook: (t: string) => c.get<T.Webhook>(`${tp(t)}/webhook`),
     setWebhook: (t: string, url: string) => c.put<T.Webhook>(`${tp(t)}/webhook`, { url }),
-    testWebhook: (t: string) => c.post<unknown>(`${tp(t)}/webhook/test`),
+    testWebhook: (t: string) => c.post<T.WebhookTestResult>(`${tp(t)}/webhook/test`),
 
     routing: (t: string) => c.get<T.RoutingPolicy>(`${tp(t)}/routing`),
     setRouting: (t: string, policy: T.RoutingPolicy) => c.put<T.RoutingPolicy>(`${tp(t)}/routing`, policy),
-    simulate: (t: string, policy: T.RoutingPolicy) => c.post<T.SimulateResult>(`${tp(t)}/routing/simulate`, { policy }),
+    simulate: (t: string, policy: T.RoutingPolicy, opts: { force_auto?: boolean; days?: number } = {}) =>
+      c.post<T.SimulateResult>(`${tp(t)}/routing/simulate`, { policy, ...opts }),
 
-    models: (t: string) => c.get<T.Page<T.ModelInfo> | T.ModelInfo[]>(`${tp(t)}/models`),
+    models: (t: string) => c.get<T.Page<T.ModelInfo>>(`${tp(t)}/models`),
     invoices: (t: string) => c.get<T.Page<T.Invoice>>(`${tp(t)}/invoices`),
+    runInvoice: (t: string, period?: string) => c.post<T.InvoiceRunResult>(`${tp(t)}/invoices/run`, period ? { period } : {}),
     system: () => c.get<T.SystemInfo>("/system"),
+    jobs: (q: { state?: string; kind?: string; limit?: number } = {}) => c.get<T.Page<T.Job>>("/jobs", { limit: q.limit ?? 20, state: q.state, kind: q.kind }),
   };
 }
 

@@ -26,8 +26,7 @@ export interface Tenant {
   id: string;
   slug: string;
   name: string;
-  /** assumed: "active" | "suspended" */
-  status?: string;
+  status?: "active" | "suspended" | string;
   suspended?: boolean;
   created_at?: string;
 }
@@ -48,6 +47,7 @@ export interface ApiKey {
   models: string[] | null;
   expires_at: string | null;
   created_at: string;
+  created_by?: string;
   last_used_at: string | null;
   revoked_at: string | null;
   /** Requests per minute; 0/null = no limit. */
@@ -84,6 +84,7 @@ export interface AuditEntry {
 export interface UsageTotals {
   requests: number;
   input_tokens: number;
+  cached_tokens?: number;
   output_tokens: number;
   cost_nano: Nano;
   cost_usd: string;
@@ -113,23 +114,30 @@ export interface UsageQuery {
   member_id?: string;
 }
 
-/** One request in the recent feed (GET usage/events, and live "request" messages). Shape assumed beyond the contract. */
+/** One request (GET usage/events rows, and live "request" messages, which carry no key_name). */
 export interface UsageEvent {
   id: string;
   request_id?: string;
   created_at: string;
   model: string;
+  model_requested?: string;
+  provider?: string;
   key_id?: string;
+  /** Only in GET usage/events, for callers that may read keys. */
   key_name?: string;
   member_id?: string;
   input_tokens: number;
+  cached_tokens?: number;
   output_tokens: number;
   cost_nano: Nano;
   cost_usd?: string;
   latency_ms?: number;
-  status?: number | string;
+  status?: "ok" | "aborted" | "error" | string;
   route_reason?: string;
 }
+
+export type Tier = "economy" | "standard" | "premium";
+export const TIERS: Tier[] = ["economy", "standard", "premium"];
 
 export interface Budget {
   id: string;
@@ -143,114 +151,249 @@ export interface Budget {
   alert_at: number[] | null;
   /** Percent of the limit at which routing downgrades to a cheaper tier; null = never. */
   downgrade_at: number | null;
+  /** The current period, e.g. "2026-11" or "2026-11-26". */
+  period_key?: string;
+  /** Settled spend of the current period. */
   spent_nano: Nano;
   spent_usd: string;
+  /** Held by requests in flight. */
+  reserved_nano?: Nano;
+  reserved_usd?: string;
+  /** "meter" (live counters) or "ledger" (when the meter cannot answer). */
+  spent_source?: string;
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface CreateBudgetInput {
   scope: Budget["scope"];
   scope_id: string | null;
   period: Budget["period"];
-  /** Decimal dollars as typed, e.g. "250.00" (assumed: string keeps it exact). */
+  /** Decimal dollars as typed, e.g. "250.00": a string, parsed exactly by the server. */
   limit_usd: string;
   hard: boolean;
   alert_at: number[];
   downgrade_at: number | null;
 }
 
-/** An alert that fired (GET alerts, live "alert" messages). Shape assumed. */
+/** An alert that fired (GET alerts rows, live "alert" messages). */
 export interface AlertItem {
   id: string;
   created_at: string;
   budget_id?: string;
+  period_key?: string;
   threshold?: number;
-  kind?: string;
-  message?: string;
   spent_nano?: Nano;
+  spent_usd?: string;
   limit_nano?: Nano;
+  limit_usd?: string;
+  scope?: string;
+  scope_id?: string;
+  period?: string;
+  message?: string;
   delivered?: boolean;
-  delivery_status?: string;
+  delivered_at?: string | null;
+  delivery_status?: "pending" | "delivered" | "failed" | string;
+  attempts?: number;
+  last_error?: string;
 }
 
 export interface Webhook {
+  /** "" when none is configured. */
   url: string;
+  configured: boolean;
+  created_at?: string;
+  /** Only in the answer to PUT: the signing secret, shown once. */
+  secret?: string;
+  signature_header?: string;
 }
 
-/** Routing policy. The contract names it only; this shape is assumed, and unknown fields are preserved. */
+export interface WebhookTestResult {
+  ok: boolean;
+  url?: string;
+  status_code: number;
+  error?: string;
+  duration_ms: number;
+  delivery_id: string;
+}
+
+/** routing.Policy (routing/policy.go). Zero values mean the documented defaults; unknown fields are 422. */
 export interface RoutingPolicy {
-  default_tier?: string;
-  tiers?: RoutingTier[];
+  tiers: Partial<Record<Tier, string[]>>;
+  /** "" = economy */
+  simple_tier?: Tier | "";
+  /** "" = standard */
+  complex_tier?: Tier | "";
+  /** 0 = 3 */
+  complex_score?: number;
   rules?: RoutingRule[];
+  /** "" = premium */
+  max_tier?: Tier | "";
   premium_allowlist?: string[];
-  [extra: string]: unknown;
-}
-
-export interface RoutingTier {
-  name: string;
-  models: string[];
-  [extra: string]: unknown;
+  refuse_denied?: boolean;
+  ladder?: LadderStep[];
+  ladder_explicit?: boolean;
+  /** 0 = 20, negative disables pacing */
+  pace_tolerance_percent?: number;
+  session_affinity?: boolean;
+  /** 0 = 2, negative = none */
+  max_fallbacks?: number;
+  fallback_explicit?: boolean;
 }
 
 export interface RoutingRule {
-  name?: string;
-  /** e.g. "prompt_tokens > 2000" or "budget_used_pct >= 80" */
-  when: string;
-  tier: string;
-  [extra: string]: unknown;
+  name: string;
+  keywords?: string[];
+  min_prompt_tokens?: number;
+  tools?: boolean;
+  images?: boolean;
+  min_code_blocks?: number;
+  tier: Tier;
+}
+
+export interface LadderStep {
+  at_percent: number;
+  max_tier: Tier;
 }
 
 export interface SimulateResult {
+  requests: number;
+  skipped: number;
+  from: string;
+  to: string;
+  days: number;
+  truncated: boolean;
+  force_auto: boolean;
   before_nano: Nano;
-  after_nano: Nano;
   before_usd: string;
+  after_nano: Nano;
   after_usd: string;
-  /** tier → share (0–1) or request count; normalized for display. */
-  tier_mix: Record<string, number> | { tier: string; share?: number; requests?: number }[];
+  savings_nano: Nano;
+  savings_usd: string;
+  savings_percent: number;
+  /** tier → request count, after (= tier_mix_after). */
+  tier_mix: Record<string, number>;
+  tier_mix_before: Record<string, number>;
+  tier_mix_after?: Record<string, number>;
+  models_before: Record<string, number>;
+  models_after: Record<string, number>;
+  reasons?: Record<string, number>;
 }
 
-/** A catalog model (GET models). Assumed field names; prices per million tokens. */
+/** A catalog model (GET models). Prices per million tokens. */
 export interface ModelInfo {
   id: string;
-  provider?: string;
-  tier?: string;
-  enabled?: boolean;
-  input_per_million_nano?: Nano;
-  output_per_million_nano?: Nano;
-  input_per_million_usd?: string;
-  output_per_million_usd?: string;
-  override?: Partial<Pick<ModelInfo, "input_per_million_nano" | "output_per_million_nano" | "input_per_million_usd" | "output_per_million_usd">> | null;
-  overridden?: boolean;
+  provider: string;
+  tier: Tier | string;
+  /** A configured provider serves it. */
+  enabled: boolean;
+  input_per_million_nano: Nano;
+  input_per_million_usd: string;
+  cached_input_per_million_nano?: Nano;
+  cached_input_per_million_usd?: string;
+  output_per_million_nano: Nano;
+  output_per_million_usd: string;
   context_window?: number;
+  max_output_tokens?: number;
+  capabilities?: { tools?: boolean; vision?: boolean; json?: boolean };
+  embedding?: boolean;
+  /** Tenant price overrides do not exist yet: always null. */
+  override: null;
+  overridden?: boolean;
+}
+
+export interface InvoiceLine {
+  line_id: string;
+  kind: string;
+  model?: string;
+  description: string;
+  requests: number;
+  input_tokens: number;
+  output_tokens: number;
+  cost_nano: Nano;
+  charge_nano: Nano;
+  amount_cents: number;
+  rounding_nano: Nano;
 }
 
 export interface Invoice {
   id: string;
   period: string;
+  /** draft → items_added → finalized, then paid | payment_failed | voided; empty when it bills 0 cents. */
   status: string;
   amount_nano: Nano;
   amount_usd: string;
+  amount_cents: number;
+  cost_nano: Nano;
+  cost_usd: string;
+  charge_nano: Nano;
+  rounding_nano: Nano;
   number: string;
-  hosted_url: string | null;
+  hosted_url: string;
+  stripe_invoice_id: string;
+  lines: InvoiceLine[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** A background job (GET /jobs, and the answer to invoices/run). */
+export interface Job {
+  id: number;
+  kind: string;
+  state: string;
+  queue?: string;
+  attempt?: number;
+  max_attempts?: number;
+  args?: Record<string, unknown>;
+  output?: unknown;
+  errors?: { at?: string; attempt?: number; error?: string }[] | null;
+  created_at: string;
+  scheduled_at?: string;
+  attempted_at?: string | null;
+  finalized_at?: string | null;
+}
+
+export interface InvoiceRunResult {
+  job: Job;
+  duplicate: boolean;
+}
+
+export interface SystemTier {
+  level: number;
+  name: string;
+  reasons?: string[];
+  knobs?: Record<string, number | string>;
+  deployment_mode?: string;
 }
 
 export interface SystemInfo {
-  tier: number | string | { level?: number; name?: string };
-  db: { ok: boolean; [k: string]: unknown };
-  redis: { ok: boolean; configured: boolean; [k: string]: unknown };
-  queue: Record<string, unknown>;
-  [k: string]: unknown;
+  mode: string;
+  tier: SystemTier;
+  db: { ok: boolean; driver?: string; error?: string };
+  meter: { ok: boolean; state: "ok" | "degraded" | "unavailable" | string; detail?: string; since?: string };
+  redis: { ok: boolean; configured: boolean; state?: string };
+  ledger?: { appended: number; inserted: number; replayed: number; flush_failures: number; pending: number; last_error?: string };
+  live?: { tenants: number; subscribers: number; sent: number; dropped: number };
+  queue?: Record<string, unknown>;
+  errors?: string[];
+}
+
+/** The tenant's month-to-date spend, sent on connect and at most once a second after changes. */
+export interface LiveSpend {
+  period: string;
+  period_kind: "month" | string;
+  spent_nano: Nano;
+  spent_usd: string;
 }
 
 export type LiveMessage =
   | { type: "request"; data: UsageEvent }
-  | { type: "spend"; data: { spent_nano?: Nano; period?: string; budget_id?: string; [k: string]: unknown } }
+  | { type: "spend"; data: LiveSpend }
   | { type: "alert"; data: AlertItem }
   | { type: string; data?: unknown };
 
-/** Scopes offered when creating a key. The contract names only read:usage; the rest are assumed. */
+/** Scopes a key may carry (tenants/api_key.go KnownScopes). */
 export const KEY_SCOPES: { value: string; label: string; hint: string }[] = [
-  { value: "chat", label: "Chat completions", hint: "POST /v1/chat/completions" },
-  { value: "embeddings", label: "Embeddings", hint: "POST /v1/embeddings" },
-  { value: "models", label: "List models", hint: "GET /v1/models" },
-  { value: "read:usage", label: "Read usage", hint: "Read-only usage endpoints of this tenant" },
+  { value: "inference", label: "Inference", hint: "The OpenAI-compatible API: /v1/chat/completions, /v1/embeddings, /v1/models" },
+  { value: "read:usage", label: "Read usage", hint: "Read-only usage endpoints of this tenant under /api/v1" },
 ];

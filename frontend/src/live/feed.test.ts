@@ -1,10 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { backoffDelay, initialLiveState, liveReducer, mergeEvents, parseLiveMessage, MAX_RECENT, type LiveState } from "./feed";
+import { backoffDelay, initialLiveState, liveMonthSpend, liveReducer, mergeEvents, parseLiveMessage, MAX_RECENT, type LiveState } from "./feed";
 import type { UsageEvent } from "../api/types";
 
 const ev = (id: string, at: string): UsageEvent => ({ id, created_at: at, model: "sim-small", input_tokens: 10, output_tokens: 5, cost_nano: 42 });
 
 describe("liveReducer", () => {
+  it("keeps the latest month-to-date spend and orders events by instant", () => {
+    let s = liveReducer(initialLiveState, { type: "message", msg: { type: "spend", data: { period: "2026-11", period_kind: "month", spent_nano: 5, spent_usd: "0.000000005" } } });
+    s = liveReducer(s, { type: "message", msg: { type: "spend", data: { period: "2026-11", period_kind: "month", spent_nano: 9, spent_usd: "0.000000009" } } });
+    expect(liveMonthSpend(s, "2026-11")?.spent_nano).toBe(9);
+    expect(liveMonthSpend(s, "2026-12")).toBeNull();
+    expect(liveMonthSpend(initialLiveState, "2026-11")).toBeNull();
+    // "…:01.5Z" is later than "…:01Z" though it sorts first as a string.
+    expect(mergeEvents([], [ev("a", "2025-01-01T00:00:01Z"), ev("b", "2025-01-01T00:00:01.5Z")]).map((e) => e.id)).toEqual(["b", "a"]);
+  });
+
   it("tracks the connection lifecycle and resets attempts on open", () => {
     let s: LiveState = liveReducer(initialLiveState, { type: "connecting" });
     expect(s.status).toBe("connecting");

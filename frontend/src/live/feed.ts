@@ -2,7 +2,7 @@
 // connection state shown in the header, the recent-requests list on the
 // overview, and the reconnect backoff. The socket itself is in connection.ts.
 
-import type { UsageEvent, AlertItem, LiveMessage } from "../api/types";
+import type { UsageEvent, AlertItem, LiveMessage, LiveSpend } from "../api/types";
 
 export type LiveStatus = "idle" | "connecting" | "open" | "reconnecting" | "offline";
 
@@ -16,6 +16,8 @@ export interface LiveState {
   recent: UsageEvent[];
   /** Newest first, at most MAX_ALERTS. */
   alerts: AlertItem[];
+  /** The tenant's month-to-date spend from the last "spend" message (sent on connect, then ≤ 1/s). */
+  spend: LiveSpend | null;
   /** Messages received since the socket opened (for "live" hints). */
   received: number;
 }
@@ -29,6 +31,7 @@ export const initialLiveState: LiveState = {
   retryAt: null,
   recent: [],
   alerts: [],
+  spend: null,
   received: 0,
 };
 
@@ -51,7 +54,9 @@ export function mergeEvents(current: UsageEvent[], incoming: UsageEvent[], max =
     seen.add(id);
     return true;
   });
-  all.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
+  // Timestamps differ in fractional digits between the API and the live feed: compare instants.
+  const at = (e: UsageEvent) => Date.parse(e.created_at) || 0;
+  all.sort((a, b) => at(b) - at(a));
   return all.slice(0, max);
 }
 
@@ -75,12 +80,22 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       if (msg.type === "request" && msg.data) {
         return { ...state, received, recent: mergeEvents(state.recent, [msg.data as UsageEvent]) };
       }
+      if (msg.type === "spend" && msg.data) {
+        return { ...state, received, spend: msg.data as LiveSpend };
+      }
       if (msg.type === "alert" && msg.data) {
         return { ...state, received, alerts: [msg.data as AlertItem, ...state.alerts].slice(0, MAX_ALERTS) };
       }
       return { ...state, received };
     }
   }
+}
+
+/** The live month-to-date spend when it is about `month` ("YYYY-MM"), else null. */
+export function liveMonthSpend(state: Pick<LiveState, "spend">, month: string): LiveSpend | null {
+  const s = state.spend;
+  if (!s || (s.period_kind && s.period_kind !== "month") || s.period !== month) return null;
+  return s;
 }
 
 export interface BackoffOptions {

@@ -5,10 +5,12 @@ import { listOf, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { formatUsd, toNano, usdToNano } from "../format/money";
 import { formatPercent } from "../format/numbers";
-import { Badge, EmptyState, ErrorState, Field, Meter, PageHeader, Skeleton, TableSkeleton, When } from "../ui/bits";
+import { Badge, CopyButton, EmptyState, ErrorState, Field, Meter, PageHeader, Skeleton, TableSkeleton, When } from "../ui/bits";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
-import type { Budget } from "../api/types";
+import { ApiError } from "../api/errors";
+import type { Budget, WebhookTestResult } from "../api/types";
+import { formatInt } from "../format/numbers";
 
 export default function BudgetsPage() {
   const { tenant, can } = useTenant();
@@ -18,6 +20,7 @@ export default function BudgetsPage() {
   const keys = useQuery({ queryKey: qk.keyNames(tenant), queryFn: () => api.keys(tenant, { limit: 100 }), enabled: can("keys.view"), staleTime: 5 * 60_000 });
   const members = useQuery({ queryKey: qk.members(tenant), queryFn: () => api.members(tenant), enabled: can("members.view") });
   const [creating, setCreating] = useState(false);
+  const [editing, setEditing] = useState<Budget | null>(null);
   const [deleting, setDeleting] = useState<Budget | null>(null);
 
   const scopeName = (b: Budget) => {
@@ -36,7 +39,7 @@ export default function BudgetsPage() {
         actions={
           can("budgets.edit") && (
             <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-              Add budget
+              Set budget
             </button>
           )
         }
@@ -90,17 +93,25 @@ export default function BudgetsPage() {
                           <strong>{scopeName(b)}</strong>
                           <div className="muted small">per {b.period}</div>
                         </td>
-                        <td style={{ minWidth: 180 }}>
+                        <td style={{ minWidth: 180 }} data-testid="budget-spend">
                           <div className="num">
                             {formatUsd(b.spent_nano)} / {formatUsd(b.limit_nano)} <span className="muted">({formatPercent(ratio)})</span>
                           </div>
                           <Meter ratio={ratio} label={`${formatPercent(ratio)} of ${formatUsd(b.limit_nano)} spent`} />
+                          <div className="muted small">
+                            {toNano(b.reserved_nano) > 0n && <>+ {formatUsd(b.reserved_nano)} held by requests in flight · </>}
+                            {b.period_key && <>{b.period_key} · </>}
+                            {b.spent_source === "ledger" ? <span title="The live meter could not answer; spend read from the ledger">from the ledger</span> : "live"}
+                          </div>
                         </td>
                         <td>{b.hard ? <Badge tone="red">Hard cap</Badge> : <Badge tone="amber">Soft</Badge>}</td>
                         <td className="hide-sm">{(b.alert_at ?? []).map((a) => `${a}%`).join(", ") || "—"}</td>
                         <td className="hide-sm">{b.downgrade_at ? `${b.downgrade_at}%` : "—"}</td>
                         {can("budgets.edit") && (
-                          <td className="r">
+                          <td className="r nowrap">
+                            <button type="button" className="btn btn-sm" onClick={() => setEditing(b)} aria-label={`Edit budget ${scopeName(b)}`}>
+                              Edit
+                            </button>{" "}
                             <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(b)} aria-label={`Delete budget ${scopeName(b)}`}>
                               Delete
                             </button>
@@ -115,11 +126,21 @@ export default function BudgetsPage() {
           </div>
         </section>
       )}
-      <div className="grid-2">
-        <WebhookCard />
+      <div className={can("webhook.view") ? "grid-2" : undefined}>
+        {can("webhook.view") && <WebhookCard />}
         <AlertHistory />
       </div>
-      <BudgetDialog open={creating} onClose={() => setCreating(false)} keys={listOf(keys.data)} members={listOf(members.data)} />
+      <BudgetDialog
+        open={creating || !!editing}
+        initial={editing}
+        existing={rows}
+        onClose={() => {
+          setCreating(false);
+          setEditing(null);
+        }}
+        keys={listOf(keys.data)}
+        members={listOf(members.data)}
+      />
       <ConfirmDialog
         open={!!deleting}
         title="Delete this budget?"
@@ -136,7 +157,26 @@ export default function BudgetsPage() {
   );
 }
 
-function BudgetDialog({ open, onClose, keys, members }: { open: boolean; onClose: () => void; keys: { id: string; name: string }[]; members: { user_id: string; email: string }[] }) {
+/** True when a budget of this scope and period exists: POST budgets then replaces it (200) instead of creating one (201). */
+export function replacesBudget(existing: Pick<Budget, "scope" | "scope_id" | "period">[], b: Pick<Budget, "scope" | "scope_id" | "period">): boolean {
+  return existing.some((x) => x.scope === b.scope && (x.scope_id ?? null) === (b.scope_id ?? null) && x.period === b.period);
+}
+
+function BudgetDialog({
+  open,
+  initial,
+  existing,
+  onClose,
+  keys,
+  members,
+}: {
+  open: boolean;
+  initial: Budget | null;
+  existing: Budget[];
+  onClose: () => void;
+  keys: { id: string; name: string }[];
+  members: { user_id: string; email: string }[];
+}) {
   const { tenant } = useTenant();
   const qc = useQueryClient();
   const toast = useToast();
@@ -152,16 +192,17 @@ function BudgetDialog({ open, onClose, keys, members }: { open: boolean; onClose
   const [err, setErr] = useState<string | null>(null);
   useEffect(() => {
     if (open) {
-      setScope("tenant");
-      setScopeId("");
-      setPeriod("month");
-      setLimit("");
-      setHard(true);
-      setAlertAt("50, 80, 100");
-      setDowngrade("");
+      setScope(initial?.scope ?? "tenant");
+      setScopeId(initial?.scope_id ?? "");
+      setPeriod(initial?.period ?? "month");
+      setLimit(initial ? initial.limit_usd.replace(/\.?0+$/, "") : "");
+      setHard(initial?.hard ?? true);
+      setAlertAt(initial ? (initial.alert_at ?? []).join(", ") : "50, 80, 100");
+      setDowngrade(initial?.downgrade_at ? String(initial.downgrade_at) : "");
       setErr(null);
     }
-  }, [open]);
+  }, [open, initial]);
+  const replacing = replacesBudget(existing, { scope, scope_id: scope === "tenant" ? null : scopeId || null, period });
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -183,7 +224,7 @@ function BudgetDialog({ open, onClose, keys, members }: { open: boolean; onClose
     setBusy(true);
     setErr(null);
     try {
-      await api.createBudget(tenant, {
+      const saved = await api.createBudget(tenant, {
         scope,
         scope_id: scope === "tenant" ? null : scopeId,
         period,
@@ -192,7 +233,7 @@ function BudgetDialog({ open, onClose, keys, members }: { open: boolean; onClose
         alert_at: [...new Set(thresholds)].sort((a, b) => a - b),
         downgrade_at: dg,
       });
-      toast.success("Budget added", `${formatUsd(nano!)} per ${period}`);
+      toast.success(replacing ? "Budget replaced" : "Budget added", `${formatUsd(saved?.limit_nano ?? nano!)} per ${period}`);
       await qc.invalidateQueries({ queryKey: qk.budgets(tenant) });
       onClose();
     } catch (x) {
@@ -203,11 +244,11 @@ function BudgetDialog({ open, onClose, keys, members }: { open: boolean; onClose
   };
 
   return (
-    <Dialog open={open} onClose={onClose} title="Add budget" wide>
+    <Dialog open={open} onClose={onClose} title={initial ? "Edit budget" : "Set budget"} description="One budget per scope and period: saving one that exists replaces it, keeping its spend so far." wide>
       <form onSubmit={submit} noValidate>
         <div className="row-2">
           <Field id={`${id}-scope`} label="Applies to">
-            <select id={`${id}-scope`} value={scope} onChange={(e) => setScope(e.target.value as Budget["scope"])}>
+            <select id={`${id}-scope`} value={scope} disabled={!!initial} onChange={(e) => setScope(e.target.value as Budget["scope"])}>
               <option value="tenant">Whole tenant</option>
               <option value="key">One API key</option>
               <option value="member">One member</option>
@@ -215,7 +256,7 @@ function BudgetDialog({ open, onClose, keys, members }: { open: boolean; onClose
           </Field>
           {scope !== "tenant" && (
             <Field id={`${id}-sid`} label={scope === "key" ? "API key" : "Member"}>
-              <select id={`${id}-sid`} value={scopeId} onChange={(e) => setScopeId(e.target.value)}>
+              <select id={`${id}-sid`} value={scopeId} disabled={!!initial} onChange={(e) => setScopeId(e.target.value)}>
                 <option value="">Choose…</option>
                 {scope === "key"
                   ? keys.map((k) => (
@@ -237,7 +278,7 @@ function BudgetDialog({ open, onClose, keys, members }: { open: boolean; onClose
             <input id={`${id}-limit`} inputMode="decimal" value={limit} onChange={(e) => setLimit(e.target.value)} placeholder="250.00" autoFocus />
           </Field>
           <Field id={`${id}-period`} label="Period">
-            <select id={`${id}-period`} value={period} onChange={(e) => setPeriod(e.target.value as Budget["period"])}>
+            <select id={`${id}-period`} value={period} disabled={!!initial} onChange={(e) => setPeriod(e.target.value as Budget["period"])}>
               <option value="month">Per month</option>
               <option value="day">Per day</option>
             </select>
@@ -260,13 +301,14 @@ function BudgetDialog({ open, onClose, keys, members }: { open: boolean; onClose
             <input id={`${id}-dg`} inputMode="numeric" value={downgrade} onChange={(e) => setDowngrade(e.target.value)} placeholder="e.g. 80" />
           </Field>
         </div>
+        {replacing && !initial && <p className="muted small">A {period}ly budget for this scope exists: saving replaces it.</p>}
         {err && <FormError message={err} />}
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={onClose}>
             Cancel
           </button>
           <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? "Saving…" : "Add budget"}
+            {busy ? "Saving…" : replacing ? "Replace budget" : "Save budget"}
           </button>
         </div>
       </form>
@@ -283,24 +325,29 @@ function WebhookCard() {
   const [url, setUrl] = useState("");
   const [busy, setBusy] = useState<"" | "save" | "test">("");
   const [err, setErr] = useState<string | null>(null);
+  const [secret, setSecret] = useState<string | null>(null);
+  const [result, setResult] = useState<WebhookTestResult | null>(null);
   useEffect(() => {
     if (hook.data) setUrl(hook.data.url ?? "");
   }, [hook.data]);
   const edit = can("webhook.edit");
+  const configured = !!hook.data?.configured;
   const saved = hook.data?.url ?? "";
 
   const save = async (e: FormEvent) => {
     e.preventDefault();
-    if (url.trim() && !/^https?:\/\/\S+$/.test(url.trim())) {
-      setErr("Enter a full http(s):// URL, or leave empty to turn the webhook off.");
+    if (!/^https?:\/\/\S+$/.test(url.trim())) {
+      setErr("Enter a full http:// or https:// URL.");
       return;
     }
     setBusy("save");
     setErr(null);
+    setResult(null);
     try {
-      await api.setWebhook(tenant, url.trim());
-      toast.success(url.trim() ? "Webhook saved" : "Webhook removed");
-      await qc.invalidateQueries({ queryKey: qk.webhook(tenant) });
+      const out = await api.setWebhook(tenant, url.trim());
+      setSecret(out.secret ?? null);
+      qc.setQueryData(qk.webhook(tenant), { ...out, secret: undefined });
+      toast.success(configured ? "Webhook updated, new signing secret" : "Webhook saved");
     } catch (x) {
       setErr(errorMessage(x));
     } finally {
@@ -310,12 +357,13 @@ function WebhookCard() {
   const test = async () => {
     setBusy("test");
     setErr(null);
+    setResult(null);
     try {
-      await api.testWebhook(tenant);
-      toast.success("Test alert sent", saved);
-      void qc.invalidateQueries({ queryKey: qk.alerts(tenant) });
+      const r = await api.testWebhook(tenant);
+      setResult(r);
+      if (r.ok) toast.success("Test delivered", `HTTP ${r.status_code} in ${formatInt(r.duration_ms)} ms`);
     } catch (x) {
-      setErr(`Test failed: ${errorMessage(x)}`);
+      setErr(x instanceof ApiError && x.status === 409 ? "No webhook is set: save a URL first." : `Test failed: ${errorMessage(x)}`);
     } finally {
       setBusy("");
     }
@@ -323,26 +371,65 @@ function WebhookCard() {
 
   return (
     <section className="card" aria-labelledby={`${id}-h`}>
-      <h2 id={`${id}-h`}>Alert webhook</h2>
-      <p className="muted small">Tollgate POSTs a JSON alert here when a budget threshold is crossed.</p>
+      <div className="card-head">
+        <h2 id={`${id}-h`}>Alert webhook</h2>
+        {hook.data && (configured ? <Badge tone="green">Configured</Badge> : <Badge>Not set</Badge>)}
+      </div>
+      <p className="muted small">
+        Tollgate POSTs a signed JSON alert here when a budget threshold is crossed
+        {hook.data?.signature_header && (
+          <>
+            {" "}
+            (verify <code>{hook.data.signature_header}</code>: HMAC-SHA256 of <code>{"<t>.<body>"}</code> with the signing secret)
+          </>
+        )}
+        .
+      </p>
       {hook.isPending ? (
         <Skeleton lines={2} />
       ) : hook.isError ? (
         <ErrorState error={hook.error} onRetry={() => hook.refetch()} />
       ) : (
         <form onSubmit={save} noValidate>
-          <Field id={`${id}-url`} label="Webhook URL">
+          <Field id={`${id}-url`} label="Webhook URL" hint={configured && hook.data?.created_at ? <>Set <When iso={hook.data.created_at} relative />. Saving again issues a new signing secret.</> : undefined}>
             <input id={`${id}-url`} type="url" value={url} onChange={(e) => setUrl(e.target.value)} readOnly={!edit} placeholder="https://hooks.example.com/tollgate" />
           </Field>
+          {secret && (
+            <div className="secret-box" data-testid="webhook-secret">
+              <strong>Signing secret: shown once</strong>
+              <div className="secret">
+                <code>{secret}</code>
+                <CopyButton text={secret} label="Copy secret" />
+              </div>
+              <p className="muted small">Store it now; Tollgate keeps it encrypted and can't show it again.</p>
+              <button type="button" className="btn btn-sm" onClick={() => setSecret(null)}>
+                I have stored it
+              </button>
+            </div>
+          )}
+          {result && (
+            <div className={result.ok ? "test-ok" : "form-error"} role="status" data-testid="webhook-test-result">
+              {result.ok ? "Delivered" : "Not delivered"}: {result.status_code ? `HTTP ${result.status_code}` : "no answer"} in {formatInt(result.duration_ms)} ms
+              {result.error && <> · {result.error}</>}
+              <div className="muted small">
+                delivery <code>{result.delivery_id}</code>
+              </div>
+            </div>
+          )}
           {err && <FormError message={err} />}
           <div className="dialog-actions left">
             {edit && (
-              <button type="submit" className="btn btn-primary" disabled={busy !== "" || url.trim() === saved}>
-                {busy === "save" ? "Saving…" : "Save"}
+              <button type="submit" className="btn btn-primary" disabled={busy !== "" || !url.trim() || (url.trim() === saved && configured)}>
+                {busy === "save" ? "Saving…" : configured ? "Update" : "Save"}
+              </button>
+            )}
+            {edit && configured && url.trim() === saved && (
+              <button type="button" className="btn" disabled={busy !== ""} onClick={(e) => save(e as unknown as FormEvent)}>
+                New signing secret
               </button>
             )}
             {can("webhook.test") && (
-              <button type="button" className="btn" onClick={test} disabled={busy !== "" || !saved} title={!saved ? "Save a URL first" : undefined}>
+              <button type="button" className="btn" onClick={test} disabled={busy !== "" || !configured} title={!configured ? "Save a URL first" : undefined}>
                 {busy === "test" ? "Sending…" : "Send test"}
               </button>
             )}
@@ -367,15 +454,23 @@ function AlertHistory() {
       ) : rows.length === 0 ? (
         <EmptyState title="No alerts yet" body="Alerts appear here (and live, as a notification) when spend crosses a threshold." />
       ) : (
-        <ul className="feed" aria-live="polite">
+        <ul className="feed" aria-live="polite" data-testid="alert-history">
           {rows.slice(0, 30).map((a) => (
             <li key={a.id}>
               <div>
-                {a.threshold !== undefined && <Badge tone={a.threshold >= 100 ? "red" : "amber"}>{a.threshold}%</Badge>} {a.message ?? a.kind ?? "Budget alert"}
+                {a.threshold !== undefined && <Badge tone={a.threshold >= 100 ? "red" : "amber"}>{a.threshold}%</Badge>} {a.message || "Budget alert"}
               </div>
               <div className="muted small">
                 <When iso={a.created_at} />
-                {a.delivery_status || a.delivered !== undefined ? ` · webhook ${a.delivery_status ?? (a.delivered ? "delivered" : "not delivered")}` : ""}
+                {a.spent_nano !== undefined && a.limit_nano !== undefined && <> · {formatUsd(a.spent_nano)} of {formatUsd(a.limit_nano)}</>}
+                {a.delivery_status && (
+                  <>
+                    {" "}
+                    · webhook {a.delivery_status === "pending" && !a.attempts ? "pending" : a.delivery_status}
+                    {a.attempts ? ` (${a.attempts} attempt${a.attempts === 1 ? "" : "s"})` : ""}
+                  </>
+                )}
+                {a.last_error && <div className="muted small">{a.last_error}</div>}
               </div>
             </li>
           ))}

@@ -224,7 +224,7 @@ function CreateKeyDialog({ open, onClose, onCreated }: { open: boolean; onClose:
   const { tenant, can } = useTenant();
   const id = useId();
   const [name, setName] = useState("");
-  const [scopes, setScopes] = useState<string[]>(["chat", "embeddings", "models"]);
+  const [scopes, setScopes] = useState<string[]>(["inference"]);
   const [models, setModels] = useState("");
   const [expiry, setExpiry] = useState("");
   const [customDate, setCustomDate] = useState("");
@@ -238,7 +238,7 @@ function CreateKeyDialog({ open, onClose, onCreated }: { open: boolean; onClose:
   useEffect(() => {
     if (open) {
       setName("");
-      setScopes(["chat", "embeddings", "models"]);
+      setScopes(["inference"]);
       setModels("");
       setExpiry("");
       setCustomDate("");

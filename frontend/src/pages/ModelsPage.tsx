@@ -5,30 +5,17 @@ import { listOf, qk } from "../api/endpoints";
 import { formatUsd } from "../format/money";
 import { formatTokens } from "../format/numbers";
 import { Badge, EmptyState, ErrorState, PageHeader, TableSkeleton } from "../ui/bits";
-import type { ModelInfo } from "../api/types";
-
-function price(m: ModelInfo, dir: "input" | "output"): { nano?: ModelInfo["input_per_million_nano"]; usd?: string; overridden: boolean } {
-  const o = m.override ?? null;
-  const on = o?.[`${dir}_per_million_nano`];
-  const ou = o?.[`${dir}_per_million_usd`];
-  if (on !== undefined || ou !== undefined) return { nano: on, usd: ou, overridden: true };
-  return { nano: m[`${dir}_per_million_nano`], usd: m[`${dir}_per_million_usd`], overridden: !!m.overridden };
-}
-
-function showPrice(p: { nano?: ModelInfo["input_per_million_nano"]; usd?: string }) {
-  if (p.nano !== undefined && p.nano !== null) return formatUsd(p.nano);
-  if (p.usd) return `$${p.usd}`;
-  return "—";
-}
 
 export default function ModelsPage() {
   const { tenant } = useTenant();
   const models = useQuery({ queryKey: qk.models(tenant), queryFn: () => api.models(tenant) });
   const [q, setQ] = useState("");
-  const rows = listOf(models.data).filter((m) => !q || `${m.id} ${m.provider ?? ""} ${m.tier ?? ""}`.toLowerCase().includes(q.toLowerCase()));
+  const rows = listOf(models.data)
+    .filter((m) => !q || `${m.id} ${m.provider ?? ""} ${m.tier ?? ""}`.toLowerCase().includes(q.toLowerCase()))
+    .sort((a, b) => Number(b.enabled) - Number(a.enabled));
   return (
     <>
-      <PageHeader title="Models & prices" description="The catalog Tollgate routes to, with prices per million tokens. Tenant overrides replace catalog prices for this tenant." />
+      <PageHeader title="Models & prices" description="The catalog Tollgate routes to, with list prices per million tokens. Models without a configured provider are dimmed." />
       <div className="toolbar">
         <label className="search">
           <span className="sr-only">Filter models</span>
@@ -53,6 +40,9 @@ export default function ModelsPage() {
                   <th scope="col" className="r">
                     Input / 1M
                   </th>
+                  <th scope="col" className="r hide-sm">
+                    Cached input / 1M
+                  </th>
                   <th scope="col" className="r">
                     Output / 1M
                   </th>
@@ -62,25 +52,22 @@ export default function ModelsPage() {
                 </tr>
               </thead>
               {models.isPending ? (
-                <TableSkeleton cols={6} />
+                <TableSkeleton cols={7} />
               ) : (
                 <tbody>
                   {rows.map((m) => {
-                    const i = price(m, "input");
-                    const o = price(m, "output");
+                    const caps = [m.capabilities?.tools && "tools", m.capabilities?.vision && "vision", m.capabilities?.json && "json", m.embedding && "embeddings"].filter(Boolean).join(" · ");
                     return (
                       <tr key={m.id} className={m.enabled === false ? "dim" : undefined}>
                         <td>
-                          <code>{m.id}</code> {m.enabled === false && <Badge>disabled</Badge>}
+                          <code>{m.id}</code> {m.enabled === false ? <Badge>no provider</Badge> : <Badge tone="green">enabled</Badge>}
+                          {caps && <div className="muted small">{caps}</div>}
                         </td>
                         <td className="hide-sm">{m.provider ?? "—"}</td>
                         <td>{m.tier ? <Badge tone={m.tier === "premium" ? "purple" : "neutral"}>{m.tier}</Badge> : "—"}</td>
-                        <td className="r num">
-                          {showPrice(i)} {i.overridden && <Badge tone="blue">override</Badge>}
-                        </td>
-                        <td className="r num">
-                          {showPrice(o)} {o.overridden && <Badge tone="blue">override</Badge>}
-                        </td>
+                        <td className="r num">{formatUsd(m.input_per_million_nano)}</td>
+                        <td className="r num hide-sm">{m.cached_input_per_million_nano !== undefined ? formatUsd(m.cached_input_per_million_nano) : "—"}</td>
+                        <td className="r num">{formatUsd(m.output_per_million_nano)}</td>
                         <td className="r num hide-sm">{m.context_window ? formatTokens(m.context_window) : "—"}</td>
                       </tr>
                     );

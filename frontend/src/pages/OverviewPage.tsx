@@ -8,6 +8,7 @@ import { formatTime, isoDateInZone, monthElapsed, monthStartInZone } from "../fo
 import { Badge, EmptyState, ErrorState, Meter, PageHeader, Skeleton } from "../ui/bits";
 import { StackedChart, pivotDailyByModel } from "../charts";
 import { useLive } from "../live/LiveProvider";
+import { liveMonthSpend } from "../live/feed";
 import { Link } from "../router/router";
 import type { Budget, UsageReport } from "../api/types";
 
@@ -32,11 +33,24 @@ export default function OverviewPage() {
   });
 
   const monthBudget = listOf(budgets.data).find((b) => b.scope === "tenant" && b.period === "month") ?? null;
+  const names = useMemo(() => new Map(listOf(keyNames.data).map((k) => [k.id, k.name])), [keyNames.data]);
+  // The live feed's month-to-date spend (the meter's, as budgets see it) replaces the
+  // rollup total as soon as it arrives, so the KPI moves without a reload.
+  const { state } = useLive();
+  const live = liveMonthSpend(state, range.to.slice(0, 7));
 
   return (
     <>
       <PageHeader title="Overview" description={`This month so far (${range.from} → ${range.to}, UTC).`} />
-      <KpiCards report={usage.data} loading={usage.isPending} error={usage.error} retry={() => usage.refetch()} budget={monthBudget} budgetsLoading={budgets.isPending} />
+      <KpiCards
+        report={usage.data}
+        liveSpent={live ? toNano(live.spent_nano) : null}
+        loading={usage.isPending}
+        error={usage.error}
+        retry={() => usage.refetch()}
+        budget={monthBudget}
+        budgetsLoading={budgets.isPending}
+      />
       <div className="grid-2-1">
         <section className="card" aria-labelledby="spend-day">
           <h2 id="spend-day">Spend per day by model</h2>
@@ -57,17 +71,18 @@ export default function OverviewPage() {
           ) : byKey.isError ? (
             <ErrorState error={byKey.error} onRetry={() => byKey.refetch()} />
           ) : (
-            <TopKeys report={byKey.data} names={new Map(listOf(keyNames.data).map((k) => [k.id, k.name]))} tenant={tenant} />
+            <TopKeys report={byKey.data} names={names} tenant={tenant} />
           )}
         </section>
       </div>
-      <RecentRequests />
+      <RecentRequests names={names} />
     </>
   );
 }
 
 function KpiCards({
   report,
+  liveSpent,
   loading,
   error,
   retry,
@@ -75,6 +90,7 @@ function KpiCards({
   budgetsLoading,
 }: {
   report?: UsageReport;
+  liveSpent: bigint | null;
   loading: boolean;
   error: unknown;
   retry: () => void;
@@ -84,7 +100,8 @@ function KpiCards({
   if (error) return <ErrorState error={error} onRetry={retry} />;
   const ready = !loading && !!report;
   const t = report?.totals;
-  const spent = toNano(t?.cost_nano);
+  const rolled = toNano(t?.cost_nano);
+  const spent = liveSpent !== null && liveSpent > rolled ? liveSpent : rolled;
   const { elapsedMs, totalMs } = monthElapsed(new Date());
   const projected = (spent * BigInt(totalMs)) / BigInt(elapsedMs);
   const limit = budget ? toNano(budget.limit_nano) : 0n;
@@ -99,7 +116,7 @@ function KpiCards({
           <Skeleton lines={2} height={20} />
         ) : (
           <>
-            <div className="kpi-value">
+            <div className="kpi-value" data-testid="kpi-spend">
               {formatUsd(spent)}
               {budget && <span className="kpi-of"> of {formatUsd(budget.limit_nano)}</span>}
             </div>
@@ -120,7 +137,7 @@ function KpiCards({
       </div>
       <div className="kpi">
         <div className="kpi-label">Requests</div>
-        {!ready ? <Skeleton lines={1} height={24} /> : <div className="kpi-value">{formatInt(t!.requests)}</div>}
+        {!ready ? <Skeleton lines={1} height={24} /> : <div className="kpi-value" data-testid="kpi-requests">{formatInt(t!.requests)}</div>}
       </div>
       <div className="kpi">
         <div className="kpi-label">Tokens</div>
@@ -168,7 +185,9 @@ function TopKeys({ report, names, tenant }: { report: UsageReport; names: Map<st
   );
 }
 
-function RecentRequests() {
+const STATUS_TONE: Record<string, "green" | "amber" | "red"> = { ok: "green", aborted: "amber", error: "red" };
+
+function RecentRequests({ names }: { names: Map<string, string> }) {
   const { tenant } = useTenant();
   const { state, dispatch } = useLive();
   const events = useQuery({ queryKey: qk.events(tenant), queryFn: () => api.events(tenant) });
@@ -210,24 +229,26 @@ function RecentRequests() {
                 <th scope="col" className="hide-sm">
                   Route
                 </th>
+                <th scope="col">Status</th>
               </tr>
             </thead>
             <tbody aria-live="polite" aria-relevant="additions">
               {rows.map((e) => (
-                <tr key={e.id ?? e.request_id} className="row-new">
+                <tr key={e.id ?? e.request_id} className="row-new" data-request-id={e.id ?? e.request_id}>
                   <td>
                     <time dateTime={e.created_at}>{formatTime(e.created_at)}</time>
                   </td>
                   <td>
                     <code>{e.model}</code>
                   </td>
-                  <td className="hide-sm">{e.key_name ?? e.key_id ?? "—"}</td>
+                  <td className="hide-sm">{e.key_name ?? (e.key_id ? (names.get(e.key_id) ?? <code title={e.key_id}>{e.key_id.slice(0, 10)}…</code>) : "—")}</td>
                   <td className="r num">
                     {formatTokens(e.input_tokens)} / {formatTokens(e.output_tokens)}
                   </td>
                   <td className="r num">{formatUsd(e.cost_nano)}</td>
-                  <td className="r num hide-sm">{e.latency_ms !== undefined ? `${formatInt(e.latency_ms)} ms` : "—"}</td>
+                  <td className="r num hide-sm">{e.latency_ms !== undefined && e.latency_ms !== null ? `${formatInt(e.latency_ms)} ms` : "—"}</td>
                   <td className="hide-sm">{e.route_reason ? <Badge>{e.route_reason}</Badge> : "—"}</td>
+                  <td>{e.status ? <Badge tone={STATUS_TONE[e.status] ?? "amber"}>{e.status}</Badge> : "—"}</td>
                 </tr>
               ))}
             </tbody>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { assignableRoles, can, canManageMember, type Action, type Principal, type Role } from "./permissions";
+import { readFileSync } from "node:fs";
+import { ACTIONS, PERMISSIONS, ROLES, assignableRoles, can, canManageMember, type Action, type Permission, type Principal, type Role } from "./permissions";
 
 const as = (role: Role | null, superadmin = false): Principal => ({ role, superadmin });
 
@@ -24,6 +25,17 @@ describe("role → visible actions", () => {
     ["billing", "keys.create", false],
     ["billing", "keys.view", false],
     ["billing", "routing.view", false],
+    ["viewer", "webhook.view", false],
+    ["viewer", "audit.view", false],
+    ["developer", "webhook.view", false],
+    ["developer", "usage.export", true],
+    ["developer", "invoices.view", false],
+    ["billing", "webhook.view", true],
+    ["billing", "usage.export", true],
+    ["owner", "invoices.run", true],
+    ["admin", "invoices.run", false],
+    ["billing", "invoices.run", false],
+    ["admin", "jobs.view", false],
     ["admin", "members.remove", true],
     ["admin", "members.manageOwners", false],
     ["admin", "routing.edit", true],
@@ -53,5 +65,40 @@ describe("role → visible actions", () => {
     expect(canManageMember(as("admin"), "owner")).toBe(false);
     expect(canManageMember(as("admin"), "developer")).toBe(true);
     expect(canManageMember(as("owner"), "owner")).toBe(true);
+  });
+});
+
+/** Parses docs/rbac.md's "resource:action | owner | admin | …" table into permission → roles. */
+function docMatrix(md: string): { roles: string[]; rows: Map<string, string[]> } {
+  const lines = md.split("\n");
+  const head = lines.findIndex((l) => /^\|\s*resource:action\s*\|/.test(l));
+  if (head < 0) throw new Error("docs/rbac.md: no resource:action table");
+  const cells = (l: string) => l.split("|").slice(1, -1).map((c) => c.trim());
+  const roles = cells(lines[head]).slice(1);
+  const rows = new Map<string, string[]>();
+  for (const l of lines.slice(head + 2)) {
+    if (!l.startsWith("|")) break;
+    const [perm, ...marks] = cells(l);
+    rows.set(perm.replace(/`/g, ""), roles.filter((_, i) => marks[i] === "✅"));
+  }
+  return { roles, rows };
+}
+
+describe("the role matrix equals docs/rbac.md", () => {
+  const { roles, rows } = docMatrix(readFileSync(new URL("../../../docs/rbac.md", import.meta.url), "utf8"));
+
+  it("has the same roles and permissions", () => {
+    expect(roles).toEqual([...ROLES, "superadmin"]);
+    expect([...rows.keys()].sort()).toEqual(Object.keys(PERMISSIONS).sort());
+  });
+
+  it.each([...rows.entries()])("%s", (perm, granted) => {
+    const want = granted.filter((r) => r !== "superadmin").sort();
+    expect([...PERMISSIONS[perm as Permission]].sort()).toEqual(want);
+    expect(granted).toContain("superadmin");
+  });
+
+  it("backs every UI action by a documented permission", () => {
+    for (const perm of Object.values(ACTIONS)) expect(rows.has(perm)).toBe(true);
   });
 });

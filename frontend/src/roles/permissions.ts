@@ -1,7 +1,9 @@
-// Which actions each role may see in the UI. The server (Casbin) is the
-// authority and answers 403 regardless; this only hides what would fail.
+// Which actions each role may see in the UI. The server (Casbin, seeded from
+// tenants/rbac_policy.go) is the authority and answers 403 regardless; this only
+// hides what would fail. PERMISSIONS below is docs/rbac.md's table, cell for cell
+// (permissions.test.ts reads the doc and fails when they differ).
 
-/** Tenant roles, from docs/admin-api.md. */
+/** Tenant roles, from docs/rbac.md. */
 export type Role = "owner" | "admin" | "developer" | "viewer" | "billing";
 
 export const ROLES: Role[] = ["owner", "admin", "developer", "viewer", "billing"];
@@ -17,95 +19,118 @@ export const ROLE_LABEL: Record<Role, string> = {
 export const ROLE_HINT: Record<Role, string> = {
   owner: "Everything, including managing owners",
   admin: "Everything except managing owners",
-  developer: "Keys, usage, routing what-ifs",
-  viewer: "Read-only",
-  billing: "Budgets, alerts, invoices, usage",
+  developer: "API keys, usage, routing what-ifs; reads budgets and routing",
+  viewer: "Read-only (no invoices, audit log or webhook)",
+  billing: "Budgets, alerts, webhook, invoices, usage; no keys or routing",
 };
 
-export type Action =
+/** A server permission, `resource:action`, as in docs/rbac.md. */
+export type Permission =
+  | "tenant:read"
+  | "members:read"
+  | "members:create"
+  | "members:update"
+  | "members:delete"
+  | "members:manage_owners"
+  | "keys:read"
+  | "keys:create"
+  | "keys:revoke"
+  | "keys:rotate"
+  | "audit:read"
+  | "usage:read"
+  | "usage:export"
+  | "budgets:read"
+  | "budgets:write"
+  | "alerts:read"
+  | "webhook:read"
+  | "webhook:write"
+  | "webhook:test"
+  | "routing:read"
+  | "routing:write"
+  | "routing:simulate"
+  | "models:read"
+  | "invoices:read"
+  | "invoices:create"
+  | "live:read"
+  | "platform:manage_tenants"
+  | "platform:read";
+
+const ALL: Role[] = ["owner", "admin", "developer", "viewer", "billing"];
+const MANAGERS: Role[] = ["owner", "admin"];
+const NOT_BILLING: Role[] = ["owner", "admin", "developer", "viewer"];
+const KEY_MANAGERS: Role[] = ["owner", "admin", "developer"];
+const EXPORTERS: Role[] = ["owner", "admin", "developer", "billing"];
+const MONEY_MANAGERS: Role[] = ["owner", "admin", "billing"];
+
+/** Roles granted each permission (superadmins have every one). Mirrors docs/rbac.md. */
+export const PERMISSIONS: Record<Permission, Role[]> = {
+  "tenant:read": ALL,
+  "members:read": ALL,
+  "members:create": MANAGERS,
+  "members:update": MANAGERS,
+  "members:delete": MANAGERS,
+  "members:manage_owners": ["owner"],
+  "keys:read": NOT_BILLING,
+  "keys:create": KEY_MANAGERS,
+  "keys:revoke": KEY_MANAGERS,
+  "keys:rotate": KEY_MANAGERS,
+  "audit:read": MANAGERS,
+  "usage:read": ALL,
+  "usage:export": EXPORTERS,
+  "budgets:read": ALL,
+  "budgets:write": MONEY_MANAGERS,
+  "alerts:read": ALL,
+  "webhook:read": MONEY_MANAGERS,
+  "webhook:write": MONEY_MANAGERS,
+  "webhook:test": MONEY_MANAGERS,
+  "routing:read": NOT_BILLING,
+  "routing:write": MANAGERS,
+  "routing:simulate": KEY_MANAGERS,
+  "models:read": ALL,
+  "invoices:read": MONEY_MANAGERS,
+  "invoices:create": ["owner"],
+  "live:read": ALL,
+  "platform:manage_tenants": [],
+  "platform:read": [],
+};
+
+/** What the UI shows or hides, each backed by exactly one server permission. */
+export const ACTIONS = {
   // pages
-  | "overview.view"
-  | "usage.view"
-  | "keys.view"
-  | "members.view"
-  | "budgets.view"
-  | "routing.view"
-  | "models.view"
-  | "invoices.view"
-  | "audit.view"
+  "overview.view": "usage:read",
+  "usage.view": "usage:read",
+  "keys.view": "keys:read",
+  "members.view": "members:read",
+  "budgets.view": "budgets:read",
+  "alerts.view": "alerts:read",
+  "routing.view": "routing:read",
+  "models.view": "models:read",
+  "invoices.view": "invoices:read",
+  "audit.view": "audit:read",
+  "live.view": "live:read",
+  "webhook.view": "webhook:read",
   // actions
-  | "usage.export"
-  | "keys.create"
-  | "keys.revoke"
-  | "keys.rotate"
-  | "members.invite"
-  | "members.changeRole"
-  | "members.remove"
-  | "members.manageOwners"
-  | "budgets.edit"
-  | "webhook.edit"
-  | "webhook.test"
-  | "routing.edit"
-  | "routing.simulate"
+  "usage.export": "usage:export",
+  "keys.create": "keys:create",
+  "keys.revoke": "keys:revoke",
+  "keys.rotate": "keys:rotate",
+  "members.invite": "members:create",
+  "members.changeRole": "members:update",
+  "members.remove": "members:delete",
+  "members.manageOwners": "members:manage_owners",
+  "budgets.edit": "budgets:write",
+  "webhook.edit": "webhook:write",
+  "webhook.test": "webhook:test",
+  "routing.edit": "routing:write",
+  "routing.simulate": "routing:simulate",
+  "invoices.run": "invoices:create",
   // platform (superadmin only)
-  | "tenants.manage"
-  | "system.view";
+  "tenants.manage": "platform:manage_tenants",
+  "system.view": "platform:read",
+  "jobs.view": "platform:read",
+} as const satisfies Record<string, Permission>;
 
-const VIEW_ALL: Action[] = ["overview.view", "usage.view", "keys.view", "members.view", "budgets.view", "routing.view", "models.view"];
-
-const MATRIX: Record<Role, Action[]> = {
-  owner: [
-    ...VIEW_ALL,
-    "invoices.view",
-    "audit.view",
-    "usage.export",
-    "keys.create",
-    "keys.revoke",
-    "keys.rotate",
-    "members.invite",
-    "members.changeRole",
-    "members.remove",
-    "members.manageOwners",
-    "budgets.edit",
-    "webhook.edit",
-    "webhook.test",
-    "routing.edit",
-    "routing.simulate",
-  ],
-  admin: [
-    ...VIEW_ALL,
-    "invoices.view",
-    "audit.view",
-    "usage.export",
-    "keys.create",
-    "keys.revoke",
-    "keys.rotate",
-    "members.invite",
-    "members.changeRole",
-    "members.remove",
-    "budgets.edit",
-    "webhook.edit",
-    "webhook.test",
-    "routing.edit",
-    "routing.simulate",
-  ],
-  developer: [...VIEW_ALL, "usage.export", "keys.create", "keys.revoke", "keys.rotate", "routing.simulate"],
-  viewer: [...VIEW_ALL],
-  billing: [
-    "overview.view",
-    "usage.view",
-    "members.view",
-    "budgets.view",
-    "models.view",
-    "invoices.view",
-    "usage.export",
-    "budgets.edit",
-    "webhook.edit",
-    "webhook.test",
-  ],
-};
-
-const PLATFORM: Action[] = ["tenants.manage", "system.view"];
+export type Action = keyof typeof ACTIONS;
 
 /** Who is asking: their role in the current tenant (if any) and superadmin flag. */
 export interface Principal {
@@ -113,18 +138,21 @@ export interface Principal {
   superadmin: boolean;
 }
 
+/** Reports whether the principal holds a server permission (superadmins hold all). */
+export function hasPermission(p: Principal, perm: Permission): boolean {
+  if (p.superadmin) return true;
+  if (!p.role) return false;
+  return PERMISSIONS[perm]?.includes(p.role) ?? false;
+}
+
 /** Reports whether the principal's role allows the action (superadmins may do everything). */
 export function can(p: Principal, action: Action): boolean {
-  if (p.superadmin) return true;
-  if (PLATFORM.includes(action)) return false;
-  if (!p.role) return false;
-  return MATRIX[p.role]?.includes(action) ?? false;
+  return hasPermission(p, ACTIONS[action]);
 }
 
 /** All actions the principal may see, for tests and debugging. */
 export function allowedActions(p: Principal): Action[] {
-  const all = new Set<Action>([...Object.values(MATRIX).flat(), ...PLATFORM]);
-  return [...all].filter((a) => can(p, a));
+  return (Object.keys(ACTIONS) as Action[]).filter((a) => can(p, a));
 }
 
 /** Roles this principal may hand out (only owners and superadmins may grant or revoke "owner"). */
