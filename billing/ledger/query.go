@@ -72,6 +72,27 @@ func (q SeriesQuery) Validate() error {
 	return nil
 }
 
+// rollups selects the usage_daily rows q filters for.
+func (q SeriesQuery) rollups(db *gorm.DB) *gorm.DB {
+	d := db.Table("usage_daily")
+	if q.From != "" {
+		d = d.Where("day >= ?", q.From)
+	}
+	if q.To != "" {
+		d = d.Where("day <= ?", q.To)
+	}
+	if q.Model != "" {
+		d = d.Where("model = ?", q.Model)
+	}
+	if q.KeyID != "" {
+		d = d.Where("key_id = ?", q.KeyID)
+	}
+	if q.MemberID != "" {
+		d = d.Where("member_id = ?", q.MemberID)
+	}
+	return d
+}
+
 // Point is one row of a usage series.
 type Point struct {
 	Day      string `json:"day,omitempty"`
@@ -99,25 +120,7 @@ func Series(ctx context.Context, h *tenants.Handle, q SeriesQuery) ([]Point, Tot
 	var rows []row
 	var total row
 	err := h.Read(ctx, func(db *gorm.DB) error {
-		base := func() *gorm.DB {
-			d := db.Table("usage_daily")
-			if q.From != "" {
-				d = d.Where("day >= ?", q.From)
-			}
-			if q.To != "" {
-				d = d.Where("day <= ?", q.To)
-			}
-			if q.Model != "" {
-				d = d.Where("model = ?", q.Model)
-			}
-			if q.KeyID != "" {
-				d = d.Where("key_id = ?", q.KeyID)
-			}
-			if q.MemberID != "" {
-				d = d.Where("member_id = ?", q.MemberID)
-			}
-			return d
-		}
+		base := func() *gorm.DB { return q.rollups(db) }
 		if err := base().Select(sel).Scan(&total).Error; err != nil {
 			return err
 		}

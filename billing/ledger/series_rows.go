@@ -29,22 +29,7 @@ func EachPoint(ctx context.Context, h *tenants.Handle, q SeriesQuery, fn func(Po
 	sel := strings.Join(groupCols, ", ") +
 		", SUM(requests), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), SUM(cost_nano)"
 	return h.Read(ctx, func(db *gorm.DB) error {
-		d := db.Table("usage_daily")
-		if q.From != "" {
-			d = d.Where("day >= ?", q.From)
-		}
-		if q.To != "" {
-			d = d.Where("day <= ?", q.To)
-		}
-		if q.Model != "" {
-			d = d.Where("model = ?", q.Model)
-		}
-		if q.KeyID != "" {
-			d = d.Where("key_id = ?", q.KeyID)
-		}
-		if q.MemberID != "" {
-			d = d.Where("member_id = ?", q.MemberID)
-		}
+		d := q.rollups(db)
 		rows, err := d.Select(sel).Group(strings.Join(groupCols, ", ")).Order(strings.Join(groupCols, ", ")).Rows()
 		if err != nil {
 			return err
