@@ -124,15 +124,9 @@ func newMeter(a *app) (meter.Meter, func(context.Context), func(context.Context)
 	if a.cfg.Redis.URL == "" {
 		return meter.NewMemoryMeter(a.logger, time.Now), noop, noop, nil
 	}
-	var client redis.UniversalClient
-	if a.cfg.RedisCluster() {
-		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: a.cfg.RedisAddrs(), ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second})
-	} else {
-		opts, err := redis.ParseURL(a.cfg.Redis.URL)
-		if err != nil {
-			return nil, nil, nil, errkind.Wrap(errkind.Invalid, err, "TOLLGATE_REDIS_URL")
-		}
-		client = redis.NewClient(opts)
+	client, err := newRedisClient(a)
+	if err != nil {
+		return nil, nil, nil, err
 	}
 	inner := meter.NewRedisMeter(a.logger, client, time.Now, meter.RedisConfig{})
 	lm := meter.NewLeaseMeter(a.logger, inner, time.Now, meter.LeaseConfig{FailOpen: a.cfg.Redis.FailOpen})
@@ -177,4 +171,19 @@ func rebuildFromLedger(ctx context.Context, a *app, writer *ledger.Writer, m met
 		}
 	}
 	return nil
+}
+
+// newRedisClient connects to TOLLGATE_REDIS_URL: a Cluster for a seed list, else a
+// standalone server. Short timeouts: the lease meter serves from what it holds
+// rather than wait on a sick Redis.
+func newRedisClient(a *app) (redis.UniversalClient, error) {
+	if a.cfg.RedisCluster() {
+		return redis.NewClusterClient(&redis.ClusterOptions{Addrs: a.cfg.RedisAddrs(), ReadTimeout: 2 * time.Second, WriteTimeout: 2 * time.Second}), nil
+	}
+	opts, err := redis.ParseURL(a.cfg.Redis.URL)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Invalid, err, "TOLLGATE_REDIS_URL")
+	}
+	opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, 2*time.Second
+	return redis.NewClient(opts), nil
 }

@@ -5,14 +5,12 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/redis/go-redis/v9"
 
 	"github.com/tollgate-dev/tollgate/api"
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/billing/stripe"
 	"github.com/tollgate-dev/tollgate/internal/config"
-	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/worker"
@@ -135,15 +133,9 @@ func workerMeter(a *app) (meter.Meter, func(), error) {
 	if a.cfg.Redis.URL == "" {
 		return nil, func() {}, nil
 	}
-	var client redis.UniversalClient
-	if a.cfg.RedisCluster() {
-		client = redis.NewClusterClient(&redis.ClusterOptions{Addrs: a.cfg.RedisAddrs()})
-	} else {
-		opts, err := redis.ParseURL(a.cfg.Redis.URL)
-		if err != nil {
-			return nil, nil, errkind.Wrap(errkind.Invalid, err, "TOLLGATE_REDIS_URL")
-		}
-		client = redis.NewClient(opts)
+	client, err := newRedisClient(a)
+	if err != nil {
+		return nil, nil, err
 	}
 	return meter.NewRedisMeter(a.logger, client, time.Now, meter.RedisConfig{}), func() { _ = client.Close() }, nil
 }
