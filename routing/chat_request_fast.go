@@ -3,6 +3,7 @@ package routing
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -130,7 +131,8 @@ func parseMessagesFast(b []byte) ([]messageWire, bool) {
 
 // decodeString decodes a JSON string value (nil and null give ""). Strings
 // without escapes, control bytes or invalid UTF-8 are copied without
-// unquoting; the rest go through encoding/json.
+// unquoting; the rest go through encoding/json. A control byte is invalid in
+// any JSON string, so it is refused up front.
 func decodeString(v []byte) (string, bool) {
 	if v == nil || bytes.Equal(v, []byte("null")) {
 		return "", true
@@ -139,11 +141,9 @@ func decodeString(v []byte) (string, bool) {
 		return "", false
 	}
 	body := v[1 : len(v)-1]
-	plain := true
 	for _, c := range body {
-		if c == '\\' || c < 0x20 {
-			plain = false
-			break
+		if c < 0x20 {
+			return "", false
 		}
 	}
 	if !utf8.Valid(body) {
@@ -153,41 +153,42 @@ func decodeString(v []byte) (string, bool) {
 		}
 		return s, true
 	}
-	if plain {
+	if bytes.IndexByte(body, '\\') < 0 {
 		return string(body), true
 	}
 	return unescape(body)
 }
 
-// unescape decodes the body of a JSON string with escapes (valid UTF-8).
+// unescape decodes the body of a JSON string with escapes (valid UTF-8, no
+// control bytes). The runs between escapes are copied whole: prompts are long
+// and escapes (mostly \n) sparse.
 func unescape(b []byte) (string, bool) {
-	out := make([]byte, 0, len(b))
+	var out strings.Builder
+	out.Grow(len(b))
 	for i := 0; i < len(b); i++ {
-		c := b[i]
-		if c < 0x20 {
-			return "", false
+		k := bytes.IndexByte(b[i:], '\\')
+		if k < 0 {
+			out.Write(b[i:])
+			break
 		}
-		if c != '\\' {
-			out = append(out, c)
-			continue
-		}
-		i++
+		out.Write(b[i : i+k])
+		i += k + 1
 		if i >= len(b) {
 			return "", false
 		}
 		switch b[i] {
 		case '"', '\\', '/':
-			out = append(out, b[i])
+			out.WriteByte(b[i])
 		case 'b':
-			out = append(out, '\b')
+			out.WriteByte('\b')
 		case 'f':
-			out = append(out, '\f')
+			out.WriteByte('\f')
 		case 'n':
-			out = append(out, '\n')
+			out.WriteByte('\n')
 		case 'r':
-			out = append(out, '\r')
+			out.WriteByte('\r')
 		case 't':
-			out = append(out, '\t')
+			out.WriteByte('\t')
 		case 'u':
 			r, ok := hex4(b, i+1)
 			if !ok {
@@ -206,12 +207,12 @@ func unescape(b []byte) (string, bool) {
 					r = utf8.RuneError
 				}
 			}
-			out = utf8.AppendRune(out, r)
+			out.WriteRune(r)
 		default:
 			return "", false
 		}
 	}
-	return string(out), true
+	return out.String(), true
 }
 
 func hex4(b []byte, i int) (rune, bool) {

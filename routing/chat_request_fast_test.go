@@ -38,3 +38,31 @@ func TestParseChatFastMatchesEncodingJSON(t *testing.T) {
 		require.False(t, ok, body)
 	}
 }
+
+// TestDecodeStringMatchesEncodingJSON compares decodeString with encoding/json on
+// every short string value over an alphabet of escapes, surrogate halves,
+// control and invalid bytes: both accept the same strings and decode them alike.
+func TestDecodeStringMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	pieces := []string{`a`, `\n`, `\"`, `\\`, `\u00e9`, `\ud83d`, `\ude00`, `\x`, `\`, "\x01", "\xff", `é`}
+	var gen func(prefix string, n int)
+	gen = func(prefix string, n int) {
+		v := []byte(`"` + prefix + `"`)
+		if end, err := skipString(v, 0); err == nil && end == len(v) { // a value the scanner yields
+			got, ok := decodeString(v)
+			var want string
+			wantOK := json.Unmarshal(v, &want) == nil
+			require.Equal(t, wantOK, ok, "%q", v)
+			if ok {
+				require.Equal(t, want, got, "%q", v)
+			}
+		}
+		if n == 0 {
+			return
+		}
+		for _, p := range pieces {
+			gen(prefix+p, n-1)
+		}
+	}
+	gen("", 4)
+}

@@ -80,16 +80,25 @@ func skipSpace(b []byte, i int) int {
 }
 
 // skipString returns the index just past the string starting at b[i] == '"'.
+// Message contents are most of a body's bytes, so it jumps from quote to quote
+// with bytes.IndexByte (vectorised) instead of stepping byte by byte: a quote
+// ends the string unless an odd run of backslashes precedes it.
 func skipString(b []byte, i int) (int, error) {
-	for j := i + 1; j < len(b); j++ {
-		switch b[j] {
-		case '\\':
-			j++
-		case '"':
-			return j + 1, nil
+	for j := i + 1; ; {
+		k := bytes.IndexByte(b[j:], '"')
+		if k < 0 {
+			return 0, errMalformedJSON
 		}
+		q := j + k
+		slashes := 0
+		for p := q - 1; p > i && b[p] == '\\'; p-- {
+			slashes++
+		}
+		if slashes%2 == 0 {
+			return q + 1, nil
+		}
+		j = q + 1
 	}
-	return 0, errMalformedJSON
 }
 
 // skipValue returns the index just past the JSON value starting at b[i].

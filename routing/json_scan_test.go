@@ -39,3 +39,41 @@ func TestRewriteBody(t *testing.T) {
 	_, err = rewriteBody([]byte(`[1,2]`), "m", false)
 	require.Error(t, err)
 }
+
+// TestSkipStringEscapes checks the quote-to-quote skip against the byte-by-byte
+// definition: a backslash escapes the next byte, an unescaped quote ends the string.
+func TestSkipStringEscapes(t *testing.T) {
+	t.Parallel()
+	reference := func(b []byte) (int, bool) {
+		for j := 1; j < len(b); j++ {
+			switch b[j] {
+			case '\\':
+				j++
+			case '"':
+				return j + 1, true
+			}
+		}
+		return 0, false
+	}
+	alphabet := []byte{'"', '\\', 'a', 'n'}
+	var cases [][]byte
+	var gen func(prefix []byte, n int)
+	gen = func(prefix []byte, n int) {
+		cases = append(cases, append([]byte{'"'}, prefix...))
+		if n == 0 {
+			return
+		}
+		for _, c := range alphabet {
+			gen(append(append([]byte{}, prefix...), c), n-1)
+		}
+	}
+	gen(nil, 7)
+	for _, b := range cases {
+		want, ok := reference(b)
+		got, err := skipString(b, 0)
+		require.Equal(t, ok, err == nil, "%q", b)
+		if ok {
+			require.Equal(t, want, got, "%q", b)
+		}
+	}
+}
