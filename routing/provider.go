@@ -96,7 +96,25 @@ type EmbeddingResponse struct {
 }
 
 // parseUsageFromBody reads "model" and "usage" from an OpenAI-shaped body.
+// The body goes to the client unchanged, so only those two members are decoded:
+// one validating pass (json.Valid) and the scanner replace encoding/json's
+// validate-then-decode of the whole body, choices included. Anything unusual
+// (members named with escapes or in another case, wrong types, invalid JSON)
+// takes the encoding/json path, which also words the error.
 func parseUsageFromBody(body []byte) (Usage, string, error) {
+	if json.Valid(body) {
+		if spans, _, err := scanTopLevel(body, "model", "usage"); err == nil && spans[0].start >= 0 && spans[1].start >= 0 {
+			model, ok := decodeString(body[spans[0].start:spans[0].end])
+			var u *usageWire
+			if ok && json.Unmarshal(body[spans[1].start:spans[1].end], &u) == nil && u != nil {
+				return u.usage(), model, nil
+			}
+		}
+	}
+	return parseUsageFromBodySlow(body)
+}
+
+func parseUsageFromBodySlow(body []byte) (Usage, string, error) {
 	var w struct {
 		Model string     `json:"model"`
 		Usage *usageWire `json:"usage"`
