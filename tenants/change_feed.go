@@ -238,8 +238,11 @@ func (f *ChangeFeed) poll(ctx context.Context) {
 		}
 		var stamp struct{ N, Max int64 }
 		if err := db.Raw("SELECT count(*) AS n, coalesce(max(id), 0) AS max FROM casbin_rule").Scan(&stamp).Error; err == nil {
+			// The first poll reloads too: a rule written (by the CLI) after this
+			// process loaded the policy but before that poll is otherwise missed
+			// until the periodic resync.
 			cur := fmt.Sprintf("%d/%d", stamp.N, stamp.Max)
-			if lastRules != "" && cur != lastRules {
+			if cur != lastRules {
 				f.Deliver(ctx, Change{Kind: ChangeRBAC})
 			}
 			lastRules = cur
