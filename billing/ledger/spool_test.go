@@ -1,0 +1,54 @@
+package ledger
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestAppendEventJSONMatchesMarshal holds the spool's hand-written encoding to
+// json.Marshal's, byte for byte, for full, sparse and awkward events.
+func TestAppendEventJSONMatchesMarshal(t *testing.T) {
+	t.Parallel()
+	at := time.Date(2026, 11, 26, 16, 48, 41, 123456789, time.UTC)
+	for _, e := range []Event{
+		{TenantID: "01m8cbht6enn4qc5awb7hrwdgd", RequestID: "req_0123456789abcdef01234567", CreatedAt: at,
+			KeyID: "key_1", MemberID: "mem_1", ModelRequested: "auto", ModelUsed: "gpt-4o-mini", Provider: "openai",
+			InputTokens: 12, CachedTokens: 3, OutputTokens: 1, Cost: 2400, LatencyMS: 7, Status: StatusOK,
+			RouteReason: "auto_economy+fallback:upstream_error"},
+		{TenantID: "t", RequestID: "r", CreatedAt: at.Truncate(time.Second), ModelUsed: "m", Status: StatusAborted},
+		{TenantID: "t", RequestID: "r", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)),
+			ModelUsed: `a "quoted" <model> & \ path`, Provider: "東京", Status: "ok\n\x01", InputTokens: -1, Cost: -5},
+		{TenantID: "t", RequestID: "bad utf-8 \xff", ModelUsed: "m\u2028", Status: "ok"},
+		{},
+	} {
+		want, err := json.Marshal(e)
+		require.NoError(t, err)
+		got, err := appendEventJSON(nil, e)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(got))
+	}
+	_, err := appendEventJSON(nil, Event{CreatedAt: time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)})
+	require.Error(t, err, "json.Marshal refuses years past 9999, and so does the spool")
+}
+
+func BenchmarkAppendEventJSON(b *testing.B) {
+	e := Event{TenantID: "01m8cbht6enn4qc5awb7hrwdgd", RequestID: "req_0123456789abcdef01234567", CreatedAt: time.Now().UTC(),
+		KeyID: "01m8cbht6enn4qc5awb7hrwdge", ModelRequested: "gpt-4o-mini", ModelUsed: "gpt-4o-mini", Provider: "openai",
+		InputTokens: 12, OutputTokens: 1, Cost: 2400, LatencyMS: 1, Status: StatusOK, RouteReason: "explicit"}
+	b.Run("marshal", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			_, _ = json.Marshal(e)
+		}
+	})
+	b.Run("append", func(b *testing.B) {
+		b.ReportAllocs()
+		var buf []byte
+		for b.Loop() {
+			buf, _ = appendEventJSON(buf[:0], e)
+		}
+	})
+}
