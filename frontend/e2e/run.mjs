@@ -15,13 +15,20 @@
 //   TOLLGATE_E2E_TENANT    tenant slug to test (default: the one login lands on)
 //   TOLLGATE_E2E_CHROMIUM  browser binary (default /usr/bin/chromium)
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
-//   TOLLGATE_E2E_FLOWS     comma-separated flows to run after the page tour, or "all"
-//                          (see FLOWS below; they need the real backend)
+//   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
+//                          (see FLOWS below: keys, live, webhook, budget, revoke, viewer;
+//                          they need the real backend, in this order)
+//   TOLLGATE_E2E_VIEWER_EMAIL / TOLLGATE_E2E_VIEWER_PASSWORD
+//                          a viewer of the same tenant: the viewer flow and a viewer tour
 //   TOLLGATE_E2E_TTI_RUNS  overview loads to measure (default 3; the median is reported)
 //   TOLLGATE_E2E_HEADFUL=1 show the browser (needs a display)
 
 import { chromium } from "playwright-core";
-import { mkdir, writeFile } from "node:fs/promises";
+import OpenAI from "openai";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:http";
+import { createHmac } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 
@@ -33,6 +40,8 @@ const PASSWORD = env.TOLLGATE_E2E_PASSWORD ?? "";
 const OUT = path.resolve(env.TOLLGATE_E2E_OUT ?? path.join(here, "out"));
 const CHROMIUM = env.TOLLGATE_E2E_CHROMIUM ?? "/usr/bin/chromium";
 const TTI_RUNS = Math.max(1, Number(env.TOLLGATE_E2E_TTI_RUNS ?? 3));
+const VIEWER = env.TOLLGATE_E2E_VIEWER_EMAIL ? { email: env.TOLLGATE_E2E_VIEWER_EMAIL, password: env.TOLLGATE_E2E_VIEWER_PASSWORD ?? "" } : null;
+const ADMIN = { email: EMAIL, password: PASSWORD };
 
 const VIEWPORTS = [
   { name: "1280", width: 1280, height: 800 },
@@ -88,10 +97,10 @@ function watchErrors(page) {
   };
 }
 
-async function login(page) {
+async function login(page, who = ADMIN) {
   await page.goto(`${BASE}/login`, { waitUntil: "domcontentloaded" });
-  await page.getByLabel("Email").fill(EMAIL);
-  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByLabel("Email").fill(who.email);
+  await page.getByLabel("Password").fill(who.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForURL((u) => !u.pathname.startsWith("/login"), { timeout: 15_000 }).catch(async () => {
     const msg = await page.locator(".form-error").textContent().catch(() => null);
@@ -119,11 +128,11 @@ async function settle(page, readySelector) {
     .catch(() => {}); // a chart still loading is reported by the screenshot, not failed
 }
 
-async function tour(browser, vp, report) {
+async function tour(browser, vp, report, who = ADMIN, prefix = "") {
   const context = await browser.newContext({ viewport: { width: vp.width, height: vp.height }, isMobile: !!vp.isMobile, hasTouch: !!vp.isMobile, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const errs = watchErrors(page);
-  await login(page);
+  await login(page, who);
   const tenant = await currentTenant(page);
   const superadmin = await isSuperadmin(page);
   if (!tenant && !superadmin) throw new Error("login landed on no tenant; set TOLLGATE_E2E_TENANT");
@@ -135,11 +144,11 @@ async function tour(browser, vp, report) {
     if (!p.abs && !tenant) continue;
     const rel = p.abs ?? `/t/${encodeURIComponent(tenant)}/${p.path}`;
     if (!navHrefs.has(rel)) {
-      console.log(`skip ${vp.name.padStart(4)} ${p.name.padEnd(9)} (not in this role's navigation)`);
+      console.log(`skip ${vp.name.padStart(4)} ${(prefix + p.name).padEnd(16)} (not in this role's navigation)`);
       continue;
     }
     const url = `${BASE}${rel}`;
-    const entry = { page: p.name, viewport: vp.name, url, ok: true, problems: [] };
+    const entry = { page: `${prefix}${p.name}`, viewport: vp.name, url, ok: true, problems: [] };
     const t0 = Date.now();
     try {
       await page.goto(url, { waitUntil: "domcontentloaded" });
@@ -154,17 +163,17 @@ async function tour(browser, vp, report) {
     entry.problems.push(...errs.take());
     entry.ok = entry.problems.length === 0;
     entry.ms = Date.now() - t0;
-    const file = path.join(OUT, `${p.name}-${vp.name}.png`);
+    const file = path.join(OUT, `${prefix}${p.name}-${vp.name}.png`);
     await page.screenshot({ path: file, fullPage: true }).catch((e) => entry.problems.push(`screenshot: ${e.message}`));
     entry.screenshot = path.relative(process.cwd(), file);
     report.pages.push(entry);
-    console.log(`${entry.ok ? "ok  " : "FAIL"} ${vp.name.padStart(4)} ${p.name.padEnd(9)} ${String(entry.ms).padStart(5)} ms${entry.ok ? "" : "  " + entry.problems.join(" | ")}`);
+    console.log(`${entry.ok ? "ok  " : "FAIL"} ${vp.name.padStart(4)} ${entry.page.padEnd(16)} ${String(entry.ms).padStart(5)} ms${entry.ok ? "" : "  " + entry.problems.join(" | ")}`);
   }
   if (vp.isMobile) {
     // The collapsed navigation, opened.
     await page.getByRole("button", { name: "Open navigation" }).click();
     await page.waitForTimeout(300);
-    await page.screenshot({ path: path.join(OUT, `nav-open-${vp.name}.png`) });
+    await page.screenshot({ path: path.join(OUT, `${prefix}nav-open-${vp.name}.png`) });
   }
   await context.close();
   return { tenant, superadmin };
@@ -189,50 +198,284 @@ async function measureTti(browser, tenant, report) {
   await context.close();
 }
 
-// Flows: multi-step scenarios to add once the backend exists. Each gets
-// { browser, tenant, log } and throws on failure. Enable with TOLLGATE_E2E_FLOWS.
+
+/** Sizes of the console as the server sends it: what the overview loads first, and every chunk. */
+async function measureBundle(report) {
+  const gz = (buf) => gzipSync(buf, { level: 9 }).length;
+  const html = await (await fetch(`${BASE}/`)).text();
+  const initial = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1]);
+  let raw = Buffer.byteLength(html);
+  let zipped = gz(Buffer.from(html));
+  for (const a of initial) {
+    const res = await fetch(`${BASE}${a}`);
+    if (!res.ok) throw new Error(`bundle: ${a} → HTTP ${res.status}`);
+    const b = Buffer.from(await res.arrayBuffer());
+    raw += b.length;
+    zipped += gz(b);
+  }
+  const out = { initial_files: initial.length + 1, initial_raw_bytes: raw, initial_gzip_bytes: zipped };
+  // Every chunk (lazy pages, the chart library) from the build the binary embeds.
+  const dir = path.join(here, "..", "dist", "assets");
+  try {
+    let all = 0;
+    let largest = { name: "", gzip: 0 };
+    for (const f of await readdir(dir)) {
+      const n = gz(await readFile(path.join(dir, f)));
+      all += n;
+      if (n > largest.gzip) largest = { name: f, gzip: n };
+    }
+    Object.assign(out, { all_chunks_gzip_bytes: all, largest_chunk: largest });
+  } catch {
+    /* no local dist: the initial figure stands alone */
+  }
+  report.bundle = out;
+  const kb = (n) => `${(n / 1024).toFixed(1)} kB`;
+  console.log(
+    `bundle  initial load (index.html + ${initial.length} assets) ${kb(zipped)} gzipped (${kb(raw)} raw)` +
+      (out.all_chunks_gzip_bytes ? `; all chunks ${kb(out.all_chunks_gzip_bytes)} gzipped, largest ${out.largest_chunk.name} ${kb(out.largest_chunk.gzip)} (lazy)` : ""),
+  );
+}
+
+const tenantUrl = (tenant, page) => `${BASE}/t/${encodeURIComponent(tenant)}/${page}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls fn until it returns a truthy value or the time is up; returns the last value. */
+async function until(fn, ms, every = 250) {
+  const end = Date.now() + ms;
+  let v;
+  while (!(v = await fn()) && Date.now() < end) await sleep(every);
+  return v;
+}
+
+/** An OpenAI client for the key, as an app would use it (no retries: we want to see each answer). */
+const openai = (secret) => new OpenAI({ apiKey: secret, baseURL: `${BASE}/v1`, maxRetries: 0, timeout: 15_000 });
+
+/** Logs in through the API (not the UI), for checks of what the server allows. */
+async function apiToken(who) {
+  const res = await fetch(`${BASE}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(who) });
+  if (!res.ok) throw new Error(`API login as ${who.email}: HTTP ${res.status}`);
+  return (await res.json()).access_token;
+}
+
+/** The admin's browser page, shared by the flows (one login). */
+async function adminPage(browser, shared) {
+  if (shared.page) return shared.page;
+  shared.context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  await shared.context.grantPermissions(["clipboard-read", "clipboard-write"], { origin: BASE });
+  shared.page = await shared.context.newPage();
+  shared.errors = watchErrors(shared.page);
+  await login(shared.page);
+  return shared.page;
+}
+
+async function needKey(shared) {
+  if (!shared.secret) throw new Error("needs the key of the keys flow");
+}
+
+// Flows: multi-step scenarios against the real backend, run in this order. Each
+// gets { browser, tenant, log, shared } and throws on failure.
 const FLOWS = {
-  /** Create a key in the UI, read the once-shown secret, use it, see the request live, revoke it, see it refused. */
-  async keys({ browser, tenant, log }) {
-    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-    const page = await context.newPage();
-    await login(page);
-    await page.goto(`${BASE}/t/${encodeURIComponent(tenant)}/keys`);
+  /** Create a key in the UI: the secret is shown once, with a working copy button. */
+  async keys({ browser, tenant, log, shared }) {
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "keys"));
     await page.getByRole("button", { name: /Create (your first )?key/ }).first().click();
     const name = `e2e-${Date.now()}`;
     await page.getByLabel("Name").fill(name);
+    if (!(await page.getByRole("checkbox", { name: /Inference/ }).isChecked())) throw new Error("scope inference is not the default");
     await page.getByRole("button", { name: "Create key" }).last().click();
-    const secret = (await page.getByTestId("key-secret").locator("code").textContent())?.trim();
-    if (!secret) throw new Error("no secret shown");
-    log(`created key ${name}`);
+    const secret = (await page.getByTestId("key-secret").locator("code").textContent({ timeout: 10_000 }))?.trim() ?? "";
+    if (!/^tg_[0-9A-Za-z]{43}$/.test(secret)) throw new Error(`no key secret shown (got "${secret.slice(0, 12)}…")`);
+    await page.getByTestId("key-secret").getByRole("button", { name: "Copy secret" }).click();
+    await page.getByTestId("key-secret").getByRole("button", { name: /Copied/ }).waitFor({ timeout: 3000 });
+    const copied = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `(clipboard unreadable: ${e.message})`);
+    if (copied !== secret) throw new Error(`copy button put "${String(copied).slice(0, 20)}…" on the clipboard, not the secret`);
+    log(`created key ${name}; secret shown, copied to the clipboard`);
+    if (await page.getByRole("button", { name: "Done" }).isEnabled()) throw new Error("Done is enabled before the user confirms storing the secret");
     await page.getByLabel(/I have stored the secret/).check();
     await page.getByRole("button", { name: "Done" }).click();
-
-    await page.goto(`${BASE}/t/${encodeURIComponent(tenant)}/overview`);
-    await settle(page, '[data-testid="kpi-cards"][data-state="ready"]');
-    const chat = () =>
-      fetch(`${BASE}/v1/chat/completions`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${secret}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ model: "auto", max_tokens: 16, messages: [{ role: "user", content: "ping from e2e" }] }),
-      });
-    const res = await chat();
-    if (!res.ok) throw new Error(`chat with the new key: HTTP ${res.status}`);
-    const model = res.headers.get("x-tollgate-model") ?? "";
-    await page.locator("section[aria-labelledby=recent] tbody tr", { hasText: model }).first().waitFor({ timeout: 10_000 });
-    log(`request with ${model} appeared live`);
-
-    await page.goto(`${BASE}/t/${encodeURIComponent(tenant)}/keys`);
-    await page.getByRole("button", { name: `Revoke key ${name}` }).click();
-    await page.getByRole("button", { name: "Revoke key" }).click();
-    await page.waitForTimeout(1500); // revocation is visible everywhere within 1 s
-    const after = await chat();
-    if (after.status !== 401) throw new Error(`revoked key still answered HTTP ${after.status}`);
-    log("revoked key is refused");
-    await context.close();
+    await page.getByTestId("key-secret").waitFor({ state: "detached", timeout: 5000 });
+    await page.reload();
+    await page.getByRole("cell", { name: new RegExp(name) }).first().waitFor({ timeout: 10_000 });
+    if ((await page.getByText(secret).count()) > 0) throw new Error("the secret is shown again after closing the dialog");
+    log("secret gone after Done and reload (shown once)");
+    Object.assign(shared, { secret, keyName: name });
   },
-  // TODO(budget): set a tiny hard budget, send requests until 429 budget_exceeded, expect the alert toast and alert history entry.
-  // TODO(viewer): sign in as a viewer (TOLLGATE_E2E_VIEWER_EMAIL/PASSWORD) and assert no "Create key", "Invite member", "Add budget" buttons.
+
+  /** Use the key through the OpenAI client and see the request appear on the overview without a reload. */
+  async live({ browser, tenant, log, shared }) {
+    await needKey(shared);
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "overview"));
+    await settle(page, '[data-testid="kpi-cards"][data-state="ready"]');
+    await page.getByText("Updates live").waitFor({ timeout: 10_000 });
+    let navigations = 0;
+    const onNav = (f) => f === page.mainFrame() && navigations++;
+    page.on("framenavigated", onNav);
+    const client = openai(shared.secret);
+    const { data, response } = await client.chat.completions
+      .create({ model: "auto", max_tokens: 16, messages: [{ role: "user", content: "ping from the e2e suite" }] })
+      .withResponse();
+    const reqId = response.headers.get("x-tollgate-request-id");
+    if (!data.choices?.[0]?.message) throw new Error("chat completion without a message");
+    log(`chat via the openai client: ${data.model}, ${data.usage?.total_tokens} tokens, ${reqId}`);
+    await page.locator(`section[aria-labelledby=recent] tr[data-request-id="${reqId}"]`).waitFor({ timeout: 10_000 });
+    const stream = await client.chat.completions.create({ model: "auto", max_tokens: 16, stream: true, messages: [{ role: "user", content: "stream please" }] });
+    let chunks = 0;
+    for await (const c of stream) chunks += c.choices?.[0]?.delta?.content ? 1 : 0;
+    if (chunks === 0) throw new Error("streamed completion had no content");
+    await until(async () => (await page.locator("section[aria-labelledby=recent] tbody tr").count()) >= 2, 10_000);
+    page.off("framenavigated", onNav);
+    if (navigations) throw new Error(`the overview navigated ${navigations} time(s): not live`);
+    log(`request ${reqId} and a streamed one (${chunks} chunks) appeared live, no reload`);
+  },
+
+  /** Point the alert webhook at a local sink: the secret is shown once, and "Send test" delivers a signed event. */
+  async webhook({ browser, tenant, log, shared }) {
+    const got = [];
+    const sink = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        got.push({ headers: req.headers, body });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise((r) => sink.listen(0, "127.0.0.1", r));
+    shared.sink = { server: sink, got };
+    const url = `http://127.0.0.1:${sink.address().port}/hook`;
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "budgets"));
+    await page.getByLabel("Webhook URL").fill(url);
+    await page.getByRole("button", { name: /^(Save|Update)$/ }).click();
+    const secret = (await page.getByTestId("webhook-secret").locator("code").textContent({ timeout: 10_000 }))?.trim() ?? "";
+    if (!secret.startsWith("whsec_")) throw new Error(`no signing secret shown (got "${secret.slice(0, 10)}…")`);
+    await page.getByTestId("webhook-secret").getByRole("button", { name: "Copy secret" }).waitFor();
+    await page.getByRole("button", { name: "I have stored it" }).click();
+    await page.getByRole("button", { name: "Send test" }).click();
+    await page.getByTestId("webhook-test-result").waitFor({ timeout: 10_000 });
+    const result = (await page.getByTestId("webhook-test-result").innerText()).replace(/\s+/g, " ").trim();
+    if (!result.startsWith("Delivered")) throw new Error(`test delivery: ${result}`);
+    const hit = await until(() => got.find((g) => g.headers["x-tollgate-signature"]), 3000);
+    if (!hit) throw new Error("the sink received no signed request");
+    const [, t, v1] = /t=(\d+),v1=([0-9a-f]+)/.exec(hit.headers["x-tollgate-signature"]) ?? [];
+    const want = createHmac("sha256", secret).update(`${t}.${hit.body}`).digest("hex");
+    if (v1 !== want) throw new Error("the test delivery's signature does not verify with the secret shown");
+    await page.reload();
+    if ((await page.getByText(secret).count()) > 0) throw new Error("the webhook secret is shown again after reload");
+    log(`webhook saved, secret shown once, test delivered (${result.trim()}), signature verified`);
+  },
+
+  /** A tiny hard budget set in the UI: requests are refused with budget_exceeded and the alert appears. */
+  async budget({ browser, tenant, log, shared }) {
+    await needKey(shared);
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "budgets"));
+    await page.getByRole("button", { name: /^(Set|Add) budget$/ }).first().click();
+    await page.getByLabel("Limit (USD)").fill("0.0001");
+    await page.getByLabel("Alert at (% of limit)").fill("50, 100");
+    await page.getByRole("button", { name: /^(Save|Replace) budget$/ }).click();
+    await page.getByTestId("budget-spend").first().waitFor({ timeout: 10_000 });
+    log("hard budget $0.0001/month with alerts at 50% and 100% set in the UI");
+    await page.goto(tenantUrl(tenant, "overview"));
+    await settle(page, '[data-testid="kpi-cards"][data-state="ready"]');
+    await page.getByText("Updates live").waitFor({ timeout: 10_000 });
+    const client = openai(shared.secret);
+    let ok = 0;
+    let refused = null;
+    for (let i = 0; i < 60 && !refused; i++) {
+      try {
+        await client.chat.completions.create({ model: "sim-small", max_tokens: 16, messages: [{ role: "user", content: `budget ${i}` }] });
+        ok++;
+      } catch (e) {
+        if (e?.status === 429) refused = e;
+        else throw e;
+      }
+    }
+    if (!refused) throw new Error(`60 requests under a $0.0001 hard budget, none refused`);
+    if (refused.code !== "budget_exceeded" || refused.type !== "insufficient_quota") throw new Error(`429 but ${refused.type}/${refused.code}`);
+    log(`${ok} requests served, then 429 insufficient_quota/budget_exceeded`);
+    const toast = await page
+      .getByText("Budget alert")
+      .first()
+      .waitFor({ timeout: 8000 })
+      .then(() => true)
+      .catch(() => false);
+    await page.goto(tenantUrl(tenant, "budgets"));
+    const alert = page.getByTestId("alert-history").locator("li", { hasText: /Spend reached 50%/ });
+    await alert.first().waitFor({ timeout: 10_000 });
+    log(`alert ${toast ? "shown live as a notification and " : ""}listed in the alert history`);
+    if (shared.sink) {
+      const delivered = await until(() => shared.sink.got.find((g) => g.headers["x-tollgate-event"] === "budget.alert"), 15_000, 500);
+      log(delivered ? "alert delivered to the webhook sink" : "alert not delivered to the webhook within 15 s (delivery is queued)");
+    }
+  },
+
+  /** Revoke the key in the UI: /v1 refuses it (401) within a second or two. */
+  async revoke({ browser, tenant, log, shared }) {
+    await needKey(shared);
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "keys"));
+    await page.getByRole("button", { name: `Revoke key ${shared.keyName}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke key" }).click();
+    await page.getByText("Key revoked").first().waitFor({ timeout: 10_000 });
+    const t0 = Date.now();
+    const client = openai(shared.secret);
+    let last = "";
+    const refused = await until(async () => {
+      try {
+        await client.models.list();
+        last = "200";
+        return false;
+      } catch (e) {
+        last = String(e?.status ?? e?.message);
+        return e?.status === 401;
+      }
+    }, 3000, 200);
+    if (!refused) throw new Error(`revoked key still answered (${last}) after 3 s`);
+    log(`revoked in the UI; /v1 answers 401 after ${Date.now() - t0} ms`);
+  },
+
+  /** A viewer sees no "Create key" and the server refuses the viewer's create-key call (403). */
+  async viewer({ browser, tenant, log }) {
+    if (!VIEWER) throw new Error("set TOLLGATE_E2E_VIEWER_EMAIL and TOLLGATE_E2E_VIEWER_PASSWORD");
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    try {
+      await login(page, VIEWER);
+      await page.goto(tenantUrl(tenant, "keys"));
+      await settle(page);
+      await page.locator("main table, main .empty").first().waitFor({ timeout: 10_000 });
+      const hidden = async (what) => {
+        if ((await page.getByRole("button", { name: what }).count()) > 0) throw new Error(`viewer sees "${what}" on ${new URL(page.url()).pathname}`);
+      };
+      await hidden(/Create (your first )?key/);
+      await hidden(/^Revoke/);
+      await page.goto(tenantUrl(tenant, "usage"));
+      await settle(page);
+      await hidden("Export CSV");
+      await page.goto(tenantUrl(tenant, "budgets"));
+      await settle(page);
+      await hidden(/^(Set|Add) budget$/);
+      if ((await page.getByText("Alert webhook").count()) > 0) throw new Error("viewer sees the webhook card");
+      log("no Create key, Revoke, Export CSV, Set budget or webhook for the viewer");
+      const token = await apiToken(VIEWER);
+      const res = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/keys`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ name: "viewer-should-not" }),
+      });
+      if (res.status !== 403) throw new Error(`viewer create-key: HTTP ${res.status}, want 403`);
+      const csv = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/usage.csv`, { headers: { Authorization: `Bearer ${token}` } });
+      if (csv.status !== 403) throw new Error(`viewer usage.csv: HTTP ${csv.status}, want 403`);
+      log("viewer's POST keys → 403, usage.csv → 403");
+    } catch (e) {
+      await page.screenshot({ path: path.join(OUT, "flow-viewer-failed.png"), fullPage: true }).catch(() => {});
+      throw e;
+    } finally {
+      await context.close();
+    }
+  },
 };
 
 async function main() {
@@ -240,29 +483,47 @@ async function main() {
   const report = { base: BASE, started: new Date().toISOString(), pages: [], flows: [] };
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: env.TOLLGATE_E2E_HEADFUL !== "1", args: LAUNCH_ARGS });
   let failed = false;
+  const shared = {};
   try {
-    let who = null;
-    for (const vp of VIEWPORTS) who = await tour(browser, vp, report);
-    if (who?.tenant) await measureTti(browser, who.tenant, report);
+    // Where login lands tells the tenant (and whether we are superadmin).
+    const probe = await browser.newContext();
+    const probePage = await probe.newPage();
+    await login(probePage);
+    const tenant = await currentTenant(probePage);
+    await probe.close();
+
     const wanted = (env.TOLLGATE_E2E_FLOWS ?? "").split(",").map((s) => s.trim()).filter(Boolean);
     const names = wanted.includes("all") ? Object.keys(FLOWS) : wanted;
     for (const name of names) {
       const flow = FLOWS[name];
       const entry = { flow: name, ok: true, log: [] };
+      const t0 = Date.now();
       if (!flow) {
         entry.ok = false;
         entry.log.push(`unknown flow (have: ${Object.keys(FLOWS).join(", ")})`);
       } else {
         try {
-          await flow({ browser, tenant: who?.tenant, log: (m) => entry.log.push(m) });
+          await flow({ browser, tenant, log: (m) => entry.log.push(m), shared });
+          const errs = shared.errors?.take() ?? [];
+          if (errs.length) throw new Error(errs.join(" | "));
         } catch (e) {
           entry.ok = false;
-          entry.log.push(String(e.message ?? e));
+          entry.log.push(String(e.message ?? e).split("\n")[0]);
+          if (shared.page) await shared.page.screenshot({ path: path.join(OUT, `flow-${name}-failed-admin-page.png`), fullPage: true }).catch(() => {});
         }
       }
+      entry.ms = Date.now() - t0;
       report.flows.push(entry);
-      console.log(`${entry.ok ? "ok  " : "FAIL"} flow ${name}: ${entry.log.join("; ")}`);
+      console.log(`${entry.ok ? "ok  " : "FAIL"} flow ${name} (${entry.ms} ms): ${entry.log.join("; ")}`);
     }
+    await shared.context?.close();
+    shared.sink?.server.close();
+
+    let who = null;
+    for (const vp of VIEWPORTS) who = await tour(browser, vp, report);
+    if (VIEWER) for (const vp of VIEWPORTS) await tour(browser, vp, report, VIEWER, "viewer-");
+    if (who?.tenant ?? tenant) await measureTti(browser, who?.tenant ?? tenant, report);
+    await measureBundle(report);
   } catch (e) {
     report.fatal = String(e.stack ?? e);
     console.error(`e2e: ${e.message ?? e}`);
