@@ -54,7 +54,8 @@ func (o *openAI) caller(c *gin.Context) (gateway.Caller, error) {
 	if err != nil {
 		return gateway.Caller{}, err
 	}
-	return gateway.Caller{Handle: hd, KeyID: k.ID, Models: k.Models, RequestsPerMinute: k.RPMLimit, TokensPerMinute: k.TPMLimit}, nil
+	return gateway.Caller{Handle: hd, KeyID: k.ID, MemberID: k.CreatedBy, Models: k.Models,
+		RequestsPerMinute: k.RPMLimit, TokensPerMinute: k.TPMLimit}, nil
 }
 
 func readBody(c *gin.Context) ([]byte, error) {

@@ -67,6 +67,9 @@ type AuthenticatedKey struct {
 	RPMLimit int64
 	// TPMLimit is tokens per minute; 0 means no limit.
 	TPMLimit int64
+	// CreatedBy is the user who created the key ("" for the CLI): the member whose
+	// per-member budget the key's requests count against.
+	CreatedBy string
 	// ExpiresAt is nil for a key that never expires (a rotated key expires after its
 	// grace period).
 	ExpiresAt *time.Time

@@ -208,7 +208,7 @@ func (a *KeyAuthenticator) load(ctx context.Context, h [32]byte, hexHash string)
 	}
 	e := &keyEntry{hash: h, suspended: Status(row.TStatus) != StatusActive}
 	e.key = AuthenticatedKey{ID: row.Key.ID, Name: row.Key.Name, Prefix: row.Key.Prefix, Scopes: decodeList(row.Key.Scopes), Models: decodeList(row.Key.Models),
-		RPMLimit: row.Key.RPMLimit, TPMLimit: row.Key.TPMLimit, ExpiresAt: utcPtr(row.Key.ExpiresAt),
+		RPMLimit: row.Key.RPMLimit, TPMLimit: row.Key.TPMLimit, CreatedBy: memberOf(row.Key.CreatedBy), ExpiresAt: utcPtr(row.Key.ExpiresAt),
 		Tenant: Tenant{ID: ID(row.Key.TenantID), Slug: row.TSlug, Name: row.TName, SchemaName: row.TSchemaName, Status: Status(row.TStatus)}}
 	if row.Key.ExpiresAt != nil {
 		e.expiresAt = row.Key.ExpiresAt.UnixNano()
@@ -337,4 +337,13 @@ func (a *KeyAuthenticator) CacheLen() int {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	return len(a.entries)
+}
+
+// memberOf keeps created_by when it names a user; keys made by the CLI or the
+// system ("cli") belong to no member.
+func memberOf(createdBy string) string {
+	if ID(createdBy).Valid() {
+		return createdBy
+	}
+	return ""
 }

@@ -221,3 +221,55 @@ func TestLedgerExactness(t *testing.T) {
 	require.Zero(t, usage[0].Reserved)
 	t.Logf("%d requests, ledger $%s = upstream usage $%s = Redis counter $%s", n, tot.Cost.USDString(), res.usageCost.USDString(), usage[0].Spent.USDString())
 }
+
+// A per-member budget counts every key the member created and refuses past its limit;
+// the ledger records the member.
+func TestMemberBudgetThroughGateway(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, map[string]string{"TOLLGATE_SIM": "1"})
+	tn, err := s.op.registry.Create(t.Context(), tenants.CreateInput{Name: "members"})
+	require.NoError(t, err)
+	member := string(tenants.NewID()) // a user id: keys remember who created them
+	svc := newIdentityServices(s.op, tenants.PasswordParams{})
+	_, k1, err := svc.keys.Create(t.Context(), tenants.CreateKeyInput{TenantID: tn.ID, Name: "one", Actor: tenants.Actor{UserID: member}})
+	require.NoError(t, err)
+	_, k2, err := svc.keys.Create(t.Context(), tenants.CreateKeyInput{TenantID: tn.ID, Name: "two", Actor: tenants.Actor{UserID: member}})
+	require.NoError(t, err)
+	// sim-large, 9 prompt + 10 output tokens: 9×2500 + 10×10000 = 122,500 nano-USD a request.
+	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeMember, ScopeID: member, Period: meter.PeriodDay, Limit: 300_000, Hard: true})
+
+	call := func(key string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, s.baseURL+"/v1/chat/completions",
+			strings.NewReader(`{"model":"sim-large","max_tokens":10,"messages":[{"role":"user","content":"hello there"}]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("x-tollgate-model")
+	}
+	code, model := call(k1.Reveal())
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "sim-large", model)
+	code, _ = call(k2.Reveal())
+	require.Equal(t, http.StatusOK, code)
+	// The member's two keys share one budget: the third request no longer fits
+	// sim-large, and the default policy's ladder downgrades it instead of refusing.
+	code, model = call(k1.Reveal())
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "sim-small", model)
+	// Until even the economy tier does not fit.
+	n := 3
+	for ; n < 20; n++ {
+		if code, _ = call(k2.Reveal()); code == http.StatusTooManyRequests {
+			break
+		}
+	}
+	require.Equal(t, http.StatusTooManyRequests, code)
+	evs := s.waitLedger(t, tn, func(evs []ledger.Event) bool { return len(evs) == n })
+	var spent billing.NanoUSD
+	for _, e := range evs {
+		require.Equal(t, member, e.MemberID)
+		spent += e.Cost
+	}
+	require.LessOrEqual(t, spent, billing.NanoUSD(300_000))
+}
