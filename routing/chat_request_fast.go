@@ -3,6 +3,7 @@ package routing
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -45,8 +46,8 @@ func parseChatFast(raw []byte) (chatWire, bool) {
 	}
 	for i, dst := range []**int{&w.MaxTokens, &w.MaxCompletionTokens} {
 		if v := val(2 + i); v != nil && !bytes.Equal(v, []byte("null")) {
-			var n int
-			if json.Unmarshal(v, &n) != nil {
+			n, ok := decodeInt(v)
+			if !ok {
 				return w, false
 			}
 			*dst = &n
@@ -127,6 +128,26 @@ func parseMessagesFast(b []byte) ([]messageWire, bool) {
 		out = append(out, m)
 		i = end
 	}
+}
+
+// decodeInt decodes a JSON number into an int as encoding/json would: plain
+// integers are parsed directly; anything else (fractions, exponents, overflow)
+// is left to encoding/json, which refuses them.
+func decodeInt(v []byte) (int, bool) {
+	digits := v
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	plain := len(digits) > 0 && len(digits) < 19 && (digits[0] != '0' || len(digits) == 1)
+	for _, c := range digits {
+		plain = plain && c >= '0' && c <= '9'
+	}
+	if plain {
+		n, err := strconv.Atoi(string(v))
+		return n, err == nil
+	}
+	var n int
+	return n, json.Unmarshal(v, &n) == nil
 }
 
 // decodeString decodes a JSON string value (nil and null give ""). Strings

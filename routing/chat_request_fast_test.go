@@ -66,3 +66,18 @@ func TestDecodeStringMatchesEncodingJSON(t *testing.T) {
 	}
 	gen("", 4)
 }
+
+// TestDecodeIntMatchesEncodingJSON compares decodeInt with encoding/json.
+func TestDecodeIntMatchesEncodingJSON(t *testing.T) {
+	t.Parallel()
+	for _, v := range []string{"0", "7", "-3", "300", "-0", "010", "+1", "1.5", "1e3", "1.0", "-", "",
+		"999999999999999999", "9223372036854775807", "9223372036854775808", "-9223372036854775808", "12a", `"5"`, "true"} {
+		got, ok := decodeInt([]byte(v))
+		var want int
+		wantOK := json.Unmarshal([]byte(v), &want) == nil
+		require.Equal(t, wantOK, ok, v)
+		if ok {
+			require.Equal(t, want, got, v)
+		}
+	}
+}

@@ -1,8 +1,6 @@
 package routing
 
 import (
-	"fmt"
-
 	"github.com/tollgate-dev/tollgate/billing"
 )
 
@@ -89,5 +87,5 @@ type Decision struct {
 // Header is the x-tollgate-route-reason value: "<reason>; <explanation>",
 // ASCII only so it is a valid header value.
 func (d Decision) Header() string {
-	return fmt.Sprintf("%s; %s", d.Reason, d.Explanation)
+	return string(d.Reason) + "; " + d.Explanation
 }

@@ -103,21 +103,23 @@ func validID(field, v string) error {
 
 func (l Limit) validate(i int) error {
 	var errs []error
-	p := fmt.Sprintf("limits[%d].", i)
+	// The field prefix is formatted only for a problem: every reservation
+	// validates its limits, and almost all are fine.
+	p := func() string { return fmt.Sprintf("limits[%d].", i) }
 	switch l.Scope {
 	case ScopeTenant:
 	case ScopeKey, ScopeMember:
-		if err := validID(p+"scope_id", l.ScopeID); err != nil {
-			errs = append(errs, err)
+		if err := validID("scope_id", l.ScopeID); err != nil {
+			errs = append(errs, fmt.Errorf("%s%w", p(), err))
 		}
 	default:
-		errs = append(errs, fmt.Errorf("%sscope %q must be tenant, key or member", p, l.Scope))
+		errs = append(errs, fmt.Errorf("%sscope %q must be tenant, key or member", p(), l.Scope))
 	}
 	if l.Period != PeriodDay && l.Period != PeriodMonth {
-		errs = append(errs, fmt.Errorf("%speriod %q must be day or month", p, l.Period))
+		errs = append(errs, fmt.Errorf("%speriod %q must be day or month", p(), l.Period))
 	}
 	if l.Limit < 0 {
-		errs = append(errs, fmt.Errorf("%slimit must not be negative", p))
+		errs = append(errs, fmt.Errorf("%slimit must not be negative", p()))
 	}
 	return errors.Join(errs...)
 }
