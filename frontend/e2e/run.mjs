@@ -16,7 +16,7 @@
 //   TOLLGATE_E2E_CHROMIUM  browser binary (default /usr/bin/chromium)
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
-//                          (see FLOWS below: keys, live, webhook, budget, revoke, viewer;
+//                          (see FLOWS below: keys, live, webhook, budget, revoke, routing, viewer;
 //                          they need the real backend, in this order)
 //   TOLLGATE_E2E_VIEWER_EMAIL / TOLLGATE_E2E_VIEWER_PASSWORD
 //                          a viewer of the same tenant: the viewer flow and a viewer tour
@@ -409,6 +409,10 @@ const FLOWS = {
       const delivered = await until(() => shared.sink.got.find((g) => g.headers["x-tollgate-event"] === "budget.alert"), 15_000, 500);
       log(delivered ? "alert delivered to the webhook sink" : "alert not delivered to the webhook within 15 s (delivery is queued)");
     }
+    await page.getByRole("button", { name: "Delete budget Whole tenant" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete budget" }).click();
+    await page.getByText("Budget deleted").first().waitFor({ timeout: 10_000 });
+    log("budget deleted in the UI");
   },
 
   /** Revoke the key in the UI: /v1 refuses it (401) within a second or two. */
@@ -434,6 +438,46 @@ const FLOWS = {
     }, 3000, 200);
     if (!refused) throw new Error(`revoked key still answered (${last}) after 3 s`);
     log(`revoked in the UI; /v1 answers 401 after ${Date.now() - t0} ms`);
+  },
+
+  /** Edit the routing policy in the form (a rule, model order), save it, and run a what-if over the traffic so far. */
+  async routing({ browser, tenant, log, shared }) {
+    // Some premium-priced traffic to replay: two requests naming sim-large, with a key made through the API.
+    const token = await apiToken(ADMIN);
+    const made = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/keys`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: "e2e-routing" }),
+    });
+    if (made.status !== 201) throw new Error(`create key through the API: HTTP ${made.status}`);
+    const client = openai((await made.json()).secret);
+    for (let i = 0; i < 2; i++) await client.chat.completions.create({ model: "sim-large", max_tokens: 16, messages: [{ role: "user", content: `hello ${i}` }] });
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "routing"));
+    await settle(page);
+    await page.getByRole("button", { name: "Move sim-small up" }).click();
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByPlaceholder("e.g. refactor, stack trace").last().fill("refactor, stack trace");
+    await page.getByRole("button", { name: "Save policy" }).click();
+    await page.getByText("Routing policy saved").first().waitFor({ timeout: 10_000 });
+    const saved = await (await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/routing`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    const eco = saved.tiers?.economy ?? [];
+    if (eco.indexOf("sim-small") !== eco.length - 2) throw new Error(`economy order not saved: ${eco.join(", ")}`);
+    if (saved.rules?.[0]?.keywords?.join(",") !== "refactor,stack trace" || saved.rules[0].tier !== "standard") throw new Error(`rule not saved: ${JSON.stringify(saved.rules)}`);
+    log("model order and a keyword rule saved through the form (server answered 200, GET shows them)");
+    await page.getByRole("button", { name: "Edit as JSON (advanced)" }).click();
+    const text = await page.getByLabel("Policy JSON").inputValue();
+    if (JSON.parse(text).rules?.length !== 1) throw new Error("JSON editor does not show the saved policy");
+    await page.getByRole("button", { name: /Back to the form/ }).click();
+    await page.getByLabel(/Route every request as if it asked for/).check();
+    await page.getByTestId("whatif").getByRole("button", { name: /Run what-if|Run again/ }).click();
+    await page.getByTestId("cost-diff").waitFor({ timeout: 15_000 });
+    const before = await page.getByTestId("cost-before").innerText();
+    const after = await page.getByTestId("cost-after").innerText();
+    const diff = (await page.getByTestId("cost-diff").innerText()).replace(/\s+/g, " ");
+    if (!/^\$/.test(before) || !/^\$/.test(after)) throw new Error(`what-if costs not shown: ${before} / ${after}`);
+    if (!/^−\$/.test(diff)) throw new Error(`routing sim-large traffic to "auto" should save money; difference ${diff}`);
+    log(`what-if (force auto): before ${before}, after ${after}, difference ${diff}`);
   },
 
   /** A viewer sees no "Create key" and the server refuses the viewer's create-key call (403). */
