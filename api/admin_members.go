@@ -29,12 +29,17 @@ func (id *Identity) listMembers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ms, err := id.d.Users.ListMembers(c.Request.Context(), p.TenantID())
+	limit, err := queryLimit(c)
 	if err != nil {
 		return err
 	}
-	out := listResponse[memberDTO]{Data: make([]memberDTO, len(ms))}
-	for i, m := range ms {
+	page, err := id.d.Users.MembersPage(c.Request.Context(), p.TenantID(),
+		tenants.PageInput{Query: c.Query("q"), Limit: limit, Cursor: c.Query("cursor")})
+	if err != nil {
+		return err
+	}
+	out := listResponse[memberDTO]{Data: make([]memberDTO, len(page.Members)), NextCursor: page.NextCursor}
+	for i, m := range page.Members {
 		out.Data[i] = mapMember(m)
 	}
 	c.JSON(http.StatusOK, out)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -49,16 +50,25 @@ func (id *Identity) listTenants(c *gin.Context) error {
 		roles[m.Tenant.ID] = m.Role
 	}
 	if s.User.Superadmin {
-		all, err := id.d.Registry.List(ctx)
+		limit, err := queryLimit(c)
 		if err != nil {
 			return err
 		}
-		for _, t := range all {
+		page, err := id.d.Registry.Page(ctx, tenants.PageInput{Query: c.Query("q"), Limit: limit, Cursor: c.Query("cursor")})
+		if err != nil {
+			return err
+		}
+		for _, t := range page.Tenants {
 			out.Data = append(out.Data, mapTenant(t, roles[t.ID]))
 		}
+		out.NextCursor = page.NextCursor
 	} else {
+		// A user's own tenants are few: one page, filtered here.
+		q := strings.ToLower(strings.TrimSpace(c.Query("q")))
 		for _, m := range ms {
-			out.Data = append(out.Data, mapTenant(m.Tenant, m.Role))
+			if q == "" || strings.Contains(strings.ToLower(m.Tenant.Name), q) || strings.Contains(m.Tenant.Slug, q) {
+				out.Data = append(out.Data, mapTenant(m.Tenant, m.Role))
+			}
 		}
 	}
 	c.JSON(http.StatusOK, out)
