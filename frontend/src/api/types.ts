@@ -37,6 +37,8 @@ export interface Member {
   name: string;
   role: Role;
   created_at: string;
+  /** Only in the answer to an invite that created the user (no email is sent): shown once. */
+  temporary_password?: string;
 }
 
 export interface ApiKey {

@@ -11,6 +11,7 @@ import { useToast } from "../ui/toast";
 import { ApiError } from "../api/errors";
 import type { Budget, WebhookTestResult } from "../api/types";
 import { formatInt } from "../format/numbers";
+import { replacesBudget } from "../billing/periods";
 
 export default function BudgetsPage() {
   const { tenant, can } = useTenant();
@@ -155,11 +156,6 @@ export default function BudgetsPage() {
       />
     </>
   );
-}
-
-/** True when a budget of this scope and period exists: POST budgets then replaces it (200) instead of creating one (201). */
-export function replacesBudget(existing: Pick<Budget, "scope" | "scope_id" | "period">[], b: Pick<Budget, "scope" | "scope_id" | "period">): boolean {
-  return existing.some((x) => x.scope === b.scope && (x.scope_id ?? null) === (b.scope_id ?? null) && x.period === b.period);
 }
 
 function BudgetDialog({

@@ -9,6 +9,7 @@ import { Badge, EmptyState, ErrorState, Field, Money, PageHeader, TableSkeleton,
 import { Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import type { Invoice } from "../api/types";
+import { previousPeriod } from "../billing/periods";
 
 const STATUS: Record<string, { label: string; tone: "green" | "amber" | "red" | "neutral" | "blue" }> = {
   draft: { label: "Draft", tone: "neutral" },
@@ -19,12 +20,6 @@ const STATUS: Record<string, { label: string; tone: "green" | "amber" | "red" | 
   voided: { label: "Voided", tone: "neutral" },
   empty: { label: "Nothing to bill", tone: "neutral" },
 };
-
-/** The previous calendar month in UTC, "YYYY-MM": the default invoice period. */
-export function previousPeriod(now = new Date()): string {
-  const d = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
-  return `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
-}
 
 export default function InvoicesPage() {
   const { tenant, can } = useTenant();

@@ -4,7 +4,7 @@ import { api, useTenant } from "../app";
 import { listOf, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { assignableRoles, canManageMember, ROLE_HINT, ROLE_LABEL, type Role } from "../roles/permissions";
-import { Badge, EmptyState, ErrorState, Field, PageHeader, TableSkeleton, When } from "../ui/bits";
+import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, TableSkeleton, When } from "../ui/bits";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import type { Member } from "../api/types";
@@ -152,11 +152,14 @@ function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: 
   const [role, setRole] = useState<Role>("developer");
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<string | null>(null);
+  // A new user's temporary password (no email is sent): shown once, here.
+  const [created, setCreated] = useState<{ email: string; password: string } | null>(null);
   useEffect(() => {
     if (open) {
       setEmail("");
       setRole("developer");
       setErr(null);
+      setCreated(null);
     }
   }, [open]);
   const submit = async (e: FormEvent) => {
@@ -168,10 +171,11 @@ function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: 
     setBusy(true);
     setErr(null);
     try {
-      await api.inviteMember(tenant, email.trim(), role);
+      const m = await api.inviteMember(tenant, email.trim(), role);
       toast.success("Member invited", `${email.trim()} · ${ROLE_LABEL[role]}`);
       onDone();
-      onClose();
+      if (m?.temporary_password) setCreated({ email: m.email, password: m.temporary_password });
+      else onClose();
     } catch (x) {
       setErr(errorMessage(x));
     } finally {
@@ -180,29 +184,46 @@ function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: 
   };
   return (
     <Dialog open={open} onClose={onClose} title="Invite member">
-      <form onSubmit={submit} noValidate>
-        <Field id={`${id}-email`} label="Email">
-          <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" required />
-        </Field>
-        <Field id={`${id}-role`} label="Role" hint={ROLE_HINT[role]}>
-          <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as Role)} aria-describedby={`${id}-role-hint`}>
-            {roles.map((r) => (
-              <option key={r} value={r}>
-                {ROLE_LABEL[r]}
-              </option>
-            ))}
-          </select>
-        </Field>
-        {err && <FormError message={err} />}
-        <div className="dialog-actions">
-          <button type="button" className="btn" onClick={onClose}>
-            Cancel
-          </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? "Inviting…" : "Send invite"}
-          </button>
+      {created ? (
+        <div data-testid="temporary-password">
+          <p>
+            <strong>{created.email}</strong> had no account, so one was created. No email is sent: give them this temporary password. It is shown only now.
+          </p>
+          <div className="secret">
+            <code>{created.password}</code>
+            <CopyButton text={created.password} label="Copy password" />
+          </div>
+          <div className="dialog-actions">
+            <button type="button" className="btn btn-primary" onClick={onClose}>
+              Done
+            </button>
+          </div>
         </div>
-      </form>
+      ) : (
+        <form onSubmit={submit} noValidate>
+          <Field id={`${id}-email`} label="Email">
+            <input id={`${id}-email`} type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="off" required />
+          </Field>
+          <Field id={`${id}-role`} label="Role" hint={ROLE_HINT[role]}>
+            <select id={`${id}-role`} value={role} onChange={(e) => setRole(e.target.value as Role)} aria-describedby={`${id}-role-hint`}>
+              {roles.map((r) => (
+                <option key={r} value={r}>
+                  {ROLE_LABEL[r]}
+                </option>
+              ))}
+            </select>
+          </Field>
+          {err && <FormError message={err} />}
+          <div className="dialog-actions">
+            <button type="button" className="btn" onClick={onClose}>
+              Cancel
+            </button>
+            <button type="submit" className="btn btn-primary" disabled={busy}>
+              {busy ? "Inviting…" : "Send invite"}
+            </button>
+          </div>
+        </form>
+      )}
     </Dialog>
   );
 }
