@@ -54,7 +54,7 @@ export default function BudgetsPage() {
           action={
             can("budgets.edit") && (
               <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-                Add budget
+                Set budget
               </button>
             )
           }
