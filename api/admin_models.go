@@ -3,11 +3,14 @@ package api
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 )
 
 // perMillion is how many tokens a listed price covers.
@@ -30,16 +33,43 @@ type catalogModelDTO struct {
 	MaxOutputTokens           int                  `json:"max_output_tokens"`
 	Capabilities              routing.Capabilities `json:"capabilities"`
 	Embedding                 bool                 `json:"embedding"`
-	// Override holds tenant-specific prices; tenants have none yet (always null).
-	Override   *struct{} `json:"override"`
-	Overridden bool      `json:"overridden"`
+	// Override holds the tenant's negotiated prices (the prices above already
+	// include them); null when the tenant pays catalog prices.
+	Override   *priceOverrideDTO `json:"override"`
+	Overridden bool              `json:"overridden"`
+}
+
+// priceOverrideDTO is a tenant's price for one model, per million tokens.
+type priceOverrideDTO struct {
+	InputPerMillionNano       int64     `json:"input_per_million_nano"`
+	InputPerMillionUSD        string    `json:"input_per_million_usd"`
+	CachedInputPerMillionNano int64     `json:"cached_input_per_million_nano"`
+	CachedInputPerMillionUSD  string    `json:"cached_input_per_million_usd"`
+	OutputPerMillionNano      int64     `json:"output_per_million_nano"`
+	OutputPerMillionUSD       string    `json:"output_per_million_usd"`
+	UpdatedAt                 time.Time `json:"updated_at"`
+}
+
+// perMillionPrice is a per-token price scaled to a million tokens, in nano-USD and USD.
+func perMillionPrice(p billing.NanoUSD) (int64, string) {
+	n := p * perMillion
+	return int64(n), n.USDString()
+}
+
+func mapPriceOverride(o gateway.PriceOverride) *priceOverrideDTO {
+	out := &priceOverrideDTO{UpdatedAt: o.UpdatedAt.UTC()}
+	out.InputPerMillionNano, out.InputPerMillionUSD = perMillionPrice(o.Input)
+	cached := o.CachedInput
+	if cached == 0 {
+		cached = o.Input
+	}
+	out.CachedInputPerMillionNano, out.CachedInputPerMillionUSD = perMillionPrice(cached)
+	out.OutputPerMillionNano, out.OutputPerMillionUSD = perMillionPrice(o.Output)
+	return out
 }
 
 func mapCatalogModel(m routing.Model, enabled bool) catalogModelDTO {
-	price := func(p billing.NanoUSD) (int64, string) {
-		n := p * perMillion
-		return int64(n), n.USDString()
-	}
+	price := perMillionPrice
 	out := catalogModelDTO{ID: m.ID, Provider: m.Provider, Tier: string(m.Tier), Enabled: enabled, ContextWindow: m.ContextWindow,
 		MaxOutputTokens: m.MaxOutputTokens, Capabilities: m.Capabilities, Embedding: m.Embedding}
 	out.InputPerMillionNano, out.InputPerMillionUSD = price(m.InputPrice)
@@ -52,21 +82,118 @@ func mapCatalogModel(m routing.Model, enabled bool) catalogModelDTO {
 	return out
 }
 
-// listModels: GET /api/v1/tenants/{tenant}/models?q=. The whole catalog (it is
-// small: one page, next_cursor always empty), sorted by id; q filters on id,
-// provider and tier.
+// baseCatalog is the catalog tenants start from (built-in plus the OpenRouter sync).
+func (a *Admin) baseCatalog() *routing.Catalog {
+	if a.d.Catalogs != nil {
+		return a.d.Catalogs.Base()
+	}
+	return a.d.Catalog
+}
+
+// listModels: GET /api/v1/tenants/{tenant}/models?q=. The tenant's catalog (it is
+// small: one page, next_cursor always empty), sorted by id, with the tenant's
+// prices; q filters on id, provider and tier.
 func (a *Admin) listModels(c *gin.Context) error {
-	if _, err := principal(c); err != nil {
+	_, hd, err := a.tenantHandle(c)
+	if err != nil {
 		return err
+	}
+	ctx := c.Request.Context()
+	overrides, err := gateway.LoadPriceOverrides(ctx, hd)
+	if err != nil {
+		return err
+	}
+	cat, err := gateway.TenantCatalog(a.baseCatalog(), overrides)
+	if err != nil {
+		return err
+	}
+	byModel := make(map[string]gateway.PriceOverride, len(overrides))
+	for _, o := range overrides {
+		byModel[o.Model] = o
 	}
 	q := strings.ToLower(strings.TrimSpace(c.Query("q")))
 	out := listResponse[catalogModelDTO]{Data: []catalogModelDTO{}}
-	for _, m := range a.d.Catalog.Models() {
+	for _, m := range cat.Models() {
 		if q != "" && !strings.Contains(strings.ToLower(m.ID+" "+m.Provider+" "+string(m.Tier)), q) {
 			continue
 		}
-		out.Data = append(out.Data, mapCatalogModel(m, a.d.Available(m)))
+		dto := mapCatalogModel(m, a.d.Available(m))
+		if o, ok := byModel[m.ID]; ok {
+			dto.Override, dto.Overridden = mapPriceOverride(o), true
+		}
+		out.Data = append(out.Data, dto)
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+type setPriceRequest struct {
+	InputPerMillionUSD       string `json:"input_per_million_usd"`
+	CachedInputPerMillionUSD string `json:"cached_input_per_million_usd"`
+	OutputPerMillionUSD      string `json:"output_per_million_usd"`
+}
+
+// setModelPrice: PUT /api/v1/tenants/{tenant}/models/{model}/price. The tenant's
+// negotiated price replaces the catalog's for its selection, reservations and
+// settlement; this process applies it to the next request, others within 2 s.
+func (a *Admin) setModelPrice(c *gin.Context) error {
+	p, hd, err := a.tenantHandle(c)
+	if err != nil {
+		return err
+	}
+	var req setPriceRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	model := c.Param("model")
+	base, ok := a.baseCatalog().Lookup(model)
+	if !ok {
+		return errkind.New(errkind.NotFound, "model %q is not in the catalog", model)
+	}
+	o, err := gateway.SetPriceInput{Model: model, InputPerMillionUSD: req.InputPerMillionUSD,
+		CachedInputPerMillionUSD: req.CachedInputPerMillionUSD, OutputPerMillionUSD: req.OutputPerMillionUSD}.Validate()
+	if err != nil {
+		return err
+	}
+	if base.Embedding && o.Output != 0 {
+		return errkind.New(errkind.Invalid, "%s is an embeddings model, priced on input only: output_per_million_usd must be 0", model)
+	}
+	ctx := c.Request.Context()
+	if o, err = gateway.SavePriceOverride(ctx, hd, o); err != nil {
+		return err
+	}
+	if a.d.Catalogs != nil {
+		a.d.Catalogs.Invalidate(p.TenantID())
+	}
+	after := mapPriceOverride(o)
+	a.audit(c, p, "model_price.set", model, map[string]any{"input_per_million_usd": after.InputPerMillionUSD,
+		"cached_input_per_million_usd": after.CachedInputPerMillionUSD, "output_per_million_usd": after.OutputPerMillionUSD})
+	cat, err := gateway.TenantCatalog(a.baseCatalog(), []gateway.PriceOverride{o})
+	if err != nil {
+		return err
+	}
+	m, _ := cat.Lookup(model)
+	dto := mapCatalogModel(m, a.d.Available(m))
+	dto.Override, dto.Overridden = after, true
+	c.JSON(http.StatusOK, dto)
+	return nil
+}
+
+// deleteModelPrice: DELETE /api/v1/tenants/{tenant}/models/{model}/price. The
+// tenant pays catalog prices again; 404 when it had no override.
+func (a *Admin) deleteModelPrice(c *gin.Context) error {
+	p, hd, err := a.tenantHandle(c)
+	if err != nil {
+		return err
+	}
+	model := c.Param("model")
+	if err := gateway.DeletePriceOverride(c.Request.Context(), hd, model); err != nil {
+		return err
+	}
+	if a.d.Catalogs != nil {
+		a.d.Catalogs.Invalidate(p.TenantID())
+	}
+	a.audit(c, p, "model_price.delete", model, nil)
+	c.Status(http.StatusNoContent)
 	return nil
 }

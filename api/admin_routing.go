@@ -64,7 +64,7 @@ func (a *Admin) checkPolicy(p routing.Policy) error {
 	if err := p.Validate(); err != nil {
 		return policyProblems(err)
 	}
-	return policyProblems(p.CheckCatalog(a.d.Catalog))
+	return policyProblems(p.CheckCatalog(a.baseCatalog()))
 }
 
 // getRouting: GET /api/v1/tenants/{tenant}/routing. A tenant that saved none gets
@@ -105,7 +105,7 @@ func (a *Admin) putRouting(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := gateway.SavePolicy(ctx, hd, pol, a.d.Catalog); err != nil {
+	if err := gateway.SavePolicy(ctx, hd, pol, a.baseCatalog()); err != nil {
 		return policyProblems(err)
 	}
 	a.d.Policies.Invalidate(p.TenantID())

@@ -31,8 +31,14 @@ type AdminDeps struct {
 	Budgets  *budget.Cache
 	Policies *gateway.PolicyCache
 	// Catalog is the model catalog; Selector replays what-ifs over it.
-	Catalog  *routing.Catalog
-	Selector *routing.Selector
+	Catalog *routing.Catalog
+	// Catalogs is the request path's tenant catalog cache: its base (built-in
+	// plus OpenRouter sync) is what prices are listed and validated against, and
+	// price changes here invalidate it. Nil uses Catalog.
+	Catalogs *gateway.CatalogCache
+	// Providers manages stored provider credentials; nil disables /providers (503).
+	Providers *routing.ProviderSettings
+	Selector  *routing.Selector
 	// Available reports whether a configured provider serves a model; nil means all.
 	Available func(routing.Model) bool
 	// Ledger is this process's ledger writer, for /system; nil omits its stats.
@@ -103,10 +109,15 @@ func (a *Admin) Register(e *gin.Engine) {
 	t.PUT("/routing", id.Authorize(tenants.ResourceRouting, tenants.ActionWrite), h(a.putRouting))
 	t.POST("/routing/simulate", id.Authorize(tenants.ResourceRouting, tenants.ActionSimulate), h(a.simulateRouting))
 	t.GET("/models", id.Authorize(tenants.ResourceModels, tenants.ActionRead), h(a.listModels))
+	t.PUT("/models/:model/price", id.Authorize(tenants.ResourceModels, tenants.ActionWrite), h(a.setModelPrice))
+	t.DELETE("/models/:model/price", id.Authorize(tenants.ResourceModels, tenants.ActionWrite), h(a.deleteModelPrice))
 
 	a.registerLive(e)
 
 	e.GET("/api/v1/system", id.requireSession, id.AuthorizePlatform(tenants.ActionRead), h(a.system))
+	e.GET("/api/v1/providers", id.requireSession, id.AuthorizePlatform(tenants.ActionManageProviders), h(a.listProviders))
+	e.PUT("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(tenants.ActionManageProviders), h(a.setProvider))
+	e.DELETE("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(tenants.ActionManageProviders), h(a.deleteProvider))
 }
 
 // tenantHandle extracts the principal (once) and its tenant-scoped handle.

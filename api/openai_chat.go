@@ -147,7 +147,11 @@ func (o *openAI) models(c *gin.Context) error {
 		return err
 	}
 	data := []modelDTO{{ID: routing.ModelAuto, Object: "model", OwnedBy: "tollgate"}}
-	for _, m := range o.d.Gateway.Models(caller) {
+	models, err := o.d.Gateway.Models(c.Request.Context(), caller)
+	if err != nil {
+		return err
+	}
+	for _, m := range models {
 		data = append(data, modelDTO{ID: m.ID, Object: "model", OwnedBy: m.Provider})
 	}
 	c.JSON(http.StatusOK, gin.H{"object": "list", "data": data})

@@ -63,6 +63,9 @@ func New(deps Deps) *Server {
 	e := gin.New()
 	e.HandleMethodNotAllowed = false
 	e.ContextWithFallback = true
+	// Route on the escaped path so a path parameter may hold an encoded slash:
+	// synced OpenRouter model ids ("x-ai/grok-4") in /models/{model}/price.
+	e.UseRawPath = true
 	// Only configured proxies may set the client address: login rate limits and the
 	// audit log key on it.
 	if err := e.SetTrustedProxies(deps.Config.TrustedProxies); err != nil {

@@ -4,38 +4,50 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"sync/atomic"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
-// Registry maps provider names to configured providers. Built once at
-// start-up; read-only afterwards and safe for concurrent use.
+// Registry maps provider names to configured providers. It is safe for
+// concurrent use. Its provider set is replaced as a whole by Replace (provider
+// credentials changed through the admin API), so holders of the *Registry (the
+// Executor, the Selector's Available) see the new set on their next lookup while
+// requests in flight finish on the provider they already hold.
 type Registry struct {
-	providers map[string]Provider
+	providers atomic.Pointer[map[string]Provider]
 }
 
 // NewRegistry registers providers by Name; a duplicate name is an error.
 func NewRegistry(providers ...Provider) (*Registry, error) {
-	r := &Registry{providers: map[string]Provider{}}
+	m := map[string]Provider{}
 	for _, p := range providers {
-		if _, dup := r.providers[p.Name()]; dup {
+		if _, dup := m[p.Name()]; dup {
 			return nil, errkind.New(errkind.Invalid, "provider %q registered twice", p.Name())
 		}
-		r.providers[p.Name()] = p
+		m[p.Name()] = p
 	}
+	r := &Registry{}
+	r.providers.Store(&m)
 	return r, nil
+}
+
+// Replace swaps in next's providers atomically; next should not be used afterwards.
+func (r *Registry) Replace(next *Registry) {
+	r.providers.Store(next.providers.Load())
 }
 
 // Provider returns the provider named name.
 func (r *Registry) Provider(name string) (Provider, bool) {
-	p, ok := r.providers[name]
+	p, ok := (*r.providers.Load())[name]
 	return p, ok
 }
 
 // Names lists the registered providers, sorted.
 func (r *Registry) Names() []string {
-	out := make([]string, 0, len(r.providers))
-	for n := range r.providers {
+	ps := *r.providers.Load()
+	out := make([]string, 0, len(ps))
+	for n := range ps {
 		out = append(out, n)
 	}
 	slices.Sort(out)
@@ -45,7 +57,7 @@ func (r *Registry) Names() []string {
 // Available reports whether m's provider is configured; pass it as
 // SelectorConfig.Available and use it to filter GET /v1/models.
 func (r *Registry) Available(m Model) bool {
-	_, ok := r.providers[m.Provider]
+	_, ok := (*r.providers.Load())[m.Provider]
 	return ok
 }
 

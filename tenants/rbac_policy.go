@@ -76,6 +76,8 @@ const (
 	ActionManageOwners Action = "manage_owners"
 	// ActionManageTenants creates, suspends and resumes tenants (platform).
 	ActionManageTenants Action = "manage_tenants"
+	// ActionManageProviders reads and changes platform provider credentials.
+	ActionManageProviders Action = "manage_providers"
 )
 
 // Permission is one (resource, action) pair of the policy.
@@ -132,11 +134,13 @@ func policyTable() []policyRow {
 		{Permission{ResourceRouting, ActionWrite}, managers},
 		{Permission{ResourceRouting, ActionSimulate}, keyManagers},
 		{Permission{ResourceModels, ActionRead}, all},
+		{Permission{ResourceModels, ActionWrite}, moneyManagers},
 		{Permission{ResourceInvoices, ActionRead}, moneyManagers},
 		{Permission{ResourceInvoices, ActionCreate}, []Role{RoleOwner}},
 		{Permission{ResourceLive, ActionRead}, all},
 		{Permission{ResourcePlatform, ActionManageTenants}, nil},
 		{Permission{ResourcePlatform, ActionRead}, nil},
+		{Permission{ResourcePlatform, ActionManageProviders}, nil},
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/api"
-	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/worker/tier"
 )
 
@@ -29,12 +28,9 @@ func newLiveHub(a *app) *api.LiveHub {
 // wireAdmin builds the admin endpoints over the gateway's caches, meter and
 // catalog, so a budget or policy changed here is enforced by this process at once.
 func wireAdmin(a *app, ident *api.Identity, gw *gatewayParts, hub *api.LiveHub) (adminParts, error) {
-	var sealer *routing.Sealer
-	if a.cfg.Auth.MasterKey != "" {
-		var err error
-		if sealer, err = routing.NewSealer(routing.Secret(a.cfg.Auth.MasterKey.Reveal())); err != nil {
-			return adminParts{}, err
-		}
+	sealer, err := newSealer(a)
+	if err != nil {
+		return adminParts{}, err
 	}
 	admin := api.NewAdmin(api.AdminDeps{
 		Identity:  ident,
@@ -43,6 +39,8 @@ func wireAdmin(a *app, ident *api.Identity, gw *gatewayParts, hub *api.LiveHub) 
 		Budgets:   gw.budgets,
 		Policies:  gw.policies,
 		Catalog:   gw.catalog,
+		Catalogs:  gw.catalogs,
+		Providers: gw.providerSettings,
 		Selector:  gw.selector,
 		Available: gw.providers.Available,
 		Ledger:    gw.ledger,

@@ -31,6 +31,12 @@ type gatewayParts struct {
 	policies  *gateway.PolicyCache
 	selector  *routing.Selector
 	providers *routing.Registry
+	// catalogs serves each tenant's catalog (base + price overrides); the
+	// OpenRouter sync swaps its base.
+	catalogs *gateway.CatalogCache
+	// providerSettings merges stored provider credentials with the environment
+	// and rebuilds providers when they change.
+	providerSettings *routing.ProviderSettings
 	// run starts the background loops (ledger flush, lease flush); stop drains them.
 	run  func(ctx context.Context)
 	stop func(ctx context.Context)
@@ -40,17 +46,44 @@ type gatewayParts struct {
 func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, sink gateway.Sink) (*gatewayParts, error) {
 	est := routing.NewEstimator(routing.EstimatorConfig{})
 	go est.Warm()
-	providers, err := routing.NewRegistryFromConfig(routing.ProvidersConfig{
+	envProviders := routing.ProvidersConfig{
 		OpenAI:     routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.OpenAIKey.Reveal()), BaseURL: a.cfg.Providers.OpenAIBaseURL},
 		Anthropic:  routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.AnthropicKey.Reveal()), BaseURL: a.cfg.Providers.AnthropicBaseURL},
 		OpenRouter: routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.OpenRouterKey.Reveal()), BaseURL: a.cfg.Providers.OpenRouterBaseURL},
 		Sim:        a.cfg.Providers.Sim,
 		SimConfig:  routing.SimConfig{Latency: a.cfg.Providers.SimLatency},
-	}, est, a.logger)
+	}
+	providers, err := routing.NewRegistryFromConfig(envProviders, est, a.logger)
 	if err != nil {
 		return nil, err
 	}
+	sealer, err := newSealer(a)
+	if err != nil {
+		return nil, err
+	}
+	// Stored provider credentials (sealed in settings) fill in what the
+	// environment leaves unset; the environment wins field by field.
+	providerSettings, err := routing.NewProviderSettings(routing.ProviderSettingsConfig{Env: envProviders, DB: a.db.Gorm,
+		Sealer: sealer, Registry: providers, Estimator: est}, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := providerSettings.Reload(ctx); err != nil {
+		return nil, fmt.Errorf("loading stored provider credentials: %w", err)
+	}
 	catalog := routing.DefaultCatalog()
+	catalogs := gateway.NewCatalogCache(catalog, 0, time.Now)
+	orSync, err := routing.NewOpenRouterSync(routing.OpenRouterSyncConfig{Base: catalog, Apply: catalogs.SetBase,
+		Enabled: func() bool { _, ok := providers.Provider(routing.OpenRouterProviderName); return ok },
+		BaseURL: func(ctx context.Context) string {
+			if eff, err := providerSettings.Effective(ctx); err == nil {
+				return eff.OpenRouter.BaseURL
+			}
+			return a.cfg.Providers.OpenRouterBaseURL
+		}}, a.logger)
+	if err != nil {
+		return nil, err
+	}
 	selector, err := routing.NewSelector(routing.SelectorConfig{Catalog: catalog, Available: providers.Available}, a.logger)
 	if err != nil {
 		return nil, err
@@ -76,7 +109,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 	}
 	budgets := budget.NewCache(0, time.Now)
 	policies := gateway.NewPolicyCache(0, time.Now)
-	svc, err := gateway.New(gateway.Deps{Catalog: catalog, Selector: selector, Executor: executor, Estimator: est,
+	svc, err := gateway.New(gateway.Deps{Catalog: catalog, Catalogs: catalogs, Selector: selector, Executor: executor, Estimator: est,
 		Providers: providers, Meter: m, Budgets: budgets, Policies: policies,
 		Ledger: writer, Sink: sink, Clock: time.Now, Logger: a.logger})
 	if err != nil {
@@ -104,8 +137,15 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 		policies:  policies,
 		selector:  selector,
 		providers: providers,
+		catalogs:  catalogs,
+
+		providerSettings: providerSettings,
 		run: func(ctx context.Context) {
 			go writer.Run(ctx)
+			// Other replicas' credential changes apply here within 30 s; the
+			// OpenRouter sync runs at start and every 24h while it is configured.
+			go providerSettings.Run(ctx, 0)
+			go orSync.Run(ctx)
 			meterRun(ctx)
 		},
 		stop: func(ctx context.Context) {
@@ -186,4 +226,13 @@ func newRedisClient(a *app) (redis.UniversalClient, error) {
 	}
 	opts.ReadTimeout, opts.WriteTimeout = 2*time.Second, 2*time.Second
 	return redis.NewClient(opts), nil
+}
+
+// newSealer builds the provider-credential and webhook-secret sealer from
+// TOLLGATE_MASTER_KEY; nil when none is configured (storing secrets is then refused).
+func newSealer(a *app) (*routing.Sealer, error) {
+	if a.cfg.Auth.MasterKey == "" {
+		return nil, nil
+	}
+	return routing.NewSealer(routing.Secret(a.cfg.Auth.MasterKey.Reveal()))
 }

@@ -88,7 +88,7 @@ type EmbeddingResult = Result
 
 // Embed creates embeddings with the named (or default) embeddings model.
 func (s *Service) Embed(ctx context.Context, c Caller, requestID string, req *routing.EmbeddingRequest) (*Result, error) {
-	m, err := s.embeddingModel(c, req.Model)
+	m, err := s.embeddingModel(ctx, c, req.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -123,16 +123,20 @@ func (s *Service) Embed(ctx context.Context, c Caller, requestID string, req *ro
 	return &Result{Body: resp.Body, Model: m.ID, RouteReason: d.Header(), Cost: cost}, nil
 }
 
-func (s *Service) embeddingModel(c Caller, name string) (routing.Model, error) {
+func (s *Service) embeddingModel(ctx context.Context, c Caller, name string) (routing.Model, error) {
+	cat, err := s.catalog(ctx, c)
+	if err != nil {
+		return routing.Model{}, err
+	}
 	if name == "" || name == routing.ModelAuto {
-		for _, m := range s.d.Catalog.Models() {
+		for _, m := range cat.Models() {
 			if m.Embedding && s.d.Providers.Available(m) && c.allows(m.ID) {
 				return m, nil
 			}
 		}
 		return routing.Model{}, errUnavailableModel("an embeddings model")
 	}
-	m, ok := s.d.Catalog.Lookup(name)
+	m, ok := cat.Lookup(name)
 	if !ok || !m.Embedding {
 		return routing.Model{}, errUnknownModel(name)
 	}

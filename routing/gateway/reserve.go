@@ -58,7 +58,11 @@ func (s *Service) choose(ctx context.Context, c Caller, requestID string, req *r
 	if req.PromptTokens == 0 {
 		s.d.Estimator.Annotate(estimateFor, req)
 	}
-	in := routing.SelectInput{TenantID: c.tenantID(), Request: req, Policy: policy, Budget: pace}
+	cat, err := s.catalog(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	in := routing.SelectInput{TenantID: c.tenantID(), Request: req, Policy: policy, Budget: pace, Catalog: cat}
 	d, err := s.d.Selector.Select(ctx, in)
 	if err != nil {
 		return nil, err

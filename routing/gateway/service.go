@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -30,7 +31,10 @@ type Sink interface {
 
 // Deps are the service's collaborators.
 type Deps struct {
+	// Catalog is the base catalog; Catalogs, when set, serves each tenant's
+	// catalog (base plus price overrides) and takes precedence.
 	Catalog   *routing.Catalog
+	Catalogs  *CatalogCache
 	Selector  *routing.Selector
 	Executor  *routing.Executor
 	Estimator *routing.Estimator
@@ -55,7 +59,10 @@ type Service struct {
 
 // New returns the service.
 func New(d Deps) (*Service, error) {
-	if d.Catalog == nil || d.Selector == nil || d.Executor == nil || d.Estimator == nil || d.Meter == nil ||
+	if d.Catalogs == nil && d.Catalog != nil {
+		d.Catalogs = NewCatalogCache(d.Catalog, 0, d.Clock)
+	}
+	if d.Catalogs == nil || d.Selector == nil || d.Executor == nil || d.Estimator == nil || d.Meter == nil ||
 		d.Budgets == nil || d.Policies == nil || d.Ledger == nil || d.Logger == nil || d.Providers == nil {
 		return nil, errors.New("gateway: missing dependency")
 	}
@@ -92,13 +99,27 @@ func (c Caller) allows(model string) bool {
 	return false
 }
 
-// Models lists the catalog models this caller may use and a provider can serve.
-func (s *Service) Models(c Caller) []routing.Model {
+// Models lists the tenant's catalog models this caller may use and a provider can serve.
+func (s *Service) Models(ctx context.Context, c Caller) ([]routing.Model, error) {
+	cat, err := s.catalog(ctx, c)
+	if err != nil {
+		return nil, err
+	}
 	var out []routing.Model
-	for _, m := range s.d.Catalog.Models() {
+	for _, m := range cat.Models() {
 		if s.d.Providers.Available(m) && c.allows(m.ID) {
 			out = append(out, m)
 		}
 	}
-	return out
+	return out, nil
+}
+
+// catalog is the caller's tenant catalog: its prices are what selection,
+// reservation and settlement use.
+func (s *Service) catalog(ctx context.Context, c Caller) (*routing.Catalog, error) {
+	cat, err := s.d.Catalogs.For(ctx, c.Handle)
+	if err != nil {
+		return nil, errkind.Wrap(errkind.Unavailable, err, "model prices unavailable")
+	}
+	return cat, nil
 }
