@@ -86,3 +86,30 @@ func TestBudgetAlertReachesWebhook(t *testing.T) {
 		return err == nil && len(alerts) == 1 && alerts[0].DeliveredAt != nil
 	}, 10*time.Second, 50*time.Millisecond, "the delivery is recorded")
 }
+
+// Under a hard cap settled spend stops short of 100% (the last requests are
+// refused), so the refusal itself raises the 100% alert, once.
+func TestHardStopRaisesFullAlert(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, map[string]string{"TOLLGATE_SIM": "1"})
+	tn, _, key := s.tenantWithKey(t, "capped", tenants.CreateKeyInput{})
+	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 300_000, Hard: true, AlertAt: []int{100}})
+	refused := 0
+	for range 20 {
+		req, _ := http.NewRequest(http.MethodPost, s.baseURL+"/v1/chat/completions",
+			strings.NewReader(`{"model":"sim-small","max_tokens":50,"messages":[{"role":"user","content":"hello"}]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	require.Positive(t, refused)
+	h := s.handle(t, tn)
+	require.Eventually(t, func() bool {
+		alerts, err := budget.ListAlerts(t.Context(), h, 10)
+		return err == nil && len(alerts) == 1 && alerts[0].Threshold == 100
+	}, 10*time.Second, 50*time.Millisecond)
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/meter"
 )
 
 // alertTracker remembers thresholds already recorded, so that the request path
@@ -45,6 +46,33 @@ func (s *Service) checkAlerts(ctx context.Context, p *plan, cost billing.NanoUSD
 				continue
 			}
 			a := budget.Alert{BudgetID: b.ID, PeriodKey: period, Threshold: pct, Spent: spent, Limit: b.Limit}
+			go s.recordAlert(context.WithoutCancel(ctx), p, b, a)
+		}
+	}
+}
+
+// alertOnRefusal raises a hard budget's thresholds up to 100% when it refuses a
+// request: settled spend never reaches 100% under a hard cap (the last requests are
+// refused first), yet "the budget is used up" is exactly what the 100% alert is for.
+func (s *Service) alertOnRefusal(ctx context.Context, p *plan, dec meter.Decision) {
+	if dec.Reason != meter.DecisionReasonBudgetExceeded || dec.Refusal == nil {
+		return
+	}
+	l := dec.Refusal.Limit
+	for _, b := range p.budgets {
+		if b.Scope != l.Scope || b.ScopeID != l.ScopeID || b.Period != l.Period {
+			continue
+		}
+		period := b.Period.Key(p.started)
+		for _, pct := range b.AlertAt {
+			if pct > 100 {
+				continue
+			}
+			key := fmt.Sprintf("%s/%s/%s/%d", p.caller.tenantID(), b.ID, period, pct)
+			if !s.alerts.claim(key) {
+				continue
+			}
+			a := budget.Alert{BudgetID: b.ID, PeriodKey: period, Threshold: pct, Spent: billing.NanoUSD(dec.Refusal.Spent), Limit: b.Limit}
 			go s.recordAlert(context.WithoutCancel(ctx), p, b, a)
 		}
 	}

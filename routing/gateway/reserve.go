@@ -90,6 +90,7 @@ func (s *Service) choose(ctx context.Context, c Caller, requestID string, req *r
 		}
 	}
 	if !dec.Allowed {
+		s.alertOnRefusal(ctx, p, dec)
 		return nil, refusalError(dec, p.reserved)
 	}
 	s.pace.record(applicable, dec.Usage)
