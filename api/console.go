@@ -1,10 +1,14 @@
 package api
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 
 	"github.com/gin-gonic/gin"
 
@@ -19,11 +23,65 @@ const consoleNotBuilt = `<!doctype html><html><head><meta charset="utf-8"><title
 <p>The APIs work without it: <code>/v1</code> (OpenAI-compatible), <code>/api/v1</code> (admin),
 <code>/healthz</code>.</p></body></html>`
 
+// consoleFiles serves the embedded bundle, gzipping text files once on first
+// request: the files never change while the binary runs.
+type consoleFiles struct {
+	fsys fs.FS
+	mu   sync.Mutex
+	gz   map[string][]byte
+}
+
+func compressible(name string) bool {
+	switch path.Ext(name) {
+	case ".js", ".css", ".html", ".svg", ".json", ".map", ".txt":
+		return true
+	}
+	return false
+}
+
+// serve writes one file, gzipped when the client accepts it.
+func (cf *consoleFiles) serve(c *gin.Context, name, cacheControl string) {
+	raw, err := fs.ReadFile(cf.fsys, name)
+	if err != nil {
+		c.Status(http.StatusNotFound)
+		return
+	}
+	ctype := mime.TypeByExtension(path.Ext(name))
+	if ctype == "" {
+		ctype = http.DetectContentType(raw)
+	}
+	c.Header("Cache-Control", cacheControl)
+	c.Header("Vary", "Accept-Encoding")
+	if compressible(name) && strings.Contains(c.GetHeader("Accept-Encoding"), "gzip") {
+		c.Header("Content-Encoding", "gzip")
+		c.Data(http.StatusOK, ctype, cf.gzipped(name, raw))
+		return
+	}
+	c.Data(http.StatusOK, ctype, raw)
+}
+
+func (cf *consoleFiles) gzipped(name string, raw []byte) []byte {
+	cf.mu.Lock()
+	defer cf.mu.Unlock()
+	if b, ok := cf.gz[name]; ok {
+		return b
+	}
+	var buf bytes.Buffer
+	w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	_, _ = w.Write(raw)
+	_ = w.Close()
+	cf.gz[name] = buf.Bytes()
+	return cf.gz[name]
+}
+
 // registerConsole serves the embedded console: hashed assets cached for a year,
 // index.html never cached, unknown GET paths falling back to index.html (SPA
 // routes), while misses under /api and /v1 stay JSON 404s.
 func (s *Server) registerConsole(e *gin.Engine) {
-	console := s.deps.Console
+	var files *consoleFiles
+	if s.deps.Console != nil {
+		files = &consoleFiles{fsys: s.deps.Console, gz: map[string][]byte{}}
+	}
 	e.NoRoute(func(c *gin.Context) {
 		p := c.Request.URL.Path
 		if strings.HasPrefix(p, "/api/") || strings.HasPrefix(p, "/v1/") || p == "/api" || p == "/v1" ||
@@ -31,20 +89,19 @@ func (s *Server) registerConsole(e *gin.Engine) {
 			writeError(c, errkind.New(errkind.NotFound, "no route for %s %s", c.Request.Method, p))
 			return
 		}
-		if console == nil {
+		if files == nil {
 			c.Header("Cache-Control", "no-store")
 			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(consoleNotBuilt))
 			return
 		}
 		name := strings.TrimPrefix(path.Clean(p), "/")
 		if name != "" && name != "index.html" {
-			if st, err := fs.Stat(console, name); err == nil && !st.IsDir() {
+			if st, err := fs.Stat(files.fsys, name); err == nil && !st.IsDir() {
+				cache := "public, max-age=3600"
 				if strings.HasPrefix(name, "assets/") {
-					c.Header("Cache-Control", "public, max-age=31536000, immutable")
-				} else {
-					c.Header("Cache-Control", "public, max-age=3600")
+					cache = "public, max-age=31536000, immutable"
 				}
-				c.FileFromFS(name, http.FS(console))
+				files.serve(c, name, cache)
 				return
 			}
 			if strings.HasPrefix(name, "assets/") {
@@ -52,12 +109,10 @@ func (s *Server) registerConsole(e *gin.Engine) {
 				return
 			}
 		}
-		index, err := fs.ReadFile(console, "index.html")
-		if err != nil {
+		if _, err := fs.Stat(files.fsys, "index.html"); err != nil {
 			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(consoleNotBuilt))
 			return
 		}
-		c.Header("Cache-Control", "no-cache")
-		c.Data(http.StatusOK, "text/html; charset=utf-8", index)
+		files.serve(c, "index.html", "no-cache")
 	})
 }
