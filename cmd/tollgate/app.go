@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/logging"
@@ -24,6 +26,9 @@ type app struct {
 	logger   *slog.Logger
 	db       *database.DB
 	registry *tenants.Registry
+	// metrics receives the collectors of a job worker running in this process
+	// (serve in self-host mode, `tollgate worker`); nil registers none.
+	metrics prometheus.Registerer
 }
 
 // openApp opens the database and applies control-plane migrations (idempotent, and

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/api"
@@ -96,12 +94,14 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
+	metrics := wireMetrics(a)
 	hub := newLiveHub(a)
 	sink := &alertSink{live: hub, logger: a.logger}
-	gw, err := wireGateway(ctx, a, identity.keyAuth, sink)
+	gw, err := wireGateway(ctx, a, identity.keyAuth, metrics.sink(sink))
 	if err != nil {
 		return nil, nil, err
 	}
+	metrics.watch(gw.meter, gw.ledger)
 	worker, err := wireWorker(ctx, a, identity.identity, gw.meter)
 	if err != nil {
 		return nil, nil, err
@@ -111,13 +111,11 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	routes := append([]func(*gin.Engine){}, identity.routes...)
+	// The metrics middleware goes first so that every route group after it is measured.
+	routes := append([]func(*gin.Engine){metrics.route}, identity.routes...)
 	routes = append(routes, worker.routes...)
 	routes = append(routes, gw.routes...)
 	routes = append(routes, admin.routes...)
-
-	metrics := prometheus.NewRegistry()
-	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	var console fs.FS
 	if frontend.Built() {
@@ -126,7 +124,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	srv := api.New(api.Deps{
 		Config:  api.Config{MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, Mode: string(a.cfg.Mode), TrustedProxies: a.cfg.HTTP.TrustedProxies},
 		Logger:  a.logger,
-		Metrics: metrics,
+		Metrics: metrics.registry,
 		Ready: append([]api.ReadyCheck{{Name: "database", Check: func(ctx context.Context) error {
 			return a.db.SQL.PingContext(ctx)
 		}}}, gw.ready...),

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate-dev/tollgate/api"
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
@@ -110,6 +111,10 @@ func openQueue(ctx context.Context, a *app, concurrency int, periodic bool, m me
 		}
 	}
 	w := a.cfg.Worker
+	var reg prometheus.Registerer
+	if concurrency > 0 {
+		reg = a.metrics // only a process that works jobs has job metrics to report
+	}
 	q, err := worker.Open(ctx, worker.Config{
 		Concurrency:         concurrency,
 		PoolSize:            max(2, min(a.cfg.Database.MaxOpenConns, concurrency+2)),
@@ -118,7 +123,7 @@ func openQueue(ctx context.Context, a *app, concurrency int, periodic bool, m me
 		ReconcileInterval:   w.ReconcileInterval,
 		WebhookAllowPrivate: w.WebhookAllowPrivate,
 		Backup:              worker.BackupConfig{Dir: w.BackupDir, Keep: w.BackupKeep, Interval: w.BackupInterval, DataDir: a.cfg.DataDir()},
-	}, worker.Deps{DB: a.db, Registry: a.registry, Invoicing: svc, Meter: m, Sealer: sealer, Logger: a.logger})
+	}, worker.Deps{DB: a.db, Registry: a.registry, Invoicing: svc, Meter: m, Sealer: sealer, Metrics: reg, Logger: a.logger})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,7 +5,8 @@ import (
 )
 
 func newWorkerCmd(g *globalFlags) *cobra.Command {
-	return &cobra.Command{
+	var metricsAddr string
+	cmd := &cobra.Command{
 		Use:   "worker",
 		Short: "Run the background job worker (invoices, alerts, reconcile, backups) until SIGINT/SIGTERM",
 		Long: "Runs a River job queue worker on the configured database. Any number of workers may run at once " +
@@ -18,6 +19,11 @@ func newWorkerCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			if metricsAddr != "" {
+				if _, err := serveWorkerMetrics(ctx, a, metricsAddr); err != nil {
+					return err
+				}
+			}
 			if _, err := a.registry.MigrateAll(ctx, 4); err != nil {
 				return err
 			}
@@ -37,4 +43,7 @@ func newWorkerCmd(g *globalFlags) *cobra.Command {
 			return runQueue(ctx, a, q)
 		},
 	}
+	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "",
+		"serve Prometheus /metrics and /healthz on this address (e.g. :9090); empty: off")
+	return cmd
 }

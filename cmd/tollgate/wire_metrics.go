@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
+)
+
+// metricsParts are the Prometheus collectors of serve: the Go runtime's, HTTP
+// requests, usage by model, the meter's health and the ledger's backlog. Names and
+// meanings are in api/metrics.go; infra/monitoring alerts on them.
+type metricsParts struct {
+	registry *prometheus.Registry
+	http     *api.HTTPMetrics
+	usage    *api.UsageMetrics
+}
+
+// wireMetrics creates the registry /metrics serves and makes it a's registry, so
+// that an in-process job worker (self-host mode) registers its collectors there too.
+func wireMetrics(a *app) *metricsParts {
+	reg := newRegistry()
+	a.metrics = reg
+	return &metricsParts{registry: reg, http: api.NewHTTPMetrics(reg), usage: api.NewUsageMetrics(reg)}
+}
+
+func newRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
+}
+
+// route installs the HTTP metrics middleware. Route groups registered after it are
+// measured; /healthz, /readyz and /metrics, registered by api.New before any route
+// group, are not, so probes and scrapes do not drown the request rates.
+func (m *metricsParts) route(e *gin.Engine) { e.Use(m.http.Middleware()) }
+
+// sink wraps the gateway's Sink: each usage event is counted, then passed on. The
+// chain in serve is gateway → usageSink → alertSink → live feed (and webhooks).
+func (m *metricsParts) sink(next gateway.Sink) gateway.Sink {
+	return &usageSink{next: next, usage: m.usage}
+}
+
+// watch exports the meter's health and the ledger writer's counters, read at
+// scrape time from Health and Stats: no polling goroutine, never stale.
+func (m *metricsParts) watch(mt meter.Meter, w *ledger.Writer) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: api.MetricMeterState,
+			Help: "Budget meter health: 0 ok, 1 degraded (serving from leases), 2 unavailable (refusing)."},
+			func() float64 { return meterStateValue(meterHealth(mt).State) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: api.MetricLedgerPending,
+			Help: "Usage events spooled but not yet inserted into tenant ledgers."},
+			func() float64 { return float64(w.Stats().Pending) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: api.MetricLedgerFlushFailures,
+			Help: "Failed ledger batch inserts since start (the events stay spooled and are retried)."},
+			func() float64 { return float64(w.Stats().Failures) }),
+	)
+}
+
+// meterHealth asks the meter with a short deadline: a scrape must not hang on Redis.
+func meterHealth(mt meter.Meter) meter.Health {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return mt.Health(ctx)
+}
+
+// meterStateValue maps a health state to the gauge's value; an unknown state
+// counts as unavailable so that it alerts.
+func meterStateValue(s meter.HealthState) float64 {
+	switch s {
+	case meter.HealthStateOK:
+		return 0
+	case meter.HealthStateDegraded:
+		return 1
+	}
+	return 2
+}
+
+// usageSink counts usage in Prometheus and forwards every call to next.
+type usageSink struct {
+	next  gateway.Sink
+	usage *api.UsageMetrics
+}
+
+func (s *usageSink) Usage(tenantID string, e ledger.Event) {
+	s.usage.Observe(e)
+	s.next.Usage(tenantID, e)
+}
+
+func (s *usageSink) Alert(ctx context.Context, tenantID string, a budget.Alert, b budget.Budget) {
+	s.next.Alert(ctx, tenantID, a, b)
+}
+
+// serveWorkerMetrics gives `tollgate worker` a registry (its job collectors go
+// there through a.metrics) and serves it on addr at /metrics, with /healthz, until
+// ctx ends. It fails at once when addr cannot be bound; it returns the bound address.
+func serveWorkerMetrics(ctx context.Context, a *app, addr string) (string, error) {
+	reg := newRegistry()
+	a.metrics = reg
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("--metrics-addr %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go serveUntilDone(ctx, srv, ln, a.logger)
+	return ln.Addr().String(), nil
+}
+
+func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger) {
+	go func() {
+		<-ctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(shutdownCtx)
+	}()
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.ErrorContext(ctx, "metrics listener stopped", "error", err)
+	}
+}
