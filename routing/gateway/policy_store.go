@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -69,54 +68,17 @@ func SavePolicy(ctx context.Context, h *tenants.Handle, p routing.Policy, cat *r
 }
 
 // PolicyCache keeps each tenant's policy in memory for a short TTL so the request
-// path reads no database.
+// path reads no database. A database error keeps the last known policy in force.
+// For and Invalidate come from tenants.SettingsCache, which also reloads entries
+// before they expire.
 type PolicyCache struct {
-	ttl time.Duration
-	now func() time.Time
-
-	mu      sync.Mutex
-	entries map[tenants.ID]policyEntry
-}
-
-type policyEntry struct {
-	policy  routing.Policy
-	fetched time.Time
+	*tenants.SettingsCache[routing.Policy]
 }
 
 // NewPolicyCache returns a cache with the given TTL (0 means 2s).
 func NewPolicyCache(ttl time.Duration, now func() time.Time) *PolicyCache {
-	if ttl <= 0 {
-		ttl = 2 * time.Second
-	}
-	return &PolicyCache{ttl: ttl, now: now, entries: map[tenants.ID]policyEntry{}}
-}
-
-// For returns the tenant's policy, loading it when stale. A database error keeps
-// the last known policy in force.
-func (c *PolicyCache) For(ctx context.Context, h *tenants.Handle) (routing.Policy, error) {
-	id := h.TenantID()
-	c.mu.Lock()
-	e, ok := c.entries[id]
-	c.mu.Unlock()
-	if ok && c.now().Sub(e.fetched) < c.ttl {
-		return e.policy, nil
-	}
-	p, _, err := LoadPolicy(ctx, h)
-	if err != nil {
-		if ok {
-			return e.policy, nil
-		}
-		return routing.Policy{}, err
-	}
-	c.mu.Lock()
-	c.entries[id] = policyEntry{policy: p, fetched: c.now()}
-	c.mu.Unlock()
-	return p, nil
-}
-
-// Invalidate drops a tenant's cached policy.
-func (c *PolicyCache) Invalidate(id tenants.ID) {
-	c.mu.Lock()
-	delete(c.entries, id)
-	c.mu.Unlock()
+	return &PolicyCache{tenants.NewSettingsCache(ttl, now, func(ctx context.Context, h *tenants.Handle) (routing.Policy, error) {
+		p, _, err := LoadPolicy(ctx, h)
+		return p, err
+	})}
 }
