@@ -49,11 +49,13 @@ export type Permission =
   | "routing:write"
   | "routing:simulate"
   | "models:read"
+  | "models:write"
   | "invoices:read"
   | "invoices:create"
   | "live:read"
   | "platform:manage_tenants"
-  | "platform:read";
+  | "platform:read"
+  | "platform:manage_providers";
 
 const ALL: Role[] = ["owner", "admin", "developer", "viewer", "billing"];
 const MANAGERS: Role[] = ["owner", "admin"];
@@ -87,11 +89,13 @@ export const PERMISSIONS: Record<Permission, Role[]> = {
   "routing:write": MANAGERS,
   "routing:simulate": KEY_MANAGERS,
   "models:read": ALL,
+  "models:write": MONEY_MANAGERS,
   "invoices:read": MONEY_MANAGERS,
   "invoices:create": ["owner"],
   "live:read": ALL,
   "platform:manage_tenants": [],
   "platform:read": [],
+  "platform:manage_providers": [],
 };
 
 /** What the UI shows or hides, each backed by exactly one server permission. */
