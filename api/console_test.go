@@ -2,6 +2,8 @@ package api
 
 import (
 	"compress/gzip"
+	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -60,4 +62,27 @@ func TestConsoleServing(t *testing.T) {
 	rec := httptest.NewRecorder()
 	notBuilt.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 	require.Contains(t, rec.Body.String(), "console was not built")
+}
+
+func TestReadyzAdvisoryChecks(t *testing.T) {
+	t.Parallel()
+	down := func(context.Context) error { return errors.New("redis: connection refused") }
+	up := func(context.Context) error { return nil }
+	for _, tc := range []struct {
+		name   string
+		checks []ReadyCheck
+		status int
+	}{
+		{"all up", []ReadyCheck{{Name: "database", Check: up}, {Name: "meter", Check: up, Advisory: true}}, 200},
+		{"meter down is reported, not fatal", []ReadyCheck{{Name: "database", Check: up}, {Name: "meter", Check: down, Advisory: true}}, 200},
+		{"database down is fatal", []ReadyCheck{{Name: "database", Check: down}, {Name: "meter", Check: up, Advisory: true}}, 503},
+	} {
+		srv := New(Deps{Config: Config{MaxBodyBytes: 1 << 20}, Logger: logging.Discard(), Ready: tc.checks})
+		rec := httptest.NewRecorder()
+		srv.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		require.Equal(t, tc.status, rec.Code, tc.name)
+		if tc.name == "meter down is reported, not fatal" {
+			require.Contains(t, rec.Body.String(), "connection refused")
+		}
+	}
 }

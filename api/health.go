@@ -22,7 +22,9 @@ func (s *Server) registerHealth(e *gin.Engine) {
 type readyCheckResult struct {
 	OK    bool   `json:"ok"`
 	State string `json:"state,omitempty"`
-	Error string `json:"error,omitempty"`
+	// Advisory checks do not decide readiness.
+	Advisory bool   `json:"advisory,omitempty"`
+	Error    string `json:"error,omitempty"`
 }
 
 // readyz checks every dependency with a short deadline; 503 when one is down.
@@ -32,10 +34,12 @@ func (s *Server) readyz(c *gin.Context) {
 	checks := map[string]readyCheckResult{}
 	ok := true
 	for _, rc := range s.deps.Ready {
-		res := readyCheckResult{OK: true}
+		res := readyCheckResult{OK: true, Advisory: rc.Advisory}
 		if err := rc.Check(ctx); err != nil {
-			res = readyCheckResult{OK: false, Error: err.Error()}
-			ok = false
+			res.OK, res.Error = false, err.Error()
+			if !rc.Advisory {
+				ok = false
+			}
 		}
 		if rc.State != nil {
 			res.State = rc.State()

@@ -24,6 +24,10 @@ type ReadyCheck struct {
 	Check func(ctx context.Context) error
 	// State optionally reports a degraded-but-serving state ("degraded: serving from lease").
 	State func() string
+	// Advisory checks are reported but never make the instance unready: an instance
+	// that can still answer (with clear 503s, or from budget leases) is better in the
+	// load balancer than out of it, where every replica would drop out together.
+	Advisory bool
 }
 
 // Config is the part of the configuration the HTTP layer needs.

@@ -116,7 +116,8 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 		return nil, err
 	}
 	ready := []api.ReadyCheck{{
-		Name: "meter",
+		Name:     "meter",
+		Advisory: true,
 		Check: func(ctx context.Context) error {
 			h := m.Health(ctx)
 			if h.State == meter.HealthStateUnavailable {
