@@ -12,10 +12,15 @@ const tp = (t: string) => `/tenants/${enc(t)}`;
 /** Query keys: everything of a tenant sits under ["t", tenant] so one switch can drop it. */
 export const qk = {
   me: ["me"] as const,
-  tenants: ["tenants"] as const,
+  tenants: (q = "", cursor = "") => ["tenants", { q, cursor }] as const,
+  tenantsAll: ["tenants"] as const,
   system: ["system"] as const,
+  providers: ["providers"] as const,
   tenant: (t: string) => ["t", t] as const,
-  members: (t: string) => ["t", t, "members"] as const,
+  members: (t: string, q = "", cursor = "") => ["t", t, "members", { q, cursor }] as const,
+  membersAll: (t: string) => ["t", t, "members"] as const,
+  /** The members pickers and name lookups read (one page of the maximum size). */
+  membersLookup: (t: string) => ["t", t, "members", "lookup"] as const,
   keys: (t: string, q = "", cursor = "") => ["t", t, "keys", { q, cursor }] as const,
   keysAll: (t: string) => ["t", t, "keys"] as const,
   keyNames: (t: string) => ["t", t, "keys", "names"] as const,
@@ -31,6 +36,18 @@ export const qk = {
   jobs: ["jobs"] as const,
 };
 
+/** Search and keyset paging of a list endpoint (docs/admin-api.md "Lists"). */
+export interface PageQuery {
+  q?: string;
+  cursor?: string;
+  limit?: number;
+}
+
+/** Rows per page of the paged lists (keys, members, tenants). */
+export const PAGE_SIZE = 25;
+/** The server's largest page (limit 1..200), for pickers that need "everyone". */
+export const MAX_PAGE = 200;
+
 /** Lists may come back as {data:[...]} or (defensively) a bare array. */
 export function listOf<X>(v: T.Page<X> | X[] | undefined | null): X[] {
   if (!v) return [];
@@ -45,18 +62,17 @@ export function endpoints(c: ApiClient) {
       c.request<void>("/auth/logout", { method: "POST", body: { refresh_token }, anonymous: true }),
     me: () => c.get<T.Me>("/me"),
 
-    tenants: () => c.get<T.Page<T.Tenant>>("/tenants"),
+    tenants: (q: PageQuery = {}) => c.get<T.Page<T.Tenant>>("/tenants", { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
     createTenant: (name: string) => c.post<T.Tenant>("/tenants", { name }),
     suspendTenant: (t: string) => c.post<void>(`${tp(t)}/suspend`),
     resumeTenant: (t: string) => c.post<void>(`${tp(t)}/resume`),
 
-    members: (t: string) => c.get<T.Page<T.Member>>(`${tp(t)}/members`),
+    members: (t: string, q: PageQuery = {}) => c.get<T.Page<T.Member>>(`${tp(t)}/members`, { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
     inviteMember: (t: string, email: string, role: Role) => c.post<T.Member>(`${tp(t)}/members`, { email, role }),
     changeRole: (t: string, userId: string, role: Role) => c.patch<T.Member>(`${tp(t)}/members/${enc(userId)}`, { role }),
     removeMember: (t: string, userId: string) => c.del<void>(`${tp(t)}/members/${enc(userId)}`),
 
-    keys: (t: string, q: { q?: string; cursor?: string; limit?: number }) =>
-      c.get<T.Page<T.ApiKey>>(`${tp(t)}/keys`, { limit: q.limit ?? 25, cursor: q.cursor, q: q.q }),
+    keys: (t: string, q: PageQuery) => c.get<T.Page<T.ApiKey>>(`${tp(t)}/keys`, { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
     createKey: (t: string, input: T.CreateKeyInput) => c.post<T.KeyWithSecret>(`${tp(t)}/keys`, input),
     revokeKey: (t: string, id: string) => c.post<void>(`${tp(t)}/keys/${enc(id)}/revoke`),
     rotateKey: (t: string, id: string, grace_seconds: number) =>
@@ -83,9 +99,15 @@ export function endpoints(c: ApiClient) {
       c.post<T.SimulateResult>(`${tp(t)}/routing/simulate`, { policy, ...opts }),
 
     models: (t: string) => c.get<T.Page<T.ModelInfo>>(`${tp(t)}/models`),
+    // Model ids may hold a slash (synced OpenRouter ids): encoded, the server routes on the raw path.
+    setModelPrice: (t: string, model: string, input: T.SetPriceInput) => c.put<T.ModelInfo>(`${tp(t)}/models/${enc(model)}/price`, input),
+    deleteModelPrice: (t: string, model: string) => c.del<void>(`${tp(t)}/models/${enc(model)}/price`),
     invoices: (t: string) => c.get<T.Page<T.Invoice>>(`${tp(t)}/invoices`),
     runInvoice: (t: string, period?: string) => c.post<T.InvoiceRunResult>(`${tp(t)}/invoices/run`, period ? { period } : {}),
     system: () => c.get<T.SystemInfo>("/system"),
+    providers: () => c.get<T.Page<T.Provider>>("/providers"),
+    setProvider: (name: string, input: T.SetProviderInput) => c.put<T.Provider>(`/providers/${enc(name)}`, input),
+    deleteProvider: (name: string) => c.del<T.Provider>(`/providers/${enc(name)}`),
     jobs: (q: { state?: string; kind?: string; limit?: number } = {}) => c.get<T.Page<T.Job>>("/jobs", { limit: q.limit ?? 20, state: q.state, kind: q.kind }),
   };
 }

@@ -299,9 +299,55 @@ export interface ModelInfo {
   max_output_tokens?: number;
   capabilities?: { tools?: boolean; vision?: boolean; json?: boolean };
   embedding?: boolean;
-  /** Tenant price overrides do not exist yet: always null. */
-  override: null;
+  /** The tenant's negotiated prices (the prices above already include them); null = catalog prices. */
+  override: PriceOverride | null;
   overridden?: boolean;
+}
+
+/** A tenant's price for one model, per million tokens (GET models rows' `override`). */
+export interface PriceOverride {
+  input_per_million_nano: Nano;
+  input_per_million_usd: string;
+  /** Equals the input price when no cached price was set. */
+  cached_input_per_million_nano: Nano;
+  cached_input_per_million_usd: string;
+  output_per_million_nano: Nano;
+  output_per_million_usd: string;
+  updated_at: string;
+}
+
+/** PUT models/{model}/price: decimal USD per million tokens, parsed exactly by the server. */
+export interface SetPriceInput {
+  input_per_million_usd: string;
+  /** Omitted (or "0") bills cached input tokens at the input price. */
+  cached_input_per_million_usd?: string;
+  output_per_million_usd: string;
+}
+
+/** An upstream provider's effective configuration (GET /providers). The key is never returned. */
+export interface Provider {
+  name: "anthropic" | "openai" | "openrouter" | string;
+  /** A key is set (environment or stored). */
+  enabled: boolean;
+  /** The effective API root (the public default when none is set). */
+  base_url: string;
+  base_url_source: "env" | "stored" | "default" | string;
+  key_set: boolean;
+  /** Where the effective key comes from: the environment wins over stored values. */
+  key_source: "env" | "stored" | "" | string;
+  /** Credentials are stored (sealed) for it; the environment may still override them. */
+  stored: boolean;
+  /** Why stored credentials cannot be used (e.g. a different TOLLGATE_MASTER_KEY). */
+  stored_error?: string;
+  updated_at: string | null;
+  /** Only in answers to PUT/DELETE: when the change takes effect. */
+  applied?: string;
+}
+
+/** PUT /providers/{name}: omit api_key to keep the stored key; empty base_url = the public default. */
+export interface SetProviderInput {
+  api_key?: string;
+  base_url: string;
 }
 
 export interface InvoiceLine {

@@ -1,7 +1,7 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
-import { listOf, qk } from "../api/endpoints";
+import { listOf, MAX_PAGE, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { formatUsd, toNano, usdToNano } from "../format/money";
 import { formatPercent } from "../format/numbers";
@@ -19,7 +19,7 @@ export default function BudgetsPage() {
   const toast = useToast();
   const budgets = useQuery({ queryKey: qk.budgets(tenant), queryFn: () => api.budgets(tenant) });
   const keys = useQuery({ queryKey: qk.keyNames(tenant), queryFn: () => api.keys(tenant, { limit: 100 }), enabled: can("keys.view"), staleTime: 5 * 60_000 });
-  const members = useQuery({ queryKey: qk.members(tenant), queryFn: () => api.members(tenant), enabled: can("members.view") });
+  const members = useQuery({ queryKey: qk.membersLookup(tenant), queryFn: () => api.members(tenant, { limit: MAX_PAGE }), enabled: can("members.view") });
   const [creating, setCreating] = useState(false);
   const [editing, setEditing] = useState<Budget | null>(null);
   const [deleting, setDeleting] = useState<Budget | null>(null);

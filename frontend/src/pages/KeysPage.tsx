@@ -9,6 +9,7 @@ import { formatInt } from "../format/numbers";
 import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, Pager, TableSkeleton, When } from "../ui/bits";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
+import { usePagedSearch } from "../ui/usePagedSearch";
 
 function keyStatus(k: ApiKey, now = Date.now()): { label: string; tone: "green" | "red" | "amber" | "neutral" } {
   if (k.revoked_at && new Date(k.revoked_at).getTime() <= now) return { label: "Revoked", tone: "red" };
@@ -21,18 +22,8 @@ export default function KeysPage() {
   const { tenant, can } = useTenant();
   const qc = useQueryClient();
   const toast = useToast();
-  const [q, setQ] = useState("");
-  const [debounced, setDebounced] = useState("");
-  const [cursors, setCursors] = useState<string[]>([""]); // stack of page cursors
-  const cursor = cursors[cursors.length - 1];
-
-  useEffect(() => {
-    const t = setTimeout(() => {
-      setDebounced(q.trim());
-      setCursors([""]);
-    }, 250);
-    return () => clearTimeout(t);
-  }, [q]);
+  const paging = usePagedSearch();
+  const { q: debounced, cursor } = paging;
 
   const keys = useQuery({
     queryKey: qk.keys(tenant, debounced, cursor),
@@ -65,7 +56,7 @@ export default function KeysPage() {
       <div className="toolbar">
         <label className="search">
           <span className="sr-only">Search keys</span>
-          <input type="search" placeholder="Search by name or prefix…" value={q} onChange={(e) => setQ(e.target.value)} />
+          <input type="search" placeholder="Search by name or prefix…" value={paging.input} onChange={(e) => paging.setInput(e.target.value)} />
         </label>
         {keys.isFetching && !keys.isPending && <span className="muted small" aria-live="polite">Updating…</span>}
       </div>
@@ -164,10 +155,10 @@ export default function KeysPage() {
             </table>
           </div>
           <Pager
-            hasPrev={cursors.length > 1}
+            hasPrev={paging.hasPrev}
             hasNext={!!keys.data?.next_cursor}
-            onPrev={() => setCursors((c) => c.slice(0, -1))}
-            onNext={() => keys.data?.next_cursor && setCursors((c) => [...c, keys.data!.next_cursor!])}
+            onPrev={paging.prev}
+            onNext={() => paging.next(keys.data?.next_cursor)}
           />
         </section>
       )}

@@ -1,24 +1,31 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
 import { listOf, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { assignableRoles, canManageMember, ROLE_HINT, ROLE_LABEL, type Role } from "../roles/permissions";
-import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, TableSkeleton, When } from "../ui/bits";
+import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import type { Member } from "../api/types";
+import { usePagedSearch } from "../ui/usePagedSearch";
 
 export default function MembersPage() {
   const { tenant, can, principal, me } = useTenant();
   const qc = useQueryClient();
   const toast = useToast();
-  const members = useQuery({ queryKey: qk.members(tenant), queryFn: () => api.members(tenant) });
+  const paging = usePagedSearch();
+  const { q, cursor } = paging;
+  const members = useQuery({
+    queryKey: qk.members(tenant, q, cursor),
+    queryFn: () => api.members(tenant, { q, cursor }),
+    placeholderData: keepPreviousData,
+  });
   const [inviting, setInviting] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
   const [savingId, setSavingId] = useState<string | null>(null);
   const roles = assignableRoles(principal);
-  const refresh = () => qc.invalidateQueries({ queryKey: qk.members(tenant) });
+  const refresh = () => qc.invalidateQueries({ queryKey: qk.membersAll(tenant) });
   const rows = listOf(members.data);
 
   const changeRole = async (m: Member, role: Role) => {
@@ -59,10 +66,34 @@ export default function MembersPage() {
           ))}
         </dl>
       </details>
+      <SearchToolbar
+        label="Search members"
+        placeholder="Search by email or name…"
+        value={paging.input}
+        onChange={paging.setInput}
+        updating={members.isFetching && !members.isPending}
+      />
       {members.isError ? (
         <ErrorState error={members.error} onRetry={() => members.refetch()} />
       ) : !members.isPending && rows.length === 0 ? (
-        <EmptyState title="No members" />
+        <EmptyState
+          title={q ? `No members match “${q}”` : paging.hasPrev ? "No more members" : "No members yet"}
+          body={q ? "The search matches email addresses and names. Try part of either." : paging.hasPrev ? undefined : "Invite people to give them access to this tenant."}
+          action={
+            paging.hasPrev ? (
+              <button type="button" className="btn" onClick={paging.reset}>
+                Back to the first page
+              </button>
+            ) : (
+              !q &&
+              can("members.invite") && (
+                <button type="button" className="btn btn-primary" onClick={() => setInviting(true)}>
+                  Invite the first member
+                </button>
+              )
+            )
+          }
+        />
       ) : (
         <section className="card flush">
           <div className="table-wrap">
@@ -125,6 +156,7 @@ export default function MembersPage() {
               )}
             </table>
           </div>
+          <Pager hasPrev={paging.hasPrev} hasNext={!!members.data?.next_cursor} onPrev={paging.prev} onNext={() => paging.next(members.data?.next_cursor)} />
         </section>
       )}
       <InviteDialog open={inviting} roles={roles} onClose={() => setInviting(false)} onDone={refresh} />

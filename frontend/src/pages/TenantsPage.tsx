@@ -1,13 +1,14 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, tenantPath, useTenant } from "../app";
 import { listOf, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
-import { Badge, EmptyState, ErrorState, Field, PageHeader, TableSkeleton, When } from "../ui/bits";
+import { Badge, EmptyState, ErrorState, Field, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { Link } from "../router/router";
 import type { Tenant } from "../api/types";
+import { usePagedSearch } from "../ui/usePagedSearch";
 
 const suspended = (t: Tenant) => t.suspended === true || t.status === "suspended";
 
@@ -15,7 +16,14 @@ export default function TenantsPage() {
   const { can } = useTenant();
   const qc = useQueryClient();
   const toast = useToast();
-  const tenants = useQuery({ queryKey: qk.tenants, queryFn: api.tenants });
+  const paging = usePagedSearch();
+  const { q, cursor } = paging;
+  const tenants = useQuery({
+    queryKey: qk.tenants(q, cursor),
+    queryFn: () => api.tenants({ q, cursor }),
+    placeholderData: keepPreviousData,
+    enabled: can("tenants.manage"),
+  });
   const [creating, setCreating] = useState(false);
   const [toggling, setToggling] = useState<Tenant | null>(null);
   const rows = listOf(tenants.data);
@@ -31,10 +39,33 @@ export default function TenantsPage() {
           </button>
         }
       />
+      <SearchToolbar
+        label="Search tenants"
+        placeholder="Search by name or slug…"
+        value={paging.input}
+        onChange={paging.setInput}
+        updating={tenants.isFetching && !tenants.isPending}
+      />
       {tenants.isError ? (
         <ErrorState error={tenants.error} onRetry={() => tenants.refetch()} />
       ) : !tenants.isPending && rows.length === 0 ? (
-        <EmptyState title="No tenants yet" />
+        <EmptyState
+          title={q ? `No tenants match “${q}”` : paging.hasPrev ? "No more tenants" : "No tenants yet"}
+          body={q ? "The search matches tenant names and slugs. Try part of either." : paging.hasPrev ? undefined : "Create a tenant, then invite its first owner from its Members page."}
+          action={
+            paging.hasPrev ? (
+              <button type="button" className="btn" onClick={paging.reset}>
+                Back to the first page
+              </button>
+            ) : (
+              !q && (
+                <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                  Create the first tenant
+                </button>
+              )
+            )
+          }
+        />
       ) : (
         <section className="card flush">
           <div className="table-wrap">
@@ -79,6 +110,7 @@ export default function TenantsPage() {
               )}
             </table>
           </div>
+          <Pager hasPrev={paging.hasPrev} hasNext={!!tenants.data?.next_cursor} onPrev={paging.prev} onNext={() => paging.next(tenants.data?.next_cursor)} />
         </section>
       )}
       <CreateTenantDialog open={creating} onClose={() => setCreating(false)} />
@@ -100,7 +132,7 @@ export default function TenantsPage() {
           if (suspended(t)) await api.resumeTenant(t.slug || t.id);
           else await api.suspendTenant(t.slug || t.id);
           toast.success(suspended(t) ? "Tenant resumed" : "Tenant suspended", t.name);
-          await qc.invalidateQueries({ queryKey: qk.tenants });
+          await qc.invalidateQueries({ queryKey: qk.tenantsAll });
         }}
       />
     </>
@@ -131,7 +163,7 @@ function CreateTenantDialog({ open, onClose }: { open: boolean; onClose: () => v
     try {
       const t = await api.createTenant(name.trim());
       toast.success("Tenant created", t?.slug ? `Slug: ${t.slug}` : name.trim());
-      await qc.invalidateQueries({ queryKey: qk.tenants });
+      await qc.invalidateQueries({ queryKey: qk.tenantsAll });
       void qc.invalidateQueries({ queryKey: qk.me });
       onClose();
     } catch (x) {

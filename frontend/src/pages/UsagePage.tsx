@@ -1,7 +1,7 @@
 import { useMemo, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
-import { listOf, qk } from "../api/endpoints";
+import { listOf, MAX_PAGE, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { addDays, formatDay, isoDateInZone } from "../format/dates";
 import { formatUsd, nanoPer, nanoToChartNumber, toNano } from "../format/money";
@@ -44,7 +44,7 @@ export default function UsagePage() {
   const usage = useQuery({ queryKey: qk.usage(tenant, q), queryFn: ({ signal }) => api.usage(tenant, q, signal), placeholderData: keepPreviousData });
   const models = useQuery({ queryKey: qk.models(tenant), queryFn: () => api.models(tenant), staleTime: 10 * 60_000 });
   const keys = useQuery({ queryKey: qk.keyNames(tenant), queryFn: () => api.keys(tenant, { limit: 100 }), enabled: can("keys.view"), staleTime: 5 * 60_000 });
-  const members = useQuery({ queryKey: qk.members(tenant), queryFn: () => api.members(tenant), enabled: can("members.view") });
+  const members = useQuery({ queryKey: qk.membersLookup(tenant), queryFn: () => api.members(tenant, { limit: MAX_PAGE }), enabled: can("members.view") });
 
   const keyName = useMemo(() => new Map(listOf(keys.data).map((k) => [k.id, k.name])), [keys.data]);
   const memberName = useMemo(() => new Map(listOf(members.data).map((m) => [m.user_id, m.name || m.email])), [members.data]);

@@ -153,3 +153,21 @@ export function Meter({ ratio, label }: { ratio: number; label: string }) {
     </div>
   );
 }
+
+/** The search box of a server-searched list, with an "Updating…" note while a new page loads. */
+export function SearchToolbar({ label, placeholder, value, onChange, updating, children }: { label: string; placeholder: string; value: string; onChange: (v: string) => void; updating?: boolean; children?: ReactNode }) {
+  return (
+    <div className="toolbar">
+      <label className="search">
+        <span className="sr-only">{label}</span>
+        <input type="search" placeholder={placeholder} value={value} onChange={(e) => onChange(e.target.value)} />
+      </label>
+      {updating && (
+        <span className="muted small" aria-live="polite">
+          Updating…
+        </span>
+      )}
+      {children}
+    </div>
+  );
+}
