@@ -81,10 +81,9 @@ func BenchmarkGatewayChat(b *testing.B) {
 		Limit: 100_000 * billing.NanoPerUSD, Hard: true})
 	require.NoError(b, err)
 
-	body := []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say ok"}],"max_tokens":1}`)
 	auth := "Bearer " + secret.Reveal()
 	handler := srv.Handler()
-	call := func() int {
+	call := func(body []byte) int {
 		// Not httptest.NewRequest: its 4 KB bufio.Reader per call would dominate the
 		// allocation profile.
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions", bytes.NewReader(body))
@@ -95,15 +94,27 @@ func BenchmarkGatewayChat(b *testing.B) {
 		handler.ServeHTTP(rec, req)
 		return rec.Code
 	}
-	require.Equal(b, http.StatusOK, call()) // warm: key cache, budget and policy caches, lease
-	b.ReportAllocs()
-	b.ResetTimer()
-	b.RunParallel(func(pb *testing.PB) {
-		for pb.Next() {
-			if code := call(); code != http.StatusOK {
-				b.Errorf("status %d", code)
-				return
-			}
-		}
-	})
+	prompt := strings.Repeat("The quarterly report shows revenue grew 12% while costs fell; summarize the drivers.\\n", 165)
+	for _, bc := range []struct {
+		name string
+		body []byte
+	}{
+		{"bench-body", []byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say ok"}],"max_tokens":1}`)},
+		{"3400-token-prompt", []byte(`{"model":"gpt-4o-mini","messages":[{"role":"system","content":"You are helpful."},{"role":"user","content":"` + prompt + `"}],"max_tokens":300}`)},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			require.Equal(b, http.StatusOK, call(bc.body)) // warm: key cache, budget and policy caches, lease
+			b.ReportAllocs()
+			b.SetBytes(int64(len(bc.body)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if code := call(bc.body); code != http.StatusOK {
+						b.Errorf("status %d", code)
+						return
+					}
+				}
+			})
+		})
+	}
 }
