@@ -78,7 +78,10 @@ func parseMessagesFast(b []byte) ([]messageWire, bool) {
 	if len(b) == 0 || b[0] != '[' {
 		return nil, bytes.Equal(b, []byte("null"))
 	}
-	out := make([]messageWire, 0, 8)
+	// Every message object has a "role" member, and inside strings that byte
+	// sequence cannot occur (their quotes are escaped), so counting it sizes the
+	// slice in one cheap pass; a wrong count only costs a regrowth.
+	out := make([]messageWire, 0, max(1, bytes.Count(b, []byte(`"role"`))))
 	i := 1
 	for {
 		i = skipSpace(b, i)

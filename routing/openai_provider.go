@@ -127,7 +127,7 @@ func (p *OpenAIProvider) Chat(ctx context.Context, req *ChatRequest, upstreamMod
 		return nil, err
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
+	out, err := readResponse(resp)
 	if err != nil {
 		return nil, transportError(p.name, upstreamModel, err)
 	}
@@ -171,7 +171,7 @@ func (p *OpenAIProvider) Embed(ctx context.Context, req *EmbeddingRequest, upstr
 		return nil, err
 	}
 	defer resp.Body.Close()
-	out, err := io.ReadAll(resp.Body)
+	out, err := readResponse(resp)
 	if err != nil {
 		return nil, transportError(p.name, upstreamModel, err)
 	}
@@ -180,6 +180,21 @@ func (p *OpenAIProvider) Embed(ctx context.Context, req *EmbeddingRequest, upstr
 		return nil, transportError(p.name, upstreamModel, fmt.Errorf("unreadable response: %w", err))
 	}
 	return &EmbeddingResponse{Body: out, Usage: usage}, nil
+}
+
+// maxPresizedResponse bounds the buffer readResponse allocates up front on the
+// upstream's word (its Content-Length); larger answers grow as they arrive.
+const maxPresizedResponse = 1 << 20
+
+// readResponse reads a whole answer into one buffer of its Content-Length when
+// the upstream sent one, instead of io.ReadAll's 512-byte start and regrowth.
+func readResponse(resp *http.Response) ([]byte, error) {
+	if n := resp.ContentLength; n > 0 && n <= maxPresizedResponse {
+		out := make([]byte, n)
+		_, err := io.ReadFull(resp.Body, out)
+		return out, err
+	}
+	return io.ReadAll(resp.Body)
 }
 
 // openAIChunkSource yields the data payloads of an OpenAI SSE stream.
