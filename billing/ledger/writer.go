@@ -147,18 +147,28 @@ func (w *Writer) Flush(ctx context.Context) error {
 	defer w.flushMu.Unlock()
 	w.mu.Lock()
 	batch := w.queue
-	w.queue = nil
-	w.mu.Unlock()
 	if len(batch) == 0 {
+		w.mu.Unlock()
 		return nil
 	}
+	// The next batch is likely about as large: start it at this one's length
+	// rather than regrowing from nothing through the appends of every request.
+	w.queue = make([]spooled, 0, len(batch))
+	w.mu.Unlock()
 	byTenant := map[string][]spooled{}
 	var order []string
 	for _, e := range batch {
 		if _, ok := byTenant[e.TenantID]; !ok {
 			order = append(order, e.TenantID)
+			byTenant[e.TenantID] = nil
 		}
-		byTenant[e.TenantID] = append(byTenant[e.TenantID], e)
+	}
+	if len(order) == 1 {
+		byTenant[order[0]] = batch // one tenant (self-host, or a quiet interval): no copy
+	} else {
+		for _, e := range batch {
+			byTenant[e.TenantID] = append(byTenant[e.TenantID], e)
+		}
 	}
 	var failed []spooled
 	var firstErr error
