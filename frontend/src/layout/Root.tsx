@@ -12,6 +12,7 @@ import type { Me } from "../api/types";
 
 const TenantsPage = lazy(() => import("../pages/TenantsPage"));
 const SystemPage = lazy(() => import("../pages/SystemPage"));
+const ProvidersPage = lazy(() => import("../pages/ProvidersPage"));
 
 const LAST_TENANT = "tollgate.last_tenant";
 
@@ -98,7 +99,7 @@ function Routes({ me, pathname }: { me: Me; pathname: string }) {
   }
   const admin = match("/admin/:page", pathname);
   if (admin) {
-    const page = admin.page === "system" ? <SystemPage /> : admin.page === "tenants" ? <TenantsPage /> : null;
+    const page = admin.page === "system" ? <SystemPage /> : admin.page === "tenants" ? <TenantsPage /> : admin.page === "providers" ? <ProvidersPage /> : null;
     return (
       <TenantScope me={me} tenant={defaultTenant(me)} page={page ? null : undefined}>
         {page}

@@ -23,7 +23,9 @@ export function Shell({ children }: { children: ReactNode }) {
 
   useEffect(() => {
     const page = PAGES.find((p) => pathname.endsWith(`/${p.path}`));
-    const label = page?.label ?? (pathname.includes("/admin/tenants") ? "Tenants" : pathname.includes("/admin/system") ? "System" : "");
+    const label =
+      page?.label ??
+      (pathname.includes("/admin/tenants") ? "Tenants" : pathname.includes("/admin/providers") ? "Providers" : pathname.includes("/admin/system") ? "System" : "");
     document.title = `${label ? label + " · " : ""}${ctx.membership?.tenant_name ?? "Tollgate"} · Tollgate`;
   }, [pathname, ctx.membership]);
 
@@ -75,6 +77,11 @@ export function Shell({ children }: { children: ReactNode }) {
               <li>
                 <Link to="/admin/tenants" aria-current={pathname === "/admin/tenants" ? "page" : undefined}>
                   Tenants
+                </Link>
+              </li>
+              <li>
+                <Link to="/admin/providers" aria-current={pathname === "/admin/providers" ? "page" : undefined}>
+                  Providers
                 </Link>
               </li>
               <li>

@@ -43,6 +43,13 @@ describe("role → visible actions", () => {
     ["owner", "members.manageOwners", true],
     ["owner", "audit.view", true],
     ["owner", "system.view", false],
+    ["owner", "models.editPrice", true],
+    ["admin", "models.editPrice", true],
+    ["billing", "models.editPrice", true],
+    ["developer", "models.editPrice", false],
+    ["viewer", "models.editPrice", false],
+    ["owner", "providers.manage", false],
+    ["admin", "providers.manage", false],
   ];
   it.each(table)("%s may %s: %s", (role, action, want) => {
     expect(can(as(role), action)).toBe(want);

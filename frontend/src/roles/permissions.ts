@@ -128,10 +128,12 @@ export const ACTIONS = {
   "routing.edit": "routing:write",
   "routing.simulate": "routing:simulate",
   "invoices.run": "invoices:create",
+  "models.editPrice": "models:write",
   // platform (superadmin only)
   "tenants.manage": "platform:manage_tenants",
   "system.view": "platform:read",
   "jobs.view": "platform:read",
+  "providers.manage": "platform:manage_providers",
 } as const satisfies Record<string, Permission>;
 
 export type Action = keyof typeof ACTIONS;
