@@ -16,8 +16,11 @@
 //   TOLLGATE_E2E_CHROMIUM  browser binary (default /usr/bin/chromium)
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
-//                          (see FLOWS below: keys, live, webhook, budget, revoke, routing, viewer;
-//                          they need the real backend, in this order)
+//                          (see FLOWS below: keys, live, webhook, budget, revoke, routing, viewer,
+//                          members, prices, providers; they need the real backend, in this order)
+//   TOLLGATE_E2E_ENV_BASE_URL_PROVIDER
+//                          a provider whose base URL the server has from its environment
+//                          (scripts/e2e.sh sets ANTHROPIC_BASE_URL): the providers flow checks it says so
 //   TOLLGATE_E2E_VIEWER_EMAIL / TOLLGATE_E2E_VIEWER_PASSWORD
 //                          a viewer of the same tenant: the viewer flow and a viewer tour
 //   TOLLGATE_E2E_TTI_RUNS  overview loads to measure (default 3; the median is reported)
@@ -60,6 +63,7 @@ const PAGES = [
   { name: "invoices", path: "invoices" },
   { name: "audit", path: "audit" },
   { name: "tenants", abs: "/admin/tenants", superadmin: true },
+  { name: "providers", abs: "/admin/providers", superadmin: true },
   { name: "system", abs: "/admin/system", superadmin: true },
 ];
 
@@ -502,7 +506,11 @@ const FLOWS = {
       await settle(page);
       await hidden(/^(Set|Add) budget$/);
       if ((await page.getByText("Alert webhook").count()) > 0) throw new Error("viewer sees the webhook card");
-      log("no Create key, Revoke, Export CSV, Set budget or webhook for the viewer");
+      await page.goto(tenantUrl(tenant, "models"));
+      await settle(page);
+      await page.locator("main table").first().waitFor({ timeout: 10_000 });
+      await hidden(/^(Set|Edit) price/);
+      log("no Create key, Revoke, Export CSV, Set budget, webhook or price editing for the viewer");
       const token = await apiToken(VIEWER);
       const res = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/keys`, {
         method: "POST",
@@ -512,13 +520,173 @@ const FLOWS = {
       if (res.status !== 403) throw new Error(`viewer create-key: HTTP ${res.status}, want 403`);
       const csv = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/usage.csv`, { headers: { Authorization: `Bearer ${token}` } });
       if (csv.status !== 403) throw new Error(`viewer usage.csv: HTTP ${csv.status}, want 403`);
-      log("viewer's POST keys → 403, usage.csv → 403");
+      const price = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/models/sim-small/price`, {
+        method: "PUT",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ input_per_million_usd: "1", output_per_million_usd: "1" }),
+      });
+      if (price.status !== 403) throw new Error(`viewer PUT price: HTTP ${price.status}, want 403`);
+      log("viewer's POST keys → 403, usage.csv → 403, PUT models/sim-small/price → 403");
     } catch (e) {
       await page.screenshot({ path: path.join(OUT, "flow-viewer-failed.png"), fullPage: true }).catch(() => {});
       throw e;
     } finally {
       await context.close();
     }
+  },
+
+  /** Members and tenants are searched on the server: a debounced search finds one member, nonsense shows the empty state. */
+  async members({ browser, tenant, log, shared }) {
+    const token = await apiToken(ADMIN);
+    const tag = `e2e${Date.now().toString(36)}`;
+    const emails = [`${tag}-alice@e2e.example.com`, `${tag}-bob@e2e.example.com`];
+    for (const email of emails) {
+      const res = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/members`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ email, role: "viewer" }),
+      });
+      if (res.status !== 201) throw new Error(`invite ${email} through the API: HTTP ${res.status}`);
+    }
+    const page = await adminPage(browser, shared);
+    const searched = [];
+    const onReq = (r) => {
+      const u = new URL(r.url());
+      if (u.pathname.endsWith("/members") && r.method() === "GET") searched.push(u.searchParams.get("q") ?? "");
+    };
+    page.on("request", onReq);
+    await page.goto(tenantUrl(tenant, "members"));
+    await settle(page);
+    const search = page.getByRole("searchbox", { name: "Search members" });
+    await search.pressSequentially(`${tag}-ali`, { delay: 20 });
+    const rows = page.locator("main table tbody tr");
+    const one = await until(async () => (await rows.count()) === 1 && (await rows.first().innerText()).includes(emails[0]), 10_000);
+    if (!one) throw new Error(`search "${tag}-ali" did not narrow the table to ${emails[0]} (rows: ${await rows.count()})`);
+    page.off("request", onReq);
+    const typed = searched.filter((q) => q.startsWith(tag));
+    if (typed.length === 0) throw new Error("the search never reached the server (no GET members?q=)");
+    if (typed.length > 3) throw new Error(`search not debounced: ${typed.length} requests for one typed word (${typed.join(", ")})`);
+    log(`members search "${tag}-ali" → 1 row from the server (${typed.length} request${typed.length > 1 ? "s" : ""} while typing)`);
+    await search.fill(`${tag}-bob`);
+    await page.locator("main table tbody tr", { hasText: emails[1] }).waitFor({ timeout: 10_000 });
+    await search.fill(`${tag}-nobody`);
+    await page.getByRole("heading", { name: `No members match “${tag}-nobody”` }).waitFor({ timeout: 10_000 });
+    log("another search finds bob; a search with no match shows the empty state");
+    await page.goto(`${BASE}/admin/tenants`);
+    await settle(page);
+    const tsearch = page.getByRole("searchbox", { name: "Search tenants" });
+    await tsearch.fill(tenant);
+    await page.locator("main table tbody tr", { hasText: tenant }).first().waitFor({ timeout: 10_000 });
+    await tsearch.fill(`${tag}-no-such-tenant`);
+    await page.getByRole("heading", { name: `No tenants match “${tag}-no-such-tenant”` }).waitFor({ timeout: 10_000 });
+    log(`tenants search finds "${tenant}"; no match shows the empty state`);
+  },
+
+  /** A negotiated price set in the UI (the form refuses a price finer than $0.001/M first), seen on the models page and in the API; then removed after a confirmation. */
+  async prices({ browser, tenant, log, shared }) {
+    const model = "sim-small";
+    const token = await apiToken(ADMIN);
+    const read = async () => {
+      const res = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/models`, { headers: { Authorization: `Bearer ${token}` } });
+      return (await res.json()).data.find((m) => m.id === model);
+    };
+    if ((await read())?.override) throw new Error(`${model} already has an override; use a fresh tenant`);
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "models"));
+    await settle(page);
+    const row = page.locator(`main tr[data-model="${model}"]`);
+    if ((await row.getAttribute("data-price")) !== "list") throw new Error(`${model} does not show the list price`);
+    await page.getByRole("button", { name: `Edit price of ${model}` }).click();
+    const dialog = page.getByRole("dialog");
+    const input = dialog.getByLabel("Input", { exact: true });
+    if (!(await input.evaluate((el) => el === document.activeElement))) throw new Error("the price dialog did not focus its first field");
+    await input.fill("0.5");
+    await dialog.getByLabel("Output", { exact: true }).fill("1.0001");
+    await dialog.getByRole("button", { name: "Save price" }).click();
+    await dialog.getByText(/round “1.0001” to 3 decimals/).waitFor({ timeout: 5000 });
+    log("the form refuses $1.0001/M (finer than $0.001/M) before sending");
+    await dialog.getByLabel("Output", { exact: true }).fill("1.2");
+    await dialog.getByRole("button", { name: "Save price" }).click();
+    await page.getByText("Price saved").first().waitFor({ timeout: 10_000 });
+    await until(async () => (await row.getAttribute("data-price")) === "tenant", 10_000);
+    const cells = (await row.innerText()).replace(/\s+/g, " ");
+    if (!cells.includes("$0.50") || !cells.includes("$1.20")) throw new Error(`models page row after save: ${cells}`);
+    const after = await read();
+    if (after?.override?.input_per_million_usd !== "0.500000000" || after.override.output_per_million_usd !== "1.200000000") throw new Error(`API override after save: ${JSON.stringify(after?.override)}`);
+    if (after.cached_input_per_million_usd !== "0.500000000") throw new Error(`cached input should follow input when left empty, got ${after.cached_input_per_million_usd}`);
+    log(`override $0.50 in / $1.20 out per 1M saved; the models page shows it as the tenant's price and the API agrees`);
+    await page.reload();
+    await settle(page);
+    await page.getByRole("button", { name: `Edit price of ${model}` }).click();
+    await dialog.getByRole("button", { name: "Remove override…" }).click();
+    await dialog.getByTestId("confirm-remove-price").waitFor({ timeout: 5000 });
+    const focused = await page.evaluate(() => document.activeElement?.textContent?.trim());
+    if (focused !== "Keep the negotiated price") throw new Error(`the remove confirmation focused "${focused}", not the safe choice`);
+    await dialog.getByRole("button", { name: "Remove override", exact: true }).click();
+    await page.getByText("Override removed").first().waitFor({ timeout: 10_000 });
+    await until(async () => (await row.getAttribute("data-price")) === "list", 10_000);
+    const cleared = await read();
+    if (cleared?.override !== null || cleared.input_per_million_usd !== "0.150000000") throw new Error(`API after removal: ${JSON.stringify(cleared)}`);
+    log("removed after a confirmation (focus on Keep); the models page and the API show the list price $0.15/M again");
+  },
+
+  /** The superadmin's providers page shows where each key and base URL come from; a key stored in the UI is never echoed; removed again. */
+  async providers({ browser, log, shared }) {
+    const token = await apiToken(ADMIN);
+    const list = async () => (await (await fetch(`${BASE}/api/v1/providers`, { headers: { Authorization: `Bearer ${token}` } })).json()).data;
+    const before = await list();
+    const page = await adminPage(browser, shared);
+    await page.goto(`${BASE}/admin/providers`);
+    await settle(page);
+    await page.getByText("Environment variables win.").waitFor({ timeout: 10_000 });
+    const word = { env: "environment", stored: "stored", default: "default" };
+    for (const p of before) {
+      const card = page.getByTestId(`provider-${p.name}`);
+      const key = (await card.getByTestId("key-source").innerText()).trim();
+      const want = p.key_set ? `set · ${word[p.key_source]}` : "not set";
+      if (key !== want) throw new Error(`${p.name}: key shows "${key}", the API says ${JSON.stringify({ key_set: p.key_set, key_source: p.key_source })}`);
+      if (!(await card.innerText()).includes(p.base_url)) throw new Error(`${p.name}: base URL ${p.base_url} not shown`);
+    }
+    const envName = env.TOLLGATE_E2E_ENV_BASE_URL_PROVIDER;
+    if (envName) {
+      const p = before.find((x) => x.name === envName);
+      if (p?.base_url_source !== "env") throw new Error(`${envName}: the API says base_url_source ${p?.base_url_source}, want env`);
+      if (!(await page.getByTestId(`provider-${envName}`).innerText()).includes("environment")) throw new Error(`${envName}: the page does not say its base URL comes from the environment`);
+    }
+    log(`${before.length} providers match the API (${before.map((p) => `${p.name}: key ${p.key_set ? p.key_source : "unset"}, url ${p.base_url_source}`).join("; ")})`);
+    // Store a key for a provider without one (the env-URL one when there is one: it points nowhere, so nothing can reach a real upstream).
+    const target = before.find((p) => p.name === envName && !p.key_set && !p.stored) ?? before.find((p) => !p.key_set && !p.stored && p.name !== "openrouter");
+    if (!target) {
+      log("every provider already has a key: store/remove skipped");
+      return;
+    }
+    const secret = `sk-e2e-${Date.now().toString(36)}-do-not-echo`;
+    await page.getByTestId(`provider-${target.name}`).getByRole("button", { name: /^Configure/ }).click();
+    const dialog = page.getByRole("dialog");
+    const keyField = dialog.getByLabel("API key");
+    if ((await keyField.getAttribute("type")) !== "password") throw new Error("the API key field is not a password field");
+    if ((await keyField.inputValue()) !== "") throw new Error("the API key field is prefilled");
+    await keyField.fill(secret);
+    await dialog.getByRole("button", { name: "Save" }).click();
+    await page.getByText(/saved$/).first().waitFor({ timeout: 10_000 });
+    const card = page.getByTestId(`provider-${target.name}`);
+    await until(async () => (await card.getByTestId("key-source").innerText()).trim() === "set · stored", 10_000);
+    const raw = await (await fetch(`${BASE}/api/v1/providers`, { headers: { Authorization: `Bearer ${token}` } })).text();
+    if (raw.includes(secret)) throw new Error("GET /providers echoes the stored key");
+    await page.reload();
+    await settle(page);
+    if ((await page.content()).includes(secret)) throw new Error("the providers page shows the stored key after reload");
+    await card.getByRole("button", { name: /^Change/ }).click();
+    if ((await dialog.getByLabel("API key").inputValue()) !== "") throw new Error("the API key field is prefilled with the stored key");
+    await dialog.getByRole("button", { name: "Cancel" }).click();
+    log(`${target.name}: key stored in the UI shows "set · stored", enabled; never echoed by the API or the page`);
+    await card.getByRole("button", { name: /^Remove stored settings/ }).click();
+    await dialog.getByRole("button", { name: "Remove stored settings" }).click();
+    await page.getByText("Stored settings removed").first().waitFor({ timeout: 10_000 });
+    await until(async () => (await card.getByTestId("key-source").innerText()).trim() === "not set", 10_000);
+    const after = (await list()).find((p) => p.name === target.name);
+    if (after.stored || after.key_set) throw new Error(`${target.name} after removal: ${JSON.stringify(after)}`);
+    log(`${target.name}: stored settings removed in the UI (after a confirmation); key not set again`);
   },
 };
 

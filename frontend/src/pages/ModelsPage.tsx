@@ -151,7 +151,8 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
   const [step, setStep] = useState<Step>("edit");
   const removeBtn = useRef<HTMLButtonElement>(null);
   const keepBtn = useRef<HTMLButtonElement>(null);
-  const firstStep = useRef(true);
+  // Where focus goes once the step has rendered (set by the buttons that change it).
+  const focusNext = useRef<"keep" | "remove" | null>(null);
 
   useEffect(() => {
     if (!model) return;
@@ -159,18 +160,20 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
     setFieldErrors({});
     setErr(null);
     setStep("edit");
-    firstStep.current = true;
+    focusNext.current = null;
   }, [model]);
 
-  // Move focus with the step: to "Keep" (the safe choice) when asking, back to the opener when not.
+  // Move focus with the step: to "Keep" (the safe choice) when asking, back to "Remove override…" when kept.
   useEffect(() => {
-    if (firstStep.current) {
-      firstStep.current = false;
-      return;
-    }
-    if (step === "confirm-remove") keepBtn.current?.focus();
-    else removeBtn.current?.focus();
+    const target = focusNext.current === "keep" ? keepBtn.current : focusNext.current === "remove" ? removeBtn.current : null;
+    focusNext.current = null;
+    target?.focus();
   }, [step]);
+
+  const goto = (next: Step) => {
+    focusNext.current = next === "confirm-remove" ? "keep" : "remove";
+    setStep(next);
+  };
 
   if (!model) return <Dialog open={false} title="" onClose={onClose} children={null} />;
   const over = isOverridden(model);
@@ -211,7 +214,7 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
       onClose();
     } catch (x) {
       setErr(errorMessage(x));
-      setStep("edit");
+      goto("edit");
     } finally {
       setBusy(false);
     }
@@ -273,7 +276,7 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
           </p>
           {err && <FormError message={err} />}
           <div className="dialog-actions">
-            <button type="button" className="btn" ref={keepBtn} onClick={() => setStep("edit")} disabled={busy}>
+            <button type="button" className="btn" ref={keepBtn} onClick={() => goto("edit")} disabled={busy}>
               Keep the negotiated price
             </button>
             <button type="button" className="btn btn-danger" onClick={remove} disabled={busy}>
@@ -316,7 +319,7 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
           {err && <FormError message={err} />}
           <div className="dialog-actions">
             {over && (
-              <button type="button" className="btn btn-danger-ghost push-left" ref={removeBtn} onClick={() => setStep("confirm-remove")} disabled={busy}>
+              <button type="button" className="btn btn-danger-ghost push-left" ref={removeBtn} onClick={() => goto("confirm-remove")} disabled={busy}>
                 Remove override…
               </button>
             )}

@@ -100,7 +100,7 @@ function ProviderCard({ p, onEdit, onRemove }: { p: Provider; onEdit: () => void
           </dd>
         </div>
         <div>
-          <dt>Stored in Tollgate</dt>
+          <dt>Stored</dt>
           <dd data-testid="stored">{p.stored ? <>yes{p.updated_at && <>, updated <When iso={p.updated_at} relative /></>}</> : <span className="muted">no</span>}</dd>
         </div>
       </dl>
@@ -115,7 +115,7 @@ function ProviderCard({ p, onEdit, onRemove }: { p: Provider; onEdit: () => void
         </p>
       )}
       <div className="dialog-actions left">
-        <button type="button" className="btn btn-sm" onClick={onEdit} aria-label={`Configure ${label}`}>
+        <button type="button" className="btn btn-sm" onClick={onEdit} aria-label={`${p.stored ? "Change" : "Configure"} ${label}`}>
           {p.stored ? "Change" : "Configure"}
         </button>
         {p.stored && (
