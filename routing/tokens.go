@@ -83,6 +83,8 @@ type EstimatorConfig struct {
 // upper bound everywhere.
 type Estimator struct {
 	limit int
+	// counts remembers exact counts of short texts (see token_cache.go).
+	counts *tokenCache
 }
 
 // NewEstimator returns an Estimator. Encodings load on first use; call Warm at
@@ -92,7 +94,7 @@ func NewEstimator(cfg EstimatorConfig) *Estimator {
 	if l == 0 {
 		l = DefaultExactLimitBytes
 	}
-	return &Estimator{limit: l}
+	return &Estimator{limit: l, counts: newTokenCache()}
 }
 
 // Warm loads both encodings now. It is safe to call in a goroutine at start-up.
@@ -106,8 +108,16 @@ func (e *Estimator) CountText(model, text string) int {
 	if text == "" {
 		return 0
 	}
+	useO200k := usesO200k(model)
+	var counts *tokenCache
+	if e != nil {
+		counts = e.counts
+	}
+	if n, ok := counts.get(useO200k, text); ok {
+		return n
+	}
 	var enc *tiktoken.Tiktoken
-	if usesO200k(model) {
+	if useO200k {
 		enc = o200k()
 	} else {
 		enc = cl100k()
@@ -115,7 +125,9 @@ func (e *Estimator) CountText(model, text string) int {
 	if enc == nil {
 		return upperBoundTokens(text)
 	}
-	return len(enc.EncodeOrdinary(text))
+	n := len(enc.EncodeOrdinary(text))
+	counts.put(useO200k, text, n)
+	return n
 }
 
 // counterFor returns a text counter for streamed content of model: exact up to
