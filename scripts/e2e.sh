@@ -6,7 +6,8 @@
 # simulated provider) on a free loopback port with a known admin password and a
 # master key, creates a viewer with the CLI, runs frontend/e2e/run.mjs (flows: key
 # created in the UI and used through the openai client, the request seen live,
-# webhook, tiny hard budget and its alert, revoke → 401, viewer restrictions; then
+# webhook, tiny hard budget and its alert, revoke → 401, routing, viewer restrictions,
+# members/tenants search, a tenant price override, providers' env/stored state; then
 # screenshots of every page at 1280 and 390 px, time to interactive and bundle
 # size), and stops the server by PID whatever happens.
 #
@@ -98,7 +99,10 @@ run_env=(env -i "PATH=$PATH" "HOME=$tmp" "TMPDIR=$tmp"
 	"TOLLGATE_MASTER_KEY=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
 	"TOLLGATE_JWT_SECRET=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')"
 	# The webhook flow points alerts at a sink on loopback.
-	"TOLLGATE_WEBHOOK_ALLOW_PRIVATE=1")
+	"TOLLGATE_WEBHOOK_ALLOW_PRIVATE=1"
+	# The providers flow: a base URL from the environment (shown as such) that points
+	# nowhere, so the key the flow stores for it can never reach a real upstream.
+	"ANTHROPIC_BASE_URL=http://127.0.0.1:9")
 
 log "starting tollgate serve on $base (data in $tmp)"
 (cd "$tmp" && exec "${run_env[@]}" "$bin" serve >"$tmp/server.log" 2>&1) &
@@ -123,6 +127,7 @@ TOLLGATE_E2E_URL="$base" \
 	TOLLGATE_E2E_EMAIL="$admin_email" TOLLGATE_E2E_PASSWORD="$admin_password" \
 	TOLLGATE_E2E_VIEWER_EMAIL="$viewer_email" TOLLGATE_E2E_VIEWER_PASSWORD="$viewer_password" \
 	TOLLGATE_E2E_TENANT=default \
+	TOLLGATE_E2E_ENV_BASE_URL_PROVIDER=anthropic \
 	TOLLGATE_E2E_FLOWS="${TOLLGATE_E2E_FLOWS:-all}" \
 	TOLLGATE_E2E_CHROMIUM="$chromium" \
 	node e2e/run.mjs

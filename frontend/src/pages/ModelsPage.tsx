@@ -172,6 +172,7 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
 
   const goto = (next: Step) => {
     focusNext.current = next === "confirm-remove" ? "keep" : "remove";
+    if (next === "confirm-remove") setErr(null); // the form's errors are not the removal's
     setStep(next);
   };
 
