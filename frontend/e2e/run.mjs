@@ -572,6 +572,32 @@ const FLOWS = {
     await search.fill(`${tag}-nobody`);
     await page.getByRole("heading", { name: `No members match “${tag}-nobody”` }).waitFor({ timeout: 10_000 });
     log("another search finds bob; a search with no match shows the empty state");
+    // Paging: more members with the tag than one page (25) holds; Next and Previous follow next_cursor.
+    const extra = 26;
+    await Promise.all(
+      Array.from({ length: extra }, (_, i) =>
+        fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/members`, {
+          method: "POST",
+          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+          body: JSON.stringify({ email: `${tag}-p${String(i).padStart(2, "0")}@e2e.example.com`, role: "viewer" }),
+        }).then((r) => {
+          if (r.status !== 201) throw new Error(`invite #${i}: HTTP ${r.status}`);
+        }),
+      ),
+    );
+    const total = extra + emails.length;
+    await search.fill(tag);
+    const pager = page.getByRole("navigation", { name: "Pagination" });
+    await pager.getByRole("button", { name: /Next/ }).waitFor({ timeout: 10_000 });
+    await until(async () => (await rows.count()) === 25, 10_000);
+    const first = await rows.first().innerText();
+    await pager.getByRole("button", { name: /Next/ }).click();
+    const rest = await until(async () => (await rows.count()) === total - 25 && (await rows.first().innerText()) !== first, 10_000);
+    if (!rest) throw new Error(`page 2 has ${await rows.count()} rows, want ${total - 25}`);
+    if (await pager.getByRole("button", { name: /Next/ }).isEnabled()) throw new Error("Next is enabled on the last page");
+    await pager.getByRole("button", { name: /Previous/ }).click();
+    if (!(await until(async () => (await rows.count()) === 25 && (await rows.first().innerText()) === first, 10_000))) throw new Error("Previous did not return to the first page");
+    log(`${total} matching members: 25 on page 1, ${total - 25} after Next, back with Previous`);
     await page.goto(`${BASE}/admin/tenants`);
     await settle(page);
     const tsearch = page.getByRole("searchbox", { name: "Search tenants" });
