@@ -161,6 +161,9 @@ async function tour(browser, vp, report, who = ADMIN, prefix = "") {
       if (errorStates.length) entry.problems.push(...errorStates.map((t) => `error state: ${t.trim()}`));
       const noAccess = await page.locator("main h1", { hasText: /No access|Page not found/ }).count();
       if (noAccess) entry.problems.push("page says no access / not found");
+      // Every page fits the viewport's width: wide tables scroll inside their card.
+      const overflow = (await page.evaluate(() => document.documentElement.scrollWidth)) - vp.width;
+      if (overflow > 1) entry.problems.push(`page is ${overflow}px wider than the ${vp.name}px viewport`);
     } catch (e) {
       entry.problems.push(String(e.message ?? e));
     }
