@@ -31,7 +31,7 @@ export default function StackedBars({ rows, series, unit, height = 260, days = t
         <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 0, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" vertical={false} stroke="var(--grid)" />
           <XAxis dataKey="x" tickFormatter={(d: string) => (days ? formatDay(d) : d)} tick={{ fontSize: 11, fill: "var(--muted)" }} minTickGap={16} />
-          <YAxis tickFormatter={yFmt} tick={{ fontSize: 11, fill: "var(--muted)" }} width={52} />
+          <YAxis tickFormatter={yFmt} tick={{ fontSize: 11, fill: "var(--muted)" }} width={64} />
           <Tooltip
             formatter={(v) => tipFmt(Number(v))}
             labelFormatter={(d) => (days ? formatDay(String(d), "en-US", true) : String(d))}
