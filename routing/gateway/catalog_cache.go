@@ -12,35 +12,31 @@ import (
 )
 
 // CatalogCache serves each tenant's catalog: the base catalog (built-in, plus
-// the OpenRouter sync when it runs) with the tenant's price overrides on top. It
-// keeps them in memory for a short TTL like PolicyCache, so the request path
-// reads the database at most once per TTL per tenant, and a price changed on
-// another instance applies here within the TTL.
+// the OpenRouter sync when it runs) with the tenant's price overrides on top. The
+// overrides are a tenants.SettingsCache (kept for a short TTL, reloaded before
+// they expire, so the request path reads no database, and a price changed on
+// another instance applies here within the TTL); the layered catalog is rebuilt
+// only when the base or the overrides changed.
 type CatalogCache struct {
-	ttl  time.Duration
-	now  func() time.Time
-	base atomic.Pointer[routing.Catalog]
+	base      atomic.Pointer[routing.Catalog]
+	overrides *tenants.SettingsCache[[]PriceOverride]
 
-	mu      sync.Mutex
-	entries map[tenants.ID]catalogEntry
+	mu    sync.Mutex
+	built map[tenants.ID]builtCatalog
 }
 
-type catalogEntry struct {
+type builtCatalog struct {
 	catalog   *routing.Catalog
 	base      *routing.Catalog
 	overrides []PriceOverride
-	fetched   time.Time
 }
 
 // NewCatalogCache returns a cache over base with the given TTL (0 means 2s).
 func NewCatalogCache(base *routing.Catalog, ttl time.Duration, now func() time.Time) *CatalogCache {
-	if ttl <= 0 {
-		ttl = 2 * time.Second
-	}
 	if now == nil {
 		now = time.Now
 	}
-	c := &CatalogCache{ttl: ttl, now: now, entries: map[tenants.ID]catalogEntry{}}
+	c := &CatalogCache{overrides: tenants.NewSettingsCache(ttl, now, LoadPriceOverrides), built: map[tenants.ID]builtCatalog{}}
 	c.base.Store(base)
 	return c
 }
@@ -55,38 +51,30 @@ func (c *CatalogCache) SetBase(base *routing.Catalog) { c.base.Store(base) }
 // For returns the tenant's catalog. A database error keeps the last known
 // overrides in force (layered on the current base).
 func (c *CatalogCache) For(ctx context.Context, h *tenants.Handle) (*routing.Catalog, error) {
+	overrides, err := c.overrides.For(ctx, h)
+	if err != nil {
+		return nil, err
+	}
 	id, base := h.TenantID(), c.base.Load()
 	c.mu.Lock()
-	e, ok := c.entries[id]
+	b, ok := c.built[id]
 	c.mu.Unlock()
-	if ok && e.base == base && c.now().Sub(e.fetched) < c.ttl {
-		return e.catalog, nil
+	if ok && b.base == base && slices.Equal(b.overrides, overrides) {
+		return b.catalog, nil
 	}
-	overrides, err := LoadPriceOverrides(ctx, h)
+	cat, err := TenantCatalog(base, overrides)
 	if err != nil {
-		if !ok {
-			return nil, err
-		}
-		overrides = e.overrides
-	}
-	cat := e.catalog
-	if !ok || e.base != base || !slices.Equal(overrides, e.overrides) {
-		if cat, err = TenantCatalog(base, overrides); err != nil {
-			return nil, err
-		}
+		return nil, err
 	}
 	c.mu.Lock()
-	c.entries[id] = catalogEntry{catalog: cat, base: base, overrides: overrides, fetched: c.now()}
+	c.built[id] = builtCatalog{catalog: cat, base: base, overrides: overrides}
 	c.mu.Unlock()
 	return cat, nil
 }
 
-// Invalidate drops a tenant's cached catalog (its prices changed here).
-func (c *CatalogCache) Invalidate(id tenants.ID) {
-	c.mu.Lock()
-	delete(c.entries, id)
-	c.mu.Unlock()
-}
+// Invalidate drops a tenant's cached overrides (its prices changed here); the
+// next For loads them and rebuilds the catalog if they differ.
+func (c *CatalogCache) Invalidate(id tenants.ID) { c.overrides.Invalidate(id) }
 
 // TenantCatalog layers overrides onto base. Overrides of models the base no
 // longer has (a synced model OpenRouter dropped) are ignored.
