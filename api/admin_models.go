@@ -37,23 +37,40 @@ type catalogModelDTO struct {
 	// include them); null when the tenant pays catalog prices.
 	Override   *priceOverrideDTO `json:"override"`
 	Overridden bool              `json:"overridden"`
+	// List holds the catalog's list prices when an override replaces them, so a
+	// client can show both; null otherwise (the prices above are the list prices).
+	List *pricesDTO `json:"list"`
+}
+
+// pricesDTO is one model's prices per million tokens, nano-USD and USD.
+type pricesDTO struct {
+	InputPerMillionNano       int64  `json:"input_per_million_nano"`
+	InputPerMillionUSD        string `json:"input_per_million_usd"`
+	CachedInputPerMillionNano int64  `json:"cached_input_per_million_nano"`
+	CachedInputPerMillionUSD  string `json:"cached_input_per_million_usd"`
+	OutputPerMillionNano      int64  `json:"output_per_million_nano"`
+	OutputPerMillionUSD       string `json:"output_per_million_usd"`
 }
 
 // priceOverrideDTO is a tenant's price for one model, per million tokens.
 type priceOverrideDTO struct {
-	InputPerMillionNano       int64     `json:"input_per_million_nano"`
-	InputPerMillionUSD        string    `json:"input_per_million_usd"`
-	CachedInputPerMillionNano int64     `json:"cached_input_per_million_nano"`
-	CachedInputPerMillionUSD  string    `json:"cached_input_per_million_usd"`
-	OutputPerMillionNano      int64     `json:"output_per_million_nano"`
-	OutputPerMillionUSD       string    `json:"output_per_million_usd"`
-	UpdatedAt                 time.Time `json:"updated_at"`
+	pricesDTO
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // perMillionPrice is a per-token price scaled to a million tokens, in nano-USD and USD.
 func perMillionPrice(p billing.NanoUSD) (int64, string) {
 	n := p * perMillion
 	return int64(n), n.USDString()
+}
+
+// mapListPrices is a catalog model's list prices per million tokens.
+func mapListPrices(m routing.Model) *pricesDTO {
+	out := &pricesDTO{}
+	out.InputPerMillionNano, out.InputPerMillionUSD = perMillionPrice(m.InputPrice)
+	out.CachedInputPerMillionNano, out.CachedInputPerMillionUSD = perMillionPrice(m.CachedInputPrice)
+	out.OutputPerMillionNano, out.OutputPerMillionUSD = perMillionPrice(m.OutputPrice)
+	return out
 }
 
 func mapPriceOverride(o gateway.PriceOverride) *priceOverrideDTO {
@@ -120,6 +137,9 @@ func (a *Admin) listModels(c *gin.Context) error {
 		dto := mapCatalogModel(m, a.d.Available(m))
 		if o, ok := byModel[m.ID]; ok {
 			dto.Override, dto.Overridden = mapPriceOverride(o), true
+			if base, ok := a.baseCatalog().Lookup(m.ID); ok {
+				dto.List = mapListPrices(base)
+			}
 		}
 		out.Data = append(out.Data, dto)
 	}
@@ -175,6 +195,9 @@ func (a *Admin) setModelPrice(c *gin.Context) error {
 	m, _ := cat.Lookup(model)
 	dto := mapCatalogModel(m, a.d.Available(m))
 	dto.Override, dto.Overridden = after, true
+	if base, ok := a.baseCatalog().Lookup(model); ok {
+		dto.List = mapListPrices(base)
+	}
 	c.JSON(http.StatusOK, dto)
 	return nil
 }

@@ -302,6 +302,18 @@ export interface ModelInfo {
   /** The tenant's negotiated prices (the prices above already include them); null = catalog prices. */
   override: PriceOverride | null;
   overridden?: boolean;
+  /** The catalog's list prices when an override replaces them; null otherwise. */
+  list?: ListPrices | null;
+}
+
+/** A model's catalog list prices, per million tokens. */
+export interface ListPrices {
+  input_per_million_nano: Nano;
+  input_per_million_usd: string;
+  cached_input_per_million_nano: Nano;
+  cached_input_per_million_usd: string;
+  output_per_million_nano: Nano;
+  output_per_million_usd: string;
 }
 
 /** A tenant's price for one model, per million tokens (GET models rows' `override`). */

@@ -104,4 +104,20 @@ describe("initialPriceForm and listPrices", () => {
     expect(initialPriceForm(m)).toEqual({ input: "0.50", cached: "", output: "2.00" });
     expect(listPrices(m)).toBeNull();
   });
+
+  it("reads the list prices the server sends beside an override", () => {
+    const m = model({
+      input_per_million_nano: 500_000_000,
+      overridden: true,
+      list: {
+        input_per_million_nano: 800_000_000,
+        input_per_million_usd: "0.800000000",
+        cached_input_per_million_nano: 80_000_000,
+        cached_input_per_million_usd: "0.080000000",
+        output_per_million_nano: 4_000_000_000,
+        output_per_million_usd: "4.000000000",
+      },
+    });
+    expect(listPrices(m)).toEqual({ input: 800_000_000, cached: 80_000_000, output: 4_000_000_000 });
+  });
 });

@@ -79,6 +79,9 @@ export function initialPriceForm(m: ModelInfo): PriceForm {
 
 /** The catalog (list) price of a model, when the answer carries it: only while no override is set. */
 export function listPrices(m: ModelInfo): { input: Nano; cached: Nano; output: Nano } | null {
+  if (m.list) {
+    return { input: m.list.input_per_million_nano, cached: m.list.cached_input_per_million_nano, output: m.list.output_per_million_nano };
+  }
   if (m.override || m.overridden) return null;
   return { input: m.input_per_million_nano, cached: m.cached_input_per_million_nano ?? m.input_per_million_nano, output: m.output_per_million_nano };
 }
