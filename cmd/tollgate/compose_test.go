@@ -69,6 +69,7 @@ func TestServeStartsWithComposeEnv(t *testing.T) {
 	env["TOLLGATE_DATABASE_URL"] = testdb.Postgres(t)
 	env["TOLLGATE_REDIS_URL"] = "" // the meter is covered by its own tests
 	env["TOLLGATE_ADDR"] = "127.0.0.1:0"
+	env["TOLLGATE_SPOOL_DIR"] = filepath.Join(t.TempDir(), "spool") // not ./data under the package
 	env["TOLLGATE_LOG_LEVEL"] = "warn"
 	cfg, err := config.Parse(env)
 	require.NoError(t, err)
