@@ -78,12 +78,13 @@ for rate in 1000 3000; do
 done
 lg -rate 1000 -name "direct stream" -url "http://127.0.0.1:$up_port/v1/chat/completions" -body "$sbody" >/dev/null
 lg -rate 1000 -name "tollgate stream" -url "$gw_url/v1/chat/completions" -key "$key" -body "$sbody" >/dev/null
+echo "peak RSS (multi-tenant gateway) after the 1,000 and 3,000 req/s runs: $(grep VmHWM /proc/$gw_pid/status)" | tee "$out/rss.txt"
 for rate in ${BENCH_MAX_RATES:-4000 5000 6000 8000}; do
 	r=$("$tmp/loadgen" -duration 5s -rate $rate -name "tollgate max-rate probe" -url "$gw_url/v1/chat/completions" -key "$key" -body "$body")
 	echo "$r" >>"$out/load.jsonl"
 	case "$r" in *'"error_pct":0,'*|*'"error_pct":0.'*) ;; *) break ;; esac
 done
-echo "peak RSS (multi-tenant gateway): $(grep VmHWM /proc/$gw_pid/status)" | tee "$out/rss.txt"
+echo "peak RSS (multi-tenant gateway) after the max-rate probes (overload included): $(grep VmHWM /proc/$gw_pid/status)" | tee -a "$out/rss.txt"
 kill $gw_pid; wait $gw_pid 2>/dev/null || true
 
 log "self-host: SQLite, in-process meter, hard budget enforced"
