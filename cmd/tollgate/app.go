@@ -29,13 +29,17 @@ type app struct {
 	// metrics receives the collectors of a job worker running in this process
 	// (serve in self-host mode, `tollgate worker`); nil registers none.
 	metrics prometheus.Registerer
+	// memoryBytes is the memory this process may use (cgroup limit or host), 0 when
+	// detection failed.
+	memoryBytes uint64
 }
 
 // openApp opens the database and applies control-plane migrations (idempotent, and
 // serialised by an advisory lock on Postgres, so replicas may all do it).
 func openApp(ctx context.Context, cfg config.Config) (*app, error) {
 	logger := logging.New(os.Stderr, cfg.Log.Level, cfg.Log.Format)
-	if _, err := applyTier(ctx, &cfg); err != nil {
+	profile, err := applyTier(ctx, &cfg)
+	if err != nil {
 		logger.WarnContext(ctx, "host tier not detected; using built-in sizes", "error", err)
 	}
 	if cfg.Auth.MasterKey == "" && cfg.Mode == config.ModeSingleTenant {
@@ -56,7 +60,8 @@ func openApp(ctx context.Context, cfg config.Config) (*app, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, logger: logger, db: db, registry: tenants.NewRegistry(db, cfg.DataDir(), logger)}, nil
+	return &app{cfg: cfg, logger: logger, db: db, registry: tenants.NewRegistry(db, cfg.DataDir(), logger),
+		memoryBytes: profile.Resources.EffectiveMemoryBytes()}, nil
 }
 
 // selfHostMasterKey loads (or creates on first start) the master key of a self-host

@@ -44,6 +44,7 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		return err
 	}
 	defer a.Close()
+	tuneGC(a)
 	if cfg.Mode == config.ModeSingleTenant {
 		if err := ensureSelfHostTenant(ctx, a); err != nil {
 			return err
