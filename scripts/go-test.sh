@@ -18,4 +18,8 @@ fail=$(grep -cE '^\s*--- FAIL' "$log")
 pg=$(grep -E '^\s*--- PASS' "$log" | grep -ciE 'postgres' || true)
 redis=$(grep -E '^\s*--- PASS' "$log" | grep -ciE 'redis|cluster' || true)
 echo "go test: $pass passed ($pg named for Postgres, $redis for Redis), $skip skipped, $fail failed; full log in $log"
+if [ "${CI:-}" = "true" ] && [ "$skip" -gt 0 ]; then
+	echo "go test: CI=true and $skip test(s) skipped: every test must run in CI (see the SKIP lines above)"
+	exit 1
+fi
 exit $rc
