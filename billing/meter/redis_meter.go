@@ -28,6 +28,8 @@ type RedisMeter struct {
 	logger *slog.Logger
 	prefix string
 
+	onReconnect func()
+
 	mu      sync.Mutex
 	health  Health
 	healthy bool
@@ -38,6 +40,10 @@ type RedisConfig struct {
 	// KeyPrefix is put before every key, before the hash tag; it must not contain
 	// '{' or '}'. Default "tollgate:". Tests use a unique prefix per test.
 	KeyPrefix string
+	// OnReconnect, when set, is called in its own goroutine each time Redis answers
+	// again after a failure. A failover or restart may have dropped the newest
+	// counter writes, so the caller rebuilds the counters from the ledger then.
+	OnReconnect func()
 }
 
 // NewRedisMeter returns a meter over client. clock is usually time.Now.
@@ -46,12 +52,13 @@ func NewRedisMeter(logger *slog.Logger, client redis.UniversalClient, clock Cloc
 		cfg.KeyPrefix = "tollgate:"
 	}
 	return &RedisMeter{
-		client:  client,
-		clock:   clock,
-		logger:  logger.With("component", "billing.meter", "meter", "redis"),
-		prefix:  cfg.KeyPrefix,
-		health:  Health{State: HealthStateOK},
-		healthy: true,
+		client:      client,
+		clock:       clock,
+		logger:      logger.With("component", "billing.meter", "meter", "redis"),
+		prefix:      cfg.KeyPrefix,
+		onReconnect: cfg.OnReconnect,
+		health:      Health{State: HealthStateOK},
+		healthy:     true,
 	}
 }
 
@@ -73,6 +80,9 @@ func (m *RedisMeter) observe(ctx context.Context, op string, err error) error {
 		if !m.healthy {
 			m.logger.InfoContext(ctx, "redis reachable again", "op", op)
 			m.health, m.healthy = Health{State: HealthStateOK, Since: m.clock()}, true
+			if m.onReconnect != nil {
+				go m.onReconnect()
+			}
 		}
 		return nil
 	}

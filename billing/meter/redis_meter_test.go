@@ -2,6 +2,9 @@ package meter_test
 
 import (
 	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/billing/meter/metertest"
@@ -24,4 +27,39 @@ func TestRedisMeterStandaloneConformance(t *testing.T) {
 		cfg := meter.RedisConfig{KeyPrefix: testredis.Prefix(t)}
 		return func() meter.Meter { return meter.NewRedisMeter(testLogger(t), client, clock, cfg) }
 	})
+}
+
+// After an outage the meter says so once, so the caller can rebuild the counters
+// from the ledger (a failover may have dropped the newest writes).
+func TestRedisMeterReportsReconnect(t *testing.T) {
+	t.Parallel()
+	client, sw := testredis.ClusterWithSwitch(t)
+	reconnected := make(chan struct{}, 4)
+	m := meter.NewRedisMeter(testLogger(t), client, time.Now, meter.RedisConfig{KeyPrefix: testredis.Prefix(t),
+		OnReconnect: func() { reconnected <- struct{}{} }})
+	limits := []meter.Limit{{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1000}}
+
+	_, err := m.Usage(t.Context(), "tenant-a", limits)
+	require.NoError(t, err)
+	sw.SetDown(true)
+	_, err = m.Usage(t.Context(), "tenant-a", limits)
+	require.Error(t, err)
+	require.Equal(t, meter.HealthStateUnavailable, m.Health(t.Context()).State)
+	sw.SetDown(false)
+	require.Eventually(t, func() bool {
+		_, err := m.Usage(t.Context(), "tenant-a", limits)
+		return err == nil
+	}, 10*time.Second, 20*time.Millisecond)
+	select {
+	case <-reconnected:
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnReconnect was not called after Redis came back")
+	}
+	_, err = m.Usage(t.Context(), "tenant-a", limits)
+	require.NoError(t, err)
+	select {
+	case <-reconnected:
+		t.Fatal("OnReconnect is called once per outage")
+	case <-time.After(100 * time.Millisecond):
+	}
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -92,7 +94,15 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 	if err != nil {
 		return nil, err
 	}
-	m, meterRun, meterStop, err := newMeter(a)
+	// After a Redis outage the counters may have lost their newest writes (a
+	// failover promotes a replica that had not seen them): rebuild them from the
+	// ledger. Set once the ledger writer exists, before the server takes requests.
+	var onReconnect atomic.Pointer[func()]
+	m, meterRun, meterStop, err := newMeter(a, func() {
+		if f := onReconnect.Load(); f != nil {
+			(*f)()
+		}
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -100,6 +110,21 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 	if err != nil {
 		return nil, err
 	}
+	var rebuilding sync.Mutex
+	rebuildAfterOutage := func() {
+		if !rebuilding.TryLock() {
+			return // one rebuild at a time; it reads the ledger as of its start
+		}
+		defer rebuilding.Unlock()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
+		defer cancel()
+		if err := rebuildFromLedger(rctx, a, writer, m); err != nil {
+			a.logger.WarnContext(rctx, "rebuilding budget counters after the Redis outage failed; the reconcile job will retry", "error", err)
+			return
+		}
+		a.logger.InfoContext(rctx, "budget counters rebuilt from the ledger after the Redis outage")
+	}
+	onReconnect.Store(&rebuildAfterOutage)
 	if a.cfg.Redis.URL == "" {
 		// The in-process meter starts empty: rebuild its counters from the ledger
 		// (after replaying the spool) so a restart forgets no spend.
@@ -160,7 +185,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 
 // newMeter picks the meter: in-process without Redis; with Redis (standalone or
 // Cluster) the shared counters behind per-instance budget leases.
-func newMeter(a *app) (meter.Meter, func(context.Context), func(context.Context), error) {
+func newMeter(a *app, onReconnect func()) (meter.Meter, func(context.Context), func(context.Context), error) {
 	noop := func(context.Context) {}
 	if a.cfg.Redis.URL == "" {
 		return meter.NewMemoryMeter(a.logger, time.Now), noop, noop, nil
@@ -169,7 +194,7 @@ func newMeter(a *app) (meter.Meter, func(context.Context), func(context.Context)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	inner := meter.NewRedisMeter(a.logger, client, time.Now, meter.RedisConfig{})
+	inner := meter.NewRedisMeter(a.logger, client, time.Now, meter.RedisConfig{OnReconnect: onReconnect})
 	lm := meter.NewLeaseMeter(a.logger, inner, time.Now, meter.LeaseConfig{FailOpen: a.cfg.Redis.FailOpen})
 	run := func(ctx context.Context) { go func() { _ = lm.Run(ctx) }() }
 	stop := func(ctx context.Context) {
