@@ -83,8 +83,8 @@ type LiveStats struct {
 // messages, counted, rather than slowing a request), and a tenant nobody watches
 // costs one map lookup per request.
 //
-// The hub is per process: a console connected to replica A sees requests served
-// by A. Cross-replica fan-out (Redis pub/sub) is not implemented.
+// The hub is per process; with Redis configured, serve wraps it in a relay
+// (cmd/tollgate/live_relay.go) that feeds it the other replicas' events too.
 type LiveHub struct {
 	cfg    LiveConfig
 	logger *slog.Logger

@@ -13,12 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/routing/providertest"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -329,4 +331,62 @@ func TestGatewayClientCancelMidStream(t *testing.T) {
 	require.Positive(t, evs[0].InputTokens, "usage is estimated from what was streamed")
 	require.Positive(t, evs[0].OutputTokens)
 	require.Positive(t, int64(evs[0].Cost))
+}
+
+// With Redis, the console's live feed is cluster-wide: a console connected to
+// replica A sees a request served by replica B.
+func TestLiveFeedAcrossReplicas(t *testing.T) {
+	t.Parallel()
+	dbURL := testdb.Postgres(t)
+	a := startStack(t, clusterEnv(t, dbURL))
+	b := startStack(t, clusterEnv(t, dbURL))
+	tn, _, key := a.tenantWithKey(t, "live", tenants.CreateKeyInput{})
+	svc := newIdentityServices(a.op, tenants.PasswordParams{})
+	u, err := svc.users.Create(t.Context(), tenants.CreateUserInput{Email: "watcher@example.com", Password: "watcher-password-1"})
+	require.NoError(t, err)
+	require.NoError(t, svc.users.AddMember(t.Context(), tn.ID, u.ID, tenants.RoleViewer, tenants.Actor{Email: "test"}))
+
+	// Given a console watching tenant "live" on replica A
+	resp, err := http.Post(a.baseURL+"/api/v1/auth/login", "application/json",
+		strings.NewReader(`{"email":"watcher@example.com","password":"watcher-password-1"}`))
+	require.NoError(t, err)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+	require.NotEmpty(t, tok.AccessToken)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	wsURL := "ws" + strings.TrimPrefix(a.baseURL, "http") + "/api/v1/tenants/" + string(tn.ID) + "/live?access_token=" + tok.AccessToken
+	var conn *websocket.Conn
+	require.Eventually(t, func() bool {
+		conn, _, err = websocket.Dial(ctx, wsURL, nil)
+		return err == nil
+	}, 10*time.Second, 100*time.Millisecond, "the viewer's role reaches replica A")
+	defer conn.CloseNow()
+
+	// When replica B serves a request for the tenant
+	req, _ := http.NewRequest(http.MethodPost, b.baseURL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"sim-small","max_tokens":3,"messages":[{"role":"user","content":"hi"}]}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err = http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	reqID := resp.Header.Get("x-tollgate-request-id")
+
+	// Then the console on A receives the request
+	for {
+		_, data, err := conn.Read(ctx)
+		require.NoError(t, err, "no live message for the request served by B")
+		var msg struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(data, &msg))
+		if msg.Type == "request" && strings.Contains(string(msg.Data), reqID) {
+			return
+		}
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/frontend"
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -97,7 +98,17 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	}
 	metrics := wireMetrics(a)
 	hub := newLiveHub(a)
-	sink := &alertSink{live: hub, logger: a.logger}
+	var live gateway.Sink = hub
+	var relay *liveRelay
+	if a.cfg.Redis.URL != "" {
+		client, err := newRedisClient(a)
+		if err != nil {
+			return nil, nil, err
+		}
+		relay = newLiveRelay(hub, client, a.logger)
+		live = relay
+	}
+	sink := &alertSink{live: live, logger: a.logger}
 	gw, err := wireGateway(ctx, a, identity.keyAuth, metrics.sink(sink))
 	if err != nil {
 		return nil, nil, err
@@ -137,6 +148,9 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 		go identity.run(ctx)
 		go worker.run(ctx)
 		go admin.run(ctx)
+		if relay != nil {
+			go relay.Run(ctx)
+		}
 		gw.run(ctx)
 		<-ctx.Done()
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
+)
+
+// liveRelayChannel carries every replica's live-feed events.
+const liveRelayChannel = "tollgate:live"
+
+// Bounds of the relay: events are batched per interval, and a batch over the cap
+// drops the excess (counted) rather than grow without bound when Redis is slow.
+const (
+	liveRelayInterval = 100 * time.Millisecond
+	liveRelayMaxBatch = 10_000
+)
+
+// liveRelay makes the console's live feed cluster-wide: a console connected to one
+// replica also sees the requests and alerts of the others. Each replica hands its
+// events to its own hub at once and publishes them, batched every 100 ms, on one
+// Redis channel; every replica feeds the other replicas' batches into its hub.
+// Ten publishes a second per replica, whatever the request rate; nothing on the
+// request path waits on Redis.
+type liveRelay struct {
+	local  gateway.Sink
+	client redis.UniversalClient
+	origin string
+	logger *slog.Logger
+
+	mu      sync.Mutex
+	pending []relayEvent
+	dropped int64
+}
+
+type relayBatch struct {
+	Origin string       `json:"origin"`
+	Events []relayEvent `json:"events"`
+}
+
+type relayEvent struct {
+	Tenant string         `json:"tenant"`
+	Usage  *ledger.Event  `json:"usage,omitempty"`
+	Alert  *budget.Alert  `json:"alert,omitempty"`
+	Budget *budget.Budget `json:"budget,omitempty"`
+}
+
+func newLiveRelay(local gateway.Sink, client redis.UniversalClient, logger *slog.Logger) *liveRelay {
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	return &liveRelay{local: local, client: client, origin: hex.EncodeToString(b), logger: logger.With("component", "live.relay")}
+}
+
+// Usage implements gateway.Sink.
+func (r *liveRelay) Usage(tenantID string, e ledger.Event) {
+	r.local.Usage(tenantID, e)
+	r.queue(relayEvent{Tenant: tenantID, Usage: &e})
+}
+
+// Alert implements gateway.Sink.
+func (r *liveRelay) Alert(ctx context.Context, tenantID string, a budget.Alert, b budget.Budget) {
+	r.local.Alert(ctx, tenantID, a, b)
+	r.queue(relayEvent{Tenant: tenantID, Alert: &a, Budget: &b})
+}
+
+func (r *liveRelay) queue(ev relayEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.pending) >= liveRelayMaxBatch {
+		r.dropped++
+		return
+	}
+	r.pending = append(r.pending, ev)
+}
+
+// Run publishes this replica's batches and delivers the others' until ctx ends.
+func (r *liveRelay) Run(ctx context.Context) {
+	defer r.client.Close()
+	sub := r.client.Subscribe(ctx, liveRelayChannel)
+	defer sub.Close()
+	go r.deliver(ctx, sub.Channel())
+	t := time.NewTicker(liveRelayInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.publish(ctx)
+		}
+	}
+}
+
+func (r *liveRelay) publish(ctx context.Context) {
+	r.mu.Lock()
+	batch, dropped := r.pending, r.dropped
+	r.pending, r.dropped = nil, 0
+	r.mu.Unlock()
+	if dropped > 0 {
+		r.logger.WarnContext(ctx, "live relay dropped events: Redis is too slow for the request rate", "dropped", dropped)
+	}
+	if len(batch) == 0 {
+		return
+	}
+	body, err := json.Marshal(relayBatch{Origin: r.origin, Events: batch})
+	if err == nil {
+		err = r.client.Publish(ctx, liveRelayChannel, body).Err()
+	}
+	if err != nil && ctx.Err() == nil {
+		// The live feed is best effort: usage itself is in the ledger.
+		r.logger.DebugContext(ctx, "live relay publish failed", "error", err, "events", len(batch))
+	}
+}
+
+func (r *liveRelay) deliver(ctx context.Context, msgs <-chan *redis.Message) {
+	for m := range msgs {
+		var b relayBatch
+		if err := json.Unmarshal([]byte(m.Payload), &b); err != nil || b.Origin == r.origin {
+			continue
+		}
+		for _, ev := range b.Events {
+			switch {
+			case ev.Usage != nil:
+				r.local.Usage(ev.Tenant, *ev.Usage)
+			case ev.Alert != nil && ev.Budget != nil:
+				r.local.Alert(ctx, ev.Tenant, *ev.Alert, *ev.Budget)
+			}
+		}
+	}
+}
