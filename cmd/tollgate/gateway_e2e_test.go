@@ -315,7 +315,14 @@ func TestGatewayClientCancelMidStream(t *testing.T) {
 	stream := b.client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
 		Model: "gpt-4o", Messages: userMsg("HANG please"), MaxTokens: openai.Int(50),
 		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}})
-	require.True(t, stream.Next(), "the first chunk arrives")
+	// Read until some text has streamed (the upstream then hangs), then leave.
+	gotText := false
+	for !gotText && stream.Next() {
+		for _, c := range stream.Current().Choices {
+			gotText = gotText || c.Delta.Content != ""
+		}
+	}
+	require.True(t, gotText, "text arrives before the upstream hangs")
 	cancel()
 	for stream.Next() {
 	}
