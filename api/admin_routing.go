@@ -201,7 +201,16 @@ func (a *Admin) simulateRouting(c *gin.Context) error {
 			CachedTokens: int(e.CachedTokens), OutputTokens: int(e.OutputTokens)}
 		out.ModelsBefore[e.ModelUsed]++
 	}
-	res, err := a.d.Selector.Simulate(ctx, *req.Policy, records, routing.SimulateOptions{ForceAuto: req.ForceAuto})
+	// Replay at this tenant's prices (negotiated overrides included).
+	overrides, err := gateway.LoadPriceOverrides(ctx, hd)
+	if err != nil {
+		return err
+	}
+	cat, err := gateway.TenantCatalog(a.baseCatalog(), overrides)
+	if err != nil {
+		return err
+	}
+	res, err := a.d.Selector.Simulate(ctx, *req.Policy, records, routing.SimulateOptions{ForceAuto: req.ForceAuto, Catalog: cat})
 	if err != nil {
 		return policyProblems(err)
 	}

@@ -57,6 +57,9 @@ type SimulateOptions struct {
 	// ForceAuto replays every record as model "auto", answering "what would the
 	// policy have chosen"; otherwise records keep their requested model.
 	ForceAuto bool
+	// Catalog prices and routes the replay, e.g. a tenant's catalog with its
+	// negotiated prices; nil uses the selector's.
+	Catalog *Catalog
 }
 
 // Result summarises a replay. Costs assume the new model would have used the
@@ -96,9 +99,13 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 	}
 	res := Result{TierMixBefore: map[Tier]int{}, TierMixAfter: map[Tier]int{}, ModelsAfter: map[string]int{}, Reasons: map[RouteReason]int{}}
 	policy.SessionAffinity = false
+	cat := s.catalog
+	if opts.Catalog != nil {
+		cat = opts.Catalog
+	}
 	for i, rec := range records {
 		res.Requests++
-		used, ok := s.catalog.Lookup(rec.UsedModel)
+		used, ok := cat.Lookup(rec.UsedModel)
 		if !ok {
 			res.Skipped++
 			continue
@@ -107,7 +114,7 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 		if err != nil {
 			return Result{}, fmt.Errorf("record %d: %w", i+1, err)
 		}
-		d, err := s.selectFeatures(ctx, policy, req, rec)
+		d, err := s.selectFeatures(ctx, policy, req, rec, cat)
 		if err != nil || d.Action == DecisionActionRefuse {
 			res.Skipped++
 			continue
@@ -146,9 +153,9 @@ func recordRequest(rec Record, forceAuto bool) (*ChatRequest, error) {
 
 // selectFeatures selects for a replayed record: recorded Features stand in for
 // the messages when the log has none.
-func (s *Selector) selectFeatures(ctx context.Context, p Policy, req *ChatRequest, rec Record) (Decision, error) {
+func (s *Selector) selectFeatures(ctx context.Context, p Policy, req *ChatRequest, rec Record, cat *Catalog) (Decision, error) {
 	if rec.Features == nil || len(req.Messages) > 0 {
-		return s.Select(ctx, SelectInput{Request: req, Policy: p})
+		return s.Select(ctx, SelectInput{Request: req, Policy: p, Catalog: cat})
 	}
 	// Synthesise a request with the recorded features' shape.
 	f := *rec.Features
@@ -172,5 +179,5 @@ func (s *Selector) selectFeatures(ctx context.Context, p Policy, req *ChatReques
 	if f.WantsJSON {
 		req.ResponseFormat = "json_object"
 	}
-	return s.Select(ctx, SelectInput{Request: req, Policy: p})
+	return s.Select(ctx, SelectInput{Request: req, Policy: p, Catalog: cat})
 }

@@ -50,3 +50,21 @@ func TestSimulate(t *testing.T) {
 	require.ErrorIs(t, err, errkind.Invalid)
 	require.Contains(t, err.Error(), "line 1")
 }
+
+// A replay can price with a tenant's catalog (negotiated prices) instead of the list.
+func TestSimulateWithTenantCatalog(t *testing.T) {
+	t.Parallel()
+	records := []routing.Record{{RequestedModel: "gpt-4o-mini", UsedModel: "gpt-4o-mini", InputTokens: 1000, OutputTokens: 100}}
+	s := newSelector(t, nil)
+	list, err := s.Simulate(t.Context(), routing.DefaultPolicy(), records, routing.SimulateOptions{})
+	require.NoError(t, err)
+
+	in, out := billing.NanoUSD(75), billing.NanoUSD(300) // half of gpt-4o-mini's list price
+	cat, err := routing.DefaultCatalog().WithOverrides([]routing.ModelOverride{{ID: "gpt-4o-mini", InputPrice: &in, OutputPrice: &out}})
+	require.NoError(t, err)
+	tenant, err := s.Simulate(t.Context(), routing.DefaultPolicy(), records, routing.SimulateOptions{Catalog: cat})
+	require.NoError(t, err)
+	require.EqualValues(t, 1000*150+100*600, list.CostBefore)
+	require.EqualValues(t, 1000*75+100*300, tenant.CostBefore)
+	require.Equal(t, tenant.CostBefore, tenant.CostAfter, "an explicit request stays on its model")
+}
