@@ -114,6 +114,14 @@ func (g *gatewayProcess) start(t *testing.T, addr string) {
 	g.cmd.Env = g.env
 	g.cmd.Stdout, g.cmd.Stderr = g.logs, g.logs
 	require.NoError(t, g.cmd.Start())
+	// A failed assertion must not leave the gateway running after the test.
+	cmd := g.cmd
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_, _ = cmd.Process.Wait()
+		}
+	})
 	require.Eventually(t, func() bool {
 		resp, err := http.Get("http://" + addr + "/healthz")
 		if err != nil {
