@@ -14,7 +14,6 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -44,20 +43,6 @@ type WebhookConfig struct {
 
 // webhookSecretPrefix marks Tollgate webhook signing secrets.
 const webhookSecretPrefix = "whsec_"
-
-// errPrivateWebhook refuses an address the worker would not deliver to.
-var errPrivateWebhook = errors.New("the webhook address is private, loopback or link-local; the operator may allow it with TOLLGATE_WEBHOOK_ALLOW_PRIVATE=1")
-
-// cgnatPrefix is 100.64.0.0/10 (carrier-grade NAT), private in all but name.
-var cgnatPrefix = netip.MustParsePrefix("100.64.0.0/10")
-
-// publicIP reports whether ip is a public unicast address. It mirrors the
-// worker's delivery-time dial check (worker/webhook_client.go, unexported there).
-func publicIP(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() && !ip.IsLinkLocalMulticast() &&
-		!ip.IsInterfaceLocalMulticast() && !ip.IsMulticast() && !ip.IsUnspecified() && !cgnatPrefix.Contains(ip)
-}
 
 type webhookDTO struct {
 	// URL is "" when no webhook is configured.
@@ -115,13 +100,13 @@ func (a *Admin) checkWebhookURL(ctx context.Context, raw string) error {
 	case !a.d.Webhooks.AllowPrivate:
 		host := strings.ToLower(u.Hostname())
 		if ip, perr := netip.ParseAddr(host); perr == nil {
-			if !publicIP(ip) {
-				errs = append(errs, errPrivateWebhook)
+			if !worker.PublicAddr(ip) {
+				errs = append(errs, worker.ErrPrivateAddress)
 			}
 			break
 		}
 		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-			errs = append(errs, errPrivateWebhook)
+			errs = append(errs, worker.ErrPrivateAddress)
 			break
 		}
 		rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -129,8 +114,8 @@ func (a *Admin) checkWebhookURL(ctx context.Context, raw string) error {
 		// A name that does not resolve yet is accepted: delivery will say why it fails.
 		if addrs, lerr := net.DefaultResolver.LookupNetIP(rctx, "ip", host); lerr == nil {
 			for _, ip := range addrs {
-				if !publicIP(ip) {
-					errs = append(errs, fmt.Errorf("%w (%s resolves to %s)", errPrivateWebhook, host, ip))
+				if !worker.PublicAddr(ip) {
+					errs = append(errs, fmt.Errorf("%w (%s resolves to %s)", worker.ErrPrivateAddress, host, ip))
 					break
 				}
 			}
@@ -233,7 +218,7 @@ func (a *Admin) testWebhook(c *gin.Context) error {
 	}
 	client := a.d.Webhooks.Client
 	if client == nil {
-		client = guardedClient(timeout, a.d.Webhooks.AllowPrivate)
+		client = worker.NewWebhookClient(timeout, a.d.Webhooks.AllowPrivate)
 	}
 	sctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -253,8 +238,8 @@ func (a *Admin) testWebhook(c *gin.Context) error {
 	switch {
 	case err != nil:
 		out.Error = err.Error()
-		if errors.Is(err, errPrivateWebhook) {
-			out.Error = errPrivateWebhook.Error()
+		if errors.Is(err, worker.ErrPrivateAddress) {
+			out.Error = worker.ErrPrivateAddress.Error()
 		}
 	default:
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -267,25 +252,4 @@ func (a *Admin) testWebhook(c *gin.Context) error {
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
-}
-
-// guardedClient posts like the worker's delivery client: no proxy, no
-// redirects, and (unless allowPrivate) a dialer that refuses private addresses
-// after DNS resolution, so a name re-pointed at 169.254.169.254 is refused too.
-func guardedClient(timeout time.Duration, allowPrivate bool) *http.Client {
-	dialer := &net.Dialer{Timeout: timeout}
-	if !allowPrivate {
-		dialer.Control = func(_, address string, _ syscall.RawConn) error {
-			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicIP(ap.Addr()) {
-				return fmt.Errorf("%w (%s)", errPrivateWebhook, address)
-			}
-			return nil
-		}
-	}
-	return &http.Client{
-		Timeout:       timeout,
-		Transport:     &http.Transport{Proxy: nil, DialContext: dialer.DialContext, TLSHandshakeTimeout: timeout, DisableKeepAlives: true},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 }

@@ -10,7 +10,7 @@ func (q *Queue) workers(fan fanoutFunc) *river.Workers {
 	ws := river.NewWorkers()
 	client := q.deps.WebhookClient
 	if client == nil {
-		client = newWebhookClient(q.cfg.WebhookTimeout, q.cfg.WebhookAllowPrivate)
+		client = NewWebhookClient(q.cfg.WebhookTimeout, q.cfg.WebhookAllowPrivate)
 	}
 	river.AddWorker(ws, &InvoiceRunWorker{q: q})
 	river.AddWorker(ws, &InvoiceScheduleWorker{q: q, fan: fan})

@@ -20,23 +20,25 @@ var ErrPrivateAddress = errors.New("webhook address is private, loopback or link
 // cgnat is 100.64.0.0/10 (carrier-grade NAT), private in all but name.
 var cgnat = netip.MustParsePrefix("100.64.0.0/10")
 
-// publicAddr reports whether ip is a public unicast address.
-func publicAddr(ip netip.Addr) bool {
+// PublicAddr reports whether ip is a public unicast address: where alert webhooks
+// may go unless the operator allows private ones.
+func PublicAddr(ip netip.Addr) bool {
 	ip = ip.Unmap()
 	return ip.IsValid() && !ip.IsLoopback() && !ip.IsPrivate() && !ip.IsLinkLocalUnicast() && !ip.IsLinkLocalMulticast() &&
 		!ip.IsInterfaceLocalMulticast() && !ip.IsMulticast() && !ip.IsUnspecified() && !cgnat.Contains(ip)
 }
 
-// newWebhookClient returns the HTTP client alerts are posted with. Unless
+// NewWebhookClient returns the HTTP client alerts (and the console's test
+// deliveries) are posted with. Unless
 // allowPrivate, its dialer checks every address it connects to, after DNS
 // resolution (so a hostname that resolves, or re-resolves, to 127.0.0.1 or
 // 169.254.169.254 is refused), and it uses no proxy and follows no redirect.
-func newWebhookClient(timeout time.Duration, allowPrivate bool) *http.Client {
+func NewWebhookClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if !allowPrivate {
 		dialer.Control = func(_, address string, _ syscall.RawConn) error {
 			ap, err := netip.ParseAddrPort(address)
-			if err != nil || !publicAddr(ap.Addr()) {
+			if err != nil || !PublicAddr(ap.Addr()) {
 				return fmt.Errorf("%w (%s)", ErrPrivateAddress, address)
 			}
 			return nil
