@@ -6,7 +6,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
@@ -106,15 +105,13 @@ func Reconcile(ctx context.Context, h *tenants.Handle, m meter.Meter, now time.T
 		return ReconcileOutput{}, err
 	}
 	out := ReconcileOutput{Meter: m != nil, Rows: []ReconcileRow{}}
-	totals := make([]meter.ScopeTotal, 0, len(budgets))
-	for _, b := range budgets {
-		spent, err := ledgerSpend(ctx, h, b, now)
-		if err != nil {
-			return out, err
-		}
-		totals = append(totals, meter.ScopeTotal{Scope: b.Scope, ScopeID: b.ScopeID, Period: b.Period, PeriodKey: b.Period.Key(now), Spent: spent})
+	totals, err := ledger.CounterTotals(ctx, h, budgets, now)
+	if err != nil {
+		return out, err
+	}
+	for i, b := range budgets {
 		out.Rows = append(out.Rows, ReconcileRow{BudgetID: b.ID, Scope: string(b.Scope), ScopeID: b.ScopeID, Period: string(b.Period),
-			PeriodKey: b.Period.Key(now), LedgerNano: int64(spent)})
+			PeriodKey: totals[i].PeriodKey, LedgerNano: int64(totals[i].Spent)})
 	}
 	if m == nil || len(totals) == 0 {
 		return out, nil
@@ -138,24 +135,6 @@ func Reconcile(ctx context.Context, h *tenants.Handle, m meter.Meter, now time.T
 		out.Rebuilt = true
 	}
 	return out, nil
-}
-
-// ledgerSpend is the ledger's spend of b's scope in b's current period, from the
-// daily rollups.
-func ledgerSpend(ctx context.Context, h *tenants.Handle, b budget.Budget, now time.Time) (billing.NanoUSD, error) {
-	now = now.UTC()
-	q := ledger.SeriesQuery{To: now.Format("2006-01-02"), From: now.Format("2006-01-02")}
-	if b.Period == meter.PeriodMonth {
-		q.From = now.Format("2006-01") + "-01"
-	}
-	switch b.Scope {
-	case meter.ScopeKey:
-		q.KeyID = b.ScopeID
-	case meter.ScopeMember:
-		q.MemberID = b.ScopeID
-	}
-	_, totals, err := ledger.Series(ctx, h, q)
-	return totals.Cost, err
 }
 
 func abs(v int64) int64 {

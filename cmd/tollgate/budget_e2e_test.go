@@ -273,3 +273,32 @@ func TestMemberBudgetThroughGateway(t *testing.T) {
 	}
 	require.LessOrEqual(t, spent, billing.NanoUSD(300_000))
 }
+
+// Self-host keeps its counters in memory: after a restart they are rebuilt from the
+// ledger, so the spend before the restart still counts against the hard budget.
+func TestInProcessMeterRebuiltAfterRestart(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	env := map[string]string{"TOLLGATE_SIM": "1", "TOLLGATE_DATABASE_URL": "sqlite://" + dir + "/tollgate.db",
+		"TOLLGATE_SPOOL_DIR": dir + "/spool"}
+	first := startStack(t, env)
+	tn, _, key := first.tenantWithKey(t, "restart", tenants.CreateKeyInput{})
+	// sim-small, 9 prompt + 100 output tokens: 9×150 + 100×600 = 61,350 nano-USD a request.
+	first.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 150_000, Hard: true})
+	call := func(s *stack) int {
+		req, _ := http.NewRequest(http.MethodPost, s.baseURL+"/v1/chat/completions",
+			strings.NewReader(`{"model":"sim-small","max_tokens":100,"messages":[{"role":"user","content":"hello there"}]}`))
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	require.Equal(t, http.StatusOK, call(first))
+	require.Equal(t, http.StatusOK, call(first))
+	first.stop()
+
+	// A fresh process on the same data: 122,700 spent, a third request does not fit.
+	second := startStack(t, env)
+	require.Equal(t, http.StatusTooManyRequests, call(second))
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/worker"
 )
 
 // gatewayParts is the request path: providers, routing, the meter, the ledger.
@@ -206,8 +207,9 @@ func newMeter(a *app, onReconnect func()) (meter.Meter, func(context.Context), f
 	return lm, run, stop, nil
 }
 
-// rebuildFromLedger flushes the replayed spool and sets every tenant's budget
-// counters to the ledger's totals for the current periods.
+// rebuildFromLedger flushes the replayed spool, then reconciles every tenant's
+// budget counters with the ledger (setting them to the ledger's totals for the
+// current periods when they differ).
 func rebuildFromLedger(ctx context.Context, a *app, writer *ledger.Writer, m meter.Meter) error {
 	if err := writer.Flush(ctx); err != nil {
 		return fmt.Errorf("replaying the ledger spool: %w", err)
@@ -221,18 +223,7 @@ func rebuildFromLedger(ctx context.Context, a *app, writer *ledger.Writer, m met
 		if err != nil {
 			return err
 		}
-		bs, err := budget.List(ctx, h)
-		if err != nil || len(bs) == 0 {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		totals, err := ledger.CounterTotals(ctx, h, bs, time.Now())
-		if err == nil {
-			err = m.Rebuild(ctx, string(t.ID), totals)
-		}
-		if err != nil {
+		if _, err := worker.Reconcile(ctx, h, m, time.Now()); err != nil {
 			return fmt.Errorf("rebuilding budget counters of tenant %s: %w", t.Slug, err)
 		}
 	}
