@@ -113,5 +113,3 @@ func writeError(c *gin.Context, err error) {
 	}
 	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Message: msg, Type: typ, Code: &code}})
 }
-
-func errorsAs(err error, target any) bool { return errors.As(err, target) }

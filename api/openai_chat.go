@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"io"
 	"net/http"
 
@@ -76,7 +77,7 @@ func readBody(c *gin.Context) ([]byte, error) {
 	}
 	if err != nil {
 		var maxErr *http.MaxBytesError
-		if errorsAs(err, &maxErr) {
+		if errors.As(err, &maxErr) {
 			return nil, errkind.New(errkind.TooLarge, "request body is over the %d-byte limit", maxErr.Limit)
 		}
 		return nil, errkind.Wrap(errkind.Invalid, err, "could not read the request body")

@@ -105,7 +105,7 @@ func TestPgDumpCommand(t *testing.T) {
 func TestPostgresBackupRestores(t *testing.T) {
 	t.Parallel()
 	if _, err := exec.LookPath("pg_restore"); err != nil {
-		t.Skip("pg_restore not installed")
+		testdb.Unavailable(t, "pg_restore (apt-get install postgresql-client)", err)
 	}
 	ctx := t.Context()
 	src := setupDB(t, testdb.Postgres(t))
@@ -113,7 +113,7 @@ func TestPostgresBackupRestores(t *testing.T) {
 
 	dir, err := BackupNow(ctx, src.db, BackupConfig{Dir: t.TempDir(), Keep: 7}, time.Now())
 	if err != nil && strings.Contains(err.Error(), "pg_dump not found") {
-		t.Skip(err.Error())
+		testdb.Unavailable(t, "pg_dump (apt-get install postgresql-client)", err)
 	}
 	require.NoError(t, err)
 	dump := filepath.Join(dir, pgDumpFile)

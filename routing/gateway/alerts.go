@@ -39,21 +39,23 @@ func (s *Service) checkAlerts(ctx context.Context, p *plan, cost billing.NanoUSD
 			continue
 		}
 		spent := p.usage[i].Spent + cost
-		period := b.Period.Key(p.started)
 		for _, pct := range budget.Reached(b, spent) {
-			key := fmt.Sprintf("%s/%s/%s/%d", p.caller.tenantID(), b.ID, period, pct)
-			if !s.alerts.claim(key) {
-				continue
-			}
-			a := budget.Alert{BudgetID: b.ID, PeriodKey: period, Threshold: pct, Spent: spent, Limit: b.Limit}
-			go s.recordAlert(context.WithoutCancel(ctx), p, b, a)
+			s.raise(ctx, p, b, pct, spent)
 		}
 	}
 }
 
-// alertOnRefusal raises a hard budget's thresholds up to 100% when it refuses a
-// request: settled spend never reaches 100% under a hard cap (the last requests are
-// refused first), yet "the budget is used up" is exactly what the 100% alert is for.
+// raise records threshold pct of b for this period unless this process already did
+// (then the alerts table's unique key keeps it once across replicas).
+func (s *Service) raise(ctx context.Context, p *plan, b budget.Budget, pct int, spent billing.NanoUSD) {
+	period := b.Period.Key(p.started)
+	if !s.alerts.claim(fmt.Sprintf("%s/%s/%s/%d", p.caller.tenantID(), b.ID, period, pct)) {
+		return
+	}
+	a := budget.Alert{BudgetID: b.ID, PeriodKey: period, Threshold: pct, Spent: spent, Limit: b.Limit}
+	go s.recordAlert(context.WithoutCancel(ctx), p, b, a)
+}
+
 func (s *Service) alertOnRefusal(ctx context.Context, p *plan, dec meter.Decision) {
 	if dec.Reason != meter.DecisionReasonBudgetExceeded || dec.Refusal == nil {
 		return
@@ -63,17 +65,10 @@ func (s *Service) alertOnRefusal(ctx context.Context, p *plan, dec meter.Decisio
 		if b.Scope != l.Scope || b.ScopeID != l.ScopeID || b.Period != l.Period {
 			continue
 		}
-		period := b.Period.Key(p.started)
 		for _, pct := range b.AlertAt {
-			if pct > 100 {
-				continue
+			if pct <= 100 {
+				s.raise(ctx, p, b, pct, billing.NanoUSD(dec.Refusal.Spent))
 			}
-			key := fmt.Sprintf("%s/%s/%s/%d", p.caller.tenantID(), b.ID, period, pct)
-			if !s.alerts.claim(key) {
-				continue
-			}
-			a := budget.Alert{BudgetID: b.ID, PeriodKey: period, Threshold: pct, Spent: billing.NanoUSD(dec.Refusal.Spent), Limit: b.Limit}
-			go s.recordAlert(context.WithoutCancel(ctx), p, b, a)
 		}
 	}
 }

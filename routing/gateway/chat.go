@@ -83,9 +83,6 @@ func (sc *StreamCall) Finish(ctx context.Context, pumpErr error) billing.NanoUSD
 	return sc.s.finish(ctx, sc.p, sc.req, sc.out, sc.Stream.Usage(), status)
 }
 
-// EmbeddingResult is a completed embeddings call.
-type EmbeddingResult = Result
-
 // Embed creates embeddings with the named (or default) embeddings model.
 func (s *Service) Embed(ctx context.Context, c Caller, requestID string, req *routing.EmbeddingRequest) (*Result, error) {
 	m, err := s.embeddingModel(ctx, c, req.Model)
