@@ -1,34 +1,27 @@
-import { Fragment, useEffect, useState } from "react";
+import { Fragment, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
 import { listOf, qk } from "../api/endpoints";
-import { EmptyState, ErrorState, PageHeader, Pager, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, ErrorState, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
+import { usePagedSearch } from "../ui/usePagedSearch";
 
 export default function AuditPage() {
   const { tenant } = useTenant();
-  const [q, setQ] = useState("");
-  const [debounced, setDebounced] = useState("");
-  const [cursors, setCursors] = useState<string[]>([""]);
+  const paging = usePagedSearch();
+  const { q: debounced, cursor } = paging;
   const [open, setOpen] = useState<string | null>(null);
-  const cursor = cursors[cursors.length - 1];
-  useEffect(() => {
-    const t = setTimeout(() => {
-      setDebounced(q.trim());
-      setCursors([""]);
-    }, 250);
-    return () => clearTimeout(t);
-  }, [q]);
   const audit = useQuery({ queryKey: qk.audit(tenant, debounced, cursor), queryFn: () => api.audit(tenant, { q: debounced, cursor }), placeholderData: keepPreviousData });
   const rows = listOf(audit.data);
   return (
     <>
       <PageHeader title="Audit log" description="Every change made in this tenant: who, what, when and from where." />
-      <div className="toolbar">
-        <label className="search">
-          <span className="sr-only">Search the audit log</span>
-          <input type="search" placeholder="Search actor, action or target…" value={q} onChange={(e) => setQ(e.target.value)} />
-        </label>
-      </div>
+      <SearchToolbar
+        label="Search the audit log"
+        placeholder="Search actor, action or target…"
+        value={paging.input}
+        onChange={paging.setInput}
+        updating={audit.isFetching && !audit.isPending}
+      />
       {audit.isError ? (
         <ErrorState error={audit.error} onRetry={() => audit.refetch()} />
       ) : !audit.isPending && rows.length === 0 ? (
@@ -93,10 +86,10 @@ export default function AuditPage() {
             </table>
           </div>
           <Pager
-            hasPrev={cursors.length > 1}
+            hasPrev={paging.hasPrev}
             hasNext={!!audit.data?.next_cursor}
-            onPrev={() => setCursors((c) => c.slice(0, -1))}
-            onNext={() => audit.data?.next_cursor && setCursors((c) => [...c, audit.data!.next_cursor!])}
+            onPrev={paging.prev}
+            onNext={() => paging.next(audit.data?.next_cursor)}
           />
         </section>
       )}

@@ -6,7 +6,7 @@ import { errorMessage } from "../api/errors";
 import { KEY_SCOPES, type ApiKey, type KeyWithSecret } from "../api/types";
 import { usdToNano } from "../format/money";
 import { formatInt } from "../format/numbers";
-import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, Pager, TableSkeleton, When } from "../ui/bits";
+import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { usePagedSearch } from "../ui/usePagedSearch";
@@ -53,13 +53,13 @@ export default function KeysPage() {
           )
         }
       />
-      <div className="toolbar">
-        <label className="search">
-          <span className="sr-only">Search keys</span>
-          <input type="search" placeholder="Search by name or prefix…" value={paging.input} onChange={(e) => paging.setInput(e.target.value)} />
-        </label>
-        {keys.isFetching && !keys.isPending && <span className="muted small" aria-live="polite">Updating…</span>}
-      </div>
+      <SearchToolbar
+        label="Search keys"
+        placeholder="Search by name or prefix…"
+        value={paging.input}
+        onChange={paging.setInput}
+        updating={keys.isFetching && !keys.isPending}
+      />
       {keys.isError ? (
         <ErrorState error={keys.error} onRetry={() => keys.refetch()} />
       ) : !keys.isPending && rows.length === 0 ? (

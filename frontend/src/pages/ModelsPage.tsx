@@ -7,7 +7,7 @@ import type { ModelInfo } from "../api/types";
 import { initialPriceForm, listPrices, validatePriceForm, type PriceForm } from "../billing/prices";
 import { formatUsd, type Nano } from "../format/money";
 import { formatTokens } from "../format/numbers";
-import { Badge, EmptyState, ErrorState, PageHeader, TableSkeleton, When } from "../ui/bits";
+import { Badge, EmptyState, ErrorState, PageHeader, SearchToolbar, TableSkeleton, When } from "../ui/bits";
 import { Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 
@@ -38,17 +38,13 @@ export default function ModelsPage() {
           </>
         }
       />
-      <div className="toolbar">
-        <label className="search">
-          <span className="sr-only">Filter models</span>
-          <input type="search" placeholder="Filter by model, provider or tier…" value={q} onChange={(e) => setQ(e.target.value)} />
-        </label>
+      <SearchToolbar label="Filter models" placeholder="Filter by model, provider or tier…" value={q} onChange={setQ}>
         {overriddenCount > 0 && (
           <label className="check">
             <input type="checkbox" checked={onlyOverridden} onChange={(e) => setOnlyOverridden(e.target.checked)} /> Only negotiated prices ({overriddenCount})
           </label>
         )}
-      </div>
+      </SearchToolbar>
       {models.isError ? (
         <ErrorState error={models.error} onRetry={() => models.refetch()} />
       ) : !models.isPending && rows.length === 0 ? (
