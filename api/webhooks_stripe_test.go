@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
+	"github.com/tollgate-dev/tollgate/internal/teststripe"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -34,7 +35,7 @@ func TestStripeWebhook(t *testing.T) {
 	require.NoError(t, migrations.ControlUp(ctx, db.SQL, db.Dialect, logger))
 	reg := tenants.NewRegistry(db, t.TempDir(), logger)
 	t.Cleanup(reg.Close)
-	client, err := stripe.New(stripe.Config{APIKey: "sk_test_123", APIBase: stripe.TestURL(t, os.LookupEnv), MaxNetworkRetries: -1}, logger)
+	client, err := stripe.New(stripe.Config{APIKey: "sk_test_123", APIBase: teststripe.TestURL(t, os.LookupEnv), MaxNetworkRetries: -1}, logger)
 	require.NoError(t, err)
 	svc := invoicing.NewService(reg, client, nil, logger)
 

@@ -5,10 +5,9 @@ import (
 	"fmt"
 	"log/slog"
 
-	casbin "github.com/casbin/casbin/v3"
-	"github.com/casbin/casbin/v3/model"
-	"github.com/casbin/casbin/v3/util"
-	gormadapter "github.com/casbin/gorm-adapter/v3"
+	casbin "github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+	"github.com/casbin/casbin/v2/util"
 	"gorm.io/gorm"
 
 	"github.com/tollgate-dev/tollgate/internal/database"
@@ -36,16 +35,13 @@ m = g(r.sub, p.sub, r.dom) && (p.dom == "*" || r.dom == p.dom) && (p.obj == "*" 
 `
 
 // Authorizer answers "may this user do this action on this resource in this
-// tenant?" with Casbin over the policy stored in casbin_rule (gorm-adapter, with
-// auto-migration off: the table comes from our SQL migrations).
+// tenant?" with Casbin over the policy stored in casbin_rule (through ruleAdapter;
+// the table comes from our SQL migrations).
 //
 // Casbin keeps the policy in memory. Membership changes write their g rule in the
 // same transaction as the membership row, then every instance reloads: this one at
 // once, others on the change feed (Postgres NOTIFY, SQLite poll) and on the
 // periodic resync.
-//
-// Casbin v3 is used because the pinned gorm-adapter v3.41.0 is built on it (its
-// persist.Adapter takes casbin/v3 models); the API is Casbin v2's.
 type Authorizer struct {
 	e      *casbin.SyncedEnforcer
 	logger *slog.Logger
@@ -58,12 +54,7 @@ func NewAuthorizer(db *database.DB, feed *ChangeFeed, logger *slog.Logger) (*Aut
 	if err != nil {
 		return nil, fmt.Errorf("rbac model: %w", err)
 	}
-	g := db.Gorm.Session(&gorm.Session{NewDB: true})
-	gormadapter.TurnOffAutoMigrate(g) // the table is created by migrations/…/00001_init.sql
-	adapter, err := gormadapter.NewAdapterByDB(g)
-	if err != nil {
-		return nil, fmt.Errorf("rbac adapter: %w", err)
-	}
+	adapter := &ruleAdapter{db: db.Gorm.Session(&gorm.Session{NewDB: true})}
 	e, err := casbin.NewSyncedEnforcer(m, adapter)
 	if err != nil {
 		return nil, fmt.Errorf("rbac enforcer: %w", err)
@@ -142,10 +133,6 @@ func (a *Authorizer) Can(userID string, tenant ID, res Resource, act Action) (bo
 func (a *Authorizer) CanPlatform(userID string, act Action) (bool, error) {
 	return a.e.Enforce(userID, PlatformDomain, string(ResourcePlatform), string(act))
 }
-
-// casbinRule is the casbin_rule row, written directly inside membership
-// transactions so a membership and its g rule commit together.
-type casbinRule = gormadapter.CasbinRule
 
 // assignRoleTx replaces user's role in domain with role, inside tx.
 func assignRoleTx(tx *gorm.DB, userID string, role Role, domain string) error {

@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/billing/stripe"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
+	"github.com/tollgate-dev/tollgate/internal/teststripe"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -34,7 +35,7 @@ func TestInvoiceScheduleOnPostgres(t *testing.T) {
 	_, err := b.registry.SetStatus(ctx, suspended.ID, tenants.StatusSuspended)
 	require.NoError(t, err)
 
-	client, err := stripe.New(stripe.Config{APIKey: "sk_test_123", APIBase: stripe.TestURL(t, os.LookupEnv),
+	client, err := stripe.New(stripe.Config{APIKey: "sk_test_123", APIBase: teststripe.TestURL(t, os.LookupEnv),
 		HTTPClient: &http.Client{}, MaxNetworkRetries: -1}, testLogger(t))
 	require.NoError(t, err)
 	svc := invoicing.NewService(b.registry, client, nil, testLogger(t))

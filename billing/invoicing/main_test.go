@@ -20,6 +20,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/stripe"
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/internal/teststripe"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -28,11 +29,11 @@ import (
 var sharedMockURL string
 
 func TestMain(m *testing.M) {
-	var mock *stripe.Mock
-	if u, ok := os.LookupEnv(stripe.EnvTestStripeURL); ok && u != "" {
+	var mock *teststripe.Mock
+	if u, ok := os.LookupEnv(teststripe.EnvTestStripeURL); ok && u != "" {
 		sharedMockURL = u
-	} else if bin, err := stripe.FindMockBinary(os.LookupEnv); err == nil {
-		if mock, err = stripe.StartMock(context.Background(), bin); err == nil {
+	} else if bin, err := teststripe.FindMockBinary(os.LookupEnv); err == nil {
+		if mock, err = teststripe.StartMock(context.Background(), bin); err == nil {
 			sharedMockURL = mock.URL
 		}
 	}
@@ -48,7 +49,7 @@ func mockURL(t testing.TB) string {
 	if sharedMockURL != "" {
 		return sharedMockURL
 	}
-	return stripe.TestURL(t, os.LookupEnv)
+	return teststripe.TestURL(t, os.LookupEnv)
 }
 
 // call is one request the recorder forwarded to stripe-mock.

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/billing/stripe"
+	"github.com/tollgate-dev/tollgate/internal/teststripe"
 )
 
 // BenchmarkTenantInvoiceRun measures one tenant's full invoice run against
@@ -20,7 +21,7 @@ import (
 func BenchmarkTenantInvoiceRun(b *testing.B) {
 	base := sharedMockURL
 	if base == "" {
-		base = stripe.TestURL(b, lookupEnv)
+		base = teststripe.TestURL(b, lookupEnv)
 	}
 	c, err := stripe.New(stripe.Config{
 		APIKey: "sk_test_123", APIBase: base, HTTPClient: &http.Client{}, MaxNetworkRetries: -1,

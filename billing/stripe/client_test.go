@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/invoice"
 	"github.com/tollgate-dev/tollgate/billing/stripe"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/teststripe"
 )
 
 var centsPattern = regexp.MustCompile(`^[0-9]+$`)
@@ -397,17 +398,17 @@ func TestTestURL(t *testing.T) {
 	t.Parallel()
 
 	noURL := func(k string) (string, bool) {
-		if k == stripe.EnvTestStripeURL {
+		if k == teststripe.EnvTestStripeURL {
 			return "", false
 		}
 		return lookupEnv(k)
 	}
-	base := stripe.TestURL(t, noURL)
+	base := teststripe.TestURL(t, noURL)
 	b := setup(t, base)
 	_, err := b.client.EnsureCustomer(t.Context(), stripe.EnsureCustomerInput{TenantID: "t"})
 	require.NoError(t, err)
 
-	require.Equal(t, "http://example.test:1", stripe.TestURL(t, func(k string) (string, bool) {
-		return "http://example.test:1/", k == stripe.EnvTestStripeURL
+	require.Equal(t, "http://example.test:1", teststripe.TestURL(t, func(k string) (string, bool) {
+		return "http://example.test:1/", k == teststripe.EnvTestStripeURL
 	}))
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/billing/stripe"
+	"github.com/tollgate-dev/tollgate/internal/teststripe"
 )
 
 // sharedMockURL is the stripe-mock every test of this package talks to; TestMain
@@ -21,12 +22,12 @@ import (
 var sharedMockURL string
 
 func TestMain(m *testing.M) {
-	var mock *stripe.Mock
-	if u, ok := os.LookupEnv(stripe.EnvTestStripeURL); ok && u != "" {
+	var mock *teststripe.Mock
+	if u, ok := os.LookupEnv(teststripe.EnvTestStripeURL); ok && u != "" {
 		sharedMockURL = u
-	} else if bin, err := stripe.FindMockBinary(os.LookupEnv); err == nil {
+	} else if bin, err := teststripe.FindMockBinary(os.LookupEnv); err == nil {
 		// StartMock's ctx only bounds the start; TestMain has no testing.T.
-		if mock, err = stripe.StartMock(testMainContext(), bin); err == nil {
+		if mock, err = teststripe.StartMock(testMainContext(), bin); err == nil {
 			sharedMockURL = mock.URL
 		}
 	}
@@ -44,7 +45,7 @@ func mockURL(t *testing.T) string {
 	if sharedMockURL != "" {
 		return sharedMockURL
 	}
-	return stripe.TestURL(t, os.LookupEnv)
+	return teststripe.TestURL(t, os.LookupEnv)
 }
 
 // call is one HTTP exchange the recorder saw.

@@ -1,4 +1,6 @@
-package stripe
+// Package teststripe runs a real stripe-mock for tests of billing/stripe and its callers.
+// It lives apart from billing/stripe so that the binary never links package testing.
+package teststripe
 
 import (
 	"bufio"
