@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -89,7 +90,7 @@ func (a *Admin) setProvider(c *gin.Context) error {
 		return err
 	}
 	name := c.Param("name")
-	st, err := ps.Set(c.Request.Context(), routing.SetProviderInput{Name: name, APIKey: routing.Secret(req.APIKey), BaseURL: req.BaseURL})
+	st, err := ps.Set(c.Request.Context(), routing.SetProviderInput{Name: name, APIKey: seal.Secret(req.APIKey), BaseURL: req.BaseURL})
 	if err != nil {
 		return err
 	}

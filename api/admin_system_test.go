@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -45,7 +46,7 @@ func newTestAdmin(t *testing.T, backend string, ident *Identity, reg *tenants.Re
 	selector, err := routing.NewSelector(routing.SelectorConfig{Catalog: catalog}, logger)
 	require.NoError(t, err)
 	if o.webhooks.Sealer == nil {
-		o.webhooks.Sealer, err = routing.NewSealer(testMasterKey)
+		o.webhooks.Sealer, err = seal.New(testMasterKey)
 		require.NoError(t, err)
 	}
 	ta := &testAdmin{hub: NewLiveHub(o.live, logger), meter: meter.NewMemoryMeter(logger, time.Now),

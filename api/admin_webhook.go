@@ -20,7 +20,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/worker"
 )
 
@@ -30,7 +30,7 @@ import (
 type WebhookConfig struct {
 	// Sealer encrypts webhook secrets at rest (TOLLGATE_MASTER_KEY); nil makes
 	// PUT webhook answer 503, since a secret must never be stored in clear.
-	Sealer *routing.Sealer
+	Sealer *seal.Sealer
 	// AllowPrivate lets webhooks point at private, loopback and link-local
 	// addresses (TOLLGATE_WEBHOOK_ALLOW_PRIVATE). Default false.
 	AllowPrivate bool
@@ -128,12 +128,12 @@ func (a *Admin) checkWebhookURL(ctx context.Context, raw string) error {
 }
 
 // newWebhookSecret returns a fresh signing secret: 32 random bytes.
-func newWebhookSecret() (routing.Secret, error) {
+func newWebhookSecret() (seal.Secret, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	return routing.Secret(webhookSecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])), nil
+	return seal.Secret(webhookSecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])), nil
 }
 
 // setWebhook: PUT /api/v1/tenants/{tenant}/webhook {url}. Every PUT generates a

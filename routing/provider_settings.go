@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // Provider names whose credentials superadmins manage through the admin API.
@@ -91,7 +92,7 @@ type ProviderSettingsConfig struct {
 	DB *gorm.DB
 	// Sealer encrypts stored keys; nil means no master key is configured: stored
 	// keys can be neither written nor read.
-	Sealer *Sealer
+	Sealer *seal.Sealer
 	// Registry is swapped to the merged configuration by Reload.
 	Registry *Registry
 	// Estimator is the token estimator the rebuilt providers use.
@@ -179,7 +180,7 @@ func (s *ProviderSettings) merge(rows []providerSettingRow) (ProvidersConfig, []
 		if row, ok := byName[name]; ok {
 			st.Stored, st.UpdatedAt = true, row.UpdatedAt.UTC()
 			var sp storedProvider
-			key, err := Secret(""), json.Unmarshal([]byte(row.Value), &sp)
+			key, err := seal.Secret(""), json.Unmarshal([]byte(row.Value), &sp)
 			switch {
 			case err != nil:
 				st.StoredError = "the stored row is not valid JSON"
@@ -289,7 +290,7 @@ type SetProviderInput struct {
 	// Name is a managed provider ("openai", "anthropic", "openrouter").
 	Name string
 	// APIKey is the key to store; empty keeps the stored key (a base URL change).
-	APIKey Secret
+	APIKey seal.Secret
 	// BaseURL is the API root; empty means the provider's public default.
 	BaseURL string
 }

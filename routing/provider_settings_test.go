@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/routing"
@@ -37,10 +38,10 @@ func setupProviderSettings(t *testing.T, backend string) *providerSettingsBundle
 
 func (b *providerSettingsBundle) settings(t *testing.T, masterKey string, env routing.ProvidersConfig) *routing.ProviderSettings {
 	t.Helper()
-	var sealer *routing.Sealer
+	var sealer *seal.Sealer
 	if masterKey != "" {
 		var err error
-		sealer, err = routing.NewSealer(routing.Secret(masterKey))
+		sealer, err = seal.New(seal.Secret(masterKey))
 		require.NoError(t, err)
 	}
 	env.Sim = true

@@ -16,8 +16,8 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
-	"github.com/tollgate-dev/tollgate/routing"
 )
 
 func TestAlertDelivery(t *testing.T) {
@@ -25,7 +25,7 @@ func TestAlertDelivery(t *testing.T) {
 	ctx := t.Context()
 	b := setupDB(t, testdb.SQLite(t))
 	tn, h := seedUsage(t, b.registry, "Acme", time.Now(), 1)
-	sealer, err := routing.NewSealer(routing.Secret("test-master-key"))
+	sealer, err := seal.New(seal.Secret("test-master-key"))
 	require.NoError(t, err)
 	bud, err := budget.Set(ctx, h, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: billing.NanoPerUSD, Hard: true})
 	require.NoError(t, err)
@@ -102,7 +102,7 @@ func TestAlertDeliveryRefusesPrivateAddresses(t *testing.T) {
 	ctx := t.Context()
 	b := setupDB(t, testdb.SQLite(t))
 	tn, h := seedUsage(t, b.registry, "Acme", time.Now(), 1)
-	sealer, err := routing.NewSealer(routing.Secret("test-master-key"))
+	sealer, err := seal.New(seal.Secret("test-master-key"))
 	require.NoError(t, err)
 	hit := make(chan struct{}, 1)
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit <- struct{}{} }))

@@ -12,8 +12,8 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/billing/stripe"
 	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/migrations"
-	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/worker"
 )
 
@@ -104,9 +104,9 @@ func openQueue(ctx context.Context, a *app, concurrency int, periodic bool, m me
 	if err != nil {
 		return nil, nil, err
 	}
-	var sealer *routing.Sealer
+	var sealer *seal.Sealer
 	if a.cfg.Auth.MasterKey != "" {
-		if sealer, err = routing.NewSealer(routing.Secret(a.cfg.Auth.MasterKey.Reveal())); err != nil {
+		if sealer, err = seal.New(seal.Secret(a.cfg.Auth.MasterKey.Reveal())); err != nil {
 			return nil, nil, err
 		}
 	}
