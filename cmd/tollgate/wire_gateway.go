@@ -246,7 +246,7 @@ func newRedisClient(a *app) (redis.UniversalClient, error) {
 	return redis.NewClient(opts), nil
 }
 
-// newSealer builds the provider-credential and webhook-secret sealer from
+// newSealer builds the sealer of provider credentials, webhook secrets and the JWT keyring from
 // TOLLGATE_MASTER_KEY; nil when none is configured (storing secrets is then refused).
 func newSealer(a *app) (*seal.Sealer, error) {
 	if a.cfg.Auth.MasterKey == "" {
