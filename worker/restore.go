@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
@@ -63,7 +64,7 @@ func RestoreSQLite(ctx context.Context, in RestoreInput) ([]string, error) {
 
 // replaceFile copies src to dst by way of a synced temporary file and a rename.
 func replaceFile(src, dst string) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(dst), database.DirMode); err != nil {
 		return err
 	}
 	in, err := os.Open(src)
@@ -72,7 +73,7 @@ func replaceFile(src, dst string) error {
 	}
 	defer in.Close()
 	tmp := dst + ".restore-tmp"
-	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o640)
+	out, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, database.FileMode)
 	if err != nil {
 		return err
 	}
