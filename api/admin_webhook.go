@@ -98,14 +98,15 @@ func (a *Admin) checkWebhookURL(ctx context.Context, raw string) error {
 	case len(raw) > 2048:
 		errs = append(errs, errors.New("url must be at most 2048 characters"))
 	case !a.d.Webhooks.AllowPrivate:
-		host := strings.ToLower(u.Hostname())
+		// "localhost." and "127.0.0.1." are the same hosts as without the dot.
+		host := strings.TrimRight(strings.ToLower(u.Hostname()), ".")
 		if ip, perr := netip.ParseAddr(host); perr == nil {
 			if !worker.PublicAddr(ip) {
 				errs = append(errs, worker.ErrPrivateAddress)
 			}
 			break
 		}
-		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		if worker.PrivateHostname(host) {
 			errs = append(errs, worker.ErrPrivateAddress)
 			break
 		}
