@@ -80,7 +80,7 @@ func New(deps Deps) *Server {
 		deps.Logger.Error("ignoring TOLLGATE_TRUSTED_PROXIES", "error", err)
 		_ = e.SetTrustedProxies(nil)
 	}
-	e.Use(requestID(deps.Logger), recovery(), accessLog(), bodyLimit(deps.Config.MaxBodyBytes), refuseNULInURL())
+	e.Use(noSniff(), requestID(deps.Logger), recovery(), accessLog(), bodyLimit(deps.Config.MaxBodyBytes), refuseNULInURL())
 	s := &Server{deps: deps, engine: e}
 	s.registerHealth(e)
 	for _, register := range deps.Routes {
