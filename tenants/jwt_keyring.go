@@ -24,6 +24,13 @@ import (
 // settingJWTKeyring is the settings row holding the generated signing keyring.
 const settingJWTKeyring = "jwt_keyring"
 
+// exposedKeyGrace is how long the keys of a keyring found in plaintext keep
+// verifying after it is sealed: longer than any access token lives (15 minutes),
+// so nobody is signed out and replicas still on the old version keep working
+// while they are replaced. After it, a key read from an old backup or from the
+// database's history mints nothing.
+const exposedKeyGrace = time.Hour
+
 // keyringAAD binds the sealed keyring to its settings row: a sealed value copied
 // into another row (a provider credential) does not open, nor the reverse.
 var keyringAAD = []byte("settings:" + settingJWTKeyring)
@@ -38,9 +45,15 @@ type Keyring struct {
 	db     *database.DB
 	sealer *seal.Sealer
 
+	// now is the clock retirements are checked against; nil means time.Now.
+	now func() time.Time
+
 	mu      sync.RWMutex
 	current string
 	keys    map[string][]byte
+	// retire holds, for keys that were once stored in plaintext, when they stop
+	// verifying.
+	retire map[string]time.Time
 }
 
 // keyringDoc is the plaintext form of a generated keyring; it is stored only inside
@@ -48,6 +61,9 @@ type Keyring struct {
 type keyringDoc struct {
 	Current string            `json:"current"`
 	Keys    map[string]string `json:"keys"` // kid → base64 secret
+	// Retire maps the kid of a key that was exposed (stored in plaintext) to the
+	// Unix time after which it no longer verifies; it never signs again.
+	Retire map[string]int64 `json:"retire,omitempty"`
 }
 
 // storedKeyring is the settings row's JSON. Sealed is the keyringDoc sealed under
@@ -133,6 +149,14 @@ func (k *Keyring) reload(ctx context.Context, create bool) error {
 		if err := k.sealStored(ctx); err != nil {
 			return fmt.Errorf("seal the stored jwt keyring: %w", err)
 		}
+		// Another replica may have sealed it first: use what is stored now.
+		if doc, _, err = readKeyring(ctx, k.db.Gorm, k.sealer); err != nil {
+			return fmt.Errorf("read jwt keyring: %w", err)
+		}
+	}
+	retire := map[string]time.Time{}
+	for kid, at := range doc.Retire {
+		retire[kid] = time.Unix(at, 0)
 	}
 	keys := map[string][]byte{}
 	for kid, s := range doc.Keys {
@@ -146,20 +170,31 @@ func (k *Keyring) reload(ctx context.Context, create bool) error {
 		return fmt.Errorf("jwt keyring: current key %q missing", doc.Current)
 	}
 	k.mu.Lock()
-	k.current, k.keys = doc.Current, keys
+	k.current, k.keys, k.retire = doc.Current, keys, retire
 	k.mu.Unlock()
 	return nil
 }
 
 // sealStored rewrites a plaintext keyring row sealed, under a row lock so that
-// replicas upgrading at once write it once. The keys stay the same: nobody is
-// signed out by the upgrade.
+// replicas upgrading at once write it once. The plaintext keys may sit in backups
+// and in the database's history, so a fresh key becomes current and the exposed
+// ones only verify for exposedKeyGrace: nobody is signed out by the upgrade.
 func (k *Keyring) sealStored(ctx context.Context) error {
 	return k.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		doc, plaintext, err := readKeyring(ctx, tx.Clauses(clause.Locking{Strength: "UPDATE"}), k.sealer)
 		if err != nil || !plaintext {
 			return err
 		}
+		kid, secret, err := newSigningKey()
+		if err != nil {
+			return err
+		}
+		retireAt := k.clock().Add(exposedKeyGrace).Unix()
+		doc.Retire = map[string]int64{}
+		for old := range doc.Keys {
+			doc.Retire[old] = retireAt
+		}
+		doc.Keys[kid], doc.Current = secret, kid
 		value, err := sealKeyring(k.sealer, doc)
 		if err != nil {
 			return err
@@ -189,6 +224,13 @@ func (k *Keyring) Rotate(ctx context.Context, feed *ChangeFeed, keep int) (strin
 		}
 		doc.Keys[kid] = secret
 		doc.Current = kid
+		now := k.clock().Unix()
+		for old, at := range doc.Retire {
+			if at <= now {
+				delete(doc.Keys, old)
+				delete(doc.Retire, old)
+			}
+		}
 		for len(doc.Keys) > keep {
 			oldest := ""
 			for id := range doc.Keys {
@@ -197,6 +239,7 @@ func (k *Keyring) Rotate(ctx context.Context, feed *ChangeFeed, keep int) (strin
 				}
 			}
 			delete(doc.Keys, oldest)
+			delete(doc.Retire, oldest)
 		}
 		value, err := sealKeyring(k.sealer, doc)
 		if err != nil {
@@ -230,6 +273,13 @@ func (k *Keyring) Follow(feed *ChangeFeed, logger *slog.Logger) {
 	})
 }
 
+func (k *Keyring) clock() time.Time {
+	if k.now != nil {
+		return k.now()
+	}
+	return time.Now()
+}
+
 // signingKey returns the current kid and secret.
 func (k *Keyring) signingKey() (string, []byte) {
 	k.mu.RLock()
@@ -237,10 +287,14 @@ func (k *Keyring) signingKey() (string, []byte) {
 	return k.current, k.keys[k.current]
 }
 
-// verificationKey returns the secret of kid.
+// verificationKey returns the secret of kid, unless kid was exposed and its grace
+// has passed.
 func (k *Keyring) verificationKey(kid string) ([]byte, bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
+	if at, ok := k.retire[kid]; ok && !k.clock().Before(at) {
+		return nil, false
+	}
 	b, ok := k.keys[kid]
 	return b, ok
 }

@@ -85,25 +85,37 @@ func TestKeyringSealedAtRest(t *testing.T) {
 			require.ErrorIs(t, err, errkind.Invalid)
 			require.Contains(t, err.Error(), "TOLLGATE_MASTER_KEY")
 
-			// When the new version starts with a master key, the row is sealed in place.
+			// When the new version starts with a master key, the row is sealed in place
+			// and a fresh key signs from now on (the old one may sit in backups).
 			upgraded, err := LoadKeyring(ctx, b.db, KeyringConfig{Sealer: sealer})
 			require.NoError(t, err)
-			require.Equal(t, oldKid, upgraded.Current())
+			require.NotEqual(t, oldKid, upgraded.Current())
 			value = storedKeyringValue(t, b)
 			require.NotContains(t, value, oldSecret)
 			require.NotContains(t, value, oldKid)
 			require.Contains(t, value, `"sealed"`)
-			// And the session signed before the upgrade still verifies.
+			// The session signed before the upgrade still verifies, within the grace.
 			s := NewSessions(b.db, users, upgraded, SessionConfig{}, logger)
 			_, err = s.Verify(ctx, before.AccessToken.Reveal())
 			require.NoError(t, err)
-			// A second start reads the sealed row as it is.
+			after, err := s.Login(ctx, LoginInput{Email: u.Email, Password: "long enough pw", IP: "ip"})
+			require.NoError(t, err)
+			// A second start (another replica) reads the sealed row as it is.
 			again, err := LoadKeyring(ctx, b.db, KeyringConfig{Sealer: sealer})
 			require.NoError(t, err)
-			require.Equal(t, oldKid, again.Current())
+			require.Equal(t, upgraded.Current(), again.Current())
 			require.Equal(t, value, storedKeyringValue(t, b))
 
-			// A rotation writes the new key sealed too.
+			// Once the grace has passed, a token signed with the exposed key (as
+			// anyone holding an old backup could mint) no longer verifies; new ones do.
+			later := time.Now().Add(exposedKeyGrace + time.Minute)
+			upgraded.now = func() time.Time { return later }
+			_, err = s.Verify(ctx, before.AccessToken.Reveal())
+			require.ErrorIs(t, err, errkind.Unauthenticated)
+			_, err = s.Verify(ctx, after.AccessToken.Reveal())
+			require.NoError(t, err)
+
+			// A rotation writes the new key sealed too, and drops the exposed one.
 			kid, err := upgraded.Rotate(ctx, feed, 3)
 			require.NoError(t, err)
 			value = storedKeyringValue(t, b)
@@ -112,6 +124,11 @@ func TestKeyringSealedAtRest(t *testing.T) {
 			for _, raw := range rawKeys(upgraded) {
 				require.NotContains(t, value, raw)
 			}
+			doc, plaintext, err := readKeyring(ctx, b.db.Gorm, sealer)
+			require.NoError(t, err)
+			require.False(t, plaintext)
+			require.NotContains(t, doc.Keys, oldKid)
+			require.Len(t, doc.Keys, 2, "the upgrade's key and the rotation's")
 
 			// Another master key cannot open it: a clear refusal, not a new keyring.
 			_, err = LoadKeyring(ctx, b.db, KeyringConfig{Sealer: testSealer(t, "another-master-key-0123456789abcdef012")})
