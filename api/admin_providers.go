@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -71,14 +72,18 @@ func (a *Admin) listProviders(c *gin.Context) error {
 }
 
 type setProviderRequest struct {
-	// APIKey is plain text here only; it is sealed before it is stored.
-	APIKey  string `json:"api_key"`
-	BaseURL string `json:"base_url"`
+	// APIKey is plain text here only; it is sealed before it is stored. Omitted or
+	// empty keeps the stored key.
+	APIKey string `json:"api_key"`
+	// BaseURL omitted keeps the stored one; "" resets it to the public default.
+	BaseURL *string `json:"base_url"`
 }
 
 // setProvider: PUT /api/v1/providers/{name} {api_key, base_url} (superadmin). The
 // key is sealed (AES-GCM under TOLLGATE_MASTER_KEY) into settings and this
-// instance's providers are rebuilt at once; environment values still win.
+// instance's providers are rebuilt at once. A key set in the environment still
+// wins, with the environment's base URL: storing a base URL for such a provider
+// is refused (409), so the environment's key never goes to a stored address.
 func (a *Admin) setProvider(c *gin.Context) error {
 	ps, err := a.providerSettings()
 	if err != nil {
@@ -89,7 +94,7 @@ func (a *Admin) setProvider(c *gin.Context) error {
 		return err
 	}
 	name := c.Param("name")
-	st, err := ps.Set(c.Request.Context(), routing.SetProviderInput{Name: name, APIKey: routing.Secret(req.APIKey), BaseURL: req.BaseURL})
+	st, err := ps.Set(c.Request.Context(), routing.SetProviderInput{Name: name, APIKey: seal.Secret(req.APIKey), BaseURL: req.BaseURL})
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func bindStrictJSON(c *gin.Context, dst any) error {
 		}
 		return &errkind.Error{Kind: errkind.Invalid, Code: CodeMalformedBody, Message: "request body is not valid JSON for this endpoint: " + err.Error()}
 	}
-	return nil
+	return refuseNULInBody(dst)
 }
 
 // policyProblems re-wraps a routing validation error so the client sees every

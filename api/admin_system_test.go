@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -34,6 +35,9 @@ type testAdmin struct {
 type adminOptions struct {
 	webhooks WebhookConfig
 	live     LiveConfig
+	// providerEnv is the provider configuration "from the environment" that stored
+	// provider settings are merged with.
+	providerEnv routing.ProvidersConfig
 }
 
 // testMasterKey seals webhook secrets in tests.
@@ -45,14 +49,21 @@ func newTestAdmin(t *testing.T, backend string, ident *Identity, reg *tenants.Re
 	selector, err := routing.NewSelector(routing.SelectorConfig{Catalog: catalog}, logger)
 	require.NoError(t, err)
 	if o.webhooks.Sealer == nil {
-		o.webhooks.Sealer, err = routing.NewSealer(testMasterKey)
+		o.webhooks.Sealer, err = seal.New(testMasterKey)
 		require.NoError(t, err)
 	}
+	est := routing.NewEstimator(routing.EstimatorConfig{})
+	providerReg, err := routing.NewRegistryFromConfig(routing.ProvidersConfig{Sim: true}, est, logger)
+	require.NoError(t, err)
+	o.providerEnv.Sim = true
+	providers, err := routing.NewProviderSettings(routing.ProviderSettingsConfig{Env: o.providerEnv, DB: db.Gorm,
+		Sealer: o.webhooks.Sealer, Registry: providerReg, Estimator: est}, logger)
+	require.NoError(t, err)
 	ta := &testAdmin{hub: NewLiveHub(o.live, logger), meter: meter.NewMemoryMeter(logger, time.Now),
 		budgets: budget.NewCache(time.Hour, time.Now), policies: gateway.NewPolicyCache(time.Hour, time.Now)}
 	go ta.hub.Run(t.Context())
 	ta.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: ta.meter, Budgets: ta.budgets, Policies: ta.policies,
-		Catalog: catalog, Selector: selector, Live: ta.hub, Webhooks: o.webhooks, Logger: logger,
+		Catalog: catalog, Selector: selector, Live: ta.hub, Webhooks: o.webhooks, Providers: providers, Logger: logger,
 		System: SystemConfig{Mode: "multi-tenant", Driver: backend, PingDB: db.SQL.PingContext,
 			Tier: func(ctx context.Context) (tier.Profile, error) {
 				return tier.Classify(tier.Resources{HostCPUs: 4, HostMemoryBytes: 8 << 30}), nil

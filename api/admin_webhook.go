@@ -20,7 +20,7 @@ import (
 	"github.com/oklog/ulid/v2"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/worker"
 )
 
@@ -30,7 +30,7 @@ import (
 type WebhookConfig struct {
 	// Sealer encrypts webhook secrets at rest (TOLLGATE_MASTER_KEY); nil makes
 	// PUT webhook answer 503, since a secret must never be stored in clear.
-	Sealer *routing.Sealer
+	Sealer *seal.Sealer
 	// AllowPrivate lets webhooks point at private, loopback and link-local
 	// addresses (TOLLGATE_WEBHOOK_ALLOW_PRIVATE). Default false.
 	AllowPrivate bool
@@ -98,14 +98,15 @@ func (a *Admin) checkWebhookURL(ctx context.Context, raw string) error {
 	case len(raw) > 2048:
 		errs = append(errs, errors.New("url must be at most 2048 characters"))
 	case !a.d.Webhooks.AllowPrivate:
-		host := strings.ToLower(u.Hostname())
+		// "localhost." and "127.0.0.1." are the same hosts as without the dot.
+		host := strings.TrimRight(strings.ToLower(u.Hostname()), ".")
 		if ip, perr := netip.ParseAddr(host); perr == nil {
 			if !worker.PublicAddr(ip) {
 				errs = append(errs, worker.ErrPrivateAddress)
 			}
 			break
 		}
-		if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		if worker.PrivateHostname(host) {
 			errs = append(errs, worker.ErrPrivateAddress)
 			break
 		}
@@ -128,12 +129,12 @@ func (a *Admin) checkWebhookURL(ctx context.Context, raw string) error {
 }
 
 // newWebhookSecret returns a fresh signing secret: 32 random bytes.
-func newWebhookSecret() (routing.Secret, error) {
+func newWebhookSecret() (seal.Secret, error) {
 	var b [32]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", err
 	}
-	return routing.Secret(webhookSecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])), nil
+	return seal.Secret(webhookSecretPrefix + base64.RawURLEncoding.EncodeToString(b[:])), nil
 }
 
 // setWebhook: PUT /api/v1/tenants/{tenant}/webhook {url}. Every PUT generates a

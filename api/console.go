@@ -16,12 +16,36 @@ import (
 )
 
 const consoleNotBuilt = `<!doctype html><html><head><meta charset="utf-8"><title>Tollgate</title></head>
-<body style="font-family:system-ui;max-width:40rem;margin:4rem auto">
+<body>
 <h1>Tollgate is running</h1>
 <p>The web console was not built into this binary. Run <code>make run</code> (which builds it), or
 <code>cd frontend &amp;&amp; npm ci &amp;&amp; npm run build</code> and rebuild the binary.</p>
 <p>The APIs work without it: <code>/v1</code> (OpenAI-compatible), <code>/api/v1</code> (admin),
 <code>/healthz</code>.</p></body></html>`
+
+// ConsoleCSP is the Content-Security-Policy of every console response: scripts,
+// styles and connections from this origin only (the live feed's WebSocket
+// included), images also as data: URLs (the favicon), no plugins, and the console
+// may not be framed (clickjacking) nor post forms or set a base URL elsewhere.
+const ConsoleCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self' ws: wss:; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+
+// consoleHeaders sets the browser hardening headers of a console response.
+func consoleHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("Content-Security-Policy", ConsoleCSP)
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+}
+
+// noSniff makes browsers trust the declared Content-Type of every response (API
+// JSON, metrics, console files) instead of guessing one from the body.
+func noSniff() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		c.Writer.Header().Set("X-Content-Type-Options", "nosniff")
+		c.Next()
+	}
+}
 
 // consoleFiles serves the embedded bundle, gzipping text files once on first
 // request: the files never change while the binary runs.
@@ -89,6 +113,7 @@ func (s *Server) registerConsole(e *gin.Engine) {
 			writeError(c, errkind.New(errkind.NotFound, "no route for %s %s", c.Request.Method, p))
 			return
 		}
+		consoleHeaders(c)
 		if files == nil {
 			c.Header("Cache-Control", "no-store")
 			c.Data(http.StatusOK, "text/html; charset=utf-8", []byte(consoleNotBuilt))

@@ -6,7 +6,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
 func (s *Server) registerHealth(e *gin.Engine) {
@@ -15,7 +16,12 @@ func (s *Server) registerHealth(e *gin.Engine) {
 	})
 	e.GET("/readyz", s.readyz)
 	if s.deps.Metrics != nil {
-		e.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.deps.Metrics, promhttp.HandlerOpts{})))
+		e.GET("/metrics", gin.WrapH(MetricsHandler(s.deps.Metrics, s.deps.Config.MetricsToken)))
+	} else {
+		// Not the console's fallback page: a scraper pointed here learns where to go.
+		e.GET("/metrics", h(func(*gin.Context) error {
+			return errkind.New(errkind.NotFound, "/metrics is not served on this listener (see TOLLGATE_METRICS_ADDR)")
+		}))
 	}
 }
 

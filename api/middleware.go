@@ -107,5 +107,5 @@ func bindJSON(c *gin.Context, dst any) error {
 		}
 		return &errkind.Error{Kind: errkind.Invalid, Code: CodeMalformedBody, Message: "request body is not valid JSON for this endpoint: " + err.Error()}
 	}
-	return nil
+	return refuseNULInBody(dst)
 }

@@ -39,13 +39,17 @@ type Config struct {
 	// TrustedProxies are the proxies whose X-Forwarded-For gives the client address;
 	// empty trusts none.
 	TrustedProxies []string
+	// MetricsToken, when set, is the bearer token /metrics requires
+	// (TOLLGATE_METRICS_TOKEN); empty leaves /metrics open.
+	MetricsToken string
 }
 
 // Deps are the server's collaborators, wired by cmd/tollgate.
 type Deps struct {
 	Config Config
 	Logger *slog.Logger
-	// Metrics is the Prometheus registry /metrics serves.
+	// Metrics is the Prometheus registry /metrics serves; nil serves no /metrics on
+	// this server (TOLLGATE_METRICS_ADDR serves it on a listener of its own).
 	Metrics *prometheus.Registry
 	// Ready lists the dependencies /readyz checks.
 	Ready []ReadyCheck
@@ -76,7 +80,7 @@ func New(deps Deps) *Server {
 		deps.Logger.Error("ignoring TOLLGATE_TRUSTED_PROXIES", "error", err)
 		_ = e.SetTrustedProxies(nil)
 	}
-	e.Use(requestID(deps.Logger), recovery(), accessLog(), bodyLimit(deps.Config.MaxBodyBytes))
+	e.Use(noSniff(), requestID(deps.Logger), recovery(), accessLog(), bodyLimit(deps.Config.MaxBodyBytes), refuseNULInURL())
 	s := &Server{deps: deps, engine: e}
 	s.registerHealth(e)
 	for _, register := range deps.Routes {

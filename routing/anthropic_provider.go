@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // anthropicVersion is the Messages API version header Tollgate speaks.
@@ -25,7 +26,7 @@ type AnthropicConfig struct {
 	// trailing "/v1" is accepted.
 	BaseURL string
 	// APIKey is sent as x-api-key.
-	APIKey Secret
+	APIKey seal.Secret
 	// DefaultMaxTokens fills Anthropic's mandatory max_tokens when the client set
 	// none; 0 means 4096. The Estimator's worst case must use the same cap.
 	DefaultMaxTokens int
@@ -38,7 +39,7 @@ type AnthropicConfig struct {
 type AnthropicProvider struct {
 	name      string
 	url       string
-	key       Secret
+	key       seal.Secret
 	maxTokens int
 	client    *http.Client
 	est       *Estimator

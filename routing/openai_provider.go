@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // maxErrorBody bounds how much of an upstream error body is kept.
@@ -25,7 +26,7 @@ type OpenAIConfig struct {
 	// "https://api.openai.com/v1" (the default) or "http://127.0.0.1:11434/v1".
 	BaseURL string
 	// APIKey is sent as a bearer token; empty sends no Authorization header (Ollama).
-	APIKey Secret
+	APIKey seal.Secret
 	// Headers are extra headers on every request (OpenRouter's HTTP-Referer, X-Title).
 	Headers map[string]string
 	// HTTPClient is the shared client; nil uses a new NewHTTPClient().

@@ -17,6 +17,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // Provider names whose credentials superadmins manage through the admin API.
@@ -51,8 +52,11 @@ const providerSettingPrefix = "provider:"
 // ProviderSource says where a provider's key or base URL comes from.
 type ProviderSource string
 
-// Provider sources. The environment wins over stored values field by field, so
-// an operator can always override what was stored through the API.
+// Provider sources. A provider's key and base URL always come from the same
+// source: the environment's pair (OPENAI_API_KEY with OPENAI_BASE_URL or the
+// default) when its key is set there, otherwise the stored pair. A stored base URL
+// is never combined with the environment's key, nor the reverse, so nobody can
+// send a key they cannot read to an address of their choosing.
 const (
 	ProviderSourceNone   ProviderSource = ""
 	ProviderSourceEnv    ProviderSource = "env"
@@ -91,7 +95,7 @@ type ProviderSettingsConfig struct {
 	DB *gorm.DB
 	// Sealer encrypts stored keys; nil means no master key is configured: stored
 	// keys can be neither written nor read.
-	Sealer *Sealer
+	Sealer *seal.Sealer
 	// Registry is swapped to the merged configuration by Reload.
 	Registry *Registry
 	// Estimator is the token estimator the rebuilt providers use.
@@ -159,7 +163,8 @@ func (c *ProvidersConfig) keyConfig(name string) *ProviderKeyConfig {
 	return nil
 }
 
-// merge layers rows under the environment and reports each provider's status.
+// merge resolves each provider's key and base URL as a pair (see ProviderSource)
+// and reports each provider's status.
 func (s *ProviderSettings) merge(rows []providerSettingRow) (ProvidersConfig, []ProviderStatus) {
 	eff := s.cfg.Env
 	byName := map[string]providerSettingRow{}
@@ -170,16 +175,14 @@ func (s *ProviderSettings) merge(rows []providerSettingRow) (ProvidersConfig, []
 	for _, name := range ManagedProviderNames() {
 		kc := eff.keyConfig(name)
 		st := ProviderStatus{Name: name}
-		if kc.APIKey != "" {
+		envKey := kc.APIKey != ""
+		if envKey {
 			st.KeySource = ProviderSourceEnv
-		}
-		if kc.BaseURL != "" {
-			st.BaseURLSource = ProviderSourceEnv
 		}
 		if row, ok := byName[name]; ok {
 			st.Stored, st.UpdatedAt = true, row.UpdatedAt.UTC()
 			var sp storedProvider
-			key, err := Secret(""), json.Unmarshal([]byte(row.Value), &sp)
+			key, err := seal.Secret(""), json.Unmarshal([]byte(row.Value), &sp)
 			switch {
 			case err != nil:
 				st.StoredError = "the stored row is not valid JSON"
@@ -190,14 +193,17 @@ func (s *ProviderSettings) merge(rows []providerSettingRow) (ProvidersConfig, []
 					st.StoredError = "the stored key cannot be decrypted: TOLLGATE_MASTER_KEY differs from the one it was stored with (store it again)"
 				}
 			}
-			if st.StoredError == "" {
-				if kc.APIKey == "" && key != "" {
-					kc.APIKey, st.KeySource = key, ProviderSourceStored
-				}
-				if kc.BaseURL == "" && sp.BaseURL != "" {
-					kc.BaseURL, st.BaseURLSource = sp.BaseURL, ProviderSourceStored
+			if st.StoredError == "" && !envKey && key != "" {
+				// The stored pair: its key with its base URL (or the default), never
+				// the environment's base URL.
+				kc.APIKey, kc.BaseURL, st.KeySource = key, sp.BaseURL, ProviderSourceStored
+				if sp.BaseURL != "" {
+					st.BaseURLSource = ProviderSourceStored
 				}
 			}
+		}
+		if st.KeySource != ProviderSourceStored && kc.BaseURL != "" {
+			st.BaseURLSource = ProviderSourceEnv
 		}
 		st.Enabled = kc.APIKey != ""
 		st.BaseURL = kc.BaseURL
@@ -289,9 +295,10 @@ type SetProviderInput struct {
 	// Name is a managed provider ("openai", "anthropic", "openrouter").
 	Name string
 	// APIKey is the key to store; empty keeps the stored key (a base URL change).
-	APIKey Secret
-	// BaseURL is the API root; empty means the provider's public default.
-	BaseURL string
+	APIKey seal.Secret
+	// BaseURL is the API root; nil keeps the stored one, "" means the provider's
+	// public default.
+	BaseURL *string
 }
 
 // Validate reports every problem, wrapping errkind.Invalid.
@@ -300,8 +307,8 @@ func (in SetProviderInput) Validate() error {
 	if len(in.APIKey) > 4096 || strings.ContainsAny(in.APIKey.Reveal(), " \t\r\n") {
 		problems = append(problems, errors.New("api_key must be at most 4096 characters without whitespace"))
 	}
-	if in.BaseURL != "" {
-		u, err := url.Parse(in.BaseURL)
+	if in.BaseURL != nil && *in.BaseURL != "" {
+		u, err := url.Parse(*in.BaseURL)
 		switch {
 		case err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https"):
 			problems = append(problems, errors.New("base_url must be an absolute http(s) URL"))
@@ -317,6 +324,10 @@ func (in SetProviderInput) Validate() error {
 	}
 	return nil
 }
+
+// envVarPrefix is the prefix of a provider's environment variables ("OPENAI" for
+// OPENAI_API_KEY and OPENAI_BASE_URL).
+func envVarPrefix(name string) string { return strings.ToUpper(name) }
 
 func checkManaged(name string) error {
 	if !slices.Contains(ManagedProviderNames(), name) {
@@ -338,29 +349,37 @@ func (s *ProviderSettings) Set(ctx context.Context, in SetProviderInput) (Provid
 	if s.cfg.Sealer == nil {
 		return ProviderStatus{}, errkind.New(errkind.Unavailable, "set TOLLGATE_MASTER_KEY to store provider credentials (they are encrypted at rest)")
 	}
+	if in.BaseURL != nil && *in.BaseURL != "" && s.cfg.Env.keyConfig(in.Name).APIKey != "" {
+		env := envVarPrefix(in.Name)
+		return ProviderStatus{}, errkind.New(errkind.Conflict,
+			"%s_API_KEY is set in the server's environment, so %s's base URL comes from %s_BASE_URL (or the default): a key is never sent to a base URL from another source. Set %s_BASE_URL, or unset %s_API_KEY to manage %s here",
+			env, in.Name, env, env, env, in.Name)
+	}
 	key := providerSettingPrefix + in.Name
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	sp := storedProvider{BaseURL: strings.TrimRight(in.BaseURL, "/")}
+	var prev providerSettingRow
+	err := s.cfg.DB.WithContext(ctx).Where("key = ?", key).Take(&prev).Error
+	if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
+		return ProviderStatus{}, err
+	}
+	var old storedProvider
+	if err == nil {
+		_ = json.Unmarshal([]byte(prev.Value), &old)
+	}
+	sp := storedProvider{APIKey: old.APIKey, BaseURL: old.BaseURL}
+	if in.BaseURL != nil {
+		sp.BaseURL = strings.TrimRight(*in.BaseURL, "/")
+	}
 	if in.APIKey != "" {
 		sealed, err := s.cfg.Sealer.SealString(in.APIKey, []byte(key))
 		if err != nil {
 			return ProviderStatus{}, err
 		}
 		sp.APIKey = sealed
-	} else {
-		var prev providerSettingRow
-		err := s.cfg.DB.WithContext(ctx).Where("key = ?", key).Take(&prev).Error
-		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
-			return ProviderStatus{}, err
-		}
-		var old storedProvider
-		if err == nil && json.Unmarshal([]byte(prev.Value), &old) == nil {
-			sp.APIKey = old.APIKey
-		}
-		if sp.APIKey == "" {
-			return ProviderStatus{}, errkind.New(errkind.Invalid, "api_key is required: no key is stored for %s yet", in.Name)
-		}
+	}
+	if sp.APIKey == "" {
+		return ProviderStatus{}, errkind.New(errkind.Invalid, "api_key is required: no key is stored for %s yet", in.Name)
 	}
 	body, err := json.Marshal(sp)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/routing"
@@ -37,10 +38,10 @@ func setupProviderSettings(t *testing.T, backend string) *providerSettingsBundle
 
 func (b *providerSettingsBundle) settings(t *testing.T, masterKey string, env routing.ProvidersConfig) *routing.ProviderSettings {
 	t.Helper()
-	var sealer *routing.Sealer
+	var sealer *seal.Sealer
 	if masterKey != "" {
 		var err error
-		sealer, err = routing.NewSealer(routing.Secret(masterKey))
+		sealer, err = seal.New(seal.Secret(masterKey))
 		require.NoError(t, err)
 	}
 	env.Sim = true
@@ -79,7 +80,7 @@ func TestProviderSettingsSealedRoundTrip(t *testing.T) {
 			require.False(t, ok)
 
 			// When a superadmin stores one, then it is enabled at once.
-			st, err := s.Set(ctx, routing.SetProviderInput{Name: "openai", APIKey: key, BaseURL: "http://127.0.0.1:9/v1/"})
+			st, err := s.Set(ctx, routing.SetProviderInput{Name: "openai", APIKey: key, BaseURL: ptr("http://127.0.0.1:9/v1/")})
 			require.NoError(t, err)
 			require.True(t, st.Enabled)
 			require.Equal(t, routing.ProviderSourceStored, st.KeySource)
@@ -136,30 +137,67 @@ func TestProviderSettingsSealedRoundTrip(t *testing.T) {
 	}
 }
 
-// TestProviderSettingsEnvWins: the environment overrides stored values field by field.
-func TestProviderSettingsEnvWins(t *testing.T) {
+// TestProviderSettingsPairsComeFromOneSource: a provider's key and base URL come
+// from the same source. The environment's key is never sent to a stored base URL
+// (storing one for it is refused), a stored key never to the environment's base
+// URL, and a change that omits the base URL keeps the stored one.
+func TestProviderSettingsPairsComeFromOneSource(t *testing.T) {
 	t.Parallel()
 	b := setupProviderSettings(t, "sqlite")
 	ctx := t.Context()
-	s := b.settings(t, "mk", routing.ProvidersConfig{OpenRouter: routing.ProviderKeyConfig{APIKey: "env-key"}})
-	st, err := s.Set(ctx, routing.SetProviderInput{Name: "openrouter", APIKey: "stored-key", BaseURL: "https://proxy.example/api/v1"})
+	envKey := routing.ProvidersConfig{OpenRouter: routing.ProviderKeyConfig{APIKey: "env-key"}}
+	s := b.settings(t, "mk", envKey)
+
+	// Given OPENROUTER_API_KEY in the environment, storing a base URL is refused.
+	_, err := s.Set(ctx, routing.SetProviderInput{Name: "openrouter", APIKey: "stored-key", BaseURL: ptr("https://proxy.example/api/v1")})
+	require.Equal(t, errkind.Conflict, errkind.Of(err))
+	require.Contains(t, err.Error(), "OPENROUTER_API_KEY is set")
+	_, err = s.Set(ctx, routing.SetProviderInput{Name: "openrouter", BaseURL: ptr("https://proxy.example/api/v1")})
+	require.Equal(t, errkind.Conflict, errkind.Of(err))
+	sts, err := s.List(ctx)
 	require.NoError(t, err)
-	require.Equal(t, routing.ProviderSourceEnv, st.KeySource)
-	require.Equal(t, routing.ProviderSourceStored, st.BaseURLSource)
-	require.True(t, st.Stored)
+	require.False(t, statusOf(t, sts, "openrouter").Stored, "a refused change stores nothing")
+
+	// A stored pair written without the environment's key (say before it was set)
+	// stays dormant while the environment's key is set: the environment's pair runs.
+	plain := b.settings(t, "mk", routing.ProvidersConfig{})
+	_, err = plain.Set(ctx, routing.SetProviderInput{Name: "openrouter", APIKey: "stored-key", BaseURL: ptr("https://proxy.example/api/v1")})
+	require.NoError(t, err)
 	eff, err := s.Effective(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "env-key", eff.OpenRouter.APIKey.Reveal())
-	require.Equal(t, "https://proxy.example/api/v1", eff.OpenRouter.BaseURL)
-
-	// A base-URL-only change keeps the stored key.
-	_, err = s.Set(ctx, routing.SetProviderInput{Name: "openrouter", BaseURL: "https://other.example/api/v1"})
+	require.Empty(t, eff.OpenRouter.BaseURL, "the environment's key goes to the default, not to the stored base URL")
+	sts, err = s.List(ctx)
 	require.NoError(t, err)
-	plain := b.settings(t, "mk", routing.ProvidersConfig{})
-	eff, err = plain.Effective(ctx)
+	st := statusOf(t, sts, "openrouter")
+	require.Equal(t, routing.ProviderSourceEnv, st.KeySource)
+	require.Equal(t, routing.ProviderSourceNone, st.BaseURLSource)
+	require.Equal(t, routing.DefaultOpenRouterBaseURL, st.BaseURL)
+
+	// The reverse: OPENROUTER_BASE_URL alone never receives the stored key.
+	envURL := b.settings(t, "mk", routing.ProvidersConfig{OpenRouter: routing.ProviderKeyConfig{BaseURL: "https://env-proxy.example/v1"}})
+	eff, err = envURL.Effective(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "stored-key", eff.OpenRouter.APIKey.Reveal())
+	require.Equal(t, "https://proxy.example/api/v1", eff.OpenRouter.BaseURL)
+	_, err = plain.Set(ctx, routing.SetProviderInput{Name: "openrouter", BaseURL: ptr("")})
+	require.NoError(t, err)
+	eff, err = envURL.Effective(ctx)
+	require.NoError(t, err)
+	require.Empty(t, eff.OpenRouter.BaseURL, "the stored key with the default, not OPENROUTER_BASE_URL")
+
+	// A base-URL-only change keeps the stored key; a key-only change keeps the base URL.
+	_, err = plain.Set(ctx, routing.SetProviderInput{Name: "openrouter", BaseURL: ptr("https://other.example/api/v1")})
+	require.NoError(t, err)
+	_, err = plain.Set(ctx, routing.SetProviderInput{Name: "openrouter", APIKey: "new-key"})
+	require.NoError(t, err)
+	eff, err = plain.Effective(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "new-key", eff.OpenRouter.APIKey.Reveal())
+	require.Equal(t, "https://other.example/api/v1", eff.OpenRouter.BaseURL)
 }
+
+func ptr[T any](v T) *T { return &v }
 
 func TestSetProviderInputValidate(t *testing.T) {
 	t.Parallel()
@@ -173,8 +211,8 @@ func TestSetProviderInputValidate(t *testing.T) {
 	}{
 		{"unknown provider", routing.SetProviderInput{Name: "sim", APIKey: "k"}, errkind.NotFound, "provider"},
 		{"first store needs a key", routing.SetProviderInput{Name: "anthropic"}, errkind.Invalid, "api_key is required"},
-		{"not a URL", routing.SetProviderInput{Name: "openai", APIKey: "k", BaseURL: "localhost:9000"}, errkind.Invalid, "absolute http(s)"},
-		{"credentials in URL", routing.SetProviderInput{Name: "openai", APIKey: "k", BaseURL: "https://u:p@x.example/v1"}, errkind.Invalid, "credentials"},
+		{"not a URL", routing.SetProviderInput{Name: "openai", APIKey: "k", BaseURL: ptr("localhost:9000")}, errkind.Invalid, "absolute http(s)"},
+		{"credentials in URL", routing.SetProviderInput{Name: "openai", APIKey: "k", BaseURL: ptr("https://u:p@x.example/v1")}, errkind.Invalid, "credentials"},
 		{"whitespace in key", routing.SetProviderInput{Name: "openai", APIKey: "a b"}, errkind.Invalid, "whitespace"},
 	} {
 		_, err := s.Set(t.Context(), tc.in)

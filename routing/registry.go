@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // Registry maps provider names to configured providers. It is safe for
@@ -65,7 +66,7 @@ func (r *Registry) Available(m Model) bool {
 // is enabled when APIKey is set.
 type ProviderKeyConfig struct {
 	// APIKey enables the provider (OPENAI_API_KEY, ANTHROPIC_API_KEY, OPENROUTER_API_KEY).
-	APIKey Secret
+	APIKey seal.Secret
 	// BaseURL overrides the public endpoint (OPENAI_BASE_URL, ...); empty means the default.
 	BaseURL string
 }

@@ -17,24 +17,63 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // settingJWTKeyring is the settings row holding the generated signing keyring.
 const settingJWTKeyring = "jwt_keyring"
 
+// exposedKeyGrace is how long the keys of a keyring found in plaintext keep
+// verifying after it is sealed: longer than any access token lives (15 minutes),
+// so nobody is signed out and replicas still on the old version keep working
+// while they are replaced. After it, a key read from an old backup or from the
+// database's history mints nothing.
+const exposedKeyGrace = time.Hour
+
+// keyringAAD binds the sealed keyring to its settings row: a sealed value copied
+// into another row (a provider credential) does not open, nor the reverse.
+var keyringAAD = []byte("settings:" + settingJWTKeyring)
+
 // Keyring holds the HMAC secrets that sign session tokens, by key id (the JWT "kid"
 // header). The current key signs; every key verifies, so a rotation does not sign
 // anyone out: tokens signed with the previous key stay valid until they expire.
+// A generated keyring is stored sealed with the master key: whoever reads the
+// database or a backup of it cannot mint session tokens.
 type Keyring struct {
+	// db and sealer are nil for a static keyring (TOLLGATE_JWT_SECRET).
+	db     *database.DB
+	sealer *seal.Sealer
+
+	// now is the clock retirements are checked against; nil means time.Now.
+	now func() time.Time
+
 	mu      sync.RWMutex
 	current string
 	keys    map[string][]byte
+	// retire holds, for keys that were once stored in plaintext, when they stop
+	// verifying.
+	retire map[string]time.Time
 }
 
-// keyringDoc is the stored form of a generated keyring.
+// keyringDoc is the plaintext form of a generated keyring; it is stored only inside
+// storedKeyring.Sealed.
 type keyringDoc struct {
 	Current string            `json:"current"`
 	Keys    map[string]string `json:"keys"` // kid → base64 secret
+	// Retire maps the kid of a key that was exposed (stored in plaintext) to the
+	// Unix time after which it no longer verifies; it never signs again.
+	Retire map[string]int64 `json:"retire,omitempty"`
+}
+
+// storedKeyring is the settings row's JSON. Sealed is the keyringDoc sealed under
+// the master key (base64). Rows written before sealing hold the plaintext
+// keyringDoc fields instead; LoadKeyring seals them in place.
+type storedKeyring struct {
+	Sealed string `json:"sealed,omitempty"`
+	// Current and Keys are the plaintext fields of an old row.
+	Current string            `json:"current,omitempty"`
+	Keys    map[string]string `json:"keys,omitempty"`
 }
 
 // LogValue keeps secrets out of logs: only the key ids print.
@@ -52,37 +91,72 @@ func NewStaticKeyring(secret string) *Keyring {
 	return &Keyring{current: kid, keys: map[string][]byte{kid: []byte(secret)}}
 }
 
-// LoadKeyring returns the keyring for sessions: a static one when secret is set,
-// otherwise the one stored in settings, generated on first use. Several replicas
-// starting at once agree: the first insert wins and everyone reads it back.
-func LoadKeyring(ctx context.Context, db *database.DB, secret string) (*Keyring, error) {
-	if secret != "" {
-		return NewStaticKeyring(secret), nil
+// KeyringConfig says where the session signing keys come from.
+type KeyringConfig struct {
+	// Secret is TOLLGATE_JWT_SECRET: when set it is the one signing key and nothing
+	// is stored.
+	Secret string
+	// Sealer seals the stored keyring (TOLLGATE_MASTER_KEY). Required when Secret is
+	// empty: a plaintext keyring in the database would let anyone who can read it
+	// (or a backup) sign in as anyone.
+	Sealer *seal.Sealer
+}
+
+// errKeyringNeedsMasterKey refuses to keep a generated keyring without a master key.
+func errKeyringNeedsMasterKey() error {
+	return errkind.New(errkind.Invalid, "set TOLLGATE_MASTER_KEY (the generated session signing keys are stored sealed with it) or TOLLGATE_JWT_SECRET")
+}
+
+// LoadKeyring returns the keyring for sessions: a static one when cfg.Secret is
+// set, otherwise the one stored (sealed) in settings, generated on first use.
+// Several replicas starting at once agree: the first insert wins and everyone reads
+// it back. A keyring stored in plaintext by an older version is sealed in place.
+func LoadKeyring(ctx context.Context, db *database.DB, cfg KeyringConfig) (*Keyring, error) {
+	if cfg.Secret != "" {
+		return NewStaticKeyring(cfg.Secret), nil
 	}
-	k := &Keyring{}
-	if err := k.reload(ctx, db, true); err != nil {
+	if cfg.Sealer == nil {
+		return nil, errKeyringNeedsMasterKey()
+	}
+	k := &Keyring{db: db, sealer: cfg.Sealer}
+	if err := k.reload(ctx, true); err != nil {
 		return nil, err
 	}
 	return k, nil
 }
 
-func (k *Keyring) reload(ctx context.Context, db *database.DB, create bool) error {
-	doc, err := readKeyring(ctx, db.Gorm)
+func (k *Keyring) reload(ctx context.Context, create bool) error {
+	doc, plaintext, err := readKeyring(ctx, k.db.Gorm, k.sealer)
 	if errors.Is(err, gorm.ErrRecordNotFound) && create {
 		kid, secret, gerr := newSigningKey()
 		if gerr != nil {
 			return gerr
 		}
-		doc = keyringDoc{Current: kid, Keys: map[string]string{kid: secret}}
-		b, _ := json.Marshal(doc)
-		if err := db.Gorm.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
-			Create(&settingRow{Key: settingJWTKeyring, Value: string(b), UpdatedAt: nowUTC()}).Error; err != nil {
+		value, serr := sealKeyring(k.sealer, keyringDoc{Current: kid, Keys: map[string]string{kid: secret}})
+		if serr != nil {
+			return serr
+		}
+		if err := k.db.Gorm.WithContext(ctx).Clauses(clause.OnConflict{DoNothing: true}).
+			Create(&settingRow{Key: settingJWTKeyring, Value: value, UpdatedAt: nowUTC()}).Error; err != nil {
 			return fmt.Errorf("store jwt keyring: %w", err)
 		}
-		doc, err = readKeyring(ctx, db.Gorm)
+		doc, plaintext, err = readKeyring(ctx, k.db.Gorm, k.sealer)
 	}
 	if err != nil {
 		return fmt.Errorf("read jwt keyring: %w", err)
+	}
+	if plaintext {
+		if err := k.sealStored(ctx); err != nil {
+			return fmt.Errorf("seal the stored jwt keyring: %w", err)
+		}
+		// Another replica may have sealed it first: use what is stored now.
+		if doc, _, err = readKeyring(ctx, k.db.Gorm, k.sealer); err != nil {
+			return fmt.Errorf("read jwt keyring: %w", err)
+		}
+	}
+	retire := map[string]time.Time{}
+	for kid, at := range doc.Retire {
+		retire[kid] = time.Unix(at, 0)
 	}
 	keys := map[string][]byte{}
 	for kid, s := range doc.Keys {
@@ -96,27 +170,67 @@ func (k *Keyring) reload(ctx context.Context, db *database.DB, create bool) erro
 		return fmt.Errorf("jwt keyring: current key %q missing", doc.Current)
 	}
 	k.mu.Lock()
-	k.current, k.keys = doc.Current, keys
+	k.current, k.keys, k.retire = doc.Current, keys, retire
 	k.mu.Unlock()
 	return nil
 }
 
-// RotateKeyring adds a fresh signing key to the stored keyring and makes it current,
+// sealStored rewrites a plaintext keyring row sealed, under a row lock so that
+// replicas upgrading at once write it once. The plaintext keys may sit in backups
+// and in the database's history, so a fresh key becomes current and the exposed
+// ones only verify for exposedKeyGrace: nobody is signed out by the upgrade.
+func (k *Keyring) sealStored(ctx context.Context) error {
+	return k.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		doc, plaintext, err := readKeyring(ctx, tx.Clauses(clause.Locking{Strength: "UPDATE"}), k.sealer)
+		if err != nil || !plaintext {
+			return err
+		}
+		kid, secret, err := newSigningKey()
+		if err != nil {
+			return err
+		}
+		retireAt := k.clock().Add(exposedKeyGrace).Unix()
+		doc.Retire = map[string]int64{}
+		for old := range doc.Keys {
+			doc.Retire[old] = retireAt
+		}
+		doc.Keys[kid], doc.Current = secret, kid
+		value, err := sealKeyring(k.sealer, doc)
+		if err != nil {
+			return err
+		}
+		return tx.Model(&settingRow{}).Where("key = ?", settingJWTKeyring).
+			Updates(map[string]any{"value": value, "updated_at": nowUTC()}).Error
+	})
+}
+
+// Rotate adds a fresh signing key to the stored keyring and makes it current,
 // keeping at most keep keys (the oldest are dropped; tokens they signed stop
 // verifying). It returns the new kid. Other instances pick it up on the change feed.
-func RotateKeyring(ctx context.Context, db *database.DB, feed *ChangeFeed, keep int) (string, error) {
+// A static keyring (TOLLGATE_JWT_SECRET) cannot rotate: change the variable.
+func (k *Keyring) Rotate(ctx context.Context, feed *ChangeFeed, keep int) (string, error) {
+	if k.db == nil {
+		return "", errkind.New(errkind.Invalid, "the signing key comes from TOLLGATE_JWT_SECRET; change that variable to rotate it")
+	}
 	keep = max(keep, 2)
 	kid, secret, err := newSigningKey()
 	if err != nil {
 		return "", err
 	}
-	err = db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		doc, err := readKeyring(ctx, tx.Clauses(clause.Locking{Strength: "UPDATE"}))
+	err = k.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		doc, _, err := readKeyring(ctx, tx.Clauses(clause.Locking{Strength: "UPDATE"}), k.sealer)
 		if err != nil {
 			return err
 		}
 		doc.Keys[kid] = secret
 		doc.Current = kid
+		now := k.clock().Unix()
+		for old, at := range doc.Retire {
+			if at <= now {
+				delete(doc.Keys, old)
+				delete(doc.Retire, old)
+			}
+		}
 		for len(doc.Keys) > keep {
 			oldest := ""
 			for id := range doc.Keys {
@@ -125,10 +239,14 @@ func RotateKeyring(ctx context.Context, db *database.DB, feed *ChangeFeed, keep 
 				}
 			}
 			delete(doc.Keys, oldest)
+			delete(doc.Retire, oldest)
 		}
-		b, _ := json.Marshal(doc)
+		value, err := sealKeyring(k.sealer, doc)
+		if err != nil {
+			return err
+		}
 		if err := tx.Model(&settingRow{}).Where("key = ?", settingJWTKeyring).
-			Updates(map[string]any{"value": string(b), "updated_at": nowUTC()}).Error; err != nil {
+			Updates(map[string]any{"value": value, "updated_at": nowUTC()}).Error; err != nil {
 			return err
 		}
 		return feed.publishTx(tx, Change{Kind: ChangeKeyring})
@@ -142,17 +260,24 @@ func RotateKeyring(ctx context.Context, db *database.DB, feed *ChangeFeed, keep 
 
 // Follow reloads the stored keyring when the feed reports a rotation (no-op for a
 // static keyring, which has no stored form).
-func (k *Keyring) Follow(db *database.DB, feed *ChangeFeed, static bool, logger *slog.Logger) {
-	if static {
+func (k *Keyring) Follow(feed *ChangeFeed, logger *slog.Logger) {
+	if k.db == nil {
 		return
 	}
 	feed.Subscribe(func(ctx context.Context, c Change) {
 		if c.Kind == ChangeKeyring || c.Kind == ChangeResync {
-			if err := k.reload(ctx, db, false); err != nil {
+			if err := k.reload(ctx, false); err != nil {
 				logger.WarnContext(ctx, "jwt keyring reload failed", "error", err)
 			}
 		}
 	})
+}
+
+func (k *Keyring) clock() time.Time {
+	if k.now != nil {
+		return k.now()
+	}
+	return time.Now()
 }
 
 // signingKey returns the current kid and secret.
@@ -162,10 +287,14 @@ func (k *Keyring) signingKey() (string, []byte) {
 	return k.current, k.keys[k.current]
 }
 
-// verificationKey returns the secret of kid.
+// verificationKey returns the secret of kid, unless kid was exposed and its grace
+// has passed.
 func (k *Keyring) verificationKey(kid string) ([]byte, bool) {
 	k.mu.RLock()
 	defer k.mu.RUnlock()
+	if at, ok := k.retire[kid]; ok && !k.clock().Before(at) {
+		return nil, false
+	}
 	b, ok := k.keys[kid]
 	return b, ok
 }
@@ -196,17 +325,45 @@ type settingRow struct {
 
 func (settingRow) TableName() string { return "settings" }
 
-func readKeyring(ctx context.Context, db *gorm.DB) (keyringDoc, error) {
+// readKeyring reads the stored keyring, opening it with sealer. plaintext reports a
+// row written before keyrings were sealed (its keys are returned as they are).
+func readKeyring(ctx context.Context, db *gorm.DB, sealer *seal.Sealer) (doc keyringDoc, plaintext bool, err error) {
 	var row settingRow
 	if err := db.WithContext(ctx).Where("key = ?", settingJWTKeyring).Take(&row).Error; err != nil {
-		return keyringDoc{}, err
+		return keyringDoc{}, false, err
 	}
-	var doc keyringDoc
-	if err := json.Unmarshal([]byte(row.Value), &doc); err != nil {
-		return keyringDoc{}, err
+	var stored storedKeyring
+	if err := json.Unmarshal([]byte(row.Value), &stored); err != nil {
+		return keyringDoc{}, false, err
+	}
+	if stored.Sealed == "" {
+		doc, plaintext = keyringDoc{Current: stored.Current, Keys: stored.Keys}, true
+	} else {
+		raw, err := sealer.OpenString(stored.Sealed, keyringAAD)
+		if err != nil {
+			return keyringDoc{}, false, errkind.Wrap(errkind.Invalid, err,
+				"the stored session signing keys cannot be opened: TOLLGATE_MASTER_KEY differs from the one they were sealed with")
+		}
+		if err := json.Unmarshal([]byte(raw.Reveal()), &doc); err != nil {
+			return keyringDoc{}, false, err
+		}
 	}
 	if doc.Keys == nil {
 		doc.Keys = map[string]string{}
 	}
-	return doc, nil
+	return doc, plaintext, nil
+}
+
+// sealKeyring returns the settings value holding doc sealed under the master key.
+func sealKeyring(sealer *seal.Sealer, doc keyringDoc) (string, error) {
+	raw, err := json.Marshal(doc)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := sealer.SealString(seal.Secret(raw), keyringAAD)
+	if err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(storedKeyring{Sealed: sealed})
+	return string(b), err
 }

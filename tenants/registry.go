@@ -164,7 +164,7 @@ func (r *Registry) Create(ctx context.Context, in CreateInput) (Tenant, error) {
 
 func (r *Registry) createSQLite(ctx context.Context, row *tenantRow) error {
 	path := r.tenantFilePath(ID(row.ID))
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), database.DirMode); err != nil {
 		return err
 	}
 	g, err := r.tenantFile(ctx, ID(row.ID))

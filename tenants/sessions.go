@@ -293,9 +293,18 @@ func revokeFamily(tx *gorm.DB, family string, now time.Time) error {
 	return tx.Model(&refreshRow{}).Where("family_id = ? AND revoked_at IS NULL", family).Update("revoked_at", now).Error
 }
 
+// lifetimeOK reports whether a token carries iat and exp no further apart than the
+// access TTL: we never sign a longer one, so a longer one was minted elsewhere
+// (with a leaked key) and must not outlive a rotation by a year.
+func (s *Sessions) lifetimeOK(c jwt.RegisteredClaims) bool {
+	return c.IssuedAt != nil && c.ExpiresAt != nil && !c.ExpiresAt.Before(c.IssuedAt.Time) &&
+		c.ExpiresAt.Sub(c.IssuedAt.Time) <= s.cfg.AccessTTL
+}
+
 // Verify checks an access token: HS256 only (no "none", no algorithm confusion),
-// a known kid, our issuer, not expired, its session family not revoked, its user
-// not disabled. Any failure is the same Unauthenticated error.
+// a known kid, our issuer, iat and exp present and at most the access TTL apart,
+// not expired, its session family not revoked, its user not disabled. Any failure
+// is the same Unauthenticated error.
 func (s *Sessions) Verify(ctx context.Context, accessToken string) (Session, error) {
 	if len(accessToken) > 4096 {
 		return Session{}, errSession()
@@ -310,7 +319,7 @@ func (s *Sessions) Verify(ctx context.Context, accessToken string) (Session, err
 		return key, nil
 	}, jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}), jwt.WithIssuer(jwtIssuer),
 		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithTimeFunc(s.now))
-	if err != nil || claims.Subject == "" || claims.Family == "" {
+	if err != nil || claims.Subject == "" || claims.Family == "" || !s.lifetimeOK(claims.RegisteredClaims) {
 		return Session{}, errSession()
 	}
 	var live int64

@@ -21,12 +21,13 @@ func TestKeyringGeneratedOnceAndRotates(t *testing.T) {
 			feed := NewChangeFeed(b.db, ChangeFeedConfig{}, logger)
 
 			// Given two replicas start with no TOLLGATE_JWT_SECRET, they share one key
-			k1, err := LoadKeyring(ctx, b.db, "")
+			sealed := KeyringConfig{Sealer: testSealer(t, testMasterKey)}
+			k1, err := LoadKeyring(ctx, b.db, sealed)
 			require.NoError(t, err)
-			k2, err := LoadKeyring(ctx, b.db, "")
+			k2, err := LoadKeyring(ctx, b.db, sealed)
 			require.NoError(t, err)
 			require.Equal(t, k1.Current(), k2.Current())
-			k2.Follow(b.db, feed, false, logger)
+			k2.Follow(feed, logger)
 
 			users := NewUsers(b.db, NewHasher(TestPasswordParams()), feed, logger)
 			u, err := users.Create(ctx, CreateUserInput{Email: "a@example.com", Password: "long enough pw"})
@@ -39,7 +40,7 @@ func TestKeyringGeneratedOnceAndRotates(t *testing.T) {
 			require.NoError(t, err, "replica 2 verifies replica 1's token")
 
 			// When the key rotates, new tokens carry the new kid and old ones still verify
-			kid, err := RotateKeyring(ctx, b.db, feed, 3)
+			kid, err := k1.Rotate(ctx, feed, 3)
 			require.NoError(t, err)
 			require.Equal(t, kid, k2.Current())
 			fresh, err := s2.Login(ctx, LoginInput{Email: u.Email, Password: "long enough pw", IP: "ip"})

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
@@ -60,10 +61,14 @@ func BackupPostgres(ctx context.Context, in PostgresBackupInput) (string, error)
 	stamp := in.Now.UTC().Format(backupStampLayout)
 	final := filepath.Join(in.Dest, stamp)
 	tmp := filepath.Join(in.Dest, ".tmp-"+stamp)
-	if err := os.MkdirAll(tmp, 0o750); err != nil {
+	if err := os.MkdirAll(tmp, database.DirMode); err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
+	// pg_dump writes into an existing file without changing its mode.
+	if err := createPrivate(filepath.Join(tmp, pgDumpFile)); err != nil {
+		return "", err
+	}
 	args, env, err := PgDumpCommand(in.DatabaseURL, filepath.Join(tmp, pgDumpFile))
 	if err != nil {
 		return "", err

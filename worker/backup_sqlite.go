@@ -55,7 +55,7 @@ func BackupSQLite(ctx context.Context, in SQLiteBackupInput) (string, error) {
 	stamp := in.Now.UTC().Format(backupStampLayout)
 	final := filepath.Join(in.Dest, stamp)
 	tmp := filepath.Join(in.Dest, ".tmp-"+stamp)
-	if err := os.MkdirAll(filepath.Join(tmp, "tenants"), 0o750); err != nil {
+	if err := os.MkdirAll(filepath.Join(tmp, "tenants"), database.DirMode); err != nil {
 		return "", err
 	}
 	defer os.RemoveAll(tmp)
@@ -90,6 +90,11 @@ func vacuumInto(ctx context.Context, src, dst string) error {
 	if _, err := os.Stat(src); err != nil {
 		return err
 	}
+	// VACUUM INTO accepts an empty file: creating it first gives the copy our mode
+	// instead of SQLite's default (world-readable under the usual umask).
+	if err := createPrivate(dst); err != nil {
+		return err
+	}
 	db, err := sql.Open("sqlite3", database.SQLiteDSN(src))
 	if err != nil {
 		return err
@@ -105,7 +110,7 @@ func writeManifest(dir string, m Manifest) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, manifestName), b, 0o640)
+	return os.WriteFile(filepath.Join(dir, manifestName), b, database.FileMode)
 }
 
 // ReadManifest reads a backup folder's manifest; a folder without one is not a
@@ -163,4 +168,14 @@ func PruneBackups(dest string, keep int) error {
 		}
 	}
 	return nil
+}
+
+// createPrivate creates an empty file with database.FileMode (truncating one left
+// by an interrupted run).
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, database.FileMode)
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }

@@ -117,6 +117,8 @@ func TestPostgresBackupRestores(t *testing.T) {
 	}
 	require.NoError(t, err)
 	dump := filepath.Join(dir, pgDumpFile)
+	// The dump holds every tenant's data: private like the folder it is in.
+	requirePrivateTree(t, dir)
 
 	// pg_restore into a fresh database gives back the tenant and its usage.
 	dstURL := testdb.Postgres(t)

@@ -10,7 +10,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/database"
-	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -66,7 +66,7 @@ type Deps struct {
 	Meter meter.Meter
 	// Sealer opens webhook secrets (AES-GCM under TOLLGATE_MASTER_KEY). nil means
 	// alerts cannot be delivered to webhooks that have a secret.
-	Sealer *routing.Sealer
+	Sealer *seal.Sealer
 	// WebhookClient overrides the HTTP client alerts are posted with (tests). nil
 	// means a client whose dialer refuses private addresses (see Config).
 	WebhookClient *http.Client

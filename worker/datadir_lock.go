@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
@@ -20,7 +21,7 @@ var ErrDataDirInUse = errors.New("the data folder is in use by a running tollgat
 // lock file without waiting, and returns its release. The lock is advisory
 // (flock) and dies with the process.
 func LockDataDir(dataDir string, exclusive bool) (func(), error) {
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	if err := os.MkdirAll(dataDir, database.DirMode); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(filepath.Join(dataDir, lockFileName), os.O_CREATE|os.O_RDWR, 0o600)

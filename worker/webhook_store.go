@@ -11,7 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -20,7 +20,7 @@ type Webhook struct {
 	ID  string
 	URL string
 	// Secret signs deliveries (X-Tollgate-Signature). It never prints.
-	Secret    routing.Secret
+	Secret    seal.Secret
 	CreatedAt time.Time
 }
 
@@ -44,7 +44,7 @@ type SetWebhookInput struct {
 	// URL receives the POSTs; http or https.
 	URL string
 	// Secret signs deliveries; at least 16 characters.
-	Secret routing.Secret
+	Secret seal.Secret
 }
 
 // Validate reports every problem with the input as an errkind.Invalid error.
@@ -64,9 +64,9 @@ func (in SetWebhookInput) Validate() error {
 }
 
 // SetWebhook replaces the tenant's webhook, sealing its secret with AES-GCM
-// (routing.Sealer) bound to tenant and row. Addresses are checked again at
+// (seal.Sealer) bound to tenant and row. Addresses are checked again at
 // delivery time, on the resolved IP.
-func SetWebhook(ctx context.Context, h *tenants.Handle, sealer *routing.Sealer, in SetWebhookInput) (Webhook, error) {
+func SetWebhook(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, in SetWebhookInput) (Webhook, error) {
 	if err := in.Validate(); err != nil {
 		return Webhook{}, err
 	}
@@ -89,7 +89,7 @@ func SetWebhook(ctx context.Context, h *tenants.Handle, sealer *routing.Sealer, 
 }
 
 // LoadWebhook returns the tenant's webhook with its secret opened, or NotFound.
-func LoadWebhook(ctx context.Context, h *tenants.Handle, sealer *routing.Sealer) (Webhook, error) {
+func LoadWebhook(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer) (Webhook, error) {
 	var row webhookRow
 	err := h.Read(ctx, func(db *gorm.DB) error { return db.Order("created_at DESC").Take(&row).Error })
 	if errors.Is(err, gorm.ErrRecordNotFound) {

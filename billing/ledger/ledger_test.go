@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -155,4 +157,29 @@ func TestSeriesQueryValidation(t *testing.T) {
 		require.Error(t, q.Validate(), "%+v", q)
 	}
 	require.NoError(t, SeriesQuery{From: "2026-11-01", To: "2026-11-30", GroupBy: []GroupBy{GroupByDay}}.Validate())
+}
+
+// TestSpoolFilesArePrivate: the spool directory is created 0700, its lock and
+// segment files 0600 (they hold usage not yet in the database).
+func TestSpoolFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "spool")
+	s, _, err := openSpool(dir)
+	require.NoError(t, err)
+	defer s.close()
+	_, err = s.append(Event{TenantID: "t1", RequestID: "req_1", CreatedAt: time.Now().UTC(), Status: StatusOK})
+	require.NoError(t, err)
+	requireMode := func(path string, mode os.FileMode) {
+		t.Helper()
+		st, err := os.Stat(path)
+		require.NoError(t, err)
+		require.Equal(t, mode, st.Mode().Perm(), path)
+	}
+	requireMode(dir, 0o700)
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, len(entries), 2, "the lock and a segment")
+	for _, e := range entries {
+		requireMode(filepath.Join(dir, e.Name()), 0o600)
+	}
 }

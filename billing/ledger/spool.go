@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/tollgate-dev/tollgate/internal/database"
 )
 
 // spoolSegmentBytes is the size after which the spool starts a new segment, so that
@@ -38,10 +40,10 @@ type spool struct {
 // openSpool locks dir for this process and returns the spool plus the events left
 // by a previous process (to be written again; inserts are idempotent).
 func openSpool(dir string) (*spool, []spooled, error) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+	if err := os.MkdirAll(dir, database.DirMode); err != nil {
 		return nil, nil, err
 	}
-	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, 0o640)
+	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, database.FileMode)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -163,7 +165,7 @@ func (s *spool) rotateLocked() error {
 		s.maybeRemoveLocked(s.curSeq)
 	}
 	s.curSeq++
-	f, err := os.OpenFile(s.path(s.curSeq), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	f, err := os.OpenFile(s.path(s.curSeq), os.O_CREATE|os.O_WRONLY|os.O_APPEND, database.FileMode)
 	if err != nil {
 		return err
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/meter"
-	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/worker"
 )
@@ -44,7 +44,7 @@ func TestBudgetAlertReachesWebhook(t *testing.T) {
 	tn, err := s.op.registry.Get(t.Context(), selfHostTenantName)
 	require.NoError(t, err)
 	h := s.handle(t, tn)
-	sealer, err := routing.NewSealer(routing.Secret(s.op.cfg.Auth.MasterKey.Reveal()))
+	sealer, err := seal.New(seal.Secret(s.op.cfg.Auth.MasterKey.Reveal()))
 	require.NoError(t, err)
 	const secret = "whsec-test-secret-0123456789"
 	_, err = worker.SetWebhook(t.Context(), h, sealer, worker.SetWebhookInput{URL: receiver.URL + "/hook", Secret: secret})

@@ -78,7 +78,7 @@ func selfHostMasterKey(dataDir string) (config.Secret, error) {
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", err
 	}
-	if err := os.MkdirAll(dataDir, 0o750); err != nil {
+	if err := os.MkdirAll(dataDir, database.DirMode); err != nil {
 		return "", err
 	}
 	raw := make([]byte, 32)
@@ -86,7 +86,7 @@ func selfHostMasterKey(dataDir string) (config.Secret, error) {
 		return "", err
 	}
 	key := hex.EncodeToString(raw)
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, database.FileMode)
 	if errors.Is(err, os.ErrExist) {
 		return selfHostMasterKey(dataDir) // another process created it first
 	}

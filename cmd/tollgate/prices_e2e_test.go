@@ -157,7 +157,7 @@ func TestTenantPriceOverrideIsBilled(t *testing.T) {
 func TestProviderCredentialsThroughAPI(t *testing.T) {
 	t.Parallel()
 	up := newFakeOpenAI(t)
-	s := startStack(t, map[string]string{"TOLLGATE_MASTER_KEY": "e2e-master-key-0123456789"})
+	s := startStack(t, map[string]string{"TOLLGATE_MASTER_KEY": "e2e-master-key-0123456789abcdef0123456789"})
 	_, _, secret := s.tenantWithKey(t, "acme", tenants.CreateKeyInput{})
 	token := adminToken(t, s)
 	client := openai.NewClient(option.WithBaseURL(s.baseURL+"/v1/"), option.WithAPIKey(secret), option.WithMaxRetries(0))

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -133,10 +134,20 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if frontend.Built() {
 		console, _ = fs.Sub(frontend.Dist, "dist")
 	}
+	// TOLLGATE_METRICS_ADDR moves /metrics off the API listener onto its own; a
+	// taken address fails start-up instead of silently serving no metrics.
+	apiMetrics, metricsLn := metrics.registry, net.Listener(nil)
+	if a.cfg.HTTP.MetricsAddr != "" {
+		if metricsLn, err = net.Listen("tcp", a.cfg.HTTP.MetricsAddr); err != nil {
+			return nil, nil, errkind.Wrap(errkind.Unavailable, err, "cannot serve /metrics on TOLLGATE_METRICS_ADDR=%s", a.cfg.HTTP.MetricsAddr)
+		}
+		apiMetrics = nil
+	}
 	srv := api.New(api.Deps{
-		Config:  api.Config{MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, Mode: string(a.cfg.Mode), TrustedProxies: a.cfg.HTTP.TrustedProxies},
+		Config: api.Config{MaxBodyBytes: a.cfg.HTTP.MaxBodyBytes, Mode: string(a.cfg.Mode), TrustedProxies: a.cfg.HTTP.TrustedProxies,
+			MetricsToken: a.cfg.HTTP.MetricsToken.Reveal()},
 		Logger:  a.logger,
-		Metrics: metrics.registry,
+		Metrics: apiMetrics,
 		Ready: append([]api.ReadyCheck{{Name: "database", Check: func(ctx context.Context) error {
 			return a.db.SQL.PingContext(ctx)
 		}}}, gw.ready...),
@@ -145,6 +156,10 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	})
 	// start blocks until ctx ends, then drains what must not be lost (ledger, leases).
 	start := func(ctx context.Context) {
+		if metricsLn != nil {
+			serveMetrics(ctx, metricsLn, metrics.registry, a)
+			a.logger.InfoContext(ctx, "metrics listening", "url", "http://"+metricsLn.Addr().String()+"/metrics")
+		}
 		go identity.run(ctx)
 		go worker.run(ctx)
 		go admin.run(ctx)

@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -50,9 +51,9 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 	est := routing.NewEstimator(routing.EstimatorConfig{})
 	go est.Warm()
 	envProviders := routing.ProvidersConfig{
-		OpenAI:     routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.OpenAIKey.Reveal()), BaseURL: a.cfg.Providers.OpenAIBaseURL},
-		Anthropic:  routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.AnthropicKey.Reveal()), BaseURL: a.cfg.Providers.AnthropicBaseURL},
-		OpenRouter: routing.ProviderKeyConfig{APIKey: routing.Secret(a.cfg.Providers.OpenRouterKey.Reveal()), BaseURL: a.cfg.Providers.OpenRouterBaseURL},
+		OpenAI:     routing.ProviderKeyConfig{APIKey: seal.Secret(a.cfg.Providers.OpenAIKey.Reveal()), BaseURL: a.cfg.Providers.OpenAIBaseURL},
+		Anthropic:  routing.ProviderKeyConfig{APIKey: seal.Secret(a.cfg.Providers.AnthropicKey.Reveal()), BaseURL: a.cfg.Providers.AnthropicBaseURL},
+		OpenRouter: routing.ProviderKeyConfig{APIKey: seal.Secret(a.cfg.Providers.OpenRouterKey.Reveal()), BaseURL: a.cfg.Providers.OpenRouterBaseURL},
 		Sim:        a.cfg.Providers.Sim,
 		SimConfig:  routing.SimConfig{Latency: a.cfg.Providers.SimLatency},
 	}
@@ -245,11 +246,11 @@ func newRedisClient(a *app) (redis.UniversalClient, error) {
 	return redis.NewClient(opts), nil
 }
 
-// newSealer builds the provider-credential and webhook-secret sealer from
+// newSealer builds the sealer of provider credentials, webhook secrets and the JWT keyring from
 // TOLLGATE_MASTER_KEY; nil when none is configured (storing secrets is then refused).
-func newSealer(a *app) (*routing.Sealer, error) {
+func newSealer(a *app) (*seal.Sealer, error) {
 	if a.cfg.Auth.MasterKey == "" {
 		return nil, nil
 	}
-	return routing.NewSealer(routing.Secret(a.cfg.Auth.MasterKey.Reveal()))
+	return seal.New(seal.Secret(a.cfg.Auth.MasterKey.Reveal()))
 }

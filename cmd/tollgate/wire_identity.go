@@ -59,11 +59,15 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 	if err := authz.Seed(ctx); err != nil {
 		return identityParts{}, err
 	}
-	keyring, err := tenants.LoadKeyring(ctx, a.db, a.cfg.Auth.JWTSecret.Reveal())
+	sealer, err := newSealer(a)
 	if err != nil {
 		return identityParts{}, err
 	}
-	keyring.Follow(a.db, svc.feed, a.cfg.Auth.JWTSecret != "", a.logger)
+	keyring, err := tenants.LoadKeyring(ctx, a.db, tenants.KeyringConfig{Secret: a.cfg.Auth.JWTSecret.Reveal(), Sealer: sealer})
+	if err != nil {
+		return identityParts{}, err
+	}
+	keyring.Follow(svc.feed, a.logger)
 	if err := bootstrapAdmin(ctx, a, svc.users, out); err != nil {
 		return identityParts{}, err
 	}

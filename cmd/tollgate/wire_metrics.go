@@ -12,7 +12,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tollgate-dev/tollgate/api"
 	"github.com/tollgate-dev/tollgate/billing/budget"
@@ -115,15 +114,21 @@ func serveWorkerMetrics(ctx context.Context, a *app, addr string) (string, error
 	if err != nil {
 		return "", fmt.Errorf("--metrics-addr %s: %w", addr, err)
 	}
+	serveMetrics(ctx, ln, reg, a)
+	return ln.Addr().String(), nil
+}
+
+// serveMetrics serves reg at /metrics (behind TOLLGATE_METRICS_TOKEN when set) and
+// /healthz on ln, a listener of its own, until ctx ends.
+func serveMetrics(ctx context.Context, ln net.Listener, reg *prometheus.Registry, a *app) {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", api.MetricsHandler(reg, a.cfg.HTTP.MetricsToken.Reveal()))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`{"status":"ok"}`))
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go serveUntilDone(ctx, srv, ln, a.logger)
-	return ln.Addr().String(), nil
 }
 
 func serveUntilDone(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger) {

@@ -125,3 +125,51 @@ func TestWorkerMetricsListener(t *testing.T) {
 	_, err = serveWorkerMetrics(t.Context(), a, addr)
 	require.ErrorContains(t, err, "--metrics-addr", "a taken address fails the command at once")
 }
+
+// getStatus returns the status of GET url with an optional Authorization header.
+func getStatus(t *testing.T, url, auth string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, url, nil)
+	require.NoError(t, err)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// Given TOLLGATE_METRICS_ADDR and TOLLGATE_METRICS_TOKEN, serve answers /metrics
+// only on the metrics listener and only with the token; the API listener has no
+// /metrics at all. `tollgate worker` takes the address and token from the same
+// variables.
+func TestMetricsOwnListenerAndToken(t *testing.T) {
+	t.Parallel()
+	const token = "scrape-token-0123456789abcdef"
+	addr := freeAddr(t)
+	s := startStack(t, map[string]string{"TOLLGATE_METRICS_ADDR": addr, "TOLLGATE_METRICS_TOKEN": token})
+
+	require.Equal(t, http.StatusNotFound, getStatus(t, s.baseURL+"/metrics", "Bearer "+token), "not on the API listener")
+	require.Equal(t, http.StatusOK, getStatus(t, s.baseURL+"/healthz", ""))
+	require.Equal(t, http.StatusUnauthorized, getStatus(t, "http://"+addr+"/metrics", ""))
+	require.Equal(t, http.StatusUnauthorized, getStatus(t, "http://"+addr+"/metrics", "Bearer wrong-token-0123456789abcdef"))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodGet, "http://"+addr+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	require.Contains(t, string(body), api.MetricLedgerPending, "the serving process's families")
+
+	// The worker's listener takes the token too.
+	a := &app{logger: slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, nil))}
+	a.cfg.HTTP.MetricsToken = token
+	waddr, err := serveWorkerMetrics(t.Context(), a, "127.0.0.1:0")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusUnauthorized, getStatus(t, "http://"+waddr+"/metrics", ""))
+	require.Equal(t, http.StatusOK, getStatus(t, "http://"+waddr+"/metrics", "Bearer "+token))
+}

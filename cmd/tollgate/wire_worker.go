@@ -13,7 +13,6 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/stripe"
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/migrations"
-	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/worker"
 )
 
@@ -104,11 +103,9 @@ func openQueue(ctx context.Context, a *app, concurrency int, periodic bool, m me
 	if err != nil {
 		return nil, nil, err
 	}
-	var sealer *routing.Sealer
-	if a.cfg.Auth.MasterKey != "" {
-		if sealer, err = routing.NewSealer(routing.Secret(a.cfg.Auth.MasterKey.Reveal())); err != nil {
-			return nil, nil, err
-		}
+	sealer, err := newSealer(a)
+	if err != nil {
+		return nil, nil, err
 	}
 	w := a.cfg.Worker
 	var reg prometheus.Registerer

@@ -19,6 +19,9 @@ func newWorkerCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer a.Close()
+			if metricsAddr == "" {
+				metricsAddr = a.cfg.HTTP.MetricsAddr
+			}
 			if metricsAddr != "" {
 				if _, err := serveWorkerMetrics(ctx, a, metricsAddr); err != nil {
 					return err
@@ -44,6 +47,6 @@ func newWorkerCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&metricsAddr, "metrics-addr", "",
-		"serve Prometheus /metrics and /healthz on this address (e.g. :9090); empty: off")
+		"serve Prometheus /metrics and /healthz on this address (e.g. :9090); default TOLLGATE_METRICS_ADDR, empty: off")
 	return cmd
 }

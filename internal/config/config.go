@@ -78,7 +78,8 @@ type Redis struct {
 
 // Auth holds the secrets and the bootstrap admin.
 type Auth struct {
-	// MasterKey encrypts provider credentials at rest (TOLLGATE_MASTER_KEY).
+	// MasterKey seals secrets at rest: provider credentials, webhook secrets and the
+	// generated JWT keyring (TOLLGATE_MASTER_KEY). At least 32 bytes when set.
 	MasterKey Secret
 	// JWTSecret signs session tokens (TOLLGATE_JWT_SECRET). Empty: generated once
 	// and kept in the database's settings.
@@ -123,6 +124,14 @@ type HTTP struct {
 	// Default none: the client address is the TCP peer, so login rate limits and
 	// audit IPs cannot be spoofed.
 	TrustedProxies []string
+	// MetricsToken, when set, makes /metrics answer only requests carrying
+	// "Authorization: Bearer <token>" (TOLLGATE_METRICS_TOKEN); others get 401.
+	// Default empty: /metrics is open to whoever reaches its listener.
+	MetricsToken Secret
+	// MetricsAddr, when set, serves /metrics on this separate listener only
+	// (TOLLGATE_METRICS_ADDR, e.g. 127.0.0.1:9090) and not on the API's. Default
+	// empty: /metrics is served on TOLLGATE_ADDR.
+	MetricsAddr string
 	// PprofAddr, when set, serves net/http/pprof on this separate listener
 	// (TOLLGATE_PPROF_ADDR, e.g. 127.0.0.1:6060) for profiling under load. Default
 	// empty: off. It must be a loopback address: profiles expose memory contents.
@@ -299,6 +308,8 @@ func Parse(env map[string]string) (Config, error) {
 		}
 	}
 	str("TOLLGATE_PPROF_ADDR", &c.HTTP.PprofAddr)
+	secret("TOLLGATE_METRICS_TOKEN", &c.HTTP.MetricsToken)
+	str("TOLLGATE_METRICS_ADDR", &c.HTTP.MetricsAddr)
 	str("TOLLGATE_SPOOL_DIR", &c.SpoolDir)
 	str("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOLLGATE_LOG_FORMAT", &c.Log.Format)
@@ -482,6 +493,19 @@ func (c Config) Validate() error {
 		if err != nil || (host != "localhost" && (ipErr != nil || !ip.IsLoopback())) {
 			bad("TOLLGATE_PPROF_ADDR", "%q must be a loopback host:port such as 127.0.0.1:6060", c.HTTP.PprofAddr)
 		}
+	}
+	if c.HTTP.MetricsAddr != "" {
+		if _, _, err := splitHostPort(c.HTTP.MetricsAddr); err != nil {
+			bad("TOLLGATE_METRICS_ADDR", "%q is not a listen address like 127.0.0.1:9090", c.HTTP.MetricsAddr)
+		} else if c.HTTP.MetricsAddr == c.Addr {
+			bad("TOLLGATE_METRICS_ADDR", "%q is TOLLGATE_ADDR; use another port (or leave it empty to serve /metrics on the API listener)", c.HTTP.MetricsAddr)
+		}
+	}
+	if t := c.HTTP.MetricsToken.Reveal(); t != "" && (len(t) < 16 || strings.ContainsAny(t, " \t\r\n")) {
+		bad("TOLLGATE_METRICS_TOKEN", "use at least 16 characters without spaces (e.g. openssl rand -hex 16)")
+	}
+	if c.Auth.MasterKey != "" && len(c.Auth.MasterKey) < 32 {
+		bad("TOLLGATE_MASTER_KEY", "too short (%d bytes): use at least 32 bytes (e.g. openssl rand -hex 32); it derives the key that seals provider credentials, webhook secrets and session signing keys", len(c.Auth.MasterKey))
 	}
 	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
 		bad("TOLLGATE_JWT_SECRET", "too short: use at least 32 characters (e.g. openssl rand -hex 32)")

@@ -42,6 +42,9 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		"OPENAI_BASE_URL":            "ftp://x",
 		"TOLLGATE_TRUSTED_PROXIES":   "10.0.0.0/8,not-an-ip",
 		"TOLLGATE_PPROF_ADDR":        "0.0.0.0:6060",
+		"TOLLGATE_MASTER_KEY":        "0123456789abcdef0123456789abcde", // 31 bytes
+		"TOLLGATE_METRICS_TOKEN":     "short",
+		"TOLLGATE_METRICS_ADDR":      "nine-thousand",
 	} {
 		_, err := Parse(map[string]string{key: val})
 		require.Error(t, err, key)
@@ -58,4 +61,32 @@ func TestSecretsDoNotPrint(t *testing.T) {
 	_, err = Parse(map[string]string{"TOLLGATE_DATABASE_URL": "mysql://u:hunter2@db/x"})
 	require.Error(t, err)
 	require.False(t, strings.Contains(err.Error(), "hunter2"), "a password never reaches an error message")
+}
+
+// TOLLGATE_MASTER_KEY derives the sealing key: under 32 bytes it is refused with a
+// message that says how to make one; 32 bytes is enough.
+func TestMasterKeyLength(t *testing.T) {
+	t.Parallel()
+	_, err := Parse(map[string]string{"TOLLGATE_MASTER_KEY": "change-me"})
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "TOLLGATE_MASTER_KEY: too short (9 bytes): use at least 32 bytes")
+	require.NotContains(t, err.Error(), "change-me", "the key never reaches an error message")
+	c, err := Parse(map[string]string{"TOLLGATE_MASTER_KEY": strings.Repeat("k", 32)})
+	require.NoError(t, err)
+	require.Len(t, c.Auth.MasterKey.Reveal(), 32)
+}
+
+// TOLLGATE_METRICS_TOKEN and TOLLGATE_METRICS_ADDR parse, and the metrics listener
+// may not be the API's.
+func TestMetricsSettings(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(map[string]string{"TOLLGATE_METRICS_TOKEN": "scrape-token-0123456789", "TOLLGATE_METRICS_ADDR": "127.0.0.1:9090"})
+	require.NoError(t, err)
+	require.Equal(t, "scrape-token-0123456789", c.HTTP.MetricsToken.Reveal())
+	require.Equal(t, "[redacted]", c.HTTP.MetricsToken.String())
+	require.Equal(t, "127.0.0.1:9090", c.HTTP.MetricsAddr)
+	_, err = Parse(map[string]string{"TOLLGATE_ADDR": ":8080", "TOLLGATE_METRICS_ADDR": ":8080"})
+	require.ErrorContains(t, err, "TOLLGATE_METRICS_ADDR")
+	_, err = Parse(map[string]string{"TOLLGATE_METRICS_TOKEN": "has a space in it 0123456789"})
+	require.ErrorContains(t, err, "TOLLGATE_METRICS_TOKEN")
 }

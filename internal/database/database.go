@@ -52,10 +52,8 @@ func Open(ctx context.Context, rawURL string, opts Options) (*DB, error) {
 	switch {
 	case strings.HasPrefix(rawURL, "sqlite:"):
 		path := SQLitePath(rawURL)
-		if dir := filepath.Dir(path); dir != "" {
-			if err := os.MkdirAll(dir, 0o750); err != nil {
-				return nil, errkind.Wrap(errkind.Unavailable, err, "cannot create database directory %s", dir)
-			}
+		if err := PrepareSQLiteFile(path); err != nil {
+			return nil, errkind.Wrap(errkind.Unavailable, err, "cannot create the database file %s", path)
 		}
 		dialector = sqlite.Open(SQLiteDSN(path))
 		dialect = migrations.DialectSQLite
@@ -104,6 +102,9 @@ func (d *DB) Close() error { return d.SQL.Close() }
 // OpenSQLiteFile opens one more SQLite file with the same settings, for a tenant's
 // own database file in SQLite mode.
 func OpenSQLiteFile(ctx context.Context, path string, maxOpen int) (*gorm.DB, *sql.DB, error) {
+	if err := PrepareSQLiteFile(path); err != nil {
+		return nil, nil, err
+	}
 	g, err := gorm.Open(sqlite.Open(SQLiteDSN(path)), &gorm.Config{Logger: gormlogger.Discard, SkipDefaultTransaction: true})
 	if err != nil {
 		return nil, nil, err
@@ -122,6 +123,36 @@ func OpenSQLiteFile(ctx context.Context, path string, maxOpen int) (*gorm.DB, *s
 		return nil, nil, err
 	}
 	return g, s, nil
+}
+
+// Modes of the files and directories Tollgate creates: they hold usage, hashed
+// keys, sealed secrets and backups of them, for the service's user alone.
+const (
+	// DirMode is the mode of created directories (data, tenants, backups, spool).
+	DirMode os.FileMode = 0o700
+	// FileMode is the mode of created files (databases, backups, spool segments).
+	FileMode os.FileMode = 0o600
+)
+
+// PrepareSQLiteFile creates path's directory (DirMode) and an empty database file
+// (FileMode) when they are missing. SQLite creates its -wal and -shm files with the
+// database file's mode, so all three stay private whatever the umask. An
+// in-memory path is left alone.
+func PrepareSQLiteFile(path string) error {
+	if path == "" || strings.HasPrefix(path, ":memory:") || strings.Contains(path, "mode=memory") {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), DirMode); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, FileMode)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // SQLitePath returns the file path of a sqlite: URL.

@@ -24,8 +24,9 @@ export default function ProvidersPage() {
       <PageHeader title="Providers" description="The upstream APIs Tollgate forwards requests to, and where each one's key and address come from." />
       <div className="note" role="note">
         <p>
-          <strong>Environment variables win.</strong> A value set in the server's environment (<code>OPENAI_API_KEY</code>, <code>OPENAI_BASE_URL</code>, …) is
-          used instead of the one stored here, field by field, so an operator can always override the console. Stored keys are encrypted with{" "}
+          <strong>Environment variables win.</strong> A key set in the server's environment (<code>OPENAI_API_KEY</code>, …) is used instead of the one
+          stored here, with the environment's base URL (<code>OPENAI_BASE_URL</code> or the default): a key and its base URL always come from the same
+          place, so no key is ever sent to an address set elsewhere. Stored keys are encrypted with{" "}
           <code>TOLLGATE_MASTER_KEY</code> and never shown again, here or in the API.
         </p>
         <p className="muted small">Changes apply at once on this instance and on the others within 30 seconds; requests in flight finish on the old settings.</p>
@@ -183,7 +184,8 @@ function ProviderDialog({ provider, onClose }: { provider: Provider | null; onCl
         <form onSubmit={submit} noValidate autoComplete="off">
           {p.key_source === "env" && (
             <div className="note" role="note">
-              <code>{env.key}</code> is set in the server's environment: it stays in use and a key stored here only takes effect once it is unset.
+              <code>{env.key}</code> is set in the server's environment: it stays in use with <code>{env.baseUrl}</code> (or the default), a base URL
+              cannot be stored, and a key stored here only takes effect once it is unset.
             </div>
           )}
           <Field id={`${id}-key`} label="API key" hint={p.stored ? "A key is stored. Type a new one to replace it, or leave empty to keep it." : "Required when nothing is stored yet."}>
@@ -204,7 +206,7 @@ function ProviderDialog({ provider, onClose }: { provider: Provider | null; onCl
             hint={
               p.base_url_source === "env" ? (
                 <>
-                  <code>{env.baseUrl}</code> is set in the environment and wins over this.
+                  <code>{env.baseUrl}</code> is set in the environment; it only applies to the environment's key.
                 </>
               ) : (
                 "Empty uses the public default. An http(s) API root without credentials."

@@ -1,8 +1,8 @@
-package routing
+package seal
 
 import "log/slog"
 
-// Secret is a credential (a provider API key). It prints and logs as
+// Secret is a credential (a provider API key, a webhook secret). It prints and logs as
 // "[REDACTED]" so it cannot leak through fmt or slog; Reveal returns the value
 // for the one place that sends it upstream.
 type Secret string
@@ -19,7 +19,7 @@ func (s Secret) String() string {
 }
 
 // GoString redacts the value for %#v.
-func (s Secret) GoString() string { return `routing.Secret("[REDACTED]")` }
+func (s Secret) GoString() string { return `seal.Secret("[REDACTED]")` }
 
 // LogValue redacts the value in structured logs.
 func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }

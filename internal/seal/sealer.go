@@ -1,4 +1,7 @@
-package routing
+// Package seal encrypts secrets at rest under the master key (TOLLGATE_MASTER_KEY)
+// and gives them a type that never prints. It sits below routing, worker and tenants,
+// which all store sealed values, so none of them imports another for it.
+package seal
 
 import (
 	"crypto/aes"
@@ -14,25 +17,28 @@ import (
 )
 
 // sealerInfo separates this key's use from any other key derived from the same
-// master key; changing it makes every stored credential unreadable.
+// master key; changing it makes every sealed value unreadable. It names provider
+// credentials for history: every sealed value (webhook secrets, the JWT keyring)
+// uses this key, kept apart by its aad.
 const sealerInfo = "tollgate provider credentials v1"
 
 // sealedVersion prefixes every sealed value so the format can change later.
 const sealedVersion byte = 1
 
-// ErrUnseal means a sealed credential could not be opened: wrong master key,
+// ErrUnseal means a sealed value could not be opened: wrong master key,
 // tampered ciphertext, or a value sealed for another context (aad).
-var ErrUnseal = errors.New("routing: cannot open sealed credential (wrong master key or tampered data)")
+var ErrUnseal = errors.New("seal: cannot open sealed value (wrong master key or tampered data)")
 
-// Sealer encrypts provider credentials at rest with AES-256-GCM under a key
-// derived from TOLLGATE_MASTER_KEY with HKDF-SHA256. It is safe for concurrent use.
+// Sealer encrypts secrets at rest (provider credentials, webhook secrets, the JWT
+// signing keyring) with AES-256-GCM under a key derived from TOLLGATE_MASTER_KEY
+// with HKDF-SHA256. It is safe for concurrent use.
 type Sealer struct {
 	aead cipher.AEAD
 }
 
-// NewSealer derives the encryption key from the master key string. An empty
+// New derives the encryption key from the master key string. An empty
 // master key is refused: it would make "encrypted at rest" a fiction.
-func NewSealer(masterKey Secret) (*Sealer, error) {
+func New(masterKey Secret) (*Sealer, error) {
 	if masterKey == "" {
 		return nil, errkind.New(errkind.Invalid, "master key must not be empty")
 	}
