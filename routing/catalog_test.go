@@ -63,7 +63,7 @@ func TestCost(t *testing.T) {
 	require.Equal(t, 16_384, m.OutputCap(1000, 0), "no max_tokens: the model's max output")
 	require.Equal(t, 100, m.OutputCap(1000, 100))
 	require.Equal(t, 1000, m.OutputCap(127_000, 0), "never more than the context left")
-	require.Equal(t, billing.NanoUSD(1000*2500+100*10_000), m.WorstCase(1000, 100))
+	require.Equal(t, billing.NanoUSD(1000*2500+100*10_000), m.WorstCase(1000, 100, 1))
 }
 
 func TestCatalogOverrides(t *testing.T) {
