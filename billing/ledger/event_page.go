@@ -107,8 +107,8 @@ func EventsSince(ctx context.Context, h *tenants.Handle, since time.Time, limit 
 func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*gorm.DB) *gorm.DB) ([]Event, error) {
 	type row struct {
 		RequestID, KeyID, MemberID, ModelRequested, ModelUsed, Provider, Status, RouteReason, ClientRequestID string
-		CreatedAt                                                                            time.Time
-		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs                         int64
+		CreatedAt                                                                                             time.Time
+		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs                                          int64
 	}
 	var rows []row
 	err := h.Read(ctx, func(db *gorm.DB) error {
