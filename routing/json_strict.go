@@ -203,13 +203,15 @@ func (s *strictScanner) number(i int) (int, error) {
 // between quotes and backslashes with bytes.IndexByte: prompts are long.
 func (s *strictScanner) str(i int) (int, error) {
 	b := s.b
-	j := i + 1
+	j, q := i+1, -1 // q: the next quote at or after j, found once per quote
 	for {
-		q := bytes.IndexByte(b[j:], '"')
-		if q < 0 {
-			return 0, s.syntax(i)
+		if q < j {
+			k := bytes.IndexByte(b[j:], '"')
+			if k < 0 {
+				return 0, s.syntax(i)
+			}
+			q = j + k
 		}
-		q += j
 		bs := bytes.IndexByte(b[j:q], '\\')
 		if bs < 0 {
 			return q + 1, nil
