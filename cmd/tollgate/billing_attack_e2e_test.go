@@ -159,7 +159,7 @@ var billingAttacks = []attack{
 // attackTally counts what the battery did.
 type attackTally struct {
 	tried, refused4xx, served int
-	served200IDs          []string
+	served200IDs              []string
 }
 
 // runBillingAttacks fires the battery at a stack whose tenant has a $0.05 hard
