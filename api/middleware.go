@@ -107,12 +107,17 @@ func accessLog() gin.HandlerFunc {
 		if !l.Enabled(ctx, level) {
 			return
 		}
-		l.LogAttrs(ctx, level, "http request",
+		attrs := []slog.Attr{
 			slog.String("method", c.Request.Method),
 			slog.String("path", c.FullPath()),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("ip", c.ClientIP()))
+			slog.String("ip", c.ClientIP()),
+		}
+		if cid := clientRequestID(c); cid != "" {
+			attrs = append(attrs, slog.String("client_request_id", cid))
+		}
+		l.LogAttrs(ctx, level, "http request", attrs...)
 	}
 }
 
