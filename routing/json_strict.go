@@ -36,28 +36,29 @@ func (s *keySchema) child(key []byte) *keySchema {
 }
 
 // caseVariant returns the known name key differs from only in case, or "".
+// Case is folded as encoding/json folds it, Unicode included: the Kelvin sign
+// matches "k" ("max_to\u212aens" is a variant of max_tokens).
 func (s *keySchema) caseVariant(key []byte) string {
 	if s == nil {
 		return ""
 	}
-	var variant string
 	for _, k := range s.keys {
-		if len(k) != len(key) {
-			continue
-		}
 		if string(key) == k {
 			return ""
 		}
-		if variant == "" && bytes.EqualFold(key, []byte(k)) {
-			variant = k
+	}
+	name := string(key)
+	for _, k := range s.keys {
+		if strings.EqualFold(name, k) {
+			return k
 		}
 	}
-	return variant
+	return ""
 }
 
 var (
 	chatSchema = &keySchema{
-		keys: append(chatKeys[:len(chatKeys):len(chatKeys)], "n"),
+		keys: chatKeys[:],
 		children: map[string]*keySchema{
 			"messages": {keys: messageKeys[:], children: map[string]*keySchema{
 				"tool_calls": {keys: []string{"id", "type", "function"}, children: map[string]*keySchema{

@@ -26,6 +26,7 @@ func TestParseChatRequestRefusesAmbiguousJSON(t *testing.T) {
 		{"duplicate top-level", `{"model":"m","max_tokens":1,` + msgs + `,"max_tokens":16384}`, "max_tokens", "twice"},
 		{"duplicate after unescaping", `{"model":"m","max_tokens":1,"max\u005ftokens":16384,` + msgs + `}`, "max_tokens", "twice"},
 		{"escaped case variant", `{"model":"m","M\u0041X_TOKENS":9,` + msgs + `}`, "MAX_TOKENS", "did you mean \"max_tokens\""},
+		{"Unicode case variant (Kelvin sign)", `{"model":"m","max_to\u212aens":16384,` + msgs + `}`, "max_to\u212aens", "did you mean \"max_tokens\""},
 		{"model case variant", `{"MODEL":"sim-large","model":"sim-small",` + msgs + `}`, "MODEL", "case-sensitive"},
 		{"n case variant", `{"model":"m","N":8,` + msgs + `}`, "N", "case-sensitive"},
 		{"duplicate n", `{"model":"m","n":1,"n":8,` + msgs + `}`, "n", "twice"},
