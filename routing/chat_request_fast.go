@@ -185,10 +185,8 @@ func decodeString(v []byte) (string, bool) {
 		return "", false
 	}
 	body := v[1 : len(v)-1]
-	for _, c := range body {
-		if c < 0x20 {
-			return "", false
-		}
+	if hasControlByte(body) {
+		return "", false
 	}
 	if !utf8.Valid(body) {
 		var s string

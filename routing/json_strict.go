@@ -2,6 +2,7 @@ package routing
 
 import (
 	"bytes"
+	"encoding/binary"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -199,8 +200,9 @@ func (s *strictScanner) number(i int) (int, error) {
 	return j, nil
 }
 
-// str validates the string at b[i] == '"' (its escapes; UTF-8 was checked for
-// the whole body) and returns the index past it. Like skipString it jumps
+// str validates the string at b[i] == '"' (its escapes and the absence of raw
+// control bytes; UTF-8 was checked for the whole body) and returns the index
+// past it. Like skipString it jumps
 // between quotes and backslashes with bytes.IndexByte: prompts are long.
 func (s *strictScanner) str(i int) (int, error) {
 	b := s.b
@@ -215,6 +217,10 @@ func (s *strictScanner) str(i int) (int, error) {
 		}
 		bs := bytes.IndexByte(b[j:q], '\\')
 		if bs < 0 {
+			if hasControlByte(b[i+1 : q]) {
+				return 0, errkind.New(errkind.Invalid, "request body is not valid JSON: a string holds a raw control character "+
+					"(near byte %d); escape it (\\n, \\t, \\u0001)", i)
+			}
 			return q + 1, nil
 		}
 		j += bs + 1
@@ -354,3 +360,22 @@ func (s *strictScanner) addKey(key []byte, base int, seen *map[string]bool) erro
 }
 
 var errDuplicateKey = errkind.New(errkind.Invalid, "duplicate member name")
+
+// hasControlByte reports whether b holds a byte below 0x20, which a JSON string
+// may not. It tests eight bytes at a time: a word holds a byte below 0x20 iff
+// (w - 0x2020…20) & ^w & 0x8080…80 != 0.
+func hasControlByte(b []byte) bool {
+	for len(b) >= 8 {
+		w := binary.LittleEndian.Uint64(b)
+		if (w-0x2020202020202020)&^w&0x8080808080808080 != 0 {
+			return true
+		}
+		b = b[8:]
+	}
+	for _, c := range b {
+		if c < 0x20 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,6 +1,7 @@
 package routing_test
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 	"testing"
@@ -137,5 +138,76 @@ func TestParseEmbeddingRequestStrict(t *testing.T) {
 		_, err := routing.ParseEmbeddingRequest([]byte(body))
 		require.ErrorIs(t, err, errkind.Invalid, body)
 		require.Equal(t, param, errkind.ParamOf(err), body)
+	}
+}
+
+// FuzzOneReading: whatever body ParseChatRequest accepts, a reader that works
+// like OpenAI's (exact-case names, the last duplicate wins) finds the same
+// model, limits and choices in it, so the reservation and the upstream agree.
+func FuzzOneReading(f *testing.F) {
+	for _, seed := range []string{
+		`{"model":"m","max_tokens":16384,"Max_Tokens":1,"\u0078":1,` + msgs + `}`,
+		`{"model":"m","max\u005ftokens":42,"\u006e":8,` + msgs + `}`,
+		`{"model":"m","max_tokens":9,"max_completion_tokens":300,"n":3,` + msgs + `}`,
+		`{"mod\u0065l":"x","messages":[{"role":"user","content":"a"}],"max_completion_tokens":7}`,
+		`{"model":"m","n":2,"max_tokens":1,` + msgs + `,"max_tokens":2}`,
+		`{"model":"m","max_to\u212aens":5,` + msgs + `}`,
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := routing.ParseChatRequest(body)
+		if err != nil {
+			return
+		}
+		var top map[string]json.RawMessage
+		require.NoError(t, json.Unmarshal(body, &top), "accepted bodies are valid JSON objects")
+		var model string
+		require.NoError(t, json.Unmarshal(top["model"], &model))
+		require.Equal(t, model, req.Model)
+		limit := 0
+		for _, k := range []string{"max_tokens", "max_completion_tokens"} {
+			var v *int
+			if raw, ok := top[k]; ok {
+				require.NoError(t, json.Unmarshal(raw, &v), k)
+			}
+			if v != nil && (limit == 0 || *v < limit) {
+				limit = *v
+			}
+		}
+		require.Equal(t, limit, req.MaxTokens)
+		n := 1
+		if raw, ok := top["n"]; ok {
+			var v *int
+			require.NoError(t, json.Unmarshal(raw, &v))
+			if v != nil {
+				n = *v
+			}
+		}
+		require.Equal(t, n, req.N)
+		var messages []json.RawMessage
+		require.NoError(t, json.Unmarshal(top["messages"], &messages))
+		require.Len(t, req.Messages, len(messages))
+	})
+}
+
+// TestHasControlByteMatchesDefinition checks the eight-bytes-at-a-time test against the
+// byte-by-byte definition, at every position and byte value.
+func TestHasControlByteMatchesDefinition(t *testing.T) {
+	t.Parallel()
+	for n := range 20 {
+		for pos := range n {
+			for c := range 256 {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				_, err := routing.ParseChatRequest([]byte(`{"model":"` + string(b) + `",` + msgs + `}`))
+				valid := c >= 0x20 && c != '"' && c != '\\' && c < 0x80
+				if valid {
+					require.NoError(t, err, "%d at %d of %d", c, pos, n)
+				} else if c < 0x20 {
+					require.ErrorIs(t, err, errkind.Invalid, "%d at %d of %d", c, pos, n)
+				}
+			}
+		}
 	}
 }
