@@ -121,13 +121,15 @@ func (a *Admin) usage(c *gin.Context) error {
 // of a live "request" message.
 type usageEventDTO struct {
 	// ID is the request id (also in RequestID, which the console de-duplicates by).
-	ID             string    `json:"id"`
-	RequestID      string    `json:"request_id"`
-	CreatedAt      time.Time `json:"created_at"`
-	Model          string    `json:"model"`
-	ModelRequested string    `json:"model_requested,omitempty"`
-	Provider       string    `json:"provider,omitempty"`
-	KeyID          string    `json:"key_id,omitempty"`
+	ID        string `json:"id"`
+	RequestID string `json:"request_id"`
+	// ClientRequestID is the X-Request-Id the client sent, if any.
+	ClientRequestID string    `json:"client_request_id,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
+	Model           string    `json:"model"`
+	ModelRequested  string    `json:"model_requested,omitempty"`
+	Provider        string    `json:"provider,omitempty"`
+	KeyID           string    `json:"key_id,omitempty"`
 	// KeyName is set for callers that may read keys.
 	KeyName      string `json:"key_name,omitempty"`
 	MemberID     string `json:"member_id,omitempty"`
@@ -143,7 +145,7 @@ type usageEventDTO struct {
 }
 
 func mapUsageEvent(e ledger.Event) usageEventDTO {
-	return usageEventDTO{ID: e.RequestID, RequestID: e.RequestID, CreatedAt: e.CreatedAt.UTC(), Model: e.ModelUsed, ModelRequested: e.ModelRequested,
+	return usageEventDTO{ID: e.RequestID, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID, CreatedAt: e.CreatedAt.UTC(), Model: e.ModelUsed, ModelRequested: e.ModelRequested,
 		Provider: e.Provider, KeyID: e.KeyID, MemberID: e.MemberID, InputTokens: e.InputTokens, CachedTokens: e.CachedTokens,
 		OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(), LatencyMS: e.LatencyMS, Status: e.Status,
 		RouteReason: e.RouteReason}

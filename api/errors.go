@@ -111,5 +111,14 @@ func writeError(c *gin.Context, err error) {
 			msg = "internal error; quote request id " + logging.RequestID(c.Request.Context()) + " when reporting it"
 		}
 	}
-	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Message: msg, Type: typ, Code: &code}})
+	if errkind.Of(err) == errkind.BudgetExceeded {
+		// A refusal by a hard budget stands until the budget or period changes:
+		// the official SDKs would otherwise retry a 429 twice.
+		c.Header("x-should-retry", "false")
+	}
+	var param *string
+	if p := errkind.ParamOf(err); p != "" {
+		param = &p
+	}
+	c.AbortWithStatusJSON(status, errorBody{Error: errorDetail{Message: msg, Type: typ, Param: param, Code: &code}})
 }

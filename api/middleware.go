@@ -15,10 +15,21 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/logging"
 )
 
-// HeaderRequestID is the response header carrying the request id.
+// HeaderRequestID is the response header carrying the request id Tollgate
+// generated: the id usage is billed under.
 const HeaderRequestID = "x-tollgate-request-id"
 
-const loggerKey = "tollgate.logger"
+// HeaderClientRequestID is the client's own request id: read from the request,
+// stored beside the usage and echoed on the response, never used as a key.
+const HeaderClientRequestID = "x-request-id"
+
+// maxClientRequestID bounds the client request id that is stored and echoed.
+const maxClientRequestID = 128
+
+const (
+	loggerKey          = "tollgate.logger"
+	clientRequestIDKey = "tollgate.client_request_id"
+)
 
 func logger(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get(loggerKey); ok {
@@ -34,19 +45,41 @@ func newRequestID() string {
 	return "req_" + hex.EncodeToString(b[:])
 }
 
-// requestID assigns every request an id (reusing a sane inbound one) and puts it in
-// the context, the response header and every log record.
+// requestID assigns every request a new id and puts it in the context, the
+// response header and every log record. It is the meter's reservation id and the
+// ledger's idempotency key, so it never comes from the client: a client's
+// X-Request-Id (when printable and at most maxClientRequestID bytes) is kept
+// beside it and echoed back.
 func requestID(base *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := c.GetHeader("X-Request-Id")
-		if id == "" || len(id) > 64 {
-			id = newRequestID()
+		id := newRequestID()
+		if cid := c.GetHeader(HeaderClientRequestID); validClientRequestID(cid) {
+			c.Set(clientRequestIDKey, cid)
+			c.Header(HeaderClientRequestID, cid)
 		}
 		c.Header(HeaderRequestID, id)
 		c.Request = c.Request.WithContext(logging.WithRequestID(c.Request.Context(), id))
 		c.Set(loggerKey, base)
 		c.Next()
 	}
+}
+
+// validClientRequestID accepts 1..maxClientRequestID printable ASCII bytes.
+func validClientRequestID(id string) bool {
+	if id == "" || len(id) > maxClientRequestID {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if id[i] < 0x20 || id[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// clientRequestID returns the client's X-Request-Id that requestID accepted, or "".
+func clientRequestID(c *gin.Context) string {
+	return c.GetString(clientRequestIDKey)
 }
 
 // recovery turns a panic into a 500 in the API's error shape and logs the stack.
@@ -74,12 +107,17 @@ func accessLog() gin.HandlerFunc {
 		if !l.Enabled(ctx, level) {
 			return
 		}
-		l.LogAttrs(ctx, level, "http request",
+		attrs := []slog.Attr{
 			slog.String("method", c.Request.Method),
 			slog.String("path", c.FullPath()),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)),
-			slog.String("ip", c.ClientIP()))
+			slog.String("ip", c.ClientIP()),
+		}
+		if cid := clientRequestID(c); cid != "" {
+			attrs = append(attrs, slog.String("client_request_id", cid))
+		}
+		l.LogAttrs(ctx, level, "http request", attrs...)
 	}
 }
 

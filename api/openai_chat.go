@@ -59,6 +59,11 @@ func (o *openAI) caller(c *gin.Context) (gateway.Caller, error) {
 		RequestsPerMinute: k.RPMLimit, TokensPerMinute: k.TPMLimit}, nil
 }
 
+// requestIDs are the server's id of this request and the client's own, if any.
+func requestIDs(c *gin.Context) gateway.RequestIDs {
+	return gateway.RequestIDs{Server: logging.RequestID(c.Request.Context()), Client: clientRequestID(c)}
+}
+
 // maxPresizedBody bounds the buffer readBody allocates on the client's word (its
 // Content-Length) before any byte arrived; larger bodies grow as they arrive.
 const maxPresizedBody = 256 << 10
@@ -99,9 +104,9 @@ func (o *openAI) chat(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	reqID := logging.RequestID(ctx)
+	ids := requestIDs(c)
 	if !req.Stream {
-		res, err := o.d.Gateway.Chat(ctx, caller, reqID, req)
+		res, err := o.d.Gateway.Chat(ctx, caller, ids, req)
 		if err != nil {
 			return err
 		}
@@ -110,7 +115,7 @@ func (o *openAI) chat(c *gin.Context) error {
 		c.Data(http.StatusOK, "application/json", res.Body)
 		return nil
 	}
-	call, err := o.d.Gateway.ChatStream(ctx, caller, reqID, req)
+	call, err := o.d.Gateway.ChatStream(ctx, caller, ids, req)
 	if err != nil {
 		return err
 	}
@@ -139,7 +144,7 @@ func (o *openAI) embeddings(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	res, err := o.d.Gateway.Embed(c.Request.Context(), caller, logging.RequestID(c.Request.Context()), req)
+	res, err := o.d.Gateway.Embed(c.Request.Context(), caller, requestIDs(c), req)
 	if err != nil {
 		return err
 	}

@@ -22,6 +22,10 @@ func (e *BudgetExceededError) Error() string {
 	if e.ScopeID != "" {
 		scope += " " + e.ScopeID
 	}
-	return fmt.Sprintf("the %sly %s budget of $%s would be exceeded ($%s spent or reserved, this request may cost up to $%s); raise the budget or wait for the next period",
-		e.Period, scope, e.Limit.USDString(), e.Used.USDString(), e.Requested.USDString())
+	period := e.Period + "ly"
+	if e.Period == "day" {
+		period = "daily"
+	}
+	return fmt.Sprintf("the %s %s budget of $%s would be exceeded ($%s spent or reserved, this request may cost up to $%s); raise the budget or wait for the next period",
+		period, scope, e.Limit.USDString(), e.Used.USDString(), e.Requested.USDString())
 }

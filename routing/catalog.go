@@ -104,24 +104,55 @@ func (m Model) UsageCost(u Usage) billing.NanoUSD {
 	return m.Cost(u.PromptTokens, u.CachedTokens, u.CompletionTokens)
 }
 
-// OutputCap is the output tokens to reserve for: the request's max_tokens when
-// set, else the model's MaxOutputTokens, never more than the context window
-// left after the prompt (the upstream cannot produce more).
+// undeclaredMaxOutput is the output reserved for a request without max_tokens on
+// a model whose catalog entry declares neither MaxOutputTokens nor a context
+// window (a tenant's own vLLM entry, say), so such a request never reserves 0.
+const undeclaredMaxOutput = 32_768
+
+// OutputCap is the output tokens of one choice to reserve for: the request's
+// max_tokens when set, else the model's MaxOutputTokens, never more than the
+// context window left after the prompt (the upstream cannot produce more).
+// Embeddings models produce none.
 func (m Model) OutputCap(promptTokens, maxTokens int) int {
+	if m.Embedding {
+		return 0
+	}
 	c := maxTokens
 	if c <= 0 {
 		c = m.MaxOutputTokens
 	}
+	if c <= 0 && m.ContextWindow <= 0 {
+		c = undeclaredMaxOutput
+	}
 	if m.ContextWindow > 0 {
+		if c <= 0 {
+			c = m.ContextWindow
+		}
 		c = min(c, max(m.ContextWindow-promptTokens, 0))
 	}
 	return max(c, 0)
 }
 
 // WorstCase is the reservation for a request before it is forwarded: every
-// prompt token at the uncached input price plus OutputCap at the output price.
-func (m Model) WorstCase(promptTokens, maxTokens int) billing.NanoUSD {
-	return m.Cost(promptTokens, 0, m.OutputCap(promptTokens, maxTokens))
+// prompt token at the uncached input price plus OutputCap for each of its
+// choices (n) at the output price.
+func (m Model) WorstCase(promptTokens, maxTokens, choices int) billing.NanoUSD {
+	return m.Cost(promptTokens, 0, m.OutputCap(promptTokens, maxTokens)*max(choices, 1))
+}
+
+// CheckMaxTokens refuses a request whose output limit is above the model's:
+// the upstream would refuse or clamp it, and Tollgate refuses clearly instead
+// of reserving for one limit while the upstream applies another.
+func (m Model) CheckMaxTokens(req *ChatRequest) error {
+	if m.MaxOutputTokens <= 0 || req.MaxTokens <= m.MaxOutputTokens {
+		return nil
+	}
+	param := req.MaxTokensParam
+	if param == "" {
+		param = "max_tokens"
+	}
+	return errkind.InvalidParam(param, "%s is %d, above the %d output tokens model %s can produce; send at most %d",
+		param, req.MaxTokens, m.MaxOutputTokens, m.ID, m.MaxOutputTokens)
 }
 
 func (m Model) validate() error {

@@ -48,8 +48,8 @@ func BuiltinModels() []Model {
 		m("llama-3.3-70b", "openrouter", "meta-llama/llama-3.3-70b-instruct", TierEconomy, 130_000, 0, 400_000, 131_072, 16_384, capTextTool), // ~$0.13 / $0.40
 		m("llama-3.1-8b", "openrouter", "meta-llama/llama-3.1-8b-instruct", TierEconomy, 20_000, 0, 50_000, 131_072, 16_384, capTextTool),     // ~$0.02 / $0.05
 		// Simulated, priced like gpt-4o-mini and gpt-4o so test costs are realistic.
-		m("sim-small", SimProviderName, "", TierEconomy, 150_000, 0, 600_000, 128_000, 16_384, capAll),       // $0.15 / $0.60
-		m("sim-large", SimProviderName, "", TierStandard, 2_500_000, 0, 10_000_000, 128_000, 16_384, capAll), // $2.50 / $10
+		m("sim-small", SimProviderName, "", TierEconomy, 150_000, 0, 600_000, 128_000, SimMaxOutputTokens, capAll),       // $0.15 / $0.60
+		m("sim-large", SimProviderName, "", TierStandard, 2_500_000, 0, 10_000_000, 128_000, SimMaxOutputTokens, capAll), // $2.50 / $10
 		{ID: "sim-embed", Provider: SimProviderName, Tier: TierEconomy, InputPrice: perM(20_000), ContextWindow: 8191, Embedding: true},
 	}
 }

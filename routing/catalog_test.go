@@ -63,7 +63,7 @@ func TestCost(t *testing.T) {
 	require.Equal(t, 16_384, m.OutputCap(1000, 0), "no max_tokens: the model's max output")
 	require.Equal(t, 100, m.OutputCap(1000, 100))
 	require.Equal(t, 1000, m.OutputCap(127_000, 0), "never more than the context left")
-	require.Equal(t, billing.NanoUSD(1000*2500+100*10_000), m.WorstCase(1000, 100))
+	require.Equal(t, billing.NanoUSD(1000*2500+100*10_000), m.WorstCase(1000, 100, 1))
 }
 
 func TestCatalogOverrides(t *testing.T) {
@@ -158,4 +158,42 @@ func TestFetchOpenRouterModels(t *testing.T) {
 	require.Equal(t, 256_000, grok.MaxOutputTokens, "the built-in grok-4 entry is refreshed, not duplicated")
 	_, ok := c.Lookup("openai/gpt-4o")
 	require.True(t, ok)
+}
+
+// TestEveryChatModelDeclaresItsOutputLimit: the limit max_tokens is checked
+// against and the worst case reserved when a request sets none.
+func TestEveryChatModelDeclaresItsOutputLimit(t *testing.T) {
+	t.Parallel()
+	for _, m := range routing.BuiltinModels() {
+		if m.Embedding {
+			require.Zero(t, m.OutputCap(10, 0), m.ID)
+			continue
+		}
+		require.Positive(t, m.MaxOutputTokens, m.ID)
+		require.LessOrEqual(t, m.MaxOutputTokens, m.ContextWindow, m.ID)
+	}
+}
+
+// TestWorstCaseCountsChoicesAndLimits: n choices each may produce the output
+// limit; max_tokens above the model's limit is refused naming the field the
+// client sent; a model with no declared limits still reserves output.
+func TestWorstCaseCountsChoicesAndLimits(t *testing.T) {
+	t.Parallel()
+	m, _ := routing.DefaultCatalog().Lookup("sim-small")
+	require.Equal(t, billing.NanoUSD(10*150+8*100*600), m.WorstCase(10, 100, 8))
+	require.Equal(t, billing.NanoUSD(10*150+16_384*600), m.WorstCase(10, 0, 1), "no max_tokens: the model's limit")
+
+	req, err := routing.ParseChatRequest([]byte(`{"model":"sim-small","max_completion_tokens":999999,"messages":[{"role":"user","content":"x"}]}`))
+	require.NoError(t, err)
+	err = m.CheckMaxTokens(req)
+	require.ErrorIs(t, err, errkind.Invalid)
+	require.Equal(t, "max_completion_tokens", errkind.ParamOf(err))
+	require.Contains(t, errkind.PublicMessage(err), "at most 16384")
+	req.MaxTokens = 16_384
+	require.NoError(t, m.CheckMaxTokens(req))
+
+	custom := routing.Model{ID: "my-vllm", Provider: "vllm", Tier: routing.TierEconomy, OutputPrice: 1}
+	require.Positive(t, custom.OutputCap(10, 0), "an undeclared limit never reserves nothing")
+	custom.ContextWindow = 4096
+	require.Equal(t, 4086, custom.OutputCap(10, 0), "a context window alone bounds the output")
 }

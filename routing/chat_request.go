@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
@@ -24,8 +25,14 @@ type ChatRequest struct {
 	Model string
 	// Messages are the parsed messages, in order.
 	Messages []Message
-	// MaxTokens is max_completion_tokens when set, else max_tokens; 0 means absent.
-	MaxTokens int
+	// MaxTokens is the output limit of one choice: the smaller of max_tokens and
+	// max_completion_tokens when both are set (the upstream is sent the smaller
+	// in both), either one alone, 0 when absent. MaxTokensParam names the field
+	// it came from, for errors.
+	MaxTokens      int
+	MaxTokensParam string
+	// N is the number of choices to generate (1..MaxChoices), 1 when absent.
+	N int
 	// Stream is true when the client asked for server-sent events.
 	Stream bool
 	// IncludeUsage is the client's stream_options.include_usage. Tollgate always
@@ -103,7 +110,11 @@ type chatWire struct {
 	Temperature json.RawMessage `json:"temperature"`
 	TopP        json.RawMessage `json:"top_p"`
 	Stop        json.RawMessage `json:"stop"`
+	N           *int            `json:"n"`
 }
+
+// MaxChoices is the most choices (n) one chat request may ask for, OpenAI's limit.
+const MaxChoices = 128
 
 type messageWire struct {
 	Role       string          `json:"role"`
@@ -113,24 +124,26 @@ type messageWire struct {
 	ToolCalls  []ToolCall      `json:"tool_calls"`
 }
 
-// ParseChatRequest parses a chat completion body once. It rejects bodies an
-// upstream would reject anyway only where routing depends on the field (model,
-// messages, token limits); everything else is left to the upstream.
-// Errors wrap errkind.Invalid.
+// ParseChatRequest parses a chat completion body once, strictly: a body that
+// two JSON parsers could read differently (see checkStrict) is refused, so the
+// reservation, routing and the upstream all see the same request. Beyond that it
+// rejects bodies an upstream would reject anyway only where routing or billing
+// depends on the field (model, messages, max_tokens, n); everything else is left
+// to the upstream. Errors wrap errkind.Invalid and name the field as their param.
 func ParseChatRequest(raw []byte) (*ChatRequest, error) {
-	w, ok := parseChatFast(raw)
-	if !ok {
-		w = chatWire{}
-		if err := json.Unmarshal(raw, &w); err != nil {
-			return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a valid chat completion request")
-		}
+	if err := checkStrict(raw, chatSchema); err != nil {
+		return nil, err
+	}
+	w, err := parseChatFast(raw)
+	if err != nil {
+		return nil, err
 	}
 	var problems []error
 	if w.Model == "" {
-		problems = append(problems, errors.New("model is required"))
+		problems = append(problems, errkind.InvalidParam("model", "model is required"))
 	}
 	if len(w.Messages) == 0 {
-		problems = append(problems, errors.New("messages must not be empty"))
+		problems = append(problems, errkind.InvalidParam("messages", "messages must not be empty"))
 	}
 	r := &ChatRequest{
 		Raw:         raw,
@@ -143,6 +156,7 @@ func ParseChatRequest(raw []byte) (*ChatRequest, error) {
 		TopP:        w.TopP,
 		Stop:        w.Stop,
 		Messages:    make([]Message, len(w.Messages)),
+		N:           1,
 	}
 	if w.StreamOptions != nil {
 		r.IncludeUsage = w.StreamOptions.IncludeUsage
@@ -150,29 +164,50 @@ func ParseChatRequest(raw []byte) (*ChatRequest, error) {
 	if w.ResponseFormat != nil {
 		r.ResponseFormat = w.ResponseFormat.Type
 	}
-	switch {
-	case w.MaxCompletionTokens != nil:
-		r.MaxTokens = *w.MaxCompletionTokens
-	case w.MaxTokens != nil:
-		r.MaxTokens = *w.MaxTokens
+	for _, f := range []struct {
+		param string
+		v     *int
+	}{{"max_tokens", w.MaxTokens}, {"max_completion_tokens", w.MaxCompletionTokens}} {
+		switch {
+		case f.v == nil:
+		case *f.v < 1 || *f.v > math.MaxInt32:
+			problems = append(problems, errkind.InvalidParam(f.param, "%s must be an integer from 1 to the model's output limit", f.param))
+		case r.MaxTokens == 0 || *f.v < r.MaxTokens:
+			r.MaxTokens, r.MaxTokensParam = *f.v, f.param
+		}
 	}
-	if r.MaxTokens < 0 {
-		problems = append(problems, errors.New("max_tokens must not be negative"))
+	if w.N != nil {
+		if *w.N < 1 || *w.N > MaxChoices {
+			problems = append(problems, errkind.InvalidParam("n", "n must be an integer from 1 to %d", MaxChoices))
+		} else {
+			r.N = *w.N
+		}
 	}
 	for i, m := range w.Messages {
 		msg := Message{Role: m.Role, Content: m.Content, Name: m.Name, ToolCallID: m.ToolCallID, ToolCalls: m.ToolCalls}
 		if m.Role == "" {
-			problems = append(problems, fmt.Errorf("messages[%d].role is required", i))
+			problems = append(problems, errkind.InvalidParam(fmt.Sprintf("messages[%d].role", i), "messages[%d].role is required", i))
 		}
 		if err := msg.parseContent(); err != nil {
-			problems = append(problems, fmt.Errorf("messages[%d].content: %w", i, err))
+			problems = append(problems, errkind.InvalidParam(fmt.Sprintf("messages[%d].content", i), "messages[%d].content: %v", i, err))
 		}
 		r.Messages[i] = msg
 	}
 	if len(problems) > 0 {
-		return nil, errkind.Wrap(errkind.Invalid, errors.Join(problems...), "invalid chat completion request")
+		return nil, joinProblems("invalid chat completion request", problems)
 	}
 	return r, nil
+}
+
+// joinProblems makes one Invalid error of several: every problem in its public
+// message, the first one's param as its param.
+func joinProblems(what string, problems []error) error {
+	msgs := make([]string, len(problems))
+	for i, p := range problems {
+		msgs[i] = errkind.PublicMessage(p)
+	}
+	return &errkind.Error{Kind: errkind.Invalid, Param: errkind.ParamOf(problems[0]),
+		Message: what + ": " + strings.Join(msgs, "; ")}
 }
 
 func (m *Message) parseContent() error {
@@ -235,37 +270,70 @@ type EmbeddingRequest struct {
 	Inputs []string
 	// InputTokens counts inputs given as token arrays, which need no estimation.
 	InputTokens int
+	// EncodingFormat is how vectors are returned: EncodingFloat (JSON numbers,
+	// the default) or EncodingBase64 (little-endian float32, what the official
+	// SDKs ask for).
+	EncodingFormat string
 }
 
-// ParseEmbeddingRequest parses an embeddings body. Errors wrap errkind.Invalid.
+// The embeddings encoding formats.
+const (
+	EncodingFloat  = "float"
+	EncodingBase64 = "base64"
+)
+
+// embeddingKeys are the members of an embeddings request Tollgate reads.
+var embeddingKeys = [...]string{"model", "input", "encoding_format", "dimensions", "user"}
+
+// ParseEmbeddingRequest parses an embeddings body, as strictly as
+// ParseChatRequest. Errors wrap errkind.Invalid and name the field.
 func ParseEmbeddingRequest(raw []byte) (*EmbeddingRequest, error) {
-	var w struct {
-		Model string          `json:"model"`
-		Input json.RawMessage `json:"input"`
+	if err := checkStrict(raw, embeddingSchema); err != nil {
+		return nil, err
 	}
-	if err := json.Unmarshal(raw, &w); err != nil {
-		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a valid embeddings request")
+	spans, _, err := scanTopLevel(raw, embeddingKeys[:3]...)
+	if err != nil {
+		return nil, errkind.New(errkind.Invalid, "request body must be a JSON object")
 	}
-	r := &EmbeddingRequest{Raw: raw, Model: w.Model}
+	val := func(i int) []byte {
+		if spans[i].start < 0 {
+			return nil
+		}
+		return raw[spans[i].start:spans[i].end]
+	}
+	r := &EmbeddingRequest{Raw: raw}
 	var problems []error
-	if w.Model == "" {
-		problems = append(problems, errors.New("model is required"))
+	model, ok := decodeString(val(0))
+	r.Model = model
+	switch {
+	case !ok:
+		problems = append(problems, errkind.InvalidParam("model", "model must be a string"))
+	case model == "":
+		problems = append(problems, errkind.InvalidParam("model", "model is required"))
 	}
-	in := bytes.TrimSpace(w.Input)
+	format, ok := decodeString(val(2))
+	switch {
+	case ok && (format == "" || format == EncodingFloat):
+		r.EncodingFormat = EncodingFloat
+	case ok && format == EncodingBase64:
+		r.EncodingFormat = EncodingBase64
+	default:
+		problems = append(problems, errkind.InvalidParam("encoding_format", `encoding_format must be "float" or "base64"`))
+	}
+	in := val(1)
 	switch {
 	case len(in) == 0 || in[0] == 'n':
-		problems = append(problems, errors.New("input is required"))
+		problems = append(problems, errkind.InvalidParam("input", "input is required"))
 	case in[0] == '"':
-		var s string
-		_ = json.Unmarshal(in, &s)
+		s, _ := decodeString(in)
 		r.Inputs = []string{s}
 	default:
 		var many []json.RawMessage
 		if err := json.Unmarshal(in, &many); err != nil {
-			problems = append(problems, errors.New("input must be a string or an array"))
+			problems = append(problems, errkind.InvalidParam("input", "input must be a string or an array"))
 			break
 		}
-		for _, item := range many {
+		for i, item := range many {
 			var s string
 			if json.Unmarshal(item, &s) == nil {
 				r.Inputs = append(r.Inputs, s)
@@ -281,12 +349,12 @@ func ParseEmbeddingRequest(raw []byte) (*EmbeddingRequest, error) {
 				r.InputTokens++
 				continue
 			}
-			problems = append(problems, errors.New("input items must be strings or token arrays"))
+			problems = append(problems, errkind.InvalidParam(fmt.Sprintf("input[%d]", i), "input items must be strings or token arrays"))
 			break
 		}
 	}
 	if len(problems) > 0 {
-		return nil, errkind.Wrap(errkind.Invalid, errors.Join(problems...), "invalid embeddings request")
+		return nil, joinProblems("invalid embeddings request", problems)
 	}
 	return r, nil
 }

@@ -3,31 +3,33 @@ package routing
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
 // chatKeys are the top-level members the fast parser reads, in chatWire order.
 var chatKeys = [...]string{"model", "messages", "max_tokens", "max_completion_tokens", "stream", "stream_options",
-	"tools", "tool_choice", "user", "response_format", "temperature", "top_p", "stop"}
+	"tools", "tool_choice", "user", "response_format", "temperature", "top_p", "stop", "n"}
 
 var messageKeys = [...]string{"role", "content", "name", "tool_call_id", "tool_calls"}
 
-// parseChatFast fills a chatWire from raw without encoding/json's two full
-// passes over the body: it skips values with the byte scanner and decodes only
-// the small fields routing reads, keeping large values (message contents,
-// tools) as sub-slices of raw. On anything unusual (escaped keys, unexpected
-// types, trailing data) it reports false and the caller falls back to
-// encoding/json, which then also produces the precise error message. It does
-// not validate values routing never reads (a malformed number in an unknown
-// field is left for the upstream to reject).
-func parseChatFast(raw []byte) (chatWire, bool) {
+// parseChatFast fills a chatWire from a body checkStrict accepted, without
+// encoding/json's two full passes over it: it skips values with the byte
+// scanner and decodes only the small fields routing reads, keeping large values
+// (message contents, tools) as sub-slices of raw. A field of the wrong type is
+// an error naming it as its param. It does not validate values routing never
+// reads (a string where a number belongs in an unknown field is left for the
+// upstream to reject).
+func parseChatFast(raw []byte) (chatWire, error) {
 	var w chatWire
-	spans, closeIdx, err := scanTopLevel(raw, chatKeys[:]...)
-	if err != nil || skipSpace(raw, closeIdx+1) != len(raw) {
-		return w, false
+	spans, _, err := scanTopLevel(raw, chatKeys[:]...)
+	if err != nil {
+		return w, errkind.New(errkind.Invalid, "request body must be a JSON object")
 	}
 	val := func(i int) []byte {
 		if spans[i].start < 0 {
@@ -37,20 +39,16 @@ func parseChatFast(raw []byte) (chatWire, bool) {
 	}
 	var ok bool
 	if w.Model, ok = decodeString(val(0)); !ok {
-		return w, false
+		return w, errkind.InvalidParam("model", "model must be a string")
 	}
 	if msgs := val(1); msgs != nil {
-		if w.Messages, ok = parseMessagesFast(msgs); !ok {
-			return w, false
+		if w.Messages, err = parseMessagesFast(msgs); err != nil {
+			return w, err
 		}
 	}
 	for i, dst := range []**int{&w.MaxTokens, &w.MaxCompletionTokens} {
-		if v := val(2 + i); v != nil && !bytes.Equal(v, []byte("null")) {
-			n, ok := decodeInt(v)
-			if !ok {
-				return w, false
-			}
-			*dst = &n
+		if *dst, err = decodeCount(chatKeys[2+i], val(2+i)); err != nil {
+			return w, err
 		}
 	}
 	switch v := val(4); {
@@ -58,25 +56,46 @@ func parseChatFast(raw []byte) (chatWire, bool) {
 	case bytes.Equal(v, []byte("true")):
 		w.Stream = true
 	default:
-		return w, false
+		return w, errkind.InvalidParam("stream", "stream must be true or false")
 	}
 	if v := val(5); v != nil && json.Unmarshal(v, &w.StreamOptions) != nil {
-		return w, false
+		return w, errkind.InvalidParam("stream_options", `stream_options must be an object such as {"include_usage":true}`)
 	}
 	w.Tools, w.ToolChoice = val(6), val(7)
 	if w.User, ok = decodeString(val(8)); !ok {
-		return w, false
+		return w, errkind.InvalidParam("user", "user must be a string")
 	}
 	if v := val(9); v != nil && json.Unmarshal(v, &w.ResponseFormat) != nil {
-		return w, false
+		return w, errkind.InvalidParam("response_format", `response_format must be an object such as {"type":"json_object"}`)
 	}
 	w.Temperature, w.TopP, w.Stop = val(10), val(11), val(12)
-	return w, true
+	if w.N, err = decodeCount("n", val(13)); err != nil {
+		return w, err
+	}
+	return w, nil
 }
 
-func parseMessagesFast(b []byte) ([]messageWire, bool) {
+// decodeCount decodes an integer field (max_tokens, n); null and absent give
+// nil. Fractions, exponents, strings and values beyond int64 are refused rather
+// than read some other way than the upstream reads them; ParseChatRequest
+// checks the range.
+func decodeCount(param string, v []byte) (*int, error) {
+	if v == nil || bytes.Equal(v, []byte("null")) {
+		return nil, nil
+	}
+	n, ok := decodeInt(v)
+	if !ok || bytes.ContainsAny(v, ".eE") {
+		return nil, errkind.InvalidParam(param, "%s must be an integer", param)
+	}
+	return &n, nil
+}
+
+func parseMessagesFast(b []byte) ([]messageWire, error) {
 	if len(b) == 0 || b[0] != '[' {
-		return nil, bytes.Equal(b, []byte("null"))
+		if bytes.Equal(b, []byte("null")) {
+			return nil, nil
+		}
+		return nil, errkind.InvalidParam("messages", "messages must be an array of message objects")
 	}
 	// Every message object has a "role" member, and inside strings that byte
 	// sequence cannot occur (their quotes are escaped), so counting it sizes the
@@ -86,26 +105,26 @@ func parseMessagesFast(b []byte) ([]messageWire, bool) {
 	for {
 		i = skipSpace(b, i)
 		if i >= len(b) {
-			return nil, false
+			return nil, errkind.New(errkind.Invalid, "request body must be a JSON object")
 		}
 		switch b[i] {
 		case ']':
-			return out, true
+			return out, nil
 		case ',':
 			i++
 			continue
 		case '{':
 		default:
-			return nil, false
+			return nil, errkind.InvalidParam(fmt.Sprintf("messages[%d]", len(out)), "each message must be an object")
 		}
 		end, err := skipValue(b, i)
 		if err != nil {
-			return nil, false
+			return nil, errkind.New(errkind.Invalid, "request body must be a JSON object")
 		}
 		elem := b[i:end]
 		spans, _, err := scanTopLevel(elem, messageKeys[:]...)
 		if err != nil {
-			return nil, false
+			return nil, errkind.New(errkind.Invalid, "request body must be a JSON object")
 		}
 		val := func(k int) []byte {
 			if spans[k].start < 0 {
@@ -113,20 +132,21 @@ func parseMessagesFast(b []byte) ([]messageWire, bool) {
 			}
 			return elem[spans[k].start:spans[k].end]
 		}
+		field := func(k int) string { return fmt.Sprintf("messages[%d].%s", len(out), messageKeys[k]) }
 		var m messageWire
 		var ok bool
 		if m.Role, ok = decodeString(val(0)); !ok {
-			return nil, false
+			return nil, errkind.InvalidParam(field(0), "%s must be a string", field(0))
 		}
 		m.Content = val(1)
 		if m.Name, ok = decodeString(val(2)); !ok {
-			return nil, false
+			return nil, errkind.InvalidParam(field(2), "%s must be a string", field(2))
 		}
 		if m.ToolCallID, ok = decodeString(val(3)); !ok {
-			return nil, false
+			return nil, errkind.InvalidParam(field(3), "%s must be a string", field(3))
 		}
 		if v := val(4); v != nil && json.Unmarshal(v, &m.ToolCalls) != nil {
-			return nil, false
+			return nil, errkind.InvalidParam(field(4), "%s must be an array of tool calls", field(4))
 		}
 		out = append(out, m)
 		i = end
@@ -165,10 +185,8 @@ func decodeString(v []byte) (string, bool) {
 		return "", false
 	}
 	body := v[1 : len(v)-1]
-	for _, c := range body {
-		if c < 0x20 {
-			return "", false
-		}
+	if hasControlByte(body) {
+		return "", false
 	}
 	if !utf8.Valid(body) {
 		var s string

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
 // TestParseChatFastMatchesEncodingJSON checks the fast parser against
@@ -24,18 +26,20 @@ func TestParseChatFastMatchesEncodingJSON(t *testing.T) {
 		`{"model":"m","messages":[],"stream":false}`,
 		`{"model":"日本語","messages":[{"role":"user","content":"東京"}]}`,
 		`{"model":"m","messages":[{"role":"user","content":"emoji \ud83d\ude00 lone \ud83d x \u00E9\t\b\f\r\/"}]}`,
+		`{"mod\u0065l":"a","max\u005ftokens":7,"n":3,"messages":[{"r\u006fle":"user","content":"x"}]}`,
 	} {
-		fast, ok := parseChatFast([]byte(body))
-		require.True(t, ok, body)
+		fast, err := parseChatFast([]byte(body))
+		require.NoError(t, err, body)
 		var slow chatWire
 		require.NoError(t, json.Unmarshal([]byte(body), &slow))
 		fj, _ := json.Marshal(fast)
 		sj, _ := json.Marshal(slow)
 		require.JSONEq(t, string(sj), string(fj), body)
 	}
-	for _, body := range []string{`{"model":1}`, `{"stream":"yes"}`, `{"model":"a"} trailing`, `{"mod\u0065l":"a"}`, `{"model":"bad \q"}`, `[]`, `{"messages":{}}`} {
-		_, ok := parseChatFast([]byte(body))
-		require.False(t, ok, body)
+	for _, body := range []string{`{"model":1}`, `{"stream":"yes"}`, `{"model":"bad \q"}`, `[]`, `{"messages":{}}`,
+		`{"max_tokens":1.0}`, `{"max_tokens":"16"}`, `{"n":true}`, `{"max_completion_tokens":1e3}`} {
+		_, err := parseChatFast([]byte(body))
+		require.ErrorIs(t, err, errkind.Invalid, body)
 	}
 }
 

@@ -4,15 +4,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"slices"
 )
 
 // errMalformedJSON reports a body that is not a JSON object. ParseChatRequest has
 // already validated the body, so seeing it later means a caller built a request by hand.
 var errMalformedJSON = errors.New("routing: body is not a JSON object")
-
-// errEscapedKey reports a member name written with escapes; the scanner does
-// not unescape names, so callers fall back to encoding/json.
-var errEscapedKey = errors.New("routing: escaped JSON member name")
 
 // topLevelSpan is the byte range [start,end) of a top-level member's value.
 type topLevelSpan struct{ start, end int }
@@ -20,7 +17,9 @@ type topLevelSpan struct{ start, end int }
 // scanTopLevel walks the members of a JSON object without decoding values and
 // reports the value span of each wanted key. It is a single pass with no
 // allocation beyond the result, which keeps model rewriting cheap on large bodies.
-// A member name written with escapes yields errEscapedKey.
+// Member names written with escapes are compared unescaped ("max\u005ftokens"
+// is max_tokens, as every JSON parser reads it). The body must have passed
+// checkStrict: with duplicate names the last one's span wins.
 func scanTopLevel(raw []byte, keys ...string) ([]topLevelSpan, int, error) {
 	spans := make([]topLevelSpan, len(keys))
 	for i := range spans {
@@ -52,7 +51,11 @@ func scanTopLevel(raw []byte, keys ...string) ([]topLevelSpan, int, error) {
 		}
 		key := raw[i+1 : kend-1]
 		if bytes.IndexByte(key, '\\') >= 0 {
-			return nil, 0, errEscapedKey
+			u, ok := unescape(key)
+			if !ok {
+				return nil, 0, errMalformedJSON
+			}
+			key = []byte(u)
 		}
 		i = skipSpace(raw, kend)
 		if i >= len(raw) || raw[i] != ':' {
@@ -142,13 +145,12 @@ func skipValue(b []byte, i int) (int, error) {
 }
 
 // rewriteBody returns a copy of raw with the top-level "model" replaced and, when
-// forceUsage is set, stream_options.include_usage forced to true. Every other byte
-// of the body is copied unchanged.
+// forceUsage is set, stream_options.include_usage forced to true. When both
+// max_tokens and max_completion_tokens are set, the larger is lowered to the
+// smaller, the limit Tollgate reserved for, so that no upstream can read the
+// other one. Every other byte of the body is copied unchanged.
 func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
-	spans, closeIdx, err := scanTopLevel(raw, "model", "stream_options")
-	if errors.Is(err, errEscapedKey) {
-		return rewriteBodySlow(raw, model, forceUsage)
-	}
+	spans, closeIdx, err := scanTopLevel(raw, "model", "stream_options", "max_tokens", "max_completion_tokens")
 	if err != nil {
 		return nil, err
 	}
@@ -188,9 +190,17 @@ func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
 			appendix = append(appendix, `"stream_options":{"include_usage":true}`...)
 		}
 	}
-	if len(edits) == 2 && edits[1].span.start < edits[0].span.start {
-		edits[0], edits[1] = edits[1], edits[0]
+	if mt, mct := spans[2], spans[3]; mt.start >= 0 && mct.start >= 0 {
+		a, aok := decodeInt(raw[mt.start:mt.end])
+		b, bok := decodeInt(raw[mct.start:mct.end])
+		switch {
+		case aok && bok && a < b:
+			edits = append(edits, edit{mct, raw[mt.start:mt.end]})
+		case aok && bok && b < a:
+			edits = append(edits, edit{mt, raw[mct.start:mct.end]})
+		}
 	}
+	slices.SortFunc(edits, func(x, y edit) int { return x.span.start - y.span.start })
 	out := make([]byte, 0, len(raw)+len(model)+len(appendix)+48)
 	prev := 0
 	for _, e := range edits {
@@ -212,28 +222,4 @@ func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
 	}
 	out = append(out, appendix...)
 	return append(out, raw[closeIdx:]...), nil
-}
-
-// rewriteBodySlow handles bodies whose member names use escapes: it decodes
-// the top level into raw members and re-encodes it (member order is lost).
-func rewriteBodySlow(raw []byte, model string, forceUsage bool) ([]byte, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &top); err != nil {
-		return nil, err
-	}
-	quoted, _ := json.Marshal(model)
-	top["model"] = quoted
-	if forceUsage {
-		opts := map[string]json.RawMessage{}
-		if so, ok := top["stream_options"]; ok {
-			_ = json.Unmarshal(so, &opts)
-		}
-		opts["include_usage"] = json.RawMessage("true")
-		b, err := json.Marshal(opts)
-		if err != nil {
-			return nil, err
-		}
-		top["stream_options"] = b
-	}
-	return json.Marshal(top)
 }

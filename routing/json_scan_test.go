@@ -22,6 +22,10 @@ func TestRewriteBody(t *testing.T) {
 		{"merge stream options", `{"stream_options":{"include_usage":false,"x":1},"model":"a"}`,
 			`{"stream_options":{"include_usage":true,"x":1},"model":"gpt-4o"}`, true},
 		{"missing model", `{"messages":[]}`, `{"messages":[],"model":"gpt-4o"}`, false},
+		{"both limits: the larger lowered to the smaller", `{"model":"a","max_tokens":999999,"max_completion_tokens":7}`,
+			`{"model":"gpt-4o","max_tokens":7,"max_completion_tokens":7}`, false},
+		{"both limits, other order", `{"max_completion_tokens":16384,"model":"a","max_tokens":5}`,
+			`{"max_completion_tokens":5,"model":"gpt-4o","max_tokens":5}`, false},
 		{"escaped strings", `{"messages":[{"content":"a \"}\" b"}],"model":"m"}`,
 			`{"messages":[{"content":"a \"}\" b"}],"model":"gpt-4o"}`, false},
 	} {

@@ -2,11 +2,14 @@ package routing
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"hash/fnv"
 	"io"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -18,6 +21,11 @@ import (
 
 // SimProviderName is the registry name of the simulated provider.
 const SimProviderName = "sim"
+
+// SimMaxOutputTokens is the most output tokens the simulated models produce per
+// choice (their catalog limit, like gpt-4o's). The sim never allocates more than
+// this many words, whatever a request asks for.
+const SimMaxOutputTokens = 16_384
 
 // simCreated is the fixed "created" timestamp of simulated answers, so that
 // bodies are byte-for-byte deterministic.
@@ -77,13 +85,17 @@ func (p *SimProvider) Name() string { return SimProviderName }
 var simWords = [...]string{"tollgate", "routes", "every", "request", "through", "a", "careful",
 	"budget", "and", "answers", "with", "simulated", "tokens", "so", "costs", "stay", "exact"}
 
-// answer returns the usage and the completion words for req.
-func (p *SimProvider) answer(model string, req *ChatRequest) (Usage, []string, uint64) {
+// answer returns the usage, the completion words of one choice and the number
+// of choices for req. Lengths and choices are bounded (SimMaxOutputTokens,
+// MaxChoices), so no client number sizes an allocation unchecked.
+func (p *SimProvider) answer(model string, req *ChatRequest) (Usage, []string, int, uint64) {
 	prompt, _ := p.est.PromptTokens(model, req)
 	n := req.MaxTokens
-	if n == 0 {
+	if n <= 0 {
 		n = p.cfg.DefaultMaxTokens
 	}
+	n = min(n, SimMaxOutputTokens)
+	choices := min(max(req.N, 1), MaxChoices)
 	h := fnv.New64a()
 	for _, m := range req.Messages {
 		h.Write([]byte(m.Role))
@@ -98,7 +110,7 @@ func (p *SimProvider) answer(model string, req *ChatRequest) (Usage, []string, u
 		}
 		words[i] = w
 	}
-	return Usage{PromptTokens: prompt, CompletionTokens: n}, words, seed
+	return Usage{PromptTokens: prompt, CompletionTokens: n * choices}, words, choices, seed
 }
 
 func (p *SimProvider) fail(model string) error {
@@ -167,14 +179,17 @@ func (p *SimProvider) Chat(ctx context.Context, req *ChatRequest, upstreamModel 
 	if err := p.fail(upstreamModel); err != nil {
 		return nil, err
 	}
-	usage, words, seed := p.answer(upstreamModel, req)
+	usage, words, n, seed := p.answer(upstreamModel, req)
 	text := strings.Join(words, "")
 	uw := wireUsage(usage)
+	choices := make([]simChoice, n)
+	for i := range choices {
+		choices[i] = simChoice{Index: i, Message: &simMessage{Role: "assistant", Content: &text},
+			FinishReason: finishReason(req.MaxTokens > 0), Logprobs: json.RawMessage("null")}
+	}
 	body, err := json.Marshal(simCompletion{
 		ID: "chatcmpl-sim-" + strconv.FormatUint(seed, 36), Object: "chat.completion", Created: simCreated,
-		Model:   upstreamModel,
-		Choices: []simChoice{{Message: &simMessage{Role: "assistant", Content: &text}, FinishReason: finishReason(req.MaxTokens > 0), Logprobs: json.RawMessage("null")}},
-		Usage:   &uw,
+		Model: upstreamModel, Choices: choices, Usage: &uw,
 	})
 	if err != nil {
 		return nil, err
@@ -193,10 +208,10 @@ func (p *SimProvider) ChatStream(ctx context.Context, req *ChatRequest, upstream
 	if err := p.fail(upstreamModel); err != nil {
 		return nil, err
 	}
-	usage, words, seed := p.answer(upstreamModel, req)
+	usage, words, n, seed := p.answer(upstreamModel, req)
 	ctx, cancel := context.WithCancel(ctx)
 	src := &simChunkSource{
-		ctx: ctx, delay: p.cfg.ChunkDelay, words: words, usage: usage, finish: finishReason(req.MaxTokens > 0),
+		ctx: ctx, delay: p.cfg.ChunkDelay, words: words, choices: n, usage: usage, finish: finishReason(req.MaxTokens > 0),
 		base: simCompletion{ID: "chatcmpl-sim-" + strconv.FormatUint(seed, 36), Object: "chat.completion.chunk", Created: simCreated, Model: upstreamModel},
 	}
 	return newStream(streamConfig{
@@ -205,14 +220,17 @@ func (p *SimProvider) ChatStream(ctx context.Context, req *ChatRequest, upstream
 	}), nil
 }
 
+// simChunkSource streams each choice in turn: a role chunk, one chunk per
+// word and a finish chunk, all with the choice's index; then the usage chunk.
 type simChunkSource struct {
-	ctx    context.Context
-	delay  time.Duration
-	words  []string
-	usage  Usage
-	finish *string
-	base   simCompletion
-	i      int
+	ctx     context.Context
+	delay   time.Duration
+	words   []string
+	choices int
+	usage   Usage
+	finish  *string
+	base    simCompletion
+	i       int
 }
 
 func (s *simChunkSource) next() ([]byte, error) {
@@ -224,23 +242,26 @@ func (s *simChunkSource) next() ([]byte, error) {
 		return nil, transportError(SimProviderName, s.base.Model, err)
 	}
 	c := s.base
-	step := s.i
+	perChoice := len(s.words) + 2
+	idx, step := s.i/perChoice, s.i%perChoice
 	s.i++
 	switch {
-	case step == 0:
-		empty := ""
-		c.Choices = []simChoice{{Delta: &simMessage{Role: "assistant", Content: &empty}, Logprobs: json.RawMessage("null")}}
-	case step <= len(s.words):
-		w := s.words[step-1]
-		c.Choices = []simChoice{{Delta: &simMessage{Content: &w}, Logprobs: json.RawMessage("null")}}
-	case step == len(s.words)+1:
-		c.Choices = []simChoice{{Delta: &simMessage{}, FinishReason: s.finish, Logprobs: json.RawMessage("null")}}
-	case step == len(s.words)+2:
+	case idx > s.choices:
+		return nil, io.EOF
+	case idx == s.choices && step == 0:
 		uw := wireUsage(s.usage)
 		c.Choices = []simChoice{}
 		c.Usage = &uw
-	default:
+	case idx == s.choices:
 		return nil, io.EOF
+	case step == 0:
+		empty := ""
+		c.Choices = []simChoice{{Index: idx, Delta: &simMessage{Role: "assistant", Content: &empty}, Logprobs: json.RawMessage("null")}}
+	case step <= len(s.words):
+		w := s.words[step-1]
+		c.Choices = []simChoice{{Index: idx, Delta: &simMessage{Content: &w}, Logprobs: json.RawMessage("null")}}
+	default:
+		c.Choices = []simChoice{{Index: idx, Delta: &simMessage{}, FinishReason: s.finish, Logprobs: json.RawMessage("null")}}
 	}
 	return json.Marshal(c)
 }
@@ -254,9 +275,10 @@ func (p *SimProvider) Embed(ctx context.Context, req *EmbeddingRequest, upstream
 		return nil, err
 	}
 	type item struct {
-		Object    string    `json:"object"`
-		Index     int       `json:"index"`
-		Embedding []float32 `json:"embedding"`
+		Object string `json:"object"`
+		Index  int    `json:"index"`
+		// Embedding is a []float32, or its base64 string when asked for.
+		Embedding any `json:"embedding"`
 	}
 	items := make([]item, len(req.Inputs))
 	for i, in := range req.Inputs {
@@ -268,6 +290,9 @@ func (p *SimProvider) Embed(ctx context.Context, req *EmbeddingRequest, upstream
 			vec[d] = float32(int8(v>>(8*d))) / 128
 		}
 		items[i] = item{Object: "embedding", Index: i, Embedding: vec}
+		if req.EncodingFormat == EncodingBase64 {
+			items[i].Embedding = encodeBase64Floats(vec)
+		}
 	}
 	tokens := p.est.EmbeddingTokens(upstreamModel, req)
 	body, err := json.Marshal(map[string]any{
@@ -278,4 +303,14 @@ func (p *SimProvider) Embed(ctx context.Context, req *EmbeddingRequest, upstream
 		return nil, err
 	}
 	return &EmbeddingResponse{Body: body, Usage: Usage{PromptTokens: tokens}}, nil
+}
+
+// encodeBase64Floats encodes a vector as OpenAI does for encoding_format
+// "base64": the little-endian float32 bytes, standard base64.
+func encodeBase64Floats(vec []float32) string {
+	b := make([]byte, 0, 4*len(vec))
+	for _, f := range vec {
+		b = binary.LittleEndian.AppendUint32(b, math.Float32bits(f))
+	}
+	return base64.StdEncoding.EncodeToString(b)
 }

@@ -1,6 +1,12 @@
 package routing_test
 
 import (
+	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +79,108 @@ func TestSimProviderStreamCancel(t *testing.T) {
 		require.Error(t, err)
 	case <-time.After(5 * time.Second):
 		t.Fatal("Close did not interrupt the stream")
+	}
+}
+
+// TestSimProviderHonoursNAndBoundsLength: the sim answers n choices and bills
+// n × max_tokens, and never produces (or allocates) more than its models' output
+// limit per choice, whatever number a request carries.
+func TestSimProviderHonoursNAndBoundsLength(t *testing.T) {
+	t.Parallel()
+	est := routing.NewEstimator(routing.EstimatorConfig{})
+	p, err := routing.NewSimProvider(routing.SimConfig{}, est, testLogger(t))
+	require.NoError(t, err)
+	req, err := routing.ParseChatRequest([]byte(`{"model":"sim-small","max_tokens":5,"n":3,"messages":[{"role":"user","content":"Hello world"}]}`))
+	require.NoError(t, err)
+	res, err := p.Chat(t.Context(), req, "sim-small")
+	require.NoError(t, err)
+	require.Equal(t, 15, res.Usage.CompletionTokens)
+	var body struct {
+		Choices []struct {
+			Index   int `json:"index"`
+			Message struct{ Content string }
+		} `json:"choices"`
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		} `json:"usage"`
+	}
+	require.NoError(t, json.Unmarshal(res.Body, &body))
+	require.Len(t, body.Choices, 3)
+	require.Equal(t, 2, body.Choices[2].Index)
+	require.Equal(t, 15, body.Usage.CompletionTokens)
+
+	// A request built past the parser's checks is still bounded.
+	huge := &routing.ChatRequest{Model: "sim-small", MaxTokens: 1_000_000, N: 100_000,
+		Messages: []routing.Message{{Role: "user", Text: "x"}}}
+	res, err = p.Chat(t.Context(), huge, "sim-small")
+	require.NoError(t, err)
+	require.Equal(t, routing.SimMaxOutputTokens*routing.MaxChoices, res.Usage.CompletionTokens)
+	m, ok := routing.DefaultCatalog().Lookup("sim-small")
+	require.True(t, ok)
+	require.Equal(t, routing.SimMaxOutputTokens, m.MaxOutputTokens, "the sim's bound is its catalog limit")
+
+	// Streaming: every choice streams its words with its index, usage counts them all.
+	sreq, err := routing.ParseChatRequest([]byte(`{"model":"sim-small","stream":true,"stream_options":{"include_usage":true},"max_tokens":4,"n":2,"messages":[{"role":"user","content":"Hello"}]}`))
+	require.NoError(t, err)
+	s, err := p.ChatStream(t.Context(), sreq, "sim-small")
+	require.NoError(t, err)
+	var out bytes.Buffer
+	_, err = s.WriteTo(&out)
+	require.NoError(t, err)
+	require.Equal(t, 8, s.Usage().CompletionTokens)
+	words := map[int]int{}
+	for _, line := range strings.Split(out.String(), "\n") {
+		data, ok := strings.CutPrefix(line, "data: ")
+		if !ok || data == "[DONE]" {
+			continue
+		}
+		var chunk struct {
+			Choices []struct {
+				Index int `json:"index"`
+				Delta struct {
+					Content *string `json:"content"`
+				} `json:"delta"`
+			} `json:"choices"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(data), &chunk))
+		for _, c := range chunk.Choices {
+			if c.Delta.Content != nil && *c.Delta.Content != "" {
+				words[c.Index]++
+			}
+		}
+	}
+	require.Equal(t, map[int]int{0: 4, 1: 4}, words)
+}
+
+// TestSimEmbeddingsBase64: encoding_format base64 returns OpenAI's encoding
+// (little-endian float32), decoding to the same vector as the float format.
+func TestSimEmbeddingsBase64(t *testing.T) {
+	t.Parallel()
+	p, err := routing.NewSimProvider(routing.SimConfig{}, routing.NewEstimator(routing.EstimatorConfig{}), testLogger(t))
+	require.NoError(t, err)
+	embed := func(format string) json.RawMessage {
+		req, err := routing.ParseEmbeddingRequest([]byte(`{"model":"sim-embed","input":"hello","encoding_format":"` + format + `"}`))
+		require.NoError(t, err)
+		res, err := p.Embed(t.Context(), req, "sim-embed")
+		require.NoError(t, err)
+		var body struct {
+			Data []struct {
+				Embedding json.RawMessage `json:"embedding"`
+			} `json:"data"`
+		}
+		require.NoError(t, json.Unmarshal(res.Body, &body))
+		require.Len(t, body.Data, 1)
+		return body.Data[0].Embedding
+	}
+	var floats []float32
+	require.NoError(t, json.Unmarshal(embed("float"), &floats))
+	require.Len(t, floats, 8)
+	var b64 string
+	require.NoError(t, json.Unmarshal(embed("base64"), &b64))
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	require.NoError(t, err)
+	require.Len(t, raw, 4*len(floats))
+	for i, f := range floats {
+		require.Equal(t, f, math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
 	}
 }

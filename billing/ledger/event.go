@@ -28,9 +28,12 @@ const (
 // Event is one completed request's usage.
 type Event struct {
 	// TenantID chooses the tenant schema; it is not a column.
-	TenantID  string    `json:"tenant_id"`
-	RequestID string    `json:"request_id"`
-	CreatedAt time.Time `json:"created_at"`
+	TenantID string `json:"tenant_id"`
+	// RequestID is the id Tollgate generated: the ledger's idempotency key.
+	RequestID string `json:"request_id"`
+	// ClientRequestID is the client's own X-Request-Id, kept for correlation only.
+	ClientRequestID string    `json:"client_request_id,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
 	// KeyID is the API key used; MemberID the user behind it, when known.
 	KeyID          string `json:"key_id,omitempty"`
 	MemberID       string `json:"member_id,omitempty"`

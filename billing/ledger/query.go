@@ -164,25 +164,10 @@ func Recent(ctx context.Context, h *tenants.Handle, before time.Time, limit int)
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	type row struct {
-		RequestID, KeyID, MemberID, ModelRequested, ModelUsed, Provider, Status, RouteReason string
-		CreatedAt                                                                            time.Time
-		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs                         int64
-	}
-	var rows []row
-	err := h.Read(ctx, func(db *gorm.DB) error {
-		q := db.Table("usage_events").Order("created_at DESC, request_id DESC").Limit(limit)
-		if !before.IsZero() {
-			q = q.Where("created_at < ?", before.UTC())
+	return readEvents(ctx, h, limit, func(q *gorm.DB) *gorm.DB {
+		if before.IsZero() {
+			return q
 		}
-		return q.Scan(&rows).Error
+		return q.Where("created_at < ?", before.UTC())
 	})
-	out := make([]Event, len(rows))
-	for i, r := range rows {
-		out[i] = Event{TenantID: string(h.TenantID()), RequestID: r.RequestID, CreatedAt: r.CreatedAt, KeyID: r.KeyID, MemberID: r.MemberID,
-			ModelRequested: r.ModelRequested, ModelUsed: r.ModelUsed, Provider: r.Provider, InputTokens: r.InputTokens,
-			CachedTokens: r.CachedTokens, OutputTokens: r.OutputTokens, Cost: billing.NanoUSD(r.CostNano), LatencyMS: r.LatencyMs,
-			Status: r.Status, RouteReason: r.RouteReason}
-	}
-	return out, err
 }

@@ -223,6 +223,10 @@ func appendEventJSON(b []byte, e Event) ([]byte, error) {
 	b = appendJSONString(b, e.TenantID)
 	b = append(b, `,"request_id":`...)
 	b = appendJSONString(b, e.RequestID)
+	if e.ClientRequestID != "" {
+		b = append(b, `,"client_request_id":`...)
+		b = appendJSONString(b, e.ClientRequestID)
+	}
 	b = append(b, `,"created_at":"`...)
 	b = e.CreatedAt.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')

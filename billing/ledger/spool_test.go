@@ -14,7 +14,7 @@ func TestAppendEventJSONMatchesMarshal(t *testing.T) {
 	t.Parallel()
 	at := time.Date(2026, 11, 26, 16, 48, 41, 123456789, time.UTC)
 	for _, e := range []Event{
-		{TenantID: "01m8cbht6enn4qc5awb7hrwdgd", RequestID: "req_0123456789abcdef01234567", CreatedAt: at,
+		{TenantID: "01m8cbht6enn4qc5awb7hrwdgd", RequestID: "req_0123456789abcdef01234567", ClientRequestID: "client <7>", CreatedAt: at,
 			KeyID: "key_1", MemberID: "mem_1", ModelRequested: "auto", ModelUsed: "gpt-4o-mini", Provider: "openai",
 			InputTokens: 12, CachedTokens: 3, OutputTokens: 1, Cost: 2400, LatencyMS: 7, Status: StatusOK,
 			RouteReason: "auto_economy+fallback:upstream_error"},

@@ -45,7 +45,10 @@ type Error struct {
 	Kind    *Kind
 	Message string
 	// Code is an optional machine-readable code for the API ("budget_exceeded").
-	Code  string
+	Code string
+	// Param optionally names the request field at fault ("max_tokens",
+	// "messages[2].role"), shown as the OpenAI error's param.
+	Param string
 	Cause error
 }
 
@@ -94,6 +97,26 @@ func PublicMessage(err error) string {
 	}
 	if k := Of(err); k != nil {
 		return k.name
+	}
+	return ""
+}
+
+// InvalidParam returns an Invalid error about the request field param.
+func InvalidParam(param, format string, args ...any) error {
+	return &Error{Kind: Invalid, Param: param, Message: fmt.Sprintf(format, args...)}
+}
+
+// ParamOf returns the request field err names, or "".
+func ParamOf(err error) string {
+	var e *Error
+	for errors.As(err, &e) {
+		if e.Param != "" {
+			return e.Param
+		}
+		if e.Cause == nil {
+			return ""
+		}
+		err = e.Cause
 	}
 	return ""
 }

@@ -62,7 +62,7 @@ func TestTenantCatalogLayersOverrides(t *testing.T) {
 	m, ok := cat.Lookup("sim-large")
 	require.True(t, ok)
 	require.Equal(t, billing.NanoUSD(1000*100+2000*10), m.Cost(100, 0, 10))
-	require.Equal(t, billing.NanoUSD(1000*100+2000*50), m.WorstCase(100, 50))
+	require.Equal(t, billing.NanoUSD(1000*100+2000*50), m.WorstCase(100, 50, 1))
 	_, ok = cat.Lookup("gone-model")
 	require.False(t, ok, "an override of a model the base lost is ignored")
 	orig, _ := base.Lookup("sim-large")

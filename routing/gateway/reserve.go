@@ -26,18 +26,18 @@ func (e *RetryAfterError) Unwrap() error { return e.error }
 // plan is a request that passed selection and reservation: what to call, and what
 // to settle afterwards.
 type plan struct {
-	caller    Caller
-	requestID string
-	decision  routing.Decision
-	budgets   []budget.Budget
-	usage     []meter.ScopeUsage
-	reserved  billing.NanoUSD
-	started   time.Time
+	caller   Caller
+	ids      RequestIDs
+	decision routing.Decision
+	budgets  []budget.Budget
+	usage    []meter.ScopeUsage
+	reserved billing.NanoUSD
+	started  time.Time
 }
 
 // choose selects the model and reserves the worst case, downgrading once when a
 // hard budget refuses and the tenant's policy has a budget ladder.
-func (s *Service) choose(ctx context.Context, c Caller, requestID string, req *routing.ChatRequest) (*plan, error) {
+func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *routing.ChatRequest) (*plan, error) {
 	started := s.d.Clock()
 	policy, err := s.d.Policies.For(ctx, c.Handle)
 	if err != nil {
@@ -70,7 +70,10 @@ func (s *Service) choose(ctx context.Context, c Caller, requestID string, req *r
 	if err := s.permitted(c, &d); err != nil {
 		return nil, err
 	}
-	p := &plan{caller: c, requestID: requestID, decision: d, budgets: applicable, started: started}
+	if err := withinOutputLimit(&d, req); err != nil {
+		return nil, err
+	}
+	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started}
 	dec, err := s.reserve(ctx, p, req)
 	if err != nil {
 		return nil, err
@@ -80,7 +83,8 @@ func (s *Service) choose(ctx context.Context, c Caller, requestID string, req *r
 		cheap := policy
 		cheap.MaxTier, cheap.LadderExplicit, cheap.SessionAffinity = routing.TierEconomy, true, false
 		in.Policy = cheap
-		if d2, err := s.d.Selector.Select(ctx, in); err == nil && d2.Action != routing.DecisionActionRefuse && s.permitted(c, &d2) == nil {
+		if d2, err := s.d.Selector.Select(ctx, in); err == nil && d2.Action != routing.DecisionActionRefuse && s.permitted(c, &d2) == nil &&
+			withinOutputLimit(&d2, req) == nil {
 			d2.Action, d2.Reason = routing.DecisionActionDowngrade, routing.RouteReasonBudgetLadder
 			d2.Explanation = "hard budget nearly spent: downgraded to " + d2.Model.ID
 			p.decision = d2
@@ -117,16 +121,34 @@ func (s *Service) permitted(c Caller, d *routing.Decision) error {
 	return nil
 }
 
+// withinOutputLimit refuses a request whose max_tokens is above the chosen
+// model's output limit, and drops fallbacks with a lower limit (they would
+// refuse the request or clamp it to a length Tollgate did not reserve for).
+func withinOutputLimit(d *routing.Decision, req *routing.ChatRequest) error {
+	if err := d.Model.CheckMaxTokens(req); err != nil {
+		return err
+	}
+	kept := d.Fallbacks[:0:0]
+	for _, m := range d.Fallbacks {
+		if m.CheckMaxTokens(req) == nil {
+			kept = append(kept, m)
+		}
+	}
+	d.Fallbacks = kept
+	return nil
+}
+
 // reserve reserves the worst case of the decision's model and every fallback: the
-// costliest of them bounds what the request can cost.
+// costliest of them bounds what the request can cost. Every choice (n) may
+// produce the full output limit.
 func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest) (meter.Decision, error) {
 	var worst billing.NanoUSD
 	var tokens int64
 	for _, m := range append([]routing.Model{p.decision.Model}, p.decision.Fallbacks...) {
-		if w := m.WorstCase(req.PromptTokens, req.MaxTokens); w > worst {
+		if w := m.WorstCase(req.PromptTokens, req.MaxTokens, req.N); w > worst {
 			worst = w
 		}
-		if t := int64(req.PromptTokens + m.OutputCap(req.PromptTokens, req.MaxTokens)); t > tokens {
+		if t := int64(req.PromptTokens + m.OutputCap(req.PromptTokens, req.MaxTokens)*max(req.N, 1)); t > tokens {
 			tokens = t
 		}
 	}
@@ -142,7 +164,7 @@ func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest
 	if p.caller.KeyID != "" && (p.caller.RequestsPerMinute > 0 || p.caller.TokensPerMinute > 0) {
 		rate = &meter.RateLimit{KeyID: p.caller.KeyID, RequestsPerMinute: p.caller.RequestsPerMinute, TokensPerMinute: p.caller.TokensPerMinute}
 	}
-	dec, err := s.d.Meter.Reserve(ctx, meter.ReserveInput{TenantID: p.caller.tenantID(), RequestID: p.requestID,
+	dec, err := s.d.Meter.Reserve(ctx, meter.ReserveInput{TenantID: p.caller.tenantID(), RequestID: p.ids.Server,
 		Amount: worst, Tokens: tokens, Limits: limits, Rate: rate})
 	if err != nil {
 		return dec, errkind.Wrap(errkind.Unavailable, err, "budget meter unavailable; retry shortly")

@@ -120,6 +120,8 @@ export interface UsageQuery {
 export interface UsageEvent {
   id: string;
   request_id?: string;
+  /** The X-Request-Id the client sent, if any (correlation only; request_id is what was billed). */
+  client_request_id?: string;
   created_at: string;
   model: string;
   model_requested?: string;
