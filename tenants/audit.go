@@ -35,9 +35,23 @@ const (
 	AuditMemberInvited     = "member.invited"
 	AuditMemberRoleChanged = "member.role_changed"
 	AuditMemberRemoved     = "member.removed"
-	AuditKeyCreated        = "key.created"
-	AuditKeyRevoked        = "key.revoked"
-	AuditKeyRotated        = "key.rotated"
+	// AuditMemberJoined: an invitee accepted an invitation.
+	AuditMemberJoined      = "member.joined"
+	AuditInvitationRevoked = "invitation.revoked"
+	// Account changes, recorded in the platform log and in the user's tenants.
+	AuditUserPasswordChanged   = "user.password_changed"
+	AuditUserPasswordSet       = "user.password_set"
+	AuditUserPasswordReset     = "user.password_reset"
+	AuditUserResetLinkCreated  = "user.reset_link_created"
+	AuditUserSignedOut         = "user.signed_out_everywhere"
+	AuditUserDisabled          = "user.disabled"
+	AuditUserEnabled           = "user.enabled"
+	AuditUserDeleted           = "user.deleted"
+	AuditUserSuperadminGranted = "user.superadmin_granted"
+	AuditUserSuperadminRevoked = "user.superadmin_revoked"
+	AuditKeyCreated            = "key.created"
+	AuditKeyRevoked            = "key.revoked"
+	AuditKeyRotated            = "key.rotated"
 )
 
 // AuditEntry is one change: who (actor), what (action on target, with details),

@@ -247,7 +247,8 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken SecretString) (Toke
 			return errSession()
 		}
 		// Mark used only if nobody did yet: of two concurrent exchanges exactly one wins.
-		res := tx.Model(&refreshRow{}).Where("id = ? AND used_at IS NULL", row.ID).Update("used_at", now)
+		// A family revoked meanwhile (sign-out everywhere) also loses the race.
+		res := tx.Model(&refreshRow{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL", row.ID).Update("used_at", now)
 		if res.Error != nil {
 			return res.Error
 		}
