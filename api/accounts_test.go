@@ -331,3 +331,21 @@ func TestResetLink(t *testing.T) {
 	require.Equal(t, 200, res.Status)
 	require.Equal(t, 404, env.do("POST", "/api/v1/links/accept", "", map[string]string{"token": link.Token.Reveal(), "password": "again a password"}).Status)
 }
+
+// TestChangePasswordThrottled: wrong current passwords count against the sign-in
+// limits, so a stolen access token is no faster password oracle than the login form.
+func TestChangePasswordThrottled(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, "sqlite", envOptions{limits: tenants.LoginLimits{PerIPPerMinute: 1000, PerIPBurst: 1000, PerAccountPerMinute: 1, PerAccountBurst: 3}})
+	a := env.tenant("acme")
+	_, token := env.member(a, tenants.RoleViewer) // the sign-in is attempt 1
+	wrong := map[string]string{"current_password": "guess number one", "new_password": "a brand new password"}
+	for range 2 {
+		require.Equal(t, 422, env.do("POST", "/api/v1/me/password", token, wrong).Status)
+	}
+	before := env.snapshot()
+	res := env.do("POST", "/api/v1/me/password", token, wrong)
+	require.Equal(t, 429, res.Status, res.Body)
+	require.NotEmpty(t, res.Header.Get("Retry-After"))
+	require.Equal(t, before, env.snapshot())
+}

@@ -63,6 +63,10 @@ func (id *Identity) changePassword(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
+	if err := id.d.Sessions.Throttle(c.ClientIP(), s.User.Email); err != nil {
+		setRetryAfter(c, err)
+		return err
+	}
 	if err := id.d.Users.ChangePassword(c.Request.Context(), tenants.ChangePasswordInput{UserID: s.User.ID,
 		Current: tenants.SecretString(req.CurrentPassword), New: tenants.SecretString(req.NewPassword),
 		KeepFamily: s.Family, Actor: actor(c)}); err != nil {

@@ -224,6 +224,9 @@ func (s *Users) DeleteUser(ctx context.Context, in DeleteUserInput) error {
 			}
 			if Role(m.Role) == RoleOwner {
 				if err := ensureAnotherOwner(tx, ID(m.TenantID), row.ID); err != nil {
+					if errkind.Of(err) != errkind.Conflict {
+						return err
+					}
 					var t tenantRow
 					_ = tx.Where("id = ?", m.TenantID).Take(&t).Error
 					return errkind.New(errkind.Conflict, "%s is the last owner of tenant %q; make another member owner first", row.Email, t.Slug)
