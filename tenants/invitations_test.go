@@ -51,3 +51,26 @@ func TestInvitationAcceptedOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestAddMemberNeverJoinsAnotherTenantsUser: the operator's direct add works for a
+// user of no tenant or a role change, never for a user of another tenant (they must
+// accept an invitation).
+func TestAddMemberNeverJoinsAnotherTenantsUser(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	ctx := t.Context()
+	users := NewUsers(b.db, NewHasher(TestPasswordParams()), NewChangeFeed(b.db, ChangeFeedConfig{}, logging.Discard()), logging.Discard())
+	acme, err := b.reg.Create(ctx, CreateInput{Name: "acme"})
+	require.NoError(t, err)
+	globex, err := b.reg.Create(ctx, CreateInput{Name: "globex"})
+	require.NoError(t, err)
+	u, err := users.Create(ctx, CreateUserInput{Email: "bob@example.com", Password: "long enough pw"})
+	require.NoError(t, err)
+	require.NoError(t, users.AddMember(ctx, acme.ID, u.ID, RoleViewer, CLIActor()))
+	require.NoError(t, users.AddMember(ctx, acme.ID, u.ID, RoleAdmin, CLIActor()), "a role change in the same tenant")
+	err = users.AddMember(ctx, globex.ID, u.ID, RoleOwner, CLIActor())
+	require.ErrorIs(t, err, errkind.Conflict)
+	require.ErrorContains(t, err, "invite them")
+	_, err = users.Membership(ctx, globex.ID, u.ID)
+	require.ErrorIs(t, err, errkind.NotFound)
+}

@@ -684,13 +684,36 @@ const FLOWS = {
       await p.getByText("Password changed").first().waitFor({ timeout: 10_000 });
       const oldLogin = await fetch(`${BASE}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(invitee) });
       if (oldLogin.status !== 401) throw new Error(`the old password still signs in: HTTP ${oldLogin.status}`);
-      await apiToken({ email: invitee.email, password: changed });
+      invitee.token = await apiToken({ email: invitee.email, password: changed });
       const errs = errors.take().filter((e) => !/401|404/.test(e)); // the spent link's lookup answers 404 by design
       if (errs.length) throw new Error(errs.join(" | "));
       log("changed the password in the user menu: the new one signs in, the old one is refused");
     } finally {
       await fresh.close();
     }
+
+    // Removing the invitee: the dialog counts the API keys they created and revokes them by default.
+    const created = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/keys`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${invitee.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: `${tag}-invitee-key`, scopes: ["inference"] }),
+    });
+    if (created.status !== 201) throw new Error(`the invitee could not create a key: HTTP ${created.status}`);
+    const key = (await created.json()).secret;
+    const models = async () => (await fetch(`${BASE}/v1/models`, { headers: { Authorization: `Bearer ${key}` } })).status;
+    if ((await models()) !== 200) throw new Error("the invitee's key does not work before the removal");
+    await page.goto(tenantUrl(tenant, "members"));
+    await settle(page);
+    await page.getByRole("searchbox", { name: "Search members" }).fill(invitee.email);
+    await page.getByRole("button", { name: `Remove ${invitee.email}` }).click();
+    const removal = page.getByRole("dialog");
+    const keyChoice = removal.getByTestId("revoke-keys");
+    if (!/revoke the 1 API key/.test(await keyChoice.innerText({ timeout: 10_000 }))) throw new Error(`the removal dialog does not count the key: "${await keyChoice.innerText()}"`);
+    if (!(await keyChoice.getByRole("checkbox").isChecked())) throw new Error("revoking the member's keys is not the default");
+    await removal.getByRole("button", { name: "Remove member" }).click();
+    await page.getByText("Member removed").first().waitFor({ timeout: 10_000 });
+    if (!(await until(async () => (await models()) === 401, 5_000))) throw new Error("the removed member's key still works");
+    log("removing the invitee: the dialog counted their 1 API key, revoked by default; /v1 answers 401 with it");
 
     // A revoked invitation's link stops working.
     const revokedEmail = `${tag}-revoked@e2e.example.com`;
