@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -348,4 +349,36 @@ func TestChangePasswordThrottled(t *testing.T) {
 	require.Equal(t, 429, res.Status, res.Body)
 	require.NotEmpty(t, res.Header.Get("Retry-After"))
 	require.Equal(t, before, env.snapshot())
+}
+
+// TestUsersPage: the platform's user list pages by email and searches email or name.
+func TestUsersPage(t *testing.T) {
+	t.Parallel()
+	env := newTestEnv(t, "sqlite")
+	root := env.superadmin()
+	for i := range 5 {
+		_, err := env.users.Create(t.Context(), tenants.CreateUserInput{Email: "pager-" + string(rune('a'+i)) + "@example.com", Name: "Pat"})
+		require.NoError(t, err)
+	}
+	var seen []string
+	cursor := ""
+	for pages := 0; ; pages++ {
+		require.Less(t, pages, 5)
+		res := env.do("GET", "/api/v1/users?q=pager-&limit=2&cursor="+cursor, root, nil)
+		require.Equal(t, 200, res.Status, res.Body)
+		var page listResponse[platformUserDTO]
+		require.NoError(t, json.Unmarshal([]byte(res.Body), &page))
+		for _, u := range page.Data {
+			seen = append(seen, u.Email)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		cursor = page.NextCursor
+	}
+	require.Equal(t, []string{"pager-a@example.com", "pager-b@example.com", "pager-c@example.com", "pager-d@example.com", "pager-e@example.com"}, seen)
+	res := env.do("GET", "/api/v1/users?q=PAT", root, nil)
+	require.Equal(t, 200, res.Status)
+	require.Equal(t, 5, strings.Count(res.Body, `"name":"Pat"`))
+	require.Equal(t, 422, env.do("GET", "/api/v1/users?cursor=!!", root, nil).Status)
 }

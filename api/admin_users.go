@@ -25,18 +25,18 @@ func mapPlatformUser(u tenants.User) platformUserDTO {
 	return platformUserDTO{ID: u.ID, Email: u.Email, Name: u.Name, Superadmin: u.Superadmin, CreatedAt: u.CreatedAt, DisabledAt: u.DisabledAt}
 }
 
-// listUsers: GET /api/v1/users[?q=&limit=].
+// listUsers: GET /api/v1/users[?q=&limit=&cursor=].
 func (id *Identity) listUsers(c *gin.Context) error {
 	limit, err := queryLimit(c)
 	if err != nil {
 		return err
 	}
-	us, err := id.d.Users.ListUsers(c.Request.Context(), tenants.ListUsersInput{Query: c.Query("q"), Limit: limit})
+	page, err := id.d.Users.UsersPage(c.Request.Context(), tenants.PageInput{Query: c.Query("q"), Limit: limit, Cursor: c.Query("cursor")})
 	if err != nil {
 		return err
 	}
-	out := listResponse[platformUserDTO]{Data: make([]platformUserDTO, len(us))}
-	for i, u := range us {
+	out := listResponse[platformUserDTO]{Data: make([]platformUserDTO, len(page.Users)), NextCursor: page.NextCursor}
+	for i, u := range page.Users {
 		out.Data[i] = mapPlatformUser(u)
 	}
 	c.JSON(http.StatusOK, out)

@@ -3,7 +3,6 @@ package tenants
 import (
 	"context"
 	"errors"
-	"strings"
 
 	"gorm.io/gorm"
 
@@ -344,38 +343,6 @@ func (s *Users) LiveKeyCounts(ctx context.Context, tenant ID) (map[string]int, e
 	out := make(map[string]int, len(rows))
 	for _, r := range rows {
 		out[r.CreatedBy] = r.N
-	}
-	return out, nil
-}
-
-// ListUsersInput selects users for the platform's user list.
-type ListUsersInput struct {
-	// Query filters by email or name (substring, case-insensitive).
-	Query string
-	// Limit is 1..200; 0 means 50.
-	Limit int
-}
-
-// ListUsers lists users by email (superadmin view).
-func (s *Users) ListUsers(ctx context.Context, in ListUsersInput) ([]User, error) {
-	if in.Limit < 0 || in.Limit > 200 {
-		return nil, errkind.New(errkind.Invalid, "limit must be between 1 and 200")
-	}
-	if in.Limit == 0 {
-		in.Limit = 50
-	}
-	q := s.db.Gorm.WithContext(ctx).Model(&userRow{}).Order("email").Limit(in.Limit)
-	if t := strings.TrimSpace(in.Query); t != "" {
-		like := "%" + escapeLike(strings.ToLower(t)) + "%"
-		q = q.Where(`lower(email) LIKE ? ESCAPE '\' OR lower(name) LIKE ? ESCAPE '\'`, like, like)
-	}
-	var rows []userRow
-	if err := q.Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	out := make([]User, len(rows))
-	for i, r := range rows {
-		out[i] = mapUser(r)
 	}
 	return out, nil
 }

@@ -63,6 +63,7 @@ const PAGES = [
   { name: "invoices", path: "invoices" },
   { name: "audit", path: "audit" },
   { name: "tenants", abs: "/admin/tenants", superadmin: true },
+  { name: "users", abs: "/admin/users", superadmin: true },
   { name: "providers", abs: "/admin/providers", superadmin: true },
   { name: "system", abs: "/admin/system", superadmin: true },
 ];
@@ -714,6 +715,22 @@ const FLOWS = {
     await page.getByText("Member removed").first().waitFor({ timeout: 10_000 });
     if (!(await until(async () => (await models()) === 401, 5_000))) throw new Error("the removed member's key still works");
     log("removing the invitee: the dialog counted their 1 API key, revoked by default; /v1 answers 401 with it");
+
+    // On the platform's Users page, a superadmin disables the (now tenant-less) invitee, then enables them.
+    await page.goto(`${BASE}/admin/users`);
+    await settle(page);
+    await page.getByRole("searchbox", { name: "Search users" }).fill(invitee.email);
+    const tryLogin = async () =>
+      (await fetch(`${BASE}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: invitee.email, password: "a changed password 42" }) })).status;
+    await page.getByRole("button", { name: `Disable: ${invitee.email}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Disable user" }).click();
+    await page.getByText("User disabled").first().waitFor({ timeout: 10_000 });
+    if ((await tryLogin()) !== 401) throw new Error("a disabled user can still sign in");
+    await page.getByRole("button", { name: `Enable: ${invitee.email}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Enable user" }).click();
+    await page.getByText("User enabled").first().waitFor({ timeout: 10_000 });
+    if ((await tryLogin()) !== 200) throw new Error("an enabled user cannot sign in");
+    log("Users page: disabled (sign-in refused), enabled again (sign-in works)");
 
     // A revoked invitation's link stops working.
     const revokedEmail = `${tag}-revoked@e2e.example.com`;

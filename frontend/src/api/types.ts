@@ -491,3 +491,13 @@ export const KEY_SCOPES: { value: string; label: string; hint: string }[] = [
   { value: "inference", label: "Inference", hint: "The OpenAI-compatible API: /v1/chat/completions, /v1/embeddings, /v1/models" },
   { value: "read:usage", label: "Read usage", hint: "Read-only usage endpoints of this tenant under /api/v1" },
 ];
+
+/** A user as superadmins manage them (GET /users). */
+export interface PlatformUser {
+  id: string;
+  email: string;
+  name: string;
+  superadmin: boolean;
+  created_at: string;
+  disabled_at: string | null;
+}

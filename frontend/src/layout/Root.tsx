@@ -14,6 +14,7 @@ import type { Me } from "../api/types";
 const TenantsPage = lazy(() => import("../pages/TenantsPage"));
 const SystemPage = lazy(() => import("../pages/SystemPage"));
 const ProvidersPage = lazy(() => import("../pages/ProvidersPage"));
+const UsersPage = lazy(() => import("../pages/UsersPage"));
 
 const LAST_TENANT = "tollgate.last_tenant";
 
@@ -109,7 +110,8 @@ function Routes({ me, pathname }: { me: Me; pathname: string }) {
   }
   const admin = match("/admin/:page", pathname);
   if (admin) {
-    const page = admin.page === "system" ? <SystemPage /> : admin.page === "tenants" ? <TenantsPage /> : admin.page === "providers" ? <ProvidersPage /> : null;
+    const pages: Record<string, React.ReactNode> = { system: <SystemPage />, tenants: <TenantsPage />, providers: <ProvidersPage />, users: <UsersPage /> };
+    const page = pages[admin.page] ?? null;
     return (
       <TenantScope me={me} tenant={defaultTenant(me)} page={page ? null : undefined}>
         {page}

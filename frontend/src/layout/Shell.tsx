@@ -30,7 +30,7 @@ export function Shell({ children }: { children: ReactNode }) {
     const page = PAGES.find((p) => pathname.endsWith(`/${p.path}`));
     const label =
       page?.label ??
-      (pathname.includes("/admin/tenants") ? "Tenants" : pathname.includes("/admin/providers") ? "Providers" : pathname.includes("/admin/system") ? "System" : "");
+      (pathname.includes("/admin/tenants") ? "Tenants" : pathname.includes("/admin/users") ? "Users" : pathname.includes("/admin/providers") ? "Providers" : pathname.includes("/admin/system") ? "System" : "");
     document.title = `${label ? label + " · " : ""}${ctx.membership?.tenant_name ?? "Tollgate"} · Tollgate`;
   }, [pathname, ctx.membership]);
 
@@ -82,6 +82,11 @@ export function Shell({ children }: { children: ReactNode }) {
               <li>
                 <Link to="/admin/tenants" aria-current={pathname === "/admin/tenants" ? "page" : undefined}>
                   Tenants
+                </Link>
+              </li>
+              <li>
+                <Link to="/admin/users" aria-current={pathname === "/admin/users" ? "page" : undefined}>
+                  Users
                 </Link>
               </li>
               <li>
