@@ -60,6 +60,7 @@ func (id *Identity) Register(e *gin.Engine) {
 	sess.GET("/me", h(id.me))
 	sess.POST("/me/password", h(id.changePassword))
 	sess.POST("/me/sign-out-everywhere", h(id.signOutEverywhere))
+	sess.GET("/audit", id.AuthorizePlatform(tenants.ActionManageUsers), h(id.listPlatformAudit))
 	users := sess.Group("/users", id.AuthorizePlatform(tenants.ActionManageUsers))
 	users.GET("", h(id.listUsers))
 	users.POST("/:user_id/disable", h(id.disableUser))
