@@ -50,7 +50,7 @@ func (id *Identity) disableUser(c *gin.Context) error { return id.setDisabled(c,
 func (id *Identity) enableUser(c *gin.Context) error { return id.setDisabled(c, false) }
 
 func (id *Identity) setDisabled(c *gin.Context, disabled bool) error {
-	u, err := id.d.Users.SetDisabled(c.Request.Context(), c.Param("user_id"), disabled, actor(c))
+	u, err := id.d.Users.SetDisabled(c.Request.Context(), tenants.SetDisabledInput{UserID: c.Param("user_id"), Disabled: disabled, Actor: actor(c)})
 	if err != nil {
 		return err
 	}
@@ -87,7 +87,7 @@ func (id *Identity) grantSuperadmin(c *gin.Context) error { return id.setSuperad
 func (id *Identity) revokeSuperadmin(c *gin.Context) error { return id.setSuperadmin(c, false) }
 
 func (id *Identity) setSuperadmin(c *gin.Context, on bool) error {
-	if err := id.d.Users.SetSuperadmin(c.Request.Context(), c.Param("user_id"), on, actor(c)); err != nil {
+	if err := id.d.Users.SetSuperadmin(c.Request.Context(), tenants.SetSuperadminInput{UserID: c.Param("user_id"), Superadmin: on, Actor: actor(c)}); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

@@ -152,24 +152,31 @@ func (s *Users) SignOutEverywhere(ctx context.Context, userID string, actor Acto
 	})
 }
 
+// SetDisabledInput disables or enables a user.
+type SetDisabledInput struct {
+	UserID   string
+	Disabled bool
+	Actor    Actor
+}
+
 // SetDisabled disables or enables a user. A disabled user cannot sign in or
 // refresh, and their sessions are revoked at once. Nobody disables themselves.
-func (s *Users) SetDisabled(ctx context.Context, userID string, disabled bool, actor Actor) (User, error) {
+func (s *Users) SetDisabled(ctx context.Context, in SetDisabledInput) (User, error) {
 	var out User
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row, err := s.userByID(tx, userID)
+		row, err := s.userByID(tx, in.UserID)
 		if err != nil {
 			return err
 		}
-		if disabled && actor.UserID == row.ID {
+		if in.Disabled && in.Actor.UserID == row.ID {
 			return errkind.New(errkind.Conflict, "you cannot disable your own account")
 		}
-		if (row.DisabledAt != nil) == disabled {
+		if (row.DisabledAt != nil) == in.Disabled {
 			out = mapUser(row)
 			return nil
 		}
 		action := AuditUserEnabled
-		if disabled {
+		if in.Disabled {
 			now := nowUTC()
 			row.DisabledAt, action = &now, AuditUserDisabled
 			if err := revokeUserSessionsTx(tx, row.ID, ""); err != nil {
@@ -182,7 +189,7 @@ func (s *Users) SetDisabled(ctx context.Context, userID string, disabled bool, a
 			return err
 		}
 		out = mapUser(row)
-		return recordUserAudit(tx, row.ID, actor, action, row.Email, nil)
+		return recordUserAudit(tx, row.ID, in.Actor, action, row.Email, nil)
 	})
 	return out, err
 }

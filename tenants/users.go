@@ -146,36 +146,43 @@ func (s *Users) createTx(ctx context.Context, tx *gorm.DB, in CreateUserInput) (
 	return mapUser(row), nil
 }
 
+// SetSuperadminInput grants or withdraws the platform superadmin role.
+type SetSuperadminInput struct {
+	UserID     string
+	Superadmin bool
+	Actor      Actor
+}
+
 // SetSuperadmin grants or withdraws the platform superadmin role. Withdrawing it
 // from the last superadmin is a Conflict.
-func (s *Users) SetSuperadmin(ctx context.Context, userID string, superadmin bool, actor Actor) error {
+func (s *Users) SetSuperadmin(ctx context.Context, in SetSuperadminInput) error {
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row, err := s.userByID(tx, userID)
+		row, err := s.userByID(tx, in.UserID)
 		if err != nil {
 			return err
 		}
-		if row.Superadmin == superadmin {
+		if row.Superadmin == in.Superadmin {
 			return nil
 		}
-		if !superadmin {
-			if err := ensureAnotherSuperadmin(tx, userID); err != nil {
+		if !in.Superadmin {
+			if err := ensureAnotherSuperadmin(tx, in.UserID); err != nil {
 				return err
 			}
 		}
-		if err := tx.Model(&userRow{}).Where("id = ?", userID).Update("superadmin", superadmin).Error; err != nil {
+		if err := tx.Model(&userRow{}).Where("id = ?", in.UserID).Update("superadmin", in.Superadmin).Error; err != nil {
 			return err
 		}
 		action := AuditUserSuperadminGranted
-		if !superadmin {
+		if !in.Superadmin {
 			action = AuditUserSuperadminRevoked
 		}
-		if err := recordAudit(tx, "", actor, action, row.Email, nil); err != nil {
+		if err := recordAudit(tx, "", in.Actor, action, row.Email, nil); err != nil {
 			return err
 		}
-		if superadmin {
-			err = assignRoleTx(tx, userID, RoleSuperadmin, PolicyDomainAny)
+		if in.Superadmin {
+			err = assignRoleTx(tx, in.UserID, RoleSuperadmin, PolicyDomainAny)
 		} else {
-			err = unassignRolesTx(tx, userID, PolicyDomainAny)
+			err = unassignRolesTx(tx, in.UserID, PolicyDomainAny)
 		}
 		if err != nil {
 			return err

@@ -25,21 +25,21 @@ func newUsersCmd(g *globalFlags) *cobra.Command {
 		newUsersDeleteCmd(g))
 	for _, op := range []userOp{
 		{"disable", "Disable a user: they cannot sign in, and their sessions end at once", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			_, err := s.users.SetDisabled(cmd.Context(), u.ID, true, tenants.CLIActor())
+			_, err := s.users.SetDisabled(cmd.Context(), tenants.SetDisabledInput{UserID: u.ID, Disabled: true, Actor: tenants.CLIActor()})
 			return err
 		}, "disabled"},
 		{"enable", "Enable a disabled user", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			_, err := s.users.SetDisabled(cmd.Context(), u.ID, false, tenants.CLIActor())
+			_, err := s.users.SetDisabled(cmd.Context(), tenants.SetDisabledInput{UserID: u.ID, Actor: tenants.CLIActor()})
 			return err
 		}, "enabled"},
 		{"sign-out", "Sign a user out everywhere (refresh and access tokens stop working)", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
 			return s.users.SignOutEverywhere(cmd.Context(), u.ID, tenants.CLIActor())
 		}, "signed out everywhere"},
 		{"grant-superadmin", "Make a user a platform superadmin", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			return s.users.SetSuperadmin(cmd.Context(), u.ID, true, tenants.CLIActor())
+			return s.users.SetSuperadmin(cmd.Context(), tenants.SetSuperadminInput{UserID: u.ID, Superadmin: true, Actor: tenants.CLIActor()})
 		}, "is now a superadmin"},
 		{"revoke-superadmin", "Take the platform superadmin role away from a user (not the last one)", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			return s.users.SetSuperadmin(cmd.Context(), u.ID, false, tenants.CLIActor())
+			return s.users.SetSuperadmin(cmd.Context(), tenants.SetSuperadminInput{UserID: u.ID, Actor: tenants.CLIActor()})
 		}, "is no longer a superadmin"},
 	} {
 		cmd.AddCommand(op.command(g))
