@@ -32,8 +32,21 @@ func (id *Identity) listAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := id.d.Audit.List(c.Request.Context(), tenants.ListAuditInput{TenantID: p.TenantID(), Limit: limit,
-		Cursor: c.Query("cursor"), Query: c.Query("q")})
+	return id.writeAudit(c, tenants.ListAuditInput{TenantID: p.TenantID(), Limit: limit, Cursor: c.Query("cursor"), Query: c.Query("q")})
+}
+
+// listPlatformAudit: GET /api/v1/audit?limit=&cursor=&q= (superadmins). The platform
+// log: account changes, user deletions, superadmin grants.
+func (id *Identity) listPlatformAudit(c *gin.Context) error {
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	return id.writeAudit(c, tenants.ListAuditInput{Platform: true, Limit: limit, Cursor: c.Query("cursor"), Query: c.Query("q")})
+}
+
+func (id *Identity) writeAudit(c *gin.Context, in tenants.ListAuditInput) error {
+	page, err := id.d.Audit.List(c.Request.Context(), in)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/tenants"
 )
 
 type userDTO struct {
@@ -43,5 +44,48 @@ func (id *Identity) me(c *gin.Context) error {
 		out.Memberships[i] = membershipDTO{TenantID: string(m.Tenant.ID), TenantSlug: m.Tenant.Slug, TenantName: m.Tenant.Name, Role: string(m.Role)}
 	}
 	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+type changePasswordRequest struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+// changePassword: POST /api/v1/me/password. Needs the current password; every other
+// session of the user is signed out, this one stays.
+func (id *Identity) changePassword(c *gin.Context) error {
+	s, ok := sessionOf(c)
+	if !ok {
+		return errkind.New(errkind.Unauthenticated, "sign in first")
+	}
+	var req changePasswordRequest
+	if err := bindJSON(c, &req); err != nil {
+		return err
+	}
+	if err := id.d.Sessions.Throttle(c.ClientIP(), s.User.Email); err != nil {
+		setRetryAfter(c, err)
+		return err
+	}
+	if err := id.d.Users.ChangePassword(c.Request.Context(), tenants.ChangePasswordInput{UserID: s.User.ID,
+		Current: tenants.SecretString(req.CurrentPassword), New: tenants.SecretString(req.NewPassword),
+		KeepFamily: s.Family, Actor: actor(c)}); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
+	return nil
+}
+
+// signOutEverywhere: POST /api/v1/me/sign-out-everywhere. Revokes every session of
+// the user, this one included.
+func (id *Identity) signOutEverywhere(c *gin.Context) error {
+	s, ok := sessionOf(c)
+	if !ok {
+		return errkind.New(errkind.Unauthenticated, "sign in first")
+	}
+	if err := id.d.Users.SignOutEverywhere(c.Request.Context(), s.User.ID, actor(c)); err != nil {
+		return err
+	}
+	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -15,8 +16,9 @@ type memberDTO struct {
 	Name      string    `json:"name"`
 	Role      string    `json:"role"`
 	CreatedAt time.Time `json:"created_at"`
-	// TemporaryPassword is set once, when an invitation created the user.
-	TemporaryPassword string `json:"temporary_password,omitempty"`
+	// LiveKeys is how many working API keys the member created (revoked with the
+	// member unless kept).
+	LiveKeys int `json:"live_keys"`
 }
 
 func mapMember(m tenants.Member) memberDTO {
@@ -33,45 +35,21 @@ func (id *Identity) listMembers(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := id.d.Users.MembersPage(c.Request.Context(), p.TenantID(),
-		tenants.PageInput{Query: c.Query("q"), Limit: limit, Cursor: c.Query("cursor")})
+	ctx := c.Request.Context()
+	page, err := id.d.Users.MembersPage(ctx, p.TenantID(), tenants.PageInput{Query: c.Query("q"), Limit: limit, Cursor: c.Query("cursor")})
+	if err != nil {
+		return err
+	}
+	keys, err := id.d.Users.LiveKeyCounts(ctx, p.TenantID())
 	if err != nil {
 		return err
 	}
 	out := listResponse[memberDTO]{Data: make([]memberDTO, len(page.Members)), NextCursor: page.NextCursor}
 	for i, m := range page.Members {
 		out.Data[i] = mapMember(m)
+		out.Data[i].LiveKeys = keys[m.UserID]
 	}
 	c.JSON(http.StatusOK, out)
-	return nil
-}
-
-type inviteRequest struct {
-	Email string `json:"email"`
-	Role  string `json:"role"`
-}
-
-// inviteMember: POST /api/v1/tenants/{tenant}/members.
-func (id *Identity) inviteMember(c *gin.Context) error {
-	p, err := principal(c)
-	if err != nil {
-		return err
-	}
-	var req inviteRequest
-	if err := bindJSON(c, &req); err != nil {
-		return err
-	}
-	res, err := id.d.Users.Invite(c.Request.Context(), tenants.InviteInput{TenantID: p.TenantID(), Email: req.Email,
-		Role: tenants.Role(req.Role), MayManageOwners: id.may(c, p, tenants.ResourceMembers, tenants.ActionManageOwners), Actor: actor(c)})
-	if err != nil {
-		return err
-	}
-	out := mapMember(res.Member)
-	out.TemporaryPassword = res.TemporaryPassword.Reveal()
-	if out.TemporaryPassword != "" {
-		c.Header("Cache-Control", "no-store")
-	}
-	c.JSON(http.StatusCreated, out)
 	return nil
 }
 
@@ -98,17 +76,33 @@ func (id *Identity) changeMemberRole(c *gin.Context) error {
 	return nil
 }
 
-// removeMember: DELETE /api/v1/tenants/{tenant}/members/{user_id}.
+// removeMember: DELETE /api/v1/tenants/{tenant}/members/{user_id}[?keep_keys=true].
+// The API keys the member created are revoked unless keep_keys=true.
 func (id *Identity) removeMember(c *gin.Context) error {
 	p, err := principal(c)
 	if err != nil {
 		return err
 	}
-	err = id.d.Users.RemoveMember(c.Request.Context(), tenants.RemoveMemberInput{TenantID: p.TenantID(), UserID: c.Param("user_id"),
-		MayManageOwners: id.may(c, p, tenants.ResourceMembers, tenants.ActionManageOwners), Actor: actor(c)})
+	keep, err := queryBool(c, "keep_keys")
+	if err != nil {
+		return err
+	}
+	_, err = id.d.Users.RemoveMember(c.Request.Context(), tenants.RemoveMemberInput{TenantID: p.TenantID(), UserID: c.Param("user_id"),
+		KeepKeys: keep, MayManageOwners: id.may(c, p, tenants.ResourceMembers, tenants.ActionManageOwners), Actor: actor(c)})
 	if err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
 	return nil
+}
+
+// queryBool reads an optional true/false query parameter (absent is false).
+func queryBool(c *gin.Context, name string) (bool, error) {
+	switch c.Query(name) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	}
+	return false, &errkind.Error{Kind: errkind.Invalid, Code: "invalid_" + name, Message: name + " must be true or false"}
 }

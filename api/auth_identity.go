@@ -19,6 +19,9 @@ type IdentityDeps struct {
 	Audit    *tenants.AuditLog
 	Feed     *tenants.ChangeFeed
 	Logger   *slog.Logger
+	// PublicURL is the console's base URL for one-time links; empty uses the
+	// request's host.
+	PublicURL string
 }
 
 // Identity is the admin API's authentication and authorization: JWT sessions, API
@@ -50,9 +53,22 @@ func (id *Identity) Register(e *gin.Engine) {
 	v1.POST("/auth/login", h(id.login))
 	v1.POST("/auth/refresh", h(id.refresh))
 	v1.POST("/auth/logout", h(id.logout))
+	v1.POST("/links/lookup", h(id.lookupLink))
+	v1.POST("/links/accept", h(id.acceptLink))
 
 	sess := v1.Group("", id.requireSession)
 	sess.GET("/me", h(id.me))
+	sess.POST("/me/password", h(id.changePassword))
+	sess.POST("/me/sign-out-everywhere", h(id.signOutEverywhere))
+	sess.GET("/audit", id.AuthorizePlatform(tenants.ActionManageUsers), h(id.listPlatformAudit))
+	users := sess.Group("/users", id.AuthorizePlatform(tenants.ActionManageUsers))
+	users.GET("", h(id.listUsers))
+	users.POST("/:user_id/disable", h(id.disableUser))
+	users.POST("/:user_id/enable", h(id.enableUser))
+	users.POST("/:user_id/sign-out", h(id.signOutUser))
+	users.DELETE("/:user_id", h(id.deleteUser))
+	users.PUT("/:user_id/superadmin", h(id.grantSuperadmin))
+	users.DELETE("/:user_id/superadmin", h(id.revokeSuperadmin))
 	sess.GET("/tenants", h(id.listTenants))
 	sess.POST("/tenants", id.AuthorizePlatform(tenants.ActionManageTenants), h(id.createTenant))
 
@@ -62,9 +78,11 @@ func (id *Identity) Register(e *gin.Engine) {
 	t.POST("/resume", id.AuthorizePlatform(tenants.ActionManageTenants), h(id.resumeTenant))
 
 	t.GET("/members", id.Authorize(tenants.ResourceMembers, tenants.ActionRead), h(id.listMembers))
-	t.POST("/members", id.Authorize(tenants.ResourceMembers, tenants.ActionCreate), h(id.inviteMember))
 	t.PATCH("/members/:user_id", id.Authorize(tenants.ResourceMembers, tenants.ActionUpdate), h(id.changeMemberRole))
 	t.DELETE("/members/:user_id", id.Authorize(tenants.ResourceMembers, tenants.ActionDelete), h(id.removeMember))
+	t.GET("/invitations", id.Authorize(tenants.ResourceMembers, tenants.ActionRead), h(id.listInvitations))
+	t.POST("/invitations", id.Authorize(tenants.ResourceMembers, tenants.ActionCreate), h(id.createInvitation))
+	t.DELETE("/invitations/:invitation_id", id.Authorize(tenants.ResourceMembers, tenants.ActionDelete), h(id.revokeInvitation))
 
 	t.GET("/keys", id.Authorize(tenants.ResourceKeys, tenants.ActionRead), h(id.listKeys))
 	t.POST("/keys", id.Authorize(tenants.ResourceKeys, tenants.ActionCreate), h(id.createKey))

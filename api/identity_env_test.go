@@ -232,10 +232,11 @@ func (e *testEnv) snapshot() string {
 	var b strings.Builder
 	for _, q := range []string{
 		"SELECT id, status FROM tenants ORDER BY id",
-		"SELECT id, email, superadmin FROM users ORDER BY id",
+		"SELECT id, email, superadmin, password_hash, disabled_at IS NULL FROM users ORDER BY id",
 		"SELECT tenant_id, user_id, role FROM memberships ORDER BY tenant_id, user_id",
 		"SELECT id, tenant_id, name, scopes, revoked_at IS NULL, expires_at IS NULL FROM api_keys ORDER BY id",
 		"SELECT count(*) FROM audit_log",
+		"SELECT id, tenant_id, email, role, accepted_at IS NULL, revoked_at IS NULL FROM invitations ORDER BY id",
 		"SELECT ptype, v0, v1, v2, v3 FROM casbin_rule ORDER BY ptype, v0, v1, v2, v3",
 	} {
 		rows, err := e.db.SQL.QueryContext(e.t.Context(), q)
@@ -254,4 +255,44 @@ func (e *testEnv) snapshot() string {
 		_ = rows.Close()
 	}
 	return b.String()
+}
+
+// invitePassword is the password invitees choose in tests.
+const invitePassword = "invitee chose this one"
+
+// invite has caller invite email to the tenant at base (/api/v1/tenants/X) and
+// returns the one-time link.
+func (e *testEnv) invite(base, caller, email, role string) string {
+	e.t.Helper()
+	res := e.do("POST", base+"/invitations", caller, map[string]string{"email": email, "role": role})
+	require.Equal(e.t, 201, res.Status, res.Body)
+	require.NotContains(e.t, strings.ToLower(res.Body), "password")
+	var inv invitationDTO
+	require.NoError(e.t, json.Unmarshal([]byte(res.Body), &inv))
+	require.Contains(e.t, inv.URL, "/invite/tgl_")
+	return inv.URL
+}
+
+// linkToken is the token of a one-time link URL.
+func linkToken(url string) string { return url[strings.LastIndex(url, "/")+1:] }
+
+// accepted is a user who accepted a link, with the session it started.
+type accepted struct {
+	UserID, Email, Access, Refresh string
+}
+
+// acceptNew accepts an invitation for a new account with invitePassword (or pw).
+func (e *testEnv) acceptNew(url, pw string) accepted {
+	e.t.Helper()
+	if pw == "" {
+		pw = invitePassword
+	}
+	res := e.do("POST", "/api/v1/links/accept", "", map[string]string{"token": linkToken(url), "password": pw})
+	require.Equal(e.t, 200, res.Status, res.Body)
+	var out acceptLinkResponse
+	require.NoError(e.t, json.Unmarshal([]byte(res.Body), &out))
+	require.NotNil(e.t, out.Session)
+	u, err := e.users.FindByEmail(e.t.Context(), out.Email)
+	require.NoError(e.t, err)
+	return accepted{UserID: u.ID, Email: u.Email, Access: out.Session.AccessToken, Refresh: out.Session.RefreshToken}
 }

@@ -26,11 +26,11 @@ func TestBadInputChangesNothing(t *testing.T) {
 			errShape := []string{`"error":{`, `"message":`, `"type":`, `"code":`}
 			f.run(t, []apiScenario{
 				{Name: "oversized key", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/keys", Body: huge, WantStatus: 413, WantBody: errShape, Unchanged: true},
-				{Name: "oversized invite", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/members", Body: huge, WantStatus: 413, Unchanged: true},
+				{Name: "oversized invite", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/invitations", Body: huge, WantStatus: 413, Unchanged: true},
 				{Name: "oversized login", Method: "POST", Path: "/api/v1/auth/login", Body: huge, WantStatus: 413, Unchanged: true},
 				{Name: "malformed key", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/keys", Body: `{"name":`, WantStatus: 400, WantBody: []string{"malformed_body"}, Unchanged: true},
 				{Name: "wrong type", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/keys", Body: `{"name":42}`, WantStatus: 400, Unchanged: true},
-				{Name: "malformed invite", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/members", Body: `[]`, WantStatus: 400, Unchanged: true},
+				{Name: "malformed invite", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/invitations", Body: `[]`, WantStatus: 400, Unchanged: true},
 				{Name: "malformed role change", Caller: "owner", Method: "PATCH", Path: "/api/v1/tenants/{A}/members/{VIEWER}", Body: `nope`, WantStatus: 400, Unchanged: true},
 				{Name: "malformed rotate", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/keys/{KEY}/rotate", Body: `{"grace_seconds":"soon"}`, WantStatus: 400, Unchanged: true},
 				{Name: "malformed login", Method: "POST", Path: "/api/v1/auth/login", Body: `{"email":`, WantStatus: 400, Unchanged: true},
@@ -38,7 +38,7 @@ func TestBadInputChangesNothing(t *testing.T) {
 					Body:       `{"name":"","scopes":["admin"],"rpm_limit":-1,"tpm_limit":-5,"expires_at":"2001-01-01T00:00:00Z","models":[""]}`,
 					WantStatus: 422, WantBody: []string{"validation_failed", "name is required", `unknown scope \"admin\"`, "rpm_limit", "tpm_limit", "expires_at must be in the future", "is not a model name"},
 					Unchanged: true},
-				{Name: "bad invite", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/members", Body: `{"email":"not-an-email","role":"god"}`,
+				{Name: "bad invite", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/invitations", Body: `{"email":"not-an-email","role":"god"}`,
 					WantStatus: 422, WantBody: []string{"email is not a valid address", "role must be one of"}, Unchanged: true},
 				{Name: "bad role", Caller: "owner", Method: "PATCH", Path: "/api/v1/tenants/{A}/members/{VIEWER}", Body: `{"role":"root"}`, WantStatus: 422, Unchanged: true},
 				{Name: "bad grace", Caller: "owner", Method: "POST", Path: "/api/v1/tenants/{A}/keys/{KEY}/rotate", Body: `{"grace_seconds":-1}`, WantStatus: 422, Unchanged: true},

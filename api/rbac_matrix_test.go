@@ -32,7 +32,7 @@ func cellRequest(t *testing.T, env *testEnv, a tenants.Tenant, perm tenants.Perm
 	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionRead}:
 		return "GET", base + "/members", nil, 200
 	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionCreate}:
-		return "POST", base + "/members", map[string]string{"email": "new-" + string(tenants.NewID()) + "@example.com", "role": "viewer"}, 201
+		return "POST", base + "/invitations", map[string]string{"email": "new-" + string(tenants.NewID()) + "@example.com", "role": "viewer"}, 201
 	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionUpdate}:
 		return "PATCH", base + "/members/" + victim(), map[string]string{"role": "developer"}, 200
 	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionDelete}:
@@ -49,6 +49,8 @@ func cellRequest(t *testing.T, env *testEnv, a tenants.Tenant, perm tenants.Perm
 		return "POST", base + "/keys/" + freshKey() + "/rotate", map[string]int{"grace_seconds": 60}, 201
 	case tenants.Permission{Resource: tenants.ResourceAudit, Action: tenants.ActionRead}:
 		return "GET", base + "/audit", nil, 200
+	case tenants.Permission{Resource: tenants.ResourcePlatform, Action: tenants.ActionManageUsers}:
+		return "POST", "/api/v1/users/" + victim() + "/disable", nil, 200
 	case tenants.Permission{Resource: tenants.ResourcePlatform, Action: tenants.ActionManageTenants}:
 		return "POST", "/api/v1/tenants", map[string]string{"name": "t-" + string(tenants.NewID())[:10]}, 201
 	}

@@ -32,6 +32,9 @@ func isolationFixture(t *testing.T, backend string) *fixture {
 	f.vars["B_OWNER"] = bOwner
 	bViewer, _ := env.member(b, tenants.RoleViewer)
 	f.vars["B_VIEWER"] = bViewer
+	bInvite, err := env.users.Invite(t.Context(), tenants.InviteInput{TenantID: b.ID, Email: "pending@example.com", Role: tenants.RoleAdmin, Actor: tenants.CLIActor()})
+	require.NoError(t, err)
+	f.vars["B_INVITE"] = bInvite.Invitation.ID
 	bKey, bSecret := env.key(b, tenants.ScopeInference, tenants.ScopeReadUsage)
 	f.vars["B_KEY"] = bKey.ID
 	f.tokens["b_key"] = bSecret
@@ -62,7 +65,13 @@ func TestTenantIsolation(t *testing.T) {
 				// A's admin cannot see or touch B, by id or by slug: 404, never 403.
 				{Name: "read B members by id", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/members", WantStatus: 404, WantBody: notFound, DenyBody: []string{"{B_OWNER}"}},
 				{Name: "read B members by slug", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B_SLUG}/members", WantStatus: 404, WantBody: notFound},
-				{Name: "invite into B", Caller: "a_admin", Method: "POST", Path: "/api/v1/tenants/{B}/members", Body: `{"email":"x@example.com","role":"admin"}`, WantStatus: 404, Unchanged: true},
+				{Name: "invite into B", Caller: "a_admin", Method: "POST", Path: "/api/v1/tenants/{B}/invitations", Body: `{"email":"x@example.com","role":"admin"}`, WantStatus: 404, Unchanged: true},
+				{Name: "list B invitations", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/invitations", WantStatus: 404, DenyBody: []string{"{B_INVITE}"}},
+				{Name: "revoke B invitation in B", Caller: "a_admin", Method: "DELETE", Path: "/api/v1/tenants/{B}/invitations/{B_INVITE}", WantStatus: 404, Unchanged: true},
+				{Name: "revoke B invitation under A", Caller: "a_admin", Method: "DELETE", Path: "/api/v1/tenants/{A}/invitations/{B_INVITE}", WantStatus: 404, Unchanged: true},
+				{Name: "disable B owner", Caller: "a_owner", Method: "POST", Path: "/api/v1/users/{B_OWNER}/disable", WantStatus: 403, Unchanged: true},
+				{Name: "sign B owner out", Caller: "a_owner", Method: "POST", Path: "/api/v1/users/{B_OWNER}/sign-out", WantStatus: 403, Unchanged: true},
+				{Name: "delete B owner", Caller: "a_owner", Method: "DELETE", Path: "/api/v1/users/{B_OWNER}", WantStatus: 403, Unchanged: true},
 				{Name: "promote in B", Caller: "a_admin", Method: "PATCH", Path: "/api/v1/tenants/{B}/members/{B_VIEWER}", Body: `{"role":"admin"}`, WantStatus: 404, Unchanged: true},
 				{Name: "remove from B", Caller: "a_admin", Method: "DELETE", Path: "/api/v1/tenants/{B}/members/{B_VIEWER}", WantStatus: 404, Unchanged: true},
 				{Name: "read B keys", Caller: "a_admin", Method: "GET", Path: "/api/v1/tenants/{B}/keys", WantStatus: 404, DenyBody: []string{"{B_KEY}"}},
@@ -108,7 +117,7 @@ func TestTenantIsolation(t *testing.T) {
 				{Name: "inference key reads usage", Caller: "a_inference_key", Method: "GET", Path: "/api/v1/tenants/{A}/usage", WantStatus: 403, WantBody: []string{"read:usage"}},
 				{Name: "usage key lists keys", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/keys", WantStatus: 403},
 				{Name: "usage key creates key", Caller: "a_usage_key", Method: "POST", Path: "/api/v1/tenants/{A}/keys", Body: `{"name":"x"}`, WantStatus: 403, Unchanged: true},
-				{Name: "usage key invites", Caller: "a_usage_key", Method: "POST", Path: "/api/v1/tenants/{A}/members", Body: `{"email":"k@example.com","role":"owner"}`, WantStatus: 403, Unchanged: true},
+				{Name: "usage key invites", Caller: "a_usage_key", Method: "POST", Path: "/api/v1/tenants/{A}/invitations", Body: `{"email":"k@example.com","role":"owner"}`, WantStatus: 403, Unchanged: true},
 				{Name: "usage key reads audit", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/audit", WantStatus: 403},
 				{Name: "usage key reads budgets", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/budgets", WantStatus: 403},
 				{Name: "usage key reads routing", Caller: "a_usage_key", Method: "GET", Path: "/api/v1/tenants/{A}/routing", WantStatus: 403},

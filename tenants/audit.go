@@ -35,9 +35,23 @@ const (
 	AuditMemberInvited     = "member.invited"
 	AuditMemberRoleChanged = "member.role_changed"
 	AuditMemberRemoved     = "member.removed"
-	AuditKeyCreated        = "key.created"
-	AuditKeyRevoked        = "key.revoked"
-	AuditKeyRotated        = "key.rotated"
+	// AuditMemberJoined: an invitee accepted an invitation.
+	AuditMemberJoined      = "member.joined"
+	AuditInvitationRevoked = "invitation.revoked"
+	// Account changes, recorded in the platform log and in the user's tenants.
+	AuditUserPasswordChanged   = "user.password_changed"
+	AuditUserPasswordSet       = "user.password_set"
+	AuditUserPasswordReset     = "user.password_reset"
+	AuditUserResetLinkCreated  = "user.reset_link_created"
+	AuditUserSignedOut         = "user.signed_out_everywhere"
+	AuditUserDisabled          = "user.disabled"
+	AuditUserEnabled           = "user.enabled"
+	AuditUserDeleted           = "user.deleted"
+	AuditUserSuperadminGranted = "user.superadmin_granted"
+	AuditUserSuperadminRevoked = "user.superadmin_revoked"
+	AuditKeyCreated            = "key.created"
+	AuditKeyRevoked            = "key.revoked"
+	AuditKeyRotated            = "key.rotated"
 )
 
 // AuditEntry is one change: who (actor), what (action on target, with details),
@@ -100,6 +114,9 @@ func (a *AuditLog) Record(ctx context.Context, tenant ID, actor Actor, action, t
 // ListAuditInput selects a page of a tenant's audit log, newest first.
 type ListAuditInput struct {
 	TenantID ID
+	// Platform selects the platform log instead (account changes, user deletions,
+	// superadmin grants): TenantID must then be empty.
+	Platform bool
 	// Limit is the page size: 1..200, 0 means 50.
 	Limit int
 	// Cursor is the opaque next_cursor of the previous page; empty for the first.
@@ -110,10 +127,18 @@ type ListAuditInput struct {
 
 // Validate reports every problem with the input.
 func (in ListAuditInput) Validate() error {
-	return validatePage(in.TenantID, in.Limit, in.Cursor, in.Query, func(c string) bool {
+	cursorOK := func(c string) bool {
 		_, err := strconv.ParseInt(c, 10, 64)
 		return err == nil
-	})
+	}
+	if in.Platform {
+		errs := pageProblems(in.Limit, in.Cursor, in.Query, cursorOK)
+		if in.TenantID != "" {
+			errs = append(errs, errString("the platform log belongs to no tenant"))
+		}
+		return invalid("invalid list request", errs)
+	}
+	return validatePage(in.TenantID, in.Limit, in.Cursor, in.Query, cursorOK)
 }
 
 // AuditPage is one page of entries; NextCursor is empty on the last page.
@@ -170,6 +195,12 @@ func validatePage(tenant ID, limit int, cursor, query string, cursorOK func(stri
 	if !tenant.Valid() {
 		errs = append(errs, errString("tenant is required"))
 	}
+	return invalid("invalid list request", append(errs, pageProblems(limit, cursor, query, cursorOK)...))
+}
+
+// pageProblems lists what is wrong with a page request's limit, cursor and query.
+func pageProblems(limit int, cursor, query string, cursorOK func(string) bool) []error {
+	var errs []error
 	if limit < 0 || limit > 200 {
 		errs = append(errs, errString("limit must be between 1 and 200"))
 	}
@@ -179,7 +210,7 @@ func validatePage(tenant ID, limit int, cursor, query string, cursorOK func(stri
 	if len(query) > 100 {
 		errs = append(errs, errString("q must be at most 100 characters"))
 	}
-	return invalid("invalid list request", errs)
+	return errs
 }
 
 // escapeLike escapes LIKE wildcards in user text (with '\' as the escape character).

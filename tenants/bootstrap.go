@@ -71,7 +71,7 @@ func (s *Users) Bootstrap(ctx context.Context, in BootstrapInput) (BootstrapResu
 		case err != nil:
 			return res, err
 		default:
-			if err := s.SetSuperadmin(ctx, u.ID, true); err != nil {
+			if err := s.SetSuperadmin(ctx, SetSuperadminInput{UserID: u.ID, Superadmin: true, Actor: Actor{Email: "system"}}); err != nil {
 				return res, err
 			}
 			u.Superadmin = true

@@ -117,3 +117,39 @@ func (r *Registry) Page(ctx context.Context, in PageInput) (TenantPage, error) {
 	}
 	return page, nil
 }
+
+// UserPage is one page of users (platform view), ordered by email.
+type UserPage struct {
+	Users      []User
+	NextCursor string
+}
+
+// UsersPage lists every user by email, searchable by email or name, with keyset
+// pagination (email is unique).
+func (s *Users) UsersPage(ctx context.Context, in PageInput) (UserPage, error) {
+	after, err := in.after()
+	if err != nil {
+		return UserPage{}, err
+	}
+	q := s.db.Gorm.WithContext(ctx).Model(&userRow{})
+	if in.Query != "" {
+		p := likePattern(in.Query)
+		q = q.Where(`(LOWER(email) LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\')`, p, p)
+	}
+	if after != "" {
+		q = q.Where("email > ?", after)
+	}
+	var rows []userRow
+	if err := q.Order("email").Limit(in.limit() + 1).Find(&rows).Error; err != nil {
+		return UserPage{}, err
+	}
+	page := UserPage{Users: []User{}}
+	for i, row := range rows {
+		if i == in.limit() {
+			page.NextCursor = pageCursor(rows[i-1].Email)
+			break
+		}
+		page.Users = append(page.Users, mapUser(row))
+	}
+	return page, nil
+}

@@ -9,7 +9,6 @@ import (
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
-	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
@@ -111,96 +110,11 @@ func (s *Users) ListMembers(ctx context.Context, tenant ID) ([]Member, error) {
 	return out, nil
 }
 
-// InviteInput adds a user to a tenant by email, creating the user when unknown.
-type InviteInput struct {
-	TenantID ID
-	Email    string
-	Role     Role
-	// MayManageOwners is whether the caller may grant the owner role (the handler
-	// asks the Authorizer; the service enforces it).
-	MayManageOwners bool
-	Actor           Actor
-}
-
-// Validate reports every problem with the input.
-func (in InviteInput) Validate() error {
-	var errs []error
-	if !in.TenantID.Valid() {
-		errs = append(errs, errString("tenant is required"))
-	}
-	if err := validateEmail(in.Email); err != nil {
-		errs = append(errs, err)
-	}
-	if !in.Role.Valid() {
-		errs = append(errs, errString("role must be one of owner, admin, developer, viewer, billing"))
-	}
-	return invalid("invalid invitation", errs)
-}
-
-// Invited is the result of an invitation. TemporaryPassword is set only when the
-// user was created by it; it is shown once and never stored in clear.
-type Invited struct {
-	Member            Member
-	TemporaryPassword SecretString
-}
-
-// Invite adds the user with email to the tenant with role. An unknown email creates
-// the user with a random temporary password (no email is sent). Already a member:
-// Conflict.
-func (s *Users) Invite(ctx context.Context, in InviteInput) (Invited, error) {
-	if err := in.Validate(); err != nil {
-		return Invited{}, err
-	}
-	if in.Role == RoleOwner && !in.MayManageOwners {
-		return Invited{}, errkind.New(errkind.Forbidden, "only an owner may grant the owner role")
-	}
-	var out Invited
-	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		row, err := s.byEmail(ctx, tx, in.Email)
-		var user User
-		switch {
-		case errors.Is(err, errkind.NotFound):
-			pw, perr := randomBase62(15)
-			if perr != nil {
-				return perr
-			}
-			out.TemporaryPassword = SecretString(pw)
-			user, err = s.createTx(ctx, tx, CreateUserInput{Email: in.Email, Password: out.TemporaryPassword})
-			if err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		default:
-			user = mapUser(row)
-		}
-		m := membershipRow{TenantID: string(in.TenantID), UserID: user.ID, Role: string(in.Role), CreatedAt: nowUTC()}
-		if err := tx.Create(&m).Error; err != nil {
-			if database.IsUniqueViolation(err) {
-				return errkind.New(errkind.Conflict, "%s is already a member of this tenant", user.Email)
-			}
-			return err
-		}
-		if err := assignRoleTx(tx, user.ID, in.Role, string(in.TenantID)); err != nil {
-			return err
-		}
-		out.Member = Member{Membership: mapMembership(m), Email: user.Email, Name: user.Name}
-		details := map[string]any{"role": in.Role, "created_user": out.TemporaryPassword != ""}
-		if err := recordAudit(tx, in.TenantID, in.Actor, AuditMemberInvited, user.Email, details); err != nil {
-			return err
-		}
-		return s.feed.publishTx(tx, Change{Kind: ChangeRBAC})
-	})
-	if err != nil {
-		return Invited{}, err
-	}
-	s.rbacChanged(ctx)
-	return out, nil
-}
-
-// AddMember gives an existing user a role in a tenant, or changes it (CLI and
-// bootstrap). Unlike ChangeRole it does not protect the last owner, since it never
-// removes one; it records an audit entry when the membership is new or changed.
+// AddMember gives a user a role in a tenant, or changes it (CLI and bootstrap).
+// Unlike ChangeRole it does not protect the last owner, since it never removes one;
+// it records an audit entry when the membership is new or changed. A user who
+// belongs to another tenant is never added directly (Conflict): joining takes
+// their acceptance of an invitation.
 func (s *Users) AddMember(ctx context.Context, tenant ID, userID string, role Role, actor Actor) error {
 	if !role.Valid() {
 		return errkind.New(errkind.Invalid, "role must be one of owner, admin, developer, viewer, billing")
@@ -213,6 +127,15 @@ func (s *Users) AddMember(ctx context.Context, tenant ID, userID string, role Ro
 		}
 		if err != nil && !errors.Is(err, gorm.ErrRecordNotFound) {
 			return err
+		}
+		if err != nil {
+			var elsewhere int64
+			if err := tx.Model(&membershipRow{}).Where("user_id = ? AND tenant_id <> ?", userID, string(tenant)).Count(&elsewhere).Error; err != nil {
+				return err
+			}
+			if elsewhere > 0 {
+				return errkind.New(errkind.Conflict, "this user belongs to another tenant; invite them (tollgate users invite) and they join when they accept")
+			}
 		}
 		m := membershipRow{TenantID: string(tenant), UserID: userID, Role: string(role), CreatedAt: nowUTC()}
 		if err := tx.Clauses(clause.OnConflict{
@@ -315,17 +238,21 @@ func (s *Users) ChangeRole(ctx context.Context, in ChangeRoleInput) (Member, err
 type RemoveMemberInput struct {
 	TenantID ID
 	UserID   string
+	// KeepKeys keeps the API keys the member created; by default they are revoked.
+	KeepKeys bool
 	// MayManageOwners: see InviteInput.
 	MayManageOwners bool
 	Actor           Actor
 }
 
-// RemoveMember removes a membership. Removing an owner needs MayManageOwners;
-// removing the last owner is a Conflict.
-func (s *Users) RemoveMember(ctx context.Context, in RemoveMemberInput) error {
+// RemoveMember removes a membership and revokes the API keys the member created,
+// unless KeepKeys; it returns how many keys it revoked. Removing an owner needs
+// MayManageOwners; removing the last owner is a Conflict.
+func (s *Users) RemoveMember(ctx context.Context, in RemoveMemberInput) (int, error) {
 	if !in.TenantID.Valid() || strings.TrimSpace(in.UserID) == "" {
-		return errkind.New(errkind.Invalid, "tenant and user id are required")
+		return 0, errkind.New(errkind.Invalid, "tenant and user id are required")
 	}
+	var hashes []string
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		m, err := s.lockMembers(tx, in.TenantID, in.UserID)
 		if err != nil {
@@ -349,16 +276,22 @@ func (s *Users) RemoveMember(ctx context.Context, in RemoveMemberInput) error {
 		if err := tx.Where("id = ?", in.UserID).Take(&u).Error; err != nil {
 			return err
 		}
-		if err := recordAudit(tx, in.TenantID, in.Actor, AuditMemberRemoved, u.Email, map[string]any{"role": m.Role}); err != nil {
+		hashes, err = s.removeMemberKeysTx(tx, in.TenantID, in.UserID, in.KeepKeys, in.Actor)
+		if err != nil {
+			return err
+		}
+		if err := recordAudit(tx, in.TenantID, in.Actor, AuditMemberRemoved, u.Email,
+			map[string]any{"role": m.Role, "keys_revoked": len(hashes), "keys_kept": in.KeepKeys}); err != nil {
 			return err
 		}
 		return s.feed.publishTx(tx, Change{Kind: ChangeRBAC})
 	})
 	if err != nil {
-		return err
+		return 0, err
 	}
+	s.keysRevoked(ctx, hashes)
 	s.rbacChanged(ctx)
-	return nil
+	return len(hashes), nil
 }
 
 // lockMembers locks the tenant row (Postgres; SQLite's immediate transactions

@@ -78,6 +78,9 @@ const (
 	ActionManageTenants Action = "manage_tenants"
 	// ActionManageProviders reads and changes platform provider credentials.
 	ActionManageProviders Action = "manage_providers"
+	// ActionManageUsers lists, disables, deletes and signs out accounts and grants or
+	// revokes superadmin (platform).
+	ActionManageUsers Action = "manage_users"
 )
 
 // Permission is one (resource, action) pair of the policy.
@@ -141,6 +144,7 @@ func policyTable() []policyRow {
 		{Permission{ResourcePlatform, ActionManageTenants}, nil},
 		{Permission{ResourcePlatform, ActionRead}, nil},
 		{Permission{ResourcePlatform, ActionManageProviders}, nil},
+		{Permission{ResourcePlatform, ActionManageUsers}, nil},
 	}
 }
 

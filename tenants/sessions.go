@@ -156,11 +156,8 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (TokenPair, error) 
 	if err := in.Validate(); err != nil {
 		return TokenPair{}, err
 	}
-	if ok, wait := s.ipLim.allow(in.IP); !ok {
-		return TokenPair{}, &RateLimitedError{RetryAfter: max(wait, time.Second)}
-	}
-	if ok, wait := s.userLim.allow(normalizeEmail(in.Email)); !ok {
-		return TokenPair{}, &RateLimitedError{RetryAfter: max(wait, time.Second)}
+	if err := s.Throttle(in.IP, in.Email); err != nil {
+		return TokenPair{}, err
 	}
 	u, err := s.users.CheckPassword(ctx, in.Email, in.Password)
 	if err != nil {
@@ -177,6 +174,19 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (TokenPair, error) 
 		return err
 	})
 	return pair, err
+}
+
+// Throttle counts one password attempt against the client IP and the account (the
+// limits of Login), so no endpoint that checks a password is a faster oracle than
+// sign-in. Over a limit it returns a *RateLimitedError.
+func (s *Sessions) Throttle(ip, email string) error {
+	if ok, wait := s.ipLim.allow(ip); !ok {
+		return &RateLimitedError{RetryAfter: max(wait, time.Second)}
+	}
+	if ok, wait := s.userLim.allow(normalizeEmail(email)); !ok {
+		return &RateLimitedError{RetryAfter: max(wait, time.Second)}
+	}
+	return nil
 }
 
 type refreshRow struct {
@@ -247,7 +257,8 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken SecretString) (Toke
 			return errSession()
 		}
 		// Mark used only if nobody did yet: of two concurrent exchanges exactly one wins.
-		res := tx.Model(&refreshRow{}).Where("id = ? AND used_at IS NULL", row.ID).Update("used_at", now)
+		// A family revoked meanwhile (sign-out everywhere) also loses the race.
+		res := tx.Model(&refreshRow{}).Where("id = ? AND used_at IS NULL AND revoked_at IS NULL", row.ID).Update("used_at", now)
 		if res.Error != nil {
 			return res.Error
 		}

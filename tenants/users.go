@@ -60,7 +60,8 @@ func NewUsers(db *database.DB, hasher *Hasher, feed *ChangeFeed, logger *slog.Lo
 type CreateUserInput struct {
 	Email string
 	Name  string
-	// Password is the initial password (10..256 characters).
+	// Password is the initial password (10..256 characters). Empty leaves the account
+	// without one until its owner sets it through a one-time link (CreateResetLink).
 	Password SecretString
 	// Superadmin makes the user a platform operator.
 	Superadmin bool
@@ -75,8 +76,10 @@ func (in CreateUserInput) Validate() error {
 	if len(in.Name) > 100 {
 		errs = append(errs, errString("name must be at most 100 characters"))
 	}
-	if err := validatePassword(in.Password.Reveal()); err != nil {
-		errs = append(errs, err)
+	if in.Password != "" {
+		if err := validatePassword(in.Password.Reveal()); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return invalid("invalid user", errs)
 }
@@ -117,9 +120,12 @@ func (s *Users) Create(ctx context.Context, in CreateUserInput) (User, error) {
 }
 
 func (s *Users) createTx(ctx context.Context, tx *gorm.DB, in CreateUserInput) (User, error) {
-	hash, err := s.hasher.Hash(ctx, in.Password.Reveal())
-	if err != nil {
-		return User{}, err
+	var hash string
+	if in.Password != "" {
+		var err error
+		if hash, err = s.hasher.Hash(ctx, in.Password.Reveal()); err != nil {
+			return User{}, err
+		}
 	}
 	row := userRow{ID: newULID(), Email: normalizeEmail(in.Email), Name: strings.TrimSpace(in.Name), PasswordHash: hash,
 		Superadmin: in.Superadmin, CreatedAt: nowUTC()}
@@ -140,21 +146,43 @@ func (s *Users) createTx(ctx context.Context, tx *gorm.DB, in CreateUserInput) (
 	return mapUser(row), nil
 }
 
-// SetSuperadmin grants or withdraws the platform superadmin role.
-func (s *Users) SetSuperadmin(ctx context.Context, userID string, superadmin bool) error {
+// SetSuperadminInput grants or withdraws the platform superadmin role.
+type SetSuperadminInput struct {
+	UserID     string
+	Superadmin bool
+	Actor      Actor
+}
+
+// SetSuperadmin grants or withdraws the platform superadmin role. Withdrawing it
+// from the last superadmin is a Conflict.
+func (s *Users) SetSuperadmin(ctx context.Context, in SetSuperadminInput) error {
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		res := tx.Model(&userRow{}).Where("id = ?", userID).Update("superadmin", superadmin)
-		if res.Error != nil {
-			return res.Error
+		row, err := s.userByID(tx, in.UserID)
+		if err != nil {
+			return err
 		}
-		if res.RowsAffected == 0 {
-			return errkind.New(errkind.NotFound, "user %q not found", userID)
+		if row.Superadmin == in.Superadmin {
+			return nil
 		}
-		var err error
-		if superadmin {
-			err = assignRoleTx(tx, userID, RoleSuperadmin, PolicyDomainAny)
+		if !in.Superadmin {
+			if err := ensureAnotherSuperadmin(tx, in.UserID); err != nil {
+				return err
+			}
+		}
+		if err := tx.Model(&userRow{}).Where("id = ?", in.UserID).Update("superadmin", in.Superadmin).Error; err != nil {
+			return err
+		}
+		action := AuditUserSuperadminGranted
+		if !in.Superadmin {
+			action = AuditUserSuperadminRevoked
+		}
+		if err := recordAudit(tx, "", in.Actor, action, row.Email, nil); err != nil {
+			return err
+		}
+		if in.Superadmin {
+			err = assignRoleTx(tx, in.UserID, RoleSuperadmin, PolicyDomainAny)
 		} else {
-			err = unassignRolesTx(tx, userID, PolicyDomainAny)
+			err = unassignRolesTx(tx, in.UserID, PolicyDomainAny)
 		}
 		if err != nil {
 			return err

@@ -43,7 +43,9 @@ func TestUsersAndKeysCLI(t *testing.T) {
 	require.NotContains(t, u, "password")
 	out = run("users", "create", "--email", "root@example.com", "--superadmin")
 	require.Contains(t, out, "superadmin")
-	require.Contains(t, out, "password (shown once): ")
+	// Without --password nobody but the user learns one: a one-time link to choose it.
+	require.Contains(t, out, "http://localhost:8080/reset/tgl_")
+	require.NotContains(t, out, "password (shown once)")
 
 	// Then a key can be created (secret printed once), listed and revoked by prefix
 	out = run("keys", "create", "--tenant", "acme-corp", "--name", "ci", "--scopes", "inference,read:usage", "--expires", "720h", "--json")

@@ -74,7 +74,7 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 	sessions := tenants.NewSessions(a.db, svc.users, keyring, tenants.SessionConfig{}, a.logger)
 	keyAuth := tenants.NewKeyAuthenticator(a.db, svc.feed, tenants.KeyAuthConfig{CacheSize: a.cfg.Tier.KeyCacheSize}, a.logger)
 	ident := api.NewIdentity(api.IdentityDeps{Registry: a.registry, Users: svc.users, Sessions: sessions, Keys: svc.keys,
-		KeyAuth: keyAuth, Authz: authz, Audit: svc.audit, Feed: svc.feed, Logger: a.logger})
+		KeyAuth: keyAuth, Authz: authz, Audit: svc.audit, Feed: svc.feed, Logger: a.logger, PublicURL: a.cfg.HTTP.PublicURL})
 	return identityParts{
 		routes:   []func(*gin.Engine){ident.Register},
 		identity: ident,

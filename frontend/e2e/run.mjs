@@ -17,7 +17,7 @@
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
 //                          (see FLOWS below: keys, live, webhook, budget, revoke, routing, viewer,
-//                          members, prices, providers; they need the real backend, in this order)
+//                          members, accounts, prices, providers; they need the real backend, in this order)
 //   TOLLGATE_E2E_ENV_BASE_URL_PROVIDER
 //                          a provider whose base URL the server has from its environment
 //                          (scripts/e2e.sh sets ANTHROPIC_BASE_URL): the providers flow checks it says so
@@ -63,6 +63,7 @@ const PAGES = [
   { name: "invoices", path: "invoices" },
   { name: "audit", path: "audit" },
   { name: "tenants", abs: "/admin/tenants", superadmin: true },
+  { name: "users", abs: "/admin/users", superadmin: true },
   { name: "providers", abs: "/admin/providers", superadmin: true },
   { name: "system", abs: "/admin/system", superadmin: true },
 ];
@@ -244,6 +245,7 @@ async function measureBundle(report) {
 }
 
 const tenantUrl = (tenant, page) => `${BASE}/t/${encodeURIComponent(tenant)}/${page}`;
+const escapeRe = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls fn until it returns a truthy value or the time is up; returns the last value. */
@@ -262,6 +264,24 @@ async function apiToken(who) {
   const res = await fetch(`${BASE}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(who) });
   if (!res.ok) throw new Error(`API login as ${who.email}: HTTP ${res.status}`);
   return (await res.json()).access_token;
+}
+
+/** Adds a member through the API the only way there is: an invitation, accepted by the invitee with their own password. */
+async function addMember(token, tenant, email, role = "viewer", password = "e2e member password") {
+  const res = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/invitations`, {
+    method: "POST",
+    headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+    body: JSON.stringify({ email, role }),
+  });
+  if (res.status !== 201) throw new Error(`invite ${email} through the API: HTTP ${res.status}`);
+  const inv = await res.json();
+  if (JSON.stringify(inv).toLowerCase().includes("password")) throw new Error("the invitation answer mentions a password");
+  const accept = await fetch(`${BASE}/api/v1/links/accept`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ token: inv.url.slice(inv.url.lastIndexOf("/") + 1), password }),
+  });
+  if (accept.status !== 200) throw new Error(`accept the invitation of ${email}: HTTP ${accept.status}`);
 }
 
 /** The admin's browser page, shared by the flows (one login). */
@@ -543,14 +563,7 @@ const FLOWS = {
     const token = await apiToken(ADMIN);
     const tag = `e2e${Date.now().toString(36)}`;
     const emails = [`${tag}-alice@e2e.example.com`, `${tag}-bob@e2e.example.com`];
-    for (const email of emails) {
-      const res = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/members`, {
-        method: "POST",
-        headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-        body: JSON.stringify({ email, role: "viewer" }),
-      });
-      if (res.status !== 201) throw new Error(`invite ${email} through the API: HTTP ${res.status}`);
-    }
+    for (const email of emails) await addMember(token, tenant, email);
     const page = await adminPage(browser, shared);
     const searched = [];
     const onReq = (r) => {
@@ -577,17 +590,10 @@ const FLOWS = {
     log("another search finds bob; a search with no match shows the empty state");
     // Paging: more members with the tag than one page (25) holds; Next and Previous follow next_cursor.
     const extra = 26;
-    await Promise.all(
-      Array.from({ length: extra }, (_, i) =>
-        fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/members`, {
-          method: "POST",
-          headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-          body: JSON.stringify({ email: `${tag}-p${String(i).padStart(2, "0")}@e2e.example.com`, role: "viewer" }),
-        }).then((r) => {
-          if (r.status !== 201) throw new Error(`invite #${i}: HTTP ${r.status}`);
-        }),
-      ),
-    );
+    for (let i = 0; i < extra; i += 4)
+      await Promise.all(
+        Array.from({ length: Math.min(4, extra - i) }, (_, j) => addMember(token, tenant, `${tag}-p${String(i + j).padStart(2, "0")}@e2e.example.com`)),
+      );
     const total = extra + emails.length;
     await search.fill(tag);
     const pager = page.getByRole("navigation", { name: "Pagination" });
@@ -609,6 +615,138 @@ const FLOWS = {
     await tsearch.fill(`${tag}-no-such-tenant`);
     await page.getByRole("heading", { name: `No tenants match “${tag}-no-such-tenant”` }).waitFor({ timeout: 10_000 });
     log(`tenants search finds "${tenant}"; no match shows the empty state`);
+  },
+
+  /**
+   * Accounts: an admin invites an email in the UI and gets a one-time link (no password);
+   * the invitee opens it in a fresh browser, chooses a password, lands in the tenant, and
+   * signs in with it later; they change their password in the user menu (old one refused);
+   * a revoked invitation's link no longer works.
+   */
+  async accounts({ browser, tenant, log, shared }) {
+    const page = await adminPage(browser, shared);
+    const tag = `e2e${Date.now().toString(36)}`;
+    const invitee = { email: `${tag}-invitee@e2e.example.com`, password: "invitee chose this" };
+    const invite = async (email) => {
+      await page.goto(tenantUrl(tenant, "members"));
+      await settle(page);
+      await page.getByRole("button", { name: "Invite member" }).first().click();
+      const dialog = page.getByRole("dialog");
+      await dialog.getByLabel("Email").fill(email);
+      await dialog.getByLabel("Role").selectOption("developer");
+      await dialog.getByRole("button", { name: "Create invitation link" }).click();
+      const url = ((await page.getByTestId("invite-link").locator("code").textContent({ timeout: 10_000 })) ?? "").trim();
+      if (!new RegExp(`^${escapeRe(BASE)}/invite/tgl_[0-9A-Za-z]{43}$`).test(url)) throw new Error(`no invitation link shown (got "${url.slice(0, 40)}…")`);
+      if (/temporary password/i.test(await page.getByTestId("invite-link").innerText())) throw new Error("the invite dialog hands out a password");
+      await dialog.getByRole("button", { name: "Done" }).click();
+      await page.getByTestId("pending-invitations").getByText(email).waitFor({ timeout: 10_000 });
+      return url;
+    };
+    const link = await invite(invitee.email);
+    log(`invited ${invitee.email} in the UI: one-time link shown once, listed as pending`);
+
+    // The invitee, in a browser of their own, chooses a password and lands in the tenant.
+    const fresh = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const p = await fresh.newPage();
+      const errors = watchErrors(p);
+      await p.goto(link);
+      await p.getByRole("heading", { name: /^Join / }).waitFor({ timeout: 10_000 });
+      await p.screenshot({ path: path.join(OUT, "flow-accounts-accept-invite.png") });
+      await p.getByLabel("Choose a password").fill(invitee.password);
+      await p.getByLabel("Repeat it").fill(invitee.password);
+      await p.getByRole("button", { name: "Create account and join" }).click();
+      await p.waitForURL((u) => u.pathname.startsWith(`/t/${tenant}`), { timeout: 15_000 });
+      await p.waitForSelector("main h1", { timeout: 15_000 });
+      log("the invitee set their own password through the link and landed in the tenant");
+      // The link is spent.
+      await p.goto(link);
+      await p.getByRole("heading", { name: "This link doesn't work" }).waitFor({ timeout: 10_000 });
+      // Signing in with the chosen password works in another fresh browser.
+      const again = await browser.newContext();
+      try {
+        await login(await again.newPage(), invitee);
+      } finally {
+        await again.close();
+      }
+      log("the link works once; the invitee signs in with the password they chose");
+
+      // Change password from the user menu; the old one stops working.
+      await p.goto(tenantUrl(tenant, "overview"));
+      await settle(p);
+      await p.getByRole("button", { name: new RegExp(escapeRe(invitee.email)) }).click();
+      await p.getByRole("button", { name: "Change password" }).click();
+      const dialog = p.getByRole("dialog");
+      const changed = "a changed password 42";
+      await dialog.getByLabel("Current password").fill(invitee.password);
+      await dialog.getByLabel("New password", { exact: true }).fill(changed);
+      await dialog.getByLabel("Repeat the new password").fill(changed);
+      await dialog.getByRole("button", { name: "Change password" }).click();
+      await p.getByText("Password changed").first().waitFor({ timeout: 10_000 });
+      const oldLogin = await fetch(`${BASE}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(invitee) });
+      if (oldLogin.status !== 401) throw new Error(`the old password still signs in: HTTP ${oldLogin.status}`);
+      invitee.token = await apiToken({ email: invitee.email, password: changed });
+      const errs = errors.take().filter((e) => !/401|404/.test(e)); // the spent link's lookup answers 404 by design
+      if (errs.length) throw new Error(errs.join(" | "));
+      log("changed the password in the user menu: the new one signs in, the old one is refused");
+    } finally {
+      await fresh.close();
+    }
+
+    // Removing the invitee: the dialog counts the API keys they created and revokes them by default.
+    const created = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/keys`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${invitee.token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: `${tag}-invitee-key`, scopes: ["inference"] }),
+    });
+    if (created.status !== 201) throw new Error(`the invitee could not create a key: HTTP ${created.status}`);
+    const key = (await created.json()).secret;
+    const models = async () => (await fetch(`${BASE}/v1/models`, { headers: { Authorization: `Bearer ${key}` } })).status;
+    if ((await models()) !== 200) throw new Error("the invitee's key does not work before the removal");
+    await page.goto(tenantUrl(tenant, "members"));
+    await settle(page);
+    await page.getByRole("searchbox", { name: "Search members" }).fill(invitee.email);
+    await page.getByRole("button", { name: `Remove ${invitee.email}` }).click();
+    const removal = page.getByRole("dialog");
+    const keyChoice = removal.getByTestId("revoke-keys");
+    if (!/revoke the 1 API key/.test(await keyChoice.innerText({ timeout: 10_000 }))) throw new Error(`the removal dialog does not count the key: "${await keyChoice.innerText()}"`);
+    if (!(await keyChoice.getByRole("checkbox").isChecked())) throw new Error("revoking the member's keys is not the default");
+    await removal.getByRole("button", { name: "Remove member" }).click();
+    await page.getByText("Member removed").first().waitFor({ timeout: 10_000 });
+    if (!(await until(async () => (await models()) === 401, 5_000))) throw new Error("the removed member's key still works");
+    log("removing the invitee: the dialog counted their 1 API key, revoked by default; /v1 answers 401 with it");
+
+    // On the platform's Users page, a superadmin disables the (now tenant-less) invitee, then enables them.
+    await page.goto(`${BASE}/admin/users`);
+    await settle(page);
+    await page.getByRole("searchbox", { name: "Search users" }).fill(invitee.email);
+    const tryLogin = async () =>
+      (await fetch(`${BASE}/api/v1/auth/login`, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ email: invitee.email, password: "a changed password 42" }) })).status;
+    await page.getByRole("button", { name: `Disable: ${invitee.email}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Disable user" }).click();
+    await page.getByText("User disabled").first().waitFor({ timeout: 10_000 });
+    if ((await tryLogin()) !== 401) throw new Error("a disabled user can still sign in");
+    await page.getByRole("button", { name: `Enable: ${invitee.email}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Enable user" }).click();
+    await page.getByText("User enabled").first().waitFor({ timeout: 10_000 });
+    if ((await tryLogin()) !== 200) throw new Error("an enabled user cannot sign in");
+    log("Users page: disabled (sign-in refused), enabled again (sign-in works)");
+
+    // A revoked invitation's link stops working.
+    const revokedEmail = `${tag}-revoked@e2e.example.com`;
+    const revoked = await invite(revokedEmail);
+    await page.getByRole("button", { name: `Revoke the invitation of ${revokedEmail}` }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Revoke invitation" }).click();
+    await page.getByText("Invitation revoked").first().waitFor({ timeout: 10_000 });
+    const ctx = await browser.newContext();
+    try {
+      const p = await ctx.newPage();
+      await p.goto(revoked);
+      await p.getByRole("heading", { name: "This link doesn't work" }).waitFor({ timeout: 10_000 });
+    } finally {
+      await ctx.close();
+    }
+    log("a revoked invitation's link shows \"This link doesn't work\"");
   },
 
   /** A negotiated price set in the UI (the form refuses a price finer than $0.001/M first), seen on the models page and in the API; then removed after a confirmation. */

@@ -136,6 +136,10 @@ type HTTP struct {
 	// (TOLLGATE_PPROF_ADDR, e.g. 127.0.0.1:6060) for profiling under load. Default
 	// empty: off. It must be a loopback address: profiles expose memory contents.
 	PprofAddr string
+	// PublicURL is the console's base URL as users reach it (TOLLGATE_PUBLIC_URL,
+	// e.g. https://tollgate.example.com), used in invitation and password links.
+	// Default empty: the API uses the request's host, the CLI http://localhost:<port>.
+	PublicURL string
 }
 
 // Log configures slog output.
@@ -310,6 +314,7 @@ func Parse(env map[string]string) (Config, error) {
 	str("TOLLGATE_PPROF_ADDR", &c.HTTP.PprofAddr)
 	secret("TOLLGATE_METRICS_TOKEN", &c.HTTP.MetricsToken)
 	str("TOLLGATE_METRICS_ADDR", &c.HTTP.MetricsAddr)
+	str("TOLLGATE_PUBLIC_URL", &c.HTTP.PublicURL)
 	str("TOLLGATE_SPOOL_DIR", &c.SpoolDir)
 	str("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOLLGATE_LOG_FORMAT", &c.Log.Format)
@@ -447,6 +452,7 @@ func (c Config) Validate() error {
 		"OPENROUTER_BASE_URL": c.Providers.OpenRouterBaseURL,
 		"ANTHROPIC_BASE_URL":  c.Providers.AnthropicBaseURL,
 		"STRIPE_API_BASE":     c.Stripe.APIBase,
+		"TOLLGATE_PUBLIC_URL": c.HTTP.PublicURL,
 	} {
 		if v == "" {
 			continue

@@ -16,9 +16,12 @@ export const qk = {
   tenantsAll: ["tenants"] as const,
   system: ["system"] as const,
   providers: ["providers"] as const,
+  users: (q = "", cursor = "") => ["users", { q, cursor }] as const,
+  usersAll: ["users"] as const,
   tenant: (t: string) => ["t", t] as const,
   members: (t: string, q = "", cursor = "") => ["t", t, "members", { q, cursor }] as const,
   membersAll: (t: string) => ["t", t, "members"] as const,
+  invitations: (t: string) => ["t", t, "invitations"] as const,
   /** The members pickers and name lookups read (one page of the maximum size). */
   membersLookup: (t: string) => ["t", t, "members", "lookup"] as const,
   keys: (t: string, q = "", cursor = "") => ["t", t, "keys", { q, cursor }] as const,
@@ -61,6 +64,12 @@ export function endpoints(c: ApiClient) {
     logout: (refresh_token: string) =>
       c.request<void>("/auth/logout", { method: "POST", body: { refresh_token }, anonymous: true }),
     me: () => c.get<T.Me>("/me"),
+    changePassword: (current_password: string, new_password: string) => c.post<void>("/me/password", { current_password, new_password }),
+    signOutEverywhere: () => c.post<void>("/me/sign-out-everywhere"),
+    lookupLink: (token: string) => c.request<T.LinkSummary>("/links/lookup", { method: "POST", body: { token }, anonymous: true }),
+    /** With signedIn, the current session accepts (an existing account); otherwise the password creates or resets it. */
+    acceptLink: (token: string, input: { password?: string; name?: string }, signedIn = false) =>
+      c.request<T.AcceptLinkResult>("/links/accept", { method: "POST", body: { token, ...input }, anonymous: !signedIn }),
 
     tenants: (q: PageQuery = {}) => c.get<T.Page<T.Tenant>>("/tenants", { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
     createTenant: (name: string) => c.post<T.Tenant>("/tenants", { name }),
@@ -68,9 +77,13 @@ export function endpoints(c: ApiClient) {
     resumeTenant: (t: string) => c.post<void>(`${tp(t)}/resume`),
 
     members: (t: string, q: PageQuery = {}) => c.get<T.Page<T.Member>>(`${tp(t)}/members`, { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
-    inviteMember: (t: string, email: string, role: Role) => c.post<T.Member>(`${tp(t)}/members`, { email, role }),
+    invitations: (t: string) => c.get<T.Page<T.Invitation>>(`${tp(t)}/invitations`),
+    invite: (t: string, email: string, role: Role) => c.post<T.Invitation>(`${tp(t)}/invitations`, { email, role }),
+    revokeInvitation: (t: string, id: string) => c.del<void>(`${tp(t)}/invitations/${enc(id)}`),
     changeRole: (t: string, userId: string, role: Role) => c.patch<T.Member>(`${tp(t)}/members/${enc(userId)}`, { role }),
-    removeMember: (t: string, userId: string) => c.del<void>(`${tp(t)}/members/${enc(userId)}`),
+    /** Revokes the API keys the member created unless keepKeys. */
+    removeMember: (t: string, userId: string, keepKeys = false) =>
+      c.request<void>(`${tp(t)}/members/${enc(userId)}`, { method: "DELETE", query: { keep_keys: keepKeys ? "true" : undefined } }),
 
     keys: (t: string, q: PageQuery) => c.get<T.Page<T.ApiKey>>(`${tp(t)}/keys`, { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
     createKey: (t: string, input: T.CreateKeyInput) => c.post<T.KeyWithSecret>(`${tp(t)}/keys`, input),
@@ -104,6 +117,13 @@ export function endpoints(c: ApiClient) {
     deleteModelPrice: (t: string, model: string) => c.del<void>(`${tp(t)}/models/${enc(model)}/price`),
     invoices: (t: string) => c.get<T.Page<T.Invoice>>(`${tp(t)}/invoices`),
     runInvoice: (t: string, period?: string) => c.post<T.InvoiceRunResult>(`${tp(t)}/invoices/run`, period ? { period } : {}),
+    users: (q: PageQuery = {}) => c.get<T.Page<T.PlatformUser>>("/users", { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
+    disableUser: (id: string) => c.post<T.PlatformUser>(`/users/${enc(id)}/disable`),
+    enableUser: (id: string) => c.post<T.PlatformUser>(`/users/${enc(id)}/enable`),
+    signOutUser: (id: string) => c.post<void>(`/users/${enc(id)}/sign-out`),
+    setSuperadmin: (id: string, on: boolean) => c.request<void>(`/users/${enc(id)}/superadmin`, { method: on ? "PUT" : "DELETE" }),
+    /** Revokes the API keys the user created unless keepKeys. */
+    deleteUser: (id: string, keepKeys = false) => c.request<void>(`/users/${enc(id)}`, { method: "DELETE", query: { keep_keys: keepKeys ? "true" : undefined } }),
     system: () => c.get<T.SystemInfo>("/system"),
     providers: () => c.get<T.Page<T.Provider>>("/providers"),
     setProvider: (name: string, input: T.SetProviderInput) => c.put<T.Provider>(`/providers/${enc(name)}`, input),

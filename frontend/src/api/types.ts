@@ -37,8 +37,42 @@ export interface Member {
   name: string;
   role: Role;
   created_at: string;
-  /** Only in the answer to an invite that created the user (no email is sent): shown once. */
-  temporary_password?: string;
+  /** Working API keys this member created: revoked when they are removed, unless kept. */
+  live_keys?: number;
+}
+
+/** A pending invitation (POST/GET /tenants/{t}/invitations). */
+export interface Invitation {
+  id: string;
+  email: string;
+  role: Role;
+  invited_by_email: string;
+  created_at: string;
+  expires_at: string;
+  /** The one-time link: only in the answer that creates the invitation, shown once. */
+  url?: string;
+}
+
+/** What a one-time link is for (POST /links/lookup). */
+export interface LinkSummary {
+  purpose: "invite" | "reset";
+  email: string;
+  role?: Role;
+  tenant_slug?: string;
+  tenant_name?: string;
+  invited_by_email: string;
+  expires_at: string;
+  /** An account exists: sign in as it and accept; otherwise choose a password. */
+  account_exists: boolean;
+}
+
+/** The answer of POST /links/accept; session is set when the link set the password. */
+export interface AcceptLinkResult {
+  purpose: "invite" | "reset";
+  email: string;
+  tenant_slug?: string;
+  role?: Role;
+  session?: { access_token: string; refresh_token: string; token_type?: string; expires_in?: number };
 }
 
 export interface ApiKey {
@@ -459,3 +493,13 @@ export const KEY_SCOPES: { value: string; label: string; hint: string }[] = [
   { value: "inference", label: "Inference", hint: "The OpenAI-compatible API: /v1/chat/completions, /v1/embeddings, /v1/models" },
   { value: "read:usage", label: "Read usage", hint: "Read-only usage endpoints of this tenant under /api/v1" },
 ];
+
+/** A user as superadmins manage them (GET /users). */
+export interface PlatformUser {
+  id: string;
+  email: string;
+  name: string;
+  superadmin: boolean;
+  created_at: string;
+  disabled_at: string | null;
+}

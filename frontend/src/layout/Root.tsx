@@ -4,6 +4,7 @@ import { api, session, TenantContext, tenantPath, useTenantValue } from "../app"
 import { qk } from "../api/endpoints";
 import { match, navigate, useLocation } from "../router/router";
 import { LoginPage } from "../pages/LoginPage";
+import { LinkPage } from "../pages/LinkPage";
 import { Shell } from "./Shell";
 import { LiveProvider } from "../live/LiveProvider";
 import { ErrorState, Skeleton } from "../ui/bits";
@@ -13,6 +14,7 @@ import type { Me } from "../api/types";
 const TenantsPage = lazy(() => import("../pages/TenantsPage"));
 const SystemPage = lazy(() => import("../pages/SystemPage"));
 const ProvidersPage = lazy(() => import("../pages/ProvidersPage"));
+const UsersPage = lazy(() => import("../pages/UsersPage"));
 
 const LAST_TENANT = "tollgate.last_tenant";
 
@@ -44,6 +46,7 @@ export function Root() {
         if (e.type !== "logout") return;
         qc.clear();
         const here = window.location.pathname + window.location.search;
+        if (isLinkPath(window.location.pathname)) return; // a one-time link page stays put: sign in as the invitee there
         const next = e.reason === "expired" && !here.startsWith("/login") ? `?next=${encodeURIComponent(here)}&expired=1` : "";
         navigate(`/login${next}`, { replace: true });
       }),
@@ -51,6 +54,10 @@ export function Root() {
   );
 
   if (restoring) return <FullPageLoading />;
+
+  // One-time links (invitations, password resets) are public pages.
+  const link = match("/invite/:token", pathname) ?? match("/reset/:token", pathname);
+  if (link) return <LinkPage key={link.token} purpose={pathname.startsWith("/invite/") ? "invite" : "reset"} token={link.token} />;
 
   if (status === "anonymous") {
     if (!pathname.startsWith("/login")) {
@@ -60,6 +67,10 @@ export function Root() {
     return <LoginPage />;
   }
   return <Authed pathname={pathname} />;
+}
+
+function isLinkPath(p: string): boolean {
+  return p.startsWith("/invite/") || p.startsWith("/reset/");
 }
 
 function FullPageLoading() {
@@ -99,7 +110,8 @@ function Routes({ me, pathname }: { me: Me; pathname: string }) {
   }
   const admin = match("/admin/:page", pathname);
   if (admin) {
-    const page = admin.page === "system" ? <SystemPage /> : admin.page === "tenants" ? <TenantsPage /> : admin.page === "providers" ? <ProvidersPage /> : null;
+    const pages: Record<string, React.ReactNode> = { system: <SystemPage />, tenants: <TenantsPage />, providers: <ProvidersPage />, users: <UsersPage /> };
+    const page = pages[admin.page] ?? null;
     return (
       <TenantScope me={me} tenant={defaultTenant(me)} page={page ? null : undefined}>
         {page}

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from "react";
+import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { api, session, tenantPath, useTenant } from "../app";
 import { Link, navigate, useLocation } from "../router/router";
@@ -6,6 +6,11 @@ import { PAGES } from "./pages";
 import { useLive } from "../live/LiveProvider";
 import { ROLE_LABEL } from "../roles/permissions";
 import type { LiveStatus } from "../live/feed";
+import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
+import { Field } from "../ui/bits";
+import { useToast } from "../ui/toast";
+import { errorMessage } from "../api/errors";
+import { passwordProblem } from "../auth/password";
 
 /** The frame around every signed-in page: nav, tenant switcher, live status, user menu. */
 export function Shell({ children }: { children: ReactNode }) {
@@ -25,7 +30,7 @@ export function Shell({ children }: { children: ReactNode }) {
     const page = PAGES.find((p) => pathname.endsWith(`/${p.path}`));
     const label =
       page?.label ??
-      (pathname.includes("/admin/tenants") ? "Tenants" : pathname.includes("/admin/providers") ? "Providers" : pathname.includes("/admin/system") ? "System" : "");
+      (pathname.includes("/admin/tenants") ? "Tenants" : pathname.includes("/admin/users") ? "Users" : pathname.includes("/admin/providers") ? "Providers" : pathname.includes("/admin/system") ? "System" : "");
     document.title = `${label ? label + " · " : ""}${ctx.membership?.tenant_name ?? "Tollgate"} · Tollgate`;
   }, [pathname, ctx.membership]);
 
@@ -77,6 +82,11 @@ export function Shell({ children }: { children: ReactNode }) {
               <li>
                 <Link to="/admin/tenants" aria-current={pathname === "/admin/tenants" ? "page" : undefined}>
                   Tenants
+                </Link>
+              </li>
+              <li>
+                <Link to="/admin/users" aria-current={pathname === "/admin/users" ? "page" : undefined}>
+                  Users
                 </Link>
               </li>
               <li>
@@ -163,6 +173,8 @@ function UserMenu() {
   const ctx = useTenant();
   const qc = useQueryClient();
   const [open, setOpen] = useState(false);
+  const [changing, setChanging] = useState(false);
+  const [everywhere, setEverywhere] = useState(false);
   const ref = useRef<HTMLDivElement>(null);
   // Close on a click outside or on Escape, like any menu.
   useEffect(() => {
@@ -201,11 +213,91 @@ function UserMenu() {
               {ctx.role ? `${ctx.me.user.superadmin ? " · " : ""}${ROLE_LABEL[ctx.role]}` : ""}
             </div>
           </div>
-          <button type="button" className="menu-item" onClick={logout} autoFocus>
+          <button type="button" className="menu-item" onClick={() => (setOpen(false), setChanging(true))} autoFocus>
+            Change password
+          </button>
+          <button type="button" className="menu-item" onClick={() => (setOpen(false), setEverywhere(true))}>
+            Sign out everywhere
+          </button>
+          <button type="button" className="menu-item" onClick={logout}>
             Sign out
           </button>
         </div>
       )}
+      <ChangePasswordDialog open={changing} onClose={() => setChanging(false)} />
+      <ConfirmDialog
+        open={everywhere}
+        title="Sign out everywhere?"
+        body={<p>Every session of {ctx.me.user.email} ends now, on every device and browser, this one included.</p>}
+        confirmLabel="Sign out everywhere"
+        onClose={() => setEverywhere(false)}
+        onConfirm={async () => {
+          await api.signOutEverywhere();
+          session.logout("user");
+          qc.clear();
+        }}
+      />
     </div>
+  );
+}
+
+function ChangePasswordDialog({ open, onClose }: { open: boolean; onClose: () => void }) {
+  const id = useId();
+  const toast = useToast();
+  const [current, setCurrent] = useState("");
+  const [next, setNext] = useState("");
+  const [again, setAgain] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [err, setErr] = useState<string | null>(null);
+  useEffect(() => {
+    if (open) {
+      setCurrent("");
+      setNext("");
+      setAgain("");
+      setErr(null);
+    }
+  }, [open]);
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const problem = !current ? "Enter your current password." : passwordProblem(next, again);
+    if (problem) {
+      setErr(problem);
+      return;
+    }
+    setBusy(true);
+    setErr(null);
+    try {
+      await api.changePassword(current, next);
+      toast.success("Password changed", "Your other sessions were signed out.");
+      onClose();
+    } catch (x) {
+      setErr(errorMessage(x));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog open={open} onClose={onClose} title="Change password">
+      <form onSubmit={submit} noValidate>
+        <Field id={`${id}-current`} label="Current password">
+          <input id={`${id}-current`} type="password" autoComplete="current-password" value={current} onChange={(e) => setCurrent(e.target.value)} />
+        </Field>
+        <Field id={`${id}-new`} label="New password" hint="At least 10 characters. Your other sessions are signed out.">
+          <input id={`${id}-new`} type="password" autoComplete="new-password" value={next} onChange={(e) => setNext(e.target.value)} />
+        </Field>
+        <Field id={`${id}-again`} label="Repeat the new password">
+          <input id={`${id}-again`} type="password" autoComplete="new-password" value={again} onChange={(e) => setAgain(e.target.value)} />
+        </Field>
+        {err && <FormError message={err} />}
+        <div className="dialog-actions">
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" className="btn btn-primary" disabled={busy}>
+            {busy ? "Saving…" : "Change password"}
+          </button>
+        </div>
+      </form>
+    </Dialog>
   );
 }

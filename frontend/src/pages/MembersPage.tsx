@@ -7,7 +7,7 @@ import { assignableRoles, canManageMember, ROLE_HINT, ROLE_LABEL, type Role } fr
 import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
-import type { Member } from "../api/types";
+import type { Invitation, Member } from "../api/types";
 import { usePagedSearch } from "../ui/usePagedSearch";
 
 export default function MembersPage() {
@@ -21,11 +21,15 @@ export default function MembersPage() {
     queryFn: () => api.members(tenant, { q, cursor }),
     placeholderData: keepPreviousData,
   });
+  const invitations = useQuery({ queryKey: qk.invitations(tenant), queryFn: () => api.invitations(tenant) });
   const [inviting, setInviting] = useState(false);
   const [removing, setRemoving] = useState<Member | null>(null);
+  const [revoking, setRevoking] = useState<Invitation | null>(null);
   const [savingId, setSavingId] = useState<string | null>(null);
   const roles = assignableRoles(principal);
-  const refresh = () => qc.invalidateQueries({ queryKey: qk.membersAll(tenant) });
+  const refresh = () =>
+    Promise.all([qc.invalidateQueries({ queryKey: qk.membersAll(tenant) }), qc.invalidateQueries({ queryKey: qk.invitations(tenant) })]);
+  const pending = listOf(invitations.data);
   const rows = listOf(members.data);
 
   const changeRole = async (m: Member, role: Role) => {
@@ -159,16 +163,64 @@ export default function MembersPage() {
           <Pager hasPrev={paging.hasPrev} hasNext={!!members.data?.next_cursor} onPrev={paging.prev} onNext={() => paging.next(members.data?.next_cursor)} />
         </section>
       )}
+      {pending.length > 0 && (
+        <section className="card flush" aria-labelledby="pending-title" data-testid="pending-invitations">
+          <div className="card-head padded">
+            <h2 id="pending-title">Pending invitations</h2>
+          </div>
+          <div className="table-wrap">
+            <table className="table">
+              <thead>
+                <tr>
+                  <th scope="col">Email</th>
+                  <th scope="col">Role</th>
+                  <th scope="col" className="hide-sm">
+                    Expires
+                  </th>
+                  <th scope="col" className="r">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {pending.map((inv) => (
+                  <tr key={inv.id}>
+                    <td>
+                      <strong>{inv.email}</strong>
+                      <div className="muted small">invited by {inv.invited_by_email}</div>
+                    </td>
+                    <td>
+                      <Badge>{ROLE_LABEL[inv.role] ?? inv.role}</Badge>
+                    </td>
+                    <td className="hide-sm">
+                      <When iso={inv.expires_at} relative />
+                    </td>
+                    <td className="r">
+                      {can("members.remove") && (
+                        <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoking(inv)} aria-label={`Revoke the invitation of ${inv.email}`}>
+                          Revoke
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <p className="muted small card-foot">The link of an invitation is shown once, when it is made. Lost it? Revoke the invitation and invite again.</p>
+        </section>
+      )}
       <InviteDialog open={inviting} roles={roles} onClose={() => setInviting(false)} onDone={refresh} />
+      <RemoveMemberDialog member={removing} onClose={() => setRemoving(null)} onDone={refresh} />
       <ConfirmDialog
-        open={!!removing}
-        title={`Remove ${removing?.email}?`}
-        body={<p>They lose access to this tenant immediately. Their API keys keep working until you revoke them.</p>}
-        confirmLabel="Remove member"
-        onClose={() => setRemoving(null)}
+        open={!!revoking}
+        title={`Revoke the invitation of ${revoking?.email}?`}
+        body={<p>Its link stops working at once. You can invite them again later.</p>}
+        confirmLabel="Revoke invitation"
+        onClose={() => setRevoking(null)}
         onConfirm={async () => {
-          await api.removeMember(tenant, removing!.user_id);
-          toast.success("Member removed", removing!.email);
+          await api.revokeInvitation(tenant, revoking!.id);
+          toast.success("Invitation revoked", revoking!.email);
           await refresh();
         }}
       />
@@ -176,7 +228,44 @@ export default function MembersPage() {
   );
 }
 
-function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: Role[]; onClose: () => void; onDone: () => void }) {
+function RemoveMemberDialog({ member, onClose, onDone }: { member: Member | null; onClose: () => void; onDone: () => unknown }) {
+  const { tenant } = useTenant();
+  const toast = useToast();
+  const [revokeKeys, setRevokeKeys] = useState(true);
+  useEffect(() => {
+    if (member) setRevokeKeys(true);
+  }, [member]);
+  const keys = member?.live_keys ?? 0;
+  return (
+    <ConfirmDialog
+      open={!!member}
+      title={`Remove ${member?.email}?`}
+      body={
+        <>
+          <p>They lose access to this tenant immediately.</p>
+          {keys > 0 ? (
+            <label className="check" data-testid="revoke-keys">
+              <input type="checkbox" checked={revokeKeys} onChange={(e) => setRevokeKeys(e.target.checked)} /> Also revoke the {keys} API key{keys === 1 ? "" : "s"}{" "}
+              they created (apps using {keys === 1 ? "it" : "them"} get 401 from now on). Untick to keep {keys === 1 ? "it" : "them"} working.
+            </label>
+          ) : (
+            <p className="muted">They created no API key that still works.</p>
+          )}
+        </>
+      }
+      confirmLabel="Remove member"
+      onClose={onClose}
+      onConfirm={async () => {
+        const keep = keys > 0 && !revokeKeys;
+        await api.removeMember(tenant, member!.user_id, keep);
+        toast.success("Member removed", keys > 0 ? `${member!.email} · ${keep ? "API keys kept" : `${keys} API key${keys === 1 ? "" : "s"} revoked`}` : member!.email);
+        await onDone();
+      }}
+    />
+  );
+}
+
+function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: Role[]; onClose: () => void; onDone: () => unknown }) {
   const { tenant } = useTenant();
   const toast = useToast();
   const id = useId();
@@ -184,8 +273,8 @@ function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: 
   const [role, setRole] = useState<Role>("developer");
   const [busy, setBusy] = useState(false);
   const [err, setErr] = useState<string | null>(null);
-  // A new user's temporary password (no email is sent): shown once, here.
-  const [created, setCreated] = useState<{ email: string; password: string } | null>(null);
+  // The invitation's one-time link (self-host sends no mail): shown once, here.
+  const [created, setCreated] = useState<{ email: string; url: string } | null>(null);
   useEffect(() => {
     if (open) {
       setEmail("");
@@ -203,11 +292,10 @@ function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: 
     setBusy(true);
     setErr(null);
     try {
-      const m = await api.inviteMember(tenant, email.trim(), role);
-      toast.success("Member invited", `${email.trim()} · ${ROLE_LABEL[role]}`);
-      onDone();
-      if (m?.temporary_password) setCreated({ email: m.email, password: m.temporary_password });
-      else onClose();
+      const inv = await api.invite(tenant, email.trim(), role);
+      toast.success("Invitation created", `${inv.email} · ${ROLE_LABEL[role]}`);
+      void onDone();
+      setCreated({ email: inv.email, url: inv.url ?? "" });
     } catch (x) {
       setErr(errorMessage(x));
     } finally {
@@ -217,13 +305,14 @@ function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: 
   return (
     <Dialog open={open} onClose={onClose} title="Invite member">
       {created ? (
-        <div data-testid="temporary-password">
+        <div data-testid="invite-link">
           <p>
-            <strong>{created.email}</strong> had no account, so one was created. No email is sent: give them this temporary password. It is shown only now.
+            Send <strong>{created.email}</strong> this link. It works once, for 7 days; they choose their own password there (or, with an account already,
+            sign in and accept). It is shown only now.
           </p>
           <div className="secret">
-            <code>{created.password}</code>
-            <CopyButton text={created.password} label="Copy password" />
+            <code>{created.url}</code>
+            <CopyButton text={created.url} label="Copy link" />
           </div>
           <div className="dialog-actions">
             <button type="button" className="btn btn-primary" onClick={onClose}>
@@ -251,7 +340,7 @@ function InviteDialog({ open, roles, onClose, onDone }: { open: boolean; roles: 
               Cancel
             </button>
             <button type="submit" className="btn btn-primary" disabled={busy}>
-              {busy ? "Inviting…" : "Send invite"}
+              {busy ? "Creating…" : "Create invitation link"}
             </button>
           </div>
         </form>

@@ -55,7 +55,8 @@ export type Permission =
   | "live:read"
   | "platform:manage_tenants"
   | "platform:read"
-  | "platform:manage_providers";
+  | "platform:manage_providers"
+  | "platform:manage_users";
 
 const ALL: Role[] = ["owner", "admin", "developer", "viewer", "billing"];
 const MANAGERS: Role[] = ["owner", "admin"];
@@ -96,6 +97,7 @@ export const PERMISSIONS: Record<Permission, Role[]> = {
   "platform:manage_tenants": [],
   "platform:read": [],
   "platform:manage_providers": [],
+  "platform:manage_users": [],
 };
 
 /** What the UI shows or hides, each backed by exactly one server permission. */
@@ -134,6 +136,7 @@ export const ACTIONS = {
   "system.view": "platform:read",
   "jobs.view": "platform:read",
   "providers.manage": "platform:manage_providers",
+  "users.manage": "platform:manage_users",
 } as const satisfies Record<string, Permission>;
 
 export type Action = keyof typeof ACTIONS;
