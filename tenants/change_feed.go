@@ -20,12 +20,17 @@ type ChangeKind string
 
 // Change kinds.
 const (
-	// ChangeKey: an API key was revoked, rotated or changed; Ref is its SHA-256 hex.
+	// ChangeKey: an API key was created, revoked, rotated or changed; Ref is its
+	// SHA-256 hex.
 	ChangeKey ChangeKind = "key"
 	// ChangeTenant: a tenant was suspended or resumed; Ref is its id.
 	ChangeTenant ChangeKind = "tenant"
 	// ChangeRBAC: a membership or superadmin assignment changed; Ref is empty.
 	ChangeRBAC ChangeKind = "rbac"
+	// ChangeBudgets: a tenant's budgets changed in a way cached budget lists must
+	// see at once (a rotated key's successor joined its key budgets); Ref is the
+	// tenant id.
+	ChangeBudgets ChangeKind = "budgets"
 	// ChangeKeyring: the JWT signing keyring changed; Ref is empty.
 	ChangeKeyring ChangeKind = "keyring"
 	// ChangeResync: not a change but a prompt to re-verify every cache (periodic

@@ -46,7 +46,7 @@ type gatewayParts struct {
 }
 
 // wireGateway builds the /v1 request path for serve.
-func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, sink gateway.Sink) (*gatewayParts, error) {
+func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, feed *tenants.ChangeFeed, sink gateway.Sink) (*gatewayParts, error) {
 	est := routing.NewEstimator(routing.EstimatorConfig{})
 	go est.Warm()
 	envProviders := routing.ProvidersConfig{
@@ -134,6 +134,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 		}
 	}
 	budgets := budget.NewCache(0, time.Now)
+	budgets.Follow(feed)
 	policies := gateway.NewPolicyCache(0, time.Now)
 	svc, err := gateway.New(gateway.Deps{Catalog: catalog, Catalogs: catalogs, Selector: selector, Executor: executor, Estimator: est,
 		Providers: providers, Meter: m, Budgets: budgets, Policies: policies,

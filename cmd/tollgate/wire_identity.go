@@ -23,6 +23,8 @@ type identityParts struct {
 	identity *api.Identity
 	// keyAuth authenticates /v1 API keys: api.RequireAPIKey(keyAuth, tenants.ScopeInference).
 	keyAuth *tenants.KeyAuthenticator
+	// feed tells this instance what other instances changed (keys, budgets, RBAC).
+	feed *tenants.ChangeFeed
 }
 
 // identityServices are the identity services shared by serve and the CLI.
@@ -75,6 +77,7 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 		routes:   []func(*gin.Engine){ident.Register},
 		identity: ident,
 		keyAuth:  keyAuth,
+		feed:     svc.feed,
 		run: func(ctx context.Context) {
 			go svc.feed.Run(ctx)
 			keyAuth.RunFlusher(ctx, 0)
