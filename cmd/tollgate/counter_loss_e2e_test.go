@@ -110,9 +110,10 @@ func (r *redisServer) kill() {
 	}
 }
 
-// A Redis restart mid-load (an outage, then an empty server) does not rebuild the
-// counters too low: they come back after the ledger spool is flushed, with the
-// reservations in flight and the leases the gateway still holds counted.
+// A Redis restart mid-load (an outage, then an empty server) does not let the
+// counters restart too low: replica A has requests in flight (slow answers) when
+// Redis dies and comes back empty; replica B then serves fast requests. B must see
+// A's in-flight reservations and leases, and the ledger's spend, before it spends.
 func TestHardBudgetHoldsAcrossRedisRestart(t *testing.T) {
 	t.Parallel()
 	addr := freeAddr(t)
@@ -120,27 +121,39 @@ func TestHardBudgetHoldsAcrossRedisRestart(t *testing.T) {
 	_, err := fmt.Sscanf(addr[strings.LastIndex(addr, ":")+1:], "%d", &port)
 	require.NoError(t, err)
 	srv := startRedisServer(t, port)
-	s := startStack(t, map[string]string{"TOLLGATE_DATABASE_URL": testdb.Postgres(t), "TOLLGATE_REDIS_URL": "redis://" + srv.addr(),
-		"TOLLGATE_SIM": "1"})
-	tn, _, key := s.tenantWithKey(t, "redis-restart", tenants.CreateKeyInput{})
-	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: fiveCents, Hard: true})
+	dbURL := testdb.Postgres(t)
+	env := func(latency string) map[string]string {
+		return map[string]string{"TOLLGATE_DATABASE_URL": dbURL, "TOLLGATE_REDIS_URL": "redis://" + srv.addr(),
+			"TOLLGATE_SIM": "1", "TOLLGATE_SIM_LATENCY": latency}
+	}
+	slow, fast := startStack(t, env("600ms")), startStack(t, env("0s"))
+	tn, _, key := slow.tenantWithKey(t, "redis-restart", tenants.CreateKeyInput{})
+	slow.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: fiveCents, Hard: true})
 
-	// Given load on a $0.05 hard budget
-	done := make(chan *loadResult, 1)
-	go func() { done <- fire(t, []string{s.baseURL}, key, 600, 20, 11) }()
-	// When Redis dies mid-load and comes back empty
-	time.Sleep(300 * time.Millisecond)
+	// Given both replicas served the tenant once (its counters exist in Redis)
+	warm := fire(t, []string{slow.baseURL, fast.baseURL}, key, 2, 2, 10)
+	require.Equal(t, int64(2), warm.ok.Load())
+	// And 40 slow requests in flight on replica A, holding most of a $0.05 budget
+	slowDone := make(chan *loadResult, 1)
+	go func() { slowDone <- fire(t, []string{slow.baseURL}, key, 40, 40, 11) }()
+	// When Redis dies and comes back empty while they are in flight
+	time.Sleep(250 * time.Millisecond)
 	srv.kill()
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond)
 	startRedisServer(t, port)
-	res := <-done
+	// And replica B serves fast requests meanwhile
+	fastRes := fire(t, []string{fast.baseURL}, key, 300, 20, 12)
+	slowRes := <-slowDone
 
 	// Then the ledger stays within the limit
-	s.stop()
-	tot := ledgerTotal(t, s, tn)
-	t.Logf("ok=%d refused=%d other=%v ledger=$%s limit=$%s", res.ok.Load(), res.refused.Load(), res.otherStatus,
-		tot.Cost.USDString(), fiveCents.USDString())
+	slow.stop()
+	fast.stop()
+	tot := ledgerTotal(t, slow, tn)
+	t.Logf("slow: ok=%d refused=%d other=%v; fast: ok=%d refused=%d other=%v; ledger=$%s limit=$%s",
+		slowRes.ok.Load(), slowRes.refused.Load(), slowRes.otherStatus, fastRes.ok.Load(), fastRes.refused.Load(),
+		fastRes.otherStatus, tot.Cost.USDString(), fiveCents.USDString())
 	require.LessOrEqual(t, tot.Cost, fiveCents, "spend passed the hard budget after a Redis restart")
-	require.Positive(t, res.refused.Load())
-	require.Equal(t, res.usageCost, tot.Cost)
+	require.Positive(t, fastRes.refused.Load())
+	require.Empty(t, append(slowRes.badRefusal, fastRes.badRefusal...))
+	require.Equal(t, warm.usageCost+slowRes.usageCost+fastRes.usageCost, tot.Cost)
 }
