@@ -207,8 +207,8 @@ func (f *ChangeFeed) listenOnce(ctx context.Context, connected func()) error {
 	}
 }
 
-// poll looks for changes other processes made to the SQLite file: keys revoked,
-// tenants updated, RBAC rules added or removed.
+// poll looks for changes other processes made to the SQLite file: keys created or
+// revoked, tenants updated, RBAC rules added or removed.
 func (f *ChangeFeed) poll(ctx context.Context) {
 	t := time.NewTicker(f.cfg.PollInterval)
 	defer t.Stop()
@@ -227,7 +227,7 @@ func (f *ChangeFeed) poll(ctx context.Context) {
 		since = now
 		db := f.db.Gorm.WithContext(ctx)
 		var hashes []string
-		if err := db.Table("api_keys").Where("revoked_at >= ?", from).
+		if err := db.Table("api_keys").Where("revoked_at >= ? OR created_at >= ?", from, from).
 			Pluck("hash", &hashes).Error; err != nil {
 			f.logger.WarnContext(ctx, "change feed poll failed", "error", err)
 			continue

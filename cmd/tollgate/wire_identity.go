@@ -71,6 +71,10 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 	}
 	sessions := tenants.NewSessions(a.db, svc.users, keyring, tenants.SessionConfig{}, a.logger)
 	keyAuth := tenants.NewKeyAuthenticator(a.db, svc.feed, tenants.KeyAuthConfig{CacheSize: a.cfg.Tier.KeyCacheSize}, a.logger)
+	// Every stored key's hash, so that unknown keys are refused without a query.
+	if err := keyAuth.Preload(ctx); err != nil {
+		a.logger.WarnContext(ctx, "loading the known API keys failed; retried on first use", "error", err)
+	}
 	ident := api.NewIdentity(api.IdentityDeps{Registry: a.registry, Users: svc.users, Sessions: sessions, Keys: svc.keys,
 		KeyAuth: keyAuth, Authz: authz, Audit: svc.audit, Feed: svc.feed, Logger: a.logger})
 	return identityParts{
