@@ -85,6 +85,15 @@ func (m *RedisMeter) track(tenantID, requestID string, r liveReservation) {
 		m.live[tenantID] = byID
 	}
 	byID[requestID] = r
+	// Reservations of crashed requests are never settled here: drop the expired
+	// ones whenever the map doubles past 1,024.
+	if n := len(byID); n >= 1024 && n&(n-1) == 0 {
+		for id, lr := range byID {
+			if lr.expires <= ms(m.clock()) {
+				delete(byID, id)
+			}
+		}
+	}
 }
 
 func (m *RedisMeter) untrack(tenantID, requestID string) {
