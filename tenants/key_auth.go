@@ -57,6 +57,12 @@ type KeyAuthConfig struct {
 	// the known-key filter is not loaded (normally a random key never reaches the
 	// database); 0 means 200, burst the same.
 	LookupsPerSecond int
+	// UnknownChecksPerSecond is how many keys the known-key filter does not hold
+	// are still looked up in the database per instance (burst the same): a key
+	// created on another instance a moment ago, before the change feed told this
+	// one, is accepted at once; beyond it, unknown keys are refused in memory. 0
+	// means 5; negative means none (such a key then waits for the change feed).
+	UnknownChecksPerSecond int
 	// MissBurst is how many invalid keys one client address may present at once
 	// before it gets 429 with Retry-After; 0 means 30. Valid keys never count.
 	MissBurst float64
@@ -94,6 +100,7 @@ type KeyAuthenticator struct {
 	// known filters out keys that do not exist; misses limits invalid keys per
 	// client address, apart from everything valid keys go through.
 	known  knownKeys
+	checks *tokenBucket // database checks of keys the filter does not hold
 	misses *keyedLimiter
 	stats  struct{ dbLookups, filtered, throttled atomic.Int64 }
 
@@ -130,6 +137,9 @@ func NewKeyAuthenticator(db *database.DB, feed *ChangeFeed, cfg KeyAuthConfig, l
 	if cfg.LookupsPerSecond <= 0 {
 		cfg.LookupsPerSecond = 200
 	}
+	if cfg.UnknownChecksPerSecond == 0 {
+		cfg.UnknownChecksPerSecond = 5
+	}
 	if cfg.MissBurst <= 0 {
 		cfg.MissBurst = 30
 	}
@@ -146,7 +156,8 @@ func NewKeyAuthenticator(db *database.DB, feed *ChangeFeed, cfg KeyAuthConfig, l
 	a := &KeyAuthenticator{db: db, cfg: cfg, now: now, logger: logger.With("component", "tenants.key_auth"),
 		entries: make(map[[32]byte]*keyEntry, min(cfg.CacheSize, 1024)), neg: map[[32]byte]int64{},
 		lookups: newTokenBucket(float64(cfg.LookupsPerSecond), float64(cfg.LookupsPerSecond), now), used: map[string]int64{},
-		misses: newKeyedLimiter(cfg.MissesPerMinute, cfg.MissBurst, cfg.MaxTrackedClients, now)}
+		misses: newKeyedLimiter(cfg.MissesPerMinute, cfg.MissBurst, cfg.MaxTrackedClients, now),
+		checks: newTokenBucket(float64(max(cfg.UnknownChecksPerSecond, 0)), float64(max(cfg.UnknownChecksPerSecond, 0)), now)}
 	a.known.set = map[uint64]struct{}{}
 	feed.Subscribe(a.onChange)
 	return a
@@ -174,8 +185,9 @@ func (a *KeyAuthenticator) AuthenticateRef(ctx context.Context, presented string
 // address alone: it gets ErrKeyInvalid until its allowance (MissBurst, refilled at
 // MissesPerMinute) is used up, then ErrKeyLookupThrottled with a Retry-After
 // delay. Valid keys are never throttled, whatever their address sends: a cached
-// key is served from memory, an unknown one is refused from memory (the filter of
-// known keys), and only keys that exist reach the database.
+// key is served from memory, a known one is read from the database once, and an
+// unknown one is refused from memory (the filter of known keys) beyond
+// UnknownChecksPerSecond database checks for keys created elsewhere a moment ago.
 func (a *KeyAuthenticator) AuthenticateFrom(ctx context.Context, presented, client string) (*AuthenticatedKey, error) {
 	if !LooksLikeAPIKey(presented) {
 		return nil, a.refuse(client, ErrKeyInvalid)
@@ -225,7 +237,9 @@ func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64, clie
 		return nil, ErrKeyInvalid
 	}
 	filtered := a.ensureKnown(ctx)
-	if filtered && !a.known.has(h) {
+	if filtered && !a.known.has(h) && !a.checks.take() {
+		// Unknown here, and the few database checks a second for keys created
+		// elsewhere a moment ago are spent: refused in memory.
 		a.stats.filtered.Add(1)
 		return nil, ErrKeyInvalid
 	}
@@ -309,6 +323,7 @@ func (a *KeyAuthenticator) load(ctx context.Context, h [32]byte, hexHash string)
 	}
 	a.entries[h] = e
 	a.mu.Unlock()
+	a.known.addHex(hexHash) // found before the change feed said so
 	return e, nil
 }
 

@@ -77,8 +77,12 @@ func TestKeyAuthMissFloodThrottlesOnlyItsAddress(t *testing.T) {
 			require.Equal(t, int64(30), invalid.Load(), "401 until the address's allowance is used up")
 			require.Equal(t, int64(2000-30), throttled.Load())
 			require.GreaterOrEqual(t, time.Duration(retryAfter.Load()), time.Second)
-			require.Equal(t, int64(6), b.queries.Load()-before, "one query per valid key, none for the flood")
-			require.Zero(t, b.auth.Stats().DBLookups-6)
+			// (a few database checks a second are kept for keys created elsewhere
+			// a moment ago: 5 at once, then 5 a second)
+			flood := b.queries.Load() - before - 6
+			t.Logf("database queries for 2,000 unknown keys: %d", flood)
+			require.LessOrEqual(t, flood, int64(5+5), "one query per valid key, a few for the flood")
+			require.GreaterOrEqual(t, b.auth.Stats().Filtered, int64(2000-10))
 			// And the flooding address may still use a valid key; another address's
 			// first bad key is a plain 401
 			_, err := b.auth.AuthenticateFrom(ctx, secrets[0], flooder)
@@ -92,7 +96,8 @@ func TestKeyAuthMissFloodThrottlesOnlyItsAddress(t *testing.T) {
 
 // Two instances on one Postgres: a key created through one is accepted by the
 // other within the change feed's latency, although the other's filter of known
-// keys was loaded before the key existed (the periodic resync is an hour away).
+// keys was loaded before the key existed, the periodic resync is an hour away and
+// the other makes no database check of unknown keys.
 func TestKeyAuthAcceptsKeyCreatedOnAnotherInstance(t *testing.T) {
 	t.Parallel()
 	b := setupKeys(t, "postgres", KeyAuthConfig{})
@@ -100,7 +105,7 @@ func TestKeyAuthAcceptsKeyCreatedOnAnotherInstance(t *testing.T) {
 	defer cancel()
 	logger := logging.Discard()
 	otherFeed := NewChangeFeed(b.db, ChangeFeedConfig{ResyncInterval: time.Hour}, logger)
-	other := NewKeyAuthenticator(b.db, otherFeed, KeyAuthConfig{}, logger)
+	other := NewKeyAuthenticator(b.db, otherFeed, KeyAuthConfig{UnknownChecksPerSecond: -1}, logger)
 	require.NoError(t, other.Preload(ctx))
 	listening := make(chan struct{})
 	go otherFeed.Run(ctx)
@@ -135,10 +140,10 @@ func TestKeyAuthAcceptsKeyCreatedOnAnotherInstance(t *testing.T) {
 }
 
 // SQLite: a key created by another process (the CLI) is accepted by the server
-// within the poll interval.
+// within the poll interval, with no database check of unknown keys.
 func TestKeyAuthAcceptsKeyCreatedByCLIOnSQLite(t *testing.T) {
 	t.Parallel()
-	b := setupKeys(t, "sqlite", KeyAuthConfig{})
+	b := setupKeys(t, "sqlite", KeyAuthConfig{UnknownChecksPerSecond: -1})
 	ctx := t.Context()
 	require.NoError(t, b.auth.Preload(ctx))
 	go b.feed.Run(ctx)
