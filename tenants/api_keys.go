@@ -332,9 +332,9 @@ func (in RotateKeyInput) Validate() error {
 	return invalid("invalid rotation", errs)
 }
 
-// Rotate creates a new key with the old key's name, scopes, models, rate limits and
-// expiry, runs in.CarryOver (budgets), and lets the old key expire after the grace
-// period. The new secret is returned once.
+// Rotate creates a new key with the old key's name, scopes, models, rate limits,
+// expiry and owner (created_by), runs in.CarryOver (budgets), and lets the old key
+// expire after the grace period. The new secret is returned once.
 func (s *Keys) Rotate(ctx context.Context, in RotateKeyInput) (APIKey, SecretString, error) {
 	if err := in.Validate(); err != nil {
 		return APIKey{}, "", err
@@ -358,8 +358,12 @@ func (s *Keys) Rotate(ctx context.Context, in RotateKeyInput) (APIKey, SecretStr
 		if old.ExpiresAt != nil && !old.ExpiresAt.After(now) {
 			return errkind.New(errkind.Conflict, "API key %q has expired; create a new key instead", old.ID)
 		}
+		// The successor belongs to the old key's member (created_by), not to whoever
+		// rotates it: the member's budgets keep applying, and removing the member
+		// revokes it too. The audit log records who rotated.
 		newKey, secret, newHash, err = s.createTx(tx, CreateKeyInput{TenantID: in.TenantID, Name: old.Name, Scopes: decodeList(old.Scopes),
-			Models: decodeList(old.Models), ExpiresAt: old.ExpiresAt, RPMLimit: old.RPMLimit, TPMLimit: old.TPMLimit, Actor: in.Actor})
+			Models: decodeList(old.Models), ExpiresAt: old.ExpiresAt, RPMLimit: old.RPMLimit, TPMLimit: old.TPMLimit,
+			Actor: Actor{UserID: old.CreatedBy}})
 		if err != nil {
 			return err
 		}

@@ -79,6 +79,7 @@ func TestRotatedKeyKeepsBudgetAndSpend(t *testing.T) {
 			RPMLimit  int64      `json:"rpm_limit"`
 			TPMLimit  int64      `json:"tpm_limit"`
 			ExpiresAt *time.Time `json:"expires_at"`
+			CreatedBy string     `json:"created_by"`
 		} `json:"key"`
 		Secret string `json:"secret"`
 	}
@@ -91,6 +92,7 @@ func TestRotatedKeyKeepsBudgetAndSpend(t *testing.T) {
 	require.Equal(t, int64(1_000_000), rotated.Key.TPMLimit)
 	require.NotNil(t, rotated.Key.ExpiresAt)
 	require.True(t, expires.Equal(*rotated.Key.ExpiresAt), "expiry %s carried as %s", expires, rotated.Key.ExpiresAt)
+	require.Equal(t, old.CreatedBy, rotated.Key.CreatedBy, "the successor keeps the old key's member (and member budgets), not the rotating admin")
 
 	// And it is refused at the same point: its budget and this period's spend carried over
 	status, code := chatStatus(t, s.baseURL, rotated.Secret)
