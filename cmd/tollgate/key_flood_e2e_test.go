@@ -99,16 +99,21 @@ func TestKeyFloodStarvesNoValidKey(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	served := 0
+	var slowest time.Duration
 	client := &http.Client{}
 	for i, key := range keys {
+		start := time.Now()
 		status, code, _ := modelsAs(t, client, s.baseURL, key, "192.0.2."+strconv.Itoa(i+1))
+		slowest = max(slowest, time.Since(start))
 		require.Equal(t, http.StatusOK, status, "valid key %d answered %s during the flood", i, code)
 		served++
 	}
+	floodAtEnd := next.Load()
 	wg.Wait()
+	require.Less(t, floodAtEnd, int64(1500), "the valid keys were used while the flood ran")
 	// Then all six were served and the flood was answered 401, then 429 + Retry-After
-	t.Logf("valid served %d/6; flood: 401=%d 429=%d other=%d retry-after=%v", served, unauthorized.Load(), throttled.Load(),
-		other.Load(), retryAfter.Load())
+	t.Logf("valid served %d/6 (slowest first use %s); flood: 401=%d 429=%d other=%d retry-after=%v", served,
+		slowest.Round(time.Microsecond), unauthorized.Load(), throttled.Load(), other.Load(), retryAfter.Load())
 	require.Zero(t, other.Load())
 	require.Positive(t, unauthorized.Load())
 	require.Positive(t, throttled.Load())
