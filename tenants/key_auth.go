@@ -76,8 +76,12 @@ type KeyAuthConfig struct {
 
 // KeyAuthenticator authenticates API keys on the /v1 hot path. A cached key costs a
 // SHA-256 of the presented key, one map read under a read lock and an atomic store
-// (about a microsecond, no allocation); a miss costs one indexed query, shared by
-// concurrent requests for the same key.
+// (about a microsecond, no allocation); an existing key not cached yet costs one
+// indexed query, shared by concurrent requests for the same key; a key that does
+// not exist is refused from memory by the filter of known key hashes (see
+// knownKeys), and invalid keys count against their client address only
+// (AuthenticateFrom), so a flood of random keys neither reaches the database nor
+// throttles anyone else's valid key.
 //
 // The cache holds a key with its tenant. It drops entries on the change feed (key
 // revoked or rotated, tenant suspended), re-verifies all of them on resync, and
