@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -226,11 +227,26 @@ func (a *KeyAuthenticator) refuse(client string, err error) error {
 	if err != ErrKeyInvalid {
 		return err
 	}
-	if ok, wait := a.misses.allow(client); !ok {
+	if ok, wait := a.misses.allow(clientBucket(client)); !ok {
 		a.stats.throttled.Add(1)
 		return &throttledError{after: wait}
 	}
 	return ErrKeyInvalid
+}
+
+// clientBucket is the miss allowance an address draws from: its own for IPv4, its
+// /64 for IPv6 (one host usually holds a whole /64, and would otherwise get a
+// fresh allowance per address).
+func clientBucket(client string) string {
+	ip, err := netip.ParseAddr(client)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return client
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return client
+	}
+	return p.String()
 }
 
 func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64, client string) (*keyEntry, error) {
@@ -250,7 +266,7 @@ func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64, clie
 	if !filtered {
 		// Without the filter every unknown key costs a query: an address that
 		// already used up its allowance is refused before it gets one.
-		if ok, wait := a.misses.peek(client); !ok {
+		if ok, wait := a.misses.peek(clientBucket(client)); !ok {
 			a.stats.throttled.Add(1)
 			return nil, &throttledError{after: wait}
 		}

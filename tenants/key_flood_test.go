@@ -94,6 +94,25 @@ func TestKeyAuthMissFloodThrottlesOnlyItsAddress(t *testing.T) {
 	}
 }
 
+// An IPv6 host cannot multiply its allowance by rotating addresses in its /64.
+func TestKeyAuthMissAllowancePerIPv6Prefix(t *testing.T) {
+	t.Parallel()
+	b := setupKeys(t, "sqlite", KeyAuthConfig{MissBurst: 3, MissesPerMinute: 1})
+	ctx := t.Context()
+	for i := range 3 {
+		_, err := b.auth.AuthenticateFrom(ctx, randomKey(t), "2001:db8:1:2::"+itoa(i+1))
+		require.ErrorIs(t, err, ErrKeyInvalid)
+		require.NotErrorIs(t, err, ErrKeyLookupThrottled)
+	}
+	_, err := b.auth.AuthenticateFrom(ctx, randomKey(t), "2001:db8:1:2:ffff::9")
+	require.ErrorIs(t, err, ErrKeyLookupThrottled, "same /64")
+	_, err = b.auth.AuthenticateFrom(ctx, randomKey(t), "2001:db8:1:3::1")
+	require.NotErrorIs(t, err, ErrKeyLookupThrottled, "another /64")
+	require.Equal(t, "203.0.113.7", clientBucket("203.0.113.7"))
+	require.Equal(t, "::ffff:203.0.113.7", clientBucket("::ffff:203.0.113.7"))
+	require.Equal(t, "2001:db8:1:2::/64", clientBucket("2001:db8:1:2:aaaa:bbbb:cccc:dddd"))
+}
+
 // Two instances on one Postgres: a key created through one is accepted by the
 // other within the change feed's latency, although the other's filter of known
 // keys was loaded before the key existed, the periodic resync is an hour away and
