@@ -1,12 +1,14 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -155,7 +157,14 @@ func (id *Identity) rotateKey(c *gin.Context) error {
 			return err
 		}
 	}
-	in := tenants.RotateKeyInput{TenantID: p.TenantID(), KeyID: c.Param("key_id"), Actor: actor(c)}
+	hd, err := id.d.Registry.Handle(p)
+	if err != nil {
+		return err
+	}
+	in := tenants.RotateKeyInput{TenantID: p.TenantID(), KeyID: c.Param("key_id"), Actor: actor(c),
+		CarryOver: func(ctx context.Context, old, successor tenants.APIKey) error {
+			return budget.CarryToSuccessor(ctx, hd, old.ID, successor.ID)
+		}}
 	if req.GraceSeconds != nil {
 		if *req.GraceSeconds < 0 || *req.GraceSeconds > 30*24*3600 {
 			return errkind.New(errkind.Invalid, "grace_seconds must be between 0 and 2592000 (30 days)")

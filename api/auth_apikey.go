@@ -22,7 +22,10 @@ func RequireAPIKey(auth *tenants.KeyAuthenticator, scope string) gin.HandlerFunc
 			writeError(c, errMissingKey)
 			return
 		}
-		k, err := auth.AuthenticateRef(c.Request.Context(), tok)
+		// Invalid keys count against the client's address alone (behind
+		// TOLLGATE_TRUSTED_PROXIES, the forwarded one): 401, then 429 for that
+		// address; valid keys are never throttled by others' misses.
+		k, err := auth.AuthenticateFrom(c.Request.Context(), tok, c.ClientIP())
 		if err != nil {
 			writeError(c, err)
 			return

@@ -66,7 +66,7 @@ func (id *Identity) authenticate(c *gin.Context) {
 		return
 	}
 	if strings.HasPrefix(tok, tenants.APIKeyPrefix) {
-		k, err := id.d.KeyAuth.AuthenticateRef(c.Request.Context(), tok)
+		k, err := id.d.KeyAuth.AuthenticateFrom(c.Request.Context(), tok, c.ClientIP())
 		if err != nil {
 			writeError(c, err)
 			return

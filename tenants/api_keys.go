@@ -102,9 +102,10 @@ func (s *Keys) Create(ctx context.Context, in CreateKeyInput) (APIKey, SecretStr
 	}
 	var key APIKey
 	var secret SecretString
+	var hash string
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		key, secret, err = s.createTx(tx, in)
+		key, secret, hash, err = s.createTx(tx, in)
 		if err != nil {
 			return err
 		}
@@ -114,13 +115,17 @@ func (s *Keys) Create(ctx context.Context, in CreateKeyInput) (APIKey, SecretStr
 	if err != nil {
 		return APIKey{}, "", err
 	}
+	s.feed.Deliver(ctx, Change{Kind: ChangeKey, Ref: hash})
 	return key, secret, nil
 }
 
-func (s *Keys) createTx(tx *gorm.DB, in CreateKeyInput) (APIKey, SecretString, error) {
+// createTx inserts a key and announces its hash on the change feed (every
+// instance's filter of known keys takes it in when tx commits); the caller
+// delivers the returned hash to this instance after the commit.
+func (s *Keys) createTx(tx *gorm.DB, in CreateKeyInput) (APIKey, SecretString, string, error) {
 	secret, hash, prefix, err := newAPIKeySecret()
 	if err != nil {
-		return APIKey{}, "", err
+		return APIKey{}, "", "", err
 	}
 	scopes := in.Scopes
 	if len(scopes) == 0 {
@@ -137,9 +142,12 @@ func (s *Keys) createTx(tx *gorm.DB, in CreateKeyInput) (APIKey, SecretString, e
 		Scopes: encodeList(scopes), Models: encodeList(in.Models), RPMLimit: in.RPMLimit, TPMLimit: in.TPMLimit,
 		CreatedBy: firstNonEmpty(in.Actor.UserID, in.Actor.Email), CreatedAt: nowUTC(), ExpiresAt: expires}
 	if err := tx.Create(&row).Error; err != nil {
-		return APIKey{}, "", err
+		return APIKey{}, "", "", err
 	}
-	return mapAPIKey(row), secret, nil
+	if err := s.feed.publishTx(tx, Change{Kind: ChangeKey, Ref: hash}); err != nil {
+		return APIKey{}, "", "", err
+	}
+	return mapAPIKey(row), secret, hash, nil
 }
 
 // Get returns one key of a tenant. A key of another tenant is NotFound, exactly
@@ -308,6 +316,11 @@ type RotateKeyInput struct {
 	// 0 revokes it at once. At most 30 days.
 	Grace *time.Duration
 	Actor Actor
+	// CarryOver, when set, runs inside the rotation's transaction once the successor
+	// exists, before the commit: it carries what lives outside the key row (the
+	// key's budgets, in the tenant's tables; see budget.CarryToSuccessor). Its error
+	// cancels the rotation, so no successor ever runs without the old key's budgets.
+	CarryOver func(ctx context.Context, old, successor APIKey) error
 }
 
 // Validate reports every problem with the input.
@@ -319,9 +332,9 @@ func (in RotateKeyInput) Validate() error {
 	return invalid("invalid rotation", errs)
 }
 
-// Rotate creates a new key with the old key's name, scopes, models, limits and
-// expiry, and lets the old key expire after the grace period. The new secret is
-// returned once.
+// Rotate creates a new key with the old key's name, scopes, models, rate limits,
+// expiry and owner (created_by), runs in.CarryOver (budgets), and lets the old key
+// expire after the grace period. The new secret is returned once.
 func (s *Keys) Rotate(ctx context.Context, in RotateKeyInput) (APIKey, SecretString, error) {
 	if err := in.Validate(); err != nil {
 		return APIKey{}, "", err
@@ -332,7 +345,7 @@ func (s *Keys) Rotate(ctx context.Context, in RotateKeyInput) (APIKey, SecretStr
 	}
 	var newKey APIKey
 	var secret SecretString
-	var oldHash string
+	var oldHash, newHash string
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		old, err := s.get(tx, in.TenantID, in.KeyID)
 		if err != nil {
@@ -345,10 +358,22 @@ func (s *Keys) Rotate(ctx context.Context, in RotateKeyInput) (APIKey, SecretStr
 		if old.ExpiresAt != nil && !old.ExpiresAt.After(now) {
 			return errkind.New(errkind.Conflict, "API key %q has expired; create a new key instead", old.ID)
 		}
-		newKey, secret, err = s.createTx(tx, CreateKeyInput{TenantID: in.TenantID, Name: old.Name, Scopes: decodeList(old.Scopes),
-			Models: decodeList(old.Models), ExpiresAt: old.ExpiresAt, RPMLimit: old.RPMLimit, TPMLimit: old.TPMLimit, Actor: in.Actor})
+		// The successor belongs to the old key's member (created_by), not to whoever
+		// rotates it: the member's budgets keep applying, and removing the member
+		// revokes it too. The audit log records who rotated.
+		newKey, secret, newHash, err = s.createTx(tx, CreateKeyInput{TenantID: in.TenantID, Name: old.Name, Scopes: decodeList(old.Scopes),
+			Models: decodeList(old.Models), ExpiresAt: old.ExpiresAt, RPMLimit: old.RPMLimit, TPMLimit: old.TPMLimit,
+			Actor: Actor{UserID: old.CreatedBy}})
 		if err != nil {
 			return err
+		}
+		if in.CarryOver != nil {
+			if err := in.CarryOver(ctx, mapAPIKey(old), newKey); err != nil {
+				return fmt.Errorf("carrying the key's budgets to its successor: %w", err)
+			}
+			if err := s.feed.publishTx(tx, Change{Kind: ChangeBudgets, Ref: string(in.TenantID)}); err != nil {
+				return err
+			}
 		}
 		updates := map[string]any{}
 		if grace == 0 {
@@ -372,6 +397,10 @@ func (s *Keys) Rotate(ctx context.Context, in RotateKeyInput) (APIKey, SecretStr
 		return APIKey{}, "", err
 	}
 	s.feed.Deliver(ctx, Change{Kind: ChangeKey, Ref: oldHash})
+	s.feed.Deliver(ctx, Change{Kind: ChangeKey, Ref: newHash})
+	if in.CarryOver != nil {
+		s.feed.Deliver(ctx, Change{Kind: ChangeBudgets, Ref: string(in.TenantID)})
+	}
 	return newKey, secret, nil
 }
 

@@ -20,12 +20,17 @@ type ChangeKind string
 
 // Change kinds.
 const (
-	// ChangeKey: an API key was revoked, rotated or changed; Ref is its SHA-256 hex.
+	// ChangeKey: an API key was created, revoked, rotated or changed; Ref is its
+	// SHA-256 hex.
 	ChangeKey ChangeKind = "key"
 	// ChangeTenant: a tenant was suspended or resumed; Ref is its id.
 	ChangeTenant ChangeKind = "tenant"
 	// ChangeRBAC: a membership or superadmin assignment changed; Ref is empty.
 	ChangeRBAC ChangeKind = "rbac"
+	// ChangeBudgets: a tenant's budgets changed in a way cached budget lists must
+	// see at once (a rotated key's successor joined its key budgets); Ref is the
+	// tenant id.
+	ChangeBudgets ChangeKind = "budgets"
 	// ChangeKeyring: the JWT signing keyring changed; Ref is empty.
 	ChangeKeyring ChangeKind = "keyring"
 	// ChangeResync: not a change but a prompt to re-verify every cache (periodic
@@ -202,8 +207,8 @@ func (f *ChangeFeed) listenOnce(ctx context.Context, connected func()) error {
 	}
 }
 
-// poll looks for changes other processes made to the SQLite file: keys revoked,
-// tenants updated, RBAC rules added or removed.
+// poll looks for changes other processes made to the SQLite file: keys created or
+// revoked, tenants updated, RBAC rules added or removed.
 func (f *ChangeFeed) poll(ctx context.Context) {
 	t := time.NewTicker(f.cfg.PollInterval)
 	defer t.Stop()
@@ -222,7 +227,7 @@ func (f *ChangeFeed) poll(ctx context.Context) {
 		since = now
 		db := f.db.Gorm.WithContext(ctx)
 		var hashes []string
-		if err := db.Table("api_keys").Where("revoked_at >= ?", from).
+		if err := db.Table("api_keys").Where("revoked_at >= ? OR created_at >= ?", from, from).
 			Pluck("hash", &hashes).Error; err != nil {
 			f.logger.WarnContext(ctx, "change feed poll failed", "error", err)
 			continue

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,11 +28,21 @@ var (
 	// ErrTenantSuspended: the key is valid but its tenant is suspended.
 	ErrTenantSuspended error = &errkind.Error{Kind: errkind.Forbidden, Code: "tenant_suspended",
 		Message: "this tenant is suspended; contact the platform operator"}
-	// ErrKeyLookupThrottled: too many unknown keys are being tried; the lookup was
-	// refused to protect the database.
+	// ErrKeyLookupThrottled: too many invalid keys came from this client address
+	// (or, while the known-key filter is not loaded, from everywhere); its error
+	// carries the Retry-After delay.
 	ErrKeyLookupThrottled error = &errkind.Error{Kind: errkind.RateLimited, Code: "rate_limit_exceeded",
-		Message: "too many unknown API keys are being tried; retry in a second"}
+		Message: "too many invalid API keys from this address; retry after the Retry-After delay with a valid key"}
+
+	errKnownKeysUnavailable = errors.New("known API keys not loaded yet")
 )
+
+// throttledError is ErrKeyLookupThrottled with its Retry-After delay.
+type throttledError struct{ after time.Duration }
+
+func (e *throttledError) Error() string             { return ErrKeyLookupThrottled.Error() }
+func (e *throttledError) Unwrap() error             { return ErrKeyLookupThrottled }
+func (e *throttledError) RetryAfter() time.Duration { return max(e.after, time.Second) }
 
 // KeyAuthConfig tunes the key cache.
 type KeyAuthConfig struct {
@@ -43,17 +54,35 @@ type KeyAuthConfig struct {
 	NegativeTTL time.Duration
 	// NegativeSize bounds the negative cache; 0 means 10,000.
 	NegativeSize int
-	// LookupsPerSecond caps database lookups of uncached keys per instance (a flood
-	// of random keys cannot hammer the database); 0 means 200, burst the same.
+	// LookupsPerSecond caps database lookups of uncached keys per instance while
+	// the known-key filter is not loaded (normally a random key never reaches the
+	// database); 0 means 200, burst the same.
 	LookupsPerSecond int
+	// UnknownChecksPerSecond is how many keys the known-key filter does not hold
+	// are still looked up in the database per instance (burst the same): a key
+	// created on another instance a moment ago, before the change feed told this
+	// one, is accepted at once; beyond it, unknown keys are refused in memory. 0
+	// means 5; negative means none (such a key then waits for the change feed).
+	UnknownChecksPerSecond int
+	// MissBurst is how many invalid keys one client address may present at once
+	// before it gets 429 with Retry-After; 0 means 30. Valid keys never count.
+	MissBurst float64
+	// MissesPerMinute refills a client address's invalid-key allowance; 0 means 60.
+	MissesPerMinute float64
+	// MaxTrackedClients bounds the client addresses tracked; 0 means 100,000.
+	MaxTrackedClients int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
 // KeyAuthenticator authenticates API keys on the /v1 hot path. A cached key costs a
 // SHA-256 of the presented key, one map read under a read lock and an atomic store
-// (about a microsecond, no allocation); a miss costs one indexed query, shared by
-// concurrent requests for the same key.
+// (about a microsecond, no allocation); an existing key not cached yet costs one
+// indexed query, shared by concurrent requests for the same key; a key that does
+// not exist is refused from memory by the filter of known key hashes (see
+// knownKeys), and invalid keys count against their client address only
+// (AuthenticateFrom), so a flood of random keys neither reaches the database nor
+// throttles anyone else's valid key.
 //
 // The cache holds a key with its tenant. It drops entries on the change feed (key
 // revoked or rotated, tenant suspended), re-verifies all of them on resync, and
@@ -73,6 +102,12 @@ type KeyAuthenticator struct {
 
 	sf      singleflight.Group
 	lookups *tokenBucket
+	// known filters out keys that do not exist; misses limits invalid keys per
+	// client address, apart from everything valid keys go through.
+	known  knownKeys
+	checks *tokenBucket // database checks of keys the filter does not hold
+	misses *keyedLimiter
+	stats  struct{ dbLookups, filtered, throttled atomic.Int64 }
 
 	// usedMu guards used: last-use times of evicted or invalidated entries that
 	// the flusher has not written yet.
@@ -107,13 +142,28 @@ func NewKeyAuthenticator(db *database.DB, feed *ChangeFeed, cfg KeyAuthConfig, l
 	if cfg.LookupsPerSecond <= 0 {
 		cfg.LookupsPerSecond = 200
 	}
+	if cfg.UnknownChecksPerSecond == 0 {
+		cfg.UnknownChecksPerSecond = 5
+	}
+	if cfg.MissBurst <= 0 {
+		cfg.MissBurst = 30
+	}
+	if cfg.MissesPerMinute <= 0 {
+		cfg.MissesPerMinute = 60
+	}
+	if cfg.MaxTrackedClients <= 0 {
+		cfg.MaxTrackedClients = 100_000
+	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
 	a := &KeyAuthenticator{db: db, cfg: cfg, now: now, logger: logger.With("component", "tenants.key_auth"),
 		entries: make(map[[32]byte]*keyEntry, min(cfg.CacheSize, 1024)), neg: map[[32]byte]int64{},
-		lookups: newTokenBucket(float64(cfg.LookupsPerSecond), float64(cfg.LookupsPerSecond), now), used: map[string]int64{}}
+		lookups: newTokenBucket(float64(cfg.LookupsPerSecond), float64(cfg.LookupsPerSecond), now), used: map[string]int64{},
+		misses: newKeyedLimiter(cfg.MissesPerMinute, cfg.MissBurst, cfg.MaxTrackedClients, now),
+		checks: newTokenBucket(float64(max(cfg.UnknownChecksPerSecond, 0)), float64(max(cfg.UnknownChecksPerSecond, 0)), now)}
+	a.known.set = map[uint64]struct{}{}
 	feed.Subscribe(a.onChange)
 	return a
 }
@@ -132,8 +182,20 @@ func (a *KeyAuthenticator) Authenticate(ctx context.Context, presented string) (
 // AuthenticateRef is Authenticate returning the cached key itself, saving a copy on
 // the hot path. The value is shared and immutable: never modify it.
 func (a *KeyAuthenticator) AuthenticateRef(ctx context.Context, presented string) (*AuthenticatedKey, error) {
+	return a.AuthenticateFrom(ctx, presented, "")
+}
+
+// AuthenticateFrom is AuthenticateRef for a request from client (its address, as
+// the server resolved it behind trusted proxies). Invalid keys count against that
+// address alone: it gets ErrKeyInvalid until its allowance (MissBurst, refilled at
+// MissesPerMinute) is used up, then ErrKeyLookupThrottled with a Retry-After
+// delay. Valid keys are never throttled, whatever their address sends: a cached
+// key is served from memory, a known one is read from the database once, and an
+// unknown one is refused from memory (the filter of known keys) beyond
+// UnknownChecksPerSecond database checks for keys created elsewhere a moment ago.
+func (a *KeyAuthenticator) AuthenticateFrom(ctx context.Context, presented, client string) (*AuthenticatedKey, error) {
 	if !LooksLikeAPIKey(presented) {
-		return nil, ErrKeyInvalid
+		return nil, a.refuse(client, ErrKeyInvalid)
 	}
 	var buf [APIKeyLen]byte
 	copy(buf[:], presented)
@@ -145,12 +207,12 @@ func (a *KeyAuthenticator) AuthenticateRef(ctx context.Context, presented string
 	a.mu.RUnlock()
 	if e == nil {
 		var err error
-		if e, err = a.miss(ctx, h, now); err != nil {
-			return nil, err
+		if e, err = a.miss(ctx, h, now, client); err != nil {
+			return nil, a.refuse(client, err)
 		}
 	}
 	if e.expiresAt != 0 && now >= e.expiresAt {
-		return nil, ErrKeyInvalid
+		return nil, a.refuse(client, ErrKeyInvalid)
 	}
 	if e.suspended {
 		return nil, ErrTenantSuspended
@@ -159,18 +221,62 @@ func (a *KeyAuthenticator) AuthenticateRef(ctx context.Context, presented string
 	return &e.key, nil
 }
 
-func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64) (*keyEntry, error) {
+// refuse counts an invalid key against its client address: err while the address
+// has allowance left, then ErrKeyLookupThrottled with the delay until it has.
+func (a *KeyAuthenticator) refuse(client string, err error) error {
+	if err != ErrKeyInvalid {
+		return err
+	}
+	if ok, wait := a.misses.allow(clientBucket(client)); !ok {
+		a.stats.throttled.Add(1)
+		return &throttledError{after: wait}
+	}
+	return ErrKeyInvalid
+}
+
+// clientBucket is the miss allowance an address draws from: its own for IPv4, its
+// /64 for IPv6 (one host usually holds a whole /64, and would otherwise get a
+// fresh allowance per address).
+func clientBucket(client string) string {
+	ip, err := netip.ParseAddr(client)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return client
+	}
+	p, err := ip.Prefix(64)
+	if err != nil {
+		return client
+	}
+	return p.String()
+}
+
+func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64, client string) (*keyEntry, error) {
 	a.negMu.Lock()
 	until, bad := a.neg[h]
 	a.negMu.Unlock()
 	if bad && now < until {
 		return nil, ErrKeyInvalid
 	}
+	filtered := a.ensureKnown(ctx)
+	if filtered && !a.known.has(h) && !a.checks.take() {
+		// Unknown here, and the few database checks a second for keys created
+		// elsewhere a moment ago are spent: refused in memory.
+		a.stats.filtered.Add(1)
+		return nil, ErrKeyInvalid
+	}
+	if !filtered {
+		// Without the filter every unknown key costs a query: an address that
+		// already used up its allowance is refused before it gets one.
+		if ok, wait := a.misses.peek(clientBucket(client)); !ok {
+			a.stats.throttled.Add(1)
+			return nil, &throttledError{after: wait}
+		}
+	}
 	hexHash := hex.EncodeToString(h[:])
 	v, err, _ := a.sf.Do(hexHash, func() (any, error) {
-		if !a.lookups.take() {
-			return nil, ErrKeyLookupThrottled
+		if !filtered && !a.lookups.take() {
+			return nil, &throttledError{after: time.Second}
 		}
+		a.stats.dbLookups.Add(1)
 		// Shared by every waiter: one caller's cancellation must not fail the others.
 		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 		defer cancel()
@@ -180,6 +286,21 @@ func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64) (*ke
 		return nil, err
 	}
 	return v.(*keyEntry), nil
+}
+
+// KeyAuthStats counts what the authenticator did since start.
+type KeyAuthStats struct {
+	// DBLookups are keys looked up in the database (not cached, not filtered out).
+	DBLookups int64
+	// Filtered are unknown keys refused from memory by the known-key filter.
+	Filtered int64
+	// Throttled are invalid keys answered 429 because their address sent too many.
+	Throttled int64
+}
+
+// Stats returns the authenticator's counters.
+func (a *KeyAuthenticator) Stats() KeyAuthStats {
+	return KeyAuthStats{DBLookups: a.stats.dbLookups.Load(), Filtered: a.stats.filtered.Load(), Throttled: a.stats.throttled.Load()}
 }
 
 // keyWithTenant is a key row joined with its tenant's row.
@@ -222,6 +343,7 @@ func (a *KeyAuthenticator) load(ctx context.Context, h [32]byte, hexHash string)
 	}
 	a.entries[h] = e
 	a.mu.Unlock()
+	a.known.addHex(hexHash) // found before the change feed said so
 	return e, nil
 }
 
@@ -260,6 +382,8 @@ func (a *KeyAuthenticator) onChange(ctx context.Context, c Change) {
 		if err != nil || len(b) != 32 {
 			return
 		}
+		// A key created or rotated anywhere is known here from now on.
+		a.known.addHex(c.Ref)
 		var h [32]byte
 		copy(h[:], b)
 		a.mu.Lock()
@@ -283,6 +407,12 @@ func (a *KeyAuthenticator) onChange(ctx context.Context, c Change) {
 	case ChangeResync:
 		if err := a.Resync(ctx); err != nil {
 			a.logger.WarnContext(ctx, "key cache resync failed", "error", err)
+		}
+		// Keys created while a notification was lost (listener reconnecting).
+		if a.known.ready.Load() {
+			if err := a.loadKnown(ctx); err != nil {
+				a.logger.WarnContext(ctx, "known API keys reload failed", "error", err)
+			}
 		}
 	}
 }

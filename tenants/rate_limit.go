@@ -88,6 +88,22 @@ func (l *keyedLimiter) allow(key string) (bool, time.Duration) {
 	return b.takeLocked(now)
 }
 
+// peek reports whether key's bucket has a token, without taking it.
+func (l *keyedLimiter) peek(key string) (bool, time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b, ok := l.buckets[key]
+	if !ok {
+		return true, 0
+	}
+	now := l.now()
+	tokens := math.Min(b.capacity, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	if tokens >= 1 {
+		return true, 0
+	}
+	return false, time.Duration((1 - tokens) / b.rate * float64(time.Second))
+}
+
 func (l *keyedLimiter) pruneLocked(now time.Time) {
 	for k, b := range l.buckets {
 		if b.tokens+now.Sub(b.last).Seconds()*b.rate >= b.capacity || len(l.buckets) >= l.max {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -40,8 +41,12 @@ type Budget struct {
 	// DowngradeAt is the percent of Limit from which routing picks a cheaper tier;
 	// 0 means never.
 	DowngradeAt int
-	CreatedAt   time.Time
-	UpdatedAt   time.Time
+	// KeyIDs are, for a key budget, every key whose requests count against it: the
+	// key ScopeID names and its rotation successors (see CarryToSuccessor). Nil for
+	// other scopes.
+	KeyIDs    []string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // Limit converts the budget to the meter's limit.
@@ -118,19 +123,75 @@ func mapBudget(r budgetRow) Budget {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 }
 
-// List returns the tenant's budgets.
+// keyLineageRow links a rotated key's successor to the first key of its chain.
+type keyLineageRow struct {
+	KeyID       string `gorm:"primaryKey"`
+	BudgetKeyID string
+	CreatedAt   time.Time
+}
+
+func (keyLineageRow) TableName() string { return "key_lineage" }
+
+// List returns the tenant's budgets, key budgets with every key of their rotation
+// chain in KeyIDs.
 func List(ctx context.Context, h *tenants.Handle) ([]Budget, error) {
 	var rows []budgetRow
+	var links []keyLineageRow
 	if err := h.Read(ctx, func(db *gorm.DB) error {
-		return db.Order("scope, scope_id, period").Find(&rows).Error
+		if err := db.Order("scope, scope_id, period").Find(&rows).Error; err != nil {
+			return err
+		}
+		return db.Order("created_at, key_id").Find(&links).Error
 	}); err != nil {
 		return nil, err
+	}
+	successors := map[string][]string{}
+	for _, l := range links {
+		successors[l.BudgetKeyID] = append(successors[l.BudgetKeyID], l.KeyID)
 	}
 	out := make([]Budget, len(rows))
 	for i, r := range rows {
 		out[i] = mapBudget(r)
+		if out[i].Scope == meter.ScopeKey {
+			out[i].KeyIDs = append([]string{r.ScopeID}, successors[r.ScopeID]...)
+		}
 	}
 	return out, nil
+}
+
+// budgetKeyID is the id key budgets of keyID are kept under: the first key of its
+// rotation chain, or keyID itself.
+func budgetKeyID(db *gorm.DB, keyID string) (string, error) {
+	var l keyLineageRow
+	err := db.Where("key_id = ?", keyID).Take(&l).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return keyID, nil
+	case err != nil:
+		return "", err
+	}
+	return l.BudgetKeyID, nil
+}
+
+// CarryToSuccessor makes successorKeyID, the key that replaces keyID in a rotation,
+// spend against keyID's key budgets: the same budgets, the same counters (so the
+// successor continues the period's spend rather than starting from 0), and the same
+// ledger totals when the counters are rebuilt. The old key, while its grace period
+// lasts, keeps spending against them too. Carrying again changes nothing.
+func CarryToSuccessor(ctx context.Context, h *tenants.Handle, keyID, successorKeyID string) error {
+	if keyID == "" || successorKeyID == "" || keyID == successorKeyID {
+		return errkind.New(errkind.Invalid, "carrying key budgets needs two different key ids")
+	}
+	return h.Tx(ctx, func(tx *gorm.DB) error {
+		root, err := budgetKeyID(tx, keyID)
+		if err != nil {
+			return err
+		}
+		if existing, err := budgetKeyID(tx, successorKeyID); err != nil || existing != successorKeyID {
+			return err // already carried
+		}
+		return tx.Create(&keyLineageRow{KeyID: successorKeyID, BudgetKeyID: root, CreatedAt: time.Now().UTC()}).Error
+	})
 }
 
 // Set creates the budget of (scope, scope id, period), or replaces its values.
@@ -148,6 +209,14 @@ func Set(ctx context.Context, h *tenants.Handle, in SetInput) (Budget, error) {
 	now := time.Now().UTC()
 	var out budgetRow
 	err := h.Tx(ctx, func(tx *gorm.DB) error {
+		if in.Scope == meter.ScopeKey {
+			// A budget set on a rotated key's successor is its chain's budget.
+			root, err := budgetKeyID(tx, in.ScopeID)
+			if err != nil {
+				return err
+			}
+			in.ScopeID = root
+		}
 		var existing budgetRow
 		err := tx.Where("scope = ? AND scope_id = ? AND period = ?", string(in.Scope), in.ScopeID, string(in.Period)).Take(&existing).Error
 		switch {
@@ -188,7 +257,7 @@ func Applicable(all []Budget, keyID, memberID string) []Budget {
 	for _, b := range all {
 		switch {
 		case b.Scope == meter.ScopeTenant,
-			b.Scope == meter.ScopeKey && b.ScopeID == keyID && keyID != "",
+			b.Scope == meter.ScopeKey && keyID != "" && (b.ScopeID == keyID || slices.Contains(b.KeyIDs, keyID)),
 			b.Scope == meter.ScopeMember && b.ScopeID == memberID && memberID != "":
 			out = append(out, b)
 		}

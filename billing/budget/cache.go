@@ -1,6 +1,7 @@
 package budget
 
 import (
+	"context"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -18,4 +19,14 @@ type Cache struct {
 // NewCache returns a cache with the given TTL (0 means 2s).
 func NewCache(ttl time.Duration, now func() time.Time) *Cache {
 	return &Cache{tenants.NewSettingsCache(ttl, now, List)}
+}
+
+// Follow drops a tenant's cached budgets as soon as the change feed says they
+// changed (a rotated key's successor joined its key budgets), on every instance.
+func (c *Cache) Follow(feed *tenants.ChangeFeed) {
+	feed.Subscribe(func(_ context.Context, ch tenants.Change) {
+		if ch.Kind == tenants.ChangeBudgets {
+			c.Invalidate(tenants.ID(ch.Ref))
+		}
+	})
 }

@@ -35,7 +35,8 @@ func PeriodSpend(ctx context.Context, h *tenants.Handle, b budget.Budget, now ti
 	}
 	switch b.Scope {
 	case meter.ScopeKey:
-		q.KeyID = b.ScopeID
+		// The key and its rotation successors spend against the key's budgets.
+		q.KeyIDs = append([]string{b.ScopeID}, b.KeyIDs...)
 	case meter.ScopeMember:
 		q.MemberID = b.ScopeID
 	}

@@ -41,6 +41,9 @@ type SeriesQuery struct {
 	From, To string
 	Model    string
 	KeyID    string
+	// KeyIDs, when set, selects the rows of any of these keys (a key budget's
+	// rotation chain).
+	KeyIDs   []string
 	MemberID string
 	GroupBy  []GroupBy
 }
@@ -86,6 +89,9 @@ func (q SeriesQuery) rollups(db *gorm.DB) *gorm.DB {
 	}
 	if q.KeyID != "" {
 		d = d.Where("key_id = ?", q.KeyID)
+	}
+	if len(q.KeyIDs) > 0 {
+		d = d.Where("key_id IN ?", q.KeyIDs)
 	}
 	if q.MemberID != "" {
 		d = d.Where("member_id = ?", q.MemberID)

@@ -2,6 +2,7 @@ package meter
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -40,21 +41,63 @@ func (m *LeaseMeter) flushAll(ctx context.Context, final bool) error {
 	m.mu.Lock()
 	m.sweep(now)
 	var work []*lease
+	held := map[string]bool{} // tenants this instance holds budget of
 	for k, l := range m.leases {
+		if l.granted > 0 || l.reserved > 0 || l.pending > 0 || l.inflight != nil {
+			held[tenantOfKey(k)] = true
+		}
 		switch {
 		case l.inflight != nil || l.pending > 0 || (final && l.granted > 0) || m.idle(l, now) || m.renewDue(l, now):
 			work = append(work, l)
-		case l.granted == 0 && l.reserved == 0 && now.Sub(l.lastUsed) >= m.cfg.IdleReturn:
+		case l.granted == 0 && l.reserved == 0 && now.Sub(l.lastUsed) >= m.cfg.IdleReturn && l.op.TryLock():
+			// Not while a lease is being acquired for it (op held): the grant
+			// would land on a forgotten entry.
 			delete(m.leases, k)
+			l.op.Unlock()
 		}
 	}
 	m.mu.Unlock()
+	lost := map[string]bool{}
+	if !final && len(held) > 0 {
+		// A quiet lease sends nothing for a while: probe its tenant's epoch, so that
+		// a loss (or a peer's recovery) is seen within a flush interval and this
+		// instance's leases and reservations are counted again.
+		tenants := make([]string, 0, len(held))
+		for t := range held {
+			tenants = append(tenants, t)
+		}
+		changed, err := m.inner.changedEpochs(ctx, tenants)
+		if err != nil {
+			if ctx.Err() == nil {
+				m.mu.Lock()
+				m.markDown(ctx, err, now)
+				m.mu.Unlock()
+			}
+			return err
+		}
+		for _, t := range changed {
+			lost[t] = true
+		}
+	}
 	for _, l := range work {
-		if err := m.flushLease(ctx, l, final); err != nil {
+		err := m.flushLease(ctx, l, final)
+		if errors.Is(err, errLost) {
+			lost[tenantOfKey(l.c.key)] = true
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}
-	return nil
+	// The store lost these tenants' counters: recover them; the next flush sends
+	// what was refused.
+	var firstErr error
+	for tenantID := range lost {
+		if err := m.inner.recover(ctx, tenantID); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return firstErr
 }
 
 // idle reports a lease with unused budget and no use for IdleReturn; m.mu is held.
@@ -97,6 +140,10 @@ func (m *LeaseMeter) flushLease(ctx context.Context, l *lease, final bool) error
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.Flushes++
+	if errors.Is(err, errLost) {
+		m.markUp(ctx)
+		return err
+	}
 	if err != nil {
 		m.markDown(ctx, err, sent)
 		return err

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -151,7 +153,7 @@ type leaseRes struct {
 // amounts to reach Redis. clock is usually time.Now.
 func NewLeaseMeter(logger *slog.Logger, inner *RedisMeter, clock Clock, cfg LeaseConfig) *LeaseMeter {
 	cfg = cfg.withDefaults()
-	return &LeaseMeter{
+	m := &LeaseMeter{
 		inner:  inner,
 		cfg:    cfg,
 		clock:  clock,
@@ -159,6 +161,39 @@ func NewLeaseMeter(logger *slog.Logger, inner *RedisMeter, clock Clock, cfg Leas
 		leases: make(map[string]*lease),
 		res:    make(map[string]*leaseRes),
 	}
+	inner.leasesOf = m.holding
+	return m
+}
+
+// holding reports this instance's leases of the tenant's counters for a recovery:
+// what each lease still covers locally (live reservations, settled spending not yet
+// flushed, unused budget). A flush sent but not acknowledged is folded back into
+// the lease: the store either lost it or refuses it under the old epoch, and it is
+// sent again under a new sequence.
+func (m *LeaseMeter) holding(tenantID string) leaseHolding {
+	tag := tenantTag(m.inner.prefix, tenantID) + ":"
+	now := m.clock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	h := leaseHolding{instance: m.cfg.InstanceID, ttl: m.cfg.LeaseTTL, settle: 2 * m.cfg.FlushInterval}
+	for key, l := range m.leases {
+		if !strings.HasPrefix(key, tag) {
+			continue
+		}
+		if f := l.inflight; f != nil {
+			l.pending += f.delta
+			l.granted += f.delta + f.ret
+			l.inflight = nil
+		}
+		if !l.c.hard {
+			continue
+		}
+		h.leases = append(h.leases, heldLease{c: l.c, held: l.granted})
+		if l.granted > 0 {
+			l.validUntil = now.Add(m.cfg.LeaseTTL - m.cfg.LeaseTTL/5)
+		}
+	}
+	return h
 }
 
 var _ Meter = (*LeaseMeter)(nil)
@@ -201,7 +236,9 @@ func (l *lease) state() counterState {
 func (m *LeaseMeter) leaseFor(c counter) *lease {
 	l := m.leases[c.key]
 	if l == nil {
-		l = &lease{c: c}
+		// lastUsed starts now: the flush loop forgets unused entries only after
+		// IdleReturn, never one that a reservation is still acquiring a lease for.
+		l = &lease{c: c, lastUsed: m.clock()}
 		l.c.amount = 0
 		m.leases[c.key] = l
 	}
@@ -268,6 +305,15 @@ func (m *LeaseMeter) Reserve(ctx context.Context, in ReserveInput) (Decision, er
 		}
 		for _, s := range short {
 			g, err := m.acquire(ctx, cs[s.i], s.need)
+			if errors.Is(err, errLost) {
+				// The store lost the tenant's counters: recover them (ledger, live
+				// reservations, leases) before leasing again.
+				if err = m.inner.recover(ctx, in.TenantID); err == nil {
+					break
+				}
+				m.logger.WarnContext(ctx, "budget counters lost and not yet recovered; refusing the tenant's requests", "tenant_id", in.TenantID, "error", err)
+				return m.unrecovered(in, cs, now), nil
+			}
 			if err != nil {
 				if ctx.Err() != nil {
 					return Decision{}, ctx.Err()
@@ -318,6 +364,19 @@ func (m *LeaseMeter) uncovered(rk string, in ReserveInput, cs []counter, short [
 	}
 }
 
+// unrecovered refuses a request of a tenant whose lost counters could not be
+// recovered yet (FailOpen does not apply: Redis answers, the ledger does not).
+func (m *LeaseMeter) unrecovered(in ReserveInput, cs []counter, now time.Time) Decision {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.stats.UnavailableRefusals++
+	return Decision{
+		Reason:  DecisionReasonMeterUnavailable,
+		Refusal: &Refusal{Requested: int64(in.Amount), RetryAfter: m.cfg.RetryAfter},
+		Usage:   usageFor(in, cs, now, m.states(cs)),
+	}
+}
+
 // acquire tops up counter c's lease by at least need.
 func (m *LeaseMeter) acquire(ctx context.Context, c counter, need int64) (leaseGrant, error) {
 	m.mu.Lock()
@@ -334,6 +393,10 @@ func (m *LeaseMeter) acquire(ctx context.Context, c counter, need int64) (leaseG
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.LeaseAcquires++
+	if errors.Is(err, errLost) {
+		m.markUp(ctx)
+		return g, err
+	}
 	if err != nil {
 		m.markDown(ctx, err, sent)
 		return g, err

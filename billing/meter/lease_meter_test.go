@@ -18,10 +18,16 @@ import (
 // returned) when the test ends.
 func newLeaseMeter(t *testing.T, client redis.UniversalClient, clock meter.Clock, cfg meter.LeaseConfig) *meter.LeaseMeter {
 	t.Helper()
+	return newLeaseMeterWith(t, client, clock, meter.RedisConfig{KeyPrefix: testredis.Prefix(t)}, cfg)
+}
+
+// newLeaseMeterWith is newLeaseMeter over a RedisMeter configured by rc.
+func newLeaseMeterWith(t *testing.T, client redis.UniversalClient, clock meter.Clock, rc meter.RedisConfig, cfg meter.LeaseConfig) *meter.LeaseMeter {
+	t.Helper()
 	if cfg.FlushInterval == 0 {
 		cfg.FlushInterval = 20 * time.Millisecond
 	}
-	inner := meter.NewRedisMeter(testLogger(t), client, clock, meter.RedisConfig{KeyPrefix: testredis.Prefix(t)})
+	inner := meter.NewRedisMeter(testLogger(t), client, clock, rc)
 	m := meter.NewLeaseMeter(testLogger(t), inner, clock, cfg)
 	var wg sync.WaitGroup
 	ctx, cancel := contextWithCancel(t)

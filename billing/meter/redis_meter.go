@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
@@ -28,12 +30,55 @@ type RedisMeter struct {
 	logger *slog.Logger
 	prefix string
 
-	onReconnect func()
+	onReconnect  func()
+	ledgerTotals func(ctx context.Context, tenantID string) ([]ScopeTotal, error)
+	// leasesOf, set by a LeaseMeter wrapping this meter, reports the leases that
+	// instance holds of a tenant's counters, for recovery.
+	leasesOf func(tenantID string) leaseHolding
 
 	mu      sync.Mutex
 	health  Health
 	healthy bool
+
+	// emu guards epochs and live.
+	emu sync.RWMutex
+	// epochs is the counter epoch this instance last saw per tenant (see
+	// redis_scripts.go); staleEpoch forces a recovery at the tenant's next operation.
+	epochs map[string]string
+	// live are this instance's reservations not yet settled, per tenant and request
+	// id, put back by a recovery when the store lost them.
+	live       map[string]map[string]liveReservation
+	recovering singleflight.Group
+	recoveries atomic.Int64
 }
+
+// liveReservation is a reservation as the reserve script stored it.
+type liveReservation struct {
+	record  string
+	expires int64 // unix ms
+}
+
+// leaseHolding is what a LeaseMeter instance holds of one tenant's counters.
+type leaseHolding struct {
+	instance string
+	ttl      time.Duration
+	// settle is how long the instance that recreates a lost epoch waits for its
+	// peers to put their leases back (two of their flush intervals).
+	settle time.Duration
+	leases []heldLease
+}
+
+type heldLease struct {
+	c    counter
+	held int64
+}
+
+// staleEpoch never equals a stored epoch: the tenant's next operation reports
+// "lost" and recovers first.
+const staleEpoch = "?"
+
+// errLost is a script's answer that the tenant's counters need a recovery.
+var errLost = errors.New("meter: the counter store lost this tenant's counters")
 
 // RedisConfig configures a RedisMeter.
 type RedisConfig struct {
@@ -41,9 +86,19 @@ type RedisConfig struct {
 	// '{' or '}'. Default "tollgate:". Tests use a unique prefix per test.
 	KeyPrefix string
 	// OnReconnect, when set, is called in its own goroutine each time Redis answers
-	// again after a failure. A failover or restart may have dropped the newest
-	// counter writes, so the caller rebuilds the counters from the ledger then.
+	// again after a failure. The meter itself recovers every tenant it serves at the
+	// tenant's next operation after an outage (a failover or restart may have
+	// dropped the newest counter writes); this hook is for metrics and logs.
 	OnReconnect func()
+	// LedgerTotals returns a tenant's ledger totals for its budget counters once
+	// every usage event appended before the call is durable (the caller flushes its
+	// ledger spool first). The meter calls it when it finds that the store lost the
+	// tenant's counters (their epoch key is gone: FLUSHALL, a restart, a failover
+	// that dropped writes), the first time it meets a tenant, and after an outage;
+	// it then sets each counter to at least the ledger's total plus every live
+	// reservation and lease, and holds the tenant's requests until that is done.
+	// Nil recovers from live reservations and leases only (tests).
+	LedgerTotals func(ctx context.Context, tenantID string) ([]ScopeTotal, error)
 }
 
 // NewRedisMeter returns a meter over client. clock is usually time.Now.
@@ -52,13 +107,16 @@ func NewRedisMeter(logger *slog.Logger, client redis.UniversalClient, clock Cloc
 		cfg.KeyPrefix = "tollgate:"
 	}
 	return &RedisMeter{
-		client:      client,
-		clock:       clock,
-		logger:      logger.With("component", "billing.meter", "meter", "redis"),
-		prefix:      cfg.KeyPrefix,
-		onReconnect: cfg.OnReconnect,
-		health:      Health{State: HealthStateOK},
-		healthy:     true,
+		client:       client,
+		clock:        clock,
+		logger:       logger.With("component", "billing.meter", "meter", "redis"),
+		prefix:       cfg.KeyPrefix,
+		onReconnect:  cfg.OnReconnect,
+		ledgerTotals: cfg.LedgerTotals,
+		health:       Health{State: HealthStateOK},
+		healthy:      true,
+		epochs:       map[string]string{},
+		live:         map[string]map[string]liveReservation{},
 	}
 }
 
@@ -78,8 +136,9 @@ func (m *RedisMeter) observe(ctx context.Context, op string, err error) error {
 	defer m.mu.Unlock()
 	if err == nil || errors.Is(err, redis.Nil) {
 		if !m.healthy {
-			m.logger.InfoContext(ctx, "redis reachable again", "op", op)
+			m.logger.InfoContext(ctx, "redis reachable again; every tenant's counters are recovered at its next operation", "op", op)
 			m.health, m.healthy = Health{State: HealthStateOK, Since: m.clock()}, true
+			m.staleAll()
 			if m.onReconnect != nil {
 				go m.onReconnect()
 			}
@@ -96,18 +155,46 @@ func (m *RedisMeter) observe(ctx context.Context, op string, err error) error {
 	return errkind.Wrap(errkind.Unavailable, err, "meter %s: redis unavailable", op)
 }
 
-// Reserve implements Meter.
+// Reserve implements Meter. When the store lost the tenant's counters, it recovers
+// them first (see RedisConfig.LedgerTotals) and refuses with
+// DecisionReasonMeterUnavailable if that fails.
 func (m *RedisMeter) Reserve(ctx context.Context, in ReserveInput) (Decision, error) {
 	if err := in.Validate(); err != nil {
 		return Decision{}, err
 	}
+	for attempt := 0; ; attempt++ {
+		d, err := m.reserve(ctx, in)
+		if !errors.Is(err, errLost) {
+			return d, err
+		}
+		if attempt == 1 {
+			return m.unrecovered(in, err), nil
+		}
+		if err := m.recover(ctx, in.TenantID); err != nil {
+			if ctx.Err() != nil {
+				return Decision{}, ctx.Err()
+			}
+			return m.unrecovered(in, err), nil
+		}
+	}
+}
+
+// unrecovered refuses a request of a tenant whose counters could not be recovered.
+func (m *RedisMeter) unrecovered(in ReserveInput, err error) Decision {
+	m.logger.Warn("budget counters lost and not yet recovered; refusing the tenant's requests", "tenant_id", in.TenantID, "error", err)
+	return Decision{Reason: DecisionReasonMeterUnavailable, Refusal: &Refusal{Requested: int64(in.Amount), RetryAfter: time.Second}}
+}
+
+func (m *RedisMeter) reserve(ctx context.Context, in ReserveInput) (Decision, error) {
 	now := m.clock()
 	cs := plan(m.prefix, in, now)
 	res, exp := m.resKeys(in.TenantID)
-	keys := make([]string, 0, 2+len(cs))
-	keys = append(keys, res, exp)
-	args := make([]any, 0, 4+4*len(cs))
-	args = append(args, ms(now), in.RequestID, ms(now.Add(in.ttl())), encodeRecord(cs))
+	keys := make([]string, 0, 3+len(cs))
+	keys = append(keys, res, exp, m.epochKey(in.TenantID))
+	args := make([]any, 0, 5+4*len(cs))
+	record := encodeRecord(cs)
+	expires := ms(now.Add(in.ttl()))
+	args = append(args, ms(now), in.RequestID, expires, record, m.knownEpoch(in.TenantID))
 	for _, c := range cs {
 		keys = append(keys, c.key)
 		hard := 0
@@ -121,13 +208,18 @@ func (m *RedisMeter) Reserve(ctx context.Context, in ReserveInput) (Decision, er
 		return Decision{}, err
 	}
 	status, _ := raw[0].(string)
+	if status == "lost" {
+		return Decision{}, errLost
+	}
 	idx, _ := raw[1].(int64)
-	st, err := parseStates(raw[2:], len(cs))
+	m.adoptEpoch(in.TenantID, raw[2])
+	st, err := parseStates(raw[3:], len(cs))
 	if err != nil {
 		return Decision{}, err
 	}
 	switch status {
 	case "ok":
+		m.track(in.TenantID, in.RequestID, liveReservation{record: record, expires: expires})
 		for i, c := range cs {
 			st[i].reserved += c.amount
 		}
@@ -193,12 +285,24 @@ func (m *RedisMeter) settle(ctx context.Context, in SettleInput, release bool) (
 	if release {
 		rel = 1
 	}
-	n, err := settleScript.Run(ctx, m.client, []string{res, exp},
-		ms(m.clock()), in.RequestID, int64(in.Actual), in.ActualTokens, rel).Int64()
-	if err = m.observe(ctx, "settle", err); err != nil {
-		return SettleResult{}, err
+	for attempt := 0; ; attempt++ {
+		n, err := settleScript.Run(ctx, m.client, []string{res, exp, m.epochKey(in.TenantID)},
+			ms(m.clock()), in.RequestID, int64(in.Actual), in.ActualTokens, rel, m.knownEpoch(in.TenantID)).Int64()
+		if err = m.observe(ctx, "settle", err); err != nil {
+			return SettleResult{}, err
+		}
+		if n >= 0 {
+			m.untrack(in.TenantID, in.RequestID)
+			return SettleResult{Settled: n > 0, Late: n == 2}, nil
+		}
+		// Lost: recovering puts this request's reservation back, then it settles.
+		if attempt == 1 {
+			return SettleResult{}, errkind.Wrap(errkind.Unavailable, errLost, "meter settle")
+		}
+		if err := m.recover(ctx, in.TenantID); err != nil {
+			return SettleResult{}, err
+		}
 	}
-	return SettleResult{Settled: n > 0, Late: n == 2}, nil
 }
 
 // Usage implements Meter.

@@ -1,9 +1,11 @@
 package meter_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/billing/meter"
@@ -62,4 +64,55 @@ func TestRedisMeterReportsReconnect(t *testing.T) {
 		t.Fatal("OnReconnect is called once per outage")
 	case <-time.After(100 * time.Millisecond):
 	}
+}
+
+// loseTenant deletes every key of the tenant under prefix, as a FLUSHALL or a
+// failover that dropped writes would (only this test's own keys).
+func loseTenant(t *testing.T, client redis.UniversalClient, prefix string) func(string) {
+	return func(tenantID string) {
+		t.Helper()
+		pattern := prefix + "{t:" + tenantID + "}*"
+		del := func(ctx context.Context, c *redis.Client) error {
+			keys, err := c.Keys(ctx, pattern).Result()
+			if err != nil || len(keys) == 0 {
+				return err
+			}
+			return c.Del(ctx, keys...).Err()
+		}
+		switch c := client.(type) {
+		case *redis.ClusterClient:
+			require.NoError(t, c.ForEachMaster(t.Context(), del))
+		case *redis.Client:
+			require.NoError(t, del(t.Context(), c))
+		}
+	}
+}
+
+func TestRedisMeterClusterLoss(t *testing.T) {
+	t.Parallel()
+	metertest.RunLoss(t, func(t *testing.T, clock meter.Clock, ledger *metertest.Ledger) (func() meter.Meter, func(string)) {
+		client := testredis.Cluster(t)
+		cfg := meter.RedisConfig{KeyPrefix: testredis.Prefix(t), LedgerTotals: ledger.Totals}
+		return func() meter.Meter { return meter.NewRedisMeter(testLogger(t), client, clock, cfg) }, loseTenant(t, client, cfg.KeyPrefix)
+	})
+}
+
+func TestRedisMeterStandaloneLoss(t *testing.T) {
+	t.Parallel()
+	metertest.RunLoss(t, func(t *testing.T, clock meter.Clock, ledger *metertest.Ledger) (func() meter.Meter, func(string)) {
+		client := testredis.Standalone(t)
+		cfg := meter.RedisConfig{KeyPrefix: testredis.Prefix(t), LedgerTotals: ledger.Totals}
+		return func() meter.Meter { return meter.NewRedisMeter(testLogger(t), client, clock, cfg) }, loseTenant(t, client, cfg.KeyPrefix)
+	})
+}
+
+func TestLeaseMeterClusterLoss(t *testing.T) {
+	t.Parallel()
+	metertest.RunLoss(t, func(t *testing.T, clock meter.Clock, ledger *metertest.Ledger) (func() meter.Meter, func(string)) {
+		client := testredis.Cluster(t)
+		prefix := testredis.Prefix(t)
+		return func() meter.Meter {
+			return newLeaseMeterWith(t, client, clock, meter.RedisConfig{KeyPrefix: prefix, LedgerTotals: ledger.Totals}, meter.LeaseConfig{})
+		}, loseTenant(t, client, prefix)
+	})
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -35,7 +37,7 @@ func mapKeyJSON(t tenants.Tenant, k tenants.APIKey) keyJSON {
 }
 
 func newKeysCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "keys", Short: "Create, list and revoke tenant API keys"}
+	cmd := &cobra.Command{Use: "keys", Short: "Create, list, rotate and revoke tenant API keys"}
 	var tenant, name, scopes, models string
 	var expires time.Duration
 	var rpm, tpm int64
@@ -160,11 +162,51 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 			})
 		},
 	}
-	for _, c := range []*cobra.Command{create, list, revoke} {
+	var grace time.Duration
+	rotate := &cobra.Command{
+		Use:   "rotate --tenant T KEY_ID_OR_PREFIX [--grace 24h]",
+		Short: "Replace an API key with a new one that keeps its scopes, models, rate limits, expiry and budgets",
+		Long: "Creates the key's successor and prints its secret (shown once) alone on stdout. The successor keeps\n" +
+			"the old key's scopes, model allowlist, rpm/tpm limits, expiry and key budgets, and continues this\n" +
+			"period's spend on them. The old key keeps working for --grace (0 revokes it at once).",
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return withTenant(cmd, func(a *app, svc identityServices, t tenants.Tenant) error {
+				old, err := svc.keys.Find(cmd.Context(), t.ID, args[0])
+				if err != nil {
+					return err
+				}
+				h, err := a.registry.Handle(tenants.SystemPrincipal(t, "cli"))
+				if err != nil {
+					return err
+				}
+				in := tenants.RotateKeyInput{TenantID: t.ID, KeyID: old.ID, Grace: &grace, Actor: tenants.CLIActor(),
+					CarryOver: func(ctx context.Context, old, successor tenants.APIKey) error {
+						return budget.CarryToSuccessor(ctx, h, old.ID, successor.ID)
+					}}
+				k, secret, err := svc.keys.Rotate(cmd.Context(), in)
+				if err != nil {
+					return err
+				}
+				if asJSON {
+					out := mapKeyJSON(t, k)
+					out.Secret = secret.Reveal()
+					return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
+				}
+				fmt.Fprintf(cmd.ErrOrStderr(), "rotated key %s (%s) in %s: successor %s (%s); the old key works for %s more\n",
+					old.ID, old.Prefix, t.Slug, k.ID, k.Prefix, grace)
+				fmt.Fprintln(cmd.OutOrStdout(), secret.Reveal())
+				return nil
+			})
+		},
+	}
+	rotate.Flags().DurationVar(&grace, "grace", tenants.DefaultRotationGrace, "how long the old key keeps working (0: revoke it now; at most 720h)")
+
+	for _, c := range []*cobra.Command{create, list, revoke, rotate} {
 		c.Flags().StringVar(&tenant, "tenant", "", "tenant slug or id")
 		c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	}
-	cmd.AddCommand(create, list, revoke)
+	cmd.AddCommand(create, list, revoke, rotate)
 	return cmd
 }
 

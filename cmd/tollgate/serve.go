@@ -110,7 +110,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 		live = relay
 	}
 	sink := &alertSink{live: live, logger: a.logger}
-	gw, err := wireGateway(ctx, a, identity.keyAuth, metrics.sink(sink))
+	gw, err := wireGateway(ctx, a, identity.keyAuth, identity.feed, metrics.sink(sink))
 	if err != nil {
 		return nil, nil, err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -47,7 +46,7 @@ type gatewayParts struct {
 }
 
 // wireGateway builds the /v1 request path for serve.
-func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, sink gateway.Sink) (*gatewayParts, error) {
+func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, feed *tenants.ChangeFeed, sink gateway.Sink) (*gatewayParts, error) {
 	est := routing.NewEstimator(routing.EstimatorConfig{})
 	go est.Warm()
 	envProviders := routing.ProvidersConfig{
@@ -96,14 +95,16 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 	if err != nil {
 		return nil, err
 	}
-	// After a Redis outage the counters may have lost their newest writes (a
-	// failover promotes a replica that had not seen them): rebuild them from the
-	// ledger. Set once the ledger writer exists, before the server takes requests.
-	var onReconnect atomic.Pointer[func()]
-	m, meterRun, meterStop, err := newMeter(a, func() {
-		if f := onReconnect.Load(); f != nil {
-			(*f)()
+	// The meter recovers a tenant's counters when Redis lost them (or after an
+	// outage) from the ledger's totals, read once the spool is flushed. Set once the
+	// ledger writer exists, before the server takes requests.
+	var ledgerTotals atomic.Pointer[func(context.Context, string) ([]meter.ScopeTotal, error)]
+	m, meterRun, meterStop, err := newMeter(a, func(ctx context.Context, tenantID string) ([]meter.ScopeTotal, error) {
+		f := ledgerTotals.Load()
+		if f == nil {
+			return nil, errkind.New(errkind.Unavailable, "the ledger is not open yet")
 		}
+		return (*f)(ctx, tenantID)
 	})
 	if err != nil {
 		return nil, err
@@ -112,21 +113,10 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 	if err != nil {
 		return nil, err
 	}
-	var rebuilding sync.Mutex
-	rebuildAfterOutage := func() {
-		if !rebuilding.TryLock() {
-			return // one rebuild at a time; it reads the ledger as of its start
-		}
-		defer rebuilding.Unlock()
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Minute)
-		defer cancel()
-		if err := rebuildFromLedger(rctx, a, writer, m); err != nil {
-			a.logger.WarnContext(rctx, "rebuilding budget counters after the Redis outage failed; the reconcile job will retry", "error", err)
-			return
-		}
-		a.logger.InfoContext(rctx, "budget counters rebuilt from the ledger after the Redis outage")
+	totals := func(ctx context.Context, tenantID string) ([]meter.ScopeTotal, error) {
+		return durableCounterTotals(ctx, a, writer, tenantID)
 	}
-	onReconnect.Store(&rebuildAfterOutage)
+	ledgerTotals.Store(&totals)
 	if a.cfg.Redis.URL == "" {
 		// The in-process meter starts empty: rebuild its counters from the ledger
 		// (after replaying the spool) so a restart forgets no spend.
@@ -135,6 +125,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 		}
 	}
 	budgets := budget.NewCache(0, time.Now)
+	budgets.Follow(feed)
 	policies := gateway.NewPolicyCache(0, time.Now)
 	svc, err := gateway.New(gateway.Deps{Catalog: catalog, Catalogs: catalogs, Selector: selector, Executor: executor, Estimator: est,
 		Providers: providers, Meter: m, Budgets: budgets, Policies: policies,
@@ -187,7 +178,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 
 // newMeter picks the meter: in-process without Redis; with Redis (standalone or
 // Cluster) the shared counters behind per-instance budget leases.
-func newMeter(a *app, onReconnect func()) (meter.Meter, func(context.Context), func(context.Context), error) {
+func newMeter(a *app, ledgerTotals func(context.Context, string) ([]meter.ScopeTotal, error)) (meter.Meter, func(context.Context), func(context.Context), error) {
 	noop := func(context.Context) {}
 	if a.cfg.Redis.URL == "" {
 		return meter.NewMemoryMeter(a.logger, time.Now), noop, noop, nil
@@ -196,7 +187,7 @@ func newMeter(a *app, onReconnect func()) (meter.Meter, func(context.Context), f
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	inner := meter.NewRedisMeter(a.logger, client, time.Now, meter.RedisConfig{OnReconnect: onReconnect})
+	inner := meter.NewRedisMeter(a.logger, client, time.Now, meter.RedisConfig{LedgerTotals: ledgerTotals})
 	lm := meter.NewLeaseMeter(a.logger, inner, time.Now, meter.LeaseConfig{FailOpen: a.cfg.Redis.FailOpen})
 	run := func(ctx context.Context) { go func() { _ = lm.Run(ctx) }() }
 	stop := func(ctx context.Context) {
@@ -229,6 +220,28 @@ func rebuildFromLedger(ctx context.Context, a *app, writer *ledger.Writer, m met
 		}
 	}
 	return nil
+}
+
+// durableCounterTotals is the meter's recovery source: it makes every usage event
+// appended so far durable (flushing the ledger spool), then returns the tenant's
+// ledger totals for its budget counters.
+func durableCounterTotals(ctx context.Context, a *app, writer *ledger.Writer, tenantID string) ([]meter.ScopeTotal, error) {
+	if err := writer.Flush(ctx); err != nil {
+		return nil, fmt.Errorf("flushing the ledger spool: %w", err)
+	}
+	t, err := a.registry.Get(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	h, err := a.registry.Handle(tenants.SystemPrincipal(t, "meter-recover"))
+	if err != nil {
+		return nil, err
+	}
+	bs, err := budget.List(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	return ledger.CounterTotals(ctx, h, bs, time.Now())
 }
 
 // newRedisClient connects to TOLLGATE_REDIS_URL: a Cluster for a seed list, else a

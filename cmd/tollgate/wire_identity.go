@@ -23,6 +23,8 @@ type identityParts struct {
 	identity *api.Identity
 	// keyAuth authenticates /v1 API keys: api.RequireAPIKey(keyAuth, tenants.ScopeInference).
 	keyAuth *tenants.KeyAuthenticator
+	// feed tells this instance what other instances changed (keys, budgets, RBAC).
+	feed *tenants.ChangeFeed
 }
 
 // identityServices are the identity services shared by serve and the CLI.
@@ -73,12 +75,17 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 	}
 	sessions := tenants.NewSessions(a.db, svc.users, keyring, tenants.SessionConfig{}, a.logger)
 	keyAuth := tenants.NewKeyAuthenticator(a.db, svc.feed, tenants.KeyAuthConfig{CacheSize: a.cfg.Tier.KeyCacheSize}, a.logger)
+	// Every stored key's hash, so that unknown keys are refused without a query.
+	if err := keyAuth.Preload(ctx); err != nil {
+		a.logger.WarnContext(ctx, "loading the known API keys failed; retried on first use", "error", err)
+	}
 	ident := api.NewIdentity(api.IdentityDeps{Registry: a.registry, Users: svc.users, Sessions: sessions, Keys: svc.keys,
 		KeyAuth: keyAuth, Authz: authz, Audit: svc.audit, Feed: svc.feed, Logger: a.logger, PublicURL: a.cfg.HTTP.PublicURL})
 	return identityParts{
 		routes:   []func(*gin.Engine){ident.Register},
 		identity: ident,
 		keyAuth:  keyAuth,
+		feed:     svc.feed,
 		run: func(ctx context.Context) {
 			go svc.feed.Run(ctx)
 			keyAuth.RunFlusher(ctx, 0)
