@@ -32,7 +32,7 @@ func TestNULBytesAreInvalid(t *testing.T) {
 			add("tenant name", "root", "POST", "/api/v1/tenants", `{"name":"acme\u0000two"}`)
 			add("key name", "owner", "POST", "/api/v1/tenants/{A}/keys", `{"name":"ci\u0000"}`)
 			add("key model", "owner", "POST", "/api/v1/tenants/{A}/keys", `{"name":"ci","models":["sim-small\u0000"]}`)
-			add("invite email", "owner", "POST", "/api/v1/tenants/{A}/members", `{"email":"a\u0000@example.com","role":"viewer"}`)
+			add("invite email", "owner", "POST", "/api/v1/tenants/{A}/invitations", `{"email":"a\u0000@example.com","role":"viewer"}`)
 			add("budget scope id", "owner", "POST", "/api/v1/tenants/{A}/budgets", `{"scope":"key","scope_id":"\u0000","period":"day","limit_usd":"1"}`)
 			add("webhook url", "owner", "PUT", "/api/v1/tenants/{A}/webhook", `{"url":"https://hooks\u0000.example.com/x"}`)
 			add("routing model", "owner", "PUT", "/api/v1/tenants/{A}/routing", `{"tiers":{"economy":["sim-small\u0000"]}}`)
