@@ -3,7 +3,8 @@ import { useQuery } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
 import { listOf, qk } from "../api/endpoints";
 import { formatInt } from "../format/numbers";
-import { Badge, EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/page";
+import { Badge, When } from "../ui/display";
 import type { Job, SystemInfo } from "../api/types";
 
 function Health({ ok, label }: { ok: boolean | undefined; label?: string }) {

@@ -7,7 +7,7 @@ import { addDays, formatDay, isoDateInZone } from "../format/dates";
 import { formatUsd, nanoPer, nanoToChartNumber, toNano } from "../format/money";
 import { formatInt, formatTokens } from "../format/numbers";
 import { setSearch, useLocation } from "../router/router";
-import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/bits";
+import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/page";
 import { StackedChart, pivotDailyByModel } from "../charts";
 import { useToast } from "../ui/toast";
 import type { GroupBy, UsageQuery, UsageRow } from "../api/types";
