@@ -3,7 +3,7 @@ import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-quer
 import { api, useTenant } from "../app";
 import { qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
-import { KEY_SCOPES, type ApiKey, type KeyWithSecret } from "../api/types";
+import { KEY_SCOPES, type ApiKey, type KeyScope, type KeyWithSecret } from "../api/types";
 import { usdToNano } from "../format/money";
 import { formatInt } from "../format/numbers";
 import { EmptyState, PageHeader } from "../ui/page";
@@ -195,7 +195,7 @@ function CreateKeyDialog({ open, onClose, onCreated }: { open: boolean; onClose:
   const { tenant, can } = useTenant();
   const id = useId();
   const [name, setName] = useState("");
-  const [scopes, setScopes] = useState<string[]>(["inference"]);
+  const [scopes, setScopes] = useState<KeyScope[]>(["inference"]);
   const [models, setModels] = useState("");
   const [expiry, setExpiry] = useState("");
   const [customDate, setCustomDate] = useState("");

@@ -112,7 +112,7 @@ function Jobs() {
             ) : (
               <tbody>
                 {rows.map((j) => {
-                  const lastErr = j.errors?.length ? j.errors[j.errors.length - 1]?.error : undefined;
+                  const lastErr = j.errors?.length ? j.errors[j.errors.length - 1] : undefined;
                   return (
                     <tr key={j.id}>
                       <td>
@@ -175,7 +175,7 @@ export default function SystemPage() {
               <section className="card">
                 <div className="card-head">
                   <h2>Spend meter</h2>
-                  <Badge tone={METER_TONE[d!.meter?.state] ?? "amber"}>{d!.meter?.state ?? "unknown"}</Badge>
+                  <Badge tone={METER_TONE[d!.meter?.state ?? ""] ?? "amber"}>{d!.meter?.state ?? "unknown"}</Badge>
                 </div>
                 <KV
                   rows={[
