@@ -92,11 +92,11 @@ describe("PagedTable", () => {
     expect((within(pager).getByRole("button", { name: /Previous/ }) as HTMLButtonElement).disabled).toBe(false);
   });
 
-  it("adds a full-width detail row under a row that has one, and row attributes", () => {
+  it("adds a full-width detail row under a row that has one, and row and cell attributes", () => {
     render(
       <PagedTable
         query={query()}
-        columns={columns}
+        columns={[{ ...columns[0], tdProps: { "data-testid": "name-cell", style: { minWidth: 180 } } }, columns[1]]}
         rowKey={(r) => r.id}
         caption="People"
         empty={null}
@@ -112,5 +112,9 @@ describe("PagedTable", () => {
     const cell = within(rows[3]).getByRole("cell");
     expect(cell.getAttribute("colspan")).toBe("2");
     expect(cell.textContent).toBe("details of Bob");
+    const named = screen.getAllByTestId("name-cell");
+    expect(named).toHaveLength(2);
+    expect(named[0].tagName).toBe("TD");
+    expect(named[0].style.minWidth).toBe("180px");
   });
 });

@@ -3,11 +3,13 @@
 // cursors (next_cursor). Lists the server does not page (models, invoices) use it
 // too and get no pager.
 
-import { Fragment, type HTMLAttributes, type ReactNode } from "react";
+import { Fragment, type HTMLAttributes, type ReactNode, type TdHTMLAttributes } from "react";
 import { listOf } from "../api/endpoints";
 import type { Page } from "../api/types";
 import { ErrorState, TableSkeleton } from "./page";
 import type { PagedSearch } from "./usePagedSearch";
+
+type DataAttributes = { [data: `data-${string}`]: string | undefined };
 
 /** One column of a PagedTable. */
 export interface Column<T> {
@@ -19,6 +21,8 @@ export interface Column<T> {
   th?: string;
   /** Further classes of the body cells only (e.g. "nowrap"). */
   td?: string;
+  /** Further attributes of every body cell of the column (a style, data-* for the tests). */
+  tdProps?: TdHTMLAttributes<HTMLTableCellElement> & DataAttributes;
   /** The content of this column's cell in one row. */
   cell: (row: T) => ReactNode;
 }
@@ -58,7 +62,7 @@ export interface PagedTableProps<T> {
   /** The rows shown, when not the query's own (a list filtered in the browser). */
   rows?: T[];
   /** Attributes of a row's <tr> (a class, data-* for the tests). */
-  rowProps?: (row: T) => HTMLAttributes<HTMLTableRowElement> & { [data: `data-${string}`]: string | undefined };
+  rowProps?: (row: T) => HTMLAttributes<HTMLTableRowElement> & DataAttributes;
   /** A full-width row under a row (expanded details); null for none. */
   detail?: (row: T) => ReactNode;
   detailClassName?: string;
@@ -113,7 +117,7 @@ export function PagedTable<T>({ query, columns, rowKey, caption, empty, paging, 
                       <Fragment key={rowKey(row)}>
                         <tr {...rowProps?.(row)}>
                           {cols.map((c, i) => (
-                            <td key={i} className={cx(c.className, c.td)}>
+                            <td key={i} {...c.tdProps} className={cx(c.className, c.td)}>
                               {c.cell(row)}
                             </td>
                           ))}
