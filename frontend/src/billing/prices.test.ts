@@ -74,8 +74,13 @@ const model = (over: Partial<ModelInfo> = {}): ModelInfo => ({
   cached_input_per_million_usd: "0.080000000",
   output_per_million_nano: 4_000_000_000,
   output_per_million_usd: "4.000000000",
+  context_window: 128_000,
+  max_output_tokens: 4_096,
+  capabilities: {},
+  embedding: false,
   override: null,
   overridden: false,
+  list: null,
   ...over,
 });
 

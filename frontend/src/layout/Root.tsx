@@ -7,7 +7,7 @@ import { LoginPage } from "../pages/LoginPage";
 import { LinkPage } from "../pages/LinkPage";
 import { Shell } from "./Shell";
 import { LiveProvider } from "../live/LiveProvider";
-import { ErrorState, Skeleton } from "../ui/bits";
+import { ErrorState, Skeleton } from "../ui/page";
 import { PAGES, type PageDef } from "./pages";
 import type { Me } from "../api/types";
 

@@ -7,7 +7,7 @@ import { useLive } from "../live/LiveProvider";
 import { ROLE_LABEL } from "../roles/permissions";
 import type { LiveStatus } from "../live/feed";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
-import { Field } from "../ui/bits";
+import { Field } from "../ui/controls";
 import { useToast } from "../ui/toast";
 import { errorMessage } from "../api/errors";
 import { passwordProblem } from "../auth/password";

@@ -1,8 +1,10 @@
-import { Fragment, useState } from "react";
+import { useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
-import { listOf, qk } from "../api/endpoints";
-import { EmptyState, ErrorState, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
+import { qk } from "../api/endpoints";
+import { EmptyState, PageHeader } from "../ui/page";
+import { When } from "../ui/display";
+import { PagedTable } from "../ui/PagedTable";
 import { usePagedSearch } from "../ui/usePagedSearch";
 
 export default function AuditPage() {
@@ -11,88 +13,35 @@ export default function AuditPage() {
   const { q: debounced, cursor } = paging;
   const [open, setOpen] = useState<string | null>(null);
   const audit = useQuery({ queryKey: qk.audit(tenant, debounced, cursor), queryFn: () => api.audit(tenant, { q: debounced, cursor }), placeholderData: keepPreviousData });
-  const rows = listOf(audit.data);
   return (
     <>
       <PageHeader title="Audit log" description="Every change made in this tenant: who, what, when and from where." />
-      <SearchToolbar
-        label="Search the audit log"
-        placeholder="Search actor, action or target…"
-        value={paging.input}
-        onChange={paging.setInput}
-        updating={audit.isFetching && !audit.isPending}
+      <PagedTable
+        query={audit}
+        paging={paging}
+        search={{ label: "Search the audit log", placeholder: "Search actor, action or target…" }}
+        caption="Audit log entries"
+        rowKey={(e) => e.id}
+        empty={<EmptyState title={debounced ? "No entries match" : "Nothing recorded yet"} />}
+        columns={[
+          { header: "Time", td: "nowrap", cell: (e) => <When iso={e.created_at} /> },
+          { header: "Actor", cell: (e) => e.actor_email || e.actor_id },
+          { header: "Action", cell: (e) => <code>{e.action}</code> },
+          { header: "Target", className: "hide-sm", cell: (e) => e.target },
+          { header: "IP", className: "hide-sm", cell: (e) => <code>{e.ip}</code> },
+          {
+            header: <span className="sr-only">Details</span>,
+            td: "r",
+            cell: (e) =>
+              e.details != null && (
+                <button type="button" className="btn btn-sm btn-ghost" aria-expanded={open === e.id} onClick={() => setOpen(open === e.id ? null : e.id)}>
+                  Details
+                </button>
+              ),
+          },
+        ]}
+        detail={(e) => open === e.id && <pre className="snippet">{JSON.stringify(e.details, null, 2)}</pre>}
       />
-      {audit.isError ? (
-        <ErrorState error={audit.error} onRetry={() => audit.refetch()} />
-      ) : !audit.isPending && rows.length === 0 ? (
-        <EmptyState title={debounced ? "No entries match" : "Nothing recorded yet"} />
-      ) : (
-        <section className="card flush">
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Time</th>
-                  <th scope="col">Actor</th>
-                  <th scope="col">Action</th>
-                  <th scope="col" className="hide-sm">
-                    Target
-                  </th>
-                  <th scope="col" className="hide-sm">
-                    IP
-                  </th>
-                  <th scope="col">
-                    <span className="sr-only">Details</span>
-                  </th>
-                </tr>
-              </thead>
-              {audit.isPending ? (
-                <TableSkeleton cols={6} />
-              ) : (
-                <tbody>
-                  {rows.map((e) => (
-                    <Fragment key={e.id}>
-                      <tr>
-                        <td className="nowrap">
-                          <When iso={e.created_at} />
-                        </td>
-                        <td>{e.actor_email || e.actor_id}</td>
-                        <td>
-                          <code>{e.action}</code>
-                        </td>
-                        <td className="hide-sm">{e.target}</td>
-                        <td className="hide-sm">
-                          <code>{e.ip}</code>
-                        </td>
-                        <td className="r">
-                          {e.details != null && (
-                            <button type="button" className="btn btn-sm btn-ghost" aria-expanded={open === e.id} onClick={() => setOpen(open === e.id ? null : e.id)}>
-                              Details
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                      {open === e.id && (
-                        <tr>
-                          <td colSpan={6}>
-                            <pre className="snippet">{JSON.stringify(e.details, null, 2)}</pre>
-                          </td>
-                        </tr>
-                      )}
-                    </Fragment>
-                  ))}
-                </tbody>
-              )}
-            </table>
-          </div>
-          <Pager
-            hasPrev={paging.hasPrev}
-            hasNext={!!audit.data?.next_cursor}
-            onPrev={paging.prev}
-            onNext={() => paging.next(audit.data?.next_cursor)}
-          />
-        </section>
-      )}
     </>
   );
 }

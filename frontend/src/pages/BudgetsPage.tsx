@@ -5,7 +5,10 @@ import { listOf, MAX_PAGE, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { formatUsd, toNano, usdToNano } from "../format/money";
 import { formatPercent } from "../format/numbers";
-import { Badge, CopyButton, EmptyState, ErrorState, Field, Meter, PageHeader, Skeleton, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, ErrorState, PageHeader, Skeleton } from "../ui/page";
+import { Badge, Meter, When } from "../ui/display";
+import { CopyButton, Field } from "../ui/controls";
+import { PagedTable } from "../ui/PagedTable";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { ApiError } from "../api/errors";
@@ -45,88 +48,73 @@ export default function BudgetsPage() {
           )
         }
       />
-      {budgets.isError ? (
-        <ErrorState error={budgets.error} onRetry={() => budgets.refetch()} />
-      ) : !budgets.isPending && rows.length === 0 ? (
-        <EmptyState
-          title="No budgets yet"
-          body="Without a budget, spend is unlimited. Add a monthly tenant budget to start."
-          action={
-            can("budgets.edit") && (
-              <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-                Set budget
-              </button>
-            )
-          }
-        />
-      ) : (
-        <section className="card flush">
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Applies to</th>
-                  <th scope="col">Spent / limit</th>
-                  <th scope="col">Type</th>
-                  <th scope="col" className="hide-sm">
-                    Alerts at
-                  </th>
-                  <th scope="col" className="hide-sm">
-                    Downgrade at
-                  </th>
-                  {can("budgets.edit") && (
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  )}
-                </tr>
-              </thead>
-              {budgets.isPending ? (
-                <TableSkeleton cols={6} />
-              ) : (
-                <tbody>
-                  {rows.map((b) => {
-                    const limit = toNano(b.limit_nano);
-                    const ratio = limit > 0n ? Number((toNano(b.spent_nano) * 10000n) / limit) / 10000 : 0;
-                    return (
-                      <tr key={b.id}>
-                        <td>
-                          <strong>{scopeName(b)}</strong>
-                          <div className="muted small">per {b.period}</div>
-                        </td>
-                        <td style={{ minWidth: 180 }} data-testid="budget-spend">
-                          <div className="num">
-                            {formatUsd(b.spent_nano)} / {formatUsd(b.limit_nano)} <span className="muted">({formatPercent(ratio)})</span>
-                          </div>
-                          <Meter ratio={ratio} label={`${formatPercent(ratio)} of ${formatUsd(b.limit_nano)} spent`} />
-                          <div className="muted small">
-                            {toNano(b.reserved_nano) > 0n && <>+ {formatUsd(b.reserved_nano)} held by requests in flight · </>}
-                            {b.period_key && <>{b.period_key} · </>}
-                            {b.spent_source === "ledger" ? <span title="The live meter could not answer; spend read from the ledger">from the ledger</span> : "live"}
-                          </div>
-                        </td>
-                        <td>{b.hard ? <Badge tone="red">Hard cap</Badge> : <Badge tone="amber">Soft</Badge>}</td>
-                        <td className="hide-sm">{(b.alert_at ?? []).map((a) => `${a}%`).join(", ") || "—"}</td>
-                        <td className="hide-sm">{b.downgrade_at ? `${b.downgrade_at}%` : "—"}</td>
-                        {can("budgets.edit") && (
-                          <td className="r nowrap">
-                            <button type="button" className="btn btn-sm" onClick={() => setEditing(b)} aria-label={`Edit budget ${scopeName(b)}`}>
-                              Edit
-                            </button>{" "}
-                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(b)} aria-label={`Delete budget ${scopeName(b)}`}>
-                              Delete
-                            </button>
-                          </td>
-                        )}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              )}
-            </table>
-          </div>
-        </section>
-      )}
+      <PagedTable
+        query={budgets}
+        caption="Budgets"
+        rowKey={(b) => b.id}
+        empty={
+          <EmptyState
+            title="No budgets yet"
+            body="Without a budget, spend is unlimited. Add a monthly tenant budget to start."
+            action={
+              can("budgets.edit") && (
+                <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                  Set budget
+                </button>
+              )
+            }
+          />
+        }
+        columns={[
+          {
+            header: "Applies to",
+            cell: (b) => (
+              <>
+                <strong>{scopeName(b)}</strong>
+                <div className="muted small">per {b.period}</div>
+              </>
+            ),
+          },
+          {
+            header: "Spent / limit",
+            tdProps: { style: { minWidth: 180 }, "data-testid": "budget-spend" },
+            cell: (b) => {
+              const limit = toNano(b.limit_nano);
+              const ratio = limit > 0n ? Number((toNano(b.spent_nano) * 10000n) / limit) / 10000 : 0;
+              return (
+                <>
+                  <div className="num">
+                    {formatUsd(b.spent_nano)} / {formatUsd(b.limit_nano)} <span className="muted">({formatPercent(ratio)})</span>
+                  </div>
+                  <Meter ratio={ratio} label={`${formatPercent(ratio)} of ${formatUsd(b.limit_nano)} spent`} />
+                  <div className="muted small">
+                    {toNano(b.reserved_nano) > 0n && <>+ {formatUsd(b.reserved_nano)} held by requests in flight · </>}
+                    {b.period_key && <>{b.period_key} · </>}
+                    {b.spent_source === "ledger" ? <span title="The live meter could not answer; spend read from the ledger">from the ledger</span> : "live"}
+                  </div>
+                </>
+              );
+            },
+          },
+          { header: "Type", cell: (b) => (b.hard ? <Badge tone="red">Hard cap</Badge> : <Badge tone="amber">Soft</Badge>) },
+          { header: "Alerts at", className: "hide-sm", cell: (b) => (b.alert_at ?? []).map((a) => `${a}%`).join(", ") || "—" },
+          { header: "Downgrade at", className: "hide-sm", cell: (b) => (b.downgrade_at ? `${b.downgrade_at}%` : "—") },
+          can("budgets.edit") && {
+            header: <span className="sr-only">Actions</span>,
+            td: "r nowrap",
+            cell: (b) => (
+              <>
+                <button type="button" className="btn btn-sm" onClick={() => setEditing(b)} aria-label={`Edit budget ${scopeName(b)}`}>
+                  Edit
+                </button>{" "}
+                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDeleting(b)} aria-label={`Delete budget ${scopeName(b)}`}>
+                  Delete
+                </button>
+              </>
+            ),
+          },
+        ]}
+      />
       <div className={can("webhook.view") ? "grid-2" : undefined}>
         {can("webhook.view") && <WebhookCard />}
         <AlertHistory />

@@ -1,11 +1,14 @@
-import { Fragment, useId, useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
-import { listOf, qk } from "../api/endpoints";
+import { qk } from "../api/endpoints";
 import { ApiError, errorMessage } from "../api/errors";
 import { formatUsd } from "../format/money";
 import { formatInt, formatTokens } from "../format/numbers";
-import { Badge, EmptyState, ErrorState, Field, Money, PageHeader, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, PageHeader } from "../ui/page";
+import { Badge, Money, When } from "../ui/display";
+import { Field } from "../ui/controls";
+import { PagedTable } from "../ui/PagedTable";
 import { Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import type { Invoice } from "../api/types";
@@ -24,7 +27,6 @@ const STATUS: Record<string, { label: string; tone: "green" | "amber" | "red" | 
 export default function InvoicesPage() {
   const { tenant, can } = useTenant();
   const invoices = useQuery({ queryKey: qk.invoices(tenant), queryFn: () => api.invoices(tenant) });
-  const rows = listOf(invoices.data);
   const [open, setOpen] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
   return (
@@ -40,83 +42,51 @@ export default function InvoicesPage() {
           )
         }
       />
-      {invoices.isError ? (
-        <ErrorState error={invoices.error} onRetry={() => invoices.refetch()} />
-      ) : !invoices.isPending && rows.length === 0 ? (
-        <EmptyState title="No invoices yet" body="The first invoice is created after the first billing period closes. Self-hosted installs without Stripe have none." />
-      ) : (
-        <section className="card flush">
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Period</th>
-                  <th scope="col">Number</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="r">
-                    Amount
-                  </th>
-                  <th scope="col" className="r hide-sm">
-                    Usage cost
-                  </th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              {invoices.isPending ? (
-                <TableSkeleton cols={6} />
-              ) : (
-                <tbody>
-                  {rows.map((inv) => (
-                    <Fragment key={inv.id}>
-                      <tr>
-                        <td>
-                          {inv.period}
-                          <div className="muted small">
-                            updated <When iso={inv.updated_at} relative />
-                          </div>
-                        </td>
-                        <td>{inv.number || <span className="muted">—</span>}</td>
-                        <td>
-                          <Badge tone={STATUS[inv.status]?.tone ?? "neutral"}>{STATUS[inv.status]?.label ?? inv.status}</Badge>
-                        </td>
-                        <td className="r">
-                          <Money nano={inv.amount_nano} />
-                        </td>
-                        <td className="r hide-sm">
-                          <Money nano={inv.cost_nano} />
-                        </td>
-                        <td className="r nowrap">
-                          {inv.lines.length > 0 && (
-                            <button type="button" className="btn btn-sm btn-ghost" aria-expanded={open === inv.id} onClick={() => setOpen(open === inv.id ? null : inv.id)}>
-                              {open === inv.id ? "Hide lines" : `${inv.lines.length} line${inv.lines.length === 1 ? "" : "s"}`}
-                            </button>
-                          )}{" "}
-                          {inv.hosted_url ? (
-                            <a href={inv.hosted_url} target="_blank" rel="noopener noreferrer">
-                              View<span className="sr-only"> invoice {inv.number} (opens in a new tab)</span> ↗
-                            </a>
-                          ) : (
-                            <span className="muted small">{inv.status === "empty" ? "not sent" : "not sent yet"}</span>
-                          )}
-                        </td>
-                      </tr>
-                      {open === inv.id && (
-                        <tr className="sub">
-                          <td colSpan={6}>
-                            <Lines inv={inv} />
-                          </td>
-                        </tr>
-                      )}
-                    </Fragment>
-                  ))}
-                </tbody>
-              )}
-            </table>
-          </div>
-        </section>
-      )}
+      <PagedTable
+        query={invoices}
+        caption="Invoices"
+        rowKey={(inv) => inv.id}
+        empty={<EmptyState title="No invoices yet" body="The first invoice is created after the first billing period closes. Self-hosted installs without Stripe have none." />}
+        columns={[
+          {
+            header: "Period",
+            cell: (inv) => (
+              <>
+                {inv.period}
+                <div className="muted small">
+                  updated <When iso={inv.updated_at} relative />
+                </div>
+              </>
+            ),
+          },
+          { header: "Number", cell: (inv) => inv.number || <span className="muted">—</span> },
+          { header: "Status", cell: (inv) => <Badge tone={STATUS[inv.status]?.tone ?? "neutral"}>{STATUS[inv.status]?.label ?? inv.status}</Badge> },
+          { header: "Amount", className: "r", cell: (inv) => <Money nano={inv.amount_nano} /> },
+          { header: "Usage cost", className: "r hide-sm", cell: (inv) => <Money nano={inv.cost_nano} /> },
+          {
+            header: <span className="sr-only">Actions</span>,
+            td: "r nowrap",
+            cell: (inv) => (
+              <>
+                {inv.lines.length > 0 && (
+                  <button type="button" className="btn btn-sm btn-ghost" aria-expanded={open === inv.id} onClick={() => setOpen(open === inv.id ? null : inv.id)}>
+                    {open === inv.id ? "Hide lines" : `${inv.lines.length} line${inv.lines.length === 1 ? "" : "s"}`}
+                  </button>
+                )}{" "}
+                {inv.hosted_url ? (
+                  <a href={inv.hosted_url} target="_blank" rel="noopener noreferrer">
+                    View<span className="sr-only"> invoice {inv.number} (opens in a new tab)</span> ↗
+                  </a>
+                ) : (
+                  <span className="muted small">{inv.status === "empty" ? "not sent" : "not sent yet"}</span>
+                )}
+              </>
+            ),
+          },
+        ]}
+        detail={(inv) => open === inv.id && <Lines inv={inv} />}
+        detailClassName="sub"
+      />
       <RunDialog open={running} onClose={() => setRunning(false)} />
     </>
   );

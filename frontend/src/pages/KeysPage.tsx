@@ -1,12 +1,15 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
-import { listOf, qk } from "../api/endpoints";
+import { qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
-import { KEY_SCOPES, type ApiKey, type KeyWithSecret } from "../api/types";
+import { KEY_SCOPES, type ApiKey, type KeyScope, type KeyWithSecret } from "../api/types";
 import { usdToNano } from "../format/money";
 import { formatInt } from "../format/numbers";
-import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, PageHeader } from "../ui/page";
+import { Badge, When } from "../ui/display";
+import { CopyButton, Field } from "../ui/controls";
+import { PagedTable } from "../ui/PagedTable";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { usePagedSearch } from "../ui/usePagedSearch";
@@ -37,7 +40,6 @@ export default function KeysPage() {
   const [rotating, setRotating] = useState<ApiKey | null>(null);
 
   const refresh = () => qc.invalidateQueries({ queryKey: qk.keysAll(tenant) });
-  const rows = listOf(keys.data);
   const showActions = can("keys.revoke") || can("keys.rotate");
 
   return (
@@ -53,115 +55,93 @@ export default function KeysPage() {
           )
         }
       />
-      <SearchToolbar
-        label="Search keys"
-        placeholder="Search by name or prefix…"
-        value={paging.input}
-        onChange={paging.setInput}
-        updating={keys.isFetching && !keys.isPending}
-      />
-      {keys.isError ? (
-        <ErrorState error={keys.error} onRetry={() => keys.refetch()} />
-      ) : !keys.isPending && rows.length === 0 ? (
-        <EmptyState
-          title={debounced ? `No keys match “${debounced}”` : "No API keys yet"}
-          body={debounced ? "Try another search." : "Create a key, then call /v1/chat/completions with it as a Bearer token."}
-          action={
-            !debounced &&
-            can("keys.create") && (
-              <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-                Create your first key
-              </button>
-            )
-          }
-        />
-      ) : (
-        <section className="card flush">
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Key</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="hide-sm">
-                    Scopes
-                  </th>
-                  <th scope="col" className="hide-sm">
-                    Limits
-                  </th>
-                  <th scope="col">Last used</th>
-                  <th scope="col" className="hide-sm">
-                    Expires
-                  </th>
-                  {showActions && (
-                    <th scope="col" className="r">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  )}
-                </tr>
-              </thead>
-              {keys.isPending ? (
-                <TableSkeleton cols={showActions ? 8 : 7} />
-              ) : (
-                <tbody>
-                  {rows.map((k) => {
-                    const st = keyStatus(k);
-                    return (
-                      <tr key={k.id}>
-                        <td>
-                          <strong>{k.name}</strong>
-                          <div className="muted small">
-                            created <When iso={k.created_at} relative />
-                          </div>
-                        </td>
-                        <td>
-                          <code>{k.prefix}…</code>
-                        </td>
-                        <td>
-                          <Badge tone={st.tone}>{st.label}</Badge>
-                        </td>
-                        <td className="hide-sm">
-                          {(k.scopes ?? []).length ? (k.scopes ?? []).map((s) => <Badge key={s}>{s}</Badge>) : <span className="muted">all</span>}
-                          {(k.models ?? []).length > 0 && <div className="muted small">models: {(k.models ?? []).join(", ")}</div>}
-                        </td>
-                        <td className="hide-sm small">
-                          {k.rpm_limit ? `${formatInt(k.rpm_limit)} rpm` : "—"}
-                          {k.tpm_limit ? ` · ${formatInt(k.tpm_limit)} tpm` : ""}
-                        </td>
-                        <td>
-                          <When iso={k.last_used_at} relative />
-                        </td>
-                        <td className="hide-sm">{k.expires_at ? <When iso={k.expires_at} relative /> : <span className="muted">never</span>}</td>
-                        {showActions && (
-                          <td className="r nowrap">
-                            {st.label === "Active" && can("keys.rotate") && (
-                              <button type="button" className="btn btn-sm" onClick={() => setRotating(k)} aria-label={`Rotate key ${k.name}`}>
-                                Rotate
-                              </button>
-                            )}{" "}
-                            {st.label !== "Revoked" && can("keys.revoke") && (
-                              <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoking(k)} aria-label={`Revoke key ${k.name}`}>
-                                Revoke
-                              </button>
-                            )}
-                          </td>
-                        )}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              )}
-            </table>
-          </div>
-          <Pager
-            hasPrev={paging.hasPrev}
-            hasNext={!!keys.data?.next_cursor}
-            onPrev={paging.prev}
-            onNext={() => paging.next(keys.data?.next_cursor)}
+      <PagedTable
+        query={keys}
+        paging={paging}
+        search={{ label: "Search keys", placeholder: "Search by name or prefix…" }}
+        caption="API keys"
+        rowKey={(k) => k.id}
+        empty={
+          <EmptyState
+            title={debounced ? `No keys match “${debounced}”` : "No API keys yet"}
+            body={debounced ? "Try another search." : "Create a key, then call /v1/chat/completions with it as a Bearer token."}
+            action={
+              !debounced &&
+              can("keys.create") && (
+                <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                  Create your first key
+                </button>
+              )
+            }
           />
-        </section>
-      )}
+        }
+        columns={[
+          {
+            header: "Name",
+            cell: (k) => (
+              <>
+                <strong>{k.name}</strong>
+                <div className="muted small">
+                  created <When iso={k.created_at} relative />
+                </div>
+              </>
+            ),
+          },
+          { header: "Key", cell: (k) => <code>{k.prefix}…</code> },
+          {
+            header: "Status",
+            cell: (k) => {
+              const st = keyStatus(k);
+              return <Badge tone={st.tone}>{st.label}</Badge>;
+            },
+          },
+          {
+            header: "Scopes",
+            className: "hide-sm",
+            cell: (k) => (
+              <>
+                {(k.scopes ?? []).length ? (k.scopes ?? []).map((s) => <Badge key={s}>{s}</Badge>) : <span className="muted">all</span>}
+                {(k.models ?? []).length > 0 && <div className="muted small">models: {(k.models ?? []).join(", ")}</div>}
+              </>
+            ),
+          },
+          {
+            header: "Limits",
+            className: "hide-sm",
+            td: "small",
+            cell: (k) => (
+              <>
+                {k.rpm_limit ? `${formatInt(k.rpm_limit)} rpm` : "—"}
+                {k.tpm_limit ? ` · ${formatInt(k.tpm_limit)} tpm` : ""}
+              </>
+            ),
+          },
+          { header: "Last used", cell: (k) => <When iso={k.last_used_at} relative /> },
+          { header: "Expires", className: "hide-sm", cell: (k) => (k.expires_at ? <When iso={k.expires_at} relative /> : <span className="muted">never</span>) },
+          showActions && {
+            header: <span className="sr-only">Actions</span>,
+            className: "r",
+            td: "nowrap",
+            cell: (k) => {
+              const st = keyStatus(k);
+              return (
+                <>
+                  {st.label === "Active" && can("keys.rotate") && (
+                    <button type="button" className="btn btn-sm" onClick={() => setRotating(k)} aria-label={`Rotate key ${k.name}`}>
+                      Rotate
+                    </button>
+                  )}{" "}
+                  {st.label !== "Revoked" && can("keys.revoke") && (
+                    <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoking(k)} aria-label={`Revoke key ${k.name}`}>
+                      Revoke
+                    </button>
+                  )}
+                </>
+              );
+            },
+          },
+        ]}
+      />
 
       <CreateKeyDialog
         open={creating}
@@ -215,7 +195,7 @@ function CreateKeyDialog({ open, onClose, onCreated }: { open: boolean; onClose:
   const { tenant, can } = useTenant();
   const id = useId();
   const [name, setName] = useState("");
-  const [scopes, setScopes] = useState<string[]>(["inference"]);
+  const [scopes, setScopes] = useState<KeyScope[]>(["inference"]);
   const [models, setModels] = useState("");
   const [expiry, setExpiry] = useState("");
   const [customDate, setCustomDate] = useState("");

@@ -4,7 +4,10 @@ import { api, useTenant } from "../app";
 import { listOf, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { assignableRoles, canManageMember, ROLE_HINT, ROLE_LABEL, type Role } from "../roles/permissions";
-import { Badge, CopyButton, EmptyState, ErrorState, Field, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, PageHeader } from "../ui/page";
+import { Badge, When } from "../ui/display";
+import { CopyButton, Field } from "../ui/controls";
+import { PagedTable } from "../ui/PagedTable";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import type { Invitation, Member } from "../api/types";
@@ -30,7 +33,8 @@ export default function MembersPage() {
   const refresh = () =>
     Promise.all([qc.invalidateQueries({ queryKey: qk.membersAll(tenant) }), qc.invalidateQueries({ queryKey: qk.invitations(tenant) })]);
   const pending = listOf(invitations.data);
-  const rows = listOf(members.data);
+  /** Whether the viewer may change this member's role or remove them (never themselves). */
+  const manages = (m: Member) => canManageMember(principal, m.role) && m.user_id !== me.user.id;
 
   const changeRole = async (m: Member, role: Role) => {
     setSavingId(m.user_id);
@@ -70,99 +74,75 @@ export default function MembersPage() {
           ))}
         </dl>
       </details>
-      <SearchToolbar
-        label="Search members"
-        placeholder="Search by email or name…"
-        value={paging.input}
-        onChange={paging.setInput}
-        updating={members.isFetching && !members.isPending}
-      />
-      {members.isError ? (
-        <ErrorState error={members.error} onRetry={() => members.refetch()} />
-      ) : !members.isPending && rows.length === 0 ? (
-        <EmptyState
-          title={q ? `No members match “${q}”` : paging.hasPrev ? "No more members" : "No members yet"}
-          body={q ? "The search matches email addresses and names. Try part of either." : paging.hasPrev ? undefined : "Invite people to give them access to this tenant."}
-          action={
-            paging.hasPrev ? (
-              <button type="button" className="btn" onClick={paging.reset}>
-                Back to the first page
-              </button>
-            ) : (
-              !q &&
-              can("members.invite") && (
-                <button type="button" className="btn btn-primary" onClick={() => setInviting(true)}>
-                  Invite the first member
+      <PagedTable
+        query={members}
+        paging={paging}
+        search={{ label: "Search members", placeholder: "Search by email or name…" }}
+        caption="Members"
+        rowKey={(m) => m.user_id}
+        empty={
+          <EmptyState
+            title={q ? `No members match “${q}”` : paging.hasPrev ? "No more members" : "No members yet"}
+            body={q ? "The search matches email addresses and names. Try part of either." : paging.hasPrev ? undefined : "Invite people to give them access to this tenant."}
+            action={
+              paging.hasPrev ? (
+                <button type="button" className="btn" onClick={paging.reset}>
+                  Back to the first page
                 </button>
-              )
-            )
-          }
-        />
-      ) : (
-        <section className="card flush">
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Member</th>
-                  <th scope="col">Role</th>
-                  <th scope="col" className="hide-sm">
-                    Added
-                  </th>
-                  <th scope="col" className="r">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              {members.isPending ? (
-                <TableSkeleton cols={4} />
               ) : (
-                <tbody>
-                  {rows.map((m) => {
-                    const manage = canManageMember(principal, m.role) && m.user_id !== me.user.id;
-                    return (
-                      <tr key={m.user_id}>
-                        <td>
-                          <strong>{m.name || m.email}</strong>
-                          {m.user_id === me.user.id && <Badge tone="blue">you</Badge>}
-                          {m.name && <div className="muted small">{m.email}</div>}
-                        </td>
-                        <td>
-                          {manage && roles.length ? (
-                            <label>
-                              <span className="sr-only">Role of {m.email}</span>
-                              <select value={m.role} disabled={savingId === m.user_id} onChange={(e) => changeRole(m, e.target.value as Role)}>
-                                {[...new Set([m.role, ...roles])].map((r) => (
-                                  <option key={r} value={r}>
-                                    {ROLE_LABEL[r]}
-                                  </option>
-                                ))}
-                              </select>
-                            </label>
-                          ) : (
-                            <Badge tone={m.role === "owner" ? "purple" : "neutral"}>{ROLE_LABEL[m.role] ?? m.role}</Badge>
-                          )}
-                        </td>
-                        <td className="hide-sm">
-                          <When iso={m.created_at} relative />
-                        </td>
-                        <td className="r">
-                          {manage && can("members.remove") && (
-                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRemoving(m)} aria-label={`Remove ${m.email}`}>
-                              Remove
-                            </button>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              )}
-            </table>
-          </div>
-          <Pager hasPrev={paging.hasPrev} hasNext={!!members.data?.next_cursor} onPrev={paging.prev} onNext={() => paging.next(members.data?.next_cursor)} />
-        </section>
-      )}
+                !q &&
+                can("members.invite") && (
+                  <button type="button" className="btn btn-primary" onClick={() => setInviting(true)}>
+                    Invite the first member
+                  </button>
+                )
+              )
+            }
+          />
+        }
+        columns={[
+          {
+            header: "Member",
+            cell: (m) => (
+              <>
+                <strong>{m.name || m.email}</strong>
+                {m.user_id === me.user.id && <Badge tone="blue">you</Badge>}
+                {m.name && <div className="muted small">{m.email}</div>}
+              </>
+            ),
+          },
+          {
+            header: "Role",
+            cell: (m) =>
+              manages(m) && roles.length ? (
+                <label>
+                  <span className="sr-only">Role of {m.email}</span>
+                  <select value={m.role} disabled={savingId === m.user_id} onChange={(e) => changeRole(m, e.target.value as Role)}>
+                    {[...new Set([m.role, ...roles])].map((r) => (
+                      <option key={r} value={r}>
+                        {ROLE_LABEL[r]}
+                      </option>
+                    ))}
+                  </select>
+                </label>
+              ) : (
+                <Badge tone={m.role === "owner" ? "purple" : "neutral"}>{ROLE_LABEL[m.role] ?? m.role}</Badge>
+              ),
+          },
+          { header: "Added", className: "hide-sm", cell: (m) => <When iso={m.created_at} relative /> },
+          {
+            header: <span className="sr-only">Actions</span>,
+            className: "r",
+            cell: (m) =>
+              manages(m) &&
+              can("members.remove") && (
+                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRemoving(m)} aria-label={`Remove ${m.email}`}>
+                  Remove
+                </button>
+              ),
+          },
+        ]}
+      />
       {pending.length > 0 && (
         <section className="card flush" aria-labelledby="pending-title" data-testid="pending-invitations">
           <div className="card-head padded">

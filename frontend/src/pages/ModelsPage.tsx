@@ -7,7 +7,9 @@ import type { ModelInfo } from "../api/types";
 import { initialPriceForm, listPrices, validatePriceForm, type PriceForm } from "../billing/prices";
 import { formatUsd, type Nano } from "../format/money";
 import { formatTokens } from "../format/numbers";
-import { Badge, EmptyState, ErrorState, PageHeader, SearchToolbar, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, PageHeader } from "../ui/page";
+import { Badge, When } from "../ui/display";
+import { PagedTable } from "../ui/PagedTable";
 import { Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 
@@ -26,7 +28,6 @@ export default function ModelsPage() {
     .filter((m) => !onlyOverridden || isOverridden(m))
     .sort((a, b) => Number(b.enabled) - Number(a.enabled));
   const canEdit = can("models.editPrice");
-  const cols = canEdit ? 8 : 7;
   return (
     <>
       <PageHeader
@@ -38,97 +39,74 @@ export default function ModelsPage() {
           </>
         }
       />
-      <SearchToolbar label="Filter models" placeholder="Filter by model, provider or tier…" value={q} onChange={setQ}>
-        {overriddenCount > 0 && (
-          <label className="check">
-            <input type="checkbox" checked={onlyOverridden} onChange={(e) => setOnlyOverridden(e.target.checked)} /> Only negotiated prices ({overriddenCount})
-          </label>
-        )}
-      </SearchToolbar>
-      {models.isError ? (
-        <ErrorState error={models.error} onRetry={() => models.refetch()} />
-      ) : !models.isPending && rows.length === 0 ? (
-        <EmptyState
-          title={q || onlyOverridden ? "No model matches" : "No models enabled"}
-          body={q || onlyOverridden ? undefined : "Set a provider key (e.g. OPENAI_API_KEY) or TOLLGATE_SIM=1 on the server."}
-        />
-      ) : (
-        <section className="card flush">
-          <div className="table-wrap">
-            <table className="table" data-testid="models">
-              <thead>
-                <tr>
-                  <th scope="col">Model</th>
-                  <th scope="col" className="hide-sm">
-                    Provider
-                  </th>
-                  <th scope="col">Tier</th>
-                  <th scope="col" className="r">
-                    Input / 1M
-                  </th>
-                  <th scope="col" className="r hide-sm">
-                    Cached input / 1M
-                  </th>
-                  <th scope="col" className="r">
-                    Output / 1M
-                  </th>
-                  <th scope="col" className="r hide-sm">
-                    Context
-                  </th>
-                  {canEdit && (
-                    <th scope="col" className="r">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  )}
-                </tr>
-              </thead>
-              {models.isPending ? (
-                <TableSkeleton cols={cols} />
-              ) : (
-                <tbody>
-                  {rows.map((m) => {
-                    const caps = [m.capabilities?.tools && "tools", m.capabilities?.vision && "vision", m.capabilities?.json && "json", m.embedding && "embeddings"].filter(Boolean).join(" · ");
-                    const over = isOverridden(m);
-                    return (
-                      <tr key={m.id} className={m.enabled === false ? "dim" : undefined} data-model={m.id} data-price={over ? "tenant" : "list"}>
-                        <td>
-                          <code>{m.id}</code> {m.enabled === false ? <Badge>no provider</Badge> : <Badge tone="green">enabled</Badge>}
-                          {over && <Badge tone="blue">negotiated price</Badge>}
-                          {caps && <div className="muted small">{caps}</div>}
-                        </td>
-                        <td className="hide-sm">{m.provider ?? "—"}</td>
-                        <td>{m.tier ? <Badge tone={m.tier === "premium" ? "purple" : "neutral"}>{m.tier}</Badge> : "—"}</td>
-                        <PriceCell nano={m.input_per_million_nano} over={over} />
-                        <PriceCell nano={m.cached_input_per_million_nano} over={over} hideSm />
-                        <PriceCell nano={m.output_per_million_nano} over={over} />
-                        <td className="r num hide-sm">{m.context_window ? formatTokens(m.context_window) : "—"}</td>
-                        {canEdit && (
-                          <td className="r nowrap">
-                            <button type="button" className="btn btn-sm" onClick={() => setEditing(m)} aria-label={`Edit price of ${m.id}`}>
-                              {over ? "Edit price" : "Set price"}
-                            </button>
-                          </td>
-                        )}
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              )}
-            </table>
-          </div>
-        </section>
-      )}
+      <PagedTable
+        query={models}
+        rows={rows}
+        search={{
+          label: "Filter models",
+          placeholder: "Filter by model, provider or tier…",
+          value: q,
+          onChange: setQ,
+          children: overriddenCount > 0 && (
+            <label className="check">
+              <input type="checkbox" checked={onlyOverridden} onChange={(e) => setOnlyOverridden(e.target.checked)} /> Only negotiated prices ({overriddenCount})
+            </label>
+          ),
+        }}
+        caption="Models and their prices per million tokens"
+        testId="models"
+        rowKey={(m) => m.id}
+        rowProps={(m) => ({ className: m.enabled === false ? "dim" : undefined, "data-model": m.id, "data-price": isOverridden(m) ? "tenant" : "list" })}
+        empty={
+          <EmptyState
+            title={q || onlyOverridden ? "No model matches" : "No models enabled"}
+            body={q || onlyOverridden ? undefined : "Set a provider key (e.g. OPENAI_API_KEY) or TOLLGATE_SIM=1 on the server."}
+          />
+        }
+        columns={[
+          {
+            header: "Model",
+            cell: (m) => {
+              const caps = [m.capabilities?.tools && "tools", m.capabilities?.vision && "vision", m.capabilities?.json && "json", m.embedding && "embeddings"].filter(Boolean).join(" · ");
+              return (
+                <>
+                  <code>{m.id}</code> {m.enabled === false ? <Badge>no provider</Badge> : <Badge tone="green">enabled</Badge>}
+                  {isOverridden(m) && <Badge tone="blue">negotiated price</Badge>}
+                  {caps && <div className="muted small">{caps}</div>}
+                </>
+              );
+            },
+          },
+          { header: "Provider", className: "hide-sm", cell: (m) => m.provider ?? "—" },
+          { header: "Tier", cell: (m) => (m.tier ? <Badge tone={m.tier === "premium" ? "purple" : "neutral"}>{m.tier}</Badge> : "—") },
+          { header: "Input / 1M", className: "r", td: "num", cell: (m) => <Price nano={m.input_per_million_nano} over={isOverridden(m)} /> },
+          { header: "Cached input / 1M", className: "r hide-sm", td: "num", cell: (m) => <Price nano={m.cached_input_per_million_nano} over={isOverridden(m)} /> },
+          { header: "Output / 1M", className: "r", td: "num", cell: (m) => <Price nano={m.output_per_million_nano} over={isOverridden(m)} /> },
+          { header: "Context", className: "r hide-sm", td: "num", cell: (m) => (m.context_window ? formatTokens(m.context_window) : "—") },
+          canEdit && {
+            header: <span className="sr-only">Actions</span>,
+            className: "r",
+            td: "nowrap",
+            cell: (m) => (
+              <button type="button" className="btn btn-sm" onClick={() => setEditing(m)} aria-label={`Edit price of ${m.id}`}>
+                {isOverridden(m) ? "Edit price" : "Set price"}
+              </button>
+            ),
+          },
+        ]}
+      />
       {canEdit && <PriceDialog model={editing} onClose={() => setEditing(null)} />}
     </>
   );
 }
 
-function PriceCell({ nano, over, hideSm }: { nano: Nano | undefined; over: boolean; hideSm?: boolean }) {
+/** A price per million tokens and whose it is (the list's or the tenant's). */
+function Price({ nano, over }: { nano: Nano | undefined; over: boolean }) {
   return (
-    <td className={`r num${hideSm ? " hide-sm" : ""}`}>
+    <>
       {nano === undefined ? "—" : over ? <strong title="This tenant's negotiated price">{formatUsd(nano)}</strong> : formatUsd(nano)}
       <div className="muted small">{over ? "tenant" : "list"}</div>
-    </td>
+    </>
   );
 }
 

@@ -3,7 +3,8 @@ import { useQuery } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
 import { listOf, qk } from "../api/endpoints";
 import { formatInt } from "../format/numbers";
-import { Badge, EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/page";
+import { Badge, When } from "../ui/display";
 import type { Job, SystemInfo } from "../api/types";
 
 function Health({ ok, label }: { ok: boolean | undefined; label?: string }) {
@@ -111,7 +112,7 @@ function Jobs() {
             ) : (
               <tbody>
                 {rows.map((j) => {
-                  const lastErr = j.errors?.length ? j.errors[j.errors.length - 1]?.error : undefined;
+                  const lastErr = j.errors?.length ? j.errors[j.errors.length - 1] : undefined;
                   return (
                     <tr key={j.id}>
                       <td>
@@ -174,7 +175,7 @@ export default function SystemPage() {
               <section className="card">
                 <div className="card-head">
                   <h2>Spend meter</h2>
-                  <Badge tone={METER_TONE[d!.meter?.state] ?? "amber"}>{d!.meter?.state ?? "unknown"}</Badge>
+                  <Badge tone={METER_TONE[d!.meter?.state ?? ""] ?? "amber"}>{d!.meter?.state ?? "unknown"}</Badge>
                 </div>
                 <KV
                   rows={[

@@ -1,9 +1,12 @@
 import { useEffect, useId, useState, type FormEvent } from "react";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, tenantPath, useTenant } from "../app";
-import { listOf, qk } from "../api/endpoints";
+import { qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
-import { Badge, EmptyState, ErrorState, Field, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
+import { EmptyState, PageHeader } from "../ui/page";
+import { Badge, When } from "../ui/display";
+import { Field } from "../ui/controls";
+import { PagedTable } from "../ui/PagedTable";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { Link } from "../router/router";
@@ -26,7 +29,6 @@ export default function TenantsPage() {
   });
   const [creating, setCreating] = useState(false);
   const [toggling, setToggling] = useState<Tenant | null>(null);
-  const rows = listOf(tenants.data);
   if (!can("tenants.manage")) return <EmptyState title="Superadmins only" />;
   return (
     <>
@@ -39,80 +41,47 @@ export default function TenantsPage() {
           </button>
         }
       />
-      <SearchToolbar
-        label="Search tenants"
-        placeholder="Search by name or slug…"
-        value={paging.input}
-        onChange={paging.setInput}
-        updating={tenants.isFetching && !tenants.isPending}
-      />
-      {tenants.isError ? (
-        <ErrorState error={tenants.error} onRetry={() => tenants.refetch()} />
-      ) : !tenants.isPending && rows.length === 0 ? (
-        <EmptyState
-          title={q ? `No tenants match “${q}”` : paging.hasPrev ? "No more tenants" : "No tenants yet"}
-          body={q ? "The search matches tenant names and slugs. Try part of either." : paging.hasPrev ? undefined : "Create a tenant, then invite its first owner from its Members page."}
-          action={
-            paging.hasPrev ? (
-              <button type="button" className="btn" onClick={paging.reset}>
-                Back to the first page
-              </button>
-            ) : (
-              !q && (
-                <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
-                  Create the first tenant
+      <PagedTable
+        query={tenants}
+        paging={paging}
+        search={{ label: "Search tenants", placeholder: "Search by name or slug…" }}
+        caption="Tenants"
+        rowKey={(t) => t.id}
+        empty={
+          <EmptyState
+            title={q ? `No tenants match “${q}”` : paging.hasPrev ? "No more tenants" : "No tenants yet"}
+            body={q ? "The search matches tenant names and slugs. Try part of either." : paging.hasPrev ? undefined : "Create a tenant, then invite its first owner from its Members page."}
+            action={
+              paging.hasPrev ? (
+                <button type="button" className="btn" onClick={paging.reset}>
+                  Back to the first page
                 </button>
-              )
-            )
-          }
-        />
-      ) : (
-        <section className="card flush">
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Slug</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="hide-sm">
-                    Created
-                  </th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              {tenants.isPending ? (
-                <TableSkeleton cols={5} />
               ) : (
-                <tbody>
-                  {rows.map((t) => (
-                    <tr key={t.id}>
-                      <td>
-                        <Link to={tenantPath(t.slug)}>{t.name}</Link>
-                      </td>
-                      <td>
-                        <code>{t.slug}</code>
-                      </td>
-                      <td>{suspended(t) ? <Badge tone="red">Suspended</Badge> : <Badge tone="green">Active</Badge>}</td>
-                      <td className="hide-sm">
-                        <When iso={t.created_at} relative />
-                      </td>
-                      <td className="r">
-                        <button type="button" className={`btn btn-sm ${suspended(t) ? "" : "btn-danger-ghost"}`} onClick={() => setToggling(t)}>
-                          {suspended(t) ? "Resume" : "Suspend"}
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              )}
-            </table>
-          </div>
-          <Pager hasPrev={paging.hasPrev} hasNext={!!tenants.data?.next_cursor} onPrev={paging.prev} onNext={() => paging.next(tenants.data?.next_cursor)} />
-        </section>
-      )}
+                !q && (
+                  <button type="button" className="btn btn-primary" onClick={() => setCreating(true)}>
+                    Create the first tenant
+                  </button>
+                )
+              )
+            }
+          />
+        }
+        columns={[
+          { header: "Name", cell: (t) => <Link to={tenantPath(t.slug)}>{t.name}</Link> },
+          { header: "Slug", cell: (t) => <code>{t.slug}</code> },
+          { header: "Status", cell: (t) => (suspended(t) ? <Badge tone="red">Suspended</Badge> : <Badge tone="green">Active</Badge>) },
+          { header: "Created", className: "hide-sm", cell: (t) => <When iso={t.created_at} relative /> },
+          {
+            header: <span className="sr-only">Actions</span>,
+            td: "r",
+            cell: (t) => (
+              <button type="button" className={`btn btn-sm ${suspended(t) ? "" : "btn-danger-ghost"}`} onClick={() => setToggling(t)}>
+                {suspended(t) ? "Resume" : "Suspend"}
+              </button>
+            ),
+          },
+        ]}
+      />
       <CreateTenantDialog open={creating} onClose={() => setCreating(false)} />
       <ConfirmDialog
         open={!!toggling}

@@ -7,10 +7,11 @@ import { addDays, formatDay, isoDateInZone } from "../format/dates";
 import { formatUsd, nanoPer, nanoToChartNumber, toNano } from "../format/money";
 import { formatInt, formatTokens } from "../format/numbers";
 import { setSearch, useLocation } from "../router/router";
-import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/bits";
+import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/page";
 import { StackedChart, pivotDailyByModel } from "../charts";
 import { useToast } from "../ui/toast";
 import type { GroupBy, UsageQuery, UsageRow } from "../api/types";
+import type { Nano } from "../format/money";
 
 const GROUPS: { value: GroupBy; label: string }[] = [
   { value: "day", label: "Day" },
@@ -18,6 +19,9 @@ const GROUPS: { value: GroupBy; label: string }[] = [
   { value: "key", label: "API key" },
   { value: "member", label: "Member" },
 ];
+
+/** A row of the usage table: a series row, or a day's rows summed (cost_nano as an exact digit string). */
+type TableRow = Omit<UsageRow, "cost_nano"> & { cost_nano: Nano };
 
 export default function UsagePage() {
   const { tenant, can } = useTenant();
@@ -50,7 +54,7 @@ export default function UsagePage() {
   const memberName = useMemo(() => new Map(listOf(members.data).map((m) => [m.user_id, m.name || m.email])), [members.data]);
   const [exporting, setExporting] = useState(false);
 
-  const label = (r: UsageRow): string => {
+  const label = (r: TableRow): string => {
     switch (f.group) {
       case "day":
         return r.day ? formatDay(r.day, "en-US", true) : "—";
@@ -67,10 +71,10 @@ export default function UsagePage() {
   const rows = useMemo(() => {
     const series = usage.data?.series ?? [];
     if (f.group !== "day") return [...series].sort((a, b) => (toNano(b.cost_nano) > toNano(a.cost_nano) ? 1 : -1));
-    const byDay = new Map<string, UsageRow>();
+    const byDay = new Map<string, TableRow>();
     for (const r of series) {
       const d = (r.day ?? "").slice(0, 10);
-      const acc = byDay.get(d) ?? { day: d, requests: 0, input_tokens: 0, output_tokens: 0, cost_nano: "0", cost_usd: "" };
+      const acc = byDay.get(d) ?? { day: d, requests: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, cost_nano: "0", cost_usd: "" };
       acc.requests += r.requests;
       acc.input_tokens += r.input_tokens;
       acc.output_tokens += r.output_tokens;

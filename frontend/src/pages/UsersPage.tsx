@@ -1,8 +1,10 @@
 import { useEffect, useState, type ReactNode } from "react";
 import { keepPreviousData, useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
-import { listOf, qk } from "../api/endpoints";
-import { Badge, EmptyState, ErrorState, PageHeader, Pager, SearchToolbar, TableSkeleton, When } from "../ui/bits";
+import { qk } from "../api/endpoints";
+import { EmptyState, PageHeader } from "../ui/page";
+import { Badge, When } from "../ui/display";
+import { PagedTable } from "../ui/PagedTable";
 import { ConfirmDialog } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import type { PlatformUser } from "../api/types";
@@ -70,7 +72,6 @@ export default function UsersPage() {
   const [pending, setPending] = useState<{ op: Op; user: PlatformUser } | null>(null);
   const [keepKeys, setKeepKeys] = useState(false);
   useEffect(() => setKeepKeys(false), [pending]);
-  const rows = listOf(users.data);
   if (!can("users.manage")) return <EmptyState title="Superadmins only" />;
   const run = async (op: Op, u: PlatformUser) => {
     if (op === "disable") await api.disableUser(u.id);
@@ -97,67 +98,48 @@ export default function UsersPage() {
           </>
         }
       />
-      <SearchToolbar label="Search users" placeholder="Search by email or name…" value={paging.input} onChange={paging.setInput} updating={users.isFetching && !users.isPending} />
-      {users.isError ? (
-        <ErrorState error={users.error} onRetry={() => users.refetch()} />
-      ) : !users.isPending && rows.length === 0 ? (
-        <EmptyState title={q ? `No users match “${q}”` : "No more users"} />
-      ) : (
-        <section className="card flush">
-          <div className="table-wrap">
-            <table className="table">
-              <thead>
-                <tr>
-                  <th scope="col">User</th>
-                  <th scope="col">Status</th>
-                  <th scope="col" className="hide-sm">
-                    Created
-                  </th>
-                  <th scope="col" className="r">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              {users.isPending ? (
-                <TableSkeleton cols={4} />
-              ) : (
-                <tbody>
-                  {rows.map((u) => {
-                    const self = u.id === me.user.id;
-                    return (
-                      <tr key={u.id}>
-                        <td>
-                          <strong>{u.name || u.email}</strong>
-                          {self && <Badge tone="blue">you</Badge>}
-                          {u.name && <div className="muted small">{u.email}</div>}
-                        </td>
-                        <td>
-                          {u.disabled_at ? <Badge tone="red">Disabled</Badge> : <Badge tone="green">Active</Badge>}{" "}
-                          {u.superadmin && <Badge tone="purple">Superadmin</Badge>}
-                        </td>
-                        <td className="hide-sm">
-                          <When iso={u.created_at} relative />
-                        </td>
-                        <td>
-                          {!self && (
-                            <div className="row-actions">
-                              {act("sign-out", u)}
-                              {u.disabled_at ? act("enable", u, "") : act("disable", u)}
-                              {u.superadmin ? act("revoke", u) : act("grant", u, "")}
-                              {act("delete", u)}
-                            </div>
-                          )}
-                        </td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              )}
-            </table>
-          </div>
-          <Pager hasPrev={paging.hasPrev} hasNext={!!users.data?.next_cursor} onPrev={paging.prev} onNext={() => paging.next(users.data?.next_cursor)} />
-        </section>
-      )}
+      <PagedTable
+        query={users}
+        paging={paging}
+        search={{ label: "Search users", placeholder: "Search by email or name…" }}
+        caption="Users"
+        rowKey={(u) => u.id}
+        empty={<EmptyState title={q ? `No users match “${q}”` : "No more users"} />}
+        columns={[
+          {
+            header: "User",
+            cell: (u) => (
+              <>
+                <strong>{u.name || u.email}</strong>
+                {u.id === me.user.id && <Badge tone="blue">you</Badge>}
+                {u.name && <div className="muted small">{u.email}</div>}
+              </>
+            ),
+          },
+          {
+            header: "Status",
+            cell: (u) => (
+              <>
+                {u.disabled_at ? <Badge tone="red">Disabled</Badge> : <Badge tone="green">Active</Badge>} {u.superadmin && <Badge tone="purple">Superadmin</Badge>}
+              </>
+            ),
+          },
+          { header: "Created", className: "hide-sm", cell: (u) => <When iso={u.created_at} relative /> },
+          {
+            header: <span className="sr-only">Actions</span>,
+            th: "r",
+            cell: (u) =>
+              u.id !== me.user.id && (
+                <div className="row-actions">
+                  {act("sign-out", u)}
+                  {u.disabled_at ? act("enable", u, "") : act("disable", u)}
+                  {u.superadmin ? act("revoke", u) : act("grant", u, "")}
+                  {act("delete", u)}
+                </div>
+              ),
+          },
+        ]}
+      />
       <ConfirmDialog
         open={!!pending}
         danger={!!pending && OPS[pending.op].danger}

@@ -1,5 +1,5 @@
 import { useEffect, useId, useState } from "react";
-import { Badge } from "../ui/bits";
+import { Badge } from "../ui/display";
 import { type ModelInfo, type RoutingRule, type Tier } from "../api/types";
 import { TIER_LABEL, addableModels, move, splitList } from "./policy";
 import { TIER_COLOR, NumberInput, TierSelect, Toggle } from "./fields";

@@ -1,17 +1,25 @@
 import { describe, expect, it } from "vitest";
 import { addLadderStep, addableModels, compareCost, mixRows, move, policyProblems, toDraft, toWire, unknownFields } from "./policy";
-import type { ModelInfo, RoutingPolicy } from "../api/types";
+import type { ModelInfo, RoutingPolicy, Tier } from "../api/types";
 
-const model = (id: string, tier: string, enabled = true): ModelInfo => ({
+const model = (id: string, tier: Tier, enabled = true): ModelInfo => ({
   id,
   tier,
   enabled,
   provider: "sim",
   input_per_million_nano: 0,
   input_per_million_usd: "0",
+  cached_input_per_million_nano: 0,
+  cached_input_per_million_usd: "0",
   output_per_million_nano: 0,
   output_per_million_usd: "0",
+  context_window: 8_192,
+  max_output_tokens: 1_024,
+  capabilities: {},
+  embedding: false,
   override: null,
+  overridden: false,
+  list: null,
 });
 const catalog = [model("sim-small", "economy"), model("gpt-4o-mini", "economy", false), model("sim-large", "standard"), model("o3", "premium", false)];
 
