@@ -403,7 +403,10 @@ export interface paths {
     };
   };
   "/api/v1/tenants/{tenant}/keys/{key_id}/rotate": {
-    /** Rotate an API key: a new key, the old one valid for grace_seconds */
+    /**
+     * Rotate an API key: a new key, the old one valid for grace_seconds
+     * @description The successor keeps the key's scopes, model allowlist, rpm/tpm limits, expiry and key budgets, and continues this period's spend on those budgets (one counter for the old key and its successor).
+     */
     post: {
       parameters: {
         path: {
