@@ -2,7 +2,6 @@ package invoicing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -20,21 +19,20 @@ type PreviewInput struct {
 	Period string
 }
 
-// Validate reports every problem with the input as an errkind.Invalid error.
+// Validate reports the problem with the input as an errkind.Invalid error, with
+// param "period" when the period is at fault.
 func (in PreviewInput) Validate(now time.Time) error {
-	var errs []error
 	if !in.TenantID.Valid() {
-		errs = append(errs, errors.New("tenant_id: not a tenant id"))
+		return errkind.New(errkind.Invalid, "invalid invoice preview: tenant_id is not a tenant id")
 	}
-	if in.Period != "" {
-		if _, _, err := periodDays(in.Period); err != nil {
-			errs = append(errs, errors.New("period: use YYYY-MM"))
-		} else if in.Period > now.UTC().Format("2006-01") {
-			errs = append(errs, fmt.Errorf("period: %s has not started; preview this month or an earlier one", in.Period))
-		}
+	if in.Period == "" {
+		return nil
 	}
-	if err := errors.Join(errs...); err != nil {
-		return errkind.Wrap(errkind.Invalid, err, "invalid invoice preview")
+	if _, _, err := periodDays(in.Period); err != nil {
+		return errkind.InvalidParam("period", "invalid invoice preview: period %q is not a month; use YYYY-MM", in.Period)
+	}
+	if in.Period > now.UTC().Format("2006-01") {
+		return errkind.InvalidParam("period", "invalid invoice preview: period %s has not started; preview this month or an earlier one", in.Period)
 	}
 	return nil
 }
@@ -103,4 +101,3 @@ func fromBuilt(inv invoice.Invoice) Invoice {
 	}
 	return out
 }
-
