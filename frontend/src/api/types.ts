@@ -432,6 +432,43 @@ export interface Invoice {
   updated_at: string;
 }
 
+/** GET invoices/preview: the invoice a run would build for the month from the ledger now. Nothing stored or sent. */
+export interface InvoicePreview extends Invoice {
+  /** When the ledger was read; a running month grows after it. */
+  as_of: string;
+  /** True for a month that has ended. */
+  final: boolean;
+  /** The plan's markup on provider cost, basis points (2500 = 25%). */
+  markup_basis_points: number;
+  platform_fee_nano: Nano;
+  /** Exact charge before rounding, decimal USD. */
+  charge_usd: string;
+  /** What rounding each line half-up to cents added (negative: dropped), decimal USD. */
+  rounding_usd: string;
+  /** False in self-host mode or without STRIPE_API_KEY: no run will send it. */
+  billing_enabled: boolean;
+}
+
+/** POST budgets/preview: what a budget would mean for this period's spend, before it is saved. */
+export interface BudgetPreview {
+  period_key: string;
+  limit_nano: Nano;
+  limit_usd: string;
+  hard: boolean;
+  spent_nano: Nano;
+  spent_usd: string;
+  /** spent / limit × 100, one decimal. */
+  percent: number;
+  /** The scope's requests this period. */
+  requests: number;
+  /** This period's requests a hard limit of this size would refuse. */
+  refused_requests: number;
+  refused_nano: Nano;
+  refused_usd: string;
+  /** A hard limit that would refuse requests, or that the spend fills to 90% or more. */
+  warn: boolean;
+}
+
 /** A background job (GET /jobs, and the answer to invoices/run). */
 export interface Job {
   id: number;
