@@ -9,7 +9,8 @@ import { Badge, CopyButton, EmptyState, ErrorState, Field, Meter, PageHeader, Sk
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { ApiError } from "../api/errors";
-import type { AlertItem, Budget, BudgetPreview, WebhookTestResult } from "../api/types";
+import type { Budget, BudgetPreview, WebhookTestResult } from "../api/types";
+import { alertText, deliveryText } from "../billing/alerts";
 import { formatInt } from "../format/numbers";
 import { replacesBudget } from "../billing/periods";
 
@@ -474,25 +475,6 @@ function WebhookCard() {
       )}
     </section>
   );
-}
-
-/** The alert's text from its fields: scope by name, money as currency. */
-function alertText(a: AlertItem, scopeName: (b: Pick<Budget, "scope" | "scope_id">) => string): string {
-  if (!a.scope) return a.message || "Budget alert";
-  const who = scopeName({ scope: a.scope as Budget["scope"], scope_id: a.scope_id || null });
-  const spent = a.spent_nano !== undefined && a.limit_nano !== undefined ? `: ${formatUsd(a.spent_nano)} of ${formatUsd(a.limit_nano)}` : "";
-  const every = a.period === "day" ? "daily " : a.period === "month" ? "monthly " : "";
-  return `${who}, ${every}budget reached ${a.threshold ?? "?"}%${spent}${a.period_key ? ` in ${a.period_key}` : ""}`;
-}
-
-/** The webhook delivery of an alert, as the reader can act on it. */
-function deliveryText(a: AlertItem, webhookConfigured: boolean | undefined): string | null {
-  if (!a.delivery_status) return null;
-  if (a.delivery_status === "delivered") return "webhook delivered";
-  if (webhookConfigured === false && a.delivery_status === "pending") return "no webhook configured";
-  if (webhookConfigured === undefined) return null; // the reader cannot see the webhook: say nothing rather than "pending" forever
-  const tries = a.attempts ? ` (${a.attempts} attempt${a.attempts === 1 ? "" : "s"})` : "";
-  return `webhook ${a.delivery_status}${tries}`;
 }
 
 function AlertHistory({ scopeName }: { scopeName: (b: Pick<Budget, "scope" | "scope_id">) => string }) {
