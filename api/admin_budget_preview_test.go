@@ -80,6 +80,19 @@ func TestBudgetPreview(t *testing.T) {
 					Body: `{"scope":"tenant","period":"month","limit_usd":"1"}`, WantStatus: 403},
 				{Name: "anonymous", Method: "POST", Path: "/api/v1/tenants/{A}/budgets/preview", Body: `{}`, WantStatus: 401},
 			})
+			// A day budget counts today only: yesterday's $5 on key A2 is not in it.
+			today := time.Now().UTC().Truncate(24 * time.Hour)
+			b.insertEvents(a, []ledger.Event{
+				{TenantID: string(a.ID), RequestID: "a2-yesterday", CreatedAt: today.Add(-time.Second), KeyID: keyA2.ID, ModelUsed: "sim-large", Cost: 5_000_000_000, Status: ledger.StatusOK},
+				{TenantID: string(a.ID), RequestID: "a2-today", CreatedAt: today.Add(time.Second), KeyID: keyA2.ID, ModelUsed: "sim-small", Cost: 300_000_000, Status: ledger.StatusOK},
+			})
+			f.vars["KEY_A2"] = keyA2.ID
+			f.vars["TODAY"] = today.Format("2006-01-02")
+			f.run(t, []apiScenario{
+				{Name: "hard day limit on a key", Caller: "billing", Method: "POST", Path: "/api/v1/tenants/{A}/budgets/preview",
+					Body: `{"scope":"key","scope_id":"{KEY_A2}","period":"day","limit_usd":"0.10","hard":true}`, WantStatus: 200,
+					WantBody: []string{`"period_key":"{TODAY}"`, `"spent_usd":"0.300000000"`, `"requests":1`, `"refused_requests":1`, `"warn":true`}},
+			})
 			// A preview saves nothing.
 			bs, err := budget.List(t.Context(), b.handle(a))
 			require.NoError(t, err)
