@@ -33,12 +33,13 @@ func NewInvoices(registry *tenants.Registry, svc *invoicing.Service, client work
 }
 
 // Routes returns the registrar of the invoice routes under ident's tenant group:
-// listing for owner, admin and billing (invoices:read); running an invoice now for
+// listing and previewing for owner, admin and billing (invoices:read); running an invoice now for
 // owners and superadmins (invoices:create).
 func (iv *Invoices) Routes(ident *Identity) func(*gin.Engine) {
 	return func(e *gin.Engine) {
 		t := ident.TenantGroup(e)
 		t.GET("/invoices", ident.Authorize(tenants.ResourceInvoices, tenants.ActionRead), h(iv.list))
+		t.GET("/invoices/preview", ident.Authorize(tenants.ResourceInvoices, tenants.ActionRead), h(iv.preview))
 		t.POST("/invoices/run", ident.Authorize(tenants.ResourceInvoices, tenants.ActionCreate), h(iv.run))
 	}
 }
@@ -152,5 +153,48 @@ func (iv *Invoices) run(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusAccepted, runInvoiceResponse{Job: worker.MapJob(res.Job), Duplicate: res.UniqueSkippedAsDuplicate})
+	return nil
+}
+
+// invoicePreviewDTO is the upcoming invoice: the lines a run would bill for the
+// period from the ledger as it stands, with the plan that priced them.
+type invoicePreviewDTO struct {
+	invoiceDTO
+	// AsOf is when the ledger was read; Final is true for a month that has ended.
+	AsOf  time.Time `json:"as_of"`
+	Final bool      `json:"final"`
+	// MarkupBasisPoints is the plan's markup on provider cost (2500 = 25%).
+	MarkupBasisPoints int64 `json:"markup_basis_points"`
+	// PlatformFeeNano is the plan's flat monthly fee (a line of its own when set).
+	PlatformFeeNano int64 `json:"platform_fee_nano"`
+	// ChargeUSD is the exact charge before rounding; RoundingUSD what rounding each
+	// line to cents added (negative: dropped).
+	ChargeUSD   string `json:"charge_usd"`
+	RoundingUSD string `json:"rounding_usd"`
+	// BillingEnabled is false in self-host mode or without STRIPE_API_KEY: the
+	// preview is then for reading only, and no run will send it.
+	BillingEnabled bool `json:"billing_enabled"`
+}
+
+// preview: GET /api/v1/tenants/{tenant}/invoices/preview[?period=YYYY-MM]. It
+// builds the period's invoice (default: the current month) with the run's own
+// code, stores nothing and sends nothing; it answers even when billing is off.
+func (iv *Invoices) preview(c *gin.Context) error {
+	p, err := principal(c)
+	if err != nil {
+		return err
+	}
+	if iv.svc == nil {
+		return errkind.New(errkind.Unavailable, "invoicing is not wired in this process")
+	}
+	res, err := iv.svc.Preview(c.Request.Context(), invoicing.PreviewInput{TenantID: p.TenantID(), Period: c.Query("period")})
+	if err != nil {
+		return err
+	}
+	out := invoicePreviewDTO{invoiceDTO: mapInvoice(res.Invoice), AsOf: res.AsOf, Final: res.Final,
+		MarkupBasisPoints: res.Plan.MarkupBasisPoints, PlatformFeeNano: int64(res.Plan.PlatformFee),
+		ChargeUSD: res.Invoice.Charge.USDString(), RoundingUSD: res.Invoice.Rounding.USDString(), BillingEnabled: iv.svc.Enabled()}
+	out.Status = "preview"
+	c.JSON(http.StatusOK, out)
 	return nil
 }

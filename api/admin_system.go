@@ -99,6 +99,7 @@ func (a *Admin) Register(e *gin.Engine) {
 
 	t.GET("/budgets", id.Authorize(tenants.ResourceBudgets, tenants.ActionRead), h(a.listBudgets))
 	t.POST("/budgets", id.Authorize(tenants.ResourceBudgets, tenants.ActionWrite), h(a.setBudget))
+	t.POST("/budgets/preview", id.Authorize(tenants.ResourceBudgets, tenants.ActionWrite), h(a.previewBudget))
 	t.DELETE("/budgets/:id", id.Authorize(tenants.ResourceBudgets, tenants.ActionWrite), h(a.deleteBudget))
 	t.GET("/alerts", id.Authorize(tenants.ResourceAlerts, tenants.ActionRead), h(a.listAlerts))
 	t.GET("/webhook", id.Authorize(tenants.ResourceWebhook, tenants.ActionRead), h(a.getWebhook))

@@ -6,7 +6,9 @@
 # simulated provider) on a free loopback port with a known admin password and a
 # master key, creates a viewer with the CLI, runs frontend/e2e/run.mjs (flows: key
 # created in the UI and used through the openai client, the request seen live,
-# webhook, tiny hard budget and its alert, revoke → 401, routing, viewer restrictions,
+# webhook, tiny hard budget (new budgets default soft) and its alert, the hard-budget warning
+# with its refused-request count, the upcoming invoice against the usage page, revoke → 401,
+# routing, viewer restrictions,
 # members/tenants search, a tenant price override, providers' env/stored state; then
 # screenshots of every page at 1280 and 390 px, time to interactive and bundle
 # size), and stops the server by PID whatever happens.

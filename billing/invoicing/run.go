@@ -96,15 +96,7 @@ func (s *Service) Run(ctx context.Context, in RunInput) (RunResult, error) {
 
 // draft builds the invoice from the ledger and the plan and stores it.
 func (s *Service) draft(ctx context.Context, t tenants.Tenant, h *tenants.Handle, period string) (Invoice, error) {
-	usage, err := Usage(ctx, h, period)
-	if err != nil {
-		return Invoice{}, err
-	}
-	plan, err := ParsePlan(t.Plan)
-	if err != nil {
-		return Invoice{}, fmt.Errorf("tenant %s: %w", t.Slug, err)
-	}
-	built, err := invoice.Build(invoice.BuildInput{TenantID: string(t.ID), Period: period, Usage: usage, Plan: plan})
+	built, _, err := s.build(ctx, t, h, period)
 	if err != nil {
 		return Invoice{}, err
 	}

@@ -15,8 +15,8 @@ import (
 )
 
 func newInvoicesCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "invoices", Short: "Run and list tenants' monthly invoices"}
-	cmd.AddCommand(newInvoicesRunCmd(g), newInvoicesListCmd(g))
+	cmd := &cobra.Command{Use: "invoices", Short: "Run, list and preview tenants' monthly invoices"}
+	cmd.AddCommand(newInvoicesRunCmd(g), newInvoicesListCmd(g), newInvoicesPreviewCmd(g))
 	return cmd
 }
 

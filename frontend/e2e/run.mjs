@@ -16,7 +16,7 @@
 //   TOLLGATE_E2E_CHROMIUM  browser binary (default /usr/bin/chromium)
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
-//                          (see FLOWS below: keys, live, webhook, budget, revoke, routing, viewer,
+//                          (see FLOWS below: keys, live, webhook, budget, hardwarning, invoice, revoke, routing, viewer,
 //                          members, accounts, prices, providers; they need the real backend, in this order)
 //   TOLLGATE_E2E_ENV_BASE_URL_PROVIDER
 //                          a provider whose base URL the server has from its environment
@@ -400,8 +400,18 @@ const FLOWS = {
     await page.goto(tenantUrl(tenant, "budgets"));
     await page.getByRole("button", { name: /^(Set|Add) budget$/ }).first().click();
     await page.getByLabel("Limit (USD)").fill("0.0001");
+    // New budgets start soft (as the CLI's do): hard is chosen explicitly.
+    if (!(await page.getByRole("radio", { name: /Soft: allow, but alert/ }).isChecked())) throw new Error("a new budget does not default to soft");
+    await page.getByRole("radio", { name: /Hard: refuse requests/ }).check();
     await page.getByLabel("Alert at (% of limit)").fill("50, 100");
     await page.getByRole("button", { name: /^(Save|Replace) budget$/ }).click();
+    // This month may already have spent more than $0.0001: then the console asks first.
+    const warned = await page
+      .getByTestId("hard-budget-warning")
+      .waitFor({ timeout: 3000 })
+      .then(() => true)
+      .catch(() => false);
+    if (warned) await page.getByRole("button", { name: "Save hard limit anyway" }).click();
     await page.getByTestId("budget-spend").first().waitFor({ timeout: 10_000 });
     log("hard budget $0.0001/month with alerts at 50% and 100% set in the UI");
     await page.goto(tenantUrl(tenant, "overview"));
@@ -429,9 +439,12 @@ const FLOWS = {
       .then(() => true)
       .catch(() => false);
     await page.goto(tenantUrl(tenant, "budgets"));
-    const alert = page.getByTestId("alert-history").locator("li", { hasText: /Spend reached 50%/ });
+    const alert = page.getByTestId("alert-history").locator("li", { hasText: /Whole tenant, monthly budget reached 50%: \$/ });
     await alert.first().waitFor({ timeout: 10_000 });
-    log(`alert ${toast ? "shown live as a notification and " : ""}listed in the alert history`);
+    const alertText = (await alert.first().innerText()).replace(/\s+/g, " ");
+    if (/pending/.test(alertText) && !shared.sink) throw new Error(`alert says the webhook is pending with none configured: ${alertText}`);
+    if (!shared.sink && !/no webhook configured/.test(alertText)) throw new Error(`alert does not say no webhook is configured: ${alertText}`);
+    log(`alert ${toast ? "shown live as a notification and " : ""}listed in the alert history: "${alertText.trim()}"`);
     if (shared.sink) {
       const delivered = await until(() => shared.sink.got.find((g) => g.headers["x-tollgate-event"] === "budget.alert"), 15_000, 500);
       log(delivered ? "alert delivered to the webhook sink" : "alert not delivered to the webhook within 15 s (delivery is queued)");
@@ -440,6 +453,84 @@ const FLOWS = {
     await page.getByRole("dialog").getByRole("button", { name: "Delete budget" }).click();
     await page.getByText("Budget deleted").first().waitFor({ timeout: 10_000 });
     log("budget deleted in the UI");
+  },
+
+  /** A hard limit below this month's spend: the console warns with the number of requests it would refuse, before saving. */
+  async hardwarning({ browser, tenant, log, shared }) {
+    const page = await adminPage(browser, shared);
+    const token = await apiToken(ADMIN);
+    const body = { scope: "tenant", scope_id: null, period: "month", limit_usd: "0.00002", hard: true, alert_at: [100], downgrade_at: null };
+    const pre = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/budgets/preview`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    if (pre.status !== 200) throw new Error(`budgets/preview: HTTP ${pre.status}`);
+    const want = await pre.json();
+    if (!(want.refused_requests > 0)) throw new Error(`the month has no spend above $0.00002 to warn about: ${JSON.stringify(want)}`);
+    await page.goto(tenantUrl(tenant, "budgets"));
+    await page.getByRole("button", { name: /^(Set|Add) budget$/ }).first().click();
+    await page.getByLabel("Limit (USD)").fill(body.limit_usd);
+    await page.getByRole("radio", { name: /Hard: refuse requests/ }).check();
+    await page.getByLabel("Alert at (% of limit)").fill("100");
+    await page.getByRole("button", { name: /^(Save|Replace) budget$/ }).click();
+    const warning = page.getByTestId("hard-budget-warning");
+    await warning.waitFor({ timeout: 10_000 });
+    const shown = Number((await page.getByTestId("hard-budget-refused").innerText()).replace(/[^0-9]/g, ""));
+    if (shown !== want.refused_requests) throw new Error(`warning says ${shown} refused, the API ${want.refused_requests}`);
+    const text = (await warning.innerText()).replace(/\s+/g, " ");
+    if (!text.includes("$0.00002")) throw new Error(`warning does not show the limit as currency: ${text}`);
+    const budgetsBefore = await (await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/budgets`, { headers: { Authorization: `Bearer ${token}` } })).json();
+    if (budgetsBefore.data.length !== 0) throw new Error("the budget was saved before the warning was confirmed");
+    await page.getByRole("dialog").screenshot({ path: path.join(OUT, "flow-hard-budget-warning-1280.png") });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(OUT, "flow-hard-budget-warning-390.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    log(`hard $0.00002/month: warned before saving, ${shown} of ${want.requests} requests this month would be refused (${want.spent_usd} spent, ${want.percent}%)`);
+    await page.getByRole("button", { name: "Save hard limit anyway" }).click();
+    await page.getByText("Budget added").first().waitFor({ timeout: 10_000 });
+    await page.getByRole("button", { name: "Delete budget Whole tenant" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete budget" }).click();
+    await page.getByText("Budget deleted").first().waitFor({ timeout: 10_000 });
+    log("saved after confirming, then deleted");
+  },
+
+  /** The upcoming invoice on the invoices page: lines and total as the API previews them, which add up to the usage page's month; billing off said once. */
+  async invoice({ browser, tenant, log, shared }) {
+    const page = await adminPage(browser, shared);
+    const token = await apiToken(ADMIN);
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const t = encodeURIComponent(tenant);
+    const preview = await (await fetch(`${BASE}/api/v1/tenants/${t}/invoices/preview`, auth)).json();
+    if (!preview.lines?.length) throw new Error(`no invoice lines this month: ${JSON.stringify(preview)}`);
+    const [y, m] = preview.period.split("-").map(Number);
+    const last = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+    const usage = await (await fetch(`${BASE}/api/v1/tenants/${t}/usage?from=${preview.period}-01&to=${last}&group_by=model`, auth)).json();
+    // Each model's cost rounded half-up to cents, as the invoice rounds each line.
+    const usageCents = usage.series.reduce((sum, p) => sum + (BigInt(p.cost_nano) + 5_000_000n) / 10_000_000n, 0n);
+    const lineCents = preview.lines.reduce((sum, l) => sum + BigInt(l.amount_cents), 0n);
+    if (usageCents !== lineCents || lineCents !== BigInt(preview.amount_cents)) {
+      throw new Error(`invoice ${lineCents} cents (total ${preview.amount_cents}) vs usage page ${usageCents} cents`);
+    }
+    await page.goto(tenantUrl(tenant, "invoices"));
+    const card = page.getByTestId("invoice-preview");
+    await card.getByTestId("invoice-preview-total").waitFor({ timeout: 10_000 });
+    const total = (await card.getByTestId("invoice-preview-total").innerText()).trim();
+    const wantTotal = `$${(preview.amount_cents / 100).toFixed(2)}`;
+    if (total !== wantTotal) throw new Error(`preview total ${total}, the API says ${wantTotal}`);
+    for (const l of preview.lines) {
+      if (l.model && (await card.getByText(l.model, { exact: false }).count()) === 0) throw new Error(`line ${l.model} not shown`);
+    }
+    if (!preview.billing_enabled) {
+      const notices = await page.getByText(/billing is off/i).count();
+      if (notices !== 1) throw new Error(`"billing is off" shown ${notices} times, want once`);
+      if ((await page.getByRole("button", { name: "Invoice a month now" }).count()) > 0) throw new Error("a run is offered with billing off");
+    }
+    await page.screenshot({ path: path.join(OUT, "flow-invoice-preview-1280.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(OUT, "flow-invoice-preview-390.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    log(`upcoming invoice ${preview.period}: ${preview.lines.length} line(s), total ${total} = usage page ${usageCents} cents; billing ${preview.billing_enabled ? "on" : "off, said once, no run offered"}`);
   },
 
   /** Revoke the key in the UI: /v1 refuses it (401) within a second or two. */

@@ -36,6 +36,7 @@ export const qk = {
   routing: (t: string) => ["t", t, "routing"] as const,
   models: (t: string) => ["t", t, "models"] as const,
   invoices: (t: string) => ["t", t, "invoices"] as const,
+  invoicePreview: (t: string) => ["t", t, "invoices", "preview"] as const,
   jobs: ["jobs"] as const,
 };
 
@@ -100,6 +101,7 @@ export function endpoints(c: ApiClient) {
 
     budgets: (t: string) => c.get<T.Page<T.Budget>>(`${tp(t)}/budgets`),
     createBudget: (t: string, input: T.CreateBudgetInput) => c.post<T.Budget>(`${tp(t)}/budgets`, input),
+    previewBudget: (t: string, input: T.CreateBudgetInput) => c.post<T.BudgetPreview>(`${tp(t)}/budgets/preview`, input),
     deleteBudget: (t: string, id: string) => c.del<void>(`${tp(t)}/budgets/${enc(id)}`),
     alerts: (t: string) => c.get<T.Page<T.AlertItem>>(`${tp(t)}/alerts`),
     webhook: (t: string) => c.get<T.Webhook>(`${tp(t)}/webhook`),
@@ -116,6 +118,7 @@ export function endpoints(c: ApiClient) {
     setModelPrice: (t: string, model: string, input: T.SetPriceInput) => c.put<T.ModelInfo>(`${tp(t)}/models/${enc(model)}/price`, input),
     deleteModelPrice: (t: string, model: string) => c.del<void>(`${tp(t)}/models/${enc(model)}/price`),
     invoices: (t: string) => c.get<T.Page<T.Invoice>>(`${tp(t)}/invoices`),
+    invoicePreview: (t: string) => c.get<T.InvoicePreview>(`${tp(t)}/invoices/preview`),
     runInvoice: (t: string, period?: string) => c.post<T.InvoiceRunResult>(`${tp(t)}/invoices/run`, period ? { period } : {}),
     users: (q: PageQuery = {}) => c.get<T.Page<T.PlatformUser>>("/users", { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
     disableUser: (id: string) => c.post<T.PlatformUser>(`/users/${enc(id)}/disable`),

@@ -1547,6 +1547,60 @@ export interface paths {
       };
     };
   };
+  "/api/v1/tenants/{tenant}/budgets/preview": {
+    /** What a budget would mean now: this period's spend of the scope against the limit, and how many of this period's requests a hard limit of that size would refuse. Saves nothing (roles that may set budgets) */
+    post: {
+      parameters: {
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["SetBudgetRequest"];
+        };
+      };
+      responses: {
+        /** @description Impact of the limit on this period */
+        200: {
+          content: {
+            "application/json": components["schemas"]["BudgetPreview"];
+          };
+        };
+        400: components["responses"]["400"];
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
+  "/api/v1/tenants/{tenant}/invoices/preview": {
+    /** The upcoming invoice: the current month's (or an earlier month's) lines, markup, rounding and total as an invoice run would build them from the ledger now. Stores and sends nothing; answers with billing off too (roles owner, admin, billing) */
+    get: {
+      parameters: {
+        query?: {
+          /** @description YYYY-MM; default the current month; a month that has not started is refused */
+          period?: string;
+        };
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description Invoice preview */
+        200: {
+          content: {
+            "application/json": components["schemas"]["InvoicePreview"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -1716,8 +1770,11 @@ export interface components {
       id: string;
       /** @description YYYY-MM */
       period: string;
-      /** @enum {string} */
-      status: "draft" | "items_added" | "finalized" | "paid" | "payment_failed" | "voided" | "empty";
+      /**
+       * @description Invoice state; "preview" only in GET invoices/preview
+       * @enum {string}
+       */
+      status: "draft" | "items_added" | "finalized" | "paid" | "payment_failed" | "voided" | "empty" | "preview";
       amount_nano: number;
       amount_usd: string;
       amount_cents?: number;
@@ -2245,6 +2302,45 @@ export interface components {
       created_at: string;
       /** Format: date-time */
       disabled_at: string | null;
+    };
+    BudgetPreview: {
+      /** @description The current period: YYYY-MM or YYYY-MM-DD */
+      period_key: string;
+      limit_nano: number;
+      limit_usd: string;
+      hard: boolean;
+      /** @description The scope's ledger spend this period */
+      spent_nano: number;
+      spent_usd: string;
+      /** @description spent / limit x 100, one decimal */
+      percent: number;
+      /** @description The scope's requests this period */
+      requests: number;
+      /** @description This period's requests, replayed in order, that a hard limit of this size would refuse (each admitted while the admitted spend plus its cost fits the limit) */
+      refused_requests: number;
+      refused_nano: number;
+      refused_usd: string;
+      /** @description True for a hard limit that would refuse some of this period's requests or that this period's spend fills to 90% or more */
+      warn: boolean;
+    };
+    InvoicePreview: components["schemas"]["Invoice"] & {
+      /**
+       * Format: date-time
+       * @description When the ledger was read
+       */
+      as_of: string;
+      /** @description True when the month has ended */
+      final: boolean;
+      /** @description The plan's markup on provider cost (2500 = 25%) */
+      markup_basis_points: number;
+      /** @description The plan's flat monthly fee; a line of its own when set */
+      platform_fee_nano: number;
+      /** @description Exact charge before rounding */
+      charge_usd: string;
+      /** @description What rounding each line half-up to cents added (negative: dropped) */
+      rounding_usd: string;
+      /** @description False in self-host mode or without STRIPE_API_KEY: the preview is for reading, no run will send it */
+      billing_enabled: boolean;
     };
   };
   responses: {

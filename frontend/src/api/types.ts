@@ -78,6 +78,10 @@ export type SetProviderInput = S["SetProviderRequest"];
 
 export type InvoiceLine = S["InvoiceLine"];
 export type Invoice = S["Invoice"];
+/** GET invoices/preview: the invoice a run would build for the month from the ledger now. Nothing stored or sent. */
+export type InvoicePreview = S["InvoicePreview"];
+/** POST budgets/preview: what a budget would mean for this period's spend, before it is saved. */
+export type BudgetPreview = S["BudgetPreview"];
 /** A background job (GET /jobs, and the answer to invoices/run). */
 export type Job = S["Job"];
 export type InvoiceRunResult = paths["/api/v1/tenants/{tenant}/invoices/run"]["post"]["responses"][202]["content"]["application/json"];

@@ -12,7 +12,8 @@ import { PagedTable } from "../ui/PagedTable";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { ApiError } from "../api/errors";
-import type { Budget, WebhookTestResult } from "../api/types";
+import type { Budget, BudgetPreview, WebhookTestResult } from "../api/types";
+import { alertText, deliveryText } from "../billing/alerts";
 import { formatInt } from "../format/numbers";
 import { replacesBudget } from "../billing/periods";
 
@@ -27,7 +28,7 @@ export default function BudgetsPage() {
   const [editing, setEditing] = useState<Budget | null>(null);
   const [deleting, setDeleting] = useState<Budget | null>(null);
 
-  const scopeName = (b: Budget) => {
+  const scopeName = (b: Pick<Budget, "scope" | "scope_id">) => {
     if (b.scope === "tenant") return "Whole tenant";
     if (b.scope === "key") return `Key: ${listOf(keys.data).find((k) => k.id === b.scope_id)?.name ?? b.scope_id}`;
     const m = listOf(members.data).find((x) => x.user_id === b.scope_id);
@@ -117,7 +118,7 @@ export default function BudgetsPage() {
       />
       <div className={can("webhook.view") ? "grid-2" : undefined}>
         {can("webhook.view") && <WebhookCard />}
-        <AlertHistory />
+        <AlertHistory scopeName={scopeName} />
       </div>
       <BudgetDialog
         open={creating || !!editing}
@@ -169,7 +170,11 @@ function BudgetDialog({
   const [scopeId, setScopeId] = useState("");
   const [period, setPeriod] = useState<Budget["period"]>("month");
   const [limit, setLimit] = useState("");
-  const [hard, setHard] = useState(true);
+  // New budgets start soft, as the CLI's do: a hard cap is a choice, never a default.
+  const [hard, setHard] = useState(false);
+  // warning is the preview of a hard limit that would refuse requests; saving
+  // again with the same values confirms it.
+  const [warning, setWarning] = useState<{ preview: BudgetPreview; body: string } | null>(null);
   const [alertAt, setAlertAt] = useState("50, 80, 100");
   const [downgrade, setDowngrade] = useState("");
   const [busy, setBusy] = useState(false);
@@ -180,12 +185,14 @@ function BudgetDialog({
       setScopeId(initial?.scope_id ?? "");
       setPeriod(initial?.period ?? "month");
       setLimit(initial ? initial.limit_usd.replace(/\.?0+$/, "") : "");
-      setHard(initial?.hard ?? true);
+      setHard(initial?.hard ?? false);
+      setWarning(null);
       setAlertAt(initial ? (initial.alert_at ?? []).join(", ") : "50, 80, 100");
       setDowngrade(initial?.downgrade_at ? String(initial.downgrade_at) : "");
       setErr(null);
     }
   }, [open, initial]);
+  useEffect(() => setWarning(null), [scope, scopeId, period, limit, hard]);
   const replacing = replacesBudget(existing, { scope, scope_id: scope === "tenant" ? null : scopeId || null, period });
 
   const submit = async (e: FormEvent) => {
@@ -207,16 +214,26 @@ function BudgetDialog({
     }
     setBusy(true);
     setErr(null);
+    const input = {
+      scope,
+      scope_id: scope === "tenant" ? null : scopeId,
+      period,
+      limit_usd: limit.trim(),
+      hard,
+      alert_at: [...new Set(thresholds)].sort((a, b) => a - b),
+      downgrade_at: dg,
+    };
     try {
-      const saved = await api.createBudget(tenant, {
-        scope,
-        scope_id: scope === "tenant" ? null : scopeId,
-        period,
-        limit_usd: limit.trim(),
-        hard,
-        alert_at: [...new Set(thresholds)].sort((a, b) => a - b),
-        downgrade_at: dg,
-      });
+      const body = JSON.stringify(input);
+      if (hard && warning?.body !== body) {
+        // Ask before a hard limit the period's spend already reaches.
+        const preview = await api.previewBudget(tenant, input);
+        if (preview.warn) {
+          setWarning({ preview, body });
+          return;
+        }
+      }
+      const saved = await api.createBudget(tenant, input);
       toast.success(replacing ? "Budget replaced" : "Budget added", `${formatUsd(saved?.limit_nano ?? nano!)} per ${period}`);
       await qc.invalidateQueries({ queryKey: qk.budgets(tenant) });
       onClose();
@@ -286,17 +303,41 @@ function BudgetDialog({
           </Field>
         </div>
         {replacing && !initial && <p className="muted small">A {period}ly budget for this scope exists: saving replaces it.</p>}
+        {warning && <HardLimitWarning preview={warning.preview} />}
         {err && <FormError message={err} />}
         <div className="dialog-actions">
           <button type="button" className="btn" onClick={onClose}>
             Cancel
           </button>
-          <button type="submit" className="btn btn-primary" disabled={busy}>
-            {busy ? "Saving…" : replacing ? "Replace budget" : "Save budget"}
+          <button type="submit" className={warning ? "btn btn-danger" : "btn btn-primary"} disabled={busy}>
+            {busy ? "Saving…" : warning ? "Save hard limit anyway" : replacing ? "Replace budget" : "Save budget"}
           </button>
         </div>
       </form>
     </Dialog>
+  );
+}
+
+/** What a hard limit means for this period's spend, shown before it is saved. */
+function HardLimitWarning({ preview: p }: { preview: BudgetPreview }) {
+  const refused = p.refused_requests;
+  return (
+    <div className="form-error" role="alert" data-testid="hard-budget-warning">
+      <strong>This hard limit is {refused > 0 ? "below" : "close to"} what was already spent.</strong>
+      <p>
+        This {p.period_key.length > 7 ? "day" : "month"} ({p.period_key}) has spent {formatUsd(p.spent_nano)}, {formatPercent(p.percent / 100)} of the{" "}
+        {formatUsd(p.limit_nano)} limit.{" "}
+        {refused > 0 ? (
+          <>
+            Under it, <strong data-testid="hard-budget-refused">{formatInt(refused)}</strong> of this period's {formatInt(p.requests)} request{p.requests === 1 ? "" : "s"} (
+            {formatUsd(p.refused_nano)}) would have been refused.
+          </>
+        ) : (
+          <>None of this period's {formatInt(p.requests)} requests would have been refused, but little room is left.</>
+        )}{" "}
+        Once saved, requests that would pass the limit get HTTP 429 until the period ends. Choose Soft to only alert.
+      </p>
+    </div>
   );
 }
 
@@ -424,9 +465,11 @@ function WebhookCard() {
   );
 }
 
-function AlertHistory() {
-  const { tenant } = useTenant();
+function AlertHistory({ scopeName }: { scopeName: (b: Pick<Budget, "scope" | "scope_id">) => string }) {
+  const { tenant, can } = useTenant();
   const alerts = useQuery({ queryKey: qk.alerts(tenant), queryFn: () => api.alerts(tenant) });
+  const hook = useQuery({ queryKey: qk.webhook(tenant), queryFn: () => api.webhook(tenant), enabled: can("webhook.view") });
+  const webhookConfigured = hook.data ? !!hook.data.configured : undefined;
   const rows = listOf(alerts.data);
   return (
     <section className="card" aria-labelledby="alert-history">
@@ -442,18 +485,11 @@ function AlertHistory() {
           {rows.slice(0, 30).map((a) => (
             <li key={a.id}>
               <div>
-                {a.threshold !== undefined && <Badge tone={a.threshold >= 100 ? "red" : "amber"}>{a.threshold}%</Badge>} {a.message || "Budget alert"}
+                {a.threshold !== undefined && <Badge tone={a.threshold >= 100 ? "red" : "amber"}>{a.threshold}%</Badge>} {alertText(a, scopeName)}
               </div>
               <div className="muted small">
                 <When iso={a.created_at} />
-                {a.spent_nano !== undefined && a.limit_nano !== undefined && <> · {formatUsd(a.spent_nano)} of {formatUsd(a.limit_nano)}</>}
-                {a.delivery_status && (
-                  <>
-                    {" "}
-                    · webhook {a.delivery_status === "pending" && !a.attempts ? "pending" : a.delivery_status}
-                    {a.attempts ? ` (${a.attempts} attempt${a.attempts === 1 ? "" : "s"})` : ""}
-                  </>
-                )}
+                {deliveryText(a, webhookConfigured) && <> · {deliveryText(a, webhookConfigured)}</>}
                 {a.last_error && <div className="muted small">{a.last_error}</div>}
               </div>
             </li>

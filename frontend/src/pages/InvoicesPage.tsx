@@ -3,15 +3,15 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, useTenant } from "../app";
 import { qk } from "../api/endpoints";
 import { ApiError, errorMessage } from "../api/errors";
-import { formatUsd } from "../format/money";
+import { formatUsd, toNano } from "../format/money";
 import { formatInt, formatTokens } from "../format/numbers";
-import { EmptyState, PageHeader } from "../ui/page";
+import { EmptyState, ErrorState, PageHeader, TableSkeleton } from "../ui/page";
 import { Badge, Money, When } from "../ui/display";
 import { Field } from "../ui/controls";
 import { PagedTable } from "../ui/PagedTable";
 import { Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
-import type { Invoice } from "../api/types";
+import type { Invoice, InvoicePreview } from "../api/types";
 import { previousPeriod } from "../billing/periods";
 
 const STATUS: Record<string, { label: string; tone: "green" | "amber" | "red" | "neutral" | "blue" }> = {
@@ -27,26 +27,39 @@ const STATUS: Record<string, { label: string; tone: "green" | "amber" | "red" | 
 export default function InvoicesPage() {
   const { tenant, can } = useTenant();
   const invoices = useQuery({ queryKey: qk.invoices(tenant), queryFn: () => api.invoices(tenant) });
+  const preview = useQuery({ queryKey: qk.invoicePreview(tenant), queryFn: () => api.invoicePreview(tenant) });
   const [open, setOpen] = useState<string | null>(null);
   const [running, setRunning] = useState(false);
+  // Billing is off in self-host mode or without STRIPE_API_KEY: said once, with no run offered.
+  const billingOff = preview.data ? !preview.data.billing_enabled : false;
+  const billingKnown = !preview.isPending;
   return (
     <>
       <PageHeader
         title="Invoices"
         description="Monthly invoices built from the usage ledger and sent through Stripe. Amounts are rounded to cents once, at invoicing."
         actions={
-          can("invoices.run") && (
+          can("invoices.run") &&
+          billingKnown &&
+          !billingOff && (
             <button type="button" className="btn" onClick={() => setRunning(true)}>
               Invoice a month now
             </button>
           )
         }
       />
+      {billingOff && (
+        <p className="notice" role="status" data-testid="billing-off">
+          Billing is off in this deployment (self-host mode, or <code>STRIPE_API_KEY</code> unset): no invoice is sent. The preview shows what this
+          month's usage would bill.
+        </p>
+      )}
+      <UpcomingInvoice preview={preview.data} error={preview.error} pending={preview.isPending} onRetry={() => preview.refetch()} />
       <PagedTable
         query={invoices}
         caption="Invoices"
         rowKey={(inv) => inv.id}
-        empty={<EmptyState title="No invoices yet" body="The first invoice is created after the first billing period closes. Self-hosted installs without Stripe have none." />}
+        empty={billingOff ? null : <EmptyState title="No invoices yet" body="The first invoice is created after the first billing period closes." />}
         columns={[
           {
             header: "Period",
@@ -92,6 +105,61 @@ export default function InvoicesPage() {
   );
 }
 
+/** The current month's invoice so far, built by the same code as a run. */
+function UpcomingInvoice({ preview: p, error, pending, onRetry }: { preview?: InvoicePreview; error: unknown; pending: boolean; onRetry: () => void }) {
+  const id = useId();
+  if (error) return <ErrorState error={error} onRetry={onRetry} />;
+  const markup = p ? `${trimZeros((p.markup_basis_points / 100).toFixed(2))}%` : "";
+  return (
+    <section className="card" aria-labelledby={`${id}-h`} data-testid="invoice-preview">
+      <div className="card-head">
+        <h2 id={`${id}-h`}>Upcoming invoice{p ? `: ${p.period}` : ""}</h2>
+        {p && <Badge tone="blue">{p.final ? "Month ended" : "So far"}</Badge>}
+      </div>
+      {pending || !p ? (
+        <TableSkeleton cols={4} />
+      ) : (
+        <>
+          <p className="muted small">
+            From the usage ledger as of <When iso={p.as_of} />, priced with your plan: provider cost + {markup} markup
+            {toNano(p.platform_fee_nano) > 0n && <>, platform fee {formatUsd(p.platform_fee_nano)}</>}. Each line is rounded to cents once (half up);
+            the total grows until the month ends.
+          </p>
+          {p.lines.length === 0 ? (
+            <p className="muted">No usage this month yet.</p>
+          ) : (
+            <Lines inv={p} />
+          )}
+          <dl className="totals" data-testid="invoice-preview-totals">
+            <div>
+              <dt>Usage cost</dt>
+              <dd className="num">{formatUsd(p.cost_nano)}</dd>
+            </div>
+            <div>
+              <dt>Charge before rounding</dt>
+              <dd className="num">{formatUsd(p.charge_nano)}</dd>
+            </div>
+            <div>
+              <dt>Rounding</dt>
+              <dd className="num">{formatUsd(p.rounding_nano)}</dd>
+            </div>
+            <div>
+              <dt>Total</dt>
+              <dd className="num" data-testid="invoice-preview-total">
+                <strong>{formatUsd(BigInt(p.amount_cents ?? 0) * 10_000_000n, { decimals: 2 })}</strong>
+              </dd>
+            </div>
+          </dl>
+        </>
+      )}
+    </section>
+  );
+}
+
+function trimZeros(s: string): string {
+  return s.replace(/\.?0+$/, "");
+}
+
 function Lines({ inv }: { inv: Invoice }) {
   return (
     <table className="table compact">
@@ -118,7 +186,7 @@ function Lines({ inv }: { inv: Invoice }) {
               {formatTokens(l.input_tokens)} / {formatTokens(l.output_tokens)}
             </td>
             <td className="r num" title={`cost ${formatUsd(l.cost_nano)}, charge ${formatUsd(l.charge_nano)}, rounding ${formatUsd(l.rounding_nano)}`}>
-              {formatUsd(BigInt(l.amount_cents) * 10_000_000n)}
+              {formatUsd(BigInt(l.amount_cents) * 10_000_000n, { decimals: 2 })}
             </td>
           </tr>
         ))}
