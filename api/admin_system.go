@@ -14,7 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/worker/tier"
+	"github.com/tollgate-dev/tollgate/internal/tier"
 )
 
 // AdminDeps are the collaborators of the usage, budget, alert, webhook, routing,

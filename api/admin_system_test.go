@@ -18,7 +18,7 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/worker/tier"
+	"github.com/tollgate-dev/tollgate/internal/tier"
 )
 
 // testAdmin is the admin endpoints of a test environment, over the in-process

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate-dev/tollgate/billing/ledger"
-	"github.com/tollgate-dev/tollgate/worker"
 )
 
 // Metric families the serving process defines. The monitoring rules and dashboards
@@ -40,14 +39,13 @@ const (
 	MetricLedgerFlushFailures = "tollgate_ledger_flush_failures_total"
 )
 
-// MetricNames lists every tollgate_* metric family the binary exports: the
-// serving process's (above) and the job worker's (worker.MetricNames). The
-// metrics test scrapes a running server for each; infra's tests allow alert
-// rules and dashboards no other name.
+// MetricNames lists every tollgate_* metric family the serving process exports
+// (above); the job worker's are worker.MetricNames. The metrics test scrapes a
+// running server for both; infra's tests allow alert rules and dashboards no
+// other name.
 func MetricNames() []string {
-	return append([]string{MetricHTTPRequests, MetricHTTPDuration, MetricUsageCost, MetricUsageTokens,
-		MetricRequestsCompleted, MetricMeterState, MetricLedgerPending, MetricLedgerFlushFailures},
-		worker.MetricNames()...)
+	return []string{MetricHTTPRequests, MetricHTTPDuration, MetricUsageCost, MetricUsageTokens,
+		MetricRequestsCompleted, MetricMeterState, MetricLedgerPending, MetricLedgerFlushFailures}
 }
 
 // routeUnmatched is the route label of requests no route matched, so that scans of

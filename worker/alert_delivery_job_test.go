@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 )
@@ -46,7 +47,7 @@ func TestAlertDelivery(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
-		got = append(got, delivery{body, r.Header.Get(SignatureHeader)})
+		got = append(got, delivery{body, r.Header.Get(webhook.SignatureHeader)})
 		if fail {
 			fail = false
 			w.WriteHeader(http.StatusBadGateway)
@@ -56,7 +57,7 @@ func TestAlertDelivery(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	const secret = "0123456789abcdef-secret"
-	_, err = SetWebhook(ctx, h, sealer, SetWebhookInput{URL: srv.URL + "/hook", Secret: secret})
+	_, err = webhook.Set(ctx, h, sealer, webhook.SetInput{URL: srv.URL + "/hook", Secret: secret})
 	require.NoError(t, err)
 
 	// The operator allowed private addresses (the test server is on loopback).
@@ -78,7 +79,7 @@ func TestAlertDelivery(t *testing.T) {
 	var ts int64
 	_, err = fmtSscanf(last.sig, &ts)
 	require.NoError(t, err)
-	require.Equal(t, Sign(secret, time.Unix(ts, 0), last.body), last.sig)
+	require.Equal(t, webhook.Sign(secret, time.Unix(ts, 0), last.body), last.sig)
 	var payload AlertPayload
 	require.NoError(t, json.Unmarshal(last.body, &payload))
 	require.Equal(t, "budget.alert", payload.Type)
@@ -107,7 +108,7 @@ func TestAlertDeliveryRefusesPrivateAddresses(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { hit <- struct{}{} }))
 	t.Cleanup(srv.Close)
 	// "localhost" resolves to loopback: refused on the resolved IP, not the name.
-	_, err = SetWebhook(ctx, h, sealer, SetWebhookInput{URL: "http://localhost:" + srv.Listener.Addr().(*net_TCPAddr).AddrPort().String()[len("127.0.0.1:"):], Secret: "0123456789abcdef"})
+	_, err = webhook.Set(ctx, h, sealer, webhook.SetInput{URL: "http://localhost:" + srv.Listener.Addr().(*net_TCPAddr).AddrPort().String()[len("127.0.0.1:"):], Secret: "0123456789abcdef"})
 	require.NoError(t, err)
 	a, _, err := budget.Record(ctx, h, budget.Alert{BudgetID: "bud_x", PeriodKey: "2026-02", Threshold: 50, Spent: 1, Limit: 2})
 	require.NoError(t, err)

@@ -3,6 +3,7 @@ package worker
 import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 )
 
 // workers registers every job's worker.
@@ -10,7 +11,7 @@ func (q *Queue) workers(fan fanoutFunc) *river.Workers {
 	ws := river.NewWorkers()
 	client := q.deps.WebhookClient
 	if client == nil {
-		client = NewWebhookClient(q.cfg.WebhookTimeout, q.cfg.WebhookAllowPrivate)
+		client = webhook.NewClient(q.cfg.WebhookTimeout, q.cfg.WebhookAllowPrivate)
 	}
 	river.AddWorker(ws, &InvoiceRunWorker{q: q})
 	river.AddWorker(ws, &InvoiceScheduleWorker{q: q, fan: fan})

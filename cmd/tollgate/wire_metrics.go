@@ -14,10 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tollgate-dev/tollgate/api"
-	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
-	"github.com/tollgate-dev/tollgate/routing/gateway"
 )
 
 // metricsParts are the Prometheus collectors of serve: the Go runtime's, HTTP
@@ -47,12 +45,6 @@ func newRegistry() *prometheus.Registry {
 // measured; /healthz, /readyz and /metrics, registered by api.New before any route
 // group, are not, so probes and scrapes do not drown the request rates.
 func (m *metricsParts) route(e *gin.Engine) { e.Use(m.http.Middleware()) }
-
-// sink wraps the gateway's Sink: each usage event is counted, then passed on. The
-// chain in serve is gateway → usageSink → alertSink → live feed (and webhooks).
-func (m *metricsParts) sink(next gateway.Sink) gateway.Sink {
-	return &usageSink{next: next, usage: m.usage}
-}
 
 // watch exports the meter's health and the ledger writer's counters, read at
 // scrape time from Health and Stats: no polling goroutine, never stale.
@@ -87,21 +79,6 @@ func meterStateValue(s meter.HealthState) float64 {
 		return 1
 	}
 	return 2
-}
-
-// usageSink counts usage in Prometheus and forwards every call to next.
-type usageSink struct {
-	next  gateway.Sink
-	usage *api.UsageMetrics
-}
-
-func (s *usageSink) Usage(tenantID string, e ledger.Event) {
-	s.usage.Observe(e)
-	s.next.Usage(tenantID, e)
-}
-
-func (s *usageSink) Alert(ctx context.Context, tenantID string, a budget.Alert, b budget.Budget) {
-	s.next.Alert(ctx, tenantID, a, b)
 }
 
 // serveWorkerMetrics gives `tollgate worker` a registry (its job collectors go
