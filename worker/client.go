@@ -10,6 +10,7 @@ const (
 	KindInvoiceRun        = "invoice_run"
 	KindInvoiceSchedule   = "invoice_schedule"
 	KindAlertDelivery     = "alert_delivery"
+	KindAlertSweep        = "alert_sweep"
 	KindReconcile         = "reconcile"
 	KindReconcileSchedule = "reconcile_schedule"
 	KindBackup            = "backup"

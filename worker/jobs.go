@@ -3,6 +3,7 @@ package worker
 import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
 	"github.com/tollgate-dev/tollgate/billing/webhook"
 )
 
@@ -16,6 +17,7 @@ func (q *Queue) workers(fan fanoutFunc) *river.Workers {
 	river.AddWorker(ws, &InvoiceRunWorker{q: q})
 	river.AddWorker(ws, &InvoiceScheduleWorker{q: q, fan: fan})
 	river.AddWorker(ws, &AlertDeliveryWorker{q: q, client: client})
+	river.AddWorker(ws, &AlertSweepWorker{q: q})
 	river.AddWorker(ws, &ReconcileWorker{q: q})
 	river.AddWorker(ws, &ReconcileScheduleWorker{q: q, fan: fan})
 	river.AddWorker(ws, &BackupWorker{q: q})
@@ -29,6 +31,9 @@ func (q *Queue) periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(monthlySchedule{Day: q.cfg.InvoiceDay}, func() (river.JobArgs, *river.InsertOpts) {
 			return InvoiceScheduleArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: KindInvoiceSchedule}),
+		river.NewPeriodicJob(river.PeriodicInterval(alertSweepInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return AlertSweepArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: KindAlertSweep, RunOnStart: true}),
 	}
 	if q.cfg.ReconcileInterval > 0 {
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(q.cfg.ReconcileInterval), func() (river.JobArgs, *river.InsertOpts) {
