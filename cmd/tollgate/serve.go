@@ -101,7 +101,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	metrics.watch(acct.meter, acct.ledger)
+	metrics.watch(ctx, acct.meter, acct.ledger)
 	worker, err := wireWorker(ctx, a, identity.identity, acct.meter)
 	if err != nil {
 		return nil, nil, err
