@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -11,25 +12,32 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/jobs"
 	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/worker"
 )
+
+// InvoiceRuns enqueues invoice runs for the worker (worker.Enqueuer).
+type InvoiceRuns interface {
+	// EnqueueInvoiceRun enqueues the run, unique by tenant and period; duplicate
+	// is true when it was already queued or done, and job is then that run.
+	EnqueueInvoiceRun(ctx context.Context, in invoicing.RunInput) (job jobs.View, duplicate bool, err error)
+}
 
 // Invoices serves a tenant's invoices and the manual "invoice now".
 type Invoices struct {
 	registry *tenants.Registry
 	svc      *invoicing.Service
-	client   worker.Client
+	runs     InvoiceRuns
 	clock    func() time.Time
 }
 
 // NewInvoices returns the invoice endpoints. svc decides whether billing is on;
-// runs are enqueued on client and worked by the worker.
-func NewInvoices(registry *tenants.Registry, svc *invoicing.Service, client worker.Client, clock func() time.Time) *Invoices {
+// runs are enqueued on runs and worked by the worker.
+func NewInvoices(registry *tenants.Registry, svc *invoicing.Service, runs InvoiceRuns, clock func() time.Time) *Invoices {
 	if clock == nil {
 		clock = time.Now
 	}
-	return &Invoices{registry: registry, svc: svc, client: client, clock: clock}
+	return &Invoices{registry: registry, svc: svc, runs: runs, clock: clock}
 }
 
 // Routes returns the registrar of the invoice routes under ident's tenant group:
@@ -119,7 +127,7 @@ type runInvoiceRequest struct {
 }
 
 type runInvoiceResponse struct {
-	Job worker.JobView `json:"job"`
+	Job jobs.View `json:"job"`
 	// Duplicate is true when a run of this tenant and period was already queued
 	// or done; Job is then that run.
 	Duplicate bool `json:"duplicate"`
@@ -148,11 +156,11 @@ func (iv *Invoices) run(c *gin.Context) error {
 	if err := in.Validate(iv.clock()); err != nil {
 		return err
 	}
-	res, err := iv.client.Insert(c.Request.Context(), worker.InvoiceRunArgs{TenantID: string(in.TenantID), Period: in.Period}, nil)
+	job, dup, err := iv.runs.EnqueueInvoiceRun(c.Request.Context(), in)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusAccepted, runInvoiceResponse{Job: worker.MapJob(res.Job), Duplicate: res.UniqueSkippedAsDuplicate})
+	c.JSON(http.StatusAccepted, runInvoiceResponse{Job: job, Duplicate: dup})
 	return nil
 }
 

@@ -8,17 +8,17 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/jobs"
 	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/worker"
 )
 
 // Jobs serves the job queue's state to superadmins.
 type Jobs struct {
-	client worker.Client
+	client jobs.Client
 }
 
 // NewJobs returns the jobs endpoints over the queue's River client.
-func NewJobs(client worker.Client) *Jobs { return &Jobs{client: client} }
+func NewJobs(client jobs.Client) *Jobs { return &Jobs{client: client} }
 
 // Routes returns the registrar of GET /api/v1/jobs, protected by ident (a session
 // with the platform read permission: superadmins).
@@ -30,7 +30,7 @@ func (j *Jobs) Routes(ident *Identity) func(*gin.Engine) {
 
 // list: GET /api/v1/jobs?state=completed,retryable&kind=invoice_run&limit=&cursor=.
 func (j *Jobs) list(c *gin.Context) error {
-	in := worker.ListInput{States: splitList(c.Query("state")), Kinds: splitList(c.Query("kind")), Cursor: c.Query("cursor")}
+	in := jobs.ListInput{States: splitList(c.Query("state")), Kinds: splitList(c.Query("kind")), Cursor: c.Query("cursor")}
 	if v := c.Query("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil {
@@ -38,11 +38,11 @@ func (j *Jobs) list(c *gin.Context) error {
 		}
 		in.Limit = n
 	}
-	jobs, next, err := worker.ListJobs(c.Request.Context(), j.client, in)
+	views, next, err := jobs.List(c.Request.Context(), j.client, in)
 	if err != nil {
 		return err
 	}
-	c.JSON(http.StatusOK, listResponse[worker.JobView]{Data: jobs, NextCursor: next})
+	c.JSON(http.StatusOK, listResponse[jobs.View]{Data: views, NextCursor: next})
 	return nil
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"gorm.io/gorm"
 
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/worker"
 )
 
 func TestWebhookRefusesPrivateAddresses(t *testing.T) {
@@ -95,13 +95,13 @@ func TestWebhookTestSendIsSigned(t *testing.T) {
 	mu.Lock()
 	require.Equal(t, "/hook", got.URL.Path)
 	require.Equal(t, "webhook.test", got.Header.Get("X-Tollgate-Event"))
-	sig := got.Header.Get(worker.SignatureHeader)
+	sig := got.Header.Get(webhook.SignatureHeader)
 	ts, _, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",")
 	require.Contains(t, string(gotBody), `"type":"webhook.test"`)
 	require.Contains(t, string(gotBody), string(a.ID))
 	mu.Unlock()
 	require.NotEmpty(t, ts)
-	require.Equal(t, sig, worker.Sign(secret, unixTime(t, ts), gotBody), "the signature verifies with the secret shown once")
+	require.Equal(t, sig, webhook.Sign(secret, unixTime(t, ts), gotBody), "the signature verifies with the secret shown once")
 
 	// A failing endpoint is reported, not turned into an API error.
 	mu.Lock()
@@ -121,7 +121,7 @@ func TestWebhookTestSendRefusesPrivateAtDial(t *testing.T) {
 	b := newAdminEnv(t, "sqlite")
 	a := b.tenant("acme")
 	_, owner := b.member(a, tenants.RoleOwner)
-	_, err := worker.SetWebhook(t.Context(), b.handle(a), b.admin.d.Webhooks.Sealer, worker.SetWebhookInput{URL: recv.URL, Secret: "whsec_0123456789abcdef"})
+	_, err := webhook.Set(t.Context(), b.handle(a), b.admin.d.Webhooks.Sealer, webhook.SetInput{URL: recv.URL, Secret: "whsec_0123456789abcdef"})
 	require.NoError(t, err)
 	out := decode[webhookTestDTO](t, b.do("POST", "/api/v1/tenants/"+string(a.ID)+"/webhook/test", owner, nil))
 	require.False(t, out.OK)

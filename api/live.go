@@ -83,8 +83,9 @@ type LiveStats struct {
 // messages, counted, rather than slowing a request), and a tenant nobody watches
 // costs one map lookup per request.
 //
-// The hub is per process; with Redis configured, serve wraps it in a relay
-// (cmd/tollgate/live_relay.go) that feeds it the other replicas' events too.
+// The hub is per process; the request path's sink (routing/events) feeds it,
+// and with Redis configured relays the other replicas' events into it too. It
+// stays in api because its messages are the API's row shapes.
 type LiveHub struct {
 	cfg    LiveConfig
 	logger *slog.Logger

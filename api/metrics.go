@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"strconv"
 	"sync"
@@ -11,7 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tollgate-dev/tollgate/billing/ledger"
-	"github.com/tollgate-dev/tollgate/worker"
+	"github.com/tollgate-dev/tollgate/billing/meter"
 )
 
 // Metric families the serving process defines. The monitoring rules and dashboards
@@ -40,14 +41,13 @@ const (
 	MetricLedgerFlushFailures = "tollgate_ledger_flush_failures_total"
 )
 
-// MetricNames lists every tollgate_* metric family the binary exports: the
-// serving process's (above) and the job worker's (worker.MetricNames). The
-// metrics test scrapes a running server for each; infra's tests allow alert
-// rules and dashboards no other name.
+// MetricNames lists every tollgate_* metric family the serving process exports
+// (above); the job worker's are worker.MetricNames. The metrics test scrapes a
+// running server for both; infra's tests allow alert rules and dashboards no
+// other name.
 func MetricNames() []string {
-	return append([]string{MetricHTTPRequests, MetricHTTPDuration, MetricUsageCost, MetricUsageTokens,
-		MetricRequestsCompleted, MetricMeterState, MetricLedgerPending, MetricLedgerFlushFailures},
-		worker.MetricNames()...)
+	return []string{MetricHTTPRequests, MetricHTTPDuration, MetricUsageCost, MetricUsageTokens,
+		MetricRequestsCompleted, MetricMeterState, MetricLedgerPending, MetricLedgerFlushFailures}
 }
 
 // routeUnmatched is the route label of requests no route matched, so that scans of
@@ -235,4 +235,41 @@ func registerOrReuse[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 		panic(err)
 	}
 	return c
+}
+
+// WatchAccounting registers on reg the meter's health and the ledger writer's
+// counters, read at scrape time from Health and Stats: no polling goroutine,
+// never stale. ctx carries the values of meter health checks (not their end).
+func WatchAccounting(ctx context.Context, reg prometheus.Registerer, mt meter.Meter, w *ledger.Writer) {
+	ctx = context.WithoutCancel(ctx)
+	reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricMeterState,
+			Help: "Budget meter health: 0 ok, 1 degraded (serving from leases), 2 unavailable (refusing)."},
+			func() float64 { return meterStateValue(meterHealth(ctx, mt).State) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: MetricLedgerPending,
+			Help: "Usage events spooled but not yet inserted into tenant ledgers."},
+			func() float64 { return float64(w.Stats().Pending) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricLedgerFlushFailures,
+			Help: "Failed ledger batch inserts since start (the events stay spooled and are retried)."},
+			func() float64 { return float64(w.Stats().Failures) }),
+	)
+}
+
+// meterHealth asks the meter with a short deadline: a scrape must not hang on Redis.
+func meterHealth(ctx context.Context, mt meter.Meter) meter.Health {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return mt.Health(ctx)
+}
+
+// meterStateValue maps a health state to the gauge's value; an unknown state
+// counts as unavailable so that it alerts.
+func meterStateValue(s meter.HealthState) float64 {
+	switch s {
+	case meter.HealthStateOK:
+		return 0
+	case meter.HealthStateDegraded:
+		return 1
+	}
+	return 2
 }

@@ -12,10 +12,10 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/worker"
 )
 
 // isolationFixture: tenants A and B, each with an owner, an admin, a viewer and keys.
@@ -159,7 +159,7 @@ func TestTenantIsolation(t *testing.T) {
 			_, saved, err := gateway.LoadPolicy(t.Context(), bh)
 			require.NoError(t, err)
 			require.False(t, saved)
-			_, err = worker.LoadWebhook(t.Context(), bh, nil)
+			_, err = webhook.Load(t.Context(), bh, nil)
 			require.ErrorIs(t, err, errkind.NotFound)
 		})
 	}

@@ -24,7 +24,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tollgate-dev/tollgate/internal/config"
-	"github.com/tollgate-dev/tollgate/worker/tier"
+	"github.com/tollgate-dev/tollgate/internal/tier"
 )
 
 // kustomization is the part of kustomize's Kustomization the manifests use;

@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/worker"
 )
 
 // ruleFile is a Prometheus rule file (the spec of a PrometheusRule); strict
@@ -45,7 +46,7 @@ func checkExpr(t *testing.T, where, expr string) []string {
 // export (a histogram's _bucket, _sum and _count series count as its own), and
 // unbalanced brackets or quotes. used is the exported families expr refers to.
 func exprProblems(expr string) (used, problems []string) {
-	exported := api.MetricNames()
+	exported := append(api.MetricNames(), worker.MetricNames()...)
 	refs := metricRef.FindAllString(expr, -1)
 	if len(refs) == 0 {
 		problems = append(problems, "uses no tollgate metric")
@@ -58,7 +59,7 @@ func exprProblems(expr string) (used, problems []string) {
 			}
 		}
 		if !slices.Contains(exported, name) {
-			problems = append(problems, ref+" is not a metric tollgate exports (api.MetricNames)")
+			problems = append(problems, ref+" is not a metric tollgate exports (api.MetricNames, worker.MetricNames)")
 			continue
 		}
 		used = append(used, name)
@@ -177,7 +178,7 @@ func TestDashboard(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range api.MetricNames() {
+	for _, n := range append(api.MetricNames(), worker.MetricNames()...) {
 		require.True(t, used[n], "%s is exported but neither charted nor alerted on", n)
 	}
 }

@@ -1,12 +1,9 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -16,6 +13,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -101,7 +99,7 @@ func (w *AlertDeliveryWorker) Work(ctx context.Context, job *river.Job[AlertDeli
 	if a.DeliveredAt != nil {
 		return nil
 	}
-	hook, err := LoadWebhook(ctx, h, w.q.deps.Sealer)
+	hook, err := webhook.Load(ctx, h, w.q.deps.Sealer)
 	if errors.Is(err, errkind.NotFound) {
 		w.q.logger.InfoContext(ctx, "alert not delivered: tenant has no webhook", "alert_id", a.ID)
 		return river.RecordOutput(ctx, map[string]string{"outcome": "no_webhook"})
@@ -113,12 +111,12 @@ func (w *AlertDeliveryWorker) Work(ctx context.Context, job *river.Job[AlertDeli
 	if err != nil {
 		return err
 	}
-	err = w.post(ctx, hook, a.ID, body)
+	_, err = webhook.Post(ctx, w.client, hook, webhook.EventBudgetAlert, a.ID, body, w.q.deps.Clock())
 	if markErr := budget.MarkDelivered(ctx, h, a.ID, err); markErr != nil {
 		return errors.Join(err, markErr)
 	}
 	switch {
-	case errors.Is(err, ErrPrivateAddress):
+	case errors.Is(err, webhook.ErrPrivateAddress):
 		w.q.metrics.alerts.WithLabelValues("refused").Inc()
 		w.q.logger.WarnContext(ctx, "alert webhook refused", "alert_id", a.ID, "error", err)
 		return river.JobCancel(err)
@@ -132,31 +130,8 @@ func (w *AlertDeliveryWorker) Work(ctx context.Context, job *river.Job[AlertDeli
 	return river.RecordOutput(ctx, map[string]string{"outcome": "delivered"})
 }
 
-// post sends one signed delivery; any status other than 2xx is an error.
-func (w *AlertDeliveryWorker) post(ctx context.Context, hook Webhook, alertID string, body []byte) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, hook.URL, bytes.NewReader(body))
-	if err != nil {
-		return errkind.Wrap(errkind.Invalid, err, "webhook url")
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Tollgate-Webhook/1")
-	req.Header.Set("X-Tollgate-Event", "budget.alert")
-	req.Header.Set("X-Tollgate-Delivery", alertID)
-	req.Header.Set(SignatureHeader, Sign(hook.Secret.Reveal(), w.q.deps.Clock(), body))
-	resp, err := w.client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("webhook answered HTTP %d", resp.StatusCode)
-	}
-	return nil
-}
-
 func alertPayload(t tenants.Tenant, a budget.Alert, b *budget.Budget) AlertPayload {
-	p := AlertPayload{Type: "budget.alert", TenantID: string(t.ID), Alert: alertBody{ID: a.ID, BudgetID: a.BudgetID, PeriodKey: a.PeriodKey,
+	p := AlertPayload{Type: webhook.EventBudgetAlert, TenantID: string(t.ID), Alert: alertBody{ID: a.ID, BudgetID: a.BudgetID, PeriodKey: a.PeriodKey,
 		Threshold: a.Threshold, SpentNano: int64(a.Spent), SpentUSD: a.Spent.USDString(), LimitNano: int64(a.Limit),
 		LimitUSD: a.Limit.USDString(), CreatedAt: a.CreatedAt.UTC()}}
 	if b != nil {

@@ -3,13 +3,11 @@ package worker
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/riverqueue/river"
 
-	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/database/backup"
 	"github.com/tollgate-dev/tollgate/internal/logging"
-	"github.com/tollgate-dev/tollgate/migrations"
 )
 
 // BackupArgs takes one backup of the databases.
@@ -35,7 +33,7 @@ type BackupWorker struct {
 func (w *BackupWorker) Work(ctx context.Context, job *river.Job[BackupArgs]) error {
 	ctx = logging.WithJobID(ctx, job.ID)
 	dir, err := w.q.Backup(ctx)
-	if errors.Is(err, ErrPgDumpMissing) {
+	if errors.Is(err, backup.ErrPgDumpMissing) {
 		w.q.logger.WarnContext(ctx, "backup skipped", "reason", err.Error())
 		return river.RecordOutput(ctx, map[string]string{"outcome": "skipped", "reason": err.Error()})
 	}
@@ -48,14 +46,5 @@ func (w *BackupWorker) Work(ctx context.Context, job *river.Job[BackupArgs]) err
 
 // Backup takes a backup now into the configured folder and returns its path.
 func (q *Queue) Backup(ctx context.Context) (string, error) {
-	return BackupNow(ctx, q.deps.DB, q.cfg.Backup, q.deps.Clock())
-}
-
-// BackupNow backs up db into cfg.Dir: SQLite files with VACUUM INTO, Postgres
-// with pg_dump.
-func BackupNow(ctx context.Context, db *database.DB, cfg BackupConfig, now time.Time) (string, error) {
-	if db.Dialect == migrations.DialectPostgres {
-		return BackupPostgres(ctx, PostgresBackupInput{DatabaseURL: db.URL, Dest: cfg.Dir, Keep: cfg.Keep, Now: now})
-	}
-	return BackupSQLite(ctx, SQLiteBackupInput{ControlPath: database.SQLitePath(db.URL), DataDir: cfg.DataDir, Dest: cfg.Dir, Keep: cfg.Keep, Now: now})
+	return backup.Take(ctx, q.deps.DB, q.cfg.Backup, q.deps.Clock())
 }

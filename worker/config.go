@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/database/backup"
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -34,24 +35,12 @@ type Config struct {
 	// ReconcileInterval is how often every tenant is reconciled; 0 disables it.
 	ReconcileInterval time.Duration
 	// Backup configures scheduled backups.
-	Backup BackupConfig
+	Backup backup.Config
 	// WebhookAllowPrivate lets alert webhooks reach private, loopback and
 	// link-local addresses (TOLLGATE_WEBHOOK_ALLOW_PRIVATE). Default false.
 	WebhookAllowPrivate bool
 	// WebhookTimeout bounds one webhook delivery. Default 10s.
 	WebhookTimeout time.Duration
-}
-
-// BackupConfig says where and how often backups are taken.
-type BackupConfig struct {
-	// Dir is the folder that receives one timestamped folder per backup.
-	Dir string
-	// Keep is how many backup folders are kept, newest first. Default 7.
-	Keep int
-	// Interval is the period of scheduled backups; 0 disables the schedule.
-	Interval time.Duration
-	// DataDir is the self-host data folder: tollgate.db and tenants/*.db (SQLite).
-	DataDir string
 }
 
 // Deps are the worker's collaborators, wired by cmd/tollgate.

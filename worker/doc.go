@@ -12,10 +12,15 @@
 //
 //	invoice_run          one tenant's invoice for one period (unique by args)
 //	invoice_schedule     periodic, monthly: one invoice_run per active tenant
-//	alert_delivery       POST a budget alert to the tenant's webhook, signed
-//	reconcile            compare one tenant's ledger with the meter, rebuild on drift
+//	alert_delivery       POST a budget alert to the tenant's webhook (billing/webhook)
+//	alert_sweep          periodic, every minute: queue alerts whose enqueue failed
+//	reconcile            billing/reconcile for one tenant: ledger vs meter, rebuild on drift
 //	reconcile_schedule   periodic: one reconcile per active tenant
-//	backup               periodic: SQLite VACUUM INTO, or pg_dump on Postgres
+//	backup               periodic: internal/database/backup (VACUUM INTO or pg_dump)
+//
+// The domain work is in the owning packages; worker holds the queue, the jobs,
+// their schedules, sizing and metrics. Other packages enqueue through Enqueuer,
+// so the API does not import worker.
 //
 // Retries use River's default backoff; a job cancels itself (river.JobCancel) on
 // permanent errors (a tenant that does not exist, invalid input) and snoozes on

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tollgate-dev/tollgate/internal/jobs"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 )
 
@@ -24,3 +25,6 @@ type net_TCPAddr = net.TCPAddr
 
 // fmtSscanf reads the t= part of a signature header.
 func fmtSscanf(sig string, ts *int64) (int, error) { return fmt.Sscanf(sig, "t=%d,", ts) }
+
+// WaitJob waits for a job to finish (jobs.Wait).
+var WaitJob = jobs.Wait

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/billing/stripe"
+	"github.com/tollgate-dev/tollgate/internal/jobs"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/internal/teststripe"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -49,7 +50,7 @@ func TestInvoiceScheduleOnPostgres(t *testing.T) {
 	period := lastMonth.Format("2006-01")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		views, _, err := ListJobs(ctx, q.Client(), ListInput{Kinds: []string{KindInvoiceRun}})
+		views, _, err := jobs.List(ctx, q.Client(), jobs.ListInput{Kinds: []string{KindInvoiceRun}})
 		require.NoError(t, err)
 		require.Len(t, views, 3)
 		done := 0
@@ -79,7 +80,7 @@ func TestInvoiceScheduleOnPostgres(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.UniqueSkippedAsDuplicate)
 	var out InvoiceRunOutput
-	require.NoError(t, json.Unmarshal(MapJob(res.Job).Output, &out))
+	require.NoError(t, json.Unmarshal(jobs.Map(res.Job).Output, &out))
 	require.Equal(t, "finalized", out.Status)
 
 	// And a manual enqueue for a tenant in the same period through the API path

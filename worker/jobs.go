@@ -3,6 +3,8 @@ package worker
 import (
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
+
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 )
 
 // workers registers every job's worker.
@@ -10,11 +12,12 @@ func (q *Queue) workers(fan fanoutFunc) *river.Workers {
 	ws := river.NewWorkers()
 	client := q.deps.WebhookClient
 	if client == nil {
-		client = NewWebhookClient(q.cfg.WebhookTimeout, q.cfg.WebhookAllowPrivate)
+		client = webhook.NewClient(q.cfg.WebhookTimeout, q.cfg.WebhookAllowPrivate)
 	}
 	river.AddWorker(ws, &InvoiceRunWorker{q: q})
 	river.AddWorker(ws, &InvoiceScheduleWorker{q: q, fan: fan})
 	river.AddWorker(ws, &AlertDeliveryWorker{q: q, client: client})
+	river.AddWorker(ws, &AlertSweepWorker{q: q})
 	river.AddWorker(ws, &ReconcileWorker{q: q})
 	river.AddWorker(ws, &ReconcileScheduleWorker{q: q, fan: fan})
 	river.AddWorker(ws, &BackupWorker{q: q})
@@ -28,6 +31,9 @@ func (q *Queue) periodicJobs() []*river.PeriodicJob {
 		river.NewPeriodicJob(monthlySchedule{Day: q.cfg.InvoiceDay}, func() (river.JobArgs, *river.InsertOpts) {
 			return InvoiceScheduleArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: KindInvoiceSchedule}),
+		river.NewPeriodicJob(river.PeriodicInterval(alertSweepInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return AlertSweepArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: KindAlertSweep, RunOnStart: true}),
 	}
 	if q.cfg.ReconcileInterval > 0 {
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(q.cfg.ReconcileInterval), func() (river.JobArgs, *river.InsertOpts) {

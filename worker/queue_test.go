@@ -14,7 +14,9 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/billing/reconcile"
 	"github.com/tollgate-dev/tollgate/internal/database"
+	"github.com/tollgate-dev/tollgate/internal/jobs"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -65,7 +67,7 @@ func startQueue(t testing.TB, cfg Config, deps Deps) *Queue {
 }
 
 // insertAndWait enqueues args and waits for the job to finish.
-func insertAndWait(t testing.TB, q *Queue, args interface{ Kind() string }) JobView {
+func insertAndWait(t testing.TB, q *Queue, args interface{ Kind() string }) jobs.View {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -73,7 +75,7 @@ func insertAndWait(t testing.TB, q *Queue, args interface{ Kind() string }) JobV
 	require.NoError(t, err)
 	j, err := WaitJob(ctx, q.Client(), res.Job.ID, 50*time.Millisecond)
 	require.NoError(t, err)
-	return MapJob(j)
+	return jobs.Map(j)
 }
 
 func seedUsage(t testing.TB, reg *tenants.Registry, name string, at time.Time, n int) (tenants.Tenant, *tenants.Handle) {
@@ -111,7 +113,7 @@ func TestQueueSQLiteReconcileAndBillingOff(t *testing.T) {
 	// Given a meter that lost its counters, when reconcile runs,
 	job := insertAndWait(t, q, ReconcileArgs{TenantID: string(tn.ID)})
 	require.Equal(t, "completed", job.State)
-	var out ReconcileOutput
+	var out reconcile.Report
 	require.NoError(t, json.Unmarshal(job.Output, &out))
 	// then it reports the drift per counter in the job's output and rebuilds.
 	require.True(t, out.Drift)
@@ -141,11 +143,11 @@ func TestQueueSQLiteReconcileAndBillingOff(t *testing.T) {
 	require.Equal(t, "cancelled", job.State)
 
 	// The list shows them, newest first, filterable by state and kind.
-	views, _, err := ListJobs(ctx, q.Client(), ListInput{States: []string{"completed"}, Kinds: []string{KindReconcile}})
+	views, _, err := jobs.List(ctx, q.Client(), jobs.ListInput{States: []string{"completed"}, Kinds: []string{KindReconcile}})
 	require.NoError(t, err)
 	require.Len(t, views, 2)
 	require.Greater(t, views[0].ID, views[1].ID)
-	_, _, err = ListJobs(ctx, q.Client(), ListInput{States: []string{"bogus"}})
+	_, _, err = jobs.List(ctx, q.Client(), jobs.ListInput{States: []string{"bogus"}})
 	require.ErrorContains(t, err, `state "bogus"`)
 }
 

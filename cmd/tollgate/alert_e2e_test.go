@@ -16,9 +16,9 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/worker"
 )
 
 // A budget threshold crossed on the request path reaches the tenant's webhook,
@@ -34,7 +34,7 @@ func TestBudgetAlertReachesWebhook(t *testing.T) {
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
-		got = append(got, delivery{r.Header.Get(worker.SignatureHeader), body})
+		got = append(got, delivery{r.Header.Get(webhook.SignatureHeader), body})
 		mu.Unlock()
 	}))
 	t.Cleanup(receiver.Close)
@@ -47,7 +47,7 @@ func TestBudgetAlertReachesWebhook(t *testing.T) {
 	sealer, err := seal.New(seal.Secret(s.op.cfg.Auth.MasterKey.Reveal()))
 	require.NoError(t, err)
 	const secret = "whsec-test-secret-0123456789"
-	_, err = worker.SetWebhook(t.Context(), h, sealer, worker.SetWebhookInput{URL: receiver.URL + "/hook", Secret: secret})
+	_, err = webhook.Set(t.Context(), h, sealer, webhook.SetInput{URL: receiver.URL + "/hook", Secret: secret})
 	require.NoError(t, err)
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: billing.NanoPerCent, AlertAt: []int{5, 90}})
 	svc := newIdentityServices(s.op, tenants.PasswordParams{})
@@ -77,7 +77,7 @@ func TestBudgetAlertReachesWebhook(t *testing.T) {
 	require.True(t, ok, d.sig)
 	sec, err := strconv.ParseInt(ts, 10, 64)
 	require.NoError(t, err)
-	require.Equal(t, worker.Sign(secret, time.Unix(sec, 0), d.body), d.sig, "the signature verifies with the tenant's secret")
+	require.Equal(t, webhook.Sign(secret, time.Unix(sec, 0), d.body), d.sig, "the signature verifies with the tenant's secret")
 	alerts, err := budget.ListAlerts(t.Context(), h, 10)
 	require.NoError(t, err)
 	require.Len(t, alerts, 1)

@@ -7,8 +7,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/database/backup"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/worker"
 )
 
 func newBackupCmd(g *globalFlags) *cobra.Command {
@@ -27,7 +27,7 @@ func newBackupCmd(g *globalFlags) *cobra.Command {
 			if dir == "" {
 				dir = a.cfg.Worker.BackupDir
 			}
-			out, err := worker.BackupNow(cmd.Context(), a.db, worker.BackupConfig{Dir: dir, Keep: a.cfg.Worker.BackupKeep, DataDir: a.cfg.DataDir()}, time.Now())
+			out, err := backup.Take(cmd.Context(), a.db, backup.Config{Dir: dir, Keep: a.cfg.Worker.BackupKeep, DataDir: a.cfg.DataDir()}, time.Now())
 			if err != nil {
 				return err
 			}
@@ -55,7 +55,7 @@ func newRestoreCmd(g *globalFlags) *cobra.Command {
 			if cfg.DatabaseDriver() != config.DriverSQLite {
 				return errkind.New(errkind.Invalid, "restore handles SQLite; for Postgres run: pg_restore --clean --if-exists --no-owner --dbname=<url> %s/tollgate.pgdump", from)
 			}
-			files, err := worker.RestoreSQLite(cmd.Context(), worker.RestoreInput{From: from, ControlPath: cfg.SQLitePath(), DataDir: cfg.DataDir()})
+			files, err := backup.RestoreSQLite(cmd.Context(), backup.RestoreInput{From: from, ControlPath: cfg.SQLitePath(), DataDir: cfg.DataDir()})
 			if err != nil {
 				return err
 			}

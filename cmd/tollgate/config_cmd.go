@@ -15,7 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/worker/tier"
+	"github.com/tollgate-dev/tollgate/internal/tier"
 )
 
 func newConfigCmd(g *globalFlags) *cobra.Command {
@@ -148,7 +148,7 @@ func writeEnvFile(path, text string, force bool) error {
 	return f.Close()
 }
 
-// detectResources reads the host through worker/tier, with the merged environment
+// detectResources reads the host through internal/tier, with the merged environment
 // (process over .env) for the deployment markers.
 func detectResources(ctx context.Context, cfg config.Config) (tier.Resources, error) {
 	env := cfg.Env

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/jobs"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/worker"
 )
@@ -130,14 +131,14 @@ func enqueueAndWait(ctx context.Context, client worker.Client, targets []tenants
 		results[i] = invoiceRunResult{Tenant: t.Slug, Period: period, JobID: res.Job.ID, Duplicate: res.UniqueSkippedAsDuplicate}
 	}
 	for i := range results {
-		j, err := worker.WaitJob(ctx, client, results[i].JobID, 250*time.Millisecond)
+		j, err := jobs.Wait(ctx, client, results[i].JobID, 250*time.Millisecond)
 		if err != nil {
 			if ctx.Err() != nil {
 				return results, errkind.New(errkind.Unavailable, "invoice runs not finished after %s: is `tollgate worker` running? (see `tollgate jobs list --kind invoice_run`)", timeout)
 			}
 			return results, err
 		}
-		v := worker.MapJob(j)
+		v := jobs.Map(j)
 		results[i].State = v.State
 		if len(v.Output) > 0 {
 			_ = json.Unmarshal(v.Output, &results[i].Output)

@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tollgate-dev/tollgate/worker"
+	"github.com/tollgate-dev/tollgate/internal/jobs"
 )
 
 func newJobsCmd(g *globalFlags) *cobra.Command {
@@ -31,7 +31,7 @@ func newJobsCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer q.Close()
-			jobs, next, err := worker.ListJobs(ctx, q.Client(), worker.ListInput{States: splitCSV(states), Kinds: splitCSV(kinds), Limit: limit, Cursor: cursor})
+			views, next, err := jobs.List(ctx, q.Client(), jobs.ListInput{States: splitCSV(states), Kinds: splitCSV(kinds), Limit: limit, Cursor: cursor})
 			if err != nil {
 				return err
 			}
@@ -39,13 +39,13 @@ func newJobsCmd(g *globalFlags) *cobra.Command {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")
 				return enc.Encode(struct {
-					Data       []worker.JobView `json:"data"`
-					NextCursor string           `json:"next_cursor"`
-				}{jobs, next})
+					Data       []jobs.View `json:"data"`
+					NextCursor string      `json:"next_cursor"`
+				}{views, next})
 			}
 			w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tKIND\tSTATE\tATTEMPT\tCREATED\tARGS\tOUTPUT / LAST ERROR")
-			for _, j := range jobs {
+			for _, j := range views {
 				detail := string(j.Output)
 				if len(j.Errors) > 0 && j.State != "completed" {
 					detail = j.Errors[len(j.Errors)-1]

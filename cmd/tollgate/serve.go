@@ -17,7 +17,6 @@ import (
 	"github.com/tollgate-dev/tollgate/frontend"
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -98,28 +97,24 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 		return nil, nil, err
 	}
 	metrics := wireMetrics(a)
+	acct, err := wireAccounting(ctx, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	metrics.watch(ctx, acct.meter, acct.ledger)
+	worker, err := wireWorker(ctx, a, identity.identity, acct.meter)
+	if err != nil {
+		return nil, nil, err
+	}
 	hub := newLiveHub(a)
-	var live gateway.Sink = hub
-	var relay *liveRelay
-	if a.cfg.Redis.URL != "" {
-		client, err := newRedisClient(a)
-		if err != nil {
-			return nil, nil, err
-		}
-		relay = newLiveRelay(hub, client, a.logger)
-		live = relay
-	}
-	sink := &alertSink{live: live, logger: a.logger}
-	gw, err := wireGateway(ctx, a, identity.keyAuth, identity.feed, metrics.sink(sink))
+	sink, err := wireEvents(a, metrics, hub, worker)
 	if err != nil {
 		return nil, nil, err
 	}
-	metrics.watch(gw.meter, gw.ledger)
-	worker, err := wireWorker(ctx, a, identity.identity, gw.meter)
+	gw, err := wireGateway(ctx, a, identity.keyAuth, identity.feed, acct, sink)
 	if err != nil {
 		return nil, nil, err
 	}
-	sink.queue.Store(&worker.client)
 	admin, err := wireAdmin(a, identity.identity, gw, hub)
 	if err != nil {
 		return nil, nil, err
@@ -163,9 +158,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 		go identity.run(ctx)
 		go worker.run(ctx)
 		go admin.run(ctx)
-		if relay != nil {
-			go relay.Run(ctx)
-		}
+		go sink.Run(ctx)
 		gw.run(ctx)
 		<-ctx.Done()
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

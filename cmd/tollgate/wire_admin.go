@@ -7,7 +7,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/api"
-	"github.com/tollgate-dev/tollgate/worker/tier"
+	"github.com/tollgate-dev/tollgate/internal/tier"
+	"github.com/tollgate-dev/tollgate/routing/events"
 )
 
 // adminParts is the admin API beyond identity: usage, budgets and alerts, the
@@ -17,6 +18,21 @@ type adminParts struct {
 	// run runs the live hub (coalesced spend updates) until ctx ends, then closes
 	// every live connection.
 	run func(ctx context.Context)
+}
+
+// wireEvents builds the gateway's event sink: usage metrics, the live feed
+// (relayed between replicas through Redis when it is configured) and alert
+// deliveries queued on the worker.
+func wireEvents(a *app, metrics *metricsParts, hub *api.LiveHub, w workerParts) (*events.Sink, error) {
+	cfg := events.Config{Usage: metrics.usage, Live: hub, Alerts: w.enqueuer, Logger: a.logger}
+	if a.cfg.Redis.URL != "" {
+		client, err := newRedisClient(a)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Redis = client
+	}
+	return events.New(cfg), nil
 }
 
 // newLiveHub builds the live-feed hub. It is created before the gateway, which

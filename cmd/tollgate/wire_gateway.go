@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -13,12 +12,12 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/billing/reconcile"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/worker"
 )
 
 // gatewayParts is the request path: providers, routing, the meter, the ledger.
@@ -46,7 +45,7 @@ type gatewayParts struct {
 }
 
 // wireGateway builds the /v1 request path for serve.
-func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, feed *tenants.ChangeFeed, sink gateway.Sink) (*gatewayParts, error) {
+func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, feed *tenants.ChangeFeed, acct *accountingParts, sink gateway.Sink) (*gatewayParts, error) {
 	est := routing.NewEstimator(routing.EstimatorConfig{})
 	go est.Warm()
 	envProviders := routing.ProvidersConfig{
@@ -95,35 +94,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 	if err != nil {
 		return nil, err
 	}
-	// The meter recovers a tenant's counters when Redis lost them (or after an
-	// outage) from the ledger's totals, read once the spool is flushed. Set once the
-	// ledger writer exists, before the server takes requests.
-	var ledgerTotals atomic.Pointer[func(context.Context, string) ([]meter.ScopeTotal, error)]
-	m, meterRun, meterStop, err := newMeter(a, func(ctx context.Context, tenantID string) ([]meter.ScopeTotal, error) {
-		f := ledgerTotals.Load()
-		if f == nil {
-			return nil, errkind.New(errkind.Unavailable, "the ledger is not open yet")
-		}
-		return (*f)(ctx, tenantID)
-	})
-	if err != nil {
-		return nil, err
-	}
-	writer, err := ledger.NewWriter(ledger.WriterConfig{SpoolDir: a.cfg.SpoolDir, BatchSize: a.cfg.Tier.LedgerBatchSize}, a.registry, a.logger)
-	if err != nil {
-		return nil, err
-	}
-	totals := func(ctx context.Context, tenantID string) ([]meter.ScopeTotal, error) {
-		return durableCounterTotals(ctx, a, writer, tenantID)
-	}
-	ledgerTotals.Store(&totals)
-	if a.cfg.Redis.URL == "" {
-		// The in-process meter starts empty: rebuild its counters from the ledger
-		// (after replaying the spool) so a restart forgets no spend.
-		if err := rebuildFromLedger(ctx, a, writer, m); err != nil {
-			return nil, err
-		}
-	}
+	m, writer := acct.meter, acct.ledger
 	budgets := budget.NewCache(0, time.Now)
 	budgets.Follow(feed)
 	policies := gateway.NewPolicyCache(0, time.Now)
@@ -165,15 +136,45 @@ func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator,
 			// OpenRouter sync runs at start and every 24h while it is configured.
 			go providerSettings.Run(ctx, 0)
 			go orSync.Run(ctx)
-			meterRun(ctx)
+			acct.run(ctx)
 		},
 		stop: func(ctx context.Context) {
-			meterStop(ctx)
+			acct.stop(ctx)
 			if err := writer.Close(ctx); err != nil {
 				a.logger.WarnContext(ctx, "ledger not fully flushed at shutdown; the spool is replayed on next start", "error", err)
 			}
 		},
 	}, nil
+}
+
+// accountingParts are the meter and the ledger writer: the request path settles
+// into both, and the worker's reconcile compares them.
+type accountingParts struct {
+	meter  meter.Meter
+	ledger *ledger.Writer
+	// run starts the lease flush; stop returns leases and closes Redis.
+	run  func(ctx context.Context)
+	stop func(ctx context.Context)
+}
+
+// wireAccounting opens the ledger writer, then the meter, which recovers a
+// tenant's counters when Redis lost them (or after an outage) from the ledger's
+// totals. The in-process meter starts empty and is rebuilt from the ledger here.
+func wireAccounting(ctx context.Context, a *app) (*accountingParts, error) {
+	writer, err := ledger.NewWriter(ledger.WriterConfig{SpoolDir: a.cfg.SpoolDir, BatchSize: a.cfg.Tier.LedgerBatchSize}, a.registry, a.logger)
+	if err != nil {
+		return nil, err
+	}
+	m, run, stop, err := newMeter(a, reconcile.LedgerTotals(a.registry, writer, time.Now))
+	if err != nil {
+		return nil, err
+	}
+	if a.cfg.Redis.URL == "" {
+		if err := reconcile.RebuildAll(ctx, a.registry, writer, m, time.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return &accountingParts{meter: m, ledger: writer, run: run, stop: stop}, nil
 }
 
 // newMeter picks the meter: in-process without Redis; with Redis (standalone or
@@ -197,51 +198,6 @@ func newMeter(a *app, ledgerTotals func(context.Context, string) ([]meter.ScopeT
 		_ = client.Close()
 	}
 	return lm, run, stop, nil
-}
-
-// rebuildFromLedger flushes the replayed spool, then reconciles every tenant's
-// budget counters with the ledger (setting them to the ledger's totals for the
-// current periods when they differ).
-func rebuildFromLedger(ctx context.Context, a *app, writer *ledger.Writer, m meter.Meter) error {
-	if err := writer.Flush(ctx); err != nil {
-		return fmt.Errorf("replaying the ledger spool: %w", err)
-	}
-	ts, err := a.registry.List(ctx)
-	if err != nil {
-		return err
-	}
-	for _, t := range ts {
-		h, err := a.registry.Handle(tenants.SystemPrincipal(t, "meter-rebuild"))
-		if err != nil {
-			return err
-		}
-		if _, err := worker.Reconcile(ctx, h, m, time.Now()); err != nil {
-			return fmt.Errorf("rebuilding budget counters of tenant %s: %w", t.Slug, err)
-		}
-	}
-	return nil
-}
-
-// durableCounterTotals is the meter's recovery source: it makes every usage event
-// appended so far durable (flushing the ledger spool), then returns the tenant's
-// ledger totals for its budget counters.
-func durableCounterTotals(ctx context.Context, a *app, writer *ledger.Writer, tenantID string) ([]meter.ScopeTotal, error) {
-	if err := writer.Flush(ctx); err != nil {
-		return nil, fmt.Errorf("flushing the ledger spool: %w", err)
-	}
-	t, err := a.registry.Get(ctx, tenantID)
-	if err != nil {
-		return nil, err
-	}
-	h, err := a.registry.Handle(tenants.SystemPrincipal(t, "meter-recover"))
-	if err != nil {
-		return nil, err
-	}
-	bs, err := budget.List(ctx, h)
-	if err != nil {
-		return nil, err
-	}
-	return ledger.CounterTotals(ctx, h, bs, time.Now())
 }
 
 // newRedisClient connects to TOLLGATE_REDIS_URL: a Cluster for a seed list, else a

@@ -14,10 +14,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/tollgate-dev/tollgate/api"
-	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
-	"github.com/tollgate-dev/tollgate/routing/gateway"
 )
 
 // metricsParts are the Prometheus collectors of serve: the Go runtime's, HTTP
@@ -48,60 +46,9 @@ func newRegistry() *prometheus.Registry {
 // group, are not, so probes and scrapes do not drown the request rates.
 func (m *metricsParts) route(e *gin.Engine) { e.Use(m.http.Middleware()) }
 
-// sink wraps the gateway's Sink: each usage event is counted, then passed on. The
-// chain in serve is gateway → usageSink → alertSink → live feed (and webhooks).
-func (m *metricsParts) sink(next gateway.Sink) gateway.Sink {
-	return &usageSink{next: next, usage: m.usage}
-}
-
-// watch exports the meter's health and the ledger writer's counters, read at
-// scrape time from Health and Stats: no polling goroutine, never stale.
-func (m *metricsParts) watch(mt meter.Meter, w *ledger.Writer) {
-	m.registry.MustRegister(
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: api.MetricMeterState,
-			Help: "Budget meter health: 0 ok, 1 degraded (serving from leases), 2 unavailable (refusing)."},
-			func() float64 { return meterStateValue(meterHealth(mt).State) }),
-		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: api.MetricLedgerPending,
-			Help: "Usage events spooled but not yet inserted into tenant ledgers."},
-			func() float64 { return float64(w.Stats().Pending) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: api.MetricLedgerFlushFailures,
-			Help: "Failed ledger batch inserts since start (the events stay spooled and are retried)."},
-			func() float64 { return float64(w.Stats().Failures) }),
-	)
-}
-
-// meterHealth asks the meter with a short deadline: a scrape must not hang on Redis.
-func meterHealth(mt meter.Meter) meter.Health {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return mt.Health(ctx)
-}
-
-// meterStateValue maps a health state to the gauge's value; an unknown state
-// counts as unavailable so that it alerts.
-func meterStateValue(s meter.HealthState) float64 {
-	switch s {
-	case meter.HealthStateOK:
-		return 0
-	case meter.HealthStateDegraded:
-		return 1
-	}
-	return 2
-}
-
-// usageSink counts usage in Prometheus and forwards every call to next.
-type usageSink struct {
-	next  gateway.Sink
-	usage *api.UsageMetrics
-}
-
-func (s *usageSink) Usage(tenantID string, e ledger.Event) {
-	s.usage.Observe(e)
-	s.next.Usage(tenantID, e)
-}
-
-func (s *usageSink) Alert(ctx context.Context, tenantID string, a budget.Alert, b budget.Budget) {
-	s.next.Alert(ctx, tenantID, a, b)
+// watch exports the meter's health and the ledger writer's counters.
+func (m *metricsParts) watch(ctx context.Context, mt meter.Meter, w *ledger.Writer) {
+	api.WatchAccounting(ctx, m.registry, mt, w)
 }
 
 // serveWorkerMetrics gives `tollgate worker` a registry (its job collectors go

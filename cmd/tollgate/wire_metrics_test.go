@@ -83,7 +83,7 @@ func TestMetricsEndpointExportsEveryFamily(t *testing.T) {
 	notFound.Body.Close()
 
 	fams := scrape(t, s.baseURL+"/metrics")
-	for _, name := range api.MetricNames() {
+	for _, name := range append(api.MetricNames(), worker.MetricNames()...) {
 		_, ok := fams[name]
 		require.True(t, ok, "/metrics lacks %s", name)
 	}

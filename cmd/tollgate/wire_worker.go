@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/billing/stripe"
 	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/database/backup"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/worker"
 )
@@ -21,8 +22,8 @@ import (
 // served by every API replica.
 type workerParts struct {
 	routes []func(r *gin.Engine)
-	// client enqueues jobs (alert deliveries from the gateway).
-	client worker.Client
+	// enqueuer enqueues jobs (alert deliveries from the gateway).
+	enqueuer *worker.Enqueuer
 	// run starts the in-process worker when the mode calls for it; it stops with ctx.
 	run func(ctx context.Context)
 }
@@ -50,9 +51,9 @@ func wireWorker(ctx context.Context, a *app, ident *api.Identity, m meter.Meter)
 	routes := []func(*gin.Engine){api.NewStripeWebhook(svc, a.cfg.Stripe.WebhookSecret.Reveal()).Register}
 	if ident != nil {
 		routes = append(routes, api.NewJobs(q.Client()).Routes(ident),
-			api.NewInvoices(a.registry, svc, q.Client(), time.Now).Routes(ident))
+			api.NewInvoices(a.registry, svc, worker.NewEnqueuer(q.Client()), time.Now).Routes(ident))
 	}
-	return workerParts{routes: routes, client: q.Client(), run: func(ctx context.Context) {
+	return workerParts{routes: routes, enqueuer: worker.NewEnqueuer(q.Client()), run: func(ctx context.Context) {
 		defer q.Close()
 		if !inProcess {
 			<-ctx.Done()
@@ -68,7 +69,7 @@ func wireWorker(ctx context.Context, a *app, ident *api.Identity, m meter.Meter)
 // SQLite.
 func runQueue(ctx context.Context, a *app, q *worker.Queue) error {
 	if q.Dialect() == migrations.DialectSQLite {
-		unlock, err := worker.LockDataDir(a.cfg.DataDir(), false)
+		unlock, err := backup.LockDataDir(a.cfg.DataDir(), false)
 		if err != nil {
 			return err
 		}
@@ -119,7 +120,7 @@ func openQueue(ctx context.Context, a *app, concurrency int, periodic bool, m me
 		InvoiceDay:          w.InvoiceDay,
 		ReconcileInterval:   w.ReconcileInterval,
 		WebhookAllowPrivate: w.WebhookAllowPrivate,
-		Backup:              worker.BackupConfig{Dir: w.BackupDir, Keep: w.BackupKeep, Interval: w.BackupInterval, DataDir: a.cfg.DataDir()},
+		Backup:              backup.Config{Dir: w.BackupDir, Keep: w.BackupKeep, Interval: w.BackupInterval, DataDir: a.cfg.DataDir()},
 	}, worker.Deps{DB: a.db, Registry: a.registry, Invoicing: svc, Meter: m, Sealer: sealer, Metrics: reg, Logger: a.logger})
 	if err != nil {
 		return nil, nil, err

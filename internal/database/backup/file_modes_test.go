@@ -1,4 +1,4 @@
-package worker
+package backup
 
 import (
 	"io/fs"
@@ -45,7 +45,7 @@ func TestBackupAndRestoreFilesArePrivate(t *testing.T) {
 	b := setupDB(t, dbURL)
 	seedUsage(t, b.registry, "Acme", time.Now(), 1)
 
-	dir, err := BackupNow(ctx, b.db, BackupConfig{Dir: backups, Keep: 2, DataDir: dataDir}, time.Now())
+	dir, err := Take(ctx, b.db, Config{Dir: backups, Keep: 2, DataDir: dataDir}, time.Now())
 	require.NoError(t, err)
 	requirePrivateTree(t, backups)
 

@@ -1,4 +1,4 @@
-package worker
+package webhook
 
 import (
 	"crypto/hmac"
@@ -74,12 +74,12 @@ func PrivateHostname(host string) bool {
 	return false
 }
 
-// NewWebhookClient returns the HTTP client alerts (and the console's test
+// NewClient returns the HTTP client alerts (and the console's test
 // deliveries) are posted with. Unless
 // allowPrivate, its dialer checks every address it connects to, after DNS
 // resolution (so a hostname that resolves, or re-resolves, to 127.0.0.1 or
 // 169.254.169.254 is refused), and it uses no proxy and follows no redirect.
-func NewWebhookClient(timeout time.Duration, allowPrivate bool) *http.Client {
+func NewClient(timeout time.Duration, allowPrivate bool) *http.Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
 	if !allowPrivate {
 		dialer.Control = func(_, address string, _ syscall.RawConn) error {

@@ -1,4 +1,4 @@
-package worker
+package backup
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func TestSQLiteBackupAndRestore(t *testing.T) {
 	var dir string
 	for i := range 3 {
 		var err error
-		dir, err = BackupNow(ctx, b.db, BackupConfig{Dir: backups, Keep: 2, DataDir: dataDir}, time.Date(2026, 2, 1, 0, 0, i, 0, time.UTC))
+		dir, err = Take(ctx, b.db, Config{Dir: backups, Keep: 2, DataDir: dataDir}, time.Date(2026, 2, 1, 0, 0, i, 0, time.UTC))
 		require.NoError(t, err)
 	}
 	all, err := ListBackups(backups)
@@ -111,7 +111,7 @@ func TestPostgresBackupRestores(t *testing.T) {
 	src := setupDB(t, testdb.Postgres(t))
 	tn, _ := seedUsage(t, src.registry, "Acme", time.Now(), 3)
 
-	dir, err := BackupNow(ctx, src.db, BackupConfig{Dir: t.TempDir(), Keep: 7}, time.Now())
+	dir, err := Take(ctx, src.db, Config{Dir: t.TempDir(), Keep: 7}, time.Now())
 	if err != nil && strings.Contains(err.Error(), "pg_dump not found") {
 		testdb.Unavailable(t, "pg_dump (apt-get install postgresql-client)", err)
 	}

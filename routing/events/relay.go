@@ -1,4 +1,4 @@
-package main
+package events
 
 import (
 	"context"
@@ -16,23 +16,23 @@ import (
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 )
 
-// liveRelayChannel carries every replica's live-feed events.
-const liveRelayChannel = "tollgate:live"
+// relayChannel carries every replica's live-feed events.
+const relayChannel = "tollgate:live"
 
 // Bounds of the relay: events are batched per interval, and a batch over the cap
 // drops the excess (counted) rather than grow without bound when Redis is slow.
 const (
-	liveRelayInterval = 100 * time.Millisecond
-	liveRelayMaxBatch = 10_000
+	relayInterval = 100 * time.Millisecond
+	relayMaxBatch = 10_000
 )
 
-// liveRelay makes the console's live feed cluster-wide: a console connected to one
+// relay makes the console's live feed cluster-wide: a console connected to one
 // replica also sees the requests and alerts of the others. Each replica hands its
 // events to its own hub at once and publishes them, batched every 100 ms, on one
 // Redis channel; every replica feeds the other replicas' batches into its hub.
 // Ten publishes a second per replica, whatever the request rate; nothing on the
 // request path waits on Redis.
-type liveRelay struct {
+type relay struct {
 	local  gateway.Sink
 	client redis.UniversalClient
 	origin string
@@ -55,28 +55,28 @@ type relayEvent struct {
 	Budget *budget.Budget `json:"budget,omitempty"`
 }
 
-func newLiveRelay(local gateway.Sink, client redis.UniversalClient, logger *slog.Logger) *liveRelay {
+func newRelay(local gateway.Sink, client redis.UniversalClient, logger *slog.Logger) *relay {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &liveRelay{local: local, client: client, origin: hex.EncodeToString(b), logger: logger.With("component", "live.relay")}
+	return &relay{local: local, client: client, origin: hex.EncodeToString(b), logger: logger.With("component", "live.relay")}
 }
 
 // Usage implements gateway.Sink.
-func (r *liveRelay) Usage(tenantID string, e ledger.Event) {
+func (r *relay) Usage(tenantID string, e ledger.Event) {
 	r.local.Usage(tenantID, e)
 	r.queue(relayEvent{Tenant: tenantID, Usage: &e})
 }
 
 // Alert implements gateway.Sink.
-func (r *liveRelay) Alert(ctx context.Context, tenantID string, a budget.Alert, b budget.Budget) {
+func (r *relay) Alert(ctx context.Context, tenantID string, a budget.Alert, b budget.Budget) {
 	r.local.Alert(ctx, tenantID, a, b)
 	r.queue(relayEvent{Tenant: tenantID, Alert: &a, Budget: &b})
 }
 
-func (r *liveRelay) queue(ev relayEvent) {
+func (r *relay) queue(ev relayEvent) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if len(r.pending) >= liveRelayMaxBatch {
+	if len(r.pending) >= relayMaxBatch {
 		r.dropped++
 		return
 	}
@@ -84,12 +84,12 @@ func (r *liveRelay) queue(ev relayEvent) {
 }
 
 // Run publishes this replica's batches and delivers the others' until ctx ends.
-func (r *liveRelay) Run(ctx context.Context) {
+func (r *relay) Run(ctx context.Context) {
 	defer r.client.Close()
-	sub := r.client.Subscribe(ctx, liveRelayChannel)
+	sub := r.client.Subscribe(ctx, relayChannel)
 	defer sub.Close()
 	go r.deliver(ctx, sub.Channel())
-	t := time.NewTicker(liveRelayInterval)
+	t := time.NewTicker(relayInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -101,7 +101,7 @@ func (r *liveRelay) Run(ctx context.Context) {
 	}
 }
 
-func (r *liveRelay) publish(ctx context.Context) {
+func (r *relay) publish(ctx context.Context) {
 	r.mu.Lock()
 	batch, dropped := r.pending, r.dropped
 	r.pending, r.dropped = nil, 0
@@ -114,7 +114,7 @@ func (r *liveRelay) publish(ctx context.Context) {
 	}
 	body, err := json.Marshal(relayBatch{Origin: r.origin, Events: batch})
 	if err == nil {
-		err = r.client.Publish(ctx, liveRelayChannel, body).Err()
+		err = r.client.Publish(ctx, relayChannel, body).Err()
 	}
 	if err != nil && ctx.Err() == nil {
 		// The live feed is best effort: usage itself is in the ledger.
@@ -122,7 +122,7 @@ func (r *liveRelay) publish(ctx context.Context) {
 	}
 }
 
-func (r *liveRelay) deliver(ctx context.Context, msgs <-chan *redis.Message) {
+func (r *relay) deliver(ctx context.Context, msgs <-chan *redis.Message) {
 	for m := range msgs {
 		var b relayBatch
 		if err := json.Unmarshal([]byte(m.Payload), &b); err != nil || b.Origin == r.origin {

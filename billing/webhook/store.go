@@ -1,4 +1,9 @@
-package worker
+// Package webhook is a tenant's alert webhook: the stored endpoint and its sealed
+// signing secret, the URL and address checks (when it is saved, and again on
+// every address dialled), the signature, the delivery request and the guarded
+// HTTP client. The API's test send and the worker's alert delivery both post
+// through it, so the two are the same bytes to the receiver.
+package webhook
 
 import (
 	"context"
@@ -39,8 +44,8 @@ func webhookAAD(tenantID tenants.ID, webhookID string) []byte {
 	return []byte("tenant:" + string(tenantID) + "/webhook:" + webhookID)
 }
 
-// SetWebhookInput is a tenant's new alert endpoint.
-type SetWebhookInput struct {
+// SetInput is a tenant's new alert endpoint.
+type SetInput struct {
 	// URL receives the POSTs; http or https.
 	URL string
 	// Secret signs deliveries; at least 16 characters.
@@ -48,7 +53,7 @@ type SetWebhookInput struct {
 }
 
 // Validate reports every problem with the input as an errkind.Invalid error.
-func (in SetWebhookInput) Validate() error {
+func (in SetInput) Validate() error {
 	var errs []error
 	u, err := url.Parse(in.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -63,10 +68,10 @@ func (in SetWebhookInput) Validate() error {
 	return nil
 }
 
-// SetWebhook replaces the tenant's webhook, sealing its secret with AES-GCM
+// Set replaces the tenant's webhook, sealing its secret with AES-GCM
 // (seal.Sealer) bound to tenant and row. Addresses are checked again at
 // delivery time, on the resolved IP.
-func SetWebhook(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, in SetWebhookInput) (Webhook, error) {
+func Set(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, in SetInput) (Webhook, error) {
 	if err := in.Validate(); err != nil {
 		return Webhook{}, err
 	}
@@ -88,8 +93,8 @@ func SetWebhook(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, in 
 	return Webhook{ID: id, URL: in.URL, Secret: in.Secret, CreatedAt: row.CreatedAt}, err
 }
 
-// LoadWebhook returns the tenant's webhook with its secret opened, or NotFound.
-func LoadWebhook(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer) (Webhook, error) {
+// Load returns the tenant's webhook with its secret opened, or NotFound.
+func Load(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer) (Webhook, error) {
 	var row webhookRow
 	err := h.Read(ctx, func(db *gorm.DB) error { return db.Order("created_at DESC").Take(&row).Error })
 	if errors.Is(err, gorm.ErrRecordNotFound) {

@@ -1,4 +1,8 @@
-package worker
+// Package jobs is the read side of the job queue and its client contract: the
+// River client interface both drivers satisfy, listing and waiting on jobs, and
+// the job view the API and the CLI show. It defines no job: those are package
+// worker's, which the API does not import.
+package jobs
 
 import (
 	"context"
@@ -14,8 +18,8 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
-// JobStates are the states a job list can filter on, River's own.
-var JobStates = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted,
+// States are the states a job list can filter on, River's own.
+var States = []rivertype.JobState{rivertype.JobStateAvailable, rivertype.JobStateCancelled, rivertype.JobStateCompleted,
 	rivertype.JobStateDiscarded, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning, rivertype.JobStateScheduled}
 
 // ListInput selects jobs.
@@ -48,7 +52,7 @@ func (in ListInput) Validate() error {
 }
 
 func validState(s string) bool {
-	for _, st := range JobStates {
+	for _, st := range States {
 		if string(st) == s {
 			return true
 		}
@@ -57,15 +61,15 @@ func validState(s string) bool {
 }
 
 func statesList() string {
-	names := make([]string, len(JobStates))
-	for i, s := range JobStates {
+	names := make([]string, len(States))
+	for i, s := range States {
 		names[i] = string(s)
 	}
 	return strings.Join(names, ", ")
 }
 
-// JobView is a job as the CLI and the admin API show it.
-type JobView struct {
+// View is a job as the CLI and the admin API show it.
+type View struct {
 	ID          int64           `json:"id"`
 	Kind        string          `json:"kind"`
 	State       string          `json:"state"`
@@ -82,9 +86,9 @@ type JobView struct {
 	FinalizedAt *time.Time      `json:"finalized_at,omitempty"`
 }
 
-// MapJob converts River's row to the view.
-func MapJob(j *rivertype.JobRow) JobView {
-	v := JobView{ID: j.ID, Kind: j.Kind, State: string(j.State), Queue: j.Queue, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
+// Map converts River's row to the view.
+func Map(j *rivertype.JobRow) View {
+	v := View{ID: j.ID, Kind: j.Kind, State: string(j.State), Queue: j.Queue, Attempt: j.Attempt, MaxAttempts: j.MaxAttempts,
 		Args: json.RawMessage(j.EncodedArgs), CreatedAt: j.CreatedAt.UTC(), ScheduledAt: j.ScheduledAt.UTC(),
 		AttemptedAt: j.AttemptedAt, FinalizedAt: j.FinalizedAt}
 	if out := j.Output(); len(out) > 0 {
@@ -99,8 +103,8 @@ func MapJob(j *rivertype.JobRow) JobView {
 	return v
 }
 
-// ListJobs lists jobs newest first through River's client API.
-func ListJobs(ctx context.Context, c Client, in ListInput) ([]JobView, string, error) {
+// List lists jobs newest first through River's client API.
+func List(ctx context.Context, c Client, in ListInput) ([]View, string, error) {
 	if err := in.Validate(); err != nil {
 		return nil, "", err
 	}
@@ -130,9 +134,9 @@ func ListJobs(ctx context.Context, c Client, in ListInput) ([]JobView, string, e
 	if err != nil {
 		return nil, "", err
 	}
-	out := make([]JobView, len(res.Jobs))
+	out := make([]View, len(res.Jobs))
 	for i, j := range res.Jobs {
-		out[i] = MapJob(j)
+		out[i] = Map(j)
 	}
 	next := ""
 	if len(res.Jobs) == limit && res.LastCursor != nil {
@@ -145,9 +149,9 @@ func ListJobs(ctx context.Context, c Client, in ListInput) ([]JobView, string, e
 	return out, next, nil
 }
 
-// WaitJob polls job id until it reaches a final state (completed, cancelled,
+// Wait polls job id until it reaches a final state (completed, cancelled,
 // discarded) or ctx ends, and returns it.
-func WaitJob(ctx context.Context, c Client, id int64, every time.Duration) (*rivertype.JobRow, error) {
+func Wait(ctx context.Context, c Client, id int64, every time.Duration) (*rivertype.JobRow, error) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
