@@ -241,7 +241,7 @@ func (s *Users) DeleteUser(ctx context.Context, in DeleteUserInput) error {
 			if err := unassignRolesTx(tx, row.ID, m.TenantID); err != nil {
 				return err
 			}
-			revoked, err := s.removeMemberKeysTx(tx, ID(m.TenantID), row.ID, in.KeepKeys, in.Actor)
+			revoked, err := removeMemberKeysTx(tx, s.feed, ID(m.TenantID), row.ID, in.KeepKeys, in.Actor)
 			if err != nil {
 				return err
 			}
@@ -293,40 +293,6 @@ func ensureAnotherSuperadmin(tx *gorm.DB, userID string) error {
 	return nil
 }
 
-// removeMemberKeysTx revokes the live API keys userID created in tenant (unless
-// keep) and returns their hashes, for the key caches once the transaction commits.
-func (s *Users) removeMemberKeysTx(tx *gorm.DB, tenant ID, userID string, keep bool, actor Actor) ([]string, error) {
-	if keep {
-		return nil, nil
-	}
-	var rows []apiKeyRow
-	if err := liveKeysOf(tx, tenant, userID).Find(&rows).Error; err != nil {
-		return nil, err
-	}
-	hashes := make([]string, 0, len(rows))
-	now := nowUTC()
-	for _, r := range rows {
-		if err := tx.Model(&apiKeyRow{}).Where("id = ?", r.ID).Update("revoked_at", now).Error; err != nil {
-			return nil, err
-		}
-		if err := recordAudit(tx, tenant, actor, AuditKeyRevoked, r.ID,
-			map[string]any{"name": r.Name, "prefix": r.Prefix, "reason": "creator removed"}); err != nil {
-			return nil, err
-		}
-		if err := s.feed.publishTx(tx, Change{Kind: ChangeKey, Ref: r.Hash}); err != nil {
-			return nil, err
-		}
-		hashes = append(hashes, r.Hash)
-	}
-	return hashes, nil
-}
-
-// liveKeysOf selects the tenant's keys that userID created and that still work.
-func liveKeysOf(tx *gorm.DB, tenant ID, userID string) *gorm.DB {
-	return tx.Model(&apiKeyRow{}).Where("tenant_id = ? AND created_by = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
-		string(tenant), userID, nowUTC())
-}
-
 // keysRevoked tells this instance's key cache at once (others follow the feed).
 func (s *Users) keysRevoked(ctx context.Context, hashes []string) {
 	for _, h := range hashes {
@@ -337,19 +303,5 @@ func (s *Users) keysRevoked(ctx context.Context, hashes []string) {
 // LiveKeyCounts returns, per member of the tenant, how many working API keys they
 // created (the console shows it before a removal).
 func (s *Users) LiveKeyCounts(ctx context.Context, tenant ID) (map[string]int, error) {
-	var rows []struct {
-		CreatedBy string
-		N         int
-	}
-	err := s.db.Gorm.WithContext(ctx).Model(&apiKeyRow{}).Select("created_by, count(*) AS n").
-		Where("tenant_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)", string(tenant), nowUTC()).
-		Group("created_by").Scan(&rows).Error
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.CreatedBy] = r.N
-	}
-	return out, nil
+	return liveKeyCounts(ctx, s.db, tenant)
 }

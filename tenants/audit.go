@@ -181,47 +181,6 @@ func (a *AuditLog) List(ctx context.Context, in ListAuditInput) (AuditPage, erro
 	return page, nil
 }
 
-// pageLimit applies the default and cap of list endpoints.
-func pageLimit(n int) int {
-	if n <= 0 {
-		return 50
-	}
-	return min(n, 200)
-}
-
-// validatePage checks the common list inputs.
-func validatePage(tenant ID, limit int, cursor, query string, cursorOK func(string) bool) error {
-	var errs []error
-	if !tenant.Valid() {
-		errs = append(errs, errString("tenant is required"))
-	}
-	return invalid("invalid list request", append(errs, pageProblems(limit, cursor, query, cursorOK)...))
-}
-
-// pageProblems lists what is wrong with a page request's limit, cursor and query.
-func pageProblems(limit int, cursor, query string, cursorOK func(string) bool) []error {
-	var errs []error
-	if limit < 0 || limit > 200 {
-		errs = append(errs, errString("limit must be between 1 and 200"))
-	}
-	if cursor != "" && !cursorOK(cursor) {
-		errs = append(errs, errString("cursor is not one this API returned; start again without it"))
-	}
-	if len(query) > 100 {
-		errs = append(errs, errString("q must be at most 100 characters"))
-	}
-	return errs
-}
-
-// escapeLike escapes LIKE wildcards in user text (with '\' as the escape character).
-func escapeLike(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
-}
-
-// nowUTC is the current time in UTC, truncated to microseconds (Postgres' precision),
-// so a value read back equals the value written and keyset cursors are exact.
-func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
-
 type errString string
 
 func (e errString) Error() string { return string(e) }

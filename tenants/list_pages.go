@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"strings"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
@@ -43,46 +44,6 @@ func likePattern(q string) string {
 	return "%" + q + "%"
 }
 
-// MemberPage is one page of members, ordered by email.
-type MemberPage struct {
-	Members    []Member
-	NextCursor string
-}
-
-// MembersPage lists a tenant's members by email, searchable by email or name, with
-// keyset pagination (email is unique), so a tenant of any size pages in constant time.
-func (s *Users) MembersPage(ctx context.Context, tenant ID, in PageInput) (MemberPage, error) {
-	after, err := in.after()
-	if err != nil {
-		return MemberPage{}, err
-	}
-	q := s.db.Gorm.WithContext(ctx).Table("memberships m").
-		Select("m.tenant_id, m.user_id, m.role, m.created_at, u.email, u.name").
-		Joins("JOIN users u ON u.id = m.user_id").
-		Where("m.tenant_id = ?", string(tenant))
-	if in.Query != "" {
-		p := likePattern(in.Query)
-		q = q.Where(`(LOWER(u.email) LIKE ? ESCAPE '\' OR LOWER(u.name) LIKE ? ESCAPE '\')`, p, p)
-	}
-	if after != "" {
-		q = q.Where("u.email > ?", after)
-	}
-	var rows []memberRow
-	if err := q.Order("u.email").Limit(in.limit() + 1).Scan(&rows).Error; err != nil {
-		return MemberPage{}, err
-	}
-	page := MemberPage{Members: []Member{}}
-	for i, r := range rows {
-		if i == in.limit() {
-			page.NextCursor = pageCursor(rows[i-1].Email)
-			break
-		}
-		page.Members = append(page.Members, Member{Membership: Membership{TenantID: ID(r.TenantID), UserID: r.UserID,
-			Role: Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name})
-	}
-	return page, nil
-}
-
 // TenantPage is one page of tenants, ordered by slug.
 type TenantPage struct {
 	Tenants    []Tenant
@@ -118,38 +79,43 @@ func (r *Registry) Page(ctx context.Context, in PageInput) (TenantPage, error) {
 	return page, nil
 }
 
-// UserPage is one page of users (platform view), ordered by email.
-type UserPage struct {
-	Users      []User
-	NextCursor string
+// pageLimit applies the default and cap of list endpoints.
+func pageLimit(n int) int {
+	if n <= 0 {
+		return 50
+	}
+	return min(n, 200)
 }
 
-// UsersPage lists every user by email, searchable by email or name, with keyset
-// pagination (email is unique).
-func (s *Users) UsersPage(ctx context.Context, in PageInput) (UserPage, error) {
-	after, err := in.after()
-	if err != nil {
-		return UserPage{}, err
+// validatePage checks the common list inputs.
+func validatePage(tenant ID, limit int, cursor, query string, cursorOK func(string) bool) error {
+	var errs []error
+	if !tenant.Valid() {
+		errs = append(errs, errString("tenant is required"))
 	}
-	q := s.db.Gorm.WithContext(ctx).Model(&userRow{})
-	if in.Query != "" {
-		p := likePattern(in.Query)
-		q = q.Where(`(LOWER(email) LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\')`, p, p)
-	}
-	if after != "" {
-		q = q.Where("email > ?", after)
-	}
-	var rows []userRow
-	if err := q.Order("email").Limit(in.limit() + 1).Find(&rows).Error; err != nil {
-		return UserPage{}, err
-	}
-	page := UserPage{Users: []User{}}
-	for i, row := range rows {
-		if i == in.limit() {
-			page.NextCursor = pageCursor(rows[i-1].Email)
-			break
-		}
-		page.Users = append(page.Users, mapUser(row))
-	}
-	return page, nil
+	return invalid("invalid list request", append(errs, pageProblems(limit, cursor, query, cursorOK)...))
 }
+
+// pageProblems lists what is wrong with a page request's limit, cursor and query.
+func pageProblems(limit int, cursor, query string, cursorOK func(string) bool) []error {
+	var errs []error
+	if limit < 0 || limit > 200 {
+		errs = append(errs, errString("limit must be between 1 and 200"))
+	}
+	if cursor != "" && !cursorOK(cursor) {
+		errs = append(errs, errString("cursor is not one this API returned; start again without it"))
+	}
+	if len(query) > 100 {
+		errs = append(errs, errString("q must be at most 100 characters"))
+	}
+	return errs
+}
+
+// escapeLike escapes LIKE wildcards in user text (with '\' as the escape character).
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// nowUTC is the current time in UTC, truncated to microseconds (Postgres' precision),
+// so a value read back equals the value written and keyset cursors are exact.
+func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

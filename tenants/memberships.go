@@ -276,7 +276,7 @@ func (s *Users) RemoveMember(ctx context.Context, in RemoveMemberInput) (int, er
 		if err := tx.Where("id = ?", in.UserID).Take(&u).Error; err != nil {
 			return err
 		}
-		hashes, err = s.removeMemberKeysTx(tx, in.TenantID, in.UserID, in.KeepKeys, in.Actor)
+		hashes, err = removeMemberKeysTx(tx, s.feed, in.TenantID, in.UserID, in.KeepKeys, in.Actor)
 		if err != nil {
 			return err
 		}

@@ -42,21 +42,6 @@ func (b *tokenBucket) takeLocked(now time.Time) (bool, time.Duration) {
 	return false, wait
 }
 
-// LoginLimits configure login rate limiting. Each is a token bucket: Burst attempts
-// at once, refilled at PerMinute.
-type LoginLimits struct {
-	// PerAccountPerMinute refills one account's bucket; 0 means 10.
-	PerAccountPerMinute float64
-	// PerAccountBurst is one account's capacity; 0 means 10.
-	PerAccountBurst float64
-	// PerIPPerMinute refills one client IP's bucket; 0 means 60.
-	PerIPPerMinute float64
-	// PerIPBurst is one client IP's capacity; 0 means 30.
-	PerIPBurst float64
-	// MaxTracked bounds the number of tracked accounts and IPs; 0 means 100,000.
-	MaxTracked int
-}
-
 // keyedLimiter keeps a token bucket per key (email, IP), bounded in size: full
 // buckets are forgotten first, since forgetting them changes nothing.
 type keyedLimiter struct {

@@ -78,6 +78,21 @@ func (e *RateLimitedError) Unwrap() error {
 	return &errkind.Error{Kind: errkind.RateLimited, Message: e.Error(), Code: "rate_limit_exceeded"}
 }
 
+// LoginLimits configure login rate limiting. Each is a token bucket: Burst attempts
+// at once, refilled at PerMinute.
+type LoginLimits struct {
+	// PerAccountPerMinute refills one account's bucket; 0 means 10.
+	PerAccountPerMinute float64
+	// PerAccountBurst is one account's capacity; 0 means 10.
+	PerAccountBurst float64
+	// PerIPPerMinute refills one client IP's bucket; 0 means 60.
+	PerIPPerMinute float64
+	// PerIPBurst is one client IP's capacity; 0 means 30.
+	PerIPBurst float64
+	// MaxTracked bounds the number of tracked accounts and IPs; 0 means 100,000.
+	MaxTracked int
+}
+
 // Sessions signs users in and out: short-lived HS256 access tokens (with a kid, so
 // the key can rotate) and rotating refresh tokens stored as hashes. Reusing a
 // refresh token that was already exchanged revokes its whole family: whoever stole

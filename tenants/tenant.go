@@ -71,3 +71,6 @@ func Slugify(name string) string {
 	}
 	return s
 }
+
+// newULID returns a fresh lowercase ULID, the id format of users and keys.
+func newULID() string { return strings.ToLower(ulid.Make().String()) }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/oklog/ulid/v2"
 	"gorm.io/gorm"
 
 	"github.com/tollgate-dev/tollgate/internal/database"
@@ -260,6 +259,3 @@ func (s *Users) HasSuperadmin(ctx context.Context) (bool, error) {
 func (s *Users) rbacChanged(ctx context.Context) {
 	s.feed.Deliver(ctx, Change{Kind: ChangeRBAC})
 }
-
-// newULID returns a fresh lowercase ULID, the id format of users and keys.
-func newULID() string { return strings.ToLower(ulid.Make().String()) }

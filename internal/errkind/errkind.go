@@ -6,6 +6,7 @@ package errkind
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Kind classifies an error by what the caller can do about it.
@@ -119,4 +120,20 @@ func ParamOf(err error) string {
 		err = e.Cause
 	}
 	return ""
+}
+
+// JoinInvalid returns nil when errs is empty, otherwise one Invalid error whose message
+// is what followed by every problem ("invalid API key: name is required; ..."), so a
+// caller fixes them all in one round trip. Input Validate methods end with it.
+func JoinInvalid(what string, errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	// The message already lists every problem; keeping them as a cause too would
+	// make Error() repeat them.
+	return New(Invalid, "%s: %s", what, strings.Join(msgs, "; "))
 }
