@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 	"github.com/tollgate-dev/tollgate/worker"
 )
 
@@ -38,8 +39,8 @@ func NewInvoices(registry *tenants.Registry, svc *invoicing.Service, client work
 func (iv *Invoices) Routes(ident *Identity) func(*gin.Engine) {
 	return func(e *gin.Engine) {
 		t := ident.TenantGroup(e)
-		t.GET("/invoices", ident.Authorize(tenants.ResourceInvoices, tenants.ActionRead), h(iv.list))
-		t.POST("/invoices/run", ident.Authorize(tenants.ResourceInvoices, tenants.ActionCreate), h(iv.run))
+		t.GET("/invoices", ident.Authorize(access.ResourceInvoices, access.ActionRead), h(iv.list))
+		t.POST("/invoices/run", ident.Authorize(access.ResourceInvoices, access.ActionCreate), h(iv.run))
 	}
 }
 

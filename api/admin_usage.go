@@ -14,7 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // maxUsageDays bounds one usage query: a year of daily rollups and a little more.
@@ -167,7 +167,7 @@ func (a *Admin) usageEvents(c *gin.Context) error {
 		return err
 	}
 	names := map[string]string{}
-	withNames := a.d.Identity.may(c, p, tenants.ResourceKeys, tenants.ActionRead)
+	withNames := a.d.Identity.may(c, p, access.ResourceKeys, access.ActionRead)
 	out := listResponse[usageEventDTO]{Data: make([]usageEventDTO, len(page.Events)), NextCursor: page.NextCursor}
 	for i, e := range page.Events {
 		out.Data[i] = mapUsageEvent(e)

@@ -3,6 +3,7 @@ package tenants
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strings"
 	"time"
 
@@ -18,7 +19,7 @@ type PageInput struct {
 	Cursor string
 }
 
-func (in PageInput) limit() int {
+func (in PageInput) Size() int {
 	if in.Limit <= 0 || in.Limit > 500 {
 		return 50
 	}
@@ -26,7 +27,7 @@ func (in PageInput) limit() int {
 }
 
 // after decodes the cursor: the sort key of the last item of the previous page.
-func (in PageInput) after() (string, error) {
+func (in PageInput) After() (string, error) {
 	if in.Cursor == "" {
 		return "", nil
 	}
@@ -37,9 +38,9 @@ func (in PageInput) after() (string, error) {
 	return string(b), nil
 }
 
-func pageCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+func PageCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
-func likePattern(q string) string {
+func LikePattern(q string) string {
 	q = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q)))
 	return "%" + q + "%"
 }
@@ -52,35 +53,35 @@ type TenantPage struct {
 
 // Page lists tenants by slug, searchable by name or slug, with keyset pagination.
 func (r *Registry) Page(ctx context.Context, in PageInput) (TenantPage, error) {
-	after, err := in.after()
+	after, err := in.After()
 	if err != nil {
 		return TenantPage{}, err
 	}
-	q := r.db.Gorm.WithContext(ctx).Model(&tenantRow{})
+	q := r.db.Gorm.WithContext(ctx).Model(&TenantRow{})
 	if in.Query != "" {
-		p := likePattern(in.Query)
+		p := LikePattern(in.Query)
 		q = q.Where(`(LOWER(name) LIKE ? ESCAPE '\' OR slug LIKE ? ESCAPE '\')`, p, p)
 	}
 	if after != "" {
 		q = q.Where("slug > ?", after)
 	}
-	var rows []tenantRow
-	if err := q.Order("slug").Limit(in.limit() + 1).Find(&rows).Error; err != nil {
+	var rows []TenantRow
+	if err := q.Order("slug").Limit(in.Size() + 1).Find(&rows).Error; err != nil {
 		return TenantPage{}, err
 	}
 	page := TenantPage{Tenants: []Tenant{}}
 	for i, row := range rows {
-		if i == in.limit() {
-			page.NextCursor = pageCursor(rows[i-1].Slug)
+		if i == in.Size() {
+			page.NextCursor = PageCursor(rows[i-1].Slug)
 			break
 		}
-		page.Tenants = append(page.Tenants, mapTenant(row))
+		page.Tenants = append(page.Tenants, MapTenantRow(row))
 	}
 	return page, nil
 }
 
 // pageLimit applies the default and cap of list endpoints.
-func pageLimit(n int) int {
+func ListLimit(n int) int {
 	if n <= 0 {
 		return 50
 	}
@@ -88,34 +89,34 @@ func pageLimit(n int) int {
 }
 
 // validatePage checks the common list inputs.
-func validatePage(tenant ID, limit int, cursor, query string, cursorOK func(string) bool) error {
+func ValidateList(tenant ID, limit int, cursor, query string, cursorOK func(string) bool) error {
 	var errs []error
 	if !tenant.Valid() {
-		errs = append(errs, errString("tenant is required"))
+		errs = append(errs, errors.New("tenant is required"))
 	}
-	return invalid("invalid list request", append(errs, pageProblems(limit, cursor, query, cursorOK)...))
+	return errkind.JoinInvalid("invalid list request", append(errs, ListProblems(limit, cursor, query, cursorOK)...))
 }
 
 // pageProblems lists what is wrong with a page request's limit, cursor and query.
-func pageProblems(limit int, cursor, query string, cursorOK func(string) bool) []error {
+func ListProblems(limit int, cursor, query string, cursorOK func(string) bool) []error {
 	var errs []error
 	if limit < 0 || limit > 200 {
-		errs = append(errs, errString("limit must be between 1 and 200"))
+		errs = append(errs, errors.New("limit must be between 1 and 200"))
 	}
 	if cursor != "" && !cursorOK(cursor) {
-		errs = append(errs, errString("cursor is not one this API returned; start again without it"))
+		errs = append(errs, errors.New("cursor is not one this API returned; start again without it"))
 	}
 	if len(query) > 100 {
-		errs = append(errs, errString("q must be at most 100 characters"))
+		errs = append(errs, errors.New("q must be at most 100 characters"))
 	}
 	return errs
 }
 
 // escapeLike escapes LIKE wildcards in user text (with '\' as the escape character).
-func escapeLike(s string) string {
+func EscapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
 // nowUTC is the current time in UTC, truncated to microseconds (Postgres' precision),
 // so a value read back equals the value written and keyset cursors are exact.
-func nowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+func NowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

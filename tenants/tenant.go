@@ -73,4 +73,4 @@ func Slugify(name string) string {
 }
 
 // newULID returns a fresh lowercase ULID, the id format of users and keys.
-func newULID() string { return strings.ToLower(ulid.Make().String()) }
+func NewULID() string { return strings.ToLower(ulid.Make().String()) }
