@@ -65,7 +65,6 @@ func (id *Identity) changePassword(c *gin.Context) error {
 		return err
 	}
 	if err := id.d.Sessions.Throttle(c.ClientIP(), s.User.Email); err != nil {
-		setRetryAfter(c, err)
 		return err
 	}
 	if err := id.d.Users.ChangePassword(c.Request.Context(), accounts.ChangePasswordInput{UserID: s.User.ID,

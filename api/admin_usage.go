@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -84,8 +83,8 @@ func (a *Admin) usageQuery(c *gin.Context, def string) (ledger.SeriesQuery, erro
 		seen[ledger.GroupBy(g)] = true
 		q.GroupBy = append(q.GroupBy, ledger.GroupBy(g))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return q, errkind.Wrap(errkind.Invalid, err, "invalid usage query: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	if err := errkind.JoinInvalid("invalid usage query", errs); err != nil {
+		return q, err
 	}
 	return q, q.Validate()
 }

@@ -1,9 +1,7 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -43,20 +41,11 @@ func (id *Identity) login(c *gin.Context) error {
 	pair, err := id.d.Sessions.Login(c.Request.Context(), accounts.LoginInput{Email: req.Email,
 		Password: seal.Secret(req.Password), IP: c.ClientIP()})
 	if err != nil {
-		setRetryAfter(c, err)
 		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, mapTokens(pair))
 	return nil
-}
-
-// setRetryAfter adds Retry-After (seconds) to a rate-limited answer.
-func setRetryAfter(c *gin.Context, err error) {
-	var rl *accounts.RateLimitedError
-	if errors.As(err, &rl) {
-		c.Header("Retry-After", strconv.FormatInt(int64((rl.RetryAfter+time.Second-1)/time.Second), 10))
-	}
 }
 
 // refresh: POST /api/v1/auth/refresh.

@@ -92,7 +92,7 @@ func (f *ChangeFeed) Subscribe(fn func(ctx context.Context, c Change)) {
 	f.subs = append(f.subs, fn)
 }
 
-// publishTx announces c to other instances when tx commits (Postgres NOTIFY is
+// PublishTx announces c to other instances when tx commits (Postgres NOTIFY is
 // transactional). It is a no-op on SQLite, where Deliver after commit suffices.
 func (f *ChangeFeed) PublishTx(tx *gorm.DB, c Change) error {
 	if f == nil || f.db.Dialect != migrations.DialectPostgres {

@@ -26,7 +26,7 @@ func (in PageInput) Size() int {
 	return in.Limit
 }
 
-// after decodes the cursor: the sort key of the last item of the previous page.
+// After decodes the cursor: the sort key of the last item of the previous page.
 func (in PageInput) After() (string, error) {
 	if in.Cursor == "" {
 		return "", nil
@@ -80,7 +80,7 @@ func (r *Registry) Page(ctx context.Context, in PageInput) (TenantPage, error) {
 	return page, nil
 }
 
-// pageLimit applies the default and cap of list endpoints.
+// ListLimit applies the default and cap of list endpoints.
 func ListLimit(n int) int {
 	if n <= 0 {
 		return 50
@@ -88,7 +88,7 @@ func ListLimit(n int) int {
 	return min(n, 200)
 }
 
-// validatePage checks the common list inputs.
+// ValidateList checks the common list inputs.
 func ValidateList(tenant ID, limit int, cursor, query string, cursorOK func(string) bool) error {
 	var errs []error
 	if !tenant.Valid() {
@@ -97,7 +97,7 @@ func ValidateList(tenant ID, limit int, cursor, query string, cursorOK func(stri
 	return errkind.JoinInvalid("invalid list request", append(errs, ListProblems(limit, cursor, query, cursorOK)...))
 }
 
-// pageProblems lists what is wrong with a page request's limit, cursor and query.
+// ListProblems lists what is wrong with a page request's limit, cursor and query.
 func ListProblems(limit int, cursor, query string, cursorOK func(string) bool) []error {
 	var errs []error
 	if limit < 0 || limit > 200 {
@@ -112,11 +112,11 @@ func ListProblems(limit int, cursor, query string, cursorOK func(string) bool) [
 	return errs
 }
 
-// escapeLike escapes LIKE wildcards in user text (with '\' as the escape character).
+// EscapeLike escapes LIKE wildcards in user text (with '\' as the escape character).
 func EscapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
 }
 
-// nowUTC is the current time in UTC, truncated to microseconds (Postgres' precision),
+// NowUTC is the current time in UTC, truncated to microseconds (Postgres' precision),
 // so a value read back equals the value written and keyset cursors are exact.
 func NowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

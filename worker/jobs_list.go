@@ -3,7 +3,6 @@ package worker
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,10 +40,7 @@ func (in ListInput) Validate() error {
 	if in.Limit < 0 || in.Limit > 500 {
 		errs = append(errs, fmt.Errorf("limit: 1 to 500, got %d", in.Limit))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return errkind.Wrap(errkind.Invalid, err, "invalid job query: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	return nil
+	return errkind.JoinInvalid("invalid job query", errs)
 }
 
 func validState(s string) bool {

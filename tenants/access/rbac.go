@@ -1,3 +1,6 @@
+// Package access decides who may do what: the role and permission table, the
+// Casbin authorizer over it, and the adapter that keeps Casbin's rules in the
+// casbin_rule table, so a role assignment commits with the membership it belongs to.
 package access
 
 import (
@@ -135,7 +138,7 @@ func (a *Authorizer) CanPlatform(userID string, act Action) (bool, error) {
 	return a.e.Enforce(userID, PlatformDomain, string(ResourcePlatform), string(act))
 }
 
-// assignRoleTx replaces user's role in domain with role, inside tx.
+// AssignRoleTx replaces user's role in domain with role, inside tx.
 func AssignRoleTx(tx *gorm.DB, userID string, role Role, domain string) error {
 	if err := UnassignRolesTx(tx, userID, domain); err != nil {
 		return err
@@ -143,7 +146,7 @@ func AssignRoleTx(tx *gorm.DB, userID string, role Role, domain string) error {
 	return tx.Table("casbin_rule").Create(&casbinRule{Ptype: "g", V0: userID, V1: string(role), V2: domain}).Error
 }
 
-// unassignRolesTx removes every role of user in domain, inside tx.
+// UnassignRolesTx removes every role of user in domain, inside tx.
 func UnassignRolesTx(tx *gorm.DB, userID, domain string) error {
 	return tx.Table("casbin_rule").Where("ptype = ? AND v0 = ? AND v2 = ?", "g", userID, domain).Delete(&casbinRule{}).Error
 }

@@ -66,19 +66,12 @@ type Session struct {
 	Family string
 }
 
-// RateLimitedError is a refused login with the time to wait.
-type RateLimitedError struct {
-	RetryAfter time.Duration
-}
-
-// Error says what happened.
-func (e *RateLimitedError) Error() string {
-	return "too many sign-in attempts; retry in " + e.RetryAfter.Round(time.Second).String()
-}
-
-// Unwrap makes it a RateLimited kind.
-func (e *RateLimitedError) Unwrap() error {
-	return &errkind.Error{Kind: errkind.RateLimited, Message: e.Error(), Code: "rate_limit_exceeded"}
+// errLoginThrottled refuses a sign-in attempt over the login limits; the message
+// and Retry-After name the delay.
+func errLoginThrottled(wait time.Duration) error {
+	wait = max(wait, time.Second)
+	return &errkind.Error{Kind: errkind.RateLimited, Code: "rate_limit_exceeded", RetryAfter: wait,
+		Message: "too many sign-in attempts; retry in " + wait.Round(time.Second).String()}
 }
 
 // LoginLimits configure login rate limiting. Each is a token bucket: Burst attempts
@@ -196,13 +189,13 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (TokenPair, error) 
 
 // Throttle counts one password attempt against the client IP and the account (the
 // limits of Login), so no endpoint that checks a password is a faster oracle than
-// sign-in. Over a limit it returns a *RateLimitedError.
+// sign-in. Over a limit it returns a RateLimited error with its Retry-After.
 func (s *Sessions) Throttle(ip, email string) error {
 	if ok, wait := s.ipLim.Allow(ip); !ok {
-		return &RateLimitedError{RetryAfter: max(wait, time.Second)}
+		return errLoginThrottled(wait)
 	}
 	if ok, wait := s.userLim.Allow(normalizeEmail(email)); !ok {
-		return &RateLimitedError{RetryAfter: max(wait, time.Second)}
+		return errLoginThrottled(wait)
 	}
 	return nil
 }

@@ -1,3 +1,7 @@
+// Package accounts owns people and how they sign in: users, tenant memberships,
+// passwords (argon2id), sessions (JWT access tokens signed by a rotating keyring,
+// refresh token families), invitations and one-time reset links, account
+// lifecycle (disable, delete, sign out everywhere) and the first-run bootstrap.
 package accounts
 
 import (

@@ -1,3 +1,6 @@
+// Package apikeys owns API keys: creation, listing, rotation and revocation, and
+// their authentication on the request path (cache, known-key filter, per-address
+// miss limiter, batched last-used updates).
 package apikeys
 
 import (

@@ -32,18 +32,16 @@ var (
 	// ErrKeyLookupThrottled: too many invalid keys came from this client address
 	// (or, while the known-key filter is not loaded, from everywhere); its error
 	// carries the Retry-After delay.
-	ErrKeyLookupThrottled error = &errkind.Error{Kind: errkind.RateLimited, Code: "rate_limit_exceeded",
+	ErrKeyLookupThrottled error = errThrottled
+
+	errThrottled = &errkind.Error{Kind: errkind.RateLimited, Code: "rate_limit_exceeded",
 		Message: "too many invalid API keys from this address; retry after the Retry-After delay with a valid key"}
 
 	errKnownKeysUnavailable = errors.New("known API keys not loaded yet")
 )
 
-// throttledError is ErrKeyLookupThrottled with its Retry-After delay.
-type throttledError struct{ after time.Duration }
-
-func (e *throttledError) Error() string             { return ErrKeyLookupThrottled.Error() }
-func (e *throttledError) Unwrap() error             { return ErrKeyLookupThrottled }
-func (e *throttledError) RetryAfter() time.Duration { return max(e.after, time.Second) }
+// throttled is ErrKeyLookupThrottled with its Retry-After delay (at least a second).
+func throttled(wait time.Duration) error { return errThrottled.WithRetryAfter(max(wait, time.Second)) }
 
 // KeyAuthConfig tunes the key cache.
 type KeyAuthConfig struct {
@@ -230,7 +228,7 @@ func (a *KeyAuthenticator) refuse(client string, err error) error {
 	}
 	if ok, wait := a.misses.Allow(clientBucket(client)); !ok {
 		a.stats.throttled.Add(1)
-		return &throttledError{after: wait}
+		return throttled(wait)
 	}
 	return ErrKeyInvalid
 }
@@ -269,13 +267,13 @@ func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64, clie
 		// already used up its allowance is refused before it gets one.
 		if ok, wait := a.misses.peek(clientBucket(client)); !ok {
 			a.stats.throttled.Add(1)
-			return nil, &throttledError{after: wait}
+			return nil, throttled(wait)
 		}
 	}
 	hexHash := hex.EncodeToString(h[:])
 	v, err, _ := a.sf.Do(hexHash, func() (any, error) {
 		if !filtered && !a.lookups.take() {
-			return nil, &throttledError{after: time.Second}
+			return nil, throttled(time.Second)
 		}
 		a.stats.dbLookups.Add(1)
 		// Shared by every waiter: one caller's cancellation must not fail the others.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -54,11 +55,10 @@ func TestKeyAuthMissFloodThrottlesOnlyItsAddress(t *testing.T) {
 				wg.Go(func() {
 					for range 250 {
 						_, err := b.auth.AuthenticateFrom(ctx, randomKey(t), flooder)
-						var ra interface{ RetryAfter() time.Duration }
 						switch {
-						case errors.Is(err, ErrKeyLookupThrottled) && errors.As(err, &ra):
+						case errors.Is(err, ErrKeyLookupThrottled) && errkind.RetryAfterOf(err) > 0:
 							throttled.Add(1)
-							retryAfter.Store(int64(ra.RetryAfter()))
+							retryAfter.Store(int64(errkind.RetryAfterOf(err)))
 						case errors.Is(err, ErrKeyInvalid):
 							invalid.Add(1)
 						default:

@@ -10,7 +10,7 @@ import (
 	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
-// removeMemberKeysTx revokes the live API keys userID created in tenant (unless
+// RevokeMemberKeysTx revokes the live API keys userID created in tenant (unless
 // keep) and returns their hashes, for the key caches once the transaction commits.
 func RevokeMemberKeysTx(tx *gorm.DB, feed *tenants.ChangeFeed, tenant tenants.ID, userID string, keep bool, actor audit.Actor) ([]string, error) {
 	if keep {
@@ -44,7 +44,7 @@ func liveKeysOf(tx *gorm.DB, tenant tenants.ID, userID string) *gorm.DB {
 		string(tenant), userID, tenants.NowUTC())
 }
 
-// liveKeyCounts returns, per member of the tenant, how many working API keys they
+// LiveKeyCounts returns, per member of the tenant, how many working API keys they
 // created (the console shows it before a removal).
 func LiveKeyCounts(ctx context.Context, db *database.DB, tenant tenants.ID) (map[string]int, error) {
 	var rows []struct {

@@ -42,7 +42,7 @@ func (b *tokenBucket) takeLocked(now time.Time) (bool, time.Duration) {
 	return false, wait
 }
 
-// keyedLimiter keeps a token bucket per key (email, IP), bounded in size: full
+// KeyedLimiter keeps a token bucket per key (email, IP), bounded in size: full
 // buckets are forgotten first, since forgetting them changes nothing.
 type KeyedLimiter struct {
 	mu       sync.Mutex
@@ -57,7 +57,7 @@ func NewKeyedLimiter(perMinute, burst float64, maxTracked int, now func() time.T
 	return &KeyedLimiter{rate: perMinute / 60, capacity: burst, max: maxTracked, buckets: map[string]*tokenBucket{}, now: now}
 }
 
-// allow takes a token from key's bucket, or reports how long to wait.
+// Allow takes a token from key's bucket, or reports how long to wait.
 func (l *KeyedLimiter) Allow(key string) (bool, time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

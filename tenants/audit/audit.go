@@ -1,3 +1,5 @@
+// Package audit records who changed what, per tenant and on the platform, in the
+// same transaction as the change, and lists it back.
 package audit
 
 import (
@@ -85,7 +87,7 @@ type auditRow struct {
 
 func (auditRow) TableName() string { return "audit_log" }
 
-// recordAudit writes an entry inside the transaction of the change it records, so
+// RecordTx writes an entry inside the transaction of the change it records, so
 // the log has exactly the changes that committed.
 func RecordTx(tx *gorm.DB, tenant tenants.ID, actor Actor, action, target string, details map[string]any) error {
 	if details == nil {
