@@ -19,6 +19,7 @@ type PageInput struct {
 	Cursor string
 }
 
+// Size is the page size to fetch: Limit, or 50 when it is unset or out of range.
 func (in PageInput) Size() int {
 	if in.Limit <= 0 || in.Limit > 500 {
 		return 50
@@ -38,8 +39,11 @@ func (in PageInput) After() (string, error) {
 	return string(b), nil
 }
 
+// PageCursor encodes a sort key as the opaque cursor After decodes.
 func PageCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
+// LikePattern turns a search query into a case-insensitive LIKE substring pattern,
+// with the wildcards in q escaped.
 func LikePattern(q string) string {
 	q = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q)))
 	return "%" + q + "%"

@@ -65,6 +65,8 @@ func (r *Registry) Close() {
 	}
 }
 
+// TenantRow is the control-database row of a tenant. The identity subpackages join
+// it (a user's memberships, an invitation's tenant name); everyone else uses Tenant.
 type TenantRow struct {
 	ID               string `gorm:"primaryKey"`
 	Slug             string
@@ -79,8 +81,10 @@ type TenantRow struct {
 	SuspendedAt      *time.Time
 }
 
+// TableName is the table of TenantRow.
 func (TenantRow) TableName() string { return "tenants" }
 
+// MapTenantRow converts a row to the Tenant the rest of Tollgate sees.
 func MapTenantRow(r TenantRow) Tenant {
 	return Tenant{ID: ID(r.ID), Slug: r.Slug, Name: r.Name, SchemaName: r.SchemaName, Status: Status(r.Status),
 		StripeCustomerID: r.StripeCustomerID, BillingEmail: r.BillingEmail, Plan: r.Plan, CreatedAt: r.CreatedAt, SuspendedAt: r.SuspendedAt}

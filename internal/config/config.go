@@ -6,7 +6,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/tollgate-dev/tollgate/internal/seal"
 	"net/netip"
 	"net/url"
 	"os"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // Mode is how the deployment serves tenants.

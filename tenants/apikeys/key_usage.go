@@ -2,8 +2,9 @@ package apikeys
 
 import (
 	"context"
-	"gorm.io/gorm"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // keepUsed saves an entry's unflushed last use before the entry leaves the cache.

@@ -53,6 +53,8 @@ type KeyedLimiter struct {
 	now      func() time.Time
 }
 
+// NewKeyedLimiter returns a limiter of burst tokens per key, refilled at perMinute,
+// tracking at most maxTracked keys. The login throttle of accounts uses it too.
 func NewKeyedLimiter(perMinute, burst float64, maxTracked int, now func() time.Time) *KeyedLimiter {
 	return &KeyedLimiter{rate: perMinute / 60, capacity: burst, max: maxTracked, buckets: map[string]*tokenBucket{}, now: now}
 }
