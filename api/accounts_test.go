@@ -9,6 +9,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // loginAs signs email in with password over HTTP and returns the token pair.
@@ -34,8 +37,8 @@ func TestCrossTenantTakeoverRefused(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a, b := env.tenant("acme"), env.tenant("globex")
-			_, aAdmin := env.member(a, tenants.RoleAdmin)
-			_, bAdmin := env.member(b, tenants.RoleOwner)
+			_, aAdmin := env.member(a, access.RoleAdmin)
+			_, bAdmin := env.member(b, access.RoleOwner)
 			aBase, bBase := "/api/v1/tenants/"+a.Slug, "/api/v1/tenants/"+b.Slug
 
 			// Given A's admin invites bob: a one-time link, no password anywhere
@@ -105,8 +108,8 @@ func TestLinkRefusals(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			_, owner := env.member(a, tenants.RoleOwner)
-			_, viewer := env.member(a, tenants.RoleViewer)
+			_, owner := env.member(a, access.RoleOwner)
+			_, viewer := env.member(a, access.RoleViewer)
 			base := "/api/v1/tenants/" + a.Slug
 			expired := env.invite(base, owner, "late@example.com", "viewer")
 			require.NoError(t, env.db.Gorm.WithContext(t.Context()).Exec("UPDATE invitations SET expires_at = ? WHERE email = ?",
@@ -156,7 +159,7 @@ func TestAccountLifecycle(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			_, owner := env.member(a, tenants.RoleOwner)
+			_, owner := env.member(a, access.RoleOwner)
 			root := env.superadmin()
 			base := "/api/v1/tenants/" + a.Slug
 			u := env.acceptNew(env.invite(base, owner, "carol@example.com", "developer"), "")
@@ -232,21 +235,21 @@ func TestAccountLifecycle(t *testing.T) {
 			_, res = env.loginAs(u.Email, "a brand new password")
 			require.Equal(t, 401, res.Status)
 
-			audit := env.do("GET", base+"/audit?limit=200", owner, nil)
-			for _, action := range []string{tenants.AuditUserPasswordChanged, tenants.AuditUserSignedOut, tenants.AuditUserDisabled,
-				tenants.AuditUserEnabled, tenants.AuditMemberRemoved} {
-				require.Contains(t, audit.Body, action)
+			entries := env.do("GET", base+"/audit?limit=200", owner, nil)
+			for _, action := range []string{audit.AuditUserPasswordChanged, audit.AuditUserSignedOut, audit.AuditUserDisabled,
+				audit.AuditUserEnabled, audit.AuditMemberRemoved} {
+				require.Contains(t, entries.Body, action)
 			}
-			require.NotContains(t, audit.Body, "a brand new password")
+			require.NotContains(t, entries.Body, "a brand new password")
 			// The platform log holds the account-level changes; tenant admins cannot read it
 			require.Equal(t, 403, env.do("GET", "/api/v1/audit", owner, nil).Status)
 			platform := env.do("GET", "/api/v1/audit?limit=200", root, nil)
 			require.Equal(t, 200, platform.Status, platform.Body)
-			for _, action := range []string{tenants.AuditUserSuperadminGranted, tenants.AuditUserSuperadminRevoked, tenants.AuditUserDeleted,
-				tenants.AuditUserDisabled, tenants.AuditUserPasswordChanged, tenants.AuditUserSignedOut} {
+			for _, action := range []string{audit.AuditUserSuperadminGranted, audit.AuditUserSuperadminRevoked, audit.AuditUserDeleted,
+				audit.AuditUserDisabled, audit.AuditUserPasswordChanged, audit.AuditUserSignedOut} {
 				require.Contains(t, platform.Body, `"action":"`+action+`"`)
 			}
-			require.NotContains(t, platform.Body, tenants.AuditMemberInvited, "tenant entries stay in the tenant's log")
+			require.NotContains(t, platform.Body, audit.AuditMemberInvited, "tenant entries stay in the tenant's log")
 		})
 	}
 }
@@ -261,7 +264,7 @@ func TestRemovedMemberKeys(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			_, owner := env.member(a, tenants.RoleOwner)
+			_, owner := env.member(a, access.RoleOwner)
 			base := "/api/v1/tenants/" + a.Slug
 			makeKey := func(token string) string {
 				res := env.do("POST", base+"/keys", token, map[string]any{"name": "k-" + string(tenants.NewID())[:6], "scopes": []string{"inference"}})
@@ -273,8 +276,8 @@ func TestRemovedMemberKeys(t *testing.T) {
 				require.NotEmpty(t, k.Secret)
 				return k.Secret
 			}
-			goneID, gone := env.member(a, tenants.RoleDeveloper)
-			keptID, kept := env.member(a, tenants.RoleDeveloper)
+			goneID, gone := env.member(a, access.RoleDeveloper)
+			keptID, kept := env.member(a, access.RoleDeveloper)
 			gone1, gone2, kept1, ownerKey := makeKey(gone), makeKey(gone), makeKey(kept), makeKey(owner)
 			for _, k := range []string{gone1, gone2, kept1, ownerKey} {
 				require.Equal(t, 200, env.do("GET", "/v1/whoami", k, nil).Status)
@@ -317,10 +320,10 @@ func TestResetLink(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, "sqlite")
 	a := env.tenant("acme")
-	uid, token := env.member(a, tenants.RoleViewer)
+	uid, token := env.member(a, access.RoleViewer)
 	u, err := env.users.Get(t.Context(), uid)
 	require.NoError(t, err)
-	link, err := env.users.CreateResetLink(t.Context(), tenants.CreateResetLinkInput{Email: u.Email, Actor: tenants.CLIActor()})
+	link, err := env.users.CreateResetLink(t.Context(), accounts.CreateResetLinkInput{Email: u.Email, Actor: audit.CLIActor()})
 	require.NoError(t, err)
 	require.Contains(t, link.Path(), "/reset/tgl_")
 	require.Equal(t, 401, env.do("GET", "/api/v1/me", token, nil).Status)
@@ -342,9 +345,9 @@ func TestResetLink(t *testing.T) {
 // limits, so a stolen access token is no faster password oracle than the login form.
 func TestChangePasswordThrottled(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, "sqlite", envOptions{limits: tenants.LoginLimits{PerIPPerMinute: 1000, PerIPBurst: 1000, PerAccountPerMinute: 1, PerAccountBurst: 3}})
+	env := newTestEnv(t, "sqlite", envOptions{limits: accounts.LoginLimits{PerIPPerMinute: 1000, PerIPBurst: 1000, PerAccountPerMinute: 1, PerAccountBurst: 3}})
 	a := env.tenant("acme")
-	_, token := env.member(a, tenants.RoleViewer) // the sign-in is attempt 1
+	_, token := env.member(a, access.RoleViewer) // the sign-in is attempt 1
 	wrong := map[string]string{"current_password": "guess number one", "new_password": "a brand new password"}
 	for range 2 {
 		require.Equal(t, 422, env.do("POST", "/api/v1/me/password", token, wrong).Status)
@@ -362,7 +365,7 @@ func TestUsersPage(t *testing.T) {
 	env := newTestEnv(t, "sqlite")
 	root := env.superadmin()
 	for i := range 5 {
-		_, err := env.users.Create(t.Context(), tenants.CreateUserInput{Email: "pager-" + string(rune('a'+i)) + "@example.com", Name: "Pat"})
+		_, err := env.users.Create(t.Context(), accounts.CreateUserInput{Email: "pager-" + string(rune('a'+i)) + "@example.com", Name: "Pat"})
 		require.NoError(t, err)
 	}
 	var seen []string

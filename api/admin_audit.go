@@ -7,7 +7,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 type auditDTO struct {
@@ -32,7 +32,7 @@ func (id *Identity) listAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return id.writeAudit(c, tenants.ListAuditInput{TenantID: p.TenantID(), Limit: limit, Cursor: c.Query("cursor"), Query: c.Query("q")})
+	return id.writeAudit(c, audit.ListAuditInput{TenantID: p.TenantID(), Limit: limit, Cursor: c.Query("cursor"), Query: c.Query("q")})
 }
 
 // listPlatformAudit: GET /api/v1/audit?limit=&cursor=&q= (superadmins). The platform
@@ -42,10 +42,10 @@ func (id *Identity) listPlatformAudit(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	return id.writeAudit(c, tenants.ListAuditInput{Platform: true, Limit: limit, Cursor: c.Query("cursor"), Query: c.Query("q")})
+	return id.writeAudit(c, audit.ListAuditInput{Platform: true, Limit: limit, Cursor: c.Query("cursor"), Query: c.Query("q")})
 }
 
-func (id *Identity) writeAudit(c *gin.Context, in tenants.ListAuditInput) error {
+func (id *Identity) writeAudit(c *gin.Context, in audit.ListAuditInput) error {
 	page, err := id.d.Audit.List(c.Request.Context(), in)
 	if err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // monthStart is the first instant of the current UTC month: events placed a few
@@ -26,9 +26,9 @@ func TestBudgetPreview(t *testing.T) {
 			t.Parallel()
 			b := newAdminEnv(t, backend)
 			a, other := b.tenant("acme"), b.tenant("globex")
-			_, billingTok := b.member(a, tenants.RoleBilling)
-			_, viewer := b.member(a, tenants.RoleViewer)
-			memberA, _ := b.member(a, tenants.RoleDeveloper)
+			_, billingTok := b.member(a, access.RoleBilling)
+			_, viewer := b.member(a, access.RoleViewer)
+			memberA, _ := b.member(a, access.RoleDeveloper)
 			keyA, _ := b.key(a)
 			keyA2, _ := b.key(a)
 			keyB, _ := b.key(other)

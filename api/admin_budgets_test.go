@@ -9,7 +9,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 func TestBudgetsLifecycle(t *testing.T) {
@@ -19,10 +19,10 @@ func TestBudgetsLifecycle(t *testing.T) {
 			t.Parallel()
 			b := newAdminEnv(t, backend)
 			a, other := b.tenant("acme"), b.tenant("globex")
-			_, billingTok := b.member(a, tenants.RoleBilling)
-			_, viewer := b.member(a, tenants.RoleViewer)
-			memberA, _ := b.member(a, tenants.RoleDeveloper)
-			memberB, _ := b.member(other, tenants.RoleDeveloper)
+			_, billingTok := b.member(a, access.RoleBilling)
+			_, viewer := b.member(a, access.RoleViewer)
+			memberA, _ := b.member(a, access.RoleDeveloper)
+			memberB, _ := b.member(other, access.RoleDeveloper)
 			keyA, _ := b.key(a)
 			keyB, _ := b.key(other)
 			otherBudget, err := budget.Set(t.Context(), b.handle(other), budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1})
@@ -118,7 +118,7 @@ func TestAlertsList(t *testing.T) {
 	t.Parallel()
 	b := newAdminEnv(t, "sqlite")
 	a := b.tenant("acme")
-	_, viewer := b.member(a, tenants.RoleViewer)
+	_, viewer := b.member(a, access.RoleViewer)
 	bud, err := budget.Set(t.Context(), b.handle(a), budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 10_000_000_000})
 	require.NoError(t, err)
 	_, _, err = budget.Record(t.Context(), b.handle(a), budget.Alert{BudgetID: bud.ID, PeriodKey: "2026-11", Threshold: 80, Spent: 8_000_000_000, Limit: 10_000_000_000})

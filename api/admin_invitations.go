@@ -8,7 +8,10 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/internal/seal"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 type invitationDTO struct {
@@ -23,14 +26,14 @@ type invitationDTO struct {
 	URL string `json:"url,omitempty"`
 }
 
-func mapInvitation(inv tenants.Invitation) invitationDTO {
+func mapInvitation(inv accounts.Invitation) invitationDTO {
 	return invitationDTO{ID: inv.ID, Email: inv.Email, Role: string(inv.Role), InvitedByEmail: inv.InvitedByEmail,
 		CreatedAt: inv.CreatedAt, ExpiresAt: inv.ExpiresAt}
 }
 
 // linkURL is the console URL of a one-time link: the configured public URL, or the
 // origin the caller reached this server at.
-func (id *Identity) linkURL(c *gin.Context, l tenants.Link) string {
+func (id *Identity) linkURL(c *gin.Context, l accounts.Link) string {
 	base := strings.TrimRight(id.d.PublicURL, "/")
 	if base == "" {
 		scheme := "http"
@@ -76,8 +79,8 @@ func (id *Identity) createInvitation(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	link, err := id.d.Users.Invite(c.Request.Context(), tenants.InviteInput{TenantID: p.TenantID(), Email: req.Email,
-		Role: tenants.Role(req.Role), MayManageOwners: id.may(c, p, tenants.ResourceMembers, tenants.ActionManageOwners), Actor: actor(c)})
+	link, err := id.d.Users.Invite(c.Request.Context(), accounts.InviteInput{TenantID: p.TenantID(), Email: req.Email,
+		Role: access.Role(req.Role), MayManageOwners: id.may(c, p, access.ResourceMembers, access.ActionManageOwners), Actor: actor(c)})
 	if err != nil {
 		return err
 	}
@@ -94,7 +97,7 @@ func (id *Identity) revokeInvitation(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := id.d.Users.RevokeInvitation(c.Request.Context(), tenants.RevokeInvitationInput{TenantID: p.TenantID(),
+	if err := id.d.Users.RevokeInvitation(c.Request.Context(), accounts.RevokeInvitationInput{TenantID: p.TenantID(),
 		InvitationID: c.Param("invitation_id"), Actor: actor(c)}); err != nil {
 		return err
 	}
@@ -124,7 +127,7 @@ func (id *Identity) lookupLink(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	s, err := id.d.Users.LookupLink(c.Request.Context(), tenants.SecretString(req.Token))
+	s, err := id.d.Users.LookupLink(c.Request.Context(), seal.Secret(req.Token))
 	if err != nil {
 		return err
 	}
@@ -158,9 +161,9 @@ func (id *Identity) acceptLink(c *gin.Context) error {
 		return err
 	}
 	ctx := c.Request.Context()
-	in := tenants.AcceptLinkInput{Token: tenants.SecretString(req.Token), Password: tenants.SecretString(req.Password), Name: req.Name, IP: c.ClientIP()}
+	in := accounts.AcceptLinkInput{Token: seal.Secret(req.Token), Password: seal.Secret(req.Password), Name: req.Name, IP: c.ClientIP()}
 	if tok, ok := bearer(c); ok {
-		if strings.HasPrefix(tok, tenants.APIKeyPrefix) {
+		if strings.HasPrefix(tok, apikeys.APIKeyPrefix) {
 			return errkind.New(errkind.Unauthenticated, "accept an invitation with a user session, not an API key")
 		}
 		s, err := id.d.Sessions.Verify(ctx, tok)
@@ -180,7 +183,7 @@ func (id *Identity) acceptLink(c *gin.Context) error {
 		}
 	}
 	if res.PasswordSet {
-		pair, err := id.d.Sessions.Login(ctx, tenants.LoginInput{Email: res.User.Email, Password: in.Password, IP: c.ClientIP()})
+		pair, err := id.d.Sessions.Login(ctx, accounts.LoginInput{Email: res.User.Email, Password: in.Password, IP: c.ClientIP()})
 		if err == nil {
 			tr := mapTokens(pair)
 			out.Session = &tr

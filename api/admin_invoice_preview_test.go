@@ -12,7 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/logging"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // withInvoices registers the invoice routes on b's server, billing off (no
@@ -31,8 +31,8 @@ func TestInvoicePreview(t *testing.T) {
 			b := newAdminEnv(t, backend)
 			withInvoices(b)
 			a := b.tenant("acme")
-			_, billingTok := b.member(a, tenants.RoleBilling)
-			_, dev := b.member(a, tenants.RoleDeveloper)
+			_, billingTok := b.member(a, access.RoleBilling)
+			_, dev := b.member(a, access.RoleDeveloper)
 			// Given a plan with a 25% markup and a $10 fee, and this month's usage:
 			// sim-large $3.00 (two requests), sim-small $0.012 (charged $0.015, half a
 			// cent: rounds up), plus last month's $7 that this month must not show.
@@ -77,7 +77,7 @@ func TestInvoiceReconcilesWithUsage(t *testing.T) {
 	b := newAdminEnv(t, "sqlite")
 	withInvoices(b)
 	a := b.tenant("acme")
-	_, owner := b.member(a, tenants.RoleOwner)
+	_, owner := b.member(a, access.RoleOwner)
 	// Given a month of awkward amounts over three models and several days (the
 	// default plan: provider cost, no markup, no fee).
 	start := monthStart()

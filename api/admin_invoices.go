@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/jobs"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // InvoiceRuns enqueues invoice runs for the worker (worker.Enqueuer).
@@ -46,9 +47,9 @@ func NewInvoices(registry *tenants.Registry, svc *invoicing.Service, runs Invoic
 func (iv *Invoices) Routes(ident *Identity) func(*gin.Engine) {
 	return func(e *gin.Engine) {
 		t := ident.TenantGroup(e)
-		t.GET("/invoices", ident.Authorize(tenants.ResourceInvoices, tenants.ActionRead), h(iv.list))
-		t.GET("/invoices/preview", ident.Authorize(tenants.ResourceInvoices, tenants.ActionRead), h(iv.preview))
-		t.POST("/invoices/run", ident.Authorize(tenants.ResourceInvoices, tenants.ActionCreate), h(iv.run))
+		t.GET("/invoices", ident.Authorize(access.ResourceInvoices, access.ActionRead), h(iv.list))
+		t.GET("/invoices/preview", ident.Authorize(access.ResourceInvoices, access.ActionRead), h(iv.preview))
+		t.POST("/invoices/run", ident.Authorize(access.ResourceInvoices, access.ActionCreate), h(iv.run))
 	}
 }
 

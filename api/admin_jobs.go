@@ -9,7 +9,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/jobs"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // Jobs serves the job queue's state to superadmins.
@@ -24,7 +24,7 @@ func NewJobs(client jobs.Client) *Jobs { return &Jobs{client: client} }
 // with the platform read permission: superadmins).
 func (j *Jobs) Routes(ident *Identity) func(*gin.Engine) {
 	return func(e *gin.Engine) {
-		e.GET("/api/v1/jobs", ident.requireSession, ident.AuthorizePlatform(tenants.ActionRead), h(j.list))
+		e.GET("/api/v1/jobs", ident.requireSession, ident.AuthorizePlatform(access.ActionRead), h(j.list))
 	}
 }
 

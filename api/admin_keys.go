@@ -10,7 +10,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 type keyDTO struct {
@@ -28,7 +28,7 @@ type keyDTO struct {
 	LastUsedAt *time.Time `json:"last_used_at"`
 }
 
-func mapKey(k tenants.APIKey) keyDTO {
+func mapKey(k apikeys.APIKey) keyDTO {
 	return keyDTO{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, Models: k.Models, RPMLimit: k.RPMLimit, TPMLimit: k.TPMLimit,
 		CreatedBy: k.CreatedBy, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
 }
@@ -49,7 +49,7 @@ func (id *Identity) listKeys(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	page, err := id.d.Keys.List(c.Request.Context(), tenants.ListKeysInput{TenantID: p.TenantID(), Limit: limit,
+	page, err := id.d.Keys.List(c.Request.Context(), apikeys.ListKeysInput{TenantID: p.TenantID(), Limit: limit,
 		Cursor: c.Query("cursor"), Query: c.Query("q")})
 	if err != nil {
 		return err
@@ -94,7 +94,7 @@ func (id *Identity) createKey(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	in := tenants.CreateKeyInput{TenantID: p.TenantID(), Name: req.Name, Scopes: req.Scopes, Models: req.Models,
+	in := apikeys.CreateKeyInput{TenantID: p.TenantID(), Name: req.Name, Scopes: req.Scopes, Models: req.Models,
 		ExpiresAt: req.ExpiresAt, Actor: actor(c)}
 	if req.RPMLimit != nil {
 		in.RPMLimit = *req.RPMLimit
@@ -131,7 +131,7 @@ func (id *Identity) revokeKey(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	k, err := id.d.Keys.Revoke(c.Request.Context(), tenants.RevokeKeyInput{TenantID: p.TenantID(), KeyID: c.Param("key_id"), Actor: actor(c)})
+	k, err := id.d.Keys.Revoke(c.Request.Context(), apikeys.RevokeKeyInput{TenantID: p.TenantID(), KeyID: c.Param("key_id"), Actor: actor(c)})
 	if err != nil {
 		return err
 	}
@@ -161,8 +161,8 @@ func (id *Identity) rotateKey(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	in := tenants.RotateKeyInput{TenantID: p.TenantID(), KeyID: c.Param("key_id"), Actor: actor(c),
-		CarryOver: func(ctx context.Context, old, successor tenants.APIKey) error {
+	in := apikeys.RotateKeyInput{TenantID: p.TenantID(), KeyID: c.Param("key_id"), Actor: actor(c),
+		CarryOver: func(ctx context.Context, old, successor apikeys.APIKey) error {
 			return budget.CarryToSuccessor(ctx, hd, old.ID, successor.ID)
 		}}
 	if req.GraceSeconds != nil {

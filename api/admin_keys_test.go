@@ -9,7 +9,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 func decodeKeySecret(t *testing.T, r response) keyWithSecretDTO {
@@ -27,13 +29,13 @@ func TestKeyLifecycle(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			_, dev := env.member(a, tenants.RoleDeveloper)
+			_, dev := env.member(a, access.RoleDeveloper)
 			base := "/api/v1/tenants/" + a.Slug
 
 			// Given a developer creates a key with an allowlist and limits
 			created := decodeKeySecret(t, env.do("POST", base+"/keys", dev, map[string]any{"name": "chatbot", "scopes": []string{"inference"},
 				"models": []string{"sim-small"}, "rpm_limit": 60, "tpm_limit": 10000}))
-			require.True(t, tenants.LooksLikeAPIKey(created.Secret), created.Secret)
+			require.True(t, apikeys.LooksLikeAPIKey(created.Secret), created.Secret)
 			require.Equal(t, created.Secret[:11], created.Key.Prefix)
 			require.Equal(t, []string{"sim-small"}, created.Key.Models)
 			// The secret is never shown again and not stored in clear.
@@ -104,7 +106,7 @@ func TestKeyExpiryAndSuspension(t *testing.T) {
 
 	// Given a key that expires in a moment
 	exp := time.Now().Add(300 * time.Millisecond)
-	k, secret, err := env.keys.Create(t.Context(), tenants.CreateKeyInput{TenantID: a.ID, Name: "short", ExpiresAt: &exp})
+	k, secret, err := env.keys.Create(t.Context(), apikeys.CreateKeyInput{TenantID: a.ID, Name: "short", ExpiresAt: &exp})
 	require.NoError(t, err)
 	require.Equal(t, 200, env.do("GET", "/v1/whoami", secret.Reveal(), nil).Status)
 	// Then after expiry it is refused, though cached
@@ -131,14 +133,14 @@ func TestKeyListPagination(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			_, viewer := env.member(a, tenants.RoleViewer)
+			_, viewer := env.member(a, access.RoleViewer)
 			names := map[string]bool{}
 			for i := range 12 {
 				name := "svc-" + string(rune('a'+i))
 				if i%3 == 0 {
 					name = "batch-" + string(rune('a'+i))
 				}
-				_, _, err := env.keys.Create(t.Context(), tenants.CreateKeyInput{TenantID: a.ID, Name: name})
+				_, _, err := env.keys.Create(t.Context(), apikeys.CreateKeyInput{TenantID: a.ID, Name: name})
 				require.NoError(t, err)
 				names[name] = true
 			}
@@ -193,7 +195,7 @@ func TestKeyRevocationAcrossInstances(t *testing.T) {
 	t.Cleanup(srv1.Close)
 	t.Cleanup(srv2.Close)
 	a := one.tenant("acme")
-	_, owner := one.member(a, tenants.RoleOwner)
+	_, owner := one.member(a, access.RoleOwner)
 
 	call := func(srv *httptest.Server, method, path, token string) int {
 		req, err := http.NewRequestWithContext(t.Context(), method, srv.URL+path, nil)
@@ -244,7 +246,7 @@ func TestKeyRevocationFromAnotherProcessSQLite(t *testing.T) {
 	require.Equal(t, 200, server.do("GET", "/v1/whoami", secret, nil).Status)
 
 	start := time.Now()
-	_, err := cli.keys.Revoke(t.Context(), tenants.RevokeKeyInput{TenantID: a.ID, KeyID: k.ID, Actor: tenants.CLIActor()})
+	_, err := cli.keys.Revoke(t.Context(), apikeys.RevokeKeyInput{TenantID: a.ID, KeyID: k.ID, Actor: audit.CLIActor()})
 	require.NoError(t, err)
 	for server.do("GET", "/v1/whoami", secret, nil).Status != 401 {
 		require.Less(t, time.Since(start), time.Second, "server still accepts a key revoked by another process")

@@ -6,7 +6,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/internal/seal"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
 )
 
 type userDTO struct {
@@ -64,11 +65,10 @@ func (id *Identity) changePassword(c *gin.Context) error {
 		return err
 	}
 	if err := id.d.Sessions.Throttle(c.ClientIP(), s.User.Email); err != nil {
-		setRetryAfter(c, err)
 		return err
 	}
-	if err := id.d.Users.ChangePassword(c.Request.Context(), tenants.ChangePasswordInput{UserID: s.User.ID,
-		Current: tenants.SecretString(req.CurrentPassword), New: tenants.SecretString(req.NewPassword),
+	if err := id.d.Users.ChangePassword(c.Request.Context(), accounts.ChangePasswordInput{UserID: s.User.ID,
+		Current: seal.Secret(req.CurrentPassword), New: seal.Secret(req.NewPassword),
 		KeepFamily: s.Family, Actor: actor(c)}); err != nil {
 		return err
 	}

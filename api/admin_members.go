@@ -8,6 +8,8 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
 )
 
 type memberDTO struct {
@@ -21,7 +23,7 @@ type memberDTO struct {
 	LiveKeys int `json:"live_keys"`
 }
 
-func mapMember(m tenants.Member) memberDTO {
+func mapMember(m accounts.Member) memberDTO {
 	return memberDTO{UserID: m.UserID, Email: m.Email, Name: m.Name, Role: string(m.Role), CreatedAt: m.CreatedAt}
 }
 
@@ -67,8 +69,8 @@ func (id *Identity) changeMemberRole(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	m, err := id.d.Users.ChangeRole(c.Request.Context(), tenants.ChangeRoleInput{TenantID: p.TenantID(), UserID: c.Param("user_id"),
-		Role: tenants.Role(req.Role), MayManageOwners: id.may(c, p, tenants.ResourceMembers, tenants.ActionManageOwners), Actor: actor(c)})
+	m, err := id.d.Users.ChangeRole(c.Request.Context(), accounts.ChangeRoleInput{TenantID: p.TenantID(), UserID: c.Param("user_id"),
+		Role: access.Role(req.Role), MayManageOwners: id.may(c, p, access.ResourceMembers, access.ActionManageOwners), Actor: actor(c)})
 	if err != nil {
 		return err
 	}
@@ -87,8 +89,8 @@ func (id *Identity) removeMember(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	_, err = id.d.Users.RemoveMember(c.Request.Context(), tenants.RemoveMemberInput{TenantID: p.TenantID(), UserID: c.Param("user_id"),
-		KeepKeys: keep, MayManageOwners: id.may(c, p, tenants.ResourceMembers, tenants.ActionManageOwners), Actor: actor(c)})
+	_, err = id.d.Users.RemoveMember(c.Request.Context(), accounts.RemoveMemberInput{TenantID: p.TenantID(), UserID: c.Param("user_id"),
+		KeepKeys: keep, MayManageOwners: id.may(c, p, access.ResourceMembers, access.ActionManageOwners), Actor: actor(c)})
 	if err != nil {
 		return err
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 func TestMembersLifecycle(t *testing.T) {
@@ -17,8 +17,8 @@ func TestMembersLifecycle(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			ownerID, owner := env.member(a, tenants.RoleOwner)
-			_, admin := env.member(a, tenants.RoleAdmin)
+			ownerID, owner := env.member(a, access.RoleOwner)
+			_, admin := env.member(a, access.RoleAdmin)
 			base := "/api/v1/tenants/" + a.Slug
 
 			// Given an admin invites an unknown email, they get a one-time link (and
@@ -74,7 +74,7 @@ func TestAuditPagination(t *testing.T) {
 	t.Parallel()
 	env := newTestEnv(t, "sqlite")
 	a := env.tenant("acme")
-	_, owner := env.member(a, tenants.RoleOwner)
+	_, owner := env.member(a, access.RoleOwner)
 	for range 7 {
 		env.key(a)
 	}

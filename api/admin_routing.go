@@ -172,8 +172,8 @@ func (a *Admin) simulateRouting(c *gin.Context) error {
 	if req.Days < 0 || req.Days > simulateMaxDays {
 		errs = append(errs, errors.New("days must be between 1 and 90"))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return errkind.Wrap(errkind.Invalid, err, "invalid simulation: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	if err := errkind.JoinInvalid("invalid simulation", errs); err != nil {
+		return err
 	}
 	if err := a.checkPolicy(*req.Policy); err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/routing"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 func TestRoutingPolicyRoundTrip(t *testing.T) {
@@ -19,9 +19,9 @@ func TestRoutingPolicyRoundTrip(t *testing.T) {
 			t.Parallel()
 			b := newAdminEnv(t, backend)
 			a := b.tenant("acme")
-			_, admin := b.member(a, tenants.RoleAdmin)
-			_, viewer := b.member(a, tenants.RoleViewer)
-			_, dev := b.member(a, tenants.RoleDeveloper)
+			_, admin := b.member(a, access.RoleAdmin)
+			_, viewer := b.member(a, access.RoleViewer)
+			_, dev := b.member(a, access.RoleDeveloper)
 			base := "/api/v1/tenants/" + string(a.ID)
 
 			// Given no saved policy, GET shows the default one.
@@ -86,7 +86,7 @@ func TestRoutingSimulate(t *testing.T) {
 			t.Parallel()
 			b := newAdminEnv(t, backend)
 			a := b.tenant("acme")
-			_, dev := b.member(a, tenants.RoleDeveloper)
+			_, dev := b.member(a, access.RoleDeveloper)
 			// Given 40 "auto" requests in the last days that all went to sim-large,
 			// and one 40 days ago (outside the window).
 			now := time.Now().UTC()

@@ -15,6 +15,8 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // AdminDeps are the collaborators of the usage, budget, alert, webhook, routing,
@@ -93,32 +95,32 @@ func NewAdmin(d AdminDeps) *Admin {
 func (a *Admin) Register(e *gin.Engine) {
 	id := a.d.Identity
 	t := id.TenantGroup(e)
-	t.GET("/usage", id.AuthorizeOrScope(tenants.ResourceUsage, tenants.ActionRead, tenants.ScopeReadUsage), h(a.usage))
-	t.GET("/usage/events", id.AuthorizeOrScope(tenants.ResourceUsage, tenants.ActionRead, tenants.ScopeReadUsage), h(a.usageEvents))
-	t.GET("/usage.csv", id.AuthorizeOrScope(tenants.ResourceUsage, tenants.ActionExport, tenants.ScopeReadUsage), h(a.usageCSV))
+	t.GET("/usage", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.usage))
+	t.GET("/usage/events", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.usageEvents))
+	t.GET("/usage.csv", id.AuthorizeOrScope(access.ResourceUsage, access.ActionExport, apikeys.ScopeReadUsage), h(a.usageCSV))
 
-	t.GET("/budgets", id.Authorize(tenants.ResourceBudgets, tenants.ActionRead), h(a.listBudgets))
-	t.POST("/budgets", id.Authorize(tenants.ResourceBudgets, tenants.ActionWrite), h(a.setBudget))
-	t.POST("/budgets/preview", id.Authorize(tenants.ResourceBudgets, tenants.ActionWrite), h(a.previewBudget))
-	t.DELETE("/budgets/:id", id.Authorize(tenants.ResourceBudgets, tenants.ActionWrite), h(a.deleteBudget))
-	t.GET("/alerts", id.Authorize(tenants.ResourceAlerts, tenants.ActionRead), h(a.listAlerts))
-	t.GET("/webhook", id.Authorize(tenants.ResourceWebhook, tenants.ActionRead), h(a.getWebhook))
-	t.PUT("/webhook", id.Authorize(tenants.ResourceWebhook, tenants.ActionWrite), h(a.setWebhook))
-	t.POST("/webhook/test", id.Authorize(tenants.ResourceWebhook, tenants.ActionTest), h(a.testWebhook))
+	t.GET("/budgets", id.Authorize(access.ResourceBudgets, access.ActionRead), h(a.listBudgets))
+	t.POST("/budgets", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.setBudget))
+	t.POST("/budgets/preview", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.previewBudget))
+	t.DELETE("/budgets/:id", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.deleteBudget))
+	t.GET("/alerts", id.Authorize(access.ResourceAlerts, access.ActionRead), h(a.listAlerts))
+	t.GET("/webhook", id.Authorize(access.ResourceWebhook, access.ActionRead), h(a.getWebhook))
+	t.PUT("/webhook", id.Authorize(access.ResourceWebhook, access.ActionWrite), h(a.setWebhook))
+	t.POST("/webhook/test", id.Authorize(access.ResourceWebhook, access.ActionTest), h(a.testWebhook))
 
-	t.GET("/routing", id.Authorize(tenants.ResourceRouting, tenants.ActionRead), h(a.getRouting))
-	t.PUT("/routing", id.Authorize(tenants.ResourceRouting, tenants.ActionWrite), h(a.putRouting))
-	t.POST("/routing/simulate", id.Authorize(tenants.ResourceRouting, tenants.ActionSimulate), h(a.simulateRouting))
-	t.GET("/models", id.Authorize(tenants.ResourceModels, tenants.ActionRead), h(a.listModels))
-	t.PUT("/models/:model/price", id.Authorize(tenants.ResourceModels, tenants.ActionWrite), h(a.setModelPrice))
-	t.DELETE("/models/:model/price", id.Authorize(tenants.ResourceModels, tenants.ActionWrite), h(a.deleteModelPrice))
+	t.GET("/routing", id.Authorize(access.ResourceRouting, access.ActionRead), h(a.getRouting))
+	t.PUT("/routing", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.putRouting))
+	t.POST("/routing/simulate", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(a.simulateRouting))
+	t.GET("/models", id.Authorize(access.ResourceModels, access.ActionRead), h(a.listModels))
+	t.PUT("/models/:model/price", id.Authorize(access.ResourceModels, access.ActionWrite), h(a.setModelPrice))
+	t.DELETE("/models/:model/price", id.Authorize(access.ResourceModels, access.ActionWrite), h(a.deleteModelPrice))
 
 	a.registerLive(e)
 
-	e.GET("/api/v1/system", id.requireSession, id.AuthorizePlatform(tenants.ActionRead), h(a.system))
-	e.GET("/api/v1/providers", id.requireSession, id.AuthorizePlatform(tenants.ActionManageProviders), h(a.listProviders))
-	e.PUT("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(tenants.ActionManageProviders), h(a.setProvider))
-	e.DELETE("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(tenants.ActionManageProviders), h(a.deleteProvider))
+	e.GET("/api/v1/system", id.requireSession, id.AuthorizePlatform(access.ActionRead), h(a.system))
+	e.GET("/api/v1/providers", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.listProviders))
+	e.PUT("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.setProvider))
+	e.DELETE("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.deleteProvider))
 }
 
 // tenantHandle extracts the principal (once) and its tenant-scoped handle.

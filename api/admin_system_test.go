@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // testAdmin is the admin endpoints of a test environment, over the in-process
@@ -121,7 +122,7 @@ func TestSystemStatus(t *testing.T) {
 	t.Parallel()
 	b := newAdminEnv(t, "sqlite")
 	a := b.tenant("acme")
-	_, owner := b.member(a, tenants.RoleOwner)
+	_, owner := b.member(a, access.RoleOwner)
 	root := b.superadmin()
 	f := &fixture{env: b.testEnv, tokens: map[string]string{"owner": owner, "root": root}}
 	f.run(t, []apiScenario{
@@ -137,7 +138,7 @@ func TestModelsCatalog(t *testing.T) {
 	t.Parallel()
 	b := newAdminEnv(t, "sqlite")
 	a := b.tenant("acme")
-	_, viewer := b.member(a, tenants.RoleViewer)
+	_, viewer := b.member(a, access.RoleViewer)
 	res := b.do("GET", "/api/v1/tenants/"+string(a.ID)+"/models?q=sim-", viewer, nil)
 	require.Equal(t, 200, res.Status, res.Body)
 	page := decode[listResponse[catalogModelDTO]](t, res)

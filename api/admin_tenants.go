@@ -9,6 +9,8 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 type tenantDTO struct {
@@ -22,7 +24,7 @@ type tenantDTO struct {
 	Role string `json:"role,omitempty"`
 }
 
-func mapTenant(t tenants.Tenant, role tenants.Role) tenantDTO {
+func mapTenant(t tenants.Tenant, role access.Role) tenantDTO {
 	return tenantDTO{ID: string(t.ID), Slug: t.Slug, Name: t.Name, Status: string(t.Status), Suspended: t.Status == tenants.StatusSuspended,
 		CreatedAt: t.CreatedAt.UTC(), Role: string(role)}
 }
@@ -44,7 +46,7 @@ func (id *Identity) listTenants(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	roles := map[tenants.ID]tenants.Role{}
+	roles := map[tenants.ID]access.Role{}
 	out := listResponse[tenantDTO]{Data: []tenantDTO{}}
 	for _, m := range ms {
 		roles[m.Tenant.ID] = m.Role
@@ -91,7 +93,7 @@ func (id *Identity) createTenant(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := id.audit(c, t.ID, tenants.AuditTenantCreated, t.Slug, map[string]any{"name": t.Name}); err != nil {
+	if err := id.audit(c, t.ID, audit.AuditTenantCreated, t.Slug, map[string]any{"name": t.Name}); err != nil {
 		return err
 	}
 	c.JSON(http.StatusCreated, mapTenant(t, ""))
@@ -111,12 +113,12 @@ func (id *Identity) getTenant(c *gin.Context) error {
 // suspendTenant: POST /api/v1/tenants/{tenant}/suspend (superadmin). Its API keys
 // are refused on every instance within a second.
 func (id *Identity) suspendTenant(c *gin.Context) error {
-	return id.setTenantStatus(c, tenants.StatusSuspended, tenants.AuditTenantSuspended)
+	return id.setTenantStatus(c, tenants.StatusSuspended, audit.AuditTenantSuspended)
 }
 
 // resumeTenant: POST /api/v1/tenants/{tenant}/resume (superadmin).
 func (id *Identity) resumeTenant(c *gin.Context) error {
-	return id.setTenantStatus(c, tenants.StatusActive, tenants.AuditTenantResumed)
+	return id.setTenantStatus(c, tenants.StatusActive, audit.AuditTenantResumed)
 }
 
 func (id *Identity) setTenantStatus(c *gin.Context, status tenants.Status, action string) error {

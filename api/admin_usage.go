@@ -2,7 +2,6 @@ package api
 
 import (
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -14,7 +13,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // maxUsageDays bounds one usage query: a year of daily rollups and a little more.
@@ -84,8 +83,8 @@ func (a *Admin) usageQuery(c *gin.Context, def string) (ledger.SeriesQuery, erro
 		seen[ledger.GroupBy(g)] = true
 		q.GroupBy = append(q.GroupBy, ledger.GroupBy(g))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return q, errkind.Wrap(errkind.Invalid, err, "invalid usage query: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
+	if err := errkind.JoinInvalid("invalid usage query", errs); err != nil {
+		return q, err
 	}
 	return q, q.Validate()
 }
@@ -167,7 +166,7 @@ func (a *Admin) usageEvents(c *gin.Context) error {
 		return err
 	}
 	names := map[string]string{}
-	withNames := a.d.Identity.may(c, p, tenants.ResourceKeys, tenants.ActionRead)
+	withNames := a.d.Identity.may(c, p, access.ResourceKeys, access.ActionRead)
 	out := listResponse[usageEventDTO]{Data: make([]usageEventDTO, len(page.Events)), NextCursor: page.NextCursor}
 	for i, e := range page.Events {
 		out.Data[i] = mapUsageEvent(e)

@@ -11,7 +11,8 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // usageEvents: 12 requests over three days, two models, two keys; four share one
@@ -42,11 +43,11 @@ func TestUsageEndpoints(t *testing.T) {
 			t.Parallel()
 			b := newAdminEnv(t, backend)
 			a, other := b.tenant("acme"), b.tenant("globex")
-			_, viewer := b.member(a, tenants.RoleViewer)
-			_, dev := b.member(a, tenants.RoleDeveloper)
+			_, viewer := b.member(a, access.RoleViewer)
+			_, dev := b.member(a, access.RoleDeveloper)
 			keyA, _ := b.key(a)
 			keyB, _ := b.key(a)
-			_, usageKey := b.key(a, tenants.ScopeReadUsage)
+			_, usageKey := b.key(a, apikeys.ScopeReadUsage)
 			b.insertEvents(a, usageEvents(string(a.ID), keyA.ID, keyB.ID))
 			// Another tenant's spend never shows up in A's numbers.
 			b.insertEvents(other, []ledger.Event{{TenantID: string(other.ID), RequestID: "other-1", CreatedAt: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC),

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
 )
 
 // Platform account management (superadmins: platform:manage_users). Tenant admins
@@ -21,7 +22,7 @@ type platformUserDTO struct {
 	DisabledAt *time.Time `json:"disabled_at"`
 }
 
-func mapPlatformUser(u tenants.User) platformUserDTO {
+func mapPlatformUser(u accounts.User) platformUserDTO {
 	return platformUserDTO{ID: u.ID, Email: u.Email, Name: u.Name, Superadmin: u.Superadmin, CreatedAt: u.CreatedAt, DisabledAt: u.DisabledAt}
 }
 
@@ -50,7 +51,7 @@ func (id *Identity) disableUser(c *gin.Context) error { return id.setDisabled(c,
 func (id *Identity) enableUser(c *gin.Context) error { return id.setDisabled(c, false) }
 
 func (id *Identity) setDisabled(c *gin.Context, disabled bool) error {
-	u, err := id.d.Users.SetDisabled(c.Request.Context(), tenants.SetDisabledInput{UserID: c.Param("user_id"), Disabled: disabled, Actor: actor(c)})
+	u, err := id.d.Users.SetDisabled(c.Request.Context(), accounts.SetDisabledInput{UserID: c.Param("user_id"), Disabled: disabled, Actor: actor(c)})
 	if err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func (id *Identity) deleteUser(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := id.d.Users.DeleteUser(c.Request.Context(), tenants.DeleteUserInput{UserID: c.Param("user_id"), KeepKeys: keep, Actor: actor(c)}); err != nil {
+	if err := id.d.Users.DeleteUser(c.Request.Context(), accounts.DeleteUserInput{UserID: c.Param("user_id"), KeepKeys: keep, Actor: actor(c)}); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
@@ -87,7 +88,7 @@ func (id *Identity) grantSuperadmin(c *gin.Context) error { return id.setSuperad
 func (id *Identity) revokeSuperadmin(c *gin.Context) error { return id.setSuperadmin(c, false) }
 
 func (id *Identity) setSuperadmin(c *gin.Context, on bool) error {
-	if err := id.d.Users.SetSuperadmin(c.Request.Context(), tenants.SetSuperadminInput{UserID: c.Param("user_id"), Superadmin: on, Actor: actor(c)}); err != nil {
+	if err := id.d.Users.SetSuperadmin(c.Request.Context(), accounts.SetSuperadminInput{UserID: c.Param("user_id"), Superadmin: on, Actor: actor(c)}); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

@@ -14,15 +14,15 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tollgate-dev/tollgate/billing/webhook"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 func TestWebhookRefusesPrivateAddresses(t *testing.T) {
 	t.Parallel()
 	b := newAdminEnv(t, "sqlite")
 	a := b.tenant("acme")
-	_, owner := b.member(a, tenants.RoleOwner)
-	_, viewer := b.member(a, tenants.RoleViewer)
+	_, owner := b.member(a, access.RoleOwner)
+	_, viewer := b.member(a, access.RoleViewer)
 	f := &fixture{env: b.testEnv, tokens: map[string]string{"owner": owner, "viewer": viewer}, vars: map[string]string{"A": string(a.ID)}}
 	put := func(name, url string, status int, want ...string) apiScenario {
 		return apiScenario{Name: name, Caller: "owner", Method: "PUT", Path: "/api/v1/tenants/{A}/webhook", Body: map[string]string{"url": url},
@@ -73,7 +73,7 @@ func TestWebhookTestSendIsSigned(t *testing.T) {
 	t.Cleanup(recv.Close)
 	b := newAdminEnv(t, "sqlite", adminOptions{webhooks: WebhookConfig{AllowPrivate: true}})
 	a := b.tenant("acme")
-	_, billing := b.member(a, tenants.RoleBilling)
+	_, billing := b.member(a, access.RoleBilling)
 	base := "/api/v1/tenants/" + string(a.ID)
 
 	res := b.do("PUT", base+"/webhook", billing, map[string]string{"url": recv.URL + "/hook"})
@@ -120,7 +120,7 @@ func TestWebhookTestSendRefusesPrivateAtDial(t *testing.T) {
 	t.Cleanup(recv.Close)
 	b := newAdminEnv(t, "sqlite")
 	a := b.tenant("acme")
-	_, owner := b.member(a, tenants.RoleOwner)
+	_, owner := b.member(a, access.RoleOwner)
 	_, err := webhook.Set(t.Context(), b.handle(a), b.admin.d.Webhooks.Sealer, webhook.SetInput{URL: recv.URL, Secret: "whsec_0123456789abcdef"})
 	require.NoError(t, err)
 	out := decode[webhookTestDTO](t, b.do("POST", "/api/v1/tenants/"+string(a.ID)+"/webhook/test", owner, nil))

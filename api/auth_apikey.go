@@ -6,6 +6,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // RequireAPIKey authenticates /v1 requests by "Authorization: Bearer tg_...". It
@@ -15,7 +16,7 @@ import (
 // tenant principal (tenants.PrincipalFrom) and KeyFrom returns the key.
 //
 // A cached key costs about a microsecond; see BenchmarkRequireAPIKey.
-func RequireAPIKey(auth *tenants.KeyAuthenticator, scope string) gin.HandlerFunc {
+func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		tok, ok := bearer(c)
 		if !ok {
@@ -48,10 +49,10 @@ var errMissingKey error = &errkind.Error{Kind: errkind.Unauthenticated, Code: "i
 
 // KeyFrom returns the API key RequireAPIKey authenticated for this request: its id,
 // name, scopes, model allowlist, rpm/tpm limits and tenant.
-func KeyFrom(c *gin.Context) (tenants.AuthenticatedKey, bool) {
+func KeyFrom(c *gin.Context) (apikeys.AuthenticatedKey, bool) {
 	k, ok := keyOf(c)
 	if !ok {
-		return tenants.AuthenticatedKey{}, false
+		return apikeys.AuthenticatedKey{}, false
 	}
 	return *k, true
 }

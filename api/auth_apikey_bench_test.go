@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // BenchmarkRequireAPIKey measures the /v1 authentication middleware with a cached
@@ -18,12 +19,12 @@ func BenchmarkRequireAPIKey(b *testing.B) {
 	env := benchEnv(b)
 	a, err := env.reg.Create(b.Context(), tenants.CreateInput{Name: "acme"})
 	require.NoError(b, err)
-	_, secret, err := env.keys.Create(b.Context(), tenants.CreateKeyInput{TenantID: a.ID, Name: "bench"})
+	_, secret, err := env.keys.Create(b.Context(), apikeys.CreateKeyInput{TenantID: a.ID, Name: "bench"})
 	require.NoError(b, err)
 
 	gin.SetMode(gin.ReleaseMode)
 	e := gin.New()
-	e.GET("/v1/models", RequireAPIKey(env.keyAuth, tenants.ScopeInference), func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	e.GET("/v1/models", RequireAPIKey(env.keyAuth, apikeys.ScopeInference), func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	req := httptest.NewRequest("GET", "/v1/models", nil)
 	req.Header.Set("Authorization", "Bearer "+secret.Reveal())
 	w := httptest.NewRecorder()

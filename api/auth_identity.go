@@ -6,17 +6,21 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // IdentityDeps are the identity services the admin API and the auth middleware use.
 type IdentityDeps struct {
 	Registry *tenants.Registry
-	Users    *tenants.Users
-	Sessions *tenants.Sessions
-	Keys     *tenants.Keys
-	KeyAuth  *tenants.KeyAuthenticator
-	Authz    *tenants.Authorizer
-	Audit    *tenants.AuditLog
+	Users    *accounts.Users
+	Sessions *accounts.Sessions
+	Keys     *apikeys.Keys
+	KeyAuth  *apikeys.KeyAuthenticator
+	Authz    *access.Authorizer
+	Audit    *audit.AuditLog
 	Feed     *tenants.ChangeFeed
 	Logger   *slog.Logger
 	// PublicURL is the console's base URL for one-time links; empty uses the
@@ -30,8 +34,8 @@ type IdentityDeps struct {
 // tenant-scoped routes:
 //
 //	g := ident.TenantGroup(e) // /api/v1/tenants/:tenant, caller resolved to a member
-//	g.GET("/budgets", ident.Authorize(tenants.ResourceBudgets, tenants.ActionRead), h(listBudgets))
-//	g.GET("/usage", ident.AuthorizeOrScope(tenants.ResourceUsage, tenants.ActionRead, tenants.ScopeReadUsage), h(usage))
+//	g.GET("/budgets", ident.Authorize(access.ResourceBudgets, access.ActionRead), h(listBudgets))
+//	g.GET("/usage", ident.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(usage))
 type Identity struct {
 	d IdentityDeps
 }
@@ -43,7 +47,7 @@ func NewIdentity(d IdentityDeps) *Identity {
 }
 
 // KeyAuth returns the API-key authenticator, for RequireAPIKey on /v1 routes.
-func (id *Identity) KeyAuth() *tenants.KeyAuthenticator { return id.d.KeyAuth }
+func (id *Identity) KeyAuth() *apikeys.KeyAuthenticator { return id.d.KeyAuth }
 
 // Register adds the identity endpoints (auth, me, tenants, members, keys, audit) and
 // the OpenAPI document.
@@ -60,8 +64,8 @@ func (id *Identity) Register(e *gin.Engine) {
 	sess.GET("/me", h(id.me))
 	sess.POST("/me/password", h(id.changePassword))
 	sess.POST("/me/sign-out-everywhere", h(id.signOutEverywhere))
-	sess.GET("/audit", id.AuthorizePlatform(tenants.ActionManageUsers), h(id.listPlatformAudit))
-	users := sess.Group("/users", id.AuthorizePlatform(tenants.ActionManageUsers))
+	sess.GET("/audit", id.AuthorizePlatform(access.ActionManageUsers), h(id.listPlatformAudit))
+	users := sess.Group("/users", id.AuthorizePlatform(access.ActionManageUsers))
 	users.GET("", h(id.listUsers))
 	users.POST("/:user_id/disable", h(id.disableUser))
 	users.POST("/:user_id/enable", h(id.enableUser))
@@ -70,25 +74,25 @@ func (id *Identity) Register(e *gin.Engine) {
 	users.PUT("/:user_id/superadmin", h(id.grantSuperadmin))
 	users.DELETE("/:user_id/superadmin", h(id.revokeSuperadmin))
 	sess.GET("/tenants", h(id.listTenants))
-	sess.POST("/tenants", id.AuthorizePlatform(tenants.ActionManageTenants), h(id.createTenant))
+	sess.POST("/tenants", id.AuthorizePlatform(access.ActionManageTenants), h(id.createTenant))
 
 	t := id.TenantGroup(e)
-	t.GET("", id.Authorize(tenants.ResourceTenant, tenants.ActionRead), h(id.getTenant))
-	t.POST("/suspend", id.AuthorizePlatform(tenants.ActionManageTenants), h(id.suspendTenant))
-	t.POST("/resume", id.AuthorizePlatform(tenants.ActionManageTenants), h(id.resumeTenant))
+	t.GET("", id.Authorize(access.ResourceTenant, access.ActionRead), h(id.getTenant))
+	t.POST("/suspend", id.AuthorizePlatform(access.ActionManageTenants), h(id.suspendTenant))
+	t.POST("/resume", id.AuthorizePlatform(access.ActionManageTenants), h(id.resumeTenant))
 
-	t.GET("/members", id.Authorize(tenants.ResourceMembers, tenants.ActionRead), h(id.listMembers))
-	t.PATCH("/members/:user_id", id.Authorize(tenants.ResourceMembers, tenants.ActionUpdate), h(id.changeMemberRole))
-	t.DELETE("/members/:user_id", id.Authorize(tenants.ResourceMembers, tenants.ActionDelete), h(id.removeMember))
-	t.GET("/invitations", id.Authorize(tenants.ResourceMembers, tenants.ActionRead), h(id.listInvitations))
-	t.POST("/invitations", id.Authorize(tenants.ResourceMembers, tenants.ActionCreate), h(id.createInvitation))
-	t.DELETE("/invitations/:invitation_id", id.Authorize(tenants.ResourceMembers, tenants.ActionDelete), h(id.revokeInvitation))
+	t.GET("/members", id.Authorize(access.ResourceMembers, access.ActionRead), h(id.listMembers))
+	t.PATCH("/members/:user_id", id.Authorize(access.ResourceMembers, access.ActionUpdate), h(id.changeMemberRole))
+	t.DELETE("/members/:user_id", id.Authorize(access.ResourceMembers, access.ActionDelete), h(id.removeMember))
+	t.GET("/invitations", id.Authorize(access.ResourceMembers, access.ActionRead), h(id.listInvitations))
+	t.POST("/invitations", id.Authorize(access.ResourceMembers, access.ActionCreate), h(id.createInvitation))
+	t.DELETE("/invitations/:invitation_id", id.Authorize(access.ResourceMembers, access.ActionDelete), h(id.revokeInvitation))
 
-	t.GET("/keys", id.Authorize(tenants.ResourceKeys, tenants.ActionRead), h(id.listKeys))
-	t.POST("/keys", id.Authorize(tenants.ResourceKeys, tenants.ActionCreate), h(id.createKey))
-	t.GET("/keys/:key_id", id.Authorize(tenants.ResourceKeys, tenants.ActionRead), h(id.getKey))
-	t.POST("/keys/:key_id/revoke", id.Authorize(tenants.ResourceKeys, tenants.ActionRevoke), h(id.revokeKey))
-	t.POST("/keys/:key_id/rotate", id.Authorize(tenants.ResourceKeys, tenants.ActionRotate), h(id.rotateKey))
+	t.GET("/keys", id.Authorize(access.ResourceKeys, access.ActionRead), h(id.listKeys))
+	t.POST("/keys", id.Authorize(access.ResourceKeys, access.ActionCreate), h(id.createKey))
+	t.GET("/keys/:key_id", id.Authorize(access.ResourceKeys, access.ActionRead), h(id.getKey))
+	t.POST("/keys/:key_id/revoke", id.Authorize(access.ResourceKeys, access.ActionRevoke), h(id.revokeKey))
+	t.POST("/keys/:key_id/rotate", id.Authorize(access.ResourceKeys, access.ActionRotate), h(id.rotateKey))
 
-	t.GET("/audit", id.Authorize(tenants.ResourceAudit, tenants.ActionRead), h(id.listAudit))
+	t.GET("/audit", id.Authorize(access.ResourceAudit, access.ActionRead), h(id.listAudit))
 }

@@ -8,6 +8,10 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // TenantParam is the path parameter naming the tenant (id or slug) in every
@@ -44,7 +48,7 @@ func (id *Identity) requireSession(c *gin.Context) {
 		writeError(c, errNoCredentials())
 		return
 	}
-	if strings.HasPrefix(tok, tenants.APIKeyPrefix) {
+	if strings.HasPrefix(tok, apikeys.APIKeyPrefix) {
 		writeError(c, errkind.New(errkind.Unauthenticated, "this endpoint needs a user session, not an API key"))
 		return
 	}
@@ -65,7 +69,7 @@ func (id *Identity) authenticate(c *gin.Context) {
 		writeError(c, errNoCredentials())
 		return
 	}
-	if strings.HasPrefix(tok, tenants.APIKeyPrefix) {
+	if strings.HasPrefix(tok, apikeys.APIKeyPrefix) {
 		k, err := id.d.KeyAuth.AuthenticateFrom(c.Request.Context(), tok, c.ClientIP())
 		if err != nil {
 			writeError(c, err)
@@ -131,23 +135,23 @@ func (id *Identity) resolveTenant(c *gin.Context) {
 // Authorize is THE authorization check of admin routes: it asks the Casbin policy
 // whether the session's user may do action on resource in the resolved tenant
 // (403 when not). API keys are refused: use AuthorizeOrScope for routes keys may call.
-func (id *Identity) Authorize(resource tenants.Resource, action tenants.Action) gin.HandlerFunc {
+func (id *Identity) Authorize(resource access.Resource, action access.Action) gin.HandlerFunc {
 	return id.authorize(resource, action, "")
 }
 
 // AuthorizeOrScope is Authorize that also admits an API key of the tenant carrying
-// scope (read-only usage routes take tenants.ScopeReadUsage).
-func (id *Identity) AuthorizeOrScope(resource tenants.Resource, action tenants.Action, scope string) gin.HandlerFunc {
+// scope (read-only usage routes take apikeys.ScopeReadUsage).
+func (id *Identity) AuthorizeOrScope(resource access.Resource, action access.Action, scope string) gin.HandlerFunc {
 	return id.authorize(resource, action, scope)
 }
 
 // AuthorizePlatform checks a platform permission (superadmins only). It works on
 // session routes and on tenant routes alike.
-func (id *Identity) AuthorizePlatform(action tenants.Action) gin.HandlerFunc {
-	return id.authorize(tenants.ResourcePlatform, action, "")
+func (id *Identity) AuthorizePlatform(action access.Action) gin.HandlerFunc {
+	return id.authorize(access.ResourcePlatform, action, "")
 }
 
-func (id *Identity) authorize(resource tenants.Resource, action tenants.Action, scope string) gin.HandlerFunc {
+func (id *Identity) authorize(resource access.Resource, action access.Action, scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if k, ok := keyOf(c); ok {
 			if scope == "" {
@@ -168,7 +172,7 @@ func (id *Identity) authorize(resource tenants.Resource, action tenants.Action, 
 		}
 		var allowed bool
 		var err error
-		if resource == tenants.ResourcePlatform {
+		if resource == access.ResourcePlatform {
 			allowed, err = id.d.Authz.CanPlatform(s.User.ID, action)
 		} else {
 			p, ok := tenants.PrincipalFrom(c.Request.Context())
@@ -192,7 +196,7 @@ func (id *Identity) authorize(resource tenants.Resource, action tenants.Action, 
 
 // may asks the policy about a second permission inside a handler (the owner-role
 // rules of member management). False for API keys.
-func (id *Identity) may(c *gin.Context, p tenants.Principal, resource tenants.Resource, action tenants.Action) bool {
+func (id *Identity) may(c *gin.Context, p tenants.Principal, resource access.Resource, action access.Action) bool {
 	s, ok := sessionOf(c)
 	if !ok {
 		return false
@@ -201,21 +205,21 @@ func (id *Identity) may(c *gin.Context, p tenants.Principal, resource tenants.Re
 	return err == nil && allowed
 }
 
-func sessionOf(c *gin.Context) (*tenants.Session, bool) {
+func sessionOf(c *gin.Context) (*accounts.Session, bool) {
 	v, ok := c.Get(sessionKey)
 	if !ok {
 		return nil, false
 	}
-	s, ok := v.(*tenants.Session)
+	s, ok := v.(*accounts.Session)
 	return s, ok
 }
 
-func keyOf(c *gin.Context) (*tenants.AuthenticatedKey, bool) {
+func keyOf(c *gin.Context) (*apikeys.AuthenticatedKey, bool) {
 	v, ok := c.Get(apiKeyKey)
 	if !ok {
 		return nil, false
 	}
-	k, ok := v.(*tenants.AuthenticatedKey)
+	k, ok := v.(*apikeys.AuthenticatedKey)
 	return k, ok
 }
 
@@ -229,8 +233,8 @@ func principal(c *gin.Context) (tenants.Principal, error) {
 }
 
 // actor is who is acting, for the audit log: the session's user and the client IP.
-func actor(c *gin.Context) tenants.Actor {
-	a := tenants.Actor{IP: c.ClientIP()}
+func actor(c *gin.Context) audit.Actor {
+	a := audit.Actor{IP: c.ClientIP()}
 	if s, ok := sessionOf(c); ok {
 		a.UserID, a.Email = s.User.ID, s.User.Email
 	} else if k, ok := keyOf(c); ok {

@@ -1,14 +1,13 @@
 package api
 
 import (
-	"errors"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/internal/seal"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
 )
 
 type loginRequest struct {
@@ -28,7 +27,7 @@ type tokenResponse struct {
 	ExpiresIn int64 `json:"expires_in"`
 }
 
-func mapTokens(p tenants.TokenPair) tokenResponse {
+func mapTokens(p accounts.TokenPair) tokenResponse {
 	return tokenResponse{AccessToken: p.AccessToken.Reveal(), RefreshToken: p.RefreshToken.Reveal(), TokenType: "Bearer",
 		ExpiresIn: int64(p.ExpiresIn / time.Second)}
 }
@@ -39,23 +38,14 @@ func (id *Identity) login(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	pair, err := id.d.Sessions.Login(c.Request.Context(), tenants.LoginInput{Email: req.Email,
-		Password: tenants.SecretString(req.Password), IP: c.ClientIP()})
+	pair, err := id.d.Sessions.Login(c.Request.Context(), accounts.LoginInput{Email: req.Email,
+		Password: seal.Secret(req.Password), IP: c.ClientIP()})
 	if err != nil {
-		setRetryAfter(c, err)
 		return err
 	}
 	c.Header("Cache-Control", "no-store")
 	c.JSON(http.StatusOK, mapTokens(pair))
 	return nil
-}
-
-// setRetryAfter adds Retry-After (seconds) to a rate-limited answer.
-func setRetryAfter(c *gin.Context, err error) {
-	var rl *tenants.RateLimitedError
-	if errors.As(err, &rl) {
-		c.Header("Retry-After", strconv.FormatInt(int64((rl.RetryAfter+time.Second-1)/time.Second), 10))
-	}
 }
 
 // refresh: POST /api/v1/auth/refresh.
@@ -64,7 +54,7 @@ func (id *Identity) refresh(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	pair, err := id.d.Sessions.Refresh(c.Request.Context(), tenants.SecretString(req.RefreshToken))
+	pair, err := id.d.Sessions.Refresh(c.Request.Context(), seal.Secret(req.RefreshToken))
 	if err != nil {
 		return err
 	}
@@ -80,7 +70,7 @@ func (id *Identity) logout(c *gin.Context) error {
 	if err := bindJSON(c, &req); err != nil {
 		return err
 	}
-	if err := id.d.Sessions.Logout(c.Request.Context(), tenants.SecretString(req.RefreshToken)); err != nil {
+	if err := id.d.Sessions.Logout(c.Request.Context(), seal.Secret(req.RefreshToken)); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)

@@ -8,7 +8,8 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
 )
 
 func decodeTokens(t *testing.T, r response) tokenResponse {
@@ -28,7 +29,7 @@ func TestSessionLifecycle(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			uid, _ := env.member(a, tenants.RoleDeveloper)
+			uid, _ := env.member(a, access.RoleDeveloper)
 			u, err := env.users.Get(t.Context(), uid)
 			require.NoError(t, err)
 
@@ -83,9 +84,9 @@ func upper(s string) string {
 
 func TestLoginRateLimited(t *testing.T) {
 	t.Parallel()
-	env := newTestEnv(t, "sqlite", envOptions{limits: tenants.LoginLimits{PerAccountPerMinute: 3, PerAccountBurst: 3, PerIPPerMinute: 10, PerIPBurst: 10}})
+	env := newTestEnv(t, "sqlite", envOptions{limits: accounts.LoginLimits{PerAccountPerMinute: 3, PerAccountBurst: 3, PerIPPerMinute: 10, PerIPBurst: 10}})
 	a := env.tenant("acme")
-	uid, _ := env.member(a, tenants.RoleViewer) // uses one account attempt (service login)
+	uid, _ := env.member(a, access.RoleViewer) // uses one account attempt (service login)
 	u, err := env.users.Get(t.Context(), uid)
 	require.NoError(t, err)
 

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -98,9 +97,8 @@ func writeError(c *gin.Context, err error) {
 		c.Abort()
 		return
 	}
-	var ra interface{ RetryAfter() time.Duration }
-	if errors.As(err, &ra) && ra.RetryAfter() > 0 {
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(ra.RetryAfter().Seconds()))))
+	if d := errkind.RetryAfterOf(err); d > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(d.Seconds()))))
 	}
 	openAIPath := strings.HasPrefix(c.Request.URL.Path, "/v1/")
 	status, typ, code := statusOf(err, openAIPath)

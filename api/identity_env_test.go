@@ -20,6 +20,10 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // testJWTSecret signs the test environments' sessions (a static keyring), so tests
@@ -33,7 +37,7 @@ var backends = []string{"sqlite", "postgres"}
 
 // envOptions tune a test environment.
 type envOptions struct {
-	limits tenants.LoginLimits
+	limits accounts.LoginLimits
 	// url reuses an existing database (a second instance); empty creates one.
 	url string
 	// admin tunes the admin endpoints (webhooks, live feed).
@@ -48,10 +52,10 @@ type testEnv struct {
 	url      string
 	db       *database.DB
 	reg      *tenants.Registry
-	users    *tenants.Users
-	keys     *tenants.Keys
-	sessions *tenants.Sessions
-	keyAuth  *tenants.KeyAuthenticator
+	users    *accounts.Users
+	keys     *apikeys.Keys
+	sessions *accounts.Sessions
+	keyAuth  *apikeys.KeyAuthenticator
 	feed     *tenants.ChangeFeed
 	handler  http.Handler
 	engine   *gin.Engine
@@ -64,8 +68,8 @@ func newTestEnv(t *testing.T, backend string, opts ...envOptions) *testEnv {
 	if len(opts) > 0 {
 		o = opts[0]
 	}
-	if o.limits == (tenants.LoginLimits{}) {
-		o.limits = tenants.LoginLimits{PerIPPerMinute: 100000, PerIPBurst: 100000, PerAccountPerMinute: 100000, PerAccountBurst: 100000}
+	if o.limits == (accounts.LoginLimits{}) {
+		o.limits = accounts.LoginLimits{PerIPPerMinute: 100000, PerIPBurst: 100000, PerAccountPerMinute: 100000, PerAccountBurst: 100000}
 	}
 	url := o.url
 	if url == "" {
@@ -88,15 +92,15 @@ func newTestEnv(t *testing.T, backend string, opts ...envOptions) *testEnv {
 	reg := tenants.NewRegistry(db, dataDir, logger)
 	t.Cleanup(reg.Close)
 	feed := tenants.NewChangeFeed(db, tenants.ChangeFeedConfig{PollInterval: 200 * time.Millisecond}, logger)
-	authz, err := tenants.NewAuthorizer(db, feed, logger)
+	authz, err := access.NewAuthorizer(db, feed, logger)
 	require.NoError(t, err)
 	require.NoError(t, authz.Seed(ctx))
-	users := tenants.NewUsers(db, tenants.NewHasher(tenants.TestPasswordParams()), feed, logger)
-	keys := tenants.NewKeys(db, feed, logger)
-	sessions := tenants.NewSessions(db, users, tenants.NewStaticKeyring(testJWTSecret), tenants.SessionConfig{Limits: o.limits}, logger)
-	keyAuth := tenants.NewKeyAuthenticator(db, feed, tenants.KeyAuthConfig{}, logger)
+	users := accounts.NewUsers(db, accounts.NewHasher(accounts.TestPasswordParams()), feed, logger)
+	keys := apikeys.NewKeys(db, feed, logger)
+	sessions := accounts.NewSessions(db, users, accounts.NewStaticKeyring(testJWTSecret), accounts.SessionConfig{Limits: o.limits}, logger)
+	keyAuth := apikeys.NewKeyAuthenticator(db, feed, apikeys.KeyAuthConfig{}, logger)
 	ident := NewIdentity(IdentityDeps{Registry: reg, Users: users, Sessions: sessions, Keys: keys, KeyAuth: keyAuth,
-		Authz: authz, Audit: tenants.NewAuditLog(db), Feed: feed, Logger: logger})
+		Authz: authz, Audit: audit.NewAuditLog(db), Feed: feed, Logger: logger})
 	go feed.Run(ctx)
 
 	adminAPI := newTestAdmin(t, backend, ident, reg, db, o.admin, logger)
@@ -117,8 +121,8 @@ func benchEnv(b *testing.B) *testEnv {
 	reg := tenants.NewRegistry(db, filepath.Dir(database.SQLitePath(url)), logger)
 	b.Cleanup(reg.Close)
 	feed := tenants.NewChangeFeed(db, tenants.ChangeFeedConfig{}, logger)
-	return &testEnv{url: url, db: db, reg: reg, feed: feed, keys: tenants.NewKeys(db, feed, logger),
-		keyAuth: tenants.NewKeyAuthenticator(db, feed, tenants.KeyAuthConfig{}, logger)}
+	return &testEnv{url: url, db: db, reg: reg, feed: feed, keys: apikeys.NewKeys(db, feed, logger),
+		keyAuth: apikeys.NewKeyAuthenticator(db, feed, apikeys.KeyAuthConfig{}, logger)}
 }
 
 // registerProbes adds test-only routes protected exactly as real routes are.
@@ -132,17 +136,17 @@ func registerProbes(e *gin.Engine, ident *Identity) {
 		return nil
 	}
 	g := ident.TenantGroup(e)
-	for _, perm := range tenants.Permissions() {
+	for _, perm := range access.Permissions() {
 		g.GET(probePath(perm), ident.Authorize(perm.Resource, perm.Action), h(ok))
 	}
-	e.GET("/v1/whoami", RequireAPIKey(ident.KeyAuth(), tenants.ScopeInference), func(c *gin.Context) {
+	e.GET("/v1/whoami", RequireAPIKey(ident.KeyAuth(), apikeys.ScopeInference), func(c *gin.Context) {
 		k, _ := KeyFrom(c)
 		p, _ := tenants.PrincipalFrom(c.Request.Context())
 		c.JSON(http.StatusOK, gin.H{"key_id": k.ID, "tenant_id": p.TenantID(), "models": k.Models, "rpm_limit": k.RPMLimit})
 	})
 }
 
-func probePath(p tenants.Permission) string {
+func probePath(p access.Permission) string {
 	return "/_probe/" + string(p.Resource) + "/" + string(p.Action)
 }
 
@@ -157,19 +161,19 @@ func (e *testEnv) tenant(name string) tenants.Tenant {
 const testPassword = "correct horse battery"
 
 // member creates a user with role in tenant and returns its id and access token.
-func (e *testEnv) member(t tenants.Tenant, role tenants.Role) (string, string) {
+func (e *testEnv) member(t tenants.Tenant, role access.Role) (string, string) {
 	e.t.Helper()
-	u, err := e.users.Create(e.t.Context(), tenants.CreateUserInput{Email: fmt.Sprintf("%s-%s@example.com", role, tenants.NewID()),
+	u, err := e.users.Create(e.t.Context(), accounts.CreateUserInput{Email: fmt.Sprintf("%s-%s@example.com", role, tenants.NewID()),
 		Password: testPassword})
 	require.NoError(e.t, err)
-	require.NoError(e.t, e.users.AddMember(e.t.Context(), t.ID, u.ID, role, tenants.CLIActor()))
+	require.NoError(e.t, e.users.AddMember(e.t.Context(), t.ID, u.ID, role, audit.CLIActor()))
 	return u.ID, e.login(u.Email)
 }
 
 // superadmin creates a superadmin and returns its access token.
 func (e *testEnv) superadmin() string {
 	e.t.Helper()
-	u, err := e.users.Create(e.t.Context(), tenants.CreateUserInput{Email: fmt.Sprintf("root-%s@example.com", tenants.NewID()),
+	u, err := e.users.Create(e.t.Context(), accounts.CreateUserInput{Email: fmt.Sprintf("root-%s@example.com", tenants.NewID()),
 		Password: testPassword, Superadmin: true})
 	require.NoError(e.t, err)
 	return e.login(u.Email)
@@ -177,16 +181,16 @@ func (e *testEnv) superadmin() string {
 
 func (e *testEnv) login(email string) string {
 	e.t.Helper()
-	pair, err := e.sessions.Login(e.t.Context(), tenants.LoginInput{Email: email, Password: testPassword, IP: "192.0.2.1"})
+	pair, err := e.sessions.Login(e.t.Context(), accounts.LoginInput{Email: email, Password: testPassword, IP: "192.0.2.1"})
 	require.NoError(e.t, err)
 	return pair.AccessToken.Reveal()
 }
 
 // key creates an API key in tenant and returns it with its secret.
-func (e *testEnv) key(t tenants.Tenant, scopes ...string) (tenants.APIKey, string) {
+func (e *testEnv) key(t tenants.Tenant, scopes ...string) (apikeys.APIKey, string) {
 	e.t.Helper()
-	k, secret, err := e.keys.Create(e.t.Context(), tenants.CreateKeyInput{TenantID: t.ID, Name: "k-" + string(tenants.NewID())[:6],
-		Scopes: scopes, Actor: tenants.CLIActor()})
+	k, secret, err := e.keys.Create(e.t.Context(), apikeys.CreateKeyInput{TenantID: t.ID, Name: "k-" + string(tenants.NewID())[:6],
+		Scopes: scopes, Actor: audit.CLIActor()})
 	require.NoError(e.t, err)
 	return k, secret.Reveal()
 }

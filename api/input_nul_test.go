@@ -3,7 +3,7 @@ package api
 import (
 	"testing"
 
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // TestNULBytesAreInvalid: a NUL byte in a name, a search or filter parameter, a
@@ -18,7 +18,7 @@ func TestNULBytesAreInvalid(t *testing.T) {
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
 			f := &fixture{env: env, tokens: map[string]string{}, vars: map[string]string{"A": string(a.ID)}}
-			_, f.tokens["owner"] = env.member(a, tenants.RoleOwner)
+			_, f.tokens["owner"] = env.member(a, access.RoleOwner)
 			f.tokens["root"] = env.superadmin()
 			k, _ := env.key(a)
 			f.vars["KEY"] = k.ID

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // TestBadInputChangesNothing: oversized, malformed and invalid bodies are refused
@@ -17,8 +17,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
 			f := &fixture{env: env, tokens: map[string]string{}, vars: map[string]string{"A": string(a.ID)}}
-			_, f.tokens["owner"] = env.member(a, tenants.RoleOwner)
-			viewer, _ := env.member(a, tenants.RoleViewer)
+			_, f.tokens["owner"] = env.member(a, access.RoleOwner)
+			viewer, _ := env.member(a, access.RoleViewer)
 			f.vars["VIEWER"] = viewer
 			k, _ := env.key(a)
 			f.vars["KEY"] = k.ID

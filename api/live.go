@@ -17,6 +17,8 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
 )
 
 // Live message types.
@@ -317,7 +319,7 @@ func liveToken(c *gin.Context) {
 func (a *Admin) registerLive(e *gin.Engine) {
 	id := a.d.Identity
 	g := e.Group("/api/v1/tenants/:"+TenantParam, liveToken, id.authenticate, id.resolveTenant)
-	g.GET("/live", id.Authorize(tenants.ResourceLive, tenants.ActionRead), h(a.live))
+	g.GET("/live", id.Authorize(access.ResourceLive, access.ActionRead), h(a.live))
 }
 
 // live: GET /api/v1/tenants/{tenant}/live?access_token=<jwt>, upgraded to a
@@ -397,7 +399,7 @@ func (a *Admin) live(c *gin.Context) error {
 
 // stillAllowed verifies the connection's session again (signed out, expired,
 // disabled) and its membership of the tenant.
-func (a *Admin) stillAllowed(ctx context.Context, tenant tenants.ID, s *tenants.Session, token string) bool {
+func (a *Admin) stillAllowed(ctx context.Context, tenant tenants.ID, s *accounts.Session, token string) bool {
 	if s == nil {
 		return false
 	}

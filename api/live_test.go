@@ -16,6 +16,9 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 type liveFrame struct {
@@ -48,7 +51,7 @@ func TestLiveFeed(t *testing.T) {
 			t.Parallel()
 			b := newAdminEnv(t, backend, adminOptions{live: LiveConfig{SpendInterval: 20 * time.Millisecond}})
 			a, other := b.tenant("acme"), b.tenant("globex")
-			_, viewer := b.member(a, tenants.RoleViewer)
+			_, viewer := b.member(a, access.RoleViewer)
 			now := time.Now().UTC()
 			// Given 1.5 USD already in the ledger this month.
 			b.insertEvents(a, []ledger.Event{{TenantID: string(a.ID), RequestID: "before", CreatedAt: now.Add(-time.Second), ModelUsed: "sim-small",
@@ -105,9 +108,9 @@ func TestLiveFeedAuthorization(t *testing.T) {
 	t.Parallel()
 	b := newAdminEnv(t, "sqlite")
 	a, other := b.tenant("acme"), b.tenant("globex")
-	_, viewer := b.member(a, tenants.RoleViewer)
-	_, outsider := b.member(other, tenants.RoleOwner)
-	_, key := b.key(a, tenants.ScopeReadUsage)
+	_, viewer := b.member(a, access.RoleViewer)
+	_, outsider := b.member(other, access.RoleOwner)
+	_, key := b.key(a, apikeys.ScopeReadUsage)
 	srv := b.liveServer()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -131,10 +134,10 @@ func TestLiveFeedAuthorization(t *testing.T) {
 	// A session that ends (logout) is dropped at the next recheck with 4401.
 	b2 := newAdminEnv(t, "sqlite", adminOptions{live: LiveConfig{RecheckInterval: 50 * time.Millisecond}})
 	a2 := b2.tenant("acme")
-	uid, _ := b2.member(a2, tenants.RoleViewer)
+	uid, _ := b2.member(a2, access.RoleViewer)
 	u, err := b2.users.Get(ctx, uid)
 	require.NoError(t, err)
-	pair, err := b2.sessions.Login(ctx, tenants.LoginInput{Email: u.Email, Password: testPassword, IP: "192.0.2.1"})
+	pair, err := b2.sessions.Login(ctx, accounts.LoginInput{Email: u.Email, Password: testPassword, IP: "192.0.2.1"})
 	require.NoError(t, err)
 	srv2 := b2.liveServer()
 	conn, _, err := websocket.Dial(ctx, liveURL(srv2.URL, a2.ID, pair.AccessToken.Reveal()), nil)

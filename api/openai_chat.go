@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // Response headers of the OpenAI-compatible API.
@@ -22,7 +23,7 @@ const (
 
 // OpenAIDeps are what the /v1 routes need.
 type OpenAIDeps struct {
-	Keys     *tenants.KeyAuthenticator
+	Keys     *apikeys.KeyAuthenticator
 	Registry *tenants.Registry
 	Gateway  *gateway.Service
 }

@@ -10,16 +10,17 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // cellRequest turns one permission into a real request (or the permission's probe
 // route where the endpoint belongs to another owner), with fresh targets so cells
 // do not depend on each other.
-func cellRequest(t *testing.T, env *testEnv, a tenants.Tenant, perm tenants.Permission) (method, path string, body any, okStatus int) {
+func cellRequest(t *testing.T, env *testEnv, a tenants.Tenant, perm access.Permission) (method, path string, body any, okStatus int) {
 	t.Helper()
 	base := "/api/v1/tenants/" + string(a.ID)
 	victim := func() string {
-		id, _ := env.member(a, tenants.RoleViewer)
+		id, _ := env.member(a, access.RoleViewer)
 		return id
 	}
 	freshKey := func() string {
@@ -27,31 +28,31 @@ func cellRequest(t *testing.T, env *testEnv, a tenants.Tenant, perm tenants.Perm
 		return k.ID
 	}
 	switch perm {
-	case tenants.Permission{Resource: tenants.ResourceTenant, Action: tenants.ActionRead}:
+	case access.Permission{Resource: access.ResourceTenant, Action: access.ActionRead}:
 		return "GET", base, nil, 200
-	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionRead}:
+	case access.Permission{Resource: access.ResourceMembers, Action: access.ActionRead}:
 		return "GET", base + "/members", nil, 200
-	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionCreate}:
+	case access.Permission{Resource: access.ResourceMembers, Action: access.ActionCreate}:
 		return "POST", base + "/invitations", map[string]string{"email": "new-" + string(tenants.NewID()) + "@example.com", "role": "viewer"}, 201
-	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionUpdate}:
+	case access.Permission{Resource: access.ResourceMembers, Action: access.ActionUpdate}:
 		return "PATCH", base + "/members/" + victim(), map[string]string{"role": "developer"}, 200
-	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionDelete}:
+	case access.Permission{Resource: access.ResourceMembers, Action: access.ActionDelete}:
 		return "DELETE", base + "/members/" + victim(), nil, 204
-	case tenants.Permission{Resource: tenants.ResourceMembers, Action: tenants.ActionManageOwners}:
+	case access.Permission{Resource: access.ResourceMembers, Action: access.ActionManageOwners}:
 		return "PATCH", base + "/members/" + victim(), map[string]string{"role": "owner"}, 200
-	case tenants.Permission{Resource: tenants.ResourceKeys, Action: tenants.ActionRead}:
+	case access.Permission{Resource: access.ResourceKeys, Action: access.ActionRead}:
 		return "GET", base + "/keys", nil, 200
-	case tenants.Permission{Resource: tenants.ResourceKeys, Action: tenants.ActionCreate}:
+	case access.Permission{Resource: access.ResourceKeys, Action: access.ActionCreate}:
 		return "POST", base + "/keys", map[string]string{"name": "cell"}, 201
-	case tenants.Permission{Resource: tenants.ResourceKeys, Action: tenants.ActionRevoke}:
+	case access.Permission{Resource: access.ResourceKeys, Action: access.ActionRevoke}:
 		return "POST", base + "/keys/" + freshKey() + "/revoke", nil, 200
-	case tenants.Permission{Resource: tenants.ResourceKeys, Action: tenants.ActionRotate}:
+	case access.Permission{Resource: access.ResourceKeys, Action: access.ActionRotate}:
 		return "POST", base + "/keys/" + freshKey() + "/rotate", map[string]int{"grace_seconds": 60}, 201
-	case tenants.Permission{Resource: tenants.ResourceAudit, Action: tenants.ActionRead}:
+	case access.Permission{Resource: access.ResourceAudit, Action: access.ActionRead}:
 		return "GET", base + "/audit", nil, 200
-	case tenants.Permission{Resource: tenants.ResourcePlatform, Action: tenants.ActionManageUsers}:
+	case access.Permission{Resource: access.ResourcePlatform, Action: access.ActionManageUsers}:
 		return "POST", "/api/v1/users/" + victim() + "/disable", nil, 200
-	case tenants.Permission{Resource: tenants.ResourcePlatform, Action: tenants.ActionManageTenants}:
+	case access.Permission{Resource: access.ResourcePlatform, Action: access.ActionManageTenants}:
 		return "POST", "/api/v1/tenants", map[string]string{"name": "t-" + string(tenants.NewID())[:10]}, 201
 	}
 	return "GET", base + probePath(perm), nil, 200
@@ -67,15 +68,15 @@ func TestRBACMatrixEveryCell(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			env.member(a, tenants.RoleOwner) // another owner, so owner cells never hit the last-owner rule
-			tokens := map[tenants.Role]string{}
-			for _, r := range tenants.TenantRoles() {
+			env.member(a, access.RoleOwner) // another owner, so owner cells never hit the last-owner rule
+			tokens := map[access.Role]string{}
+			for _, r := range access.TenantRoles() {
 				_, tokens[r] = env.member(a, r)
 			}
-			tokens[tenants.RoleSuperadmin] = env.superadmin()
-			cells := tenants.PolicyMatrix()
-			for _, p := range tenants.Permissions() {
-				cells = append(cells, tenants.PolicyCell{Permission: p, Role: tenants.RoleSuperadmin, Allowed: true})
+			tokens[access.RoleSuperadmin] = env.superadmin()
+			cells := access.PolicyMatrix()
+			for _, p := range access.Permissions() {
+				cells = append(cells, access.PolicyCell{Permission: p, Role: access.RoleSuperadmin, Allowed: true})
 			}
 			for _, cell := range cells {
 				name := fmt.Sprintf("%s %s:%s", cell.Role, cell.Resource, cell.Action)
@@ -97,24 +98,24 @@ func TestRBACMatrixEveryCell(t *testing.T) {
 func rbacMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| resource:action |")
-	for _, r := range tenants.TenantRoles() {
+	for _, r := range access.TenantRoles() {
 		b.WriteString(" " + string(r) + " |")
 	}
 	b.WriteString(" superadmin |\n|---|")
-	for range tenants.TenantRoles() {
+	for range access.TenantRoles() {
 		b.WriteString("---|")
 	}
 	b.WriteString("---|\n")
-	verdict := map[tenants.Permission]map[tenants.Role]bool{}
-	for _, c := range tenants.PolicyMatrix() {
+	verdict := map[access.Permission]map[access.Role]bool{}
+	for _, c := range access.PolicyMatrix() {
 		if verdict[c.Permission] == nil {
-			verdict[c.Permission] = map[tenants.Role]bool{}
+			verdict[c.Permission] = map[access.Role]bool{}
 		}
 		verdict[c.Permission][c.Role] = c.Allowed
 	}
-	for _, p := range tenants.Permissions() {
+	for _, p := range access.Permissions() {
 		fmt.Fprintf(&b, "| `%s:%s` |", p.Resource, p.Action)
-		for _, r := range tenants.TenantRoles() {
+		for _, r := range access.TenantRoles() {
 			if verdict[p][r] {
 				b.WriteString(" ✅ |")
 			} else {

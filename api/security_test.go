@@ -16,6 +16,10 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // isolationFixture: tenants A and B, each with an owner, an admin, a viewer and keys.
@@ -24,24 +28,24 @@ func isolationFixture(t *testing.T, backend string) *fixture {
 	a, b := env.tenant("acme"), env.tenant("globex")
 	f := &fixture{env: env, tokens: map[string]string{}, vars: map[string]string{
 		"A": string(a.ID), "B": string(b.ID), "A_SLUG": a.Slug, "B_SLUG": b.Slug}}
-	_, f.tokens["a_owner"] = env.member(a, tenants.RoleOwner)
-	_, f.tokens["a_admin"] = env.member(a, tenants.RoleAdmin)
-	_, f.tokens["a_viewer"] = env.member(a, tenants.RoleViewer)
-	bOwner, bOwnerToken := env.member(b, tenants.RoleOwner)
+	_, f.tokens["a_owner"] = env.member(a, access.RoleOwner)
+	_, f.tokens["a_admin"] = env.member(a, access.RoleAdmin)
+	_, f.tokens["a_viewer"] = env.member(a, access.RoleViewer)
+	bOwner, bOwnerToken := env.member(b, access.RoleOwner)
 	f.tokens["b_owner"] = bOwnerToken
 	f.vars["B_OWNER"] = bOwner
-	bViewer, _ := env.member(b, tenants.RoleViewer)
+	bViewer, _ := env.member(b, access.RoleViewer)
 	f.vars["B_VIEWER"] = bViewer
-	bInvite, err := env.users.Invite(t.Context(), tenants.InviteInput{TenantID: b.ID, Email: "pending@example.com", Role: tenants.RoleAdmin, Actor: tenants.CLIActor()})
+	bInvite, err := env.users.Invite(t.Context(), accounts.InviteInput{TenantID: b.ID, Email: "pending@example.com", Role: access.RoleAdmin, Actor: audit.CLIActor()})
 	require.NoError(t, err)
 	f.vars["B_INVITE"] = bInvite.Invitation.ID
-	bKey, bSecret := env.key(b, tenants.ScopeInference, tenants.ScopeReadUsage)
+	bKey, bSecret := env.key(b, apikeys.ScopeInference, apikeys.ScopeReadUsage)
 	f.vars["B_KEY"] = bKey.ID
 	f.tokens["b_key"] = bSecret
 	aKey, _ := env.key(a)
 	f.vars["A_KEY"] = aKey.ID
-	_, f.tokens["a_usage_key"] = env.key(a, tenants.ScopeReadUsage)
-	_, f.tokens["a_inference_key"] = env.key(a, tenants.ScopeInference)
+	_, f.tokens["a_usage_key"] = env.key(a, apikeys.ScopeReadUsage)
+	_, f.tokens["a_inference_key"] = env.key(a, apikeys.ScopeInference)
 	// B's metering data: a ledger event and a budget that A must never see or change.
 	bh, err := env.reg.Handle(tenants.SystemPrincipal(b, "test"))
 	require.NoError(t, err)
@@ -141,10 +145,10 @@ func TestTenantIsolation(t *testing.T) {
 				{Name: "anonymous", Method: "GET", Path: "/api/v1/tenants/{A}/members", WantStatus: 401},
 			})
 			// The key created with a foreign tenant_id in its body landed in A.
-			page, err := f.env.keys.List(t.Context(), tenants.ListKeysInput{TenantID: tenants.ID(f.vars["B"]), Query: "mine"})
+			page, err := f.env.keys.List(t.Context(), apikeys.ListKeysInput{TenantID: tenants.ID(f.vars["B"]), Query: "mine"})
 			require.NoError(t, err)
 			require.Empty(t, page.Keys)
-			page, err = f.env.keys.List(t.Context(), tenants.ListKeysInput{TenantID: tenants.ID(f.vars["A"]), Query: "mine"})
+			page, err = f.env.keys.List(t.Context(), apikeys.ListKeysInput{TenantID: tenants.ID(f.vars["A"]), Query: "mine"})
 			require.NoError(t, err)
 			require.Len(t, page.Keys, 1)
 			// B's budget, routing policy and webhook are as they were.
@@ -172,18 +176,18 @@ func TestJWTRefusals(t *testing.T) {
 			t.Parallel()
 			env := newTestEnv(t, backend)
 			a := env.tenant("acme")
-			uid, _ := env.member(a, tenants.RoleOwner)
+			uid, _ := env.member(a, access.RoleOwner)
 			u, err := env.users.Get(t.Context(), uid)
 			require.NoError(t, err)
-			pair, err := env.sessions.Login(t.Context(), tenants.LoginInput{Email: u.Email, Password: testPassword, IP: "192.0.2.1"})
+			pair, err := env.sessions.Login(t.Context(), accounts.LoginInput{Email: u.Email, Password: testPassword, IP: "192.0.2.1"})
 			require.NoError(t, err)
 			valid := pair.AccessToken.Reveal()
 			family := familyOf(t, valid)
-			kid := tenants.NewStaticKeyring(testJWTSecret).Current()
+			kid := accounts.NewStaticKeyring(testJWTSecret).Current()
 
-			forge := func(method jwt.SigningMethod, key any, kid string, mutate func(*tenants.SessionClaims)) string {
+			forge := func(method jwt.SigningMethod, key any, kid string, mutate func(*accounts.SessionClaims)) string {
 				now := time.Now()
-				c := tenants.SessionClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "tollgate", Subject: uid,
+				c := accounts.SessionClaims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "tollgate", Subject: uid,
 					IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute))}, Family: family}
 				if mutate != nil {
 					mutate(&c)
@@ -210,22 +214,22 @@ func TestJWTRefusals(t *testing.T) {
 				return s
 			}()
 			// A fresh, live session to forge against (the first family is revoked).
-			live, err := env.sessions.Login(t.Context(), tenants.LoginInput{Email: u.Email, Password: testPassword, IP: "192.0.2.1"})
+			live, err := env.sessions.Login(t.Context(), accounts.LoginInput{Email: u.Email, Password: testPassword, IP: "192.0.2.1"})
 			require.NoError(t, err)
 			family = familyOf(t, live.AccessToken.Reveal())
 			for name, tok := range map[string]string{
 				"revoked by logout": valid,
-				"expired": forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *tenants.SessionClaims) {
+				"expired": forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *accounts.SessionClaims) {
 					c.IssuedAt = jwt.NewNumericDate(time.Now().Add(-time.Hour))
 					c.ExpiresAt = jwt.NewNumericDate(time.Now().Add(-time.Minute))
 				}),
-				"no expiry":         forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *tenants.SessionClaims) { c.ExpiresAt = nil }),
+				"no expiry":         forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *accounts.SessionClaims) { c.ExpiresAt = nil }),
 				"wrong key":         forge(jwt.SigningMethodHS256, []byte("another-secret-0123456789abcdef0123456789"), kid, nil),
 				"unknown kid":       forge(jwt.SigningMethodHS256, []byte(testJWTSecret), "k-unknown", nil),
 				"HS512 not allowed": forge(jwt.SigningMethodHS512, []byte(testJWTSecret), kid, nil),
 				"alg none":          none,
-				"wrong issuer":      forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *tenants.SessionClaims) { c.Issuer = "evil" }),
-				"other user's family": forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *tenants.SessionClaims) {
+				"wrong issuer":      forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *accounts.SessionClaims) { c.Issuer = "evil" }),
+				"other user's family": forge(jwt.SigningMethodHS256, []byte(testJWTSecret), kid, func(c *accounts.SessionClaims) {
 					c.Subject = "01aaaaaaaaaaaaaaaaaaaaaaaa"
 				}),
 				"malformed":          "not.a.jwt",
@@ -243,7 +247,7 @@ func TestJWTRefusals(t *testing.T) {
 
 func familyOf(t *testing.T, token string) string {
 	t.Helper()
-	var c tenants.SessionClaims
+	var c accounts.SessionClaims
 	_, _, err := jwt.NewParser().ParseUnverified(token, &c)
 	require.NoError(t, err)
 	return c.Family

@@ -318,11 +318,7 @@ func (in SetProviderInput) Validate() error {
 			problems = append(problems, errors.New("base_url must not have a query or fragment"))
 		}
 	}
-	if len(problems) > 0 {
-		return errkind.Wrap(errkind.Invalid, errors.Join(problems...), "invalid provider settings: %s",
-			strings.ReplaceAll(errors.Join(problems...).Error(), "\n", "; "))
-	}
-	return nil
+	return errkind.JoinInvalid("invalid provider settings", problems)
 }
 
 // envVarPrefix is the prefix of a provider's environment variables ("OPENAI" for

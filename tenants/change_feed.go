@@ -92,9 +92,9 @@ func (f *ChangeFeed) Subscribe(fn func(ctx context.Context, c Change)) {
 	f.subs = append(f.subs, fn)
 }
 
-// publishTx announces c to other instances when tx commits (Postgres NOTIFY is
+// PublishTx announces c to other instances when tx commits (Postgres NOTIFY is
 // transactional). It is a no-op on SQLite, where Deliver after commit suffices.
-func (f *ChangeFeed) publishTx(tx *gorm.DB, c Change) error {
+func (f *ChangeFeed) PublishTx(tx *gorm.DB, c Change) error {
 	if f == nil || f.db.Dialect != migrations.DialectPostgres {
 		return nil
 	}
@@ -104,7 +104,7 @@ func (f *ChangeFeed) publishTx(tx *gorm.DB, c Change) error {
 // Announce tells every instance about a change that was committed outside a
 // transaction of this package (a tenant suspended through the Registry).
 func (f *ChangeFeed) Announce(ctx context.Context, c Change) error {
-	if err := f.publishTx(f.db.Gorm.WithContext(ctx), c); err != nil {
+	if err := f.PublishTx(f.db.Gorm.WithContext(ctx), c); err != nil {
 		return err
 	}
 	f.Deliver(ctx, c)

@@ -3,7 +3,9 @@ package tenants
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"strings"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
@@ -17,15 +19,16 @@ type PageInput struct {
 	Cursor string
 }
 
-func (in PageInput) limit() int {
+// Size is the page size to fetch: Limit, or 50 when it is unset or out of range.
+func (in PageInput) Size() int {
 	if in.Limit <= 0 || in.Limit > 500 {
 		return 50
 	}
 	return in.Limit
 }
 
-// after decodes the cursor: the sort key of the last item of the previous page.
-func (in PageInput) after() (string, error) {
+// After decodes the cursor: the sort key of the last item of the previous page.
+func (in PageInput) After() (string, error) {
 	if in.Cursor == "" {
 		return "", nil
 	}
@@ -36,51 +39,14 @@ func (in PageInput) after() (string, error) {
 	return string(b), nil
 }
 
-func pageCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
+// PageCursor encodes a sort key as the opaque cursor After decodes.
+func PageCursor(key string) string { return base64.RawURLEncoding.EncodeToString([]byte(key)) }
 
-func likePattern(q string) string {
+// LikePattern turns a search query into a case-insensitive LIKE substring pattern,
+// with the wildcards in q escaped.
+func LikePattern(q string) string {
 	q = strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(strings.ToLower(strings.TrimSpace(q)))
 	return "%" + q + "%"
-}
-
-// MemberPage is one page of members, ordered by email.
-type MemberPage struct {
-	Members    []Member
-	NextCursor string
-}
-
-// MembersPage lists a tenant's members by email, searchable by email or name, with
-// keyset pagination (email is unique), so a tenant of any size pages in constant time.
-func (s *Users) MembersPage(ctx context.Context, tenant ID, in PageInput) (MemberPage, error) {
-	after, err := in.after()
-	if err != nil {
-		return MemberPage{}, err
-	}
-	q := s.db.Gorm.WithContext(ctx).Table("memberships m").
-		Select("m.tenant_id, m.user_id, m.role, m.created_at, u.email, u.name").
-		Joins("JOIN users u ON u.id = m.user_id").
-		Where("m.tenant_id = ?", string(tenant))
-	if in.Query != "" {
-		p := likePattern(in.Query)
-		q = q.Where(`(LOWER(u.email) LIKE ? ESCAPE '\' OR LOWER(u.name) LIKE ? ESCAPE '\')`, p, p)
-	}
-	if after != "" {
-		q = q.Where("u.email > ?", after)
-	}
-	var rows []memberRow
-	if err := q.Order("u.email").Limit(in.limit() + 1).Scan(&rows).Error; err != nil {
-		return MemberPage{}, err
-	}
-	page := MemberPage{Members: []Member{}}
-	for i, r := range rows {
-		if i == in.limit() {
-			page.NextCursor = pageCursor(rows[i-1].Email)
-			break
-		}
-		page.Members = append(page.Members, Member{Membership: Membership{TenantID: ID(r.TenantID), UserID: r.UserID,
-			Role: Role(r.Role), CreatedAt: r.CreatedAt.UTC()}, Email: r.Email, Name: r.Name})
-	}
-	return page, nil
 }
 
 // TenantPage is one page of tenants, ordered by slug.
@@ -91,65 +57,70 @@ type TenantPage struct {
 
 // Page lists tenants by slug, searchable by name or slug, with keyset pagination.
 func (r *Registry) Page(ctx context.Context, in PageInput) (TenantPage, error) {
-	after, err := in.after()
+	after, err := in.After()
 	if err != nil {
 		return TenantPage{}, err
 	}
-	q := r.db.Gorm.WithContext(ctx).Model(&tenantRow{})
+	q := r.db.Gorm.WithContext(ctx).Model(&TenantRow{})
 	if in.Query != "" {
-		p := likePattern(in.Query)
+		p := LikePattern(in.Query)
 		q = q.Where(`(LOWER(name) LIKE ? ESCAPE '\' OR slug LIKE ? ESCAPE '\')`, p, p)
 	}
 	if after != "" {
 		q = q.Where("slug > ?", after)
 	}
-	var rows []tenantRow
-	if err := q.Order("slug").Limit(in.limit() + 1).Find(&rows).Error; err != nil {
+	var rows []TenantRow
+	if err := q.Order("slug").Limit(in.Size() + 1).Find(&rows).Error; err != nil {
 		return TenantPage{}, err
 	}
 	page := TenantPage{Tenants: []Tenant{}}
 	for i, row := range rows {
-		if i == in.limit() {
-			page.NextCursor = pageCursor(rows[i-1].Slug)
+		if i == in.Size() {
+			page.NextCursor = PageCursor(rows[i-1].Slug)
 			break
 		}
-		page.Tenants = append(page.Tenants, mapTenant(row))
+		page.Tenants = append(page.Tenants, MapTenantRow(row))
 	}
 	return page, nil
 }
 
-// UserPage is one page of users (platform view), ordered by email.
-type UserPage struct {
-	Users      []User
-	NextCursor string
+// ListLimit applies the default and cap of list endpoints.
+func ListLimit(n int) int {
+	if n <= 0 {
+		return 50
+	}
+	return min(n, 200)
 }
 
-// UsersPage lists every user by email, searchable by email or name, with keyset
-// pagination (email is unique).
-func (s *Users) UsersPage(ctx context.Context, in PageInput) (UserPage, error) {
-	after, err := in.after()
-	if err != nil {
-		return UserPage{}, err
+// ValidateList checks the common list inputs.
+func ValidateList(tenant ID, limit int, cursor, query string, cursorOK func(string) bool) error {
+	var errs []error
+	if !tenant.Valid() {
+		errs = append(errs, errors.New("tenant is required"))
 	}
-	q := s.db.Gorm.WithContext(ctx).Model(&userRow{})
-	if in.Query != "" {
-		p := likePattern(in.Query)
-		q = q.Where(`(LOWER(email) LIKE ? ESCAPE '\' OR LOWER(name) LIKE ? ESCAPE '\')`, p, p)
-	}
-	if after != "" {
-		q = q.Where("email > ?", after)
-	}
-	var rows []userRow
-	if err := q.Order("email").Limit(in.limit() + 1).Find(&rows).Error; err != nil {
-		return UserPage{}, err
-	}
-	page := UserPage{Users: []User{}}
-	for i, row := range rows {
-		if i == in.limit() {
-			page.NextCursor = pageCursor(rows[i-1].Email)
-			break
-		}
-		page.Users = append(page.Users, mapUser(row))
-	}
-	return page, nil
+	return errkind.JoinInvalid("invalid list request", append(errs, ListProblems(limit, cursor, query, cursorOK)...))
 }
+
+// ListProblems lists what is wrong with a page request's limit, cursor and query.
+func ListProblems(limit int, cursor, query string, cursorOK func(string) bool) []error {
+	var errs []error
+	if limit < 0 || limit > 200 {
+		errs = append(errs, errors.New("limit must be between 1 and 200"))
+	}
+	if cursor != "" && !cursorOK(cursor) {
+		errs = append(errs, errors.New("cursor is not one this API returned; start again without it"))
+	}
+	if len(query) > 100 {
+		errs = append(errs, errors.New("q must be at most 100 characters"))
+	}
+	return errs
+}
+
+// EscapeLike escapes LIKE wildcards in user text (with '\' as the escape character).
+func EscapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+// NowUTC is the current time in UTC, truncated to microseconds (Postgres' precision),
+// so a value read back equals the value written and keyset cursors are exact.
+func NowUTC() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

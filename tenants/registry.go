@@ -65,7 +65,9 @@ func (r *Registry) Close() {
 	}
 }
 
-type tenantRow struct {
+// TenantRow is the control-database row of a tenant. The identity subpackages join
+// it (a user's memberships, an invitation's tenant name); everyone else uses Tenant.
+type TenantRow struct {
 	ID               string `gorm:"primaryKey"`
 	Slug             string
 	Name             string
@@ -79,9 +81,11 @@ type tenantRow struct {
 	SuspendedAt      *time.Time
 }
 
-func (tenantRow) TableName() string { return "tenants" }
+// TableName is the table of TenantRow.
+func (TenantRow) TableName() string { return "tenants" }
 
-func mapTenant(r tenantRow) Tenant {
+// MapTenantRow converts a row to the Tenant the rest of Tollgate sees.
+func MapTenantRow(r TenantRow) Tenant {
 	return Tenant{ID: ID(r.ID), Slug: r.Slug, Name: r.Name, SchemaName: r.SchemaName, Status: Status(r.Status),
 		StripeCustomerID: r.StripeCustomerID, BillingEmail: r.BillingEmail, Plan: r.Plan, CreatedAt: r.CreatedAt, SuspendedAt: r.SuspendedAt}
 }
@@ -132,7 +136,7 @@ func (r *Registry) Create(ctx context.Context, in CreateInput) (Tenant, error) {
 	}
 	id := NewID()
 	now := time.Now().UTC()
-	row := tenantRow{ID: string(id), Slug: slug, Name: name, SchemaName: id.SchemaName(), Status: string(StatusActive),
+	row := TenantRow{ID: string(id), Slug: slug, Name: name, SchemaName: id.SchemaName(), Status: string(StatusActive),
 		BillingEmail: in.BillingEmail, Plan: "{}", CreatedAt: now, UpdatedAt: now}
 
 	var err error
@@ -159,10 +163,10 @@ func (r *Registry) Create(ctx context.Context, in CreateInput) (Tenant, error) {
 		return Tenant{}, fmt.Errorf("create tenant %q: %w", name, err)
 	}
 	r.logger.InfoContext(ctx, "tenant created", "tenant_id", row.ID, "slug", slug)
-	return mapTenant(row), nil
+	return MapTenantRow(row), nil
 }
 
-func (r *Registry) createSQLite(ctx context.Context, row *tenantRow) error {
+func (r *Registry) createSQLite(ctx context.Context, row *TenantRow) error {
 	path := r.tenantFilePath(ID(row.ID))
 	if err := os.MkdirAll(filepath.Dir(path), database.DirMode); err != nil {
 		return err
@@ -226,7 +230,7 @@ func quoteSchema(s string) string {
 
 // Get finds a tenant by id or slug.
 func (r *Registry) Get(ctx context.Context, ref string) (Tenant, error) {
-	var row tenantRow
+	var row TenantRow
 	q := r.db.Gorm.WithContext(ctx)
 	var err error
 	if ID(ref).Valid() {
@@ -240,18 +244,18 @@ func (r *Registry) Get(ctx context.Context, ref string) (Tenant, error) {
 	if err != nil {
 		return Tenant{}, err
 	}
-	return mapTenant(row), nil
+	return MapTenantRow(row), nil
 }
 
 // List returns all tenants, oldest first.
 func (r *Registry) List(ctx context.Context) ([]Tenant, error) {
-	var rows []tenantRow
+	var rows []TenantRow
 	if err := r.db.Gorm.WithContext(ctx).Order("created_at, id").Find(&rows).Error; err != nil {
 		return nil, err
 	}
 	out := make([]Tenant, len(rows))
 	for i, row := range rows {
-		out[i] = mapTenant(row)
+		out[i] = MapTenantRow(row)
 	}
 	return out, nil
 }
@@ -265,7 +269,7 @@ func (r *Registry) SetStatus(ctx context.Context, id ID, status Status) (Tenant,
 	if status == StatusSuspended {
 		updates["suspended_at"] = time.Now().UTC()
 	}
-	res := r.db.Gorm.WithContext(ctx).Model(&tenantRow{}).Where("id = ?", string(id)).Updates(updates)
+	res := r.db.Gorm.WithContext(ctx).Model(&TenantRow{}).Where("id = ?", string(id)).Updates(updates)
 	if res.Error != nil {
 		return Tenant{}, res.Error
 	}
@@ -277,13 +281,13 @@ func (r *Registry) SetStatus(ctx context.Context, id ID, status Status) (Tenant,
 
 // SetStripeCustomer records the tenant's Stripe customer id.
 func (r *Registry) SetStripeCustomer(ctx context.Context, id ID, customerID string) error {
-	return r.db.Gorm.WithContext(ctx).Model(&tenantRow{}).Where("id = ?", string(id)).
+	return r.db.Gorm.WithContext(ctx).Model(&TenantRow{}).Where("id = ?", string(id)).
 		Updates(map[string]any{"stripe_customer_id": customerID, "updated_at": time.Now().UTC()}).Error
 }
 
 // SetPlan stores the tenant's pricing plan (JSON).
 func (r *Registry) SetPlan(ctx context.Context, id ID, plan string) error {
-	return r.db.Gorm.WithContext(ctx).Model(&tenantRow{}).Where("id = ?", string(id)).
+	return r.db.Gorm.WithContext(ctx).Model(&TenantRow{}).Where("id = ?", string(id)).
 		Updates(map[string]any{"plan": plan, "updated_at": time.Now().UTC()}).Error
 }
 

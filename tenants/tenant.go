@@ -1,6 +1,9 @@
 // Package tenants owns tenants, their provisioning (a Postgres schema or a SQLite
 // file each, with the tenant migrations applied) and the only way to reach a
-// tenant's data: a Handle built from an authenticated Principal.
+// tenant's data: a Handle built from an authenticated Principal. It also holds the
+// principal's context inject/extract pair, the per-tenant settings cache, the
+// identity change feed and list paging. Identity lives in its subpackages
+// (accounts, access, apikeys, audit), which import tenants, never the reverse.
 package tenants
 
 import (
@@ -71,3 +74,6 @@ func Slugify(name string) string {
 	}
 	return s
 }
+
+// NewULID returns a fresh lowercase ULID, the id format of users and keys.
+func NewULID() string { return strings.ToLower(ulid.Make().String()) }

@@ -69,10 +69,7 @@ func (q SeriesQuery) Validate() error {
 			errs = append(errs, fmt.Errorf("group_by %q is not one of day, model, key, member", g))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return errkind.Wrap(errkind.Invalid, err, "invalid usage query: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	return nil
+	return errkind.JoinInvalid("invalid usage query", errs)
 }
 
 // rollups selects the usage_daily rows q filters for.

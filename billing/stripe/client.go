@@ -21,6 +21,7 @@ import (
 	"github.com/stripe/stripe-go/v76/client"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // DefaultAPIBase is Stripe's API origin, used when Config.APIBase is empty.
@@ -29,8 +30,8 @@ const DefaultAPIBase = "https://api.stripe.com"
 // Config holds what the client needs from internal/config.
 type Config struct {
 	// APIKey is the secret key (STRIPE_API_KEY), "sk_live_…" or "sk_test_…".
-	// Required. Never logged: Config's LogValue redacts it.
-	APIKey string
+	// Required. Never logged: it is a seal.Secret.
+	APIKey seal.Secret
 	// APIBase is the API origin (STRIPE_API_BASE), without "/v1". Empty means
 	// DefaultAPIBase; tests use stripe-mock's "http://127.0.0.1:PORT".
 	APIBase string
@@ -43,15 +44,9 @@ type Config struct {
 	MaxNetworkRetries int
 }
 
-// LogValue prints the config with the API key redacted to its prefix.
+// LogValue prints the config; the API key redacts itself (seal.Secret).
 func (c Config) LogValue() slog.Value {
-	key := "(empty)"
-	if len(c.APIKey) > 8 {
-		key = c.APIKey[:8] + "…"
-	} else if c.APIKey != "" {
-		key = "…"
-	}
-	return slog.GroupValue(slog.String("api_key", key), slog.String("api_base", c.APIBase))
+	return slog.GroupValue(slog.Any("api_key", c.APIKey), slog.String("api_base", c.APIBase))
 }
 
 // Validate reports every problem with the config, as an errkind.Invalid error.
@@ -113,6 +108,6 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 	api := &client.API{}
 	// All three backends are explicit: a nil Backends would make Init fall back to
 	// stripe-go's global backends. Connect (OAuth) and Uploads (files) are unused.
-	api.Init(cfg.APIKey, &stripego.Backends{API: backend, Connect: backend, Uploads: backend})
+	api.Init(cfg.APIKey.Reveal(), &stripego.Backends{API: backend, Connect: backend, Uploads: backend})
 	return &Client{api: api, logger: logger}, nil
 }

@@ -18,7 +18,8 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/internal/seal"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // A budget threshold crossed on the request path reaches the tenant's webhook,
@@ -50,8 +51,8 @@ func TestBudgetAlertReachesWebhook(t *testing.T) {
 	_, err = webhook.Set(t.Context(), h, sealer, webhook.SetInput{URL: receiver.URL + "/hook", Secret: secret})
 	require.NoError(t, err)
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: billing.NanoPerCent, AlertAt: []int{5, 90}})
-	svc := newIdentityServices(s.op, tenants.PasswordParams{})
-	_, secretKey, err := svc.keys.Create(t.Context(), tenants.CreateKeyInput{TenantID: tn.ID, Name: "alerts"})
+	svc := newIdentityServices(s.op, accounts.PasswordParams{})
+	_, secretKey, err := svc.keys.Create(t.Context(), apikeys.CreateKeyInput{TenantID: tn.ID, Name: "alerts"})
 	require.NoError(t, err)
 
 	// When two requests together pass 5% of the budget
@@ -92,7 +93,7 @@ func TestBudgetAlertReachesWebhook(t *testing.T) {
 func TestHardStopRaisesFullAlert(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, map[string]string{"TOLLGATE_SIM": "1"})
-	tn, _, key := s.tenantWithKey(t, "capped", tenants.CreateKeyInput{})
+	tn, _, key := s.tenantWithKey(t, "capped", apikeys.CreateKeyInput{})
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 300_000, Hard: true, AlertAt: []int{100}})
 	refused := 0
 	for range 20 {

@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/internal/testredis"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // openAIWire is a loopback upstream that reads a chat request the way OpenAI's
@@ -260,7 +261,7 @@ func startAttackStack(t *testing.T, env map[string]string) (*stack, tenants.Tena
 	up := newOpenAIWire(t)
 	env["OPENAI_BASE_URL"], env["OPENAI_API_KEY"], env["TOLLGATE_SIM"] = up.URL+"/v1", "openai-test-key", "1"
 	s := startStack(t, env)
-	tn, _, key := s.tenantWithKey(t, "attacked", tenants.CreateKeyInput{})
+	tn, _, key := s.tenantWithKey(t, "attacked", apikeys.CreateKeyInput{})
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: fiveCents, Hard: true})
 	return s, tn, key
 }
@@ -298,7 +299,7 @@ func TestBillingAttacks(t *testing.T) {
 func TestRepeatedClientRequestIDIsBilledEachTime(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, clusterEnv(t, testdb.Postgres(t)))
-	tn, _, key := s.tenantWithKey(t, "repeat-id", tenants.CreateKeyInput{})
+	tn, _, key := s.tenantWithKey(t, "repeat-id", apikeys.CreateKeyInput{})
 	b := s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: fiveCents, Hard: true})
 
 	// Given 8 chat completions and 8 embeddings, all with X-Request-Id "retry-1"
@@ -354,7 +355,7 @@ func TestRepeatedClientRequestIDSurvivesRestart(t *testing.T) {
 	env := map[string]string{"TOLLGATE_SIM": "1", "TOLLGATE_DATABASE_URL": "sqlite://" + dir + "/tollgate.db",
 		"TOLLGATE_SPOOL_DIR": dir + "/spool"}
 	first := startStack(t, env)
-	tn, _, key := first.tenantWithKey(t, "repeat-restart", tenants.CreateKeyInput{})
+	tn, _, key := first.tenantWithKey(t, "repeat-restart", apikeys.CreateKeyInput{})
 	// sim-small, 9 prompt + 100 output tokens: 61,350 nano-USD a request; 8 of them 490,800.
 	first.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 500_000, Hard: true})
 	call := func(s *stack) int {
@@ -382,7 +383,7 @@ func TestRepeatedClientRequestIDSurvivesRestart(t *testing.T) {
 func TestEmbeddingsBase64WithOpenAIClient(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, map[string]string{"TOLLGATE_SIM": "1"})
-	_, _, key := s.tenantWithKey(t, "embed", tenants.CreateKeyInput{})
+	_, _, key := s.tenantWithKey(t, "embed", apikeys.CreateKeyInput{})
 	client := openai.NewClient(option.WithBaseURL(s.baseURL+"/v1/"), option.WithAPIKey(key), option.WithMaxRetries(0))
 
 	var sent sync.Map

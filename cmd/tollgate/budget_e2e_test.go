@@ -21,6 +21,9 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/internal/testredis"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // simPrices are the simulated models' prices in nano-USD per token (input, output),
@@ -151,7 +154,7 @@ const fiveCents = billing.NanoUSD(50_000_000)
 func TestHardBudgetNeverOvershoots(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, clusterEnv(t, testdb.Postgres(t)))
-	tn, _, key := s.tenantWithKey(t, "overshoot", tenants.CreateKeyInput{})
+	tn, _, key := s.tenantWithKey(t, "overshoot", apikeys.CreateKeyInput{})
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: fiveCents, Hard: true})
 
 	// When 500 requests arrive at once from 50 connections
@@ -178,7 +181,7 @@ func TestHardBudgetHoldsAcrossReplicas(t *testing.T) {
 	dbURL := testdb.Postgres(t)
 	a := startStack(t, clusterEnv(t, dbURL))
 	b := startStack(t, clusterEnv(t, dbURL))
-	tn, _, key := a.tenantWithKey(t, "replicas", tenants.CreateKeyInput{})
+	tn, _, key := a.tenantWithKey(t, "replicas", apikeys.CreateKeyInput{})
 	a.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: fiveCents, Hard: true})
 
 	res := fire(t, []string{a.baseURL, b.baseURL}, key, 500, 50, 2)
@@ -197,7 +200,7 @@ func TestHardBudgetHoldsAcrossReplicas(t *testing.T) {
 func TestLedgerExactness(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, clusterEnv(t, testdb.Postgres(t)))
-	tn, _, key := s.tenantWithKey(t, "exact", tenants.CreateKeyInput{})
+	tn, _, key := s.tenantWithKey(t, "exact", apikeys.CreateKeyInput{})
 	b := s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1000 * billing.NanoPerUSD, Hard: true})
 
 	const n = 20_000
@@ -230,10 +233,10 @@ func TestMemberBudgetThroughGateway(t *testing.T) {
 	tn, err := s.op.registry.Create(t.Context(), tenants.CreateInput{Name: "members"})
 	require.NoError(t, err)
 	member := string(tenants.NewID()) // a user id: keys remember who created them
-	svc := newIdentityServices(s.op, tenants.PasswordParams{})
-	_, k1, err := svc.keys.Create(t.Context(), tenants.CreateKeyInput{TenantID: tn.ID, Name: "one", Actor: tenants.Actor{UserID: member}})
+	svc := newIdentityServices(s.op, accounts.PasswordParams{})
+	_, k1, err := svc.keys.Create(t.Context(), apikeys.CreateKeyInput{TenantID: tn.ID, Name: "one", Actor: audit.Actor{UserID: member}})
 	require.NoError(t, err)
-	_, k2, err := svc.keys.Create(t.Context(), tenants.CreateKeyInput{TenantID: tn.ID, Name: "two", Actor: tenants.Actor{UserID: member}})
+	_, k2, err := svc.keys.Create(t.Context(), apikeys.CreateKeyInput{TenantID: tn.ID, Name: "two", Actor: audit.Actor{UserID: member}})
 	require.NoError(t, err)
 	// sim-large, 9 prompt + 10 output tokens: 9×2500 + 10×10000 = 122,500 nano-USD a request.
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeMember, ScopeID: member, Period: meter.PeriodDay, Limit: 300_000, Hard: true})
@@ -282,7 +285,7 @@ func TestInProcessMeterRebuiltAfterRestart(t *testing.T) {
 	env := map[string]string{"TOLLGATE_SIM": "1", "TOLLGATE_DATABASE_URL": "sqlite://" + dir + "/tollgate.db",
 		"TOLLGATE_SPOOL_DIR": dir + "/spool"}
 	first := startStack(t, env)
-	tn, _, key := first.tenantWithKey(t, "restart", tenants.CreateKeyInput{})
+	tn, _, key := first.tenantWithKey(t, "restart", apikeys.CreateKeyInput{})
 	// sim-small, 9 prompt + 100 output tokens: 9×150 + 100×600 = 61,350 nano-USD a request.
 	first.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 150_000, Hard: true})
 	call := func(s *stack) int {

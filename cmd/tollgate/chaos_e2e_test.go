@@ -24,6 +24,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // replicatedCluster starts a 3-master, 3-replica Redis Cluster of the test's own
@@ -172,7 +173,7 @@ func TestChaosRedisFailoverAndGatewayKill(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(op.Close)
 	s := &stack{op: op, baseURL: "http://" + addr}
-	tn, _, key := s.tenantWithKey(t, "chaos", tenants.CreateKeyInput{})
+	tn, _, key := s.tenantWithKey(t, "chaos", apikeys.CreateKeyInput{})
 	hardLimit := billing.NanoUSD(600_000_000) // $0.60: the load reaches it before the end
 	b := s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: hardLimit, Hard: true})
 

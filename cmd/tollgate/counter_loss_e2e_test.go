@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/internal/testredis"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // deleteTenantCounters deletes every Redis key of the tenant (its counters,
@@ -44,7 +45,7 @@ func TestHardBudgetHoldsWhenRedisLosesCounters(t *testing.T) {
 	t.Parallel()
 	seeds := testredis.Seeds(t)
 	s := startStack(t, clusterEnv(t, testdb.Postgres(t)))
-	tn, _, key := s.tenantWithKey(t, "counter-loss", tenants.CreateKeyInput{})
+	tn, _, key := s.tenantWithKey(t, "counter-loss", apikeys.CreateKeyInput{})
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: fiveCents, Hard: true})
 	rc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: seeds})
 	defer rc.Close()
@@ -127,7 +128,7 @@ func TestHardBudgetHoldsAcrossRedisRestart(t *testing.T) {
 			"TOLLGATE_SIM": "1", "TOLLGATE_SIM_LATENCY": latency}
 	}
 	slow, fast := startStack(t, env("600ms")), startStack(t, env("0s"))
-	tn, _, key := slow.tenantWithKey(t, "redis-restart", tenants.CreateKeyInput{})
+	tn, _, key := slow.tenantWithKey(t, "redis-restart", apikeys.CreateKeyInput{})
 	slow.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: fiveCents, Hard: true})
 
 	// Given both replicas served the tenant once (its counters exist in Redis)

@@ -19,6 +19,8 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/testredis"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // benchUpstreamBody is scripts/upstream's answer: a one-token completion.
@@ -72,8 +74,8 @@ func BenchmarkGatewayChat(b *testing.B) {
 
 	tn, err := a.registry.Create(ctx, tenants.CreateInput{Name: "bench"})
 	require.NoError(b, err)
-	_, secret, err := newIdentityServices(a, tenants.PasswordParams{}).keys.Create(ctx,
-		tenants.CreateKeyInput{TenantID: tn.ID, Name: "load"})
+	_, secret, err := newIdentityServices(a, accounts.PasswordParams{}).keys.Create(ctx,
+		apikeys.CreateKeyInput{TenantID: tn.ID, Name: "load"})
 	require.NoError(b, err)
 	h, err := a.registry.Handle(tenants.SystemPrincipal(tn, "bench"))
 	require.NoError(b, err)

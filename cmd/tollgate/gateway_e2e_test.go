@@ -23,6 +23,10 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/routing/providertest"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // fakeOpenAI is an upstream speaking OpenAI's chat completions wire format (JSON and
@@ -143,7 +147,7 @@ func setupGateway(t *testing.T) *e2eBundle {
 		"OPENAI_BASE_URL": up.URL + "/v1", "OPENAI_API_KEY": "openai-test-key",
 		"ANTHROPIC_BASE_URL": anth.URL, "ANTHROPIC_API_KEY": "anthropic-test-key",
 	})
-	tn, _, secret := s.tenantWithKey(t, "acme", tenants.CreateKeyInput{})
+	tn, _, secret := s.tenantWithKey(t, "acme", apikeys.CreateKeyInput{})
 	client := openai.NewClient(option.WithBaseURL(s.baseURL+"/v1/"), option.WithAPIKey(secret), option.WithMaxRetries(0))
 	return &e2eBundle{stack: s, upstream: up, anthropic: anth, tenant: tn, client: client}
 }
@@ -347,11 +351,11 @@ func TestLiveFeedAcrossReplicas(t *testing.T) {
 	dbURL := testdb.Postgres(t)
 	a := startStack(t, clusterEnv(t, dbURL))
 	b := startStack(t, clusterEnv(t, dbURL))
-	tn, _, key := a.tenantWithKey(t, "live", tenants.CreateKeyInput{})
-	svc := newIdentityServices(a.op, tenants.PasswordParams{})
-	u, err := svc.users.Create(t.Context(), tenants.CreateUserInput{Email: "watcher@example.com", Password: "watcher-password-1"})
+	tn, _, key := a.tenantWithKey(t, "live", apikeys.CreateKeyInput{})
+	svc := newIdentityServices(a.op, accounts.PasswordParams{})
+	u, err := svc.users.Create(t.Context(), accounts.CreateUserInput{Email: "watcher@example.com", Password: "watcher-password-1"})
 	require.NoError(t, err)
-	require.NoError(t, svc.users.AddMember(t.Context(), tn.ID, u.ID, tenants.RoleViewer, tenants.Actor{Email: "test"}))
+	require.NoError(t, svc.users.AddMember(t.Context(), tn.ID, u.ID, access.RoleViewer, audit.Actor{Email: "test"}))
 
 	// Given a console watching tenant "live" on replica A
 	resp, err := http.Post(a.baseURL+"/api/v1/auth/login", "application/json",

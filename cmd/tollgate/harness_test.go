@@ -15,6 +15,8 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // stack is a running `tollgate serve` (in-process, real wiring) plus an operator
@@ -82,11 +84,11 @@ func (s *stack) stop() {
 }
 
 // tenantWithKey creates a tenant and an inference key, returning the secret.
-func (s *stack) tenantWithKey(t *testing.T, name string, in tenants.CreateKeyInput) (tenants.Tenant, tenants.APIKey, string) {
+func (s *stack) tenantWithKey(t *testing.T, name string, in apikeys.CreateKeyInput) (tenants.Tenant, apikeys.APIKey, string) {
 	t.Helper()
 	tn, err := s.op.registry.Create(t.Context(), tenants.CreateInput{Name: name})
 	require.NoError(t, err)
-	svc := newIdentityServices(s.op, tenants.PasswordParams{})
+	svc := newIdentityServices(s.op, accounts.PasswordParams{})
 	in.TenantID = tn.ID
 	if in.Name == "" {
 		in.Name = "test key"

@@ -14,17 +14,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // randomTGKey is a well-formed API key that exists nowhere.
 func randomTGKey() string {
 	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	b := make([]byte, tenants.APIKeyLen-len(tenants.APIKeyPrefix))
+	b := make([]byte, apikeys.APIKeyLen-len(apikeys.APIKeyPrefix))
 	_, _ = rand.Read(b)
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
-	return tenants.APIKeyPrefix + string(b)
+	return apikeys.APIKeyPrefix + string(b)
 }
 
 // modelsAs calls GET /v1/models with key from client address ip (forwarded by the

@@ -16,7 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // chatStatus sends one small sim-large chat request with key and returns the status
@@ -46,8 +46,8 @@ func TestRotatedKeyKeepsBudgetAndSpend(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, clusterEnv(t, testdb.Postgres(t)))
 	expires := time.Now().Add(30 * 24 * time.Hour).UTC().Truncate(time.Second)
-	tn, old, oldSecret := s.tenantWithKey(t, "rotation", tenants.CreateKeyInput{Models: []string{"sim-large", "sim-small"},
-		Scopes: []string{tenants.ScopeInference, tenants.ScopeReadUsage}, RPMLimit: 1000, TPMLimit: 1_000_000, ExpiresAt: &expires})
+	tn, old, oldSecret := s.tenantWithKey(t, "rotation", apikeys.CreateKeyInput{Models: []string{"sim-large", "sim-small"},
+		Scopes: []string{apikeys.ScopeInference, apikeys.ScopeReadUsage}, RPMLimit: 1000, TPMLimit: 1_000_000, ExpiresAt: &expires})
 	// One request costs about $0.0004; the key's hard budget takes four of them.
 	limit := billing.NanoUSD(2_000_000)
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeKey, ScopeID: old.ID, Period: meter.PeriodMonth, Limit: limit, Hard: true})
@@ -86,7 +86,7 @@ func TestRotatedKeyKeepsBudgetAndSpend(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(body), &rotated))
 
 	// Then the successor carries the key's settings
-	require.ElementsMatch(t, []string{tenants.ScopeInference, tenants.ScopeReadUsage}, rotated.Key.Scopes)
+	require.ElementsMatch(t, []string{apikeys.ScopeInference, apikeys.ScopeReadUsage}, rotated.Key.Scopes)
 	require.ElementsMatch(t, []string{"sim-large", "sim-small"}, rotated.Key.Models)
 	require.Equal(t, int64(1000), rotated.Key.RPMLimit)
 	require.Equal(t, int64(1_000_000), rotated.Key.TPMLimit)
@@ -130,7 +130,7 @@ func TestKeysRotateCLICarriesBudgets(t *testing.T) {
 	t.Parallel()
 	dbURL := "sqlite://" + filepath.Join(t.TempDir(), "tollgate.db")
 	s := startStack(t, map[string]string{"TOLLGATE_DATABASE_URL": dbURL, "TOLLGATE_SIM": "1"})
-	tn, old, oldSecret := s.tenantWithKey(t, "cli-rotation", tenants.CreateKeyInput{RPMLimit: 60})
+	tn, old, oldSecret := s.tenantWithKey(t, "cli-rotation", apikeys.CreateKeyInput{RPMLimit: 60})
 	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeKey, ScopeID: old.ID, Period: meter.PeriodDay, Limit: 1_000_000, Hard: true})
 
 	out, err := runCLI(t, dbURL, "keys", "rotate", "--tenant", tn.Slug, old.Prefix, "--grace", "0", "--json")
@@ -141,7 +141,7 @@ func TestKeysRotateCLICarriesBudgets(t *testing.T) {
 		Secret   string `json:"secret"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(out), &succ), out)
-	require.True(t, tenants.LooksLikeAPIKey(succ.Secret))
+	require.True(t, apikeys.LooksLikeAPIKey(succ.Secret))
 	require.Equal(t, int64(60), succ.RPMLimit)
 
 	bs, err := budget.List(t.Context(), s.handle(t, tn))

@@ -12,6 +12,8 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 type keyJSON struct {
@@ -31,7 +33,7 @@ type keyJSON struct {
 	Secret string `json:"secret,omitempty"`
 }
 
-func mapKeyJSON(t tenants.Tenant, k tenants.APIKey) keyJSON {
+func mapKeyJSON(t tenants.Tenant, k apikeys.APIKey) keyJSON {
 	return keyJSON{ID: k.ID, Tenant: t.Slug, Name: k.Name, Prefix: k.Prefix, Scopes: k.Scopes, Models: k.Models, RPMLimit: k.RPMLimit,
 		TPMLimit: k.TPMLimit, CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
 }
@@ -66,8 +68,8 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withTenant(cmd, func(a *app, svc identityServices, t tenants.Tenant) error {
-				in := tenants.CreateKeyInput{TenantID: t.ID, Name: name, Scopes: splitList(scopes), Models: splitList(models),
-					RPMLimit: rpm, TPMLimit: tpm, Actor: tenants.CLIActor()}
+				in := apikeys.CreateKeyInput{TenantID: t.ID, Name: name, Scopes: splitList(scopes), Models: splitList(models),
+					RPMLimit: rpm, TPMLimit: tpm, Actor: audit.CLIActor()}
 				if expires > 0 {
 					at := time.Now().Add(expires)
 					in.ExpiresAt = &at
@@ -89,7 +91,7 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 	}
 	cf := create.Flags()
 	cf.StringVar(&name, "name", "", "what the key is for")
-	cf.StringVar(&scopes, "scopes", tenants.ScopeInference, "comma-separated scopes: "+strings.Join(tenants.KnownScopes(), ", "))
+	cf.StringVar(&scopes, "scopes", apikeys.ScopeInference, "comma-separated scopes: "+strings.Join(apikeys.KnownScopes(), ", "))
 	cf.StringVar(&models, "models", "", "comma-separated model allowlist (empty: all models)")
 	cf.DurationVar(&expires, "expires", 0, "lifetime, e.g. 720h (0: never expires)")
 	cf.Int64Var(&rpm, "rpm", 0, "requests per minute limit (0: none)")
@@ -105,7 +107,7 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 				rows := []keyJSON{}
 				cursor := ""
 				for {
-					page, err := svc.keys.List(cmd.Context(), tenants.ListKeysInput{TenantID: t.ID, Limit: 200, Cursor: cursor})
+					page, err := svc.keys.List(cmd.Context(), apikeys.ListKeysInput{TenantID: t.ID, Limit: 200, Cursor: cursor})
 					if err != nil {
 						return err
 					}
@@ -150,7 +152,7 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				k, err = svc.keys.Revoke(cmd.Context(), tenants.RevokeKeyInput{TenantID: t.ID, KeyID: k.ID, Actor: tenants.CLIActor()})
+				k, err = svc.keys.Revoke(cmd.Context(), apikeys.RevokeKeyInput{TenantID: t.ID, KeyID: k.ID, Actor: audit.CLIActor()})
 				if err != nil {
 					return err
 				}
@@ -180,8 +182,8 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				in := tenants.RotateKeyInput{TenantID: t.ID, KeyID: old.ID, Grace: &grace, Actor: tenants.CLIActor(),
-					CarryOver: func(ctx context.Context, old, successor tenants.APIKey) error {
+				in := apikeys.RotateKeyInput{TenantID: t.ID, KeyID: old.ID, Grace: &grace, Actor: audit.CLIActor(),
+					CarryOver: func(ctx context.Context, old, successor apikeys.APIKey) error {
 						return budget.CarryToSuccessor(ctx, h, old.ID, successor.ID)
 					}}
 				k, secret, err := svc.keys.Rotate(cmd.Context(), in)
@@ -200,7 +202,7 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 			})
 		},
 	}
-	rotate.Flags().DurationVar(&grace, "grace", tenants.DefaultRotationGrace, "how long the old key keeps working (0: revoke it now; at most 720h)")
+	rotate.Flags().DurationVar(&grace, "grace", apikeys.DefaultRotationGrace, "how long the old key keeps working (0: revoke it now; at most 720h)")
 
 	for _, c := range []*cobra.Command{create, list, revoke, rotate} {
 		c.Flags().StringVar(&tenant, "tenant", "", "tenant slug or id")

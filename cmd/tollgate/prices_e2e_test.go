@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // adminCall sends one admin API request with a bearer token and returns the
@@ -62,8 +63,8 @@ func adminToken(t *testing.T, s *stack) string {
 func TestTenantPriceOverrideIsBilled(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, map[string]string{"TOLLGATE_SIM": "1"})
-	acme, _, secret := s.tenantWithKey(t, "acme", tenants.CreateKeyInput{})
-	other, _, otherSecret := s.tenantWithKey(t, "other", tenants.CreateKeyInput{})
+	acme, _, secret := s.tenantWithKey(t, "acme", apikeys.CreateKeyInput{})
+	other, _, otherSecret := s.tenantWithKey(t, "other", apikeys.CreateKeyInput{})
 	token := adminToken(t, s)
 	chat := func(key, prompt string) {
 		t.Helper()
@@ -158,7 +159,7 @@ func TestProviderCredentialsThroughAPI(t *testing.T) {
 	t.Parallel()
 	up := newFakeOpenAI(t)
 	s := startStack(t, map[string]string{"TOLLGATE_MASTER_KEY": "e2e-master-key-0123456789abcdef0123456789"})
-	_, _, secret := s.tenantWithKey(t, "acme", tenants.CreateKeyInput{})
+	_, _, secret := s.tenantWithKey(t, "acme", apikeys.CreateKeyInput{})
 	token := adminToken(t, s)
 	client := openai.NewClient(option.WithBaseURL(s.baseURL+"/v1/"), option.WithAPIKey(secret), option.WithMaxRetries(0))
 	ask := func() error {
@@ -219,7 +220,7 @@ func TestOpenRouterSyncAtStart(t *testing.T) {
 	}))
 	t.Cleanup(or.Close)
 	s := startStack(t, map[string]string{"OPENROUTER_API_KEY": "or-test-key", "OPENROUTER_BASE_URL": or.URL + "/api/v1"})
-	tn, _, _ := s.tenantWithKey(t, "acme", tenants.CreateKeyInput{})
+	tn, _, _ := s.tenantWithKey(t, "acme", apikeys.CreateKeyInput{})
 	token := adminToken(t, s)
 	var body string
 	require.Eventually(t, func() bool {

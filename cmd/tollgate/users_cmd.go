@@ -13,33 +13,37 @@ import (
 	"golang.org/x/term"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // cliPasswordParams hash CLI-created passwords like serve does.
-func cliPasswordParams() tenants.PasswordParams { return tenants.PasswordParams{} }
+func cliPasswordParams() accounts.PasswordParams { return accounts.PasswordParams{} }
 
 func newUsersCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "users", Short: "Create, invite and manage users"}
 	cmd.AddCommand(newUsersCreateCmd(g), newUsersInviteCmd(g), newUsersSetPasswordCmd(g), newUsersResetPasswordCmd(g),
 		newUsersDeleteCmd(g))
 	for _, op := range []userOp{
-		{"disable", "Disable a user: they cannot sign in, and their sessions end at once", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			_, err := s.users.SetDisabled(cmd.Context(), tenants.SetDisabledInput{UserID: u.ID, Disabled: true, Actor: tenants.CLIActor()})
+		{"disable", "Disable a user: they cannot sign in, and their sessions end at once", func(s identityServices, cmd *cobra.Command, u accounts.User) error {
+			_, err := s.users.SetDisabled(cmd.Context(), accounts.SetDisabledInput{UserID: u.ID, Disabled: true, Actor: audit.CLIActor()})
 			return err
 		}, "disabled"},
-		{"enable", "Enable a disabled user", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			_, err := s.users.SetDisabled(cmd.Context(), tenants.SetDisabledInput{UserID: u.ID, Actor: tenants.CLIActor()})
+		{"enable", "Enable a disabled user", func(s identityServices, cmd *cobra.Command, u accounts.User) error {
+			_, err := s.users.SetDisabled(cmd.Context(), accounts.SetDisabledInput{UserID: u.ID, Actor: audit.CLIActor()})
 			return err
 		}, "enabled"},
-		{"sign-out", "Sign a user out everywhere (refresh and access tokens stop working)", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			return s.users.SignOutEverywhere(cmd.Context(), u.ID, tenants.CLIActor())
+		{"sign-out", "Sign a user out everywhere (refresh and access tokens stop working)", func(s identityServices, cmd *cobra.Command, u accounts.User) error {
+			return s.users.SignOutEverywhere(cmd.Context(), u.ID, audit.CLIActor())
 		}, "signed out everywhere"},
-		{"grant-superadmin", "Make a user a platform superadmin", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			return s.users.SetSuperadmin(cmd.Context(), tenants.SetSuperadminInput{UserID: u.ID, Superadmin: true, Actor: tenants.CLIActor()})
+		{"grant-superadmin", "Make a user a platform superadmin", func(s identityServices, cmd *cobra.Command, u accounts.User) error {
+			return s.users.SetSuperadmin(cmd.Context(), accounts.SetSuperadminInput{UserID: u.ID, Superadmin: true, Actor: audit.CLIActor()})
 		}, "is now a superadmin"},
-		{"revoke-superadmin", "Take the platform superadmin role away from a user (not the last one)", func(s identityServices, cmd *cobra.Command, u tenants.User) error {
-			return s.users.SetSuperadmin(cmd.Context(), tenants.SetSuperadminInput{UserID: u.ID, Actor: tenants.CLIActor()})
+		{"revoke-superadmin", "Take the platform superadmin role away from a user (not the last one)", func(s identityServices, cmd *cobra.Command, u accounts.User) error {
+			return s.users.SetSuperadmin(cmd.Context(), accounts.SetSuperadminInput{UserID: u.ID, Actor: audit.CLIActor()})
 		}, "is no longer a superadmin"},
 	} {
 		cmd.AddCommand(op.command(g))
@@ -62,7 +66,7 @@ func consoleBaseURL(a *app) string {
 
 // printLink prints a one-time link: alone on stdout (or as JSON), the explanation
 // on stderr.
-func printLink(cmd *cobra.Command, a *app, l tenants.Link, asJSON bool, note string) error {
+func printLink(cmd *cobra.Command, a *app, l accounts.Link, asJSON bool, note string) error {
 	link := consoleBaseURL(a) + l.Path()
 	if asJSON {
 		return json.NewEncoder(cmd.OutOrStdout()).Encode(map[string]any{"id": l.Invitation.ID, "purpose": l.Invitation.Purpose,
@@ -84,7 +88,7 @@ func newUsersCreateCmd(g *globalFlags) *cobra.Command {
 			if tenant == "" && !superadmin {
 				return errkind.New(errkind.Invalid, "give --tenant T --role R, or --superadmin, or both")
 			}
-			if tenant != "" && !tenants.Role(role).Valid() {
+			if tenant != "" && !access.Role(role).Valid() {
 				return errkind.New(errkind.Invalid, "--role must be one of owner, admin, developer, viewer, billing")
 			}
 			a, err := openFromFlags(cmd, g)
@@ -100,7 +104,7 @@ func newUsersCreateCmd(g *globalFlags) *cobra.Command {
 				}
 			}
 			svc := newIdentityServices(a, cliPasswordParams())
-			u, err := svc.users.Create(ctx, tenants.CreateUserInput{Email: email, Name: name, Password: tenants.SecretString(password), Superadmin: superadmin})
+			u, err := svc.users.Create(ctx, accounts.CreateUserInput{Email: email, Name: name, Password: seal.Secret(password), Superadmin: superadmin})
 			if err != nil {
 				if errkind.Of(err) == errkind.Conflict && tenant != "" {
 					return fmt.Errorf("%w; to add an existing user to a tenant, invite them: tollgate users invite --email %s --tenant %s --role %s", err, email, tenant, role)
@@ -108,13 +112,13 @@ func newUsersCreateCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			if tenant != "" {
-				if err := svc.users.AddMember(ctx, t.ID, u.ID, tenants.Role(role), tenants.CLIActor()); err != nil {
+				if err := svc.users.AddMember(ctx, t.ID, u.ID, access.Role(role), audit.CLIActor()); err != nil {
 					return err
 				}
 			}
-			var link tenants.Link
+			var link accounts.Link
 			if password == "" {
-				if link, err = svc.users.CreateResetLink(ctx, tenants.CreateResetLinkInput{Email: u.Email, Actor: tenants.CLIActor()}); err != nil {
+				if link, err = svc.users.CreateResetLink(ctx, accounts.CreateResetLinkInput{Email: u.Email, Actor: audit.CLIActor()}); err != nil {
 					return err
 				}
 			}
@@ -172,8 +176,8 @@ func newUsersInviteCmd(g *globalFlags) *cobra.Command {
 				return fmt.Errorf("%w (list tenants with `tollgate tenants list`)", err)
 			}
 			svc := newIdentityServices(a, cliPasswordParams())
-			l, err := svc.users.Invite(cmd.Context(), tenants.InviteInput{TenantID: t.ID, Email: email, Role: tenants.Role(role),
-				MayManageOwners: true, Actor: tenants.CLIActor()})
+			l, err := svc.users.Invite(cmd.Context(), accounts.InviteInput{TenantID: t.ID, Email: email, Role: access.Role(role),
+				MayManageOwners: true, Actor: audit.CLIActor()})
 			if err != nil {
 				return err
 			}
@@ -205,7 +209,7 @@ func newUsersResetPasswordCmd(g *globalFlags) *cobra.Command {
 			}
 			defer a.Close()
 			svc := newIdentityServices(a, cliPasswordParams())
-			l, err := svc.users.CreateResetLink(cmd.Context(), tenants.CreateResetLinkInput{Email: email, Actor: tenants.CLIActor()})
+			l, err := svc.users.CreateResetLink(cmd.Context(), accounts.CreateResetLinkInput{Email: email, Actor: audit.CLIActor()})
 			if err != nil {
 				return err
 			}
@@ -236,7 +240,7 @@ func newUsersSetPasswordCmd(g *globalFlags) *cobra.Command {
 			}
 			defer a.Close()
 			svc := newIdentityServices(a, cliPasswordParams())
-			if err := svc.users.SetPassword(cmd.Context(), tenants.SetPasswordInput{Email: email, Password: pw, Actor: tenants.CLIActor()}); err != nil {
+			if err := svc.users.SetPassword(cmd.Context(), accounts.SetPasswordInput{Email: email, Password: pw, Actor: audit.CLIActor()}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "password of %s set; their sessions were signed out\n", strings.ToLower(strings.TrimSpace(email)))
@@ -251,7 +255,7 @@ func newUsersSetPasswordCmd(g *globalFlags) *cobra.Command {
 
 // readNewPassword reads a password from the first line of stdin (--password-stdin)
 // or prompts twice on the terminal without echo.
-func readNewPassword(cmd *cobra.Command, fromStdin bool) (tenants.SecretString, error) {
+func readNewPassword(cmd *cobra.Command, fromStdin bool) (seal.Secret, error) {
 	in := cmd.InOrStdin()
 	if !fromStdin {
 		f, ok := in.(*os.File)
@@ -273,7 +277,7 @@ func readNewPassword(cmd *cobra.Command, fromStdin bool) (tenants.SecretString, 
 		if string(a) != string(b) {
 			return "", errkind.New(errkind.Invalid, "the two passwords differ; nothing was changed")
 		}
-		return tenants.SecretString(a), nil
+		return seal.Secret(a), nil
 	}
 	line, err := bufio.NewReader(io.LimitReader(in, 4096)).ReadString('\n')
 	if err != nil && err != io.EOF {
@@ -283,7 +287,7 @@ func readNewPassword(cmd *cobra.Command, fromStdin bool) (tenants.SecretString, 
 	if pw == "" {
 		return "", errkind.New(errkind.Invalid, "stdin held no password: pipe it as one line, e.g. printf '%%s\\n' \"$PW\" | tollgate users set-password --email E --password-stdin")
 	}
-	return tenants.SecretString(pw), nil
+	return seal.Secret(pw), nil
 }
 
 func newUsersDeleteCmd(g *globalFlags) *cobra.Command {
@@ -304,7 +308,7 @@ func newUsersDeleteCmd(g *globalFlags) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if err := svc.users.DeleteUser(cmd.Context(), tenants.DeleteUserInput{UserID: u.ID, KeepKeys: keepKeys, Actor: tenants.CLIActor()}); err != nil {
+			if err := svc.users.DeleteUser(cmd.Context(), accounts.DeleteUserInput{UserID: u.ID, KeepKeys: keepKeys, Actor: audit.CLIActor()}); err != nil {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "deleted user %s (%s)\n", u.Email, u.ID)
@@ -320,7 +324,7 @@ func newUsersDeleteCmd(g *globalFlags) *cobra.Command {
 // userOp is a one-flag command acting on a user found by email.
 type userOp struct {
 	name, short string
-	run         func(identityServices, *cobra.Command, tenants.User) error
+	run         func(identityServices, *cobra.Command, accounts.User) error
 	done        string
 }
 

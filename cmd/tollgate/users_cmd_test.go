@@ -11,8 +11,11 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // runUsersCLI runs the root command with stdin and returns stdout and stderr apart.
@@ -58,8 +61,8 @@ func TestUsersLifecycleCLI(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
 	svc := newIdentityServices(a, cliPasswordParams())
-	sessions := tenants.NewSessions(a.db, svc.users, tenants.NewStaticKeyring("cli-test-secret-0123456789abcdef0123456789"),
-		tenants.SessionConfig{}, logging.Discard())
+	sessions := accounts.NewSessions(a.db, svc.users, accounts.NewStaticKeyring("cli-test-secret-0123456789abcdef0123456789"),
+		accounts.SessionConfig{}, logging.Discard())
 	ctx := t.Context()
 
 	// Given an invitation: stdout is the link alone, the note goes to stderr
@@ -70,7 +73,7 @@ func TestUsersLifecycleCLI(t *testing.T) {
 	require.Contains(t, errOut, "invited bob@x.example as admin of acme")
 	require.NotContains(t, strings.ToLower(out+errOut), "password")
 	// When bob accepts it and chooses his password
-	_, err = svc.users.AcceptLink(ctx, tenants.AcceptLinkInput{Token: tenants.SecretString(link[strings.LastIndex(link, "/")+1:]), Password: "bob's own password"})
+	_, err = svc.users.AcceptLink(ctx, accounts.AcceptLinkInput{Token: seal.Secret(link[strings.LastIndex(link, "/")+1:]), Password: "bob's own password"})
 	require.NoError(t, err)
 	bob, err := svc.users.CheckPassword(ctx, "bob@x.example", "bob's own password")
 	require.NoError(t, err)
@@ -88,7 +91,7 @@ func TestUsersLifecycleCLI(t *testing.T) {
 	require.NoError(t, err, "an invitation changes nothing about an existing account")
 
 	// set-password: from stdin, never argv; it signs bob out everywhere
-	pair, err := sessions.Login(ctx, tenants.LoginInput{Email: "bob@x.example", Password: "bob's own password", IP: "192.0.2.9"})
+	pair, err := sessions.Login(ctx, accounts.LoginInput{Email: "bob@x.example", Password: "bob's own password", IP: "192.0.2.9"})
 	require.NoError(t, err)
 	fails("--password-stdin", "users", "set-password", "--email", "bob@x.example")
 	_, _, err = runUsersCLI(t, db, "\n", "users", "set-password", "--email", "bob@x.example", "--password-stdin")
@@ -104,19 +107,19 @@ func TestUsersLifecycleCLI(t *testing.T) {
 	require.ErrorIs(t, err, errkind.Unauthenticated)
 
 	// reset-password: a one-time /reset/ link; bob is signed out at once
-	pair, err = sessions.Login(ctx, tenants.LoginInput{Email: "bob@x.example", Password: "a stdin password 42", IP: "192.0.2.9"})
+	pair, err = sessions.Login(ctx, accounts.LoginInput{Email: "bob@x.example", Password: "a stdin password 42", IP: "192.0.2.9"})
 	require.NoError(t, err)
 	reset := strings.TrimSpace(run("", "users", "reset-password", "--email", "bob@x.example"))
 	require.Regexp(t, `^http://localhost:8080/reset/tgl_[0-9A-Za-z]{43}$`, reset)
 	_, err = sessions.Verify(ctx, pair.AccessToken.Reveal())
 	require.ErrorIs(t, err, errkind.Unauthenticated)
-	_, err = svc.users.AcceptLink(ctx, tenants.AcceptLinkInput{Token: tenants.SecretString(reset[strings.LastIndex(reset, "/")+1:]), Password: "after the reset 1"})
+	_, err = svc.users.AcceptLink(ctx, accounts.AcceptLinkInput{Token: seal.Secret(reset[strings.LastIndex(reset, "/")+1:]), Password: "after the reset 1"})
 	require.NoError(t, err)
 	_, err = svc.users.CheckPassword(ctx, "bob@x.example", "after the reset 1")
 	require.NoError(t, err)
 
 	// disable / enable / sign-out
-	pair, err = sessions.Login(ctx, tenants.LoginInput{Email: "bob@x.example", Password: "after the reset 1", IP: "192.0.2.9"})
+	pair, err = sessions.Login(ctx, accounts.LoginInput{Email: "bob@x.example", Password: "after the reset 1", IP: "192.0.2.9"})
 	require.NoError(t, err)
 	require.Contains(t, run("", "users", "disable", "--email", "bob@x.example"), "disabled")
 	_, err = svc.users.CheckPassword(ctx, "bob@x.example", "after the reset 1")
@@ -124,7 +127,7 @@ func TestUsersLifecycleCLI(t *testing.T) {
 	_, err = sessions.Refresh(ctx, pair.RefreshToken)
 	require.ErrorIs(t, err, errkind.Unauthenticated)
 	run("", "users", "enable", "--email", "bob@x.example")
-	pair, err = sessions.Login(ctx, tenants.LoginInput{Email: "bob@x.example", Password: "after the reset 1", IP: "192.0.2.9"})
+	pair, err = sessions.Login(ctx, accounts.LoginInput{Email: "bob@x.example", Password: "after the reset 1", IP: "192.0.2.9"})
 	require.NoError(t, err)
 	require.Contains(t, run("", "users", "sign-out", "--email", "bob@x.example"), "signed out everywhere")
 	_, err = sessions.Verify(ctx, pair.AccessToken.Reveal())
@@ -140,7 +143,7 @@ func TestUsersLifecycleCLI(t *testing.T) {
 	// delete: bob's keys are revoked with him
 	acme, err := a.registry.Get(ctx, "acme")
 	require.NoError(t, err)
-	k, _, err := svc.keys.Create(ctx, tenants.CreateKeyInput{TenantID: acme.ID, Name: "bob's", Actor: tenants.Actor{UserID: bob.ID, Email: bob.Email}})
+	k, _, err := svc.keys.Create(ctx, apikeys.CreateKeyInput{TenantID: acme.ID, Name: "bob's", Actor: audit.Actor{UserID: bob.ID, Email: bob.Email}})
 	require.NoError(t, err)
 	fails("no user with email", "users", "delete", "--email", "nobody@example.com")
 	require.Contains(t, run("", "users", "delete", "--email", "bob@x.example"), "deleted user bob@x.example")

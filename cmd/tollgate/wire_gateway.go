@@ -18,6 +18,7 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // gatewayParts is the request path: providers, routing, the meter, the ledger.
@@ -45,7 +46,7 @@ type gatewayParts struct {
 }
 
 // wireGateway builds the /v1 request path for serve.
-func wireGateway(ctx context.Context, a *app, keyAuth *tenants.KeyAuthenticator, feed *tenants.ChangeFeed, acct *accountingParts, sink gateway.Sink) (*gatewayParts, error) {
+func wireGateway(ctx context.Context, a *app, keyAuth *apikeys.KeyAuthenticator, feed *tenants.ChangeFeed, acct *accountingParts, sink gateway.Sink) (*gatewayParts, error) {
 	est := routing.NewEstimator(routing.EstimatorConfig{})
 	go est.Warm()
 	envProviders := routing.ProvidersConfig{

@@ -9,7 +9,12 @@ import (
 
 	"github.com/tollgate-dev/tollgate/api"
 	"github.com/tollgate-dev/tollgate/internal/config"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // identityParts is what the identity layer adds to `serve`: its routes and its
@@ -21,8 +26,8 @@ type identityParts struct {
 	// identity protects other owners' admin routes: identity.TenantGroup(e) with
 	// identity.Authorize(resource, action) or identity.AuthorizeOrScope(...).
 	identity *api.Identity
-	// keyAuth authenticates /v1 API keys: api.RequireAPIKey(keyAuth, tenants.ScopeInference).
-	keyAuth *tenants.KeyAuthenticator
+	// keyAuth authenticates /v1 API keys: api.RequireAPIKey(keyAuth, apikeys.ScopeInference).
+	keyAuth *apikeys.KeyAuthenticator
 	// feed tells this instance what other instances changed (keys, budgets, RBAC).
 	feed *tenants.ChangeFeed
 }
@@ -30,21 +35,21 @@ type identityParts struct {
 // identityServices are the identity services shared by serve and the CLI.
 type identityServices struct {
 	feed  *tenants.ChangeFeed
-	users *tenants.Users
-	keys  *tenants.Keys
-	audit *tenants.AuditLog
+	users *accounts.Users
+	keys  *apikeys.Keys
+	audit *audit.AuditLog
 }
 
 // newIdentityServices builds the services that need no background loop. The CLI
 // uses them directly: its writes reach running servers through the change feed
 // (Postgres NOTIFY in the same transaction; SQLite servers poll).
-func newIdentityServices(a *app, pw tenants.PasswordParams) identityServices {
+func newIdentityServices(a *app, pw accounts.PasswordParams) identityServices {
 	feed := tenants.NewChangeFeed(a.db, tenants.ChangeFeedConfig{}, a.logger)
 	return identityServices{
 		feed:  feed,
-		users: tenants.NewUsers(a.db, tenants.NewHasher(pw), feed, a.logger),
-		keys:  tenants.NewKeys(a.db, feed, a.logger),
-		audit: tenants.NewAuditLog(a.db),
+		users: accounts.NewUsers(a.db, accounts.NewHasher(pw), feed, a.logger),
+		keys:  apikeys.NewKeys(a.db, feed, a.logger),
+		audit: audit.NewAuditLog(a.db),
 	}
 }
 
@@ -53,8 +58,8 @@ func newIdentityServices(a *app, pw tenants.PasswordParams) identityServices {
 // out, never to the log) and, in single-tenant mode, makes them owner of the
 // default tenant.
 func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, error) {
-	svc := newIdentityServices(a, tenants.PasswordParams{})
-	authz, err := tenants.NewAuthorizer(a.db, svc.feed, a.logger)
+	svc := newIdentityServices(a, accounts.PasswordParams{})
+	authz, err := access.NewAuthorizer(a.db, svc.feed, a.logger)
 	if err != nil {
 		return identityParts{}, err
 	}
@@ -65,7 +70,7 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 	if err != nil {
 		return identityParts{}, err
 	}
-	keyring, err := tenants.LoadKeyring(ctx, a.db, tenants.KeyringConfig{Secret: a.cfg.Auth.JWTSecret.Reveal(), Sealer: sealer})
+	keyring, err := accounts.LoadKeyring(ctx, a.db, accounts.KeyringConfig{Secret: a.cfg.Auth.JWTSecret.Reveal(), Sealer: sealer})
 	if err != nil {
 		return identityParts{}, err
 	}
@@ -73,8 +78,8 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 	if err := bootstrapAdmin(ctx, a, svc.users, out); err != nil {
 		return identityParts{}, err
 	}
-	sessions := tenants.NewSessions(a.db, svc.users, keyring, tenants.SessionConfig{}, a.logger)
-	keyAuth := tenants.NewKeyAuthenticator(a.db, svc.feed, tenants.KeyAuthConfig{CacheSize: a.cfg.Tier.KeyCacheSize}, a.logger)
+	sessions := accounts.NewSessions(a.db, svc.users, keyring, accounts.SessionConfig{}, a.logger)
+	keyAuth := apikeys.NewKeyAuthenticator(a.db, svc.feed, apikeys.KeyAuthConfig{CacheSize: a.cfg.Tier.KeyCacheSize}, a.logger)
 	// Every stored key's hash, so that unknown keys are refused without a query.
 	if err := keyAuth.Preload(ctx); err != nil {
 		a.logger.WarnContext(ctx, "loading the known API keys failed; retried on first use", "error", err)
@@ -94,8 +99,8 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 }
 
 // bootstrapAdmin creates the platform superadmin on first start.
-func bootstrapAdmin(ctx context.Context, a *app, users *tenants.Users, out io.Writer) error {
-	in := tenants.BootstrapInput{Email: a.cfg.Auth.AdminEmail, Password: tenants.SecretString(a.cfg.Auth.AdminPassword.Reveal())}
+func bootstrapAdmin(ctx context.Context, a *app, users *accounts.Users, out io.Writer) error {
+	in := accounts.BootstrapInput{Email: a.cfg.Auth.AdminEmail, Password: seal.Secret(a.cfg.Auth.AdminPassword.Reveal())}
 	if a.cfg.Mode == config.ModeSingleTenant {
 		t, err := a.registry.Get(ctx, selfHostTenantName)
 		if err != nil {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/api"
 	"github.com/tollgate-dev/tollgate/internal/logging"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 	"github.com/tollgate-dev/tollgate/worker"
 )
 
@@ -66,7 +66,7 @@ func value(t *testing.T, f *dto.MetricFamily, want map[string]string) float64 {
 func TestMetricsEndpointExportsEveryFamily(t *testing.T) {
 	t.Parallel()
 	s := startStack(t, map[string]string{"TOLLGATE_MODE": "single-tenant"})
-	_, _, secret := s.tenantWithKey(t, "metrics", tenants.CreateKeyInput{})
+	_, _, secret := s.tenantWithKey(t, "metrics", apikeys.CreateKeyInput{})
 
 	body := `{"model":"sim-small","max_tokens":16,"messages":[{"role":"user","content":"hello metrics"}]}`
 	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.baseURL+"/v1/chat/completions", strings.NewReader(body))

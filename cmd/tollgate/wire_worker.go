@@ -89,7 +89,7 @@ func newInvoicing(a *app) (*invoicing.Service, error) {
 	if !billingOn(a.cfg) {
 		return invoicing.NewService(a.registry, nil, time.Now, a.logger), nil
 	}
-	client, err := stripe.New(stripe.Config{APIKey: a.cfg.Stripe.APIKey.Reveal(), APIBase: a.cfg.Stripe.APIBase}, a.logger)
+	client, err := stripe.New(stripe.Config{APIKey: a.cfg.Stripe.APIKey, APIBase: a.cfg.Stripe.APIBase}, a.logger)
 	if err != nil {
 		return nil, err
 	}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/joho/godotenv"
+
+	"github.com/tollgate-dev/tollgate/internal/seal"
 )
 
 // Mode is how the deployment serves tenants.
@@ -177,19 +179,9 @@ type TierOverrides struct {
 	KeyCacheSize      int // TOLLGATE_KEY_CACHE_SIZE
 }
 
-// Secret is a string that never prints.
-type Secret string
-
-// String redacts the secret.
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return "[redacted]"
-}
-
-// Reveal returns the secret's value, for the one place that needs it.
-func (s Secret) Reveal() string { return string(s) }
+// Secret is a configured credential; it is seal.Secret, so it redacts the same way
+// everywhere (fmt, slog, JSON).
+type Secret = seal.Secret
 
 // Default returns the configuration with every default applied.
 func Default() Config {

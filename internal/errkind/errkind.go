@@ -6,6 +6,8 @@ package errkind
 import (
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 )
 
 // Kind classifies an error by what the caller can do about it.
@@ -49,7 +51,10 @@ type Error struct {
 	// Param optionally names the request field at fault ("max_tokens",
 	// "messages[2].role"), shown as the OpenAI error's param.
 	Param string
-	Cause error
+	// RetryAfter, when positive, tells the client when to try again: the API sends
+	// it as the Retry-After header (whole seconds, rounded up).
+	RetryAfter time.Duration
+	Cause      error
 }
 
 // Error returns the public message, followed by the cause when there is one.
@@ -58,6 +63,35 @@ func (e *Error) Error() string {
 		return e.Message + ": " + e.Cause.Error()
 	}
 	return e.Message
+}
+
+// Is reports whether target is an *Error saying the same thing (kind, code, message,
+// param), so a sentinel still matches a copy that only adds a Retry-After delay.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Cause == nil && e.Kind == t.Kind && e.Code == t.Code && e.Message == t.Message && e.Param == t.Param
+}
+
+// WithRetryAfter returns a copy of e that asks the client to retry after d.
+func (e *Error) WithRetryAfter(d time.Duration) *Error {
+	c := *e
+	c.RetryAfter = d
+	return &c
+}
+
+// RetryAfterOf returns the Retry-After delay err carries, or 0.
+func RetryAfterOf(err error) time.Duration {
+	var e *Error
+	for errors.As(err, &e) {
+		if e.RetryAfter > 0 {
+			return e.RetryAfter
+		}
+		if e.Cause == nil {
+			return 0
+		}
+		err = e.Cause
+	}
+	return 0
 }
 
 // Unwrap exposes both the kind and the cause to errors.Is/As.
@@ -119,4 +153,20 @@ func ParamOf(err error) string {
 		err = e.Cause
 	}
 	return ""
+}
+
+// JoinInvalid returns nil when errs is empty, otherwise one Invalid error whose message
+// is what followed by every problem ("invalid API key: name is required; ..."), so a
+// caller fixes them all in one round trip. Input Validate methods end with it.
+func JoinInvalid(what string, errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	// The message already lists every problem; keeping them as a cause too would
+	// make Error() repeat them.
+	return New(Invalid, "%s: %s", what, strings.Join(msgs, "; "))
 }

@@ -7,7 +7,6 @@ package jobs
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,10 +44,7 @@ func (in ListInput) Validate() error {
 	if in.Limit < 0 || in.Limit > 500 {
 		errs = append(errs, fmt.Errorf("limit: 1 to 500, got %d", in.Limit))
 	}
-	if err := errors.Join(errs...); err != nil {
-		return errkind.Wrap(errkind.Invalid, err, "invalid job query: %s", strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	return nil
+	return errkind.JoinInvalid("invalid job query", errs)
 }
 
 func validState(s string) bool {

@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -52,6 +53,15 @@ var rules = []rule{
 		allowed: func(string, bool) bool { return false }},
 	{name: "only api and tenants extract the tenant from the context", pkg: "github.com/tollgate-dev/tollgate/tenants", sel: "PrincipalFrom",
 		allowed: func(rel string, isTest bool) bool { return under(rel, "api", "tenants") }},
+}
+
+// The identity subpackages of tenants import tenants, never the reverse: the core
+// (registry, handles, principal, change feed) knows nothing of users, roles or keys.
+func init() {
+	for _, sub := range []string{"accounts", "access", "apikeys", "audit"} {
+		rules = append(rules, rule{name: "tenants never imports tenants/" + sub, pkg: "github.com/tollgate-dev/tollgate/tenants/" + sub,
+			allowed: func(rel string, _ bool) bool { return path.Dir(rel) != "tenants" }})
+	}
 }
 
 func TestRepositoryRules(t *testing.T) {

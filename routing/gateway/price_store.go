@@ -97,9 +97,8 @@ func (in SetPriceInput) Validate() (PriceOverride, error) {
 			problems = append(problems, err)
 		}
 	}
-	if len(problems) > 0 {
-		joined := errors.Join(problems...)
-		return PriceOverride{}, errkind.Wrap(errkind.Invalid, joined, "invalid price: %s", strings.ReplaceAll(joined.Error(), "\n", "; "))
+	if err := errkind.JoinInvalid("invalid price", problems); err != nil {
+		return PriceOverride{}, err
 	}
 	return o, nil
 }

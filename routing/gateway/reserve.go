@@ -11,18 +11,6 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 )
 
-// RetryAfterError is an error that tells the client when to retry (Retry-After).
-type RetryAfterError struct {
-	error
-	After time.Duration
-}
-
-// RetryAfter returns the delay for the Retry-After header.
-func (e *RetryAfterError) RetryAfter() time.Duration { return e.After }
-
-// Unwrap exposes the wrapped error.
-func (e *RetryAfterError) Unwrap() error { return e.error }
-
 // plan is a request that passed selection and reservation: what to call, and what
 // to settle afterwards.
 type plan struct {
@@ -195,14 +183,14 @@ func refusalError(dec meter.Decision, requested billing.NanoUSD) error {
 				what = "tokens"
 			}
 		}
-		return &RetryAfterError{After: after, error: &errkind.Error{Kind: errkind.RateLimited, Code: "rate_limit_exceeded",
-			Message: "this API key's " + what + "-per-minute limit is used up; retry after " + after.Round(time.Second).String()}}
+		return &errkind.Error{Kind: errkind.RateLimited, Code: "rate_limit_exceeded", RetryAfter: after,
+			Message: "this API key's " + what + "-per-minute limit is used up; retry after " + after.Round(time.Second).String()}
 	default:
 		after := time.Second
 		if r != nil && r.RetryAfter > 0 {
 			after = r.RetryAfter
 		}
-		return &RetryAfterError{After: after, error: &errkind.Error{Kind: errkind.Unavailable, Code: "meter_unavailable",
-			Message: "budget counters are unreachable and this instance holds no budget to serve from; retry shortly"}}
+		return &errkind.Error{Kind: errkind.Unavailable, Code: "meter_unavailable", RetryAfter: after,
+			Message: "budget counters are unreachable and this instance holds no budget to serve from; retry shortly"}
 	}
 }
