@@ -55,7 +55,7 @@ func (o *openAI) caller(c *gin.Context) (gateway.Caller, error) {
 	if err != nil {
 		return gateway.Caller{}, err
 	}
-	return gateway.Caller{Handle: hd, KeyID: k.ID, MemberID: k.CreatedBy, Models: k.Models,
+	return gateway.Caller{Handle: hd, KeyID: k.ID, KeyName: k.Name, MemberID: k.CreatedBy, Models: k.Models,
 		RequestsPerMinute: k.RPMLimit, TokensPerMinute: k.TPMLimit}, nil
 }
 

@@ -117,7 +117,7 @@ func (s *Service) Embed(ctx context.Context, c Caller, ids RequestIDs, req *rout
 		return nil, err
 	}
 	if !dec.Allowed {
-		return nil, refusalError(dec, p.reserved)
+		return nil, refusalError(dec, p.reserved, c)
 	}
 	p.usage = dec.Usage
 	resp, err := prov.Embed(ctx, req, m.Upstream())
@@ -190,6 +190,7 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 	if s.d.Sink != nil {
 		s.d.Sink.Usage(tid, ev)
 	}
+	s.pace.record(p.budgets, settledSpend(p.usage, cost), p.started)
 	s.checkAlerts(ctx, p, cost)
 	return cost
 }

@@ -78,6 +78,10 @@ type Caller struct {
 	// KeyID is the API key's id; MemberID the user who owns it, when known.
 	KeyID    string
 	MemberID string
+	// KeyName and MemberEmail name the key and its owner in refusals and route
+	// explanations; either may be empty.
+	KeyName     string
+	MemberEmail string
 	// Models is the key's model allowlist; empty allows every model.
 	Models []string
 	// RequestsPerMinute and TokensPerMinute are the key's rate limits; 0 means none.
