@@ -30,6 +30,8 @@ type AdminDeps struct {
 	// invalidate them so this process enforces the new values at once.
 	Budgets  *budget.Cache
 	Policies *gateway.PolicyCache
+	// BudgetService creates, lists, previews and deletes budgets.
+	BudgetService *budget.Service
 	// Catalog is the model catalog; Selector replays what-ifs over it.
 	Catalog *routing.Catalog
 	// Catalogs is the request path's tenant catalog cache: its base (built-in
@@ -99,6 +101,7 @@ func (a *Admin) Register(e *gin.Engine) {
 
 	t.GET("/budgets", id.Authorize(tenants.ResourceBudgets, tenants.ActionRead), h(a.listBudgets))
 	t.POST("/budgets", id.Authorize(tenants.ResourceBudgets, tenants.ActionWrite), h(a.setBudget))
+	t.POST("/budgets/preview", id.Authorize(tenants.ResourceBudgets, tenants.ActionRead), h(a.previewBudget))
 	t.DELETE("/budgets/:id", id.Authorize(tenants.ResourceBudgets, tenants.ActionWrite), h(a.deleteBudget))
 	t.GET("/alerts", id.Authorize(tenants.ResourceAlerts, tenants.ActionRead), h(a.listAlerts))
 	t.GET("/webhook", id.Authorize(tenants.ResourceWebhook, tenants.ActionRead), h(a.getWebhook))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/meter"
@@ -42,4 +44,31 @@ func PeriodSpend(ctx context.Context, h *tenants.Handle, b budget.Budget, now ti
 	}
 	_, totals, err := Series(ctx, h, q)
 	return totals.Cost, err
+}
+
+// PeriodRequestCosts returns the cost of each request that counted against b in
+// its current period, oldest first: what a proposed limit on b would have let
+// through or refused.
+func PeriodRequestCosts(ctx context.Context, h *tenants.Handle, b budget.Budget, now time.Time) ([]billing.NanoUSD, error) {
+	now = now.UTC()
+	from := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	if b.Period == meter.PeriodMonth {
+		from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	}
+	var costs []int64
+	err := h.Read(ctx, func(db *gorm.DB) error {
+		q := db.Table("usage_events").Where("created_at >= ?", from)
+		switch b.Scope {
+		case meter.ScopeKey:
+			q = q.Where("key_id IN ?", append([]string{b.ScopeID}, b.KeyIDs...))
+		case meter.ScopeMember:
+			q = q.Where("member_id = ?", b.ScopeID)
+		}
+		return q.Order("created_at, request_id").Pluck("cost_nano", &costs).Error
+	})
+	out := make([]billing.NanoUSD, len(costs))
+	for i, c := range costs {
+		out[i] = billing.NanoUSD(c)
+	}
+	return out, err
 }
