@@ -36,15 +36,15 @@ type budgetDTO struct {
 	// Spent is the settled spend of the current period; Reserved is held by
 	// requests in flight. Both come from the live meter (or the ledger when the
 	// meter cannot answer, SpentSource "ledger").
-	SpentNano    int64     `json:"spent_nano"`
-	SpentUSD     string    `json:"spent_usd"`
-	ReservedNano int64     `json:"reserved_nano"`
-	ReservedUSD  string    `json:"reserved_usd"`
-	SpentSource  string    `json:"spent_source"`
+	SpentNano    int64  `json:"spent_nano"`
+	SpentUSD     string `json:"spent_usd"`
+	ReservedNano int64  `json:"reserved_nano"`
+	ReservedUSD  string `json:"reserved_usd"`
+	SpentSource  string `json:"spent_source"`
 	// Percent is the settled spend in whole percent of the limit.
-	Percent      int64     `json:"percent"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	Percent   int64     `json:"percent"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 func mapBudget(st budget.Status) budgetDTO {
