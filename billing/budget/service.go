@@ -62,8 +62,9 @@ type Service struct {
 	d      ServiceDeps
 	logger *slog.Logger
 
-	mu    sync.Mutex
-	known map[tenants.ID]map[string]bool // budget ids whose counters this process seeded or found
+	mu      sync.Mutex
+	known   map[tenants.ID]map[string]bool // budget ids whose counters this process seeded or found
+	seedNew bool
 }
 
 // NewService returns the service.
@@ -210,6 +211,7 @@ func (s *Service) List(ctx context.Context, h *tenants.Handle) ([]Status, error)
 	if err != nil {
 		return nil, err
 	}
+	s.seedUnseen(ctx, h, bs)
 	names := map[string]string{}
 	if len(bs) > 0 {
 		for _, list := range []func(context.Context, tenants.ID) ([]Named, error){s.d.Directory.Keys, s.d.Directory.Members} {
@@ -296,12 +298,25 @@ func (s *Service) Preview(ctx context.Context, h *tenants.Handle, in PreviewInpu
 // counters it rebuilt at start; shared counters (Redis) are seeded once by the
 // writer and recovered by the meter itself.
 func (s *Service) SeedNew(cache *Cache) {
+	s.mu.Lock()
+	s.seedNew = true
+	s.mu.Unlock()
 	cache.mu.Lock()
 	defer cache.mu.Unlock()
-	cache.onLoad = func(ctx context.Context, h *tenants.Handle, bs []Budget) {
-		if fresh := s.unseen(h.TenantID(), bs); len(fresh) > 0 {
-			s.seed(ctx, h, fresh)
-		}
+	cache.onLoad = s.seedUnseen
+}
+
+// seedUnseen seeds the budgets this process has not met yet, when SeedNew asked
+// for it (List does it too, so the admin API shows a CLI budget's spend at once).
+func (s *Service) seedUnseen(ctx context.Context, h *tenants.Handle, bs []Budget) {
+	s.mu.Lock()
+	on := s.seedNew
+	s.mu.Unlock()
+	if !on {
+		return
+	}
+	if fresh := s.unseen(h.TenantID(), bs); len(fresh) > 0 {
+		s.seed(ctx, h, fresh)
 	}
 }
 
