@@ -155,8 +155,13 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 
 	if req.Model != ModelAuto {
 		m, ok := cat.Lookup(req.Model)
-		if !ok || !s.available(m) || m.Embedding {
-			return Decision{}, errkind.New(errkind.Invalid, "model %q is not available", req.Model)
+		switch {
+		case !ok:
+			return Decision{}, ErrUnknownModel(req.Model)
+		case m.Embedding:
+			return Decision{}, errkind.InvalidParam("model", "%s is an embeddings model; send it to POST /v1/embeddings", m.ID)
+		case !s.available(m):
+			return Decision{}, ErrModelUnavailable(m)
 		}
 		d.Features = f
 		want, reason, why := m.Tier, RouteReasonExplicit, "model requested by name"

@@ -134,8 +134,15 @@ func TestSelectorUsesOnlyAvailableModels(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "sim-large", d.Model.ID)
 	require.Equal(t, []routing.Model{mustModel(t, "sim-small")}, d.Fallbacks, "fallbacks go to cheaper tiers")
+	// A catalog model nobody serves is model_not_found, naming the setting that enables it.
 	_, err = s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "gpt-4o", "hi"), Policy: routing.DefaultPolicy()})
-	require.ErrorIs(t, err, errkind.Invalid)
+	require.ErrorIs(t, err, errkind.NotFound)
+	require.Equal(t, "model", errkind.ParamOf(err))
+	require.Contains(t, err.Error(), "OPENAI_API_KEY")
+	// A model outside the catalog points at GET /v1/models.
+	_, err = s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "gpt-9", "hi"), Policy: routing.DefaultPolicy()})
+	require.ErrorIs(t, err, errkind.NotFound)
+	require.Contains(t, err.Error(), "GET /v1/models")
 }
 
 func mustModel(t *testing.T, id string) routing.Model {

@@ -178,3 +178,58 @@ func TestKeyLadderAndNamedModels(t *testing.T) {
 	require.Contains(t, apiErr.Message, "may cost up to $0.01")
 	require.NotContains(t, apiErr.Message, "000000")
 }
+
+// TestRefusalsExplainThemselves: a rate-limited key gets OpenAI's x-ratelimit-*
+// headers on every response (not only on its 429), and an unknown model is a
+// 404 model_not_found pointing at GET /v1/models; a catalog model no provider
+// serves names the setting that enables it.
+func TestRefusalsExplainThemselves(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, map[string]string{"TOLLGATE_SIM": "1"})
+	_, _, secret := s.tenantWithKey(t, "acme", tenants.CreateKeyInput{Name: "limited", RPMLimit: 2, TPMLimit: 100_000})
+	client := openai.NewClient(option.WithBaseURL(s.baseURL+"/v1/"), option.WithAPIKey(secret), option.WithMaxRetries(0))
+	ask := func(model string) (*http.Response, error) {
+		var raw *http.Response
+		_, err := client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: model,
+			Messages: userMsg("hello"), MaxTokens: openai.Int(10)}, option.WithResponseInto(&raw))
+		return raw, err
+	}
+	if left := time.Until(time.Now().Truncate(time.Minute).Add(time.Minute)); left < 5*time.Second {
+		time.Sleep(left + 100*time.Millisecond) // keep the test inside one rate window
+	}
+	raw, err := ask("sim-small")
+	require.NoError(t, err)
+	require.Equal(t, "2", raw.Header.Get("x-ratelimit-limit-requests"))
+	require.Equal(t, "1", raw.Header.Get("x-ratelimit-remaining-requests"))
+	require.NotEmpty(t, raw.Header.Get("x-ratelimit-reset-requests"))
+	require.Equal(t, "100000", raw.Header.Get("x-ratelimit-limit-tokens"))
+	require.NotEmpty(t, raw.Header.Get("x-ratelimit-remaining-tokens"))
+	require.NotEmpty(t, raw.Header.Get("x-ratelimit-reset-tokens"))
+
+	// An unknown model: 404 model_not_found, param model, with the hint.
+	_, err = ask("gpt-9")
+	var apiErr *openai.Error
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+	require.Equal(t, "model_not_found", apiErr.Code)
+	require.Equal(t, "invalid_request_error", apiErr.Type)
+	require.Equal(t, "model", apiErr.Param)
+	require.Contains(t, apiErr.Message, "GET /v1/models")
+	require.Equal(t, "2", apiErr.Response.Header.Get("x-ratelimit-limit-requests"))
+	// A catalog model whose provider is not configured says how to enable it.
+	_, err = ask("gpt-4o")
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+	require.Contains(t, apiErr.Message, "OPENAI_API_KEY")
+
+	// The second request uses the last one; the third is refused with the headers.
+	raw, err = ask("sim-small")
+	require.NoError(t, err)
+	require.Equal(t, "0", raw.Header.Get("x-ratelimit-remaining-requests"))
+	_, err = ask("sim-small")
+	require.True(t, errors.As(err, &apiErr), "%v", err)
+	require.Equal(t, http.StatusTooManyRequests, apiErr.StatusCode)
+	require.Equal(t, "rate_limit_exceeded", apiErr.Code)
+	require.Equal(t, "0", apiErr.Response.Header.Get("x-ratelimit-remaining-requests"))
+	require.NotEmpty(t, apiErr.Response.Header.Get("x-ratelimit-reset-requests"))
+}

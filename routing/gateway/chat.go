@@ -147,7 +147,7 @@ func (s *Service) embeddingModel(ctx context.Context, c Caller, name string) (ro
 		return routing.Model{}, errUnknownModel(name)
 	}
 	if !s.d.Providers.Available(m) {
-		return routing.Model{}, errUnavailableModel(name)
+		return routing.Model{}, routing.ErrModelUnavailable(m)
 	}
 	if !c.allows(m.ID) {
 		return routing.Model{}, errModelNotAllowed(m.ID)

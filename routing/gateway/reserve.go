@@ -221,6 +221,9 @@ func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest
 	if err != nil {
 		return dec, errkind.Wrap(errkind.Unavailable, err, "budget meter unavailable; retry shortly")
 	}
+	if p.caller.OnRate != nil && len(dec.Rate) > 0 {
+		p.caller.OnRate(dec.Rate)
+	}
 	p.reserved = worst
 	return dec, nil
 }

@@ -87,6 +87,9 @@ type Caller struct {
 	// RequestsPerMinute and TokensPerMinute are the key's rate limits; 0 means none.
 	RequestsPerMinute int64
 	TokensPerMinute   int64
+	// OnRate, when set, receives the key's rate windows after each reservation,
+	// allowed or refused (the API edge turns them into x-ratelimit-* headers).
+	OnRate func([]meter.RateUsage)
 }
 
 func (c Caller) tenantID() string { return string(c.Handle.TenantID()) }
