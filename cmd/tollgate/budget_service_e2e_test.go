@@ -233,3 +233,59 @@ func TestRefusalsExplainThemselves(t *testing.T) {
 	require.Equal(t, "0", apiErr.Response.Header.Get("x-ratelimit-remaining-requests"))
 	require.NotEmpty(t, apiErr.Response.Header.Get("x-ratelimit-reset-requests"))
 }
+
+// TestKeysCreateAndUsageCLI: `keys create` prints the secret alone on stdout
+// (so KEY=$(tollgate keys create ...) works); `usage` takes the only tenant and
+// breaks spend down --by key, model or day.
+func TestKeysCreateAndUsageCLI(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, map[string]string{"TOLLGATE_SIM": "1"})
+	tn, err := s.op.registry.Create(t.Context(), tenants.CreateInput{Name: "acme"})
+	require.NoError(t, err)
+
+	out, stderr, err := runStackCLI(t, s, "keys", "create", "--tenant", tn.Slug, "--name", "batch")
+	require.NoError(t, err)
+	secret := strings.TrimSpace(out)
+	require.True(t, strings.HasPrefix(secret, "tg_"), out)
+	require.NotContains(t, secret, " ")
+	require.Contains(t, stderr, "created key")
+
+	client := openai.NewClient(option.WithBaseURL(s.baseURL+"/v1/"), option.WithAPIKey(secret), option.WithMaxRetries(0))
+	_, err = client.Chat.Completions.New(t.Context(), openai.ChatCompletionNewParams{Model: "sim-large",
+		Messages: userMsg("hello"), MaxTokens: openai.Int(100)})
+	require.NoError(t, err)
+	evs := s.waitLedger(t, tn, func(evs []ledger.Event) bool { return len(evs) == 1 })
+
+	out, _, err = runStackCLI(t, s, "usage", "--json")
+	require.NoError(t, err)
+	var totals struct {
+		Tenant   string `json:"tenant"`
+		Requests int64  `json:"requests"`
+		CostUSD  string `json:"cost_usd"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &totals))
+	require.Equal(t, tn.Slug, totals.Tenant)
+	require.Equal(t, int64(1), totals.Requests)
+	require.Equal(t, evs[0].Cost.USDString(), totals.CostUSD)
+
+	require.Eventually(t, func() bool {
+		out, _, err = runStackCLI(t, s, "usage", "--by", "key")
+		return err == nil && strings.Contains(out, "batch ("+evs[0].KeyID+")")
+	}, 5*time.Second, 50*time.Millisecond, out)
+	require.Contains(t, out, "$"+evs[0].Cost.USDString())
+	out, _, err = runStackCLI(t, s, "usage", "--by", "model", "--json")
+	require.NoError(t, err)
+	var rows []usageRowJSON
+	require.NoError(t, json.Unmarshal([]byte(out), &rows))
+	require.Len(t, rows, 1)
+	require.Equal(t, "sim-large", rows[0].Group)
+	require.Equal(t, int64(1), rows[0].Requests)
+	_, _, err = runStackCLI(t, s, "usage", "--by", "colour")
+	require.ErrorContains(t, err, "use model, key, member or day")
+
+	// With two tenants, --tenant is needed and the error lists them.
+	_, err = s.op.registry.Create(t.Context(), tenants.CreateInput{Name: "beta"})
+	require.NoError(t, err)
+	_, _, err = runStackCLI(t, s, "usage")
+	require.ErrorContains(t, err, "--tenant is required: there are 2 tenants (acme, beta)")
+}
