@@ -23,8 +23,10 @@ import (
 
 type directory struct{ keys, members []budget.Named }
 
-func (d directory) Keys(context.Context, tenants.ID) ([]budget.Named, error)    { return d.keys, nil }
-func (d directory) Members(context.Context, tenants.ID) ([]budget.Named, error) { return d.members, nil }
+func (d directory) Keys(context.Context, tenants.ID) ([]budget.Named, error) { return d.keys, nil }
+func (d directory) Members(context.Context, tenants.ID) ([]budget.Named, error) {
+	return d.members, nil
+}
 
 type auditLog struct {
 	mu      sync.Mutex
