@@ -55,8 +55,7 @@ func (p *paceTracker) paceFor(bs []budget.Budget, now time.Time) []routing.Budge
 		if e, ok := p.spent[b.ID]; ok && e.period == b.Period.Key(now) {
 			spent = e.spent
 		}
-		out = append(out, routing.BudgetPace{Spent: spent, Budget: b.Limit, Elapsed: elapsed(b.Period, now),
-			DowngradeAt: b.DowngradeAt, Name: string(b.Scope) + " " + string(b.Period) + " budget"})
+		out = append(out, routing.BudgetPace{Spent: spent, Budget: b.Limit, Elapsed: elapsed(b.Period, now), DowngradeAt: b.DowngradeAt})
 	}
 	return out
 }
