@@ -81,18 +81,28 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 	if err != nil {
 		return nil, err
 	}
-	if !dec.Allowed && dec.Reason == meter.DecisionReasonBudgetExceeded && downgradesOnRefusal(policy, applicable, req) && d.Tier != routing.TierEconomy {
-		// A ladder asks for downgrades over refusals: try the economy tier once.
-		cheap := policy
-		cheap.MaxTier, cheap.LadderExplicit, cheap.SessionAffinity = routing.TierEconomy, true, false
-		in.Policy = cheap
-		if d2, err := s.d.Selector.Select(ctx, in); err == nil && d2.Action != routing.DecisionActionRefuse && s.permitted(c, &d2) == nil &&
-			withinOutputLimit(&d2, req) == nil {
+	if !dec.Allowed && dec.Reason == meter.DecisionReasonBudgetExceeded && downgradesOnRefusal(policy, applicable, req) {
+		// A ladder asks for downgrades over refusals: step down one tier at a
+		// time (premium → standard → economy) until the reservation fits.
+		for _, t := range []routing.Tier{routing.TierStandard, routing.TierEconomy} {
+			if t.Rank() >= d.Tier.Rank() {
+				continue
+			}
+			cheap := policy
+			cheap.MaxTier, cheap.LadderExplicit, cheap.SessionAffinity = t, true, false
+			in.Policy = cheap
+			d2, err := s.d.Selector.Select(ctx, in)
+			if err != nil || d2.Action == routing.DecisionActionRefuse || s.permitted(c, &d2) != nil || withinOutputLimit(&d2, req) != nil {
+				continue
+			}
 			d2.Action, d2.Reason = routing.DecisionActionDowngrade, routing.RouteReasonBudgetLadder
 			d2.Explanation = "hard budget nearly spent: downgraded to " + d2.Model.ID
 			p.decision = d2
 			if dec, err = s.reserve(ctx, p, req); err != nil {
 				return nil, err
+			}
+			if dec.Allowed || dec.Reason != meter.DecisionReasonBudgetExceeded {
+				break
 			}
 		}
 	}

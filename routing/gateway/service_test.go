@@ -51,17 +51,24 @@ func (s *recordingSink) thresholds() []int {
 }
 
 type testBundle struct {
-	svc    *gateway.Service
-	h      *tenants.Handle
-	meter  meter.Meter
-	ledger *ledger.Writer
-	sink   *recordingSink
-	caller gateway.Caller
+	svc     *gateway.Service
+	h       *tenants.Handle
+	meter   meter.Meter
+	ledger  *ledger.Writer
+	sink    *recordingSink
+	catalog *routing.Catalog
+	caller  gateway.Caller
 }
 
 // setup builds the request path over a single-tenant SQLite handle, the
 // in-process meter and the simulated provider (failing every call when failRate is 1).
 func setup(t *testing.T, failRate float64) *testBundle {
+	t.Helper()
+	return setupWith(t, failRate, routing.DefaultCatalog())
+}
+
+// setupWith is setup over the catalog cat.
+func setupWith(t *testing.T, failRate float64, cat *routing.Catalog) *testBundle {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, nil))
 	db, err := database.Open(t.Context(), testdb.SQLite(t), database.Options{})
@@ -80,7 +87,6 @@ func setup(t *testing.T, failRate float64) *testBundle {
 	require.NoError(t, err)
 	providers, err := routing.NewRegistry(sim)
 	require.NoError(t, err)
-	cat := routing.DefaultCatalog()
 	sel, err := routing.NewSelector(routing.SelectorConfig{Catalog: cat, Available: providers.Available}, logger)
 	require.NoError(t, err)
 	exec, err := routing.NewExecutor(routing.ExecutorConfig{Registry: providers, MaxRetries: -1}, logger)
@@ -94,7 +100,7 @@ func setup(t *testing.T, failRate float64) *testBundle {
 		Meter: m, Budgets: budget.NewCache(0, time.Now), Policies: gateway.NewPolicyCache(0, time.Now), Ledger: w,
 		Sink: sink, Clock: time.Now, Logger: logger})
 	require.NoError(t, err)
-	return &testBundle{svc: svc, h: h, meter: m, ledger: w, sink: sink,
+	return &testBundle{svc: svc, h: h, meter: m, ledger: w, sink: sink, catalog: cat,
 		caller: gateway.Caller{Handle: h, KeyID: "key_1", KeyName: "batch-jobs", MemberID: "usr_1"}}
 }
 
@@ -239,4 +245,29 @@ func TestStreamAbortBillsWhatWasStreamed(t *testing.T) {
 	require.Len(t, evs, 1)
 	require.Equal(t, ledger.StatusAborted, evs[0].Status)
 	require.Equal(t, cost, evs[0].Cost)
+}
+
+// TestHardRefusalStepsDownOneTierAtATime: a premium "auto" request a hard budget
+// cannot hold goes to the standard tier when that fits, not straight to economy.
+func TestHardRefusalStepsDownOneTierAtATime(t *testing.T) {
+	t.Parallel()
+	// Given a premium model the simulated provider serves ($15 / $75 per million).
+	models := routing.DefaultCatalog().Models()
+	models = append(models, routing.Model{ID: "sim-opus", Provider: routing.SimProviderName, Tier: routing.TierPremium,
+		InputPrice: 15_000, OutputPrice: 75_000, ContextWindow: 128_000, MaxOutputTokens: routing.SimMaxOutputTokens})
+	cat, err := routing.NewCatalog(models)
+	require.NoError(t, err)
+	b := setupWith(t, 0, cat)
+	policy := routing.DefaultPolicy()
+	policy.ComplexTier = routing.TierPremium
+	policy.Tiers[routing.TierPremium] = []string{"sim-opus"}
+	require.NoError(t, gateway.SavePolicy(t.Context(), b.h, policy, cat))
+	// And a hard $0.05 key budget: sim-opus's worst case for 1,000 output tokens
+	// ($0.075) does not fit, sim-large's ($0.01) does.
+	b.setBudget(t, budget.SetInput{Scope: meter.ScopeKey, ScopeID: "key_1", Period: meter.PeriodMonth, Limit: 50_000_000, Hard: true})
+
+	res, err := b.svc.Chat(t.Context(), b.caller, ids(), chat(t, "auto", 1000))
+	require.NoError(t, err)
+	require.Equal(t, "sim-large", res.Model, res.RouteReason)
+	require.Contains(t, res.RouteReason, string(routing.RouteReasonBudgetLadder))
 }
