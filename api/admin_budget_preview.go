@@ -7,7 +7,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/billing/budget"
-	"github.com/tollgate-dev/tollgate/billing/ledger"
 )
 
 // budgetPreviewDTO answers "what would this budget mean right now": the scope's
@@ -38,7 +37,7 @@ type budgetPreviewDTO struct {
 // a create, validates it the same way, saves nothing, and answers the limit's
 // impact on this period's spend from the ledger.
 func (a *Admin) previewBudget(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+	_, hd, err := a.tenantHandle(c)
 	if err != nil {
 		return err
 	}
@@ -50,25 +49,11 @@ func (a *Admin) previewBudget(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	if err := a.checkScope(ctx, p.TenantID(), in); err != nil {
-		return err
-	}
-	b := budget.Budget{Scope: in.Scope, ScopeID: in.ScopeID, Period: in.Period, Limit: in.Limit, Hard: in.Hard}
-	if existing, err := budget.List(ctx, hd); err == nil {
-		// A key's rotation successors spend against its budget too.
-		for _, e := range existing {
-			if e.Scope == b.Scope && e.ScopeID == b.ScopeID {
-				b.KeyIDs = e.KeyIDs
-			}
-		}
-	} else {
-		return err
-	}
-	imp, err := ledger.PreviewLimit(ctx, hd, b, a.d.Clock())
+	imp, err := a.d.BudgetService.Preview(c.Request.Context(), hd, budget.PreviewInput{Scope: in.Scope, ScopeID: in.ScopeID, Period: in.Period, Limit: in.Limit})
 	if err != nil {
 		return err
 	}
+	b := in
 	out := budgetPreviewDTO{PeriodKey: imp.PeriodKey, LimitNano: int64(b.Limit), LimitUSD: b.Limit.USDString(), Hard: b.Hard,
 		SpentNano: int64(imp.Spent), SpentUSD: imp.Spent.USDString(), Percent: percentOf(int64(imp.Spent), int64(b.Limit)),
 		Requests: imp.Requests, RefusedRequests: imp.Refused, RefusedNano: int64(imp.RefusedCost), RefusedUSD: imp.RefusedCost.USDString()}

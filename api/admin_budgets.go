@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
-	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -21,8 +19,10 @@ import (
 type budgetDTO struct {
 	ID string `json:"id"`
 	// Scope is tenant, key or member; ScopeID the key or user id (null for tenant).
-	Scope     string  `json:"scope"`
-	ScopeID   *string `json:"scope_id"`
+	Scope   string  `json:"scope"`
+	ScopeID *string `json:"scope_id"`
+	// ScopeName is the key's name or the member's email; null for the tenant.
+	ScopeName *string `json:"scope_name"`
 	Period    string  `json:"period"`
 	LimitNano int64   `json:"limit_nano"`
 	LimitUSD  string  `json:"limit_usd"`
@@ -36,22 +36,30 @@ type budgetDTO struct {
 	// Spent is the settled spend of the current period; Reserved is held by
 	// requests in flight. Both come from the live meter (or the ledger when the
 	// meter cannot answer, SpentSource "ledger").
-	SpentNano    int64     `json:"spent_nano"`
-	SpentUSD     string    `json:"spent_usd"`
-	ReservedNano int64     `json:"reserved_nano"`
-	ReservedUSD  string    `json:"reserved_usd"`
-	SpentSource  string    `json:"spent_source"`
-	CreatedAt    time.Time `json:"created_at"`
-	UpdatedAt    time.Time `json:"updated_at"`
+	SpentNano    int64  `json:"spent_nano"`
+	SpentUSD     string `json:"spent_usd"`
+	ReservedNano int64  `json:"reserved_nano"`
+	ReservedUSD  string `json:"reserved_usd"`
+	SpentSource  string `json:"spent_source"`
+	// Percent is the settled spend in whole percent of the limit.
+	Percent   int64     `json:"percent"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-func mapBudget(b budget.Budget, now time.Time, spent, reserved billing.NanoUSD, source string) budgetDTO {
+func mapBudget(st budget.Status) budgetDTO {
+	b := st.Budget
 	out := budgetDTO{ID: b.ID, Scope: string(b.Scope), Period: string(b.Period), LimitNano: int64(b.Limit), LimitUSD: b.Limit.USDString(),
-		Hard: b.Hard, AlertAt: b.AlertAt, PeriodKey: b.Period.Key(now), SpentNano: int64(spent), SpentUSD: spent.USDString(),
-		ReservedNano: int64(reserved), ReservedUSD: reserved.USDString(), SpentSource: source, CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC()}
+		Hard: b.Hard, AlertAt: b.AlertAt, PeriodKey: st.PeriodKey, SpentNano: int64(st.Spent), SpentUSD: st.Spent.USDString(),
+		ReservedNano: int64(st.Reserved), ReservedUSD: st.Reserved.USDString(), SpentSource: st.Source, Percent: st.Percent(),
+		CreatedAt: b.CreatedAt.UTC(), UpdatedAt: b.UpdatedAt.UTC()}
 	if b.ScopeID != "" {
 		id := b.ScopeID
 		out.ScopeID = &id
+	}
+	if st.ScopeName != "" {
+		name := st.ScopeName
+		out.ScopeName = &name
 	}
 	if out.AlertAt == nil {
 		out.AlertAt = []int{}
@@ -63,50 +71,19 @@ func mapBudget(b budget.Budget, now time.Time, spent, reserved billing.NanoUSD, 
 	return out
 }
 
-// budgetDTOs adds each budget's live spend: one meter call for all of them, or,
-// when the meter cannot answer (Redis down), the ledger's rollups.
-func (a *Admin) budgetDTOs(ctx context.Context, hd *tenants.Handle, bs []budget.Budget) ([]budgetDTO, error) {
-	now := a.d.Clock()
-	out := make([]budgetDTO, len(bs))
-	limits := make([]meter.Limit, len(bs))
-	for i, b := range bs {
-		limits[i] = b.MeterLimit()
-	}
-	var usage []meter.ScopeUsage
-	var err error
-	if len(bs) > 0 {
-		usage, err = a.d.Meter.Usage(ctx, string(hd.TenantID()), limits)
-	}
-	if err != nil {
-		a.logger.WarnContext(ctx, "meter usage unavailable; budgets show ledger spend", "error", err)
-	}
-	for i, b := range bs {
-		if err == nil && i < len(usage) {
-			out[i] = mapBudget(b, now, usage[i].Spent, usage[i].Reserved, "meter")
-			continue
-		}
-		spent, lerr := ledger.PeriodSpend(ctx, hd, b, now)
-		if lerr != nil {
-			return nil, lerr
-		}
-		out[i] = mapBudget(b, now, spent, 0, "ledger")
-	}
-	return out, nil
-}
-
 // listBudgets: GET /api/v1/tenants/{tenant}/budgets.
 func (a *Admin) listBudgets(c *gin.Context) error {
 	_, hd, err := a.tenantHandle(c)
 	if err != nil {
 		return err
 	}
-	bs, err := budget.List(c.Request.Context(), hd)
+	sts, err := a.d.BudgetService.List(c.Request.Context(), hd)
 	if err != nil {
 		return err
 	}
-	dtos, err := a.budgetDTOs(c.Request.Context(), hd, bs)
-	if err != nil {
-		return err
+	dtos := make([]budgetDTO, len(sts))
+	for i, st := range sts {
+		dtos[i] = mapBudget(st)
 	}
 	c.JSON(http.StatusOK, listResponse[budgetDTO]{Data: dtos})
 	return nil
@@ -175,27 +152,11 @@ func dropLine(err error, line string) error {
 	return errors.Join(keep...)
 }
 
-// checkScope makes sure a key or member scope names a key or member of this
-// tenant: another tenant's key id is refused exactly like an unknown one.
-func (a *Admin) checkScope(ctx context.Context, tenant tenants.ID, in budget.SetInput) error {
-	var err error
-	switch in.Scope {
-	case meter.ScopeKey:
-		_, err = a.d.Identity.d.Keys.Get(ctx, tenant, in.ScopeID)
-	case meter.ScopeMember:
-		_, err = a.d.Identity.d.Users.Membership(ctx, tenant, in.ScopeID)
-	}
-	if errkind.Of(err) == errkind.NotFound {
-		return &errkind.Error{Kind: errkind.Invalid, Code: "unknown_scope_id",
-			Message: fmt.Sprintf("invalid budget: scope_id %q is not a %s of this tenant", in.ScopeID, in.Scope)}
-	}
-	return err
-}
-
 // setBudget: POST /api/v1/tenants/{tenant}/budgets. Creates the budget of
-// (scope, scope_id, period), or replaces its values when one exists.
+// (scope, scope_id, period), or replaces its values when one exists. scope_id
+// names a key by id, prefix or name, a member by id or email.
 func (a *Admin) setBudget(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+	_, hd, err := a.tenantHandle(c)
 	if err != nil {
 		return err
 	}
@@ -207,22 +168,7 @@ func (a *Admin) setBudget(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	ctx := c.Request.Context()
-	if err := a.checkScope(ctx, p.TenantID(), in); err != nil {
-		return err
-	}
-	b, err := budget.Set(ctx, hd, in)
-	if err != nil {
-		return err
-	}
-	a.d.Budgets.Invalidate(p.TenantID())
-	created := b.CreatedAt.Equal(b.UpdatedAt)
-	if created {
-		a.seedCounter(ctx, hd, b)
-	}
-	a.audit(c, p, "budget.set", b.ID, map[string]any{"scope": string(b.Scope), "scope_id": b.ScopeID, "period": string(b.Period),
-		"limit_usd": b.Limit.USDString(), "hard": b.Hard})
-	dtos, err := a.budgetDTOs(ctx, hd, []budget.Budget{b})
+	st, created, err := a.d.BudgetService.Set(c.Request.Context(), hd, actor(c), in)
 	if err != nil {
 		return err
 	}
@@ -230,36 +176,19 @@ func (a *Admin) setBudget(c *gin.Context) error {
 	if created {
 		status = http.StatusCreated
 	}
-	c.JSON(status, dtos[0])
+	c.JSON(status, mapBudget(st))
 	return nil
-}
-
-// seedCounter starts a new budget's meter counter at the ledger's spend of the
-// period so far: without it a budget created mid-month would start at zero and
-// let the tenant spend its limit again.
-func (a *Admin) seedCounter(ctx context.Context, hd *tenants.Handle, b budget.Budget) {
-	totals, err := ledger.CounterTotals(ctx, hd, []budget.Budget{b}, a.d.Clock())
-	if err == nil {
-		err = a.d.Meter.Rebuild(ctx, string(hd.TenantID()), totals)
-	}
-	if err != nil {
-		a.logger.WarnContext(ctx, "seeding a new budget's counter from the ledger failed; the reconcile job will correct it",
-			"error", err, "budget_id", b.ID)
-	}
 }
 
 // deleteBudget: DELETE /api/v1/tenants/{tenant}/budgets/{id}.
 func (a *Admin) deleteBudget(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+	_, hd, err := a.tenantHandle(c)
 	if err != nil {
 		return err
 	}
-	id := c.Param("id")
-	if err := budget.Delete(c.Request.Context(), hd, id); err != nil {
+	if err := a.d.BudgetService.Delete(c.Request.Context(), hd, actor(c), c.Param("id")); err != nil {
 		return err
 	}
-	a.d.Budgets.Invalidate(p.TenantID())
-	a.audit(c, p, "budget.delete", id, nil)
 	c.Status(http.StatusNoContent)
 	return nil
 }

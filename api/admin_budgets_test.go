@@ -47,6 +47,13 @@ func TestBudgetsLifecycle(t *testing.T) {
 					Body: `{"scope":"key","scope_id":"{KEY_A}","period":"day","limit_usd":"0.000000001"}`, WantStatus: 201, WantBody: []string{`"limit_nano":1`, `"scope_id":"{KEY_A}"`}},
 				{Name: "member budget", Caller: "billing", Method: "POST", Path: "/api/v1/tenants/{A}/budgets",
 					Body: `{"scope":"member","scope_id":"{MEMBER_A}","period":"month","limit_usd":"5"}`, WantStatus: 201},
+				// A proposed hard limit below the spend so far: the preview says so and changes nothing.
+				{Name: "preview a hard key limit", Caller: "billing", Method: "POST", Path: "/api/v1/tenants/{A}/budgets/preview",
+					Body:       `{"scope":"key","scope_id":"{KEY_A}","period":"month","limit_usd":"1","hard":true}`,
+					WantStatus: 200, WantBody: []string{`"spent_nano":2000000000`, `"requests":1`, `"refused_requests":1`, `"warn":true`}},
+				{Name: "preview names an unknown key", Caller: "billing", Method: "POST", Path: "/api/v1/tenants/{A}/budgets/preview",
+					Body: `{"scope":"key","scope_id":"nightly","period":"month","limit_usd":"1"}`, WantStatus: 422,
+					WantBody: []string{"unknown_scope_id", `\"nightly\" is not a key`, `"param":"scope_id"`}},
 				// Validation: every problem at once, 422, nothing stored.
 				{Name: "everything wrong", Caller: "billing", Method: "POST", Path: "/api/v1/tenants/{A}/budgets",
 					Body: `{"scope":"planet","period":"week","limit_usd":"12.5.0","alert_at":[0],"downgrade_at":120}`, WantStatus: 422,

@@ -32,6 +32,8 @@ type AdminDeps struct {
 	// invalidate them so this process enforces the new values at once.
 	Budgets  *budget.Cache
 	Policies *gateway.PolicyCache
+	// BudgetService creates, lists, previews and deletes budgets.
+	BudgetService *budget.Service
 	// Catalog is the model catalog; Selector replays what-ifs over it.
 	Catalog *routing.Catalog
 	// Catalogs is the request path's tenant catalog cache: its base (built-in

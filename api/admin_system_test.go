@@ -63,7 +63,11 @@ func newTestAdmin(t *testing.T, backend string, ident *Identity, reg *tenants.Re
 	ta := &testAdmin{hub: NewLiveHub(o.live, logger), meter: meter.NewMemoryMeter(logger, time.Now),
 		budgets: budget.NewCache(time.Hour, time.Now), policies: gateway.NewPolicyCache(time.Hour, time.Now)}
 	go ta.hub.Run(t.Context())
-	ta.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: ta.meter, Budgets: ta.budgets, Policies: ta.policies,
+	budgets, err := budget.NewService(budget.ServiceDeps{Meter: ta.meter, Cache: ta.budgets, Feed: ident.d.Feed,
+		Directory: NewBudgetDirectory(ident.d.Keys, ident.d.Users), Audit: ident.d.Audit, PeriodSpend: ledger.PeriodSpend,
+		CounterTotals: ledger.CounterTotals, LimitImpact: ledger.PreviewLimit, Logger: logger})
+	require.NoError(t, err)
+	ta.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: ta.meter, Budgets: ta.budgets, Policies: ta.policies, BudgetService: budgets,
 		Catalog: catalog, Selector: selector, Live: ta.hub, Webhooks: o.webhooks, Providers: providers, Logger: logger,
 		System: SystemConfig{Mode: "multi-tenant", Driver: backend, PingDB: db.SQL.PingContext,
 			Tier: func(ctx context.Context) (tier.Profile, error) {

@@ -56,6 +56,10 @@ func statusOf(err error, openAIPath bool) (int, string, string) {
 		}
 		return http.StatusUnprocessableEntity, "invalid_request_error", orDefault(code, "validation_failed")
 	case errkind.NotFound:
+		if code == "model_not_found" {
+			// OpenAI's own shape for an unknown model.
+			return http.StatusNotFound, "invalid_request_error", code
+		}
 		return http.StatusNotFound, "not_found_error", orDefault(code, "not_found")
 	case errkind.Conflict:
 		return http.StatusConflict, "invalid_request_error", orDefault(code, "conflict")

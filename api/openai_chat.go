@@ -4,9 +4,12 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/routing"
@@ -56,8 +59,33 @@ func (o *openAI) caller(c *gin.Context) (gateway.Caller, error) {
 	if err != nil {
 		return gateway.Caller{}, err
 	}
-	return gateway.Caller{Handle: hd, KeyID: k.ID, MemberID: k.CreatedBy, Models: k.Models,
-		RequestsPerMinute: k.RPMLimit, TokensPerMinute: k.TPMLimit}, nil
+	caller := gateway.Caller{Handle: hd, KeyID: k.ID, KeyName: k.Name, MemberID: k.CreatedBy, Models: k.Models,
+		RequestsPerMinute: k.RPMLimit, TokensPerMinute: k.TPMLimit}
+	if k.RPMLimit > 0 || k.TPMLimit > 0 {
+		// OpenAI's rate-limit headers on every response of a limited key: the
+		// limits now, what is left once the request reserved (or was refused).
+		hdr := c.Writer.Header()
+		for _, l := range []struct {
+			what  string
+			limit int64
+		}{{"requests", k.RPMLimit}, {"tokens", k.TPMLimit}} {
+			if l.limit > 0 {
+				hdr.Set("x-ratelimit-limit-"+l.what, strconv.FormatInt(l.limit, 10))
+			}
+		}
+		caller.OnRate = func(rs []meter.RateUsage) {
+			for _, r := range rs {
+				what := "requests"
+				if r.Kind == meter.RateKindTokens {
+					what = "tokens"
+				}
+				hdr.Set("x-ratelimit-limit-"+what, strconv.FormatInt(r.Limit, 10))
+				hdr.Set("x-ratelimit-remaining-"+what, strconv.FormatInt(r.Remaining, 10))
+				hdr.Set("x-ratelimit-reset-"+what, r.Reset.Round(time.Millisecond).String())
+			}
+		}
+	}
+	return caller, nil
 }
 
 // requestIDs are the server's id of this request and the client's own, if any.

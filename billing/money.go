@@ -29,6 +29,22 @@ func (n NanoUSD) USDString() string {
 	return fmt.Sprintf("%s%d.%09d", sign, v/int64(NanoPerUSD), v%int64(NanoPerUSD))
 }
 
+// CentsString formats the amount for prose, in dollars to the cent ("$12.50"),
+// rounded half up; a non-zero amount under half a cent reads "under $0.01".
+func (n NanoUSD) CentsString() string {
+	sign := ""
+	v := int64(n)
+	if v < 0 {
+		sign = "-"
+		v = -v
+	}
+	cents := (v + int64(NanoPerCent)/2) / int64(NanoPerCent)
+	if cents == 0 && v > 0 {
+		return sign + "under $0.01"
+	}
+	return fmt.Sprintf("%s$%d.%02d", sign, cents/100, cents%100)
+}
+
 // ParseUSD parses a decimal dollar amount ("12.5", "0.000001") into nano-USD exactly,
 // without floats. More than 9 decimals, signs other than a leading "-", or anything
 // else that is not a plain decimal is an error.

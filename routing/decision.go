@@ -60,6 +60,13 @@ type BudgetPace struct {
 	// (1-based, 0 none); the selector also computes the step from Spent/Budget
 	// and uses the higher of the two.
 	LadderStep int
+	// DowngradeAt is the budget's own downgrade step, in percent of Budget: from
+	// there selection picks one tier below the one the request wants (premium →
+	// standard, standard → economy). 0 means none.
+	DowngradeAt int
+	// Name says which budget this is in the route explanation ("key batch-jobs
+	// monthly budget"); empty reads "budget".
+	Name string
 }
 
 // Decision is the Selector's typed answer: expected outcomes (downgrade,

@@ -32,8 +32,10 @@ type Policy struct {
 	RefuseDenied bool `json:"refuse_denied,omitempty"`
 	// Ladder caps the tier as the period's spend climbs; steps sorted by AtPercent.
 	Ladder []LadderStep `json:"ladder,omitempty"`
-	// LadderExplicit applies the ladder and pace downgrades to explicit model
-	// requests too; by default they only steer "auto".
+	// LadderExplicit opts in to downgrading requests that name a model: the
+	// ladder, pace and budget downgrade steps apply to them, and a hard-budget
+	// refusal is answered by a cheaper model. By default (off) they only steer
+	// "auto", and a named model is served as asked or refused.
 	LadderExplicit bool `json:"ladder_explicit,omitempty"`
 	// PaceTolerancePercent allows spending this much faster than the period
 	// elapses before "auto" drops one tier; 0 means 20, negative disables pacing.

@@ -60,6 +60,9 @@ type SelectInput struct {
 	Policy Policy
 	// Budget is the current period's spend state; zero means no budget.
 	Budget BudgetPace
+	// Budgets are further budgets that apply (key, member, daily): the most
+	// restrictive cap of Budget and all of them wins.
+	Budgets []BudgetPace
 	// Catalog is the tenant's catalog (with overrides); nil uses the selector's.
 	Catalog *Catalog
 }
@@ -73,8 +76,11 @@ func (in SelectInput) Validate() error {
 	if err := in.Policy.Validate(); err != nil {
 		problems = append(problems, err)
 	}
-	if in.Budget.Budget < 0 || in.Budget.Spent < 0 || in.Budget.Elapsed < 0 || in.Budget.Elapsed > 1 {
-		problems = append(problems, errors.New("budget: amounts must be non-negative and elapsed within 0..1"))
+	for _, b := range append([]BudgetPace{in.Budget}, in.Budgets...) {
+		if b.Budget < 0 || b.Spent < 0 || b.Elapsed < 0 || b.Elapsed > 1 {
+			problems = append(problems, errors.New("budget: amounts must be non-negative and elapsed within 0..1"))
+			break
+		}
 	}
 	if len(problems) > 0 {
 		return errkind.Wrap(errkind.Invalid, errors.Join(problems...), "invalid selection input")
@@ -82,34 +88,54 @@ func (in SelectInput) Validate() error {
 	return nil
 }
 
-// budgetCap returns the tier cap from the ladder and the pace, with the reason.
-func budgetCap(p Policy, b BudgetPace) (Tier, RouteReason, string) {
-	if b.Budget <= 0 {
-		return TierPremium, "", ""
-	}
-	step := b.LadderStep
-	pct := int64(b.Spent) * 100 / int64(b.Budget)
-	for i, s := range p.Ladder {
-		if pct >= int64(s.AtPercent) {
-			step = max(step, i+1)
+// budgetCap returns the tier cap that the budgets put on a request wanting tier
+// want (relative steps are taken from want), with the reason of the most
+// restrictive one. Per budget, the policy's
+// ladder (an absolute cap), the budget's own downgrade step and pace (each one
+// tier below want) all apply, and the lowest cap wins: more spend never raises
+// the tier, and a ladder step never switches pace off. "" means no budget cap.
+func budgetCap(p Policy, budgets []BudgetPace, want Tier) (Tier, RouteReason, string) {
+	capT, reason, why := TierPremium, RouteReason(""), ""
+	lower := func(t Tier, r RouteReason, w string) {
+		if t.Rank() < capT.Rank() {
+			capT, reason, why = t, r, w
 		}
-	}
-	if step > 0 && step <= len(p.Ladder) {
-		s := p.Ladder[step-1]
-		return s.MaxTier, RouteReasonBudgetLadder, fmt.Sprintf("budget %d%% spent, ladder step %d caps tier at %s", pct, step, s.MaxTier)
 	}
 	tol := p.PaceTolerancePercent
 	if tol == 0 {
 		tol = 20
 	}
-	if tol > 0 && b.Elapsed > 0 {
-		// Spending faster than the period elapses (plus tolerance).
-		allowed := float64(b.Budget) * b.Elapsed * float64(100+tol) / 100
-		if float64(b.Spent) > allowed {
-			return "", RouteReasonBudgetPace, fmt.Sprintf("spend %d%% of budget at %d%% of period", pct, int(b.Elapsed*100))
+	for _, b := range budgets {
+		if b.Budget <= 0 {
+			continue
+		}
+		name := b.Name
+		if name == "" {
+			name = "budget"
+		}
+		pct := int64(b.Spent) * 100 / int64(b.Budget)
+		step := b.LadderStep
+		for i, s := range p.Ladder {
+			if pct >= int64(s.AtPercent) {
+				step = max(step, i+1)
+			}
+		}
+		if step > 0 && step <= len(p.Ladder) {
+			s := p.Ladder[step-1]
+			lower(s.MaxTier, RouteReasonBudgetLadder, fmt.Sprintf("%s %d%% spent, ladder step %d caps tier at %s", name, pct, step, s.MaxTier))
+		}
+		if b.DowngradeAt > 0 && pct >= int64(b.DowngradeAt) {
+			lower(want.lower(), RouteReasonBudgetLadder, fmt.Sprintf("%s %d%% spent, downgrades from %d%%: %s", name, pct, b.DowngradeAt, want.lower()))
+		}
+		if tol > 0 && b.Elapsed > 0 {
+			// Spending faster than the period elapses (plus tolerance).
+			allowed := float64(b.Budget) * b.Elapsed * float64(100+tol) / 100
+			if float64(b.Spent) > allowed {
+				lower(want.lower(), RouteReasonBudgetPace, fmt.Sprintf("%s: spend %d%% at %d%% of period", name, pct, int(b.Elapsed*100)))
+			}
 		}
 	}
-	return TierPremium, "", ""
+	return capT, reason, why
 }
 
 // Select chooses the model for one request.
@@ -125,12 +151,17 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 	d := Decision{Requested: req.Model}
 	f := ExtractFeatures(req, req.PromptTokens)
 	capTier := p.maxTier()
-	budgetTier, budgetReason, budgetWhy := budgetCap(p, in.Budget)
+	budgets := append([]BudgetPace{in.Budget}, in.Budgets...)
 
 	if req.Model != ModelAuto {
 		m, ok := cat.Lookup(req.Model)
-		if !ok || !s.available(m) || m.Embedding {
-			return Decision{}, errkind.New(errkind.Invalid, "model %q is not available", req.Model)
+		switch {
+		case !ok:
+			return Decision{}, ErrUnknownModel(req.Model)
+		case m.Embedding:
+			return Decision{}, errkind.InvalidParam("model", "%s is an embeddings model; send it to POST /v1/embeddings", m.ID)
+		case !s.available(m):
+			return Decision{}, ErrModelUnavailable(m)
 		}
 		d.Features = f
 		want, reason, why := m.Tier, RouteReasonExplicit, "model requested by name"
@@ -141,12 +172,9 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 		case m.Tier.Rank() > capTier.Rank():
 			reason, why = RouteReasonMaxTier, fmt.Sprintf("%s is above max tier %s", m.ID, capTier)
 			want = capTier
-		case p.LadderExplicit && budgetReason != "":
-			if budgetReason == RouteReasonBudgetPace {
-				budgetTier = m.Tier.lower()
-			}
-			if budgetTier.Rank() < m.Tier.Rank() {
-				reason, why, want = budgetReason, budgetWhy, budgetTier
+		case p.LadderExplicit:
+			if t, r, w := budgetCap(p, budgets, m.Tier); r != "" && t.Rank() < m.Tier.Rank() {
+				reason, why, want = r, w, t
 			}
 		}
 		if reason == RouteReasonExplicit {
@@ -178,14 +206,11 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 	if want.Rank() > capTier.Rank() {
 		want, reason, why = capTier, RouteReasonMaxTier, fmt.Sprintf("%s, capped at max tier %s", why, capTier)
 	}
-	switch budgetReason {
-	case RouteReasonBudgetLadder:
+	if budgetTier, budgetReason, budgetWhy := budgetCap(p, budgets, want); budgetReason != "" {
 		capTier = minTier(capTier, budgetTier)
-	case RouteReasonBudgetPace:
-		capTier = minTier(capTier, want.lower())
-	}
-	if want.Rank() > capTier.Rank() {
-		want, reason, why = capTier, budgetReason, budgetWhy
+		if want.Rank() > capTier.Rank() {
+			want, reason, why = capTier, budgetReason, budgetWhy
+		}
 	}
 
 	var key AffinityKey

@@ -134,8 +134,15 @@ func TestSelectorUsesOnlyAvailableModels(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "sim-large", d.Model.ID)
 	require.Equal(t, []routing.Model{mustModel(t, "sim-small")}, d.Fallbacks, "fallbacks go to cheaper tiers")
+	// A catalog model nobody serves is model_not_found, naming the setting that enables it.
 	_, err = s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "gpt-4o", "hi"), Policy: routing.DefaultPolicy()})
-	require.ErrorIs(t, err, errkind.Invalid)
+	require.ErrorIs(t, err, errkind.NotFound)
+	require.Equal(t, "model", errkind.ParamOf(err))
+	require.Contains(t, err.Error(), "OPENAI_API_KEY")
+	// A model outside the catalog points at GET /v1/models.
+	_, err = s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "gpt-9", "hi"), Policy: routing.DefaultPolicy()})
+	require.ErrorIs(t, err, errkind.NotFound)
+	require.Contains(t, err.Error(), "GET /v1/models")
 }
 
 func mustModel(t *testing.T, id string) routing.Model {
@@ -214,4 +221,55 @@ func TestDecisionHeader(t *testing.T) {
 	d := routing.Decision{Reason: routing.RouteReasonAutoEconomy, Explanation: "simple prompt (score 0, 9 tokens)"}
 	require.Equal(t, "auto_economy; simple prompt (score 0, 9 tokens)", d.Header())
 	_ = fmt.Sprint(d)
+}
+
+// TestSelectorBudgetsCombine: every budget that applies caps the tier; the most
+// restrictive wins, pace and ladder combine (a ladder step never switches pace
+// off), and a budget's own downgrade step drops one tier below what is wanted.
+func TestSelectorBudgetsCombine(t *testing.T) {
+	t.Parallel()
+	const complex = "Analyze step by step and prove the bound."
+	const usd = billing.NanoPerUSD
+	noLadder := routing.DefaultPolicy()
+	noLadder.Ladder = nil
+	premium := routing.DefaultPolicy()
+	premium.ComplexTier = routing.TierPremium
+	premium.Ladder = nil
+	premium.PaceTolerancePercent = -1
+	onPace := routing.BudgetPace{Budget: 100 * usd, Spent: 10 * usd, Elapsed: 0.5}
+	for _, tc := range []struct {
+		name    string
+		policy  routing.Policy
+		model   string
+		budget  routing.BudgetPace
+		budgets []routing.BudgetPace
+		want    string
+		reason  routing.RouteReason
+	}{
+		// A key budget's downgrade_at applies while a tenant budget (on pace) exists.
+		{"key downgrade beside tenant budget", noLadder, "auto", onPace,
+			[]routing.BudgetPace{{Budget: 10 * usd, Spent: 6 * usd, DowngradeAt: 50, Name: "key k1 budget"}}, "gpt-4o-mini", routing.RouteReasonBudgetLadder},
+		{"key below its downgrade step", noLadder, "auto", onPace,
+			[]routing.BudgetPace{{Budget: 10 * usd, Spent: 4 * usd, DowngradeAt: 50}}, "gpt-4o", routing.RouteReasonAutoComplex},
+		// The ladder caps premium at standard and pace (spending too fast) drops
+		// below that: before, the ladder step switched pace off.
+		{"ladder and pace combine", routing.DefaultPolicy(), "auto", routing.BudgetPace{Budget: 100 * usd, Spent: 85 * usd, Elapsed: 0.1},
+			nil, "gpt-4o-mini", routing.RouteReasonBudgetPace},
+		// A downgrade step goes premium → standard first, not straight to economy.
+		{"premium steps to standard", premium, "auto", routing.BudgetPace{},
+			[]routing.BudgetPace{{Budget: 10 * usd, Spent: 6 * usd, DowngradeAt: 50}}, "gpt-4o", routing.RouteReasonBudgetLadder},
+		// Named models are not steered by budgets unless the policy opts in.
+		{"named model kept", noLadder, "gpt-4o", onPace,
+			[]routing.BudgetPace{{Budget: 10 * usd, Spent: 9 * usd, DowngradeAt: 50}}, "gpt-4o", routing.RouteReasonExplicit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newSelector(t, nil)
+			d, err := s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, tc.model, complex), Policy: tc.policy,
+				Budget: tc.budget, Budgets: tc.budgets})
+			require.NoError(t, err)
+			require.Equal(t, tc.want, d.Model.ID, d.Header())
+			require.Equal(t, tc.reason, d.Reason, d.Header())
+		})
+	}
 }

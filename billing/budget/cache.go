@@ -2,6 +2,7 @@ package budget
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -14,11 +15,30 @@ import (
 // from tenants.SettingsCache, which also reloads entries before they expire.
 type Cache struct {
 	*tenants.SettingsCache[[]Budget]
+
+	mu     sync.Mutex
+	onLoad func(ctx context.Context, h *tenants.Handle, bs []Budget)
 }
 
 // NewCache returns a cache with the given TTL (0 means 2s).
 func NewCache(ttl time.Duration, now func() time.Time) *Cache {
-	return &Cache{tenants.NewSettingsCache(ttl, now, List)}
+	c := &Cache{}
+	c.SettingsCache = tenants.NewSettingsCache(ttl, now, c.load)
+	return c
+}
+
+func (c *Cache) load(ctx context.Context, h *tenants.Handle) ([]Budget, error) {
+	bs, err := List(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	fn := c.onLoad
+	c.mu.Unlock()
+	if fn != nil {
+		fn(ctx, h, bs)
+	}
+	return bs, nil
 }
 
 // Follow drops a tenant's cached budgets as soon as the change feed says they

@@ -12,32 +12,14 @@ import (
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
-// LimitImpact is what a budget's limit means for the spend its scope already has
-// in the current period: what the console shows before it saves a hard limit.
-type LimitImpact struct {
-	// PeriodKey is the current period ("2026-11" or "2026-11-26").
-	PeriodKey string
-	// Spent is the scope's ledger spend this period, nano-USD.
-	Spent billing.NanoUSD
-	// Requests is the number of the scope's requests this period.
-	Requests int64
-	// Refused is how many of those requests a hard limit of this size would have
-	// refused: the period's requests replayed in order, each admitted while the
-	// admitted spend plus its cost stays within the limit (as the meter admits a
-	// reservation), refused otherwise.
-	Refused int64
-	// RefusedCost is the cost of the refused requests, nano-USD.
-	RefusedCost billing.NanoUSD
-}
-
 // PreviewLimit replays the current period of b's scope from the ledger against
 // b.Limit (whether or not b is hard: the caller asks what making it hard means).
 // Spent comes from the daily rollups, as PeriodSpend's; the replay reads the
 // period's events oldest first, one cost at a time, so a busy month costs a scan
 // but never its events in memory.
-func PreviewLimit(ctx context.Context, h *tenants.Handle, b budget.Budget, now time.Time) (LimitImpact, error) {
+func PreviewLimit(ctx context.Context, h *tenants.Handle, b budget.Budget, now time.Time) (budget.LimitImpact, error) {
 	now = now.UTC()
-	out := LimitImpact{PeriodKey: b.Period.Key(now)}
+	out := budget.LimitImpact{PeriodKey: b.Period.Key(now)}
 	spent, err := PeriodSpend(ctx, h, b, now)
 	if err != nil {
 		return out, err

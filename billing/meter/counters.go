@@ -131,6 +131,26 @@ func usageFor(in ReserveInput, cs []counter, now time.Time, st []counterState) [
 	return out
 }
 
+// rateFor builds Decision.Rate from the key's rate-window counters in cs.
+func rateFor(cs []counter, now time.Time, st []counterState) []RateUsage {
+	var out []RateUsage
+	for i, c := range cs {
+		kind := RateKindRequests
+		switch c.kind {
+		case kindMoney:
+			continue
+		case kindTokens:
+			kind = RateKindTokens
+		}
+		var used int64
+		if i < len(st) {
+			used = st[i].used()
+		}
+		out = append(out, RateUsage{Kind: kind, Limit: c.max, Remaining: max(c.max-used, 0), Reset: untilNextMinute(now)})
+	}
+	return out
+}
+
 // counterState is a counter's values, in its unit.
 type counterState struct {
 	spent, reserved, leased int64
@@ -161,7 +181,7 @@ func refusedDecision(in ReserveInput, cs []counter, idx int, now time.Time, st [
 	if cs[idx].kind != kindMoney {
 		reason = DecisionReasonRateLimited
 	}
-	return Decision{Reason: reason, Refusal: refusal(in, cs[idx], st[idx], now), Usage: usageFor(in, cs, now, st)}
+	return Decision{Reason: reason, Refusal: refusal(in, cs[idx], st[idx], now), Usage: usageFor(in, cs, now, st), Rate: rateFor(cs, now, st)}
 }
 
 func nanos(v int64) billing.NanoUSD { return billing.NanoUSD(v) }

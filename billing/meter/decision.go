@@ -43,6 +43,18 @@ type Decision struct {
 	// reservation (after it, when allowed). Use it for alert thresholds and for the
 	// router's budget pace. Under LeaseMeter it is approximate (see LeaseMeter).
 	Usage []ScopeUsage
+	// Rate is the key's rate windows after this reservation (at a refusal: as
+	// they stood), one per rate limit the key has; nil when it has none.
+	Rate []RateUsage
+}
+
+// RateUsage is one rate window of a key, for OpenAI's x-ratelimit-* headers.
+type RateUsage struct {
+	Kind RateKind
+	// Limit is the most requests or tokens per minute; Remaining what is left of
+	// the current minute; Reset how long until it restarts.
+	Limit, Remaining int64
+	Reset            time.Duration
 }
 
 // SoftExceeded reports whether any soft limit is used up (spent plus reserved at or

@@ -276,7 +276,7 @@ func (m *LeaseMeter) Reserve(ctx context.Context, in ReserveInput) (Decision, er
 				return Decision{}, errkind.New(errkind.Conflict, "request %s: its reservation expired; use a new request id", in.RequestID)
 			}
 			m.mu.Lock()
-			d := Decision{Allowed: true, Reason: DecisionReasonAllowed, Duplicate: true, Usage: usageFor(in, cs, now, m.states(cs))}
+			d := Decision{Allowed: true, Reason: DecisionReasonAllowed, Duplicate: true, Usage: usageFor(in, cs, now, m.states(cs)), Rate: rateFor(cs, now, m.states(cs))}
 			m.mu.Unlock()
 			return d, nil
 		}
@@ -294,7 +294,7 @@ func (m *LeaseMeter) Reserve(ctx context.Context, in ReserveInput) (Decision, er
 			if attempt == 0 {
 				m.stats.LocalReserves++
 			}
-			d := Decision{Allowed: true, Reason: DecisionReasonAllowed, Usage: usageFor(in, cs, now, m.states(cs))}
+			d := Decision{Allowed: true, Reason: DecisionReasonAllowed, Usage: usageFor(in, cs, now, m.states(cs)), Rate: rateFor(cs, now, m.states(cs))}
 			m.mu.Unlock()
 			return d, nil
 		}
@@ -354,13 +354,14 @@ func (m *LeaseMeter) uncovered(rk string, in ReserveInput, cs []counter, short [
 		m.apply(rk, in, cs, now)
 		m.stats.FailOpenAllowed++
 		m.stats.FailOpenOvershoot += billing.NanoUSD(over)
-		return Decision{Allowed: true, Reason: DecisionReasonFailOpen, Usage: usageFor(in, cs, now, m.states(cs))}
+		return Decision{Allowed: true, Reason: DecisionReasonFailOpen, Usage: usageFor(in, cs, now, m.states(cs)), Rate: rateFor(cs, now, m.states(cs))}
 	}
 	m.stats.UnavailableRefusals++
 	return Decision{
 		Reason:  DecisionReasonMeterUnavailable,
 		Refusal: &Refusal{Requested: int64(in.Amount), RetryAfter: m.cfg.RetryAfter},
 		Usage:   usageFor(in, cs, now, m.states(cs)),
+		Rate:    rateFor(cs, now, m.states(cs)),
 	}
 }
 
@@ -374,6 +375,7 @@ func (m *LeaseMeter) unrecovered(in ReserveInput, cs []counter, now time.Time) D
 		Reason:  DecisionReasonMeterUnavailable,
 		Refusal: &Refusal{Requested: int64(in.Amount), RetryAfter: m.cfg.RetryAfter},
 		Usage:   usageFor(in, cs, now, m.states(cs)),
+		Rate:    rateFor(cs, now, m.states(cs)),
 	}
 }
 

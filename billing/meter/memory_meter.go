@@ -140,7 +140,7 @@ func (m *MemoryMeter) Reserve(_ context.Context, in ReserveInput) (Decision, err
 		if r.tombstone {
 			return Decision{}, errkind.New(errkind.Conflict, "request %s: its reservation expired; use a new request id", in.RequestID)
 		}
-		return Decision{Allowed: true, Reason: DecisionReasonAllowed, Duplicate: true, Usage: usageFor(in, cs, now, st)}, nil
+		return Decision{Allowed: true, Reason: DecisionReasonAllowed, Duplicate: true, Usage: usageFor(in, cs, now, st), Rate: rateFor(cs, now, st)}, nil
 	}
 	for i, c := range cs {
 		if c.hard && c.max >= 0 && st[i].used()+c.amount > c.max {
@@ -152,7 +152,7 @@ func (m *MemoryMeter) Reserve(_ context.Context, in ReserveInput) (Decision, err
 		st[i].reserved += c.amount
 	}
 	t.res[in.RequestID] = &memRes{counters: cs, expires: now.Add(in.ttl())}
-	return Decision{Allowed: true, Reason: DecisionReasonAllowed, Usage: usageFor(in, cs, now, st)}, nil
+	return Decision{Allowed: true, Reason: DecisionReasonAllowed, Usage: usageFor(in, cs, now, st), Rate: rateFor(cs, now, st)}, nil
 }
 
 // Settle implements Meter.

@@ -223,9 +223,9 @@ func (m *RedisMeter) reserve(ctx context.Context, in ReserveInput) (Decision, er
 		for i, c := range cs {
 			st[i].reserved += c.amount
 		}
-		return Decision{Allowed: true, Reason: DecisionReasonAllowed, Usage: usageFor(in, cs, now, st)}, nil
+		return Decision{Allowed: true, Reason: DecisionReasonAllowed, Usage: usageFor(in, cs, now, st), Rate: rateFor(cs, now, st)}, nil
 	case "duplicate":
-		return Decision{Allowed: true, Reason: DecisionReasonAllowed, Duplicate: true, Usage: usageFor(in, cs, now, st)}, nil
+		return Decision{Allowed: true, Reason: DecisionReasonAllowed, Duplicate: true, Usage: usageFor(in, cs, now, st), Rate: rateFor(cs, now, st)}, nil
 	case "expired":
 		return Decision{}, errkind.New(errkind.Conflict, "request %s: its reservation expired; use a new request id", in.RequestID)
 	case "refused":

@@ -14,17 +14,18 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 func newBudgetsCmd(g *globalFlags) *cobra.Command {
-	cmd := &cobra.Command{Use: "budgets", Short: "Set and list budgets"}
+	cmd := &cobra.Command{Use: "budgets", Short: "Set, list and delete budgets"}
 	var (
 		tenantRef, keyID, memberID, period, limitUSD, alertAt string
 		hard, asJSON                                          bool
 		downgradeAt                                           int
 	)
 	set := &cobra.Command{
-		Use:   "set --tenant T --period day|month --limit-usd X [--key K] [--hard] [--alert-at 50,80,100]",
+		Use:   "set --tenant T --period day|month --limit-usd X [--key K|--member M] [--hard] [--alert-at 50,80,100] [--downgrade-at P]",
 		Short: "Create or replace the budget of a tenant, key or member for a period",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			limit, err := billing.ParseUSD(limitUSD)
@@ -51,16 +52,21 @@ func newBudgetsCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			b, err := budget.Set(cmd.Context(), h, in)
+			svc, closeSvc, err := cliBudgets(a)
 			if err != nil {
 				return err
 			}
-			return printBudgets(cmd, []budget.Budget{b}, asJSON)
+			defer closeSvc()
+			st, _, err := svc.Set(cmd.Context(), h, audit.CLIActor(), in)
+			if err != nil {
+				return err
+			}
+			return printBudgets(cmd, []budget.Status{st}, asJSON)
 		},
 	}
 	set.Flags().StringVar(&tenantRef, "tenant", "", "tenant slug or id")
-	set.Flags().StringVar(&keyID, "key", "", "API key id (a per-key budget)")
-	set.Flags().StringVar(&memberID, "member", "", "user id (a per-member budget)")
+	set.Flags().StringVar(&keyID, "key", "", "API key id, prefix or name (a per-key budget)")
+	set.Flags().StringVar(&memberID, "member", "", "member id or email (a per-member budget)")
 	set.Flags().StringVar(&period, "period", "month", "day or month (UTC)")
 	set.Flags().StringVar(&limitUSD, "limit-usd", "", "the limit in dollars, e.g. 25 or 0.05")
 	set.Flags().BoolVar(&hard, "hard", false, "refuse requests that would pass the limit (default: alert only)")
@@ -79,17 +85,50 @@ func newBudgetsCmd(g *globalFlags) *cobra.Command {
 				return err
 			}
 			defer a.Close()
-			bs, err := budget.List(cmd.Context(), h)
+			svc, closeSvc, err := cliBudgets(a)
 			if err != nil {
 				return err
 			}
-			return printBudgets(cmd, bs, asJSON)
+			defer closeSvc()
+			sts, err := svc.List(cmd.Context(), h)
+			if err != nil {
+				return err
+			}
+			if asJSON && sts == nil {
+				sts = []budget.Status{}
+			}
+			return printBudgets(cmd, sts, asJSON)
 		},
 	}
 	list.Flags().StringVar(&tenantRef, "tenant", "", "tenant slug or id")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	_ = list.MarkFlagRequired("tenant")
-	cmd.AddCommand(set, list)
+
+	del := &cobra.Command{
+		Use:   "delete --tenant T BUDGET_ID",
+		Short: "Delete a budget (budgets list shows the ids)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a, h, err := openTenant(cmd, g, tenantRef)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			svc, closeSvc, err := cliBudgets(a)
+			if err != nil {
+				return err
+			}
+			defer closeSvc()
+			if err := svc.Delete(cmd.Context(), h, audit.CLIActor(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "deleted budget %s\n", args[0])
+			return nil
+		},
+	}
+	del.Flags().StringVar(&tenantRef, "tenant", "", "tenant slug or id")
+	_ = del.MarkFlagRequired("tenant")
+	cmd.AddCommand(set, list, del)
 	return cmd
 }
 
@@ -113,42 +152,67 @@ func openTenant(cmd *cobra.Command, g *globalFlags, ref string) (*app, *tenants.
 }
 
 type budgetJSON struct {
-	ID          string `json:"id"`
-	Scope       string `json:"scope"`
-	ScopeID     string `json:"scope_id"`
-	Period      string `json:"period"`
-	LimitNano   int64  `json:"limit_nano"`
-	LimitUSD    string `json:"limit_usd"`
-	Hard        bool   `json:"hard"`
-	AlertAt     []int  `json:"alert_at"`
-	DowngradeAt int    `json:"downgrade_at"`
+	ID        string `json:"id"`
+	Scope     string `json:"scope"`
+	ScopeID   string `json:"scope_id"`
+	ScopeName string `json:"scope_name,omitempty"`
+	Period    string `json:"period"`
+	LimitNano int64  `json:"limit_nano"`
+	LimitUSD  string `json:"limit_usd"`
+	Hard      bool   `json:"hard"`
+	AlertAt   []int  `json:"alert_at"`
+	// DowngradeAt is null when the budget never downgrades.
+	DowngradeAt *int   `json:"downgrade_at"`
+	PeriodKey   string `json:"period_key"`
+	SpentNano   int64  `json:"spent_nano"`
+	SpentUSD    string `json:"spent_usd"`
+	// Percent is the settled spend in whole percent of the limit.
+	Percent     int64  `json:"percent"`
+	SpentSource string `json:"spent_source"`
 }
 
-func mapBudgetJSON(b budget.Budget) budgetJSON {
-	return budgetJSON{b.ID, string(b.Scope), b.ScopeID, string(b.Period), int64(b.Limit), b.Limit.USDString(), b.Hard, b.AlertAt, b.DowngradeAt}
+func mapBudgetJSON(st budget.Status) budgetJSON {
+	b := st.Budget
+	out := budgetJSON{ID: b.ID, Scope: string(b.Scope), ScopeID: b.ScopeID, ScopeName: st.ScopeName, Period: string(b.Period),
+		LimitNano: int64(b.Limit), LimitUSD: b.Limit.USDString(), Hard: b.Hard, AlertAt: b.AlertAt, PeriodKey: st.PeriodKey,
+		SpentNano: int64(st.Spent), SpentUSD: st.Spent.USDString(), Percent: st.Percent(), SpentSource: st.Source}
+	if b.DowngradeAt > 0 {
+		d := b.DowngradeAt
+		out.DowngradeAt = &d
+	}
+	return out
 }
 
-func printBudgets(cmd *cobra.Command, bs []budget.Budget, asJSON bool) error {
+func printBudgets(cmd *cobra.Command, sts []budget.Status, asJSON bool) error {
 	if asJSON {
-		out := make([]budgetJSON, len(bs))
-		for i, b := range bs {
-			out[i] = mapBudgetJSON(b)
+		out := make([]budgetJSON, len(sts))
+		for i, st := range sts {
+			out[i] = mapBudgetJSON(st)
 		}
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		if len(out) == 1 {
+		if len(out) == 1 && cmd.Name() == "set" {
 			return enc.Encode(out[0])
 		}
 		return enc.Encode(out)
 	}
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "ID\tSCOPE\tPERIOD\tLIMIT (USD)\tHARD\tALERT AT\tDOWNGRADE AT")
-	for _, b := range bs {
+	fmt.Fprintln(w, "ID\tSCOPE\tPERIOD\tLIMIT\tSPENT\tPERCENT\tHARD\tALERT AT\tDOWNGRADE AT")
+	for _, st := range sts {
+		b := st.Budget
 		scope := string(b.Scope)
-		if b.ScopeID != "" {
+		switch {
+		case st.ScopeName != "":
+			scope += ":" + st.ScopeName
+		case b.ScopeID != "":
 			scope += ":" + b.ScopeID
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\t%v\t%d%%\n", b.ID, scope, b.Period, b.Limit.USDString(), b.Hard, b.AlertAt, b.DowngradeAt)
+		downgrade := "never"
+		if b.DowngradeAt > 0 {
+			downgrade = fmt.Sprintf("%d%%", b.DowngradeAt)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d%%\t%v\t%v\t%s\n", b.ID, scope, b.Period, b.Limit.CentsString(), st.Spent.CentsString(),
+			st.Percent(), b.Hard, b.AlertAt, downgrade)
 	}
 	return w.Flush()
 }

@@ -64,7 +64,7 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 
 	create := &cobra.Command{
 		Use:   "create --tenant T --name N [--scopes inference] [--expires 720h]",
-		Short: "Create an API key and print its secret (shown once)",
+		Short: "Create an API key and print its secret alone on stdout (shown once; --json for the record)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withTenant(cmd, func(a *app, svc identityServices, t tenants.Tenant) error {
@@ -83,8 +83,11 @@ func newKeysCmd(g *globalFlags) *cobra.Command {
 					out.Secret = secret.Reveal()
 					return json.NewEncoder(cmd.OutOrStdout()).Encode(out)
 				}
-				cmd.Printf("created key %s (%s) in %s, scopes %s\n", k.ID, k.Prefix, t.Slug, strings.Join(k.Scopes, ","))
-				cmd.Printf("secret (shown once): %s\n", secret.Reveal())
+				// The secret alone on stdout, so KEY=$(tollgate keys create ...) works;
+				// what it is goes to stderr.
+				fmt.Fprintf(cmd.ErrOrStderr(), "created key %s (%s) in %s, scopes %s; the secret below is shown once\n",
+					k.ID, k.Prefix, t.Slug, strings.Join(k.Scopes, ","))
+				fmt.Fprintln(cmd.OutOrStdout(), secret.Reveal())
 				return nil
 			})
 		},

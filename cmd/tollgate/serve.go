@@ -115,7 +115,11 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	admin, err := wireAdmin(a, identity.identity, gw, hub)
+	budgets, err := wireBudgets(ctx, a, identity.services, gw)
+	if err != nil {
+		return nil, nil, err
+	}
+	admin, err := wireAdmin(a, identity.identity, gw, hub, budgets)
 	if err != nil {
 		return nil, nil, err
 	}

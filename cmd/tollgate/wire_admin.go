@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/internal/tier"
 	"github.com/tollgate-dev/tollgate/routing/events"
 )
@@ -43,25 +44,26 @@ func newLiveHub(a *app) *api.LiveHub {
 
 // wireAdmin builds the admin endpoints over the gateway's caches, meter and
 // catalog, so a budget or policy changed here is enforced by this process at once.
-func wireAdmin(a *app, ident *api.Identity, gw *gatewayParts, hub *api.LiveHub) (adminParts, error) {
+func wireAdmin(a *app, ident *api.Identity, gw *gatewayParts, hub *api.LiveHub, budgets *budget.Service) (adminParts, error) {
 	sealer, err := newSealer(a)
 	if err != nil {
 		return adminParts{}, err
 	}
 	admin := api.NewAdmin(api.AdminDeps{
-		Identity:  ident,
-		Registry:  a.registry,
-		Meter:     gw.meter,
-		Budgets:   gw.budgets,
-		Policies:  gw.policies,
-		Catalog:   gw.catalog,
-		Catalogs:  gw.catalogs,
-		Providers: gw.providerSettings,
-		Selector:  gw.selector,
-		Available: gw.providers.Available,
-		Ledger:    gw.ledger,
-		Live:      hub,
-		Webhooks:  api.WebhookConfig{Sealer: sealer, AllowPrivate: a.cfg.Worker.WebhookAllowPrivate},
+		Identity:      ident,
+		Registry:      a.registry,
+		Meter:         gw.meter,
+		Budgets:       gw.budgets,
+		BudgetService: budgets,
+		Policies:      gw.policies,
+		Catalog:       gw.catalog,
+		Catalogs:      gw.catalogs,
+		Providers:     gw.providerSettings,
+		Selector:      gw.selector,
+		Available:     gw.providers.Available,
+		Ledger:        gw.ledger,
+		Live:          hub,
+		Webhooks:      api.WebhookConfig{Sealer: sealer, AllowPrivate: a.cfg.Worker.WebhookAllowPrivate},
 		System: api.SystemConfig{
 			Mode:            string(a.cfg.Mode),
 			Driver:          string(a.cfg.DatabaseDriver()),

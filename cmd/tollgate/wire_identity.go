@@ -30,6 +30,8 @@ type identityParts struct {
 	keyAuth *apikeys.KeyAuthenticator
 	// feed tells this instance what other instances changed (keys, budgets, RBAC).
 	feed *tenants.ChangeFeed
+	// services are the key, member and audit stores (the budget service's scope checks).
+	services identityServices
 }
 
 // identityServices are the identity services shared by serve and the CLI.
@@ -91,6 +93,7 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 		identity: ident,
 		keyAuth:  keyAuth,
 		feed:     svc.feed,
+		services: svc,
 		run: func(ctx context.Context) {
 			go svc.feed.Run(ctx)
 			keyAuth.RunFlusher(ctx, 0)

@@ -117,7 +117,7 @@ func (s *Service) Embed(ctx context.Context, c Caller, ids RequestIDs, req *rout
 		return nil, err
 	}
 	if !dec.Allowed {
-		return nil, refusalError(dec, p.reserved)
+		return nil, refusalError(dec, p.reserved, c)
 	}
 	p.usage = dec.Usage
 	resp, err := prov.Embed(ctx, req, m.Upstream())
@@ -147,7 +147,7 @@ func (s *Service) embeddingModel(ctx context.Context, c Caller, name string) (ro
 		return routing.Model{}, errUnknownModel(name)
 	}
 	if !s.d.Providers.Available(m) {
-		return routing.Model{}, errUnavailableModel(name)
+		return routing.Model{}, routing.ErrModelUnavailable(m)
 	}
 	if !c.allows(m.ID) {
 		return routing.Model{}, errModelNotAllowed(m.ID)
@@ -190,6 +190,7 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 	if s.d.Sink != nil {
 		s.d.Sink.Usage(tid, ev)
 	}
+	s.pace.record(p.budgets, settledSpend(p.usage, cost), p.started)
 	s.checkAlerts(ctx, p, cost)
 	return cost
 }

@@ -1,11 +1,11 @@
 package gateway
 
-import "github.com/tollgate-dev/tollgate/internal/errkind"
+import (
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/routing"
+)
 
-func errUnknownModel(name string) error {
-	return &errkind.Error{Kind: errkind.Invalid, Code: "model_not_found",
-		Message: "the model `" + name + "` does not exist; GET /v1/models lists the models you can use"}
-}
+func errUnknownModel(name string) error { return routing.ErrUnknownModel(name) }
 
 func errUnavailableModel(name string) error {
 	return &errkind.Error{Kind: errkind.Invalid, Code: "model_not_available",

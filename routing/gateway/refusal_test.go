@@ -16,16 +16,16 @@ import (
 func TestRefusalCarriesRetryAfter(t *testing.T) {
 	t.Parallel()
 	err := refusalError(meter.Decision{Reason: meter.DecisionReasonRateLimited,
-		Refusal: &meter.Refusal{Rate: meter.RateKindTokens, RetryAfter: 17 * time.Second}}, 0)
+		Refusal: &meter.Refusal{Rate: meter.RateKindTokens, RetryAfter: 17 * time.Second}}, 0, Caller{})
 	require.ErrorIs(t, err, errkind.RateLimited)
 	require.Equal(t, 17*time.Second, errkind.RetryAfterOf(err))
 	require.Equal(t, "this API key's tokens-per-minute limit is used up; retry after 17s", err.Error())
 
-	err = refusalError(meter.Decision{Reason: meter.DecisionReasonRateLimited}, 0)
+	err = refusalError(meter.Decision{Reason: meter.DecisionReasonRateLimited}, 0, Caller{})
 	require.Equal(t, time.Second, errkind.RetryAfterOf(err), "no hint: one second")
 
 	err = refusalError(meter.Decision{Reason: meter.DecisionReasonMeterUnavailable,
-		Refusal: &meter.Refusal{RetryAfter: 3 * time.Second}}, 0)
+		Refusal: &meter.Refusal{RetryAfter: 3 * time.Second}}, 0, Caller{})
 	require.ErrorIs(t, err, errkind.Unavailable)
 	require.Equal(t, 3*time.Second, errkind.RetryAfterOf(err))
 }

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/billing"
@@ -36,8 +37,10 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 		return nil, errkind.Wrap(errkind.Unavailable, err, "budgets unavailable")
 	}
 	applicable := budget.Applicable(all, c.KeyID, c.MemberID)
-	pace, steering := s.pace.paceFor(applicable, started)
-	policy = withBudgetLadder(policy, steering)
+	paces := s.pace.paceFor(applicable, started)
+	for i := range paces {
+		paces[i].Name = budgetName(applicable[i], c)
+	}
 
 	estimateFor := req.Model
 	if estimateFor == routing.ModelAuto {
@@ -50,7 +53,7 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 	if err != nil {
 		return nil, err
 	}
-	in := routing.SelectInput{TenantID: c.tenantID(), Request: req, Policy: policy, Budget: pace, Catalog: cat}
+	in := routing.SelectInput{TenantID: c.tenantID(), Request: req, Policy: policy, Budgets: paces, Catalog: cat}
 	d, err := s.d.Selector.Select(ctx, in)
 	if err != nil {
 		return nil, err
@@ -66,28 +69,87 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 	if err != nil {
 		return nil, err
 	}
-	if !dec.Allowed && dec.Reason == meter.DecisionReasonBudgetExceeded && len(policy.Ladder) > 0 && d.Tier != routing.TierEconomy {
-		// The policy asks for downgrades over refusals: try the economy tier once.
-		cheap := policy
-		cheap.MaxTier, cheap.LadderExplicit, cheap.SessionAffinity = routing.TierEconomy, true, false
-		in.Policy = cheap
-		if d2, err := s.d.Selector.Select(ctx, in); err == nil && d2.Action != routing.DecisionActionRefuse && s.permitted(c, &d2) == nil &&
-			withinOutputLimit(&d2, req) == nil {
+	if !dec.Allowed && dec.Reason == meter.DecisionReasonBudgetExceeded && downgradesOnRefusal(policy, applicable, req) {
+		// A ladder asks for downgrades over refusals: step down one tier at a
+		// time (premium → standard → economy) until the reservation fits.
+		for _, t := range []routing.Tier{routing.TierStandard, routing.TierEconomy} {
+			if t.Rank() >= d.Tier.Rank() {
+				continue
+			}
+			cheap := policy
+			cheap.MaxTier, cheap.LadderExplicit, cheap.SessionAffinity = t, true, false
+			in.Policy = cheap
+			d2, err := s.d.Selector.Select(ctx, in)
+			if err != nil || d2.Action == routing.DecisionActionRefuse || s.permitted(c, &d2) != nil || withinOutputLimit(&d2, req) != nil {
+				continue
+			}
 			d2.Action, d2.Reason = routing.DecisionActionDowngrade, routing.RouteReasonBudgetLadder
 			d2.Explanation = "hard budget nearly spent: downgraded to " + d2.Model.ID
 			p.decision = d2
 			if dec, err = s.reserve(ctx, p, req); err != nil {
 				return nil, err
 			}
+			if dec.Allowed || dec.Reason != meter.DecisionReasonBudgetExceeded {
+				break
+			}
 		}
 	}
 	if !dec.Allowed {
 		s.alertOnRefusal(ctx, p, dec)
-		return nil, refusalError(dec, p.reserved)
+		return nil, refusalError(dec, p.reserved, c)
 	}
-	s.pace.record(applicable, dec.Usage)
 	p.usage = dec.Usage
+	s.pace.record(applicable, settledSpend(dec.Usage, 0), started)
 	return p, nil
+}
+
+// settledSpend is each budget's settled spend, plus cost (a request that just settled).
+func settledSpend(us []meter.ScopeUsage, cost billing.NanoUSD) []billing.NanoUSD {
+	out := make([]billing.NanoUSD, len(us))
+	for i, u := range us {
+		out[i] = u.Spent + cost
+	}
+	return out
+}
+
+// downgradesOnRefusal reports whether a hard refusal may be answered by a cheaper
+// model: some ladder applies (the policy's or a budget's downgrade_at), and the
+// request is "auto" or the policy opted in to downgrading named models. A request
+// that names a model gets that model or a clear refusal by default.
+func downgradesOnRefusal(p routing.Policy, bs []budget.Budget, req *routing.ChatRequest) bool {
+	if req.Model != routing.ModelAuto && !p.LadderExplicit {
+		return false
+	}
+	if len(p.Ladder) > 0 {
+		return true
+	}
+	for _, b := range bs {
+		if b.DowngradeAt > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// budgetName names a budget for people: "key batch-jobs monthly budget".
+func budgetName(b budget.Budget, c Caller) string {
+	period := "monthly"
+	if b.Period == meter.PeriodDay {
+		period = "daily"
+	}
+	switch b.Scope {
+	case meter.ScopeKey:
+		if c.KeyName != "" {
+			return fmt.Sprintf("key %q %s budget", c.KeyName, period)
+		}
+		return fmt.Sprintf("key %s %s budget", b.ScopeID, period)
+	case meter.ScopeMember:
+		if c.MemberEmail != "" {
+			return fmt.Sprintf("member %s %s budget", c.MemberEmail, period)
+		}
+		return fmt.Sprintf("member %s %s budget", b.ScopeID, period)
+	}
+	return "tenant " + period + " budget"
 }
 
 // permitted applies the key's model allowlist to the decision and its fallbacks.
@@ -157,18 +219,27 @@ func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest
 	if err != nil {
 		return dec, errkind.Wrap(errkind.Unavailable, err, "budget meter unavailable; retry shortly")
 	}
+	if p.caller.OnRate != nil && len(dec.Rate) > 0 {
+		p.caller.OnRate(dec.Rate)
+	}
 	p.reserved = worst
 	return dec, nil
 }
 
 // refusalError turns a refused reservation into the error the client sees.
-func refusalError(dec meter.Decision, requested billing.NanoUSD) error {
+func refusalError(dec meter.Decision, requested billing.NanoUSD, c Caller) error {
 	r := dec.Refusal
 	switch dec.Reason {
 	case meter.DecisionReasonBudgetExceeded:
 		be := &billing.BudgetExceededError{Requested: requested}
 		if r != nil {
 			be.Scope, be.ScopeID, be.Period = string(r.Limit.Scope), r.Limit.ScopeID, string(r.Limit.Period)
+			switch r.Limit.Scope {
+			case meter.ScopeKey:
+				be.ScopeName = c.KeyName
+			case meter.ScopeMember:
+				be.ScopeName = c.MemberEmail
+			}
 			be.Limit, be.Used = r.Limit.Limit, billing.NanoUSD(r.Spent+r.Reserved)
 		}
 		return &errkind.Error{Kind: errkind.BudgetExceeded, Code: "budget_exceeded", Message: be.Error(), Cause: be}

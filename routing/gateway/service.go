@@ -78,11 +78,18 @@ type Caller struct {
 	// KeyID is the API key's id; MemberID the user who owns it, when known.
 	KeyID    string
 	MemberID string
+	// KeyName and MemberEmail name the key and its owner in refusals and route
+	// explanations; either may be empty.
+	KeyName     string
+	MemberEmail string
 	// Models is the key's model allowlist; empty allows every model.
 	Models []string
 	// RequestsPerMinute and TokensPerMinute are the key's rate limits; 0 means none.
 	RequestsPerMinute int64
 	TokensPerMinute   int64
+	// OnRate, when set, receives the key's rate windows after each reservation,
+	// allowed or refused (the API edge turns them into x-ratelimit-* headers).
+	OnRate func([]meter.RateUsage)
 }
 
 func (c Caller) tenantID() string { return string(c.Handle.TenantID()) }

@@ -1793,7 +1793,7 @@ export interface components {
     };
     Job: {
       id: number;
-      /** @description invoice_run, invoice_schedule, alert_delivery, reconcile, reconcile_schedule, backup */
+      /** @description invoice_run, invoice_schedule, alert_delivery, alert_sweep, reconcile, reconcile_schedule, backup */
       kind: string;
       /** @enum {string} */
       state: "available" | "cancelled" | "completed" | "discarded" | "pending" | "retryable" | "running" | "scheduled";
@@ -1888,6 +1888,8 @@ export interface components {
       /** @enum {string} */
       scope: "tenant" | "key" | "member";
       scope_id: string | null;
+      /** @description The key's name or the member's email; null for the tenant scope */
+      scope_name?: string | null;
       /** @enum {string} */
       period: "day" | "month";
       /** @description Limit, nano-USD */
@@ -1910,6 +1912,8 @@ export interface components {
       reserved_usd: string;
       /** @enum {string} */
       spent_source: "meter" | "ledger";
+      /** @description Settled spend this period in whole percent of the limit */
+      percent?: number;
       /** Format: date-time */
       created_at: string;
       /** Format: date-time */
@@ -1922,7 +1926,7 @@ export interface components {
     SetBudgetRequest: {
       /** @enum {string} */
       scope: "tenant" | "key" | "member";
-      /** @description Key id or user id of this tenant; null for tenant */
+      /** @description A key by id, prefix or unambiguous name; a member by id or email; null for the tenant. Unknown or ambiguous: 422 unknown_scope_id / ambiguous_scope_id listing the candidates */
       scope_id?: string | null;
       /** @enum {string} */
       period: "day" | "month";
@@ -1989,7 +1993,7 @@ export interface components {
       duration_ms: number;
       delivery_id: string;
     };
-    /** @description routing.Policy: tiers (tier → models in preference order), simple_tier, complex_tier, complex_score, rules [{name, keywords, min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit, pace_tolerance_percent, session_affinity, max_fallbacks, fallback_explicit. Unknown fields are refused (422 unknown_field). */
+    /** @description routing.Policy: tiers (tier → models in preference order), simple_tier, complex_tier, complex_score, rules [{name, keywords, min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity, max_fallbacks, fallback_explicit. Unknown fields are refused (422 unknown_field). */
     RoutingPolicy: {
       tiers: {
         [key: string]: string[];

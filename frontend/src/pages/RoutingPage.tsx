@@ -309,9 +309,9 @@ export default function RoutingPage() {
                     <NumberInput id={`${id}-pace`} label="Pace tolerance percent" value={draft.pace_tolerance_percent} readOnly={!edit} min={-1} onChange={(n) => set({ pace_tolerance_percent: n })} />
                   </label>
                 </div>
-                <p className="muted small">Pacing: when spend runs this much faster than the period elapses, "auto" drops one tier.</p>
+                <p className="muted small">Pacing: when spend runs this much faster than the period elapses, "auto" drops one tier. By default a request that names a model gets that model or a clear refusal.</p>
                 <Toggle checked={!!draft.ladder_explicit} disabled={!edit} onChange={(v) => set({ ladder_explicit: v })}>
-                  Apply the ladder and pacing to requests that name a model too
+                  Downgrade requests that name a model too (ladder, pacing, and a cheaper model instead of a hard-budget refusal)
                 </Toggle>
               </Card>
               <button type="button" className="btn btn-ghost btn-sm" onClick={() => setJson(JSON.stringify(toWire(draft), null, 2))}>
