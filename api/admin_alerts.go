@@ -8,6 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // Delivery states of an alert's webhook delivery.
@@ -68,11 +70,20 @@ func mapAlert(a budget.Alert, b *budget.Budget) alertDTO {
 	return out
 }
 
+// alertsAPI serves the tenant's budget alerts.
+type alertsAPI struct {
+	registry *tenants.Registry
+}
+
+func (a *alertsAPI) register(r adminRoutes) {
+	r.tenant.GET("/alerts", r.id.Authorize(access.ResourceAlerts, access.ActionRead), h(a.listAlerts))
+}
+
 // listAlerts: GET /api/v1/tenants/{tenant}/alerts?limit=, newest first. Alerts
 // fire at most once per budget, period and threshold, so the list is short; it
 // is one page (next_cursor always empty) of up to limit (default 100, max 200).
-func (a *Admin) listAlerts(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *alertsAPI) listAlerts(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}

@@ -36,8 +36,8 @@ type budgetPreviewDTO struct {
 // previewBudget: POST /api/v1/tenants/{tenant}/budgets/preview. Takes the body of
 // a create, validates it the same way, saves nothing, and answers the limit's
 // impact on this period's spend from the ledger.
-func (a *Admin) previewBudget(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *budgetsAPI) previewBudget(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -49,7 +49,7 @@ func (a *Admin) previewBudget(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	imp, err := a.d.BudgetService.Preview(c.Request.Context(), hd, budget.PreviewInput{Scope: in.Scope, ScopeID: in.ScopeID, Period: in.Period, Limit: in.Limit})
+	imp, err := a.svc.Preview(c.Request.Context(), hd, budget.PreviewInput{Scope: in.Scope, ScopeID: in.ScopeID, Period: in.Period, Limit: in.Limit})
 	if err != nil {
 		return err
 	}

@@ -14,7 +14,22 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
+
+// budgetsAPI serves the tenant's budgets over the budget service.
+type budgetsAPI struct {
+	registry *tenants.Registry
+	svc      *budget.Service
+}
+
+func (a *budgetsAPI) register(r adminRoutes) {
+	t, id := r.tenant, r.id
+	t.GET("/budgets", id.Authorize(access.ResourceBudgets, access.ActionRead), h(a.listBudgets))
+	t.POST("/budgets", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.setBudget))
+	t.POST("/budgets/preview", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.previewBudget))
+	t.DELETE("/budgets/:id", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.deleteBudget))
+}
 
 type budgetDTO struct {
 	ID string `json:"id"`
@@ -72,12 +87,12 @@ func mapBudget(st budget.Status) budgetDTO {
 }
 
 // listBudgets: GET /api/v1/tenants/{tenant}/budgets.
-func (a *Admin) listBudgets(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *budgetsAPI) listBudgets(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
-	sts, err := a.d.BudgetService.List(c.Request.Context(), hd)
+	sts, err := a.svc.List(c.Request.Context(), hd)
 	if err != nil {
 		return err
 	}
@@ -155,8 +170,8 @@ func dropLine(err error, line string) error {
 // setBudget: POST /api/v1/tenants/{tenant}/budgets. Creates the budget of
 // (scope, scope_id, period), or replaces its values when one exists. scope_id
 // names a key by id, prefix or name, a member by id or email.
-func (a *Admin) setBudget(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *budgetsAPI) setBudget(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -168,7 +183,7 @@ func (a *Admin) setBudget(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	st, created, err := a.d.BudgetService.Set(c.Request.Context(), hd, actor(c), in)
+	st, created, err := a.svc.Set(c.Request.Context(), hd, actor(c), in)
 	if err != nil {
 		return err
 	}
@@ -181,23 +196,14 @@ func (a *Admin) setBudget(c *gin.Context) error {
 }
 
 // deleteBudget: DELETE /api/v1/tenants/{tenant}/budgets/{id}.
-func (a *Admin) deleteBudget(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *budgetsAPI) deleteBudget(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
-	if err := a.d.BudgetService.Delete(c.Request.Context(), hd, actor(c), c.Param("id")); err != nil {
+	if err := a.svc.Delete(c.Request.Context(), hd, actor(c), c.Param("id")); err != nil {
 		return err
 	}
 	c.Status(http.StatusNoContent)
 	return nil
-}
-
-// audit records an admin change. The change is already committed, so a failed
-// audit write is logged rather than turned into an error the client would retry.
-func (a *Admin) audit(c *gin.Context, p tenants.Principal, action, target string, details map[string]any) {
-	ctx := c.Request.Context()
-	if err := a.d.Identity.d.Audit.Record(ctx, p.TenantID(), actor(c), action, target, details); err != nil {
-		a.logger.ErrorContext(ctx, "audit record failed", "error", err, "action", action, "target", target)
-	}
 }

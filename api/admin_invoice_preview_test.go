@@ -20,7 +20,7 @@ import (
 func withInvoices(b *adminBundle) {
 	logger := logging.New(logging.TestWriter{T: b.t}, "warn", "text")
 	svc := invoicing.NewService(b.reg, nil, nil, logger)
-	NewInvoices(b.reg, svc, nil, nil).Routes(b.admin.d.Identity)(b.engine)
+	NewInvoices(b.reg, svc, nil, nil).Routes(b.admin.id)(b.engine)
 }
 
 func TestInvoicePreview(t *testing.T) {

@@ -11,9 +11,49 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
+	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // perMillion is how many tokens a listed price covers.
+// modelsAPI serves the tenant's model catalog and its price overrides.
+type modelsAPI struct {
+	registry  *tenants.Registry
+	prices    priceCatalog
+	available func(routing.Model) bool
+	audit     auditor
+}
+
+func (a *modelsAPI) register(r adminRoutes) {
+	t, id := r.tenant, r.id
+	t.GET("/models", id.Authorize(access.ResourceModels, access.ActionRead), h(a.listModels))
+	t.PUT("/models/:model/price", id.Authorize(access.ResourceModels, access.ActionWrite), h(a.setModelPrice))
+	t.DELETE("/models/:model/price", id.Authorize(access.ResourceModels, access.ActionWrite), h(a.deleteModelPrice))
+}
+
+// priceCatalog is the catalog prices are listed and validated against: the
+// request path's tenant catalog cache when there is one (its base is built-in
+// plus OpenRouter sync), else the static catalog.
+type priceCatalog struct {
+	static *routing.Catalog
+	cache  *gateway.CatalogCache
+}
+
+// base is the catalog before tenant price overrides.
+func (pc priceCatalog) base() *routing.Catalog {
+	if pc.cache != nil {
+		return pc.cache.Base()
+	}
+	return pc.static
+}
+
+// invalidate drops the tenant's cached catalog after its prices changed.
+func (pc priceCatalog) invalidate(tenant tenants.ID) {
+	if pc.cache != nil {
+		pc.cache.Invalidate(tenant)
+	}
+}
+
 const perMillion = 1_000_000
 
 type catalogModelDTO struct {
@@ -99,19 +139,11 @@ func mapCatalogModel(m routing.Model, enabled bool) catalogModelDTO {
 	return out
 }
 
-// baseCatalog is the catalog tenants start from (built-in plus the OpenRouter sync).
-func (a *Admin) baseCatalog() *routing.Catalog {
-	if a.d.Catalogs != nil {
-		return a.d.Catalogs.Base()
-	}
-	return a.d.Catalog
-}
-
 // listModels: GET /api/v1/tenants/{tenant}/models?q=. The tenant's catalog (it is
 // small: one page, next_cursor always empty), sorted by id, with the tenant's
 // prices; q filters on id, provider and tier.
-func (a *Admin) listModels(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *modelsAPI) listModels(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -120,7 +152,7 @@ func (a *Admin) listModels(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	cat, err := gateway.TenantCatalog(a.baseCatalog(), overrides)
+	cat, err := gateway.TenantCatalog(a.prices.base(), overrides)
 	if err != nil {
 		return err
 	}
@@ -134,10 +166,10 @@ func (a *Admin) listModels(c *gin.Context) error {
 		if q != "" && !strings.Contains(strings.ToLower(m.ID+" "+m.Provider+" "+string(m.Tier)), q) {
 			continue
 		}
-		dto := mapCatalogModel(m, a.d.Available(m))
+		dto := mapCatalogModel(m, a.available(m))
 		if o, ok := byModel[m.ID]; ok {
 			dto.Override, dto.Overridden = mapPriceOverride(o), true
-			if base, ok := a.baseCatalog().Lookup(m.ID); ok {
+			if base, ok := a.prices.base().Lookup(m.ID); ok {
 				dto.List = mapListPrices(base)
 			}
 		}
@@ -156,8 +188,8 @@ type setPriceRequest struct {
 // setModelPrice: PUT /api/v1/tenants/{tenant}/models/{model}/price. The tenant's
 // negotiated price replaces the catalog's for its selection, reservations and
 // settlement; this process applies it to the next request, others within 2 s.
-func (a *Admin) setModelPrice(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+func (a *modelsAPI) setModelPrice(c *gin.Context) error {
+	p, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -166,7 +198,7 @@ func (a *Admin) setModelPrice(c *gin.Context) error {
 		return err
 	}
 	model := c.Param("model")
-	base, ok := a.baseCatalog().Lookup(model)
+	base, ok := a.prices.base().Lookup(model)
 	if !ok {
 		return errkind.New(errkind.NotFound, "model %q is not in the catalog", model)
 	}
@@ -182,20 +214,18 @@ func (a *Admin) setModelPrice(c *gin.Context) error {
 	if o, err = gateway.SavePriceOverride(ctx, hd, o); err != nil {
 		return err
 	}
-	if a.d.Catalogs != nil {
-		a.d.Catalogs.Invalidate(p.TenantID())
-	}
+	a.prices.invalidate(p.TenantID())
 	after := mapPriceOverride(o)
-	a.audit(c, p, "model_price.set", model, map[string]any{"input_per_million_usd": after.InputPerMillionUSD,
+	a.audit.record(c, p.TenantID(), "model_price.set", model, map[string]any{"input_per_million_usd": after.InputPerMillionUSD,
 		"cached_input_per_million_usd": after.CachedInputPerMillionUSD, "output_per_million_usd": after.OutputPerMillionUSD})
-	cat, err := gateway.TenantCatalog(a.baseCatalog(), []gateway.PriceOverride{o})
+	cat, err := gateway.TenantCatalog(a.prices.base(), []gateway.PriceOverride{o})
 	if err != nil {
 		return err
 	}
 	m, _ := cat.Lookup(model)
-	dto := mapCatalogModel(m, a.d.Available(m))
+	dto := mapCatalogModel(m, a.available(m))
 	dto.Override, dto.Overridden = after, true
-	if base, ok := a.baseCatalog().Lookup(model); ok {
+	if base, ok := a.prices.base().Lookup(model); ok {
 		dto.List = mapListPrices(base)
 	}
 	c.JSON(http.StatusOK, dto)
@@ -204,8 +234,8 @@ func (a *Admin) setModelPrice(c *gin.Context) error {
 
 // deleteModelPrice: DELETE /api/v1/tenants/{tenant}/models/{model}/price. The
 // tenant pays catalog prices again; 404 when it had no override.
-func (a *Admin) deleteModelPrice(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+func (a *modelsAPI) deleteModelPrice(c *gin.Context) error {
+	p, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -213,10 +243,8 @@ func (a *Admin) deleteModelPrice(c *gin.Context) error {
 	if err := gateway.DeletePriceOverride(c.Request.Context(), hd, model); err != nil {
 		return err
 	}
-	if a.d.Catalogs != nil {
-		a.d.Catalogs.Invalidate(p.TenantID())
-	}
-	a.audit(c, p, "model_price.delete", model, nil)
+	a.prices.invalidate(p.TenantID())
+	a.audit.record(c, p.TenantID(), "model_price.delete", model, nil)
 	c.Status(http.StatusNoContent)
 	return nil
 }

@@ -9,7 +9,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
-	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // providerDTO is a provider's effective configuration. The key itself is never
@@ -33,6 +33,20 @@ type providerDTO struct {
 	Applied string `json:"applied,omitempty"`
 }
 
+// providersAPI serves the platform's stored provider credentials (superadmin).
+type providersAPI struct {
+	// settings is nil when provider settings are disabled (503).
+	settings *routing.ProviderSettings
+	audit    auditor
+}
+
+func (a *providersAPI) register(r adminRoutes) {
+	e, id := r.engine, r.id
+	e.GET("/api/v1/providers", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.listProviders))
+	e.PUT("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.setProvider))
+	e.DELETE("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.deleteProvider))
+}
+
 func mapProvider(st routing.ProviderStatus) providerDTO {
 	out := providerDTO{Name: st.Name, Enabled: st.Enabled, BaseURL: st.BaseURL, BaseURLSource: string(st.BaseURLSource),
 		KeySet: st.KeySource != routing.ProviderSourceNone, KeySource: string(st.KeySource), Stored: st.Stored, StoredError: st.StoredError}
@@ -46,15 +60,15 @@ func mapProvider(st routing.ProviderStatus) providerDTO {
 	return out
 }
 
-func (a *Admin) providerSettings() (*routing.ProviderSettings, error) {
-	if a.d.Providers == nil {
+func (a *providersAPI) providerSettings() (*routing.ProviderSettings, error) {
+	if a.settings == nil {
 		return nil, errkind.New(errkind.Unavailable, "provider settings are not available on this server")
 	}
-	return a.d.Providers, nil
+	return a.settings, nil
 }
 
 // listProviders: GET /api/v1/providers (superadmin).
-func (a *Admin) listProviders(c *gin.Context) error {
+func (a *providersAPI) listProviders(c *gin.Context) error {
 	ps, err := a.providerSettings()
 	if err != nil {
 		return err
@@ -84,7 +98,7 @@ type setProviderRequest struct {
 // instance's providers are rebuilt at once. A key set in the environment still
 // wins, with the environment's base URL: storing a base URL for such a provider
 // is refused (409), so the environment's key never goes to a stored address.
-func (a *Admin) setProvider(c *gin.Context) error {
+func (a *providersAPI) setProvider(c *gin.Context) error {
 	ps, err := a.providerSettings()
 	if err != nil {
 		return err
@@ -98,7 +112,7 @@ func (a *Admin) setProvider(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	a.auditPlatform(c, "provider.set", name, map[string]any{"base_url": st.BaseURL, "key_changed": req.APIKey != ""})
+	a.audit.record(c, "", "provider.set", name, map[string]any{"base_url": st.BaseURL, "key_changed": req.APIKey != ""})
 	dto := mapProvider(st)
 	dto.Applied = "now on this instance; other instances within 30 s"
 	c.JSON(http.StatusOK, dto)
@@ -107,7 +121,7 @@ func (a *Admin) setProvider(c *gin.Context) error {
 
 // deleteProvider: DELETE /api/v1/providers/{name} (superadmin): forget the stored
 // credentials; environment values, if any, stay in force. 404 when none are stored.
-func (a *Admin) deleteProvider(c *gin.Context) error {
+func (a *providersAPI) deleteProvider(c *gin.Context) error {
 	ps, err := a.providerSettings()
 	if err != nil {
 		return err
@@ -117,17 +131,9 @@ func (a *Admin) deleteProvider(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	a.auditPlatform(c, "provider.delete", name, nil)
+	a.audit.record(c, "", "provider.delete", name, nil)
 	dto := mapProvider(st)
 	dto.Applied = "now on this instance; other instances within 30 s"
 	c.JSON(http.StatusOK, dto)
 	return nil
-}
-
-// auditPlatform records a platform change (no tenant). Never pass secrets in details.
-func (a *Admin) auditPlatform(c *gin.Context, action, target string, details map[string]any) {
-	ctx := c.Request.Context()
-	if err := a.d.Identity.d.Audit.Record(ctx, tenants.ID(""), actor(c), action, target, details); err != nil {
-		a.logger.ErrorContext(ctx, "audit record failed", "error", err, "action", action, "target", target)
-	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
+	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
 // What-if bounds: the replay covers this many days of the tenant's ledger and at
@@ -26,6 +28,24 @@ const (
 	simulateMaxDays     = 90
 	simulateMaxEvents   = 50_000
 )
+
+// routingAPI serves the tenant's routing policy and its what-if simulation.
+type routingAPI struct {
+	registry *tenants.Registry
+	// policies is invalidated when a policy is saved.
+	policies *gateway.PolicyCache
+	prices   priceCatalog
+	selector *routing.Selector
+	clock    func() time.Time
+	audit    auditor
+}
+
+func (a *routingAPI) register(r adminRoutes) {
+	t, id := r.tenant, r.id
+	t.GET("/routing", id.Authorize(access.ResourceRouting, access.ActionRead), h(a.getRouting))
+	t.PUT("/routing", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.putRouting))
+	t.POST("/routing/simulate", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(a.simulateRouting))
+}
 
 // bindStrictJSON decodes the body refusing unknown fields: a routing policy with
 // a misspelt field must fail loudly, not be saved without it.
@@ -60,17 +80,17 @@ func policyProblems(err error) error {
 }
 
 // checkPolicy runs the structural and catalog checks.
-func (a *Admin) checkPolicy(p routing.Policy) error {
+func (a *routingAPI) checkPolicy(p routing.Policy) error {
 	if err := p.Validate(); err != nil {
 		return policyProblems(err)
 	}
-	return policyProblems(p.CheckCatalog(a.baseCatalog()))
+	return policyProblems(p.CheckCatalog(a.prices.base()))
 }
 
 // getRouting: GET /api/v1/tenants/{tenant}/routing. A tenant that saved none gets
 // the default policy (and x-tollgate-policy-default: true).
-func (a *Admin) getRouting(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *routingAPI) getRouting(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -88,8 +108,8 @@ func (a *Admin) getRouting(c *gin.Context) error {
 // putRouting: PUT /api/v1/tenants/{tenant}/routing with a routing policy as the
 // body. It is validated (structure and catalog), saved, audit-logged, and this
 // process's policy cache is invalidated so the next request routes by it.
-func (a *Admin) putRouting(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+func (a *routingAPI) putRouting(c *gin.Context) error {
+	p, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -105,11 +125,11 @@ func (a *Admin) putRouting(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := gateway.SavePolicy(ctx, hd, pol, a.baseCatalog()); err != nil {
+	if err := gateway.SavePolicy(ctx, hd, pol, a.prices.base()); err != nil {
 		return policyProblems(err)
 	}
-	a.d.Policies.Invalidate(p.TenantID())
-	a.audit(c, p, "routing.update", "policy", map[string]any{"before": before, "after": pol})
+	a.policies.Invalidate(p.TenantID())
+	a.audit.record(c, p.TenantID(), "routing.update", "policy", map[string]any{"before": before, "after": pol})
 	c.JSON(http.StatusOK, pol)
 	return nil
 }
@@ -156,8 +176,8 @@ type simulateDTO struct {
 // simulateRouting: POST /api/v1/tenants/{tenant}/routing/simulate {policy}. It
 // replays the tenant's recent ledger events through the (unsaved) policy with
 // the selector and prices both choices; nothing is changed.
-func (a *Admin) simulateRouting(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *routingAPI) simulateRouting(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -183,7 +203,7 @@ func (a *Admin) simulateRouting(c *gin.Context) error {
 		days = simulateDefaultDays
 	}
 	ctx := c.Request.Context()
-	now := a.d.Clock().UTC()
+	now := a.clock().UTC()
 	since := now.AddDate(0, 0, -days)
 	events, err := ledger.EventsSince(ctx, hd, since, simulateMaxEvents+1)
 	if err != nil {
@@ -206,11 +226,11 @@ func (a *Admin) simulateRouting(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	cat, err := gateway.TenantCatalog(a.baseCatalog(), overrides)
+	cat, err := gateway.TenantCatalog(a.prices.base(), overrides)
 	if err != nil {
 		return err
 	}
-	res, err := a.d.Selector.Simulate(ctx, *req.Policy, records, routing.SimulateOptions{ForceAuto: req.ForceAuto, Catalog: cat})
+	res, err := a.selector.Simulate(ctx, *req.Policy, records, routing.SimulateOptions{ForceAuto: req.ForceAuto, Catalog: cat})
 	if err != nil {
 		return policyProblems(err)
 	}

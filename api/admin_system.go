@@ -11,26 +11,28 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/internal/tier"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/tenants/access"
-	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 // AdminDeps are the collaborators of the usage, budget, alert, webhook, routing,
-// model, system and live-feed endpoints.
+// model, provider, system and live-feed endpoints. NewAdmin hands each resource's
+// handlers only the ones they use.
 type AdminDeps struct {
 	// Identity guards every route (TenantGroup, Authorize); its key and member
-	// services check budget scope ids and its audit log records changes.
+	// services name usage events and re-check live sessions, and its audit log
+	// records changes.
 	Identity *Identity
 	Registry *tenants.Registry
-	// Meter reports live spend per budget.
+	// Meter reports its health on /system.
 	Meter meter.Meter
-	// Budgets and Policies are the request path's caches; changes here
-	// invalidate them so this process enforces the new values at once.
-	Budgets  *budget.Cache
+	// Policies is the request path's policy cache; a policy saved here
+	// invalidates it so this process enforces the new policy at once.
 	Policies *gateway.PolicyCache
 	// BudgetService creates, lists, previews and deletes budgets.
 	BudgetService *budget.Service
@@ -48,8 +50,9 @@ type AdminDeps struct {
 	// Ledger is this process's ledger writer, for /system; nil omits its stats.
 	Ledger *ledger.Writer
 	// Live is the live-feed hub; nil disables GET /tenants/{t}/live (503).
-	Live     *LiveHub
-	Webhooks WebhookConfig
+	Live *LiveHub
+	// Webhooks configures the webhook service; a nil Clock takes Clock.
+	Webhooks webhook.ServiceConfig
 	System   SystemConfig
 	// Clock is the time source of default date ranges and what-if windows; nil means time.Now.
 	Clock  func() time.Time
@@ -73,12 +76,27 @@ type SystemConfig struct {
 	Queue func(ctx context.Context) (any, error)
 }
 
-// Admin serves the metering, budget, routing, model, system and live-feed parts
-// of the admin API. Handlers are thin: bind, build the domain input, call the
-// domain package, map to a DTO.
+// Admin serves the metering, budget, routing, model, provider, system and
+// live-feed parts of the admin API: one small handler struct per resource, each
+// holding only what its handlers use and registering its own routes. Handlers are
+// thin: bind, build the domain input, call the domain service, map to a DTO.
 type Admin struct {
-	d      AdminDeps
-	logger *slog.Logger
+	id        *Identity
+	resources []adminResource
+}
+
+// adminResource is one resource's handlers.
+type adminResource interface {
+	register(r adminRoutes)
+}
+
+// adminRoutes is where a resource registers: the engine for platform routes,
+// the identity layer's tenant group (tenant resolved once from path and
+// caller), and the identity layer's guards.
+type adminRoutes struct {
+	engine *gin.Engine
+	tenant *gin.RouterGroup
+	id     *Identity
 }
 
 // NewAdmin returns the admin endpoints.
@@ -89,50 +107,69 @@ func NewAdmin(d AdminDeps) *Admin {
 	if d.Available == nil {
 		d.Available = func(routing.Model) bool { return true }
 	}
-	return &Admin{d: d, logger: d.Logger.With("component", "api.admin")}
+	if d.Webhooks.Clock == nil {
+		d.Webhooks.Clock = d.Clock
+	}
+	logger := d.Logger.With("component", "api.admin")
+	audit := auditor{log: d.Identity.d.Audit, logger: logger}
+	prices := priceCatalog{static: d.Catalog, cache: d.Catalogs}
+	return &Admin{id: d.Identity, resources: []adminResource{
+		&usageAPI{registry: d.Registry, id: d.Identity, clock: d.Clock},
+		&budgetsAPI{registry: d.Registry, svc: d.BudgetService},
+		&alertsAPI{registry: d.Registry},
+		&webhookAPI{registry: d.Registry, svc: webhook.NewService(d.Webhooks), audit: audit},
+		&routingAPI{registry: d.Registry, policies: d.Policies, prices: prices, selector: d.Selector, clock: d.Clock, audit: audit},
+		&modelsAPI{registry: d.Registry, prices: prices, available: d.Available, audit: audit},
+		&liveAPI{registry: d.Registry, id: d.Identity, hub: d.Live, clock: d.Clock, logger: logger},
+		&systemAPI{cfg: d.System, meter: d.Meter, ledger: d.Ledger, live: d.Live},
+		&providersAPI{settings: d.Providers, audit: audit},
+	}}
 }
 
-// Register adds the routes. Every tenant route sits in the identity layer's
-// tenant group, so the tenant is resolved once from path and caller.
+// Register adds every resource's routes.
 func (a *Admin) Register(e *gin.Engine) {
-	id := a.d.Identity
-	t := id.TenantGroup(e)
-	t.GET("/usage", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.usage))
-	t.GET("/usage/events", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.usageEvents))
-	t.GET("/usage.csv", id.AuthorizeOrScope(access.ResourceUsage, access.ActionExport, apikeys.ScopeReadUsage), h(a.usageCSV))
-
-	t.GET("/budgets", id.Authorize(access.ResourceBudgets, access.ActionRead), h(a.listBudgets))
-	t.POST("/budgets", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.setBudget))
-	t.POST("/budgets/preview", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.previewBudget))
-	t.DELETE("/budgets/:id", id.Authorize(access.ResourceBudgets, access.ActionWrite), h(a.deleteBudget))
-	t.GET("/alerts", id.Authorize(access.ResourceAlerts, access.ActionRead), h(a.listAlerts))
-	t.GET("/webhook", id.Authorize(access.ResourceWebhook, access.ActionRead), h(a.getWebhook))
-	t.PUT("/webhook", id.Authorize(access.ResourceWebhook, access.ActionWrite), h(a.setWebhook))
-	t.POST("/webhook/test", id.Authorize(access.ResourceWebhook, access.ActionTest), h(a.testWebhook))
-
-	t.GET("/routing", id.Authorize(access.ResourceRouting, access.ActionRead), h(a.getRouting))
-	t.PUT("/routing", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.putRouting))
-	t.POST("/routing/simulate", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(a.simulateRouting))
-	t.GET("/models", id.Authorize(access.ResourceModels, access.ActionRead), h(a.listModels))
-	t.PUT("/models/:model/price", id.Authorize(access.ResourceModels, access.ActionWrite), h(a.setModelPrice))
-	t.DELETE("/models/:model/price", id.Authorize(access.ResourceModels, access.ActionWrite), h(a.deleteModelPrice))
-
-	a.registerLive(e)
-
-	e.GET("/api/v1/system", id.requireSession, id.AuthorizePlatform(access.ActionRead), h(a.system))
-	e.GET("/api/v1/providers", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.listProviders))
-	e.PUT("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.setProvider))
-	e.DELETE("/api/v1/providers/:name", id.requireSession, id.AuthorizePlatform(access.ActionManageProviders), h(a.deleteProvider))
+	r := adminRoutes{engine: e, tenant: a.id.TenantGroup(e), id: a.id}
+	for _, res := range a.resources {
+		res.register(r)
+	}
 }
 
-// tenantHandle extracts the principal (once) and its tenant-scoped handle.
-func (a *Admin) tenantHandle(c *gin.Context) (tenants.Principal, *tenants.Handle, error) {
+// tenantOf extracts the principal (once) and its tenant-scoped handle.
+func tenantOf(c *gin.Context, reg *tenants.Registry) (tenants.Principal, *tenants.Handle, error) {
 	p, err := principal(c)
 	if err != nil {
 		return tenants.Principal{}, nil, err
 	}
-	hd, err := a.d.Registry.Handle(p)
+	hd, err := reg.Handle(p)
 	return p, hd, err
+}
+
+// auditor records admin changes in the audit log. A failed record is logged,
+// not returned: the change it describes has already been made.
+type auditor struct {
+	log    *audit.AuditLog
+	logger *slog.Logger
+}
+
+// record writes one entry for tenant ("" for platform changes) by the caller.
+func (a auditor) record(c *gin.Context, tenant tenants.ID, action, target string, details map[string]any) {
+	ctx := c.Request.Context()
+	if err := a.log.Record(ctx, tenant, actor(c), action, target, details); err != nil {
+		a.logger.ErrorContext(ctx, "audit record failed", "error", err, "action", action, "target", target)
+	}
+}
+
+// systemAPI serves GET /api/v1/system (superadmin).
+type systemAPI struct {
+	cfg    SystemConfig
+	meter  meter.Meter
+	ledger *ledger.Writer
+	live   *LiveHub
+}
+
+func (a *systemAPI) register(r adminRoutes) {
+	id := r.id
+	r.engine.GET("/api/v1/system", id.requireSession, id.AuthorizePlatform(access.ActionRead), h(a.system))
 }
 
 type healthDTO struct {
@@ -179,18 +216,18 @@ type systemDTO struct {
 
 // system: GET /api/v1/system (superadmin). Every check has a short deadline, so
 // a dead dependency shows as not ok instead of hanging the page.
-func (a *Admin) system(c *gin.Context) error {
+func (a *systemAPI) system(c *gin.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 3*time.Second)
 	defer cancel()
-	s := a.d.System
+	s := a.cfg
 	out := systemDTO{Mode: s.Mode, DB: dbHealthDTO{OK: true, Driver: s.Driver}}
 	if s.PingDB != nil {
 		if err := s.PingDB(ctx); err != nil {
 			out.DB = dbHealthDTO{OK: false, Driver: s.Driver, Error: err.Error()}
 		}
 	}
-	if a.d.Meter != nil {
-		mh := a.d.Meter.Health(ctx)
+	if a.meter != nil {
+		mh := a.meter.Health(ctx)
 		out.Meter = healthDTO{OK: mh.State != meter.HealthStateUnavailable, State: string(mh.State), Detail: mh.Detail}
 		if !mh.Since.IsZero() {
 			since := mh.Since.UTC()
@@ -201,12 +238,12 @@ func (a *Admin) system(c *gin.Context) error {
 			out.Redis.State = string(mh.State)
 		}
 	}
-	if a.d.Ledger != nil {
-		st := a.d.Ledger.Stats()
+	if a.ledger != nil {
+		st := a.ledger.Stats()
 		out.Ledger = &st
 	}
-	if a.d.Live != nil {
-		st := a.d.Live.Stats()
+	if a.live != nil {
+		st := a.live.Stats()
 		out.Live = &st
 	}
 	if s.Tier != nil {

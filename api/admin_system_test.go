@@ -13,6 +13,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/tier"
@@ -30,11 +31,13 @@ type testAdmin struct {
 	meter    *meter.MemoryMeter
 	budgets  *budget.Cache
 	policies *gateway.PolicyCache
+	// sealer seals webhook secrets (the admin's and direct domain calls').
+	sealer *seal.Sealer
 }
 
 // adminOptions tune the admin endpoints of a test environment.
 type adminOptions struct {
-	webhooks WebhookConfig
+	webhooks webhook.ServiceConfig
 	live     LiveConfig
 	// providerEnv is the provider configuration "from the environment" that stored
 	// provider settings are merged with.
@@ -61,13 +64,13 @@ func newTestAdmin(t *testing.T, backend string, ident *Identity, reg *tenants.Re
 		Sealer: o.webhooks.Sealer, Registry: providerReg, Estimator: est}, logger)
 	require.NoError(t, err)
 	ta := &testAdmin{hub: NewLiveHub(o.live, logger), meter: meter.NewMemoryMeter(logger, time.Now),
-		budgets: budget.NewCache(time.Hour, time.Now), policies: gateway.NewPolicyCache(time.Hour, time.Now)}
+		budgets: budget.NewCache(time.Hour, time.Now), policies: gateway.NewPolicyCache(time.Hour, time.Now), sealer: o.webhooks.Sealer}
 	go ta.hub.Run(t.Context())
 	budgets, err := budget.NewService(budget.ServiceDeps{Meter: ta.meter, Cache: ta.budgets, Feed: ident.d.Feed,
 		Directory: NewBudgetDirectory(ident.d.Keys, ident.d.Users), Audit: ident.d.Audit, PeriodSpend: ledger.PeriodSpend,
 		CounterTotals: ledger.CounterTotals, LimitImpact: ledger.PreviewLimit, Logger: logger})
 	require.NoError(t, err)
-	ta.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: ta.meter, Budgets: ta.budgets, Policies: ta.policies, BudgetService: budgets,
+	ta.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: ta.meter, Policies: ta.policies, BudgetService: budgets,
 		Catalog: catalog, Selector: selector, Live: ta.hub, Webhooks: o.webhooks, Providers: providers, Logger: logger,
 		System: SystemConfig{Mode: "multi-tenant", Driver: backend, PingDB: db.SQL.PingContext,
 			Tier: func(ctx context.Context) (tier.Profile, error) {

@@ -13,7 +13,9 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // maxUsageDays bounds one usage query: a year of daily rollups and a little more.
@@ -28,6 +30,21 @@ type usageTotalsDTO struct {
 	OutputTokens int64  `json:"output_tokens"`
 	CostNano     int64  `json:"cost_nano"`
 	CostUSD      string `json:"cost_usd"`
+}
+
+// usageAPI serves the tenant's usage: series, events and the CSV export.
+type usageAPI struct {
+	registry *tenants.Registry
+	// id names the keys of usage events for callers who may read keys.
+	id    *Identity
+	clock func() time.Time
+}
+
+func (a *usageAPI) register(r adminRoutes) {
+	t, id := r.tenant, r.id
+	t.GET("/usage", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.usage))
+	t.GET("/usage/events", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.usageEvents))
+	t.GET("/usage.csv", id.AuthorizeOrScope(access.ResourceUsage, access.ActionExport, apikeys.ScopeReadUsage), h(a.usageCSV))
 }
 
 func mapTotals(t ledger.Totals) usageTotalsDTO {
@@ -56,8 +73,8 @@ type usageDTO struct {
 // usageQuery binds ?from&to&group_by&model&key_id&member_id. Absent dates mean
 // the 30 UTC days ending today; group_by is a comma list of day, model, key,
 // member (default def).
-func (a *Admin) usageQuery(c *gin.Context, def string) (ledger.SeriesQuery, error) {
-	today := a.d.Clock().UTC().Format(dateLayout)
+func (a *usageAPI) usageQuery(c *gin.Context, def string) (ledger.SeriesQuery, error) {
+	today := a.clock().UTC().Format(dateLayout)
 	q := ledger.SeriesQuery{From: c.Query("from"), To: c.DefaultQuery("to", today), Model: c.Query("model"),
 		KeyID: c.Query("key_id"), MemberID: c.Query("member_id")}
 	var errs []error
@@ -91,8 +108,8 @@ func (a *Admin) usageQuery(c *gin.Context, def string) (ledger.SeriesQuery, erro
 
 // usage: GET /api/v1/tenants/{tenant}/usage. Totals and series come from the
 // daily rollups, never raw events, so a year-long chart is one small query.
-func (a *Admin) usage(c *gin.Context) error {
-	_, hd, err := a.tenantHandle(c)
+func (a *usageAPI) usage(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -151,8 +168,8 @@ func mapUsageEvent(e ledger.Event) usageEventDTO {
 }
 
 // usageEvents: GET /api/v1/tenants/{tenant}/usage/events?cursor=&limit=, newest first.
-func (a *Admin) usageEvents(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+func (a *usageAPI) usageEvents(c *gin.Context) error {
+	p, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
@@ -166,7 +183,7 @@ func (a *Admin) usageEvents(c *gin.Context) error {
 		return err
 	}
 	names := map[string]string{}
-	withNames := a.d.Identity.may(c, p, access.ResourceKeys, access.ActionRead)
+	withNames := a.id.may(c, p, access.ResourceKeys, access.ActionRead)
 	out := listResponse[usageEventDTO]{Data: make([]usageEventDTO, len(page.Events)), NextCursor: page.NextCursor}
 	for i, e := range page.Events {
 		out.Data[i] = mapUsageEvent(e)
@@ -175,7 +192,7 @@ func (a *Admin) usageEvents(c *gin.Context) error {
 		}
 		name, ok := names[e.KeyID]
 		if !ok {
-			if k, err := a.d.Identity.d.Keys.Get(ctx, p.TenantID(), e.KeyID); err == nil {
+			if k, err := a.id.d.Keys.Get(ctx, p.TenantID(), e.KeyID); err == nil {
 				name = k.Name
 			}
 			names[e.KeyID] = name
@@ -189,8 +206,8 @@ func (a *Admin) usageEvents(c *gin.Context) error {
 // usageCSV: GET /api/v1/tenants/{tenant}/usage.csv, the rollup series as CSV
 // (default group_by day,model), streamed row by row. Problems found before the
 // first byte are JSON errors like everywhere else.
-func (a *Admin) usageCSV(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+func (a *usageAPI) usageCSV(c *gin.Context) error {
+	p, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}

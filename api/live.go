@@ -316,8 +316,19 @@ func liveToken(c *gin.Context) {
 	c.Next()
 }
 
-func (a *Admin) registerLive(e *gin.Engine) {
-	id := a.d.Identity
+// liveAPI serves the tenant's live feed over WebSocket.
+type liveAPI struct {
+	registry *tenants.Registry
+	// id re-checks the session and membership of open connections.
+	id *Identity
+	// hub is nil when the live feed is disabled (503).
+	hub    *LiveHub
+	clock  func() time.Time
+	logger *slog.Logger
+}
+
+func (a *liveAPI) register(r adminRoutes) {
+	e, id := r.engine, r.id
 	g := e.Group("/api/v1/tenants/:"+TenantParam, liveToken, id.authenticate, id.resolveTenant)
 	g.GET("/live", id.Authorize(access.ResourceLive, access.ActionRead), h(a.live))
 }
@@ -325,12 +336,12 @@ func (a *Admin) registerLive(e *gin.Engine) {
 // live: GET /api/v1/tenants/{tenant}/live?access_token=<jwt>, upgraded to a
 // WebSocket. Messages are {"type":"request"|"spend"|"alert","data":{...}}; the
 // client sends nothing (a data frame from it closes the socket).
-func (a *Admin) live(c *gin.Context) error {
-	p, hd, err := a.tenantHandle(c)
+func (a *liveAPI) live(c *gin.Context) error {
+	p, hd, err := tenantOf(c, a.registry)
 	if err != nil {
 		return err
 	}
-	hub := a.d.Live
+	hub := a.hub
 	if hub == nil {
 		return errkind.New(errkind.Unavailable, "the live feed is not enabled on this server")
 	}
@@ -342,7 +353,7 @@ func (a *Admin) live(c *gin.Context) error {
 	}
 	defer conn.CloseNow()
 	tid := string(p.TenantID())
-	sub := hub.subscribe(tid, a.d.Clock())
+	sub := hub.subscribe(tid, a.clock())
 	if sub == nil {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return nil
@@ -351,7 +362,7 @@ func (a *Admin) live(c *gin.Context) error {
 	ctx := conn.CloseRead(c.Request.Context())
 
 	if month, ok := hub.needsSeed(tid); ok {
-		now := a.d.Clock().UTC()
+		now := a.clock().UTC()
 		_, totals, err := ledger.Series(ctx, hd, ledger.SeriesQuery{From: month + "-01", To: now.Format(dateLayout)})
 		if err != nil {
 			a.logger.WarnContext(ctx, "live feed: month-to-date spend unavailable", "error", err)
@@ -399,17 +410,17 @@ func (a *Admin) live(c *gin.Context) error {
 
 // stillAllowed verifies the connection's session again (signed out, expired,
 // disabled) and its membership of the tenant.
-func (a *Admin) stillAllowed(ctx context.Context, tenant tenants.ID, s *accounts.Session, token string) bool {
+func (a *liveAPI) stillAllowed(ctx context.Context, tenant tenants.ID, s *accounts.Session, token string) bool {
 	if s == nil {
 		return false
 	}
-	cur, err := a.d.Identity.d.Sessions.Verify(ctx, token)
+	cur, err := a.id.d.Sessions.Verify(ctx, token)
 	if err != nil || cur.User.ID != s.User.ID {
 		return false
 	}
 	if cur.User.Superadmin {
 		return true
 	}
-	_, err = a.d.Identity.d.Users.Membership(ctx, tenant, cur.User.ID)
+	_, err = a.id.d.Users.Membership(ctx, tenant, cur.User.ID)
 	return err == nil
 }

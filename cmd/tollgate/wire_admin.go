@@ -8,6 +8,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/api"
 	"github.com/tollgate-dev/tollgate/billing/budget"
+	"github.com/tollgate-dev/tollgate/billing/webhook"
 	"github.com/tollgate-dev/tollgate/internal/tier"
 	"github.com/tollgate-dev/tollgate/routing/events"
 )
@@ -53,7 +54,6 @@ func wireAdmin(a *app, ident *api.Identity, gw *gatewayParts, hub *api.LiveHub, 
 		Identity:      ident,
 		Registry:      a.registry,
 		Meter:         gw.meter,
-		Budgets:       gw.budgets,
 		BudgetService: budgets,
 		Policies:      gw.policies,
 		Catalog:       gw.catalog,
@@ -63,7 +63,7 @@ func wireAdmin(a *app, ident *api.Identity, gw *gatewayParts, hub *api.LiveHub, 
 		Available:     gw.providers.Available,
 		Ledger:        gw.ledger,
 		Live:          hub,
-		Webhooks:      api.WebhookConfig{Sealer: sealer, AllowPrivate: a.cfg.Worker.WebhookAllowPrivate},
+		Webhooks:      webhook.ServiceConfig{Sealer: sealer, AllowPrivate: a.cfg.Worker.WebhookAllowPrivate},
 		System: api.SystemConfig{
 			Mode:            string(a.cfg.Mode),
 			Driver:          string(a.cfg.DatabaseDriver()),
