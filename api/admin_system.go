@@ -152,6 +152,7 @@ type auditor struct {
 }
 
 // record writes one entry for tenant ("" for platform changes) by the caller.
+// Never pass secrets in details.
 func (a auditor) record(c *gin.Context, tenant tenants.ID, action, target string, details map[string]any) {
 	ctx := c.Request.Context()
 	if err := a.log.Record(ctx, tenant, actor(c), action, target, details); err != nil {
