@@ -62,9 +62,6 @@ type liveReservation struct {
 type leaseHolding struct {
 	instance string
 	ttl      time.Duration
-	// settle is how long the instance that recreates a lost epoch waits for its
-	// peers to put their leases back (two of their flush intervals).
-	settle time.Duration
 	leases []heldLease
 }
 
@@ -189,8 +186,8 @@ func (m *RedisMeter) reserve(ctx context.Context, in ReserveInput) (Decision, er
 	now := m.clock()
 	cs := plan(m.prefix, in, now)
 	res, exp := m.resKeys(in.TenantID)
-	keys := make([]string, 0, 3+len(cs))
-	keys = append(keys, res, exp, m.epochKey(in.TenantID))
+	keys := make([]string, 0, 4+len(cs))
+	keys = append(keys, res, exp, m.epochKey(in.TenantID), m.fenceKey(in.TenantID))
 	args := make([]any, 0, 5+4*len(cs))
 	record := encodeRecord(cs)
 	expires := ms(now.Add(in.ttl()))
@@ -208,8 +205,11 @@ func (m *RedisMeter) reserve(ctx context.Context, in ReserveInput) (Decision, er
 		return Decision{}, err
 	}
 	status, _ := raw[0].(string)
-	if status == "lost" {
+	switch status {
+	case "lost":
 		return Decision{}, errLost
+	case "fenced":
+		return fencedDecision(in, raw), nil
 	}
 	idx, _ := raw[1].(int64)
 	m.adoptEpoch(in.TenantID, raw[2])
@@ -232,6 +232,18 @@ func (m *RedisMeter) reserve(ctx context.Context, in ReserveInput) (Decision, er
 		return refusedDecision(in, cs, int(idx)-1, now, st), nil
 	}
 	return Decision{}, fmt.Errorf("meter reserve: unexpected script status %q", status)
+}
+
+// fencedDecision refuses a request while a recovery's fence lasts; raw is the
+// script's {'fenced', ms left}.
+func fencedDecision(in ReserveInput, raw []any) Decision {
+	wait := time.Second
+	if len(raw) == 2 {
+		if v, err := toInt(raw[1]); err == nil && v > 0 {
+			wait = time.Duration(v) * time.Millisecond
+		}
+	}
+	return Decision{Reason: DecisionReasonMeterUnavailable, Refusal: &Refusal{Requested: int64(in.Amount), RetryAfter: wait}}
 }
 
 // parseStates reads n (spent, reserved, leased) triples of integer strings.
