@@ -62,7 +62,7 @@ type liveReservation struct {
 type leaseHolding struct {
 	instance string
 	ttl      time.Duration
-	leases []heldLease
+	leases   []heldLease
 }
 
 type heldLease struct {
