@@ -314,6 +314,13 @@ func (m *LeaseMeter) Reserve(ctx context.Context, in ReserveInput) (Decision, er
 				// leases of the lost epoch, so only leases already held serve.
 				return m.unrecovered(in, cs, now, fe.wait), nil
 			}
+			if errors.Is(err, errFenceOver) {
+				if err = m.inner.endFence(ctx, in.TenantID); err == nil {
+					break
+				}
+				m.logger.WarnContext(ctx, "budget counters not yet re-read from the ledger after a recovery; refusing the tenant's requests", "tenant_id", in.TenantID, "error", err)
+				return m.unrecovered(in, cs, now, m.cfg.RetryAfter), nil
+			}
 			if errors.Is(err, errLost) {
 				// The store lost the tenant's counters: recover them (ledger, live
 				// reservations, leases) before leasing again.
@@ -403,7 +410,7 @@ func (m *LeaseMeter) acquire(ctx context.Context, c counter, need int64) (leaseG
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.LeaseAcquires++
-	if fe := (*fencedError)(nil); errors.Is(err, errLost) || errors.As(err, &fe) {
+	if fe := (*fencedError)(nil); errors.Is(err, errLost) || errors.Is(err, errFenceOver) || errors.As(err, &fe) {
 		m.markUp(ctx)
 		return g, err
 	}

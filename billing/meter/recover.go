@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -47,9 +48,12 @@ import (
 // of the fence: its holder stops reserving from it LeaseTTL/5 before its Redis
 // expiry, which was set before the loss, and a late recovery re-registers only what
 // it committed, never its unused budget. No timing of flush ticks is assumed; the
-// lease TTL is the same clock assumption that lease expiry already rests on. A
-// tenant whose epoch was never seen and whose ledger shows no spend (a new tenant)
-// gets no fence.
+// lease TTL is the same clock assumption that lease expiry already rests on. When
+// the fence has run out, the first lease request reads the ledger again and raises
+// spent to it (endFence) before anything is granted: a peer that holds no lease (so
+// never recovers) may have flushed spending to the lost epoch whose usage events
+// became durable only after the recovery read the ledger. A tenant whose epoch was
+// never seen and whose ledger shows no spend (a new tenant) gets no fence.
 //
 // Spent may end up counted twice for the few requests settled just before the loss
 // (ledger and a resent flush), never too low; the reconcile job later lowers such
@@ -65,6 +69,10 @@ func (m *RedisMeter) epochKey(tenantID string) string {
 func (m *RedisMeter) fenceKey(tenantID string) string {
 	return tenantTag(m.prefix, tenantID) + ":fence"
 }
+
+// errFenceOver is a lease script's answer that a recovery's fence has run out and
+// must be ended (endFence) before anything is granted.
+var errFenceOver = errors.New("meter: a recovery's fence has run out")
 
 // fencedError is a lease script's answer that the tenant's counters are fenced by a
 // recovery for wait more.
@@ -234,6 +242,37 @@ func (m *RedisMeter) recoverTenant(ctx context.Context, tenantID string) error {
 		"tenant_id", tenantID, "counters", len(order), "ledger_totals", len(totals), "leases", len(h.leases),
 		"created", created == 1, "fence", fence.String())
 	return nil
+}
+
+// endFence ends the tenant's fence that has run out, once for all callers waiting
+// on it: spent is raised to the ledger's totals read now, since a peer may have made
+// durable, after the recovery read the ledger, what it had spent and flushed under
+// the lost epoch (and it holds no lease that would have made it recover).
+func (m *RedisMeter) endFence(ctx context.Context, tenantID string) error {
+	_, err, _ := m.recovering.Do("fence/"+tenantID, func() (any, error) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		var totals []ScopeTotal
+		if m.ledgerTotals != nil {
+			var err error
+			if totals, err = m.ledgerTotals(rctx, tenantID); err != nil {
+				return nil, errkind.Wrap(errkind.Unavailable, err, "ending the recovery of tenant %s's budget counters: the ledger is unavailable", tenantID)
+			}
+		}
+		now := m.clock()
+		tag := tenantTag(m.prefix, tenantID)
+		keys := make([]string, 0, 1+len(totals))
+		keys = append(keys, m.fenceKey(tenantID))
+		args := make([]any, 0, 1+2*len(totals))
+		args = append(args, ms(now))
+		for _, t := range totals {
+			keys = append(keys, budgetKey(tag, t.asLimit(), t.periodKey(now)))
+			args = append(args, int64(t.Spent), t.Period.counterTTL().Milliseconds())
+		}
+		err := endFenceScript.Run(rctx, m.client, keys, args...).Err()
+		return nil, m.observe(rctx, "end_fence", err)
+	})
+	return err
 }
 
 func newEpoch() string {

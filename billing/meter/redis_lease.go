@@ -47,6 +47,8 @@ func (m *RedisMeter) parseGrant(tenantID string, raw []any, withGranted bool) (l
 	switch s, _ := raw[0].(string); {
 	case s == "lost" && len(raw) == 1:
 		return g, errLost
+	case s == "refresh" && len(raw) == 1:
+		return g, errFenceOver
 	case s == "fenced" && len(raw) == 2:
 		wait, err := toInt(raw[1])
 		if err != nil {

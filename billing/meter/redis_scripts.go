@@ -195,15 +195,20 @@ return #KEYS
 // nothing. It renews the instance's lease expiry either way. Returns {granted, lease
 // now held, spent, reserved, leased, epoch} (values before the grant), {'lost'}, or
 // {'fenced', ms left} while a recovery's fence lasts (KEYS[3]): nothing is granted
-// then, since peers may still hold leases of the lost epoch that are not counted yet.
+// then, since peers may still hold leases of the lost epoch that are not counted yet;
+// {'refresh'} once it has ended but the spent counters were not raised to the ledger
+// again (endFenceScript).
 const leaseAcquireLua = luaHelpers + `
 local ok, ep = epoch_ok(KEYS[2], ARGV[9])
 if not ok then return {'lost'} end
 redis.call('PEXPIRE', KEYS[2], epochTTLms)
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
-local wait = fence_wait(KEYS[3], now)
-if wait > 0 then return {'fenced', istr(wait)} end
+local fence = redis.call('GET', KEYS[3])
+if fence then
+  if tonumber(fence) > now then return {'fenced', istr(tonumber(fence) - now)} end
+  return {'refresh'}
+end
 local inst = ARGV[2]
 reap_leases(key, now)
 local s, r, l = state(key)
@@ -332,6 +337,26 @@ redis.call('PEXPIRE', KEYS[1], epochTTLms)
 return {ep, created}
 `
 
+// endFenceScript ends a recovery's fence that has run out: it raises each counter's
+// spent to the ledger's total read after the fence (never lowers it), which now
+// includes what peers spent under the lost epoch but made durable only after the
+// recovery read the ledger, and deletes the fence. KEYS = fence, counter...; ARGV =
+// now ms, then per counter: ledger total, key ttl ms. Returns 1 when it ended the
+// fence, 0 when there was none or it has not run out.
+const endFenceLua = luaHelpers + `
+local f = redis.call('GET', KEYS[1])
+if not f or tonumber(f) > tonumber(ARGV[1]) then return 0 end
+for i = 2, #KEYS do
+  local total = tonumber(ARGV[2 * i - 2])
+  if num(redis.call('HGET', KEYS[i], 'spent')) < total then
+    redis.call('HSET', KEYS[i], 'spent', istr(total))
+    redis.call('PEXPIRE', KEYS[i], ARGV[2 * i - 1])
+  end
+end
+redis.call('DEL', KEYS[1])
+return 1
+`
+
 // Scripts are compiled once per process; redis.Script runs EVALSHA and falls back to
 // EVAL when a node (a fresh one after failover, say) does not have the script yet.
 var (
@@ -342,4 +367,5 @@ var (
 	leaseAcquireScript = redis.NewScript(leaseAcquireLua)
 	leaseFlushScript   = redis.NewScript(leaseFlushLua)
 	recoverScript      = redis.NewScript(recoverLua)
+	endFenceScript     = redis.NewScript(endFenceLua)
 )

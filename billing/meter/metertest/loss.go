@@ -242,4 +242,38 @@ func RunLeaseLoss(t *testing.T, factory LossFactory, leaseTTL time.Duration) {
 		}
 		require.Positive(t, served, "the replicas serve again once the fence ends")
 	})
+	t.Run("SpendMadeDurableAfterTheRecoveryCounts", func(t *testing.T) {
+		t.Parallel()
+		clock := NewClock()
+		ledger := &Ledger{}
+		newM, lose := factory(t, clock.Now, ledger)
+		a, b := newM(), newM()
+		// Given replica A with 100 spent, and replica B with 600 spent and flushed to
+		// the store, whose usage events are not yet durable in the ledger (its spool
+		// lags) and which holds no lease left,
+		require.True(t, reserve(t, a, "a1", 100).Allowed)
+		settle(t, a, ledger, "a1", 100)
+		require.True(t, reserve(t, b, "b1", 600).Allowed)
+		r, err := b.Settle(t.Context(), meter.SettleInput{TenantID: tenant, RequestID: "b1", Actual: 600})
+		require.NoError(t, err)
+		require.True(t, r.Settled)
+		flushed(t, a, b)
+		// when the store loses the tenant's counters, A recovers from a ledger without
+		// B's 600, and only then B's spool reaches the ledger,
+		lose(tenant)
+		d := reserve(t, a, "a-during", 50)
+		require.False(t, d.Allowed, "the recovery fences the tenant")
+		ledger.Add(600)
+		// then once the fence ends A allows at most the 300 left, even before B (which
+		// serves nothing meanwhile) ever learns of the loss.
+		pastFence(t, clock, a, b)
+		var allowed billing.NanoUSD
+		for i := range 20 {
+			if reserve(t, a, "after-"+itoa(i), 50).Allowed {
+				allowed += 50
+			}
+		}
+		require.LessOrEqual(t, allowed, billing.NanoUSD(300), "B's spend that became durable after the recovery was not counted")
+		require.Positive(t, allowed)
+	})
 }
