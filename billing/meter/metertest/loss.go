@@ -276,4 +276,43 @@ func RunLeaseLoss(t *testing.T, factory LossFactory, leaseTTL time.Duration) {
 		require.LessOrEqual(t, allowed, billing.NanoUSD(300), "B's spend that became durable after the recovery was not counted")
 		require.Positive(t, allowed)
 	})
+	t.Run("LeaseExpiredBeforeItsRecoveryGivesUpItsUnusedBudget", func(t *testing.T) {
+		t.Parallel()
+		clock := NewClock()
+		ledger := &Ledger{}
+		newM, lose := factory(t, clock.Now, ledger)
+		a, b := newM(), newM()
+		// Given A with 100 spent and B with 10 in flight on a lease with room to spare,
+		require.True(t, reserve(t, a, "a1", 100).Allowed)
+		settle(t, a, ledger, "a1", 100)
+		require.True(t, reserve(t, b, "b1", 10).Allowed)
+		flushed(t, a, b)
+		// when the store loses the tenant's counters and B stays cut off for longer
+		// than the recovery's fence (so its lease expires), while A spends what it can,
+		lose(tenant)
+		require.False(t, reserve(t, a, "a-fenced", 50).Allowed)
+		clock.Advance(leaseTTL + time.Second)
+		var allowedA, allowedB billing.NanoUSD
+		for i := range 20 {
+			if reserve(t, a, "a-after-"+itoa(i), 50).Allowed {
+				allowedA += 50
+			}
+		}
+		// then B, back (its request still in flight), re-registers only what it
+		// committed (its 10), not the unused rest of its expired lease, which A may
+		// have been granted meanwhile.
+		for range 3 {
+			flushed(t, a, b)
+		}
+		for i := range 4 {
+			if reserve(t, b, "b-after-"+itoa(i), 20).Allowed {
+				allowedB += 20
+			}
+		}
+		settle(t, b, ledger, "b1", 10)
+		// (A replica cut off for longer than a lease TTL may overshoot by what it
+		// committed from its lease before that, here B's 10; never by more.)
+		require.LessOrEqual(t, 100+allowedA+10+allowedB, billing.NanoUSD(1_000+10),
+			"A allowed %d after the fence, B %d from its expired lease", allowedA, allowedB)
+	})
 }
