@@ -35,6 +35,12 @@ import (
 // longer than LeaseTTL, which can overshoot by at most what it spent from its lease
 // meanwhile (bounded by MaxChunk per counter).
 //
+// When the store loses a tenant's counters, the instance that notices rebuilds them
+// (recover.go) and fences the tenant for one LeaseTTL: peers re-register the leases
+// they hold and keep serving from them, while requests beyond them are refused with
+// DecisionReasonMeterUnavailable (and a Retry-After) until the fence ends, since
+// leases of the lost epoch not yet re-registered are counted nowhere.
+//
 // Soft limits are not leased: their spending is counted locally and flushed. Reserve,
 // Settle and Release of one request must go to the same instance. Usage and
 // Decision.Usage combine Redis's last answer with local state, so under leasing they

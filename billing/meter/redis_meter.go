@@ -93,8 +93,14 @@ type RedisConfig struct {
 	// tenant's counters (their epoch key is gone: FLUSHALL, a restart, a failover
 	// that dropped writes), the first time it meets a tenant, and after an outage;
 	// it then sets each counter to at least the ledger's total plus every live
-	// reservation and lease, and holds the tenant's requests until that is done.
-	// Nil recovers from live reservations and leases only (tests).
+	// reservation and lease, and holds the tenant's requests until that is done
+	// (under a LeaseMeter, it fences the tenant for a lease TTL and reads the
+	// ledger again when the fence ends). Nil recovers from live reservations and
+	// leases only (tests).
+	//
+	// Without a LeaseMeter, another instance's reservations in flight are counted
+	// again only at that instance's next operation on the tenant: the deployment
+	// (cmd/tollgate) always leases.
 	LedgerTotals func(ctx context.Context, tenantID string) ([]ScopeTotal, error)
 }
 
