@@ -330,7 +330,8 @@ if not ep then
   redis.call('SET', KEYS[1], ep)
   local fence = tonumber(ARGV[5])
   if fence > 0 then
-    redis.call('SET', KEYS[4], istr(now + fence), 'PX', istr(2 * fence))
+    -- Kept a day past its end, for the first lease request after it to end it.
+    redis.call('SET', KEYS[4], istr(now + fence), 'PX', istr(fence + 86400000))
   end
 end
 redis.call('PEXPIRE', KEYS[1], epochTTLms)
