@@ -256,12 +256,7 @@ func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64, clie
 		return nil, ErrKeyInvalid
 	}
 	filtered := a.ensureKnown(ctx)
-	if filtered && !a.known.has(h) && !a.checks.take() {
-		// Unknown here, and the few database checks a second for keys created
-		// elsewhere a moment ago are spent: refused in memory.
-		a.stats.filtered.Add(1)
-		return nil, ErrKeyInvalid
-	}
+	unknown := filtered && !a.known.has(h)
 	if !filtered {
 		// Without the filter every unknown key costs a query: an address that
 		// already used up its allowance is refused before it gets one.
@@ -272,6 +267,21 @@ func (a *KeyAuthenticator) miss(ctx context.Context, h [32]byte, now int64, clie
 	}
 	hexHash := hex.EncodeToString(h[:])
 	v, err, _ := a.sf.Do(hexHash, func() (any, error) {
+		// One check per key however many requests present it at once: a key
+		// created elsewhere a moment ago and used by many connections costs one
+		// (a caller that missed the cache just before the check filled it reads it).
+		a.mu.RLock()
+		e := a.entries[h]
+		a.mu.RUnlock()
+		if e != nil {
+			return e, nil
+		}
+		if unknown && !a.checks.take() {
+			// Unknown here, and the few database checks a second for keys created
+			// elsewhere a moment ago are spent: refused in memory.
+			a.stats.filtered.Add(1)
+			return nil, ErrKeyInvalid
+		}
 		if !filtered && !a.lookups.take() {
 			return nil, throttled(time.Second)
 		}

@@ -3,6 +3,7 @@ package apikeys
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -244,4 +245,40 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// A key created elsewhere a moment ago (unknown to this instance's filter) and
+// presented by many connections at once is accepted by all of them: they share one
+// database check instead of each spending one of the few a second.
+func TestKeyAuthAcceptsNewKeyUsedByManyConnectionsAtOnce(t *testing.T) {
+	t.Parallel()
+	b := setupKeys(t, "postgres", KeyAuthConfig{UnknownChecksPerSecond: 1})
+	ctx := t.Context()
+	logger := logging.Discard()
+	// The other instance's change feed does not run: only a database check can
+	// tell it about the new key.
+	other := NewKeyAuthenticator(b.db, tenants.NewChangeFeed(b.db, tenants.ChangeFeedConfig{ResyncInterval: time.Hour}, logger),
+		KeyAuthConfig{UnknownChecksPerSecond: 1}, logger)
+	require.NoError(t, other.Preload(ctx))
+	_, secret, err := b.keys.Create(ctx, CreateKeyInput{TenantID: b.t.ID, Name: "busy"})
+	require.NoError(t, err)
+
+	const conns = 50
+	start := make(chan struct{})
+	errs := make(chan error, conns)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Go(func() {
+			<-start
+			_, err := other.AuthenticateFrom(ctx, secret.Reveal(), fmt.Sprintf("203.0.113.%d", i))
+			errs <- err
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	require.Equal(t, int64(1), other.Stats().DBLookups)
 }
