@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -202,7 +203,12 @@ func TestChaosRedisFailoverAndGatewayKill(t *testing.T) {
 	g.signal(syscall.SIGKILL)
 	t.Log("killed the gateway with SIGKILL; restarting it")
 	g.start(t, addr)
+	// Then the load runs on until the budget is spent: at least 3 s, and until a
+	// probe is refused by the hard budget (bounded: a slow machine serves fewer
+	// requests a second, so a fixed window may end before the limit is reached).
 	time.Sleep(3 * time.Second)
+	waitBudgetRefusal(t, s.baseURL, key, 30*time.Second)
+	time.Sleep(300 * time.Millisecond)
 	close(stop)
 	load := <-loadDone
 	g.signal(syscall.SIGTERM) // graceful: drains the ledger spool and returns leases
@@ -288,4 +294,28 @@ func allEvents(ctx context.Context, h *tenants.Handle) ([]ledger.Event, error) {
 			return nil, fmt.Errorf("paging stalled")
 		}
 	}
+}
+
+// waitBudgetRefusal sends a small request every 250 ms until the hard budget
+// refuses one (429 budget_exceeded) or within passes.
+func waitBudgetRefusal(t *testing.T, base, key string, within time.Duration) {
+	t.Helper()
+	client := &http.Client{Timeout: 10 * time.Second}
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, base+"/v1/chat/completions",
+			strings.NewReader(`{"model":"sim-small","max_tokens":1,"messages":[{"role":"user","content":"probe"}]}`))
+		require.NoError(t, err)
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := client.Do(req); err == nil {
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusTooManyRequests && strings.Contains(string(raw), "budget_exceeded") {
+				return
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	t.Logf("the hard budget refused no probe within %s", within)
 }
