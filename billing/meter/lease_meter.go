@@ -35,12 +35,6 @@ import (
 // longer than LeaseTTL, which can overshoot by at most what it spent from its lease
 // meanwhile (bounded by MaxChunk per counter).
 //
-// When the store loses a tenant's counters, the instance that notices rebuilds them
-// (recover.go) and fences the tenant for one LeaseTTL: peers re-register the leases
-// they hold and keep serving from them, while requests beyond them are refused with
-// DecisionReasonMeterUnavailable (and a Retry-After) until the fence ends, since
-// leases of the lost epoch not yet re-registered are counted nowhere.
-//
 // Soft limits are not leased: their spending is counted locally and flushed. Reserve,
 // Settle and Release of one request must go to the same instance. Usage and
 // Decision.Usage combine Redis's last answer with local state, so under leasing they
@@ -173,16 +167,15 @@ func NewLeaseMeter(logger *slog.Logger, inner *RedisMeter, clock Clock, cfg Leas
 
 // holding reports this instance's leases of the tenant's counters for a recovery:
 // what each lease still covers locally (live reservations, settled spending not yet
-// flushed, and unused budget while the lease is still valid: an expired lease's
-// unused budget may have been granted to others since, so it is given up). A flush
-// sent but not acknowledged is folded back into the lease: the store either lost it
-// or refuses it under the old epoch, and it is sent again under a new sequence.
+// flushed, unused budget). A flush sent but not acknowledged is folded back into
+// the lease: the store either lost it or refuses it under the old epoch, and it is
+// sent again under a new sequence.
 func (m *LeaseMeter) holding(tenantID string) leaseHolding {
 	tag := tenantTag(m.inner.prefix, tenantID) + ":"
 	now := m.clock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	h := leaseHolding{instance: m.cfg.InstanceID, ttl: m.cfg.LeaseTTL}
+	h := leaseHolding{instance: m.cfg.InstanceID, ttl: m.cfg.LeaseTTL, settle: 2 * m.cfg.FlushInterval}
 	for key, l := range m.leases {
 		if !strings.HasPrefix(key, tag) {
 			continue
@@ -194,9 +187,6 @@ func (m *LeaseMeter) holding(tenantID string) leaseHolding {
 		}
 		if !l.c.hard {
 			continue
-		}
-		if !now.Before(l.validUntil) {
-			l.granted = l.reserved + l.pending
 		}
 		h.leases = append(h.leases, heldLease{c: l.c, held: l.granted})
 		if l.granted > 0 {
@@ -315,18 +305,6 @@ func (m *LeaseMeter) Reserve(ctx context.Context, in ReserveInput) (Decision, er
 		}
 		for _, s := range short {
 			g, err := m.acquire(ctx, cs[s.i], s.need)
-			if fe := (*fencedError)(nil); errors.As(err, &fe) {
-				// A recovery fenced the counters: peers may still hold uncounted
-				// leases of the lost epoch, so only leases already held serve.
-				return m.unrecovered(in, cs, now, fe.wait), nil
-			}
-			if errors.Is(err, errFenceOver) {
-				if err = m.inner.endFence(ctx, in.TenantID); err == nil {
-					break
-				}
-				m.logger.WarnContext(ctx, "budget counters not yet re-read from the ledger after a recovery; refusing the tenant's requests", "tenant_id", in.TenantID, "error", err)
-				return m.unrecovered(in, cs, now, m.cfg.RetryAfter), nil
-			}
 			if errors.Is(err, errLost) {
 				// The store lost the tenant's counters: recover them (ledger, live
 				// reservations, leases) before leasing again.
@@ -334,7 +312,7 @@ func (m *LeaseMeter) Reserve(ctx context.Context, in ReserveInput) (Decision, er
 					break
 				}
 				m.logger.WarnContext(ctx, "budget counters lost and not yet recovered; refusing the tenant's requests", "tenant_id", in.TenantID, "error", err)
-				return m.unrecovered(in, cs, now, m.cfg.RetryAfter), nil
+				return m.unrecovered(in, cs, now), nil
 			}
 			if err != nil {
 				if ctx.Err() != nil {
@@ -388,15 +366,14 @@ func (m *LeaseMeter) uncovered(rk string, in ReserveInput, cs []counter, short [
 }
 
 // unrecovered refuses a request of a tenant whose lost counters could not be
-// recovered yet, or are fenced by a recovery (FailOpen does not apply: Redis
-// answers).
-func (m *LeaseMeter) unrecovered(in ReserveInput, cs []counter, now time.Time, retry time.Duration) Decision {
+// recovered yet (FailOpen does not apply: Redis answers, the ledger does not).
+func (m *LeaseMeter) unrecovered(in ReserveInput, cs []counter, now time.Time) Decision {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.UnavailableRefusals++
 	return Decision{
 		Reason:  DecisionReasonMeterUnavailable,
-		Refusal: &Refusal{Requested: int64(in.Amount), RetryAfter: retry},
+		Refusal: &Refusal{Requested: int64(in.Amount), RetryAfter: m.cfg.RetryAfter},
 		Usage:   usageFor(in, cs, now, m.states(cs)),
 		Rate:    rateFor(cs, now, m.states(cs)),
 	}
@@ -418,7 +395,7 @@ func (m *LeaseMeter) acquire(ctx context.Context, c counter, need int64) (leaseG
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.stats.LeaseAcquires++
-	if fe := (*fencedError)(nil); errors.Is(err, errLost) || errors.Is(err, errFenceOver) || errors.As(err, &fe) {
+	if errors.Is(err, errLost) {
 		m.markUp(ctx)
 		return g, err
 	}

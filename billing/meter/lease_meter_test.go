@@ -158,34 +158,3 @@ func TestLeaseMeterFailOpenCountsOvershoot(t *testing.T) {
 	require.Equal(t, billing.NanoUSD(300), st.FailOpenOvershoot)
 	sw.SetDown(false)
 }
-
-// newManualLeaseMeter is a LeaseMeter whose flush loop does not run: the test
-// flushes it.
-func newManualLeaseMeter(t *testing.T, client redis.UniversalClient, clock meter.Clock, rc meter.RedisConfig, cfg meter.LeaseConfig) *meter.LeaseMeter {
-	t.Helper()
-	return meter.NewLeaseMeter(testLogger(t), meter.NewRedisMeter(testLogger(t), client, clock, rc), clock, cfg)
-}
-
-func TestLeaseMeterClusterLeaseLoss(t *testing.T) {
-	t.Parallel()
-	cfg := meter.LeaseConfig{LeaseTTL: 10 * time.Second}
-	metertest.RunLeaseLoss(t, func(t *testing.T, clock meter.Clock, ledger *metertest.Ledger) (func() meter.Meter, func(string)) {
-		client := testredis.Cluster(t)
-		prefix := testredis.Prefix(t)
-		return func() meter.Meter {
-			return newManualLeaseMeter(t, client, clock, meter.RedisConfig{KeyPrefix: prefix, LedgerTotals: ledger.Totals}, cfg)
-		}, loseTenant(t, client, prefix)
-	}, cfg.LeaseTTL)
-}
-
-func TestLeaseMeterStandaloneLeaseLoss(t *testing.T) {
-	t.Parallel()
-	cfg := meter.LeaseConfig{LeaseTTL: 10 * time.Second}
-	metertest.RunLeaseLoss(t, func(t *testing.T, clock meter.Clock, ledger *metertest.Ledger) (func() meter.Meter, func(string)) {
-		client := testredis.Standalone(t)
-		prefix := testredis.Prefix(t)
-		return func() meter.Meter {
-			return newManualLeaseMeter(t, client, clock, meter.RedisConfig{KeyPrefix: prefix, LedgerTotals: ledger.Totals}, cfg)
-		}, loseTenant(t, client, prefix)
-	}, cfg.LeaseTTL)
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -34,52 +33,15 @@ import (
 //
 // Every other instance finds the new epoch different from the one it knew (a
 // LeaseMeter probes the epochs of the tenants it holds leases of on every flush
-// tick), and recovers in turn with its own leases and reservations (and its own
-// ledger spool, which raises spent again).
-//
-// Until a peer has done so, its leases of the lost epoch are counted nowhere, yet it
-// may still reserve against them locally: it has no reason to call Redis before its
-// next tick, which a busy machine or a network partition can delay arbitrarily. So
-// when leasing instances recreate a lost epoch they also set a fence of one LeaseTTL:
-// while it lasts no lease is granted and no hard reservation is made outside leases
-// (requests beyond the re-registered leases are refused with
-// DecisionReasonMeterUnavailable and a Retry-After), and peers re-register what they
-// hold. A lease of the lost epoch that was not re-registered is unusable by the end
-// of the fence: its holder stops reserving from it LeaseTTL/5 before its Redis
-// expiry, which was set before the loss, and a late recovery re-registers only what
-// it committed, never its unused budget. No timing of flush ticks is assumed; the
-// lease TTL is the same clock assumption that lease expiry already rests on. When
-// the fence has run out, the first lease request reads the ledger again and raises
-// spent to it (endFence) before anything is granted: a peer that holds no lease (so
-// never recovers) may have flushed spending to the lost epoch whose usage events
-// became durable only after the recovery read the ledger. A tenant whose epoch was
-// never seen and whose ledger shows no spend (a new tenant) gets no fence.
-//
-// Spent may end up counted twice for the few requests settled just before the loss
-// (ledger and a resent flush), never too low; the reconcile job later lowers such
-// drift to the ledger.
+// tick), and recovers in turn with its own leases and reservations; the instance
+// that created the new epoch holds the tenant for two flush intervals so that they
+// can. Spent may end up counted
+// twice for the few requests settled just before the loss (ledger and a resent
+// flush), never too low; the reconcile job later lowers such drift to the ledger.
 
 // epochKey is the tenant's counter epoch key.
 func (m *RedisMeter) epochKey(tenantID string) string {
 	return tenantTag(m.prefix, tenantID) + ":epoch"
-}
-
-// fenceKey holds, after a recovery that recreated the epoch, the unix ms until which
-// the tenant's counters grant nothing new (see above).
-func (m *RedisMeter) fenceKey(tenantID string) string {
-	return tenantTag(m.prefix, tenantID) + ":fence"
-}
-
-// errFenceOver is a lease script's answer that a recovery's fence has run out and
-// must be ended (endFence) before anything is granted.
-var errFenceOver = errors.New("meter: a recovery's fence has run out")
-
-// fencedError is a lease script's answer that the tenant's counters are fenced by a
-// recovery for wait more.
-type fencedError struct{ wait time.Duration }
-
-func (e *fencedError) Error() string {
-	return fmt.Sprintf("meter: budget counters fenced for %s after a recovery", e.wait)
 }
 
 func (m *RedisMeter) knownEpoch(tenantID string) string {
@@ -194,25 +156,10 @@ func (m *RedisMeter) recoverTenant(ctx context.Context, tenantID string) error {
 			get(l.c.key, l.c.ttl).lease = l.held
 		}
 	}
-	// Fence when peers may hold leases of a lost epoch: this instance knew the
-	// epoch or holds leases, or the ledger shows the tenant spent in the period.
-	var fence time.Duration
-	if h.instance != "" {
-		seen := m.knownEpoch(tenantID) != ""
-		for _, l := range h.leases {
-			seen = seen || l.held > 0
-		}
-		for _, t := range totals {
-			seen = seen || t.Spent > 0
-		}
-		if seen {
-			fence = h.ttl
-		}
-	}
 	res, exp := m.resKeys(tenantID)
-	keys := append(make([]string, 0, 4+len(order)), m.epochKey(tenantID), res, exp, m.fenceKey(tenantID))
-	args := make([]any, 0, 5+3*len(order))
-	args = append(args, newEpoch(), h.instance, h.ttl.Milliseconds(), ms(now), fence.Milliseconds())
+	keys := append(make([]string, 0, 3+len(order)), m.epochKey(tenantID), res, exp)
+	args := make([]any, 0, 4+3*len(order))
+	args = append(args, newEpoch(), h.instance, h.ttl.Milliseconds(), ms(now))
 	for _, k := range order {
 		e := byKey[k]
 		keys = append(keys, k)
@@ -237,42 +184,19 @@ func (m *RedisMeter) recoverTenant(ctx context.Context, tenantID string) error {
 	m.emu.Lock()
 	m.epochs[tenantID] = ep
 	m.emu.Unlock()
+	if created == 1 && h.settle > 0 {
+		// Other instances put their leases back when their next probe sees the new
+		// epoch; hold this tenant's requests until they have had the time to.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(h.settle):
+		}
+	}
 	m.recoveries.Add(1)
 	m.logger.InfoContext(ctx, "budget counters recovered from the ledger and live reservations",
-		"tenant_id", tenantID, "counters", len(order), "ledger_totals", len(totals), "leases", len(h.leases),
-		"created", created == 1, "fence", fence.String())
+		"tenant_id", tenantID, "counters", len(order), "ledger_totals", len(totals), "leases", len(h.leases))
 	return nil
-}
-
-// endFence ends the tenant's fence that has run out, once for all callers waiting
-// on it: spent is raised to the ledger's totals read now, since a peer may have made
-// durable, after the recovery read the ledger, what it had spent and flushed under
-// the lost epoch (and it holds no lease that would have made it recover).
-func (m *RedisMeter) endFence(ctx context.Context, tenantID string) error {
-	_, err, _ := m.recovering.Do("fence/"+tenantID, func() (any, error) {
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		var totals []ScopeTotal
-		if m.ledgerTotals != nil {
-			var err error
-			if totals, err = m.ledgerTotals(rctx, tenantID); err != nil {
-				return nil, errkind.Wrap(errkind.Unavailable, err, "ending the recovery of tenant %s's budget counters: the ledger is unavailable", tenantID)
-			}
-		}
-		now := m.clock()
-		tag := tenantTag(m.prefix, tenantID)
-		keys := make([]string, 0, 1+len(totals))
-		keys = append(keys, m.fenceKey(tenantID))
-		args := make([]any, 0, 1+2*len(totals))
-		args = append(args, ms(now))
-		for _, t := range totals {
-			keys = append(keys, budgetKey(tag, t.asLimit(), t.periodKey(now)))
-			args = append(args, int64(t.Spent), t.Period.counterTTL().Milliseconds())
-		}
-		err := endFenceScript.Run(rctx, m.client, keys, args...).Err()
-		return nil, m.observe(rctx, "end_fence", err)
-	})
-	return err
 }
 
 func newEpoch() string {

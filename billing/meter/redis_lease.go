@@ -17,7 +17,7 @@ type leaseGrant struct {
 // A grant of 0 means the counter's remaining room is below need.
 func (m *RedisMeter) acquireLease(ctx context.Context, c counter, inst string, need, divisor, maxChunk int64, ttl time.Duration, now time.Time) (leaseGrant, error) {
 	tenantID := tenantOfKey(c.key)
-	raw, err := leaseAcquireScript.Run(ctx, m.client, []string{c.key, m.epochKey(tenantID), m.fenceKey(tenantID)},
+	raw, err := leaseAcquireScript.Run(ctx, m.client, []string{c.key, m.epochKey(tenantID)},
 		ms(now), inst, need, divisor, maxChunk, c.max, ttl.Milliseconds(), c.ttl.Milliseconds(), m.knownEpoch(tenantID)).Slice()
 	if err = m.observe(ctx, "lease_acquire", err); err != nil {
 		return leaseGrant{}, err
@@ -41,20 +41,13 @@ func (m *RedisMeter) flushLease(ctx context.Context, c counter, inst string, seq
 // epoch, which it adopts.
 func (m *RedisMeter) parseGrant(tenantID string, raw []any, withGranted bool) (leaseGrant, error) {
 	var g leaseGrant
+	if len(raw) == 1 {
+		if s, _ := raw[0].(string); s == "lost" {
+			return g, errLost
+		}
+	}
 	if len(raw) < 1 {
 		return g, fmt.Errorf("meter: lease script returned no values")
-	}
-	switch s, _ := raw[0].(string); {
-	case s == "lost" && len(raw) == 1:
-		return g, errLost
-	case s == "refresh" && len(raw) == 1:
-		return g, errFenceOver
-	case s == "fenced" && len(raw) == 2:
-		wait, err := toInt(raw[1])
-		if err != nil {
-			return g, err
-		}
-		return g, &fencedError{wait: time.Duration(wait) * time.Millisecond}
 	}
 	m.adoptEpoch(tenantID, raw[len(raw)-1])
 	raw = raw[:len(raw)-1]

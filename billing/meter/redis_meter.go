@@ -62,7 +62,10 @@ type liveReservation struct {
 type leaseHolding struct {
 	instance string
 	ttl      time.Duration
-	leases   []heldLease
+	// settle is how long the instance that recreates a lost epoch waits for its
+	// peers to put their leases back (two of their flush intervals).
+	settle time.Duration
+	leases []heldLease
 }
 
 type heldLease struct {
@@ -93,14 +96,8 @@ type RedisConfig struct {
 	// tenant's counters (their epoch key is gone: FLUSHALL, a restart, a failover
 	// that dropped writes), the first time it meets a tenant, and after an outage;
 	// it then sets each counter to at least the ledger's total plus every live
-	// reservation and lease, and holds the tenant's requests until that is done
-	// (under a LeaseMeter, it fences the tenant for a lease TTL and reads the
-	// ledger again when the fence ends). Nil recovers from live reservations and
-	// leases only (tests).
-	//
-	// Without a LeaseMeter, another instance's reservations in flight are counted
-	// again only at that instance's next operation on the tenant: the deployment
-	// (cmd/tollgate) always leases.
+	// reservation and lease, and holds the tenant's requests until that is done.
+	// Nil recovers from live reservations and leases only (tests).
 	LedgerTotals func(ctx context.Context, tenantID string) ([]ScopeTotal, error)
 }
 
@@ -192,8 +189,8 @@ func (m *RedisMeter) reserve(ctx context.Context, in ReserveInput) (Decision, er
 	now := m.clock()
 	cs := plan(m.prefix, in, now)
 	res, exp := m.resKeys(in.TenantID)
-	keys := make([]string, 0, 4+len(cs))
-	keys = append(keys, res, exp, m.epochKey(in.TenantID), m.fenceKey(in.TenantID))
+	keys := make([]string, 0, 3+len(cs))
+	keys = append(keys, res, exp, m.epochKey(in.TenantID))
 	args := make([]any, 0, 5+4*len(cs))
 	record := encodeRecord(cs)
 	expires := ms(now.Add(in.ttl()))
@@ -211,11 +208,8 @@ func (m *RedisMeter) reserve(ctx context.Context, in ReserveInput) (Decision, er
 		return Decision{}, err
 	}
 	status, _ := raw[0].(string)
-	switch status {
-	case "lost":
+	if status == "lost" {
 		return Decision{}, errLost
-	case "fenced":
-		return fencedDecision(in, raw), nil
 	}
 	idx, _ := raw[1].(int64)
 	m.adoptEpoch(in.TenantID, raw[2])
@@ -238,18 +232,6 @@ func (m *RedisMeter) reserve(ctx context.Context, in ReserveInput) (Decision, er
 		return refusedDecision(in, cs, int(idx)-1, now, st), nil
 	}
 	return Decision{}, fmt.Errorf("meter reserve: unexpected script status %q", status)
-}
-
-// fencedDecision refuses a request while a recovery's fence lasts; raw is the
-// script's {'fenced', ms left}.
-func fencedDecision(in ReserveInput, raw []any) Decision {
-	wait := time.Second
-	if len(raw) == 2 {
-		if v, err := toInt(raw[1]); err == nil && v > 0 {
-			wait = time.Duration(v) * time.Millisecond
-		}
-	}
-	return Decision{Reason: DecisionReasonMeterUnavailable, Refusal: &Refusal{Requested: int64(in.Amount), RetryAfter: wait}}
 }
 
 // parseStates reads n (spent, reserved, leased) triples of integer strings.

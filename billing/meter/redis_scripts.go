@@ -66,38 +66,22 @@ local function epoch_ok(key, known)
   return true, e
 end
 
--- fence_wait is how long (ms) the tenant's counters are still fenced after a
--- recovery recreated them: 0 when not fenced.
-local function fence_wait(key, now)
-  local f = redis.call('GET', key)
-  if f and tonumber(f) > now then return tonumber(f) - now end
-  return 0
-end
-
 local function state(key)
   local v = redis.call('HMGET', key, 'spent', 'reserved', 'leased')
   return v[1] or '0', v[2] or '0', v[3] or '0'
 end
 `
 
-// reserveScript: KEYS = res, exp, epoch, fence, counter...; ARGV = now ms, request
-// id, expiry ms, record, known epoch, then per counter: max (-1 none), hard (0/1),
+// reserveScript: KEYS = res, exp, epoch, counter...; ARGV = now ms, request id,
+// expiry ms, record, known epoch, then per counter: max (-1 none), hard (0/1),
 // amount, key ttl ms. Returns {status, index, epoch, spent1, reserved1, leased1, ...}
 // with the counters' values before this reservation; status is ok, refused (index is
-// the 1-based counter), duplicate, expired, lost (nothing else returned: the
-// tenant's counters must be recovered first) or fenced ({'fenced', ms left}: a
-// request with a hard limit waits until the fence of a recovery ends).
+// the 1-based counter), duplicate, expired, or lost (nothing else returned: the
+// tenant's counters must be recovered first).
 const reserveLua = luaHelpers + `
 local ok, ep = epoch_ok(KEYS[3], ARGV[5])
 if not ok then return {'lost'} end
 local now = tonumber(ARGV[1])
-local wait = fence_wait(KEYS[4], now)
-if wait > 0 then
-  for i = 5, #KEYS do
-    local b = 5 + (i - 5) * 4
-    if ARGV[b + 2] == '1' and tonumber(ARGV[b + 1]) >= 0 then return {'fenced', istr(wait)} end
-  end
-end
 reap(KEYS[1], KEYS[2], now)
 local status = 'ok'
 local rec = redis.call('HGET', KEYS[1], ARGV[2])
@@ -105,9 +89,9 @@ if rec then
   if string.sub(rec, 1, 1) == 'x' then status = 'expired' else status = 'duplicate' end
 end
 local out = {status, 0, ep}
-for i = 5, #KEYS do
+for i = 4, #KEYS do
   local key = KEYS[i]
-  local b = 5 + (i - 5) * 4
+  local b = 5 + (i - 4) * 4
   reap_leases(key, now)
   local s, r, l = state(key)
   out[#out + 1] = s
@@ -117,13 +101,13 @@ for i = 5, #KEYS do
   if status == 'ok' and ARGV[b + 2] == '1' and max >= 0
      and tonumber(s) + tonumber(r) + tonumber(l) + tonumber(ARGV[b + 3]) > max then
     status = 'refused'
-    out[2] = i - 4
+    out[2] = i - 3
   end
 end
 out[1] = status
 if status ~= 'ok' then return out end
-for i = 5, #KEYS do
-  local b = 5 + (i - 5) * 4
+for i = 4, #KEYS do
+  local b = 5 + (i - 4) * 4
   redis.call('HINCRBY', KEYS[i], 'reserved', ARGV[b + 3])
   redis.call('PEXPIRE', KEYS[i], ARGV[b + 4])
 end
@@ -189,26 +173,17 @@ return #KEYS
 `
 
 // leaseAcquireScript moves budget from a counter's remaining room to the instance's
-// lease. KEYS = counter, epoch, fence; ARGV = now ms, instance, need, divisor, cap (-1
+// lease. KEYS = counter, epoch; ARGV = now ms, instance, need, divisor, cap (-1
 // none), max, lease ttl ms, key ttl ms, known epoch. When remaining >= need it grants a chunk of
 // remaining/divisor, at most cap, at least need, never more than remaining; else
 // nothing. It renews the instance's lease expiry either way. Returns {granted, lease
-// now held, spent, reserved, leased, epoch} (values before the grant), {'lost'}, or
-// {'fenced', ms left} while a recovery's fence lasts (KEYS[3]): nothing is granted
-// then, since peers may still hold leases of the lost epoch that are not counted yet;
-// {'refresh'} once it has ended but the spent counters were not raised to the ledger
-// again (endFenceScript).
+// now held, spent, reserved, leased, epoch} (values before the grant), or {'lost'}.
 const leaseAcquireLua = luaHelpers + `
 local ok, ep = epoch_ok(KEYS[2], ARGV[9])
 if not ok then return {'lost'} end
 redis.call('PEXPIRE', KEYS[2], epochTTLms)
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
-local fence = redis.call('GET', KEYS[3])
-if fence then
-  if tonumber(fence) > now then return {'fenced', istr(tonumber(fence) - now)} end
-  return {'refresh'}
-end
 local inst = ARGV[2]
 reap_leases(key, now)
 local s, r, l = state(key)
@@ -276,19 +251,17 @@ return {istr(held), s, r, l, ep}
 // what it still holds locally (leased is recomputed as the sum of every instance's
 // lease, so instances recover one by one), and this instance's live reservations are
 // put back where missing, so they settle normally. The epoch is created when
-// missing, and then, when fence ms > 0, so is the fence: until now + fence ms no
-// new lease is granted and no hard reservation is made outside leases (see
-// recover.go). Returns {epoch, 1 when this call created it else 0}.
-// KEYS = epoch, res, exp, fence, counter...; ARGV = new epoch, instance, lease ttl
-// ms, now ms, fence ms, then per counter: ledger total (-1: none), own lease (-1:
-// leave), key ttl ms; then per reservation: request id, expiry ms, record.
+// missing. Returns {epoch, 1 when this call created it else 0}.
+// KEYS = epoch, res, exp, counter...; ARGV = new epoch, instance, lease ttl ms, now
+// ms, then per counter: ledger total (-1: none), own lease (-1: leave), key ttl ms;
+// then per reservation: request id, expiry ms, record.
 const recoverLua = luaHelpers + `
-local n = #KEYS - 4
+local n = #KEYS - 3
 local inst = ARGV[2]
 local now = tonumber(ARGV[4])
 for i = 1, n do
-  local key = KEYS[4 + i]
-  local b = 5 + (i - 1) * 3
+  local key = KEYS[3 + i]
+  local b = 4 + (i - 1) * 3
   local total = tonumber(ARGV[b + 1])
   local mine = tonumber(ARGV[b + 2])
   if total >= 0 and num(redis.call('HGET', key, 'spent')) < total then
@@ -309,7 +282,7 @@ for i = 1, n do
   end
   redis.call('PEXPIRE', key, ARGV[b + 3])
 end
-local r = 6 + n * 3
+local r = 5 + n * 3
 while r + 2 <= #ARGV do
   local id, expiry, rec = ARGV[r], ARGV[r + 1], ARGV[r + 2]
   if not redis.call('HGET', KEYS[2], id) then
@@ -328,34 +301,9 @@ if not ep then
   ep = ARGV[1]
   created = 1
   redis.call('SET', KEYS[1], ep)
-  local fence = tonumber(ARGV[5])
-  if fence > 0 then
-    -- Kept a day past its end, for the first lease request after it to end it.
-    redis.call('SET', KEYS[4], istr(now + fence), 'PX', istr(fence + 86400000))
-  end
 end
 redis.call('PEXPIRE', KEYS[1], epochTTLms)
 return {ep, created}
-`
-
-// endFenceScript ends a recovery's fence that has run out: it raises each counter's
-// spent to the ledger's total read after the fence (never lowers it), which now
-// includes what peers spent under the lost epoch but made durable only after the
-// recovery read the ledger, and deletes the fence. KEYS = fence, counter...; ARGV =
-// now ms, then per counter: ledger total, key ttl ms. Returns 1 when it ended the
-// fence, 0 when there was none or it has not run out.
-const endFenceLua = luaHelpers + `
-local f = redis.call('GET', KEYS[1])
-if not f or tonumber(f) > tonumber(ARGV[1]) then return 0 end
-for i = 2, #KEYS do
-  local total = tonumber(ARGV[2 * i - 2])
-  if num(redis.call('HGET', KEYS[i], 'spent')) < total then
-    redis.call('HSET', KEYS[i], 'spent', istr(total))
-    redis.call('PEXPIRE', KEYS[i], ARGV[2 * i - 1])
-  end
-end
-redis.call('DEL', KEYS[1])
-return 1
 `
 
 // Scripts are compiled once per process; redis.Script runs EVALSHA and falls back to
@@ -368,5 +316,4 @@ var (
 	leaseAcquireScript = redis.NewScript(leaseAcquireLua)
 	leaseFlushScript   = redis.NewScript(leaseFlushLua)
 	recoverScript      = redis.NewScript(recoverLua)
-	endFenceScript     = redis.NewScript(endFenceLua)
 )
