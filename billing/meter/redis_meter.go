@@ -148,6 +148,13 @@ func (m *RedisMeter) observe(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	if cc, ok := m.client.(*redis.ClusterClient); ok {
+		// After a failover the dead master's slots moved to its replica; a client
+		// that only dials the dead address (connection refused, no MOVED answer)
+		// learns of it only when asked to reload the slot map. The reload is lazy
+		// and coalesced, so asking on every failure costs nothing.
+		cc.ReloadState(ctx)
+	}
 	if m.healthy {
 		m.logger.WarnContext(ctx, "redis unreachable", "op", op, "error", err)
 		m.health, m.healthy = Health{State: HealthStateUnavailable, Detail: err.Error(), Since: m.clock()}, false
