@@ -3,6 +3,7 @@ package meter
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 )
 
@@ -12,8 +13,21 @@ import (
 func (m *LeaseMeter) Run(ctx context.Context) error {
 	t := time.NewTicker(m.cfg.FlushInterval)
 	defer t.Stop()
+	beat := time.NewTicker(PeerBeatEvery)
+	defer beat.Stop()
+	var beating atomic.Bool
 	for {
 		select {
+		case <-beat.C:
+			// In its own goroutine: a slow database must not delay the flushes.
+			if m.cfg.Peers != nil && beating.CompareAndSwap(false, true) {
+				go func() {
+					defer beating.Store(false)
+					if err := m.cfg.Peers.Beat(ctx, m.cfg.InstanceID); err != nil && ctx.Err() == nil {
+						m.logger.WarnContext(ctx, "meter instance heartbeat failed", "error", err)
+					}
+				}()
+			}
 		case <-ctx.Done():
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 			defer cancel()
@@ -33,15 +47,38 @@ func (m *LeaseMeter) Run(ctx context.Context) error {
 // leases as due. Run calls it; tests and Rebuild call it directly.
 func (m *LeaseMeter) Flush(ctx context.Context) error { return m.flushAll(ctx, false) }
 
-// ReturnLeases flushes and hands every unused lease back to Redis, for shutdown.
-func (m *LeaseMeter) ReturnLeases(ctx context.Context) error { return m.flushAll(ctx, true) }
+// ReturnLeases flushes and hands every unused lease back to Redis, for shutdown;
+// once nothing is held any more, it removes this instance from the peer record.
+func (m *LeaseMeter) ReturnLeases(ctx context.Context) error {
+	if err := m.flushAll(ctx, true); err != nil {
+		return err
+	}
+	if m.cfg.Peers == nil {
+		return nil
+	}
+	m.joinMu.Lock()
+	defer m.joinMu.Unlock()
+	m.mu.Lock()
+	for _, l := range m.leases {
+		if l.granted > 0 || l.reserved > 0 || l.pending > 0 || l.inflight != nil {
+			m.mu.Unlock()
+			return nil // still serving: keep the record
+		}
+	}
+	clear(m.joined)
+	m.mu.Unlock()
+	return m.cfg.Peers.Retire(ctx, m.cfg.InstanceID)
+}
 
 func (m *LeaseMeter) flushAll(ctx context.Context, final bool) error {
 	now := m.clock()
 	m.mu.Lock()
 	m.sweep(now)
 	var work []*lease
-	held := map[string]bool{} // tenants this instance holds budget of
+	held := map[string]bool{} // tenants this instance holds budget of, or is recorded as holding
+	for _, t := range m.joinedTenants() {
+		held[t] = true
+	}
 	for k, l := range m.leases {
 		if l.granted > 0 || l.reserved > 0 || l.pending > 0 || l.inflight != nil {
 			held[tenantOfKey(k)] = true
@@ -88,6 +125,9 @@ func (m *LeaseMeter) flushAll(ctx context.Context, final bool) error {
 		if err != nil {
 			return err
 		}
+	}
+	if !final {
+		m.leaveIdle(ctx)
 	}
 	// The store lost these tenants' counters: recover them; the next flush sends
 	// what was refused.

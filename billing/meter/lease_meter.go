@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -54,6 +55,11 @@ type LeaseMeter struct {
 	lastFail  time.Time
 	downErr   string
 	stats     LeaseStats
+
+	// joinMu orders Peers.Join and Peers.Leave calls; joined (guarded by mu) is the
+	// set of tenants this instance is recorded as a holder of.
+	joinMu sync.Mutex
+	joined map[string]bool
 }
 
 // LeaseConfig configures a LeaseMeter. Zero fields take the defaults shown.
@@ -80,6 +86,11 @@ type LeaseConfig struct {
 	// FailOpen allows requests that cannot be covered while Redis is unreachable
 	// instead of refusing them. The overshoot is counted in Stats. Default false.
 	FailOpen bool
+	// Peers, when set, records durably which tenants this instance may hold budget
+	// of, so that a recovery after Redis lost a tenant's counters waits for exactly
+	// the live instances holding some (see Peers). Nil: a recovery waits two flush
+	// intervals instead, which a starved peer can miss.
+	Peers Peers
 }
 
 func (c LeaseConfig) withDefaults() LeaseConfig {
@@ -160,9 +171,84 @@ func NewLeaseMeter(logger *slog.Logger, inner *RedisMeter, clock Clock, cfg Leas
 		logger: logger.With("component", "billing.meter", "meter", "lease", "instance", cfg.InstanceID),
 		leases: make(map[string]*lease),
 		res:    make(map[string]*leaseRes),
+		joined: make(map[string]bool),
 	}
 	inner.leasesOf = m.holding
+	inner.peers = cfg.Peers
 	return m
+}
+
+// join records this instance as a holder of the tenant's budget before it takes a
+// lease. A failure is logged, not fatal: the peer record only matters if Redis
+// loses the tenant's counters too, and the next lease retries it.
+func (m *LeaseMeter) join(ctx context.Context, tenantID string) {
+	if m.cfg.Peers == nil {
+		return
+	}
+	m.mu.Lock()
+	done := m.joined[tenantID]
+	m.mu.Unlock()
+	if done {
+		return
+	}
+	m.joinMu.Lock()
+	defer m.joinMu.Unlock()
+	m.mu.Lock()
+	done = m.joined[tenantID]
+	m.mu.Unlock()
+	if done {
+		return
+	}
+	if err := m.cfg.Peers.Join(ctx, m.cfg.InstanceID, tenantID); err != nil {
+		m.logger.WarnContext(ctx, "recording this instance as a budget lease holder failed; a Redis data loss now could let peers lease this instance's budget again", "tenant_id", tenantID, "error", err)
+		return
+	}
+	m.mu.Lock()
+	m.joined[tenantID] = true
+	m.mu.Unlock()
+}
+
+// leaveIdle drops this instance's holder records of tenants it keeps no lease
+// entry of (nothing leased, reserved or unflushed).
+func (m *LeaseMeter) leaveIdle(ctx context.Context) {
+	if m.cfg.Peers == nil {
+		return
+	}
+	m.joinMu.Lock()
+	defer m.joinMu.Unlock()
+	m.mu.Lock()
+	var idle []string
+	for t := range m.joined {
+		idle = append(idle, t)
+	}
+	for k := range m.leases {
+		if t := tenantOfKey(k); m.joined[t] {
+			idle = slices.DeleteFunc(idle, func(s string) bool { return s == t })
+		}
+	}
+	m.mu.Unlock()
+	if len(idle) == 0 {
+		return
+	}
+	if err := m.cfg.Peers.Leave(ctx, m.cfg.InstanceID, idle); err != nil {
+		m.logger.DebugContext(ctx, "dropping idle lease-holder records failed; will retry", "error", err)
+		return
+	}
+	m.mu.Lock()
+	for _, t := range idle {
+		delete(m.joined, t)
+	}
+	m.mu.Unlock()
+}
+
+// joinedTenants returns the tenants this instance is recorded as a holder of;
+// m.mu is held.
+func (m *LeaseMeter) joinedTenants() []string {
+	out := make([]string, 0, len(m.joined))
+	for t := range m.joined {
+		out = append(out, t)
+	}
+	return out
 }
 
 // holding reports this instance's leases of the tenant's counters for a recovery:
@@ -390,6 +476,7 @@ func (m *LeaseMeter) acquire(ctx context.Context, c counter, need int64) (leaseG
 	if c.kind != kindMoney {
 		maxChunk = -1
 	}
+	m.join(ctx, tenantOfKey(c.key))
 	sent := m.clock()
 	g, err := m.inner.acquireLease(ctx, c, m.cfg.InstanceID, need, m.cfg.ChunkDivisor, maxChunk, m.cfg.LeaseTTL, sent)
 	m.mu.Lock()

@@ -158,3 +158,134 @@ func TestLeaseMeterFailOpenCountsOvershoot(t *testing.T) {
 	require.Equal(t, billing.NanoUSD(300), st.FailOpenOvershoot)
 	sw.SetDown(false)
 }
+
+// After Redis lost a tenant's counters, a replica must not lease again before every
+// live peer holding budget of the tenant has put it back, however late that peer
+// notices the loss (a starved process can miss any fixed wait). Replica A below
+// has no flush loop: it notices only when the test flushes it.
+func TestLeaseMeterRecoveryWaitsForEveryLiveHolder(t *testing.T) {
+	t.Parallel()
+	client := testredis.Cluster(t)
+	prefix := testredis.Prefix(t)
+	clock := metertest.NewClock()
+	ctx := t.Context()
+	limits := []meter.Limit{{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1_000, Hard: true}}
+	peers := meter.NewMemoryPeers()
+	rc := meter.RedisConfig{KeyPrefix: prefix}
+	starved := meter.NewLeaseMeter(testLogger(t), meter.NewRedisMeter(testLogger(t), client, clock.Now, rc), clock.Now,
+		meter.LeaseConfig{InstanceID: "aaaa", Peers: peers})
+	b := newLeaseMeterWith(t, client, clock.Now, rc, meter.LeaseConfig{InstanceID: "bbbb", Peers: peers})
+	reserve := func(m meter.Meter, id string, amount billing.NanoUSD) meter.Decision {
+		d, err := m.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: id, Amount: amount, Limits: limits})
+		require.NoError(t, err)
+		return d
+	}
+	// Given replica A holds 600 in flight (its lease covers it),
+	require.True(t, reserve(starved, "a1", 600).Allowed)
+	holders, err := peers.Holders(ctx, "acme")
+	require.NoError(t, err)
+	require.Equal(t, []string{"aaaa"}, holders)
+	// when Redis loses the tenant's counters and replica B serves next,
+	loseTenant(t, client, prefix)("acme")
+	got := make(chan meter.Decision, 1)
+	go func() { got <- reserve(b, "b1", 500) }()
+	// then B waits for A, and so does B's next request, started while B's
+	// recovery is under way (it must not lease in the new epoch meanwhile),
+	time.Sleep(100 * time.Millisecond)
+	next := make(chan meter.Decision, 1)
+	go func() { next <- reserve(b, "b1x", 500) }()
+	select {
+	case d := <-got:
+		t.Fatalf("replica B decided before replica A put its lease back: %+v", d)
+	case d := <-next:
+		t.Fatalf("replica B's next request decided before replica A put its lease back: %+v", d)
+	case <-time.After(300 * time.Millisecond):
+	}
+	// and once A notices the loss and puts its 600 back, B is refused: 600 + 500 > 1,000.
+	require.NoError(t, starved.Flush(ctx))
+	for _, ch := range []chan meter.Decision{got, next} {
+		select {
+		case d := <-ch:
+			require.False(t, d.Allowed, "B leased budget that A holds")
+			require.Equal(t, meter.DecisionReasonBudgetExceeded, d.Reason)
+		case <-time.After(10 * time.Second):
+			t.Fatal("replica B still waits after replica A recovered")
+		}
+	}
+	require.True(t, reserve(b, "b2", 400).Allowed)
+	require.False(t, reserve(b, "b3", 1).Allowed)
+}
+
+// A holder that died does not keep a recovery waiting: once it is no longer live,
+// the recovering replica goes on with what is durable.
+func TestLeaseMeterRecoveryDoesNotWaitForDeadHolder(t *testing.T) {
+	t.Parallel()
+	client := testredis.Cluster(t)
+	prefix := testredis.Prefix(t)
+	clock := metertest.NewClock()
+	ctx := t.Context()
+	limits := []meter.Limit{{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1_000, Hard: true}}
+	peers := meter.NewMemoryPeers()
+	rc := meter.RedisConfig{KeyPrefix: prefix}
+	dead := meter.NewLeaseMeter(testLogger(t), meter.NewRedisMeter(testLogger(t), client, clock.Now, rc), clock.Now,
+		meter.LeaseConfig{InstanceID: "dddd", Peers: peers})
+	b := newLeaseMeterWith(t, client, clock.Now, rc, meter.LeaseConfig{InstanceID: "bbbb", Peers: peers})
+	d, err := dead.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "d1", Amount: 100, Limits: limits})
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	loseTenant(t, client, prefix)("acme")
+	got := make(chan meter.Decision, 1)
+	go func() {
+		d, err := b.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "b1", Amount: 100, Limits: limits})
+		require.NoError(t, err)
+		got <- d
+	}()
+	select {
+	case d := <-got:
+		t.Fatalf("replica B decided while the holder was still live: %+v", d)
+	case <-time.After(200 * time.Millisecond):
+	}
+	peers.Kill("dddd")
+	select {
+	case d := <-got:
+		require.True(t, d.Allowed, "%+v", d.Refusal)
+	case <-time.After(10 * time.Second):
+		t.Fatal("replica B waits for a dead holder")
+	}
+}
+
+// An instance that no longer holds anything of a tenant drops its holder record,
+// and a graceful stop removes the instance.
+func TestLeaseMeterLeavesPeerRecord(t *testing.T) {
+	t.Parallel()
+	client := testredis.Cluster(t)
+	clock := metertest.NewClock()
+	ctx := t.Context()
+	limits := []meter.Limit{{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 1_000, Hard: true}}
+	peers := meter.NewMemoryPeers()
+	m := meter.NewLeaseMeter(testLogger(t), meter.NewRedisMeter(testLogger(t), client, clock.Now, meter.RedisConfig{KeyPrefix: testredis.Prefix(t)}), clock.Now,
+		meter.LeaseConfig{InstanceID: "cccc", IdleReturn: time.Second, Peers: peers})
+	d, err := m.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "r1", Amount: 100, Limits: limits})
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	_, err = m.Settle(ctx, meter.SettleInput{TenantID: "acme", RequestID: "r1", Actual: 100})
+	require.NoError(t, err)
+	holders := func() []string { h, err := peers.Holders(ctx, "acme"); require.NoError(t, err); return h }
+	require.Equal(t, []string{"cccc"}, holders())
+	// Idle: the first flush returns the lease, a later one forgets the entry and the record.
+	clock.Advance(2 * time.Second)
+	require.NoError(t, m.Flush(ctx))
+	require.Equal(t, []string{"cccc"}, holders(), "the record stays while a lease entry exists")
+	clock.Advance(2 * time.Second)
+	require.NoError(t, m.Flush(ctx))
+	require.Empty(t, holders())
+	// A new lease records it again; a graceful stop removes the instance.
+	d, err = m.Reserve(ctx, meter.ReserveInput{TenantID: "acme", RequestID: "r2", Amount: 100, Limits: limits})
+	require.NoError(t, err)
+	require.True(t, d.Allowed)
+	require.Equal(t, []string{"cccc"}, holders())
+	_, err = m.Release(ctx, meter.ReleaseInput{TenantID: "acme", RequestID: "r2"})
+	require.NoError(t, err)
+	require.NoError(t, m.ReturnLeases(ctx))
+	require.Empty(t, holders())
+}

@@ -33,9 +33,14 @@ import (
 //
 // Every other instance finds the new epoch different from the one it knew (a
 // LeaseMeter probes the epochs of the tenants it holds leases of on every flush
-// tick), and recovers in turn with its own leases and reservations; the instance
-// that created the new epoch holds the tenant for two flush intervals so that they
-// can. Spent may end up counted
+// tick), and recovers in turn with its own leases and reservations. No instance
+// leases in the new epoch before every live instance recorded as holding budget of
+// the tenant (Peers, kept in the control database) has put its holdings back: each
+// recovery marks its instance in the tenant's peers hash and waits until the
+// holders are all there (awaitPeers), and the new epoch becomes the one this
+// instance's scripts accept only then. A holder that died stops counting when its
+// heartbeat ages past PeerLiveWindow. Without Peers, the instance that created the
+// epoch holds the tenant for two flush intervals instead. Spent may end up counted
 // twice for the few requests settled just before the loss (ledger and a resent
 // flush), never too low; the reconcile job later lowers such drift to the ledger.
 
@@ -157,7 +162,7 @@ func (m *RedisMeter) recoverTenant(ctx context.Context, tenantID string) error {
 		}
 	}
 	res, exp := m.resKeys(tenantID)
-	keys := append(make([]string, 0, 3+len(order)), m.epochKey(tenantID), res, exp)
+	keys := append(make([]string, 0, 4+len(order)), m.epochKey(tenantID), res, exp, m.peersKey(tenantID))
 	args := make([]any, 0, 4+3*len(order))
 	args = append(args, newEpoch(), h.instance, h.ttl.Milliseconds(), ms(now))
 	for _, k := range order {
@@ -181,22 +186,78 @@ func (m *RedisMeter) recoverTenant(ctx context.Context, tenantID string) error {
 	}
 	ep, _ := raw[0].(string)
 	created, _ := raw[1].(int64)
-	m.emu.Lock()
-	m.epochs[tenantID] = ep
-	m.emu.Unlock()
-	if created == 1 && h.settle > 0 {
-		// Other instances put their leases back when their next probe sees the new
-		// epoch; hold this tenant's requests until they have had the time to.
+	switch {
+	case m.peers != nil && h.instance != "":
+		if err := m.awaitPeers(ctx, tenantID, ep); err != nil {
+			return err
+		}
+	case created == 1 && h.settle > 0:
+		// Without a peer record, give the other instances the time their next
+		// probe takes to see the new epoch and put their leases back.
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(h.settle):
 		}
 	}
+	// Only now may this instance's other requests use the new epoch: until every
+	// holder is back, their scripts answer "lost" and they wait on this recovery.
+	m.emu.Lock()
+	m.epochs[tenantID] = ep
+	m.emu.Unlock()
 	m.recoveries.Add(1)
 	m.logger.InfoContext(ctx, "budget counters recovered from the ledger and live reservations",
 		"tenant_id", tenantID, "counters", len(order), "ledger_totals", len(totals), "leases", len(h.leases))
 	return nil
+}
+
+// peersKey is the tenant's hash of instance -> the epoch it last recovered into,
+// plus peersDone -> the epoch every live holder has recovered into.
+func (m *RedisMeter) peersKey(tenantID string) string {
+	return tenantTag(m.prefix, tenantID) + ":peers"
+}
+
+// peersDone is the peers-hash field of the complete epoch (instance ids are hex).
+const peersDone = "!done"
+
+// awaitPeers returns once every live instance that may hold budget of the tenant
+// (Peers.Holders) has put its leases and reservations back into epoch ep, so that
+// nothing leased afterwards can count on budget a peer already holds. Instances
+// that died stop counting when their heartbeat ages past PeerLiveWindow. Bounded by
+// ctx: a peer that stays alive and never recovers keeps the tenant refused (503),
+// never over budget.
+func (m *RedisMeter) awaitPeers(ctx context.Context, tenantID, ep string) error {
+	key := m.peersKey(tenantID)
+	wait := 5 * time.Millisecond
+	for {
+		seen, err := m.client.HGetAll(ctx, key).Result()
+		if err = m.observe(ctx, "await_peers", err); err != nil {
+			return err
+		}
+		if seen[peersDone] == ep {
+			return nil
+		}
+		holders, err := m.peers.Holders(ctx, tenantID)
+		if err != nil {
+			return errkind.Wrap(errkind.Unavailable, err, "recovering the budget counters of tenant %s: the list of meter instances is unavailable", tenantID)
+		}
+		var missing []string
+		for _, inst := range holders {
+			if seen[inst] != ep {
+				missing = append(missing, inst)
+			}
+		}
+		if len(missing) == 0 {
+			err := m.client.HSet(ctx, key, peersDone, ep).Err()
+			return m.observe(ctx, "await_peers", err)
+		}
+		select {
+		case <-ctx.Done():
+			return errkind.Wrap(errkind.Unavailable, ctx.Err(), "recovering the budget counters of tenant %s: meter instances %v have not put their leases back", tenantID, missing)
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 100*time.Millisecond)
+	}
 }
 
 func newEpoch() string {
@@ -223,8 +284,12 @@ func (m *RedisMeter) changedEpochs(ctx context.Context, tenantIDs []string) ([]s
 	}
 	pipe := m.client.Pipeline()
 	cmds := make([]*redis.StringCmd, len(tenantIDs))
+	dones := make([]*redis.StringCmd, len(tenantIDs))
 	for i, t := range tenantIDs {
 		cmds[i] = pipe.Get(ctx, m.epochKey(t))
+		if m.peers != nil && m.knownEpoch(t) == "" {
+			dones[i] = pipe.HGet(ctx, m.peersKey(t), peersDone)
+		}
 	}
 	_, err := pipe.Exec(ctx)
 	if err = m.observe(ctx, "epoch_probe", err); err != nil {
@@ -236,7 +301,9 @@ func (m *RedisMeter) changedEpochs(ctx context.Context, tenantIDs []string) ([]s
 		switch known := m.knownEpoch(t); {
 		case err != nil:
 			out = append(out, t)
-		case known == "":
+		case known == "" && (m.peers == nil || (dones[i] != nil && dones[i].Val() == v)):
+			// Met the tenant without holding anything of it yet: adopt the epoch
+			// (with peers, only once every holder is back in it).
 			m.adoptEpoch(t, v)
 		case v != known:
 			out = append(out, t)

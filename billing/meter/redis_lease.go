@@ -18,7 +18,7 @@ type leaseGrant struct {
 func (m *RedisMeter) acquireLease(ctx context.Context, c counter, inst string, need, divisor, maxChunk int64, ttl time.Duration, now time.Time) (leaseGrant, error) {
 	tenantID := tenantOfKey(c.key)
 	raw, err := leaseAcquireScript.Run(ctx, m.client, []string{c.key, m.epochKey(tenantID)},
-		ms(now), inst, need, divisor, maxChunk, c.max, ttl.Milliseconds(), c.ttl.Milliseconds(), m.knownEpoch(tenantID)).Slice()
+		ms(now), inst, need, divisor, maxChunk, c.max, ttl.Milliseconds(), c.ttl.Milliseconds(), m.leaseEpoch(ctx, tenantID)).Slice()
 	if err = m.observe(ctx, "lease_acquire", err); err != nil {
 		return leaseGrant{}, err
 	}
@@ -30,11 +30,32 @@ func (m *RedisMeter) acquireLease(ctx context.Context, c counter, inst string, n
 func (m *RedisMeter) flushLease(ctx context.Context, c counter, inst string, seq, delta, ret int64, ttl time.Duration, now time.Time) (leaseGrant, error) {
 	tenantID := tenantOfKey(c.key)
 	raw, err := leaseFlushScript.Run(ctx, m.client, []string{c.key, m.epochKey(tenantID)},
-		ms(now), inst, seq, delta, ret, ttl.Milliseconds(), c.ttl.Milliseconds(), m.knownEpoch(tenantID)).Slice()
+		ms(now), inst, seq, delta, ret, ttl.Milliseconds(), c.ttl.Milliseconds(), m.leaseEpoch(ctx, tenantID)).Slice()
 	if err = m.observe(ctx, "lease_flush", err); err != nil {
 		return leaseGrant{}, err
 	}
 	return m.parseGrant(tenantID, raw, false)
+}
+
+// leaseEpoch is the epoch a lease script checks against. An instance that has not
+// met the tenant yet must not accept whatever epoch it finds while peers are
+// recorded: the epoch may be one whose recovery still waits for a holder. It adopts
+// the epoch only once every holder is back in it (it held nothing before, so it has
+// nothing to put back); otherwise its script answers "lost" and it joins the
+// recovery.
+func (m *RedisMeter) leaseEpoch(ctx context.Context, tenantID string) string {
+	if ep := m.knownEpoch(tenantID); ep != "" || m.peers == nil {
+		return ep
+	}
+	pipe := m.client.Pipeline()
+	epoch := pipe.Get(ctx, m.epochKey(tenantID))
+	done := pipe.HGet(ctx, m.peersKey(tenantID), peersDone)
+	_, _ = pipe.Exec(ctx) // a failure or a missing key leaves the epoch stale
+	if e := epoch.Val(); e != "" && e == done.Val() {
+		m.adoptEpoch(tenantID, e)
+		return e
+	}
+	return staleEpoch
 }
 
 // parseGrant reads a lease script's answer: errLost, or the values followed by the

@@ -35,6 +35,9 @@ type RedisMeter struct {
 	// leasesOf, set by a LeaseMeter wrapping this meter, reports the leases that
 	// instance holds of a tenant's counters, for recovery.
 	leasesOf func(tenantID string) leaseHolding
+	// peers, set by a LeaseMeter with LeaseConfig.Peers, lists the instances a
+	// recovery waits for.
+	peers Peers
 
 	mu      sync.Mutex
 	health  Health

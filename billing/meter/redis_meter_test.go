@@ -111,8 +111,9 @@ func TestLeaseMeterClusterLoss(t *testing.T) {
 	metertest.RunLoss(t, func(t *testing.T, clock meter.Clock, ledger *metertest.Ledger) (func() meter.Meter, func(string)) {
 		client := testredis.Cluster(t)
 		prefix := testredis.Prefix(t)
+		peers := meter.NewMemoryPeers()
 		return func() meter.Meter {
-			return newLeaseMeterWith(t, client, clock, meter.RedisConfig{KeyPrefix: prefix, LedgerTotals: ledger.Totals}, meter.LeaseConfig{})
+			return newLeaseMeterWith(t, client, clock, meter.RedisConfig{KeyPrefix: prefix, LedgerTotals: ledger.Totals}, meter.LeaseConfig{Peers: peers})
 		}, loseTenant(t, client, prefix)
 	})
 }

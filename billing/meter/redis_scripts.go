@@ -251,16 +251,17 @@ return {istr(held), s, r, l, ep}
 // what it still holds locally (leased is recomputed as the sum of every instance's
 // lease, so instances recover one by one), and this instance's live reservations are
 // put back where missing, so they settle normally. The epoch is created when
-// missing. Returns {epoch, 1 when this call created it else 0}.
-// KEYS = epoch, res, exp, counter...; ARGV = new epoch, instance, lease ttl ms, now
+// missing, and the instance (when it leases) is marked as recovered into that epoch
+// in the peers hash (see awaitPeers). Returns {epoch, 1 when this call created it else 0}.
+// KEYS = epoch, res, exp, peers, counter...; ARGV = new epoch, instance, lease ttl ms, now
 // ms, then per counter: ledger total (-1: none), own lease (-1: leave), key ttl ms;
 // then per reservation: request id, expiry ms, record.
 const recoverLua = luaHelpers + `
-local n = #KEYS - 3
+local n = #KEYS - 4
 local inst = ARGV[2]
 local now = tonumber(ARGV[4])
 for i = 1, n do
-  local key = KEYS[3 + i]
+  local key = KEYS[4 + i]
   local b = 4 + (i - 1) * 3
   local total = tonumber(ARGV[b + 1])
   local mine = tonumber(ARGV[b + 2])
@@ -303,6 +304,10 @@ if not ep then
   redis.call('SET', KEYS[1], ep)
 end
 redis.call('PEXPIRE', KEYS[1], epochTTLms)
+if inst ~= '' then
+  redis.call('HSET', KEYS[4], inst, ep)
+  redis.call('PEXPIRE', KEYS[4], epochTTLms)
+end
 return {ep, created}
 `
 

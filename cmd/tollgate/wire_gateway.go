@@ -190,7 +190,7 @@ func newMeter(a *app, ledgerTotals func(context.Context, string) ([]meter.ScopeT
 		return nil, nil, nil, err
 	}
 	inner := meter.NewRedisMeter(a.logger, client, time.Now, meter.RedisConfig{LedgerTotals: ledgerTotals})
-	lm := meter.NewLeaseMeter(a.logger, inner, time.Now, meter.LeaseConfig{FailOpen: a.cfg.Redis.FailOpen})
+	lm := meter.NewLeaseMeter(a.logger, inner, time.Now, meter.LeaseConfig{FailOpen: a.cfg.Redis.FailOpen, Peers: meter.NewSQLPeers(a.registry.Control())})
 	run := func(ctx context.Context) { go func() { _ = lm.Run(ctx) }() }
 	stop := func(ctx context.Context) {
 		if err := lm.ReturnLeases(ctx); err != nil {

@@ -112,12 +112,13 @@ func RunLoss(t *testing.T, factory LossFactory) {
 		require.True(t, reserve(t, a, "s1", 200).Allowed)
 		settle(t, a, ledger, "s1", 200)
 		require.True(t, reserve(t, a, "a1", 300).Allowed)
-		require.True(t, reserve(t, b, "b1", 400).Allowed)
+		d := reserve(t, b, "b1", 400)
+		require.True(t, d.Allowed, "%s %+v", d.Reason, d.Refusal)
 		flushed(t, a, b)
 		// when the store loses the tenant's counters and each replica serves again,
 		lose(tenant)
-		d := reserve(t, b, "b2", 1)
-		require.True(t, d.Allowed, "%+v", d.Refusal)
+		d = reserve(t, b, "b2", 1)
+		require.True(t, d.Allowed, "%s %+v", d.Reason, d.Refusal)
 		_, err := b.Release(t.Context(), meter.ReleaseInput{TenantID: tenant, RequestID: "b2"})
 		require.NoError(t, err)
 		// then each one counts its own reservations again (200 + 300 + 400 of 1,000),
