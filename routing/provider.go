@@ -36,8 +36,13 @@ var ErrUnsupported = errkind.New(errkind.Invalid, "operation not supported by th
 type Usage struct {
 	// PromptTokens counts all input tokens, cached ones included (OpenAI's convention).
 	PromptTokens int `json:"prompt_tokens"`
-	// CachedTokens is the part of PromptTokens served from the provider's prompt cache.
+	// CachedTokens is the part of PromptTokens served from the provider's prompt
+	// cache (OpenAI's cached_tokens, Anthropic's cache_read_input_tokens).
 	CachedTokens int `json:"cached_tokens"`
+	// CacheWriteTokens is the part of PromptTokens written to the prompt cache
+	// (Anthropic's cache_creation_input_tokens, billed above the input price;
+	// OpenAI writes its cache for free and reports none).
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 	// CompletionTokens counts output tokens, reasoning tokens included.
 	CompletionTokens int `json:"completion_tokens"`
 	// Estimated is true when the upstream reported nothing and Tollgate counted
