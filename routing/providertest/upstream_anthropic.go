@@ -16,9 +16,72 @@ var FakeAnthropicWords = []string{"Hello", " from", " Claude"}
 // max_tokens, alternating roles starting with user) and answers with text, or
 // with a get_weather tool_use block when tools are offered. Usage: input = 10 +
 // number of messages, cache_read = 3, output = number of text pieces (+1 with a tool call).
+// A request with cache_control breakpoints (at most 4, type "ephemeral", as the
+// real API enforces) instead writes its prefix up to the last breakpoint to the
+// fake's cache the first time (cache_creation_input_tokens = FakeCachePrefixTokens,
+// cache_read = 0) and reads it on later requests (cache_read = FakeCachePrefixTokens).
 func NewAnthropicUpstream(t testing.TB, apiKey string) *Upstream {
 	return newUpstream(t, apiKey, serveAnthropic)
 }
+
+// FakeCachePrefixTokens is the size the fake Anthropic upstream gives every
+// cached prefix.
+const FakeCachePrefixTokens = 1500
+
+// anthropicCachePrefix finds the request's cache breakpoints: the prefix up to
+// the last one (system, then messages up to the marked block) as a cache key,
+// their number, and an error message for a malformed breakpoint.
+func anthropicCachePrefix(system any, messages []anthropicFakeMessage) (string, int, string) {
+	var prefix strings.Builder
+	key, marks := "", 0
+	check := func(raw json.RawMessage) string {
+		var b struct {
+			CacheControl *struct {
+				Type string `json:"type"`
+			} `json:"cache_control"`
+		}
+		_ = json.Unmarshal(raw, &b)
+		if b.CacheControl == nil {
+			return ""
+		}
+		if b.CacheControl.Type != "ephemeral" {
+			return "cache_control.type: Input should be 'ephemeral'"
+		}
+		marks++
+		key = prefix.String()
+		return ""
+	}
+	if blocks, ok := system.([]any); ok {
+		for _, b := range blocks {
+			raw, _ := json.Marshal(b)
+			prefix.Write(raw)
+			if msg := check(raw); msg != "" {
+				return "", 0, msg
+			}
+		}
+	} else if sys, ok := system.(string); ok {
+		prefix.WriteString(sys)
+	}
+	for _, m := range messages {
+		prefix.WriteString(m.Role)
+		for _, raw := range m.Content {
+			prefix.Write(raw)
+			if msg := check(raw); msg != "" {
+				return "", 0, msg
+			}
+		}
+	}
+	if marks > 4 {
+		return "", 0, fmt.Sprintf("A maximum of 4 blocks with cache_control may be provided. Found %d.", marks)
+	}
+	return key, marks, ""
+}
+
+type anthropicFakeMessage struct {
+	Role    string            `json:"role"`
+	Content []json.RawMessage `json:"content"`
+}
+
 
 func anthropicError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/json")
@@ -61,10 +124,7 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 		MaxTokens int    `json:"max_tokens"`
 		Stream    bool   `json:"stream"`
 		System    any    `json:"system"`
-		Messages  []struct {
-			Role    string            `json:"role"`
-			Content []json.RawMessage `json:"content"`
-		} `json:"messages"`
+		Messages  []anthropicFakeMessage `json:"messages"`
 		Tools []struct {
 			Name        string          `json:"name"`
 			InputSchema json.RawMessage `json:"input_schema"`
@@ -94,6 +154,25 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 			return
 		}
 	}
+	cacheKey, marks, badCache := anthropicCachePrefix(req.System, req.Messages)
+	if badCache != "" {
+		anthropicError(w, http.StatusBadRequest, "invalid_request_error", badCache)
+		return
+	}
+	cacheRead, cacheWrite := 3, 0
+	if marks > 0 {
+		u.mu.Lock()
+		if u.cached == nil {
+			u.cached = map[string]bool{}
+		}
+		if u.cached[cacheKey] {
+			cacheRead = FakeCachePrefixTokens
+		} else {
+			cacheRead, cacheWrite = 0, FakeCachePrefixTokens
+			u.cached[cacheKey] = true
+		}
+		u.mu.Unlock()
+	}
 	in := 10 + len(req.Messages)
 	out := len(FakeAnthropicWords)
 	withTool := len(req.Tools) > 0
@@ -115,7 +194,7 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"id": "msg_fake", "type": "message", "role": "assistant", "model": req.Model, "content": content,
 			"stop_reason": stop, "stop_sequence": nil,
-			"usage": map[string]int{"input_tokens": in, "output_tokens": out, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 3},
+			"usage": map[string]int{"input_tokens": in, "output_tokens": out, "cache_creation_input_tokens": cacheWrite, "cache_read_input_tokens": cacheRead},
 		})
 		return
 	}
@@ -127,7 +206,7 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 	}
 	send("message_start", map[string]any{"type": "message_start", "message": map[string]any{
 		"id": "msg_fake", "type": "message", "role": "assistant", "model": req.Model, "content": []any{},
-		"stop_reason": nil, "usage": map[string]int{"input_tokens": in, "output_tokens": 1, "cache_read_input_tokens": 3}}})
+		"stop_reason": nil, "usage": map[string]int{"input_tokens": in, "output_tokens": 1, "cache_creation_input_tokens": cacheWrite, "cache_read_input_tokens": cacheRead}}})
 	send("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]string{"type": "text", "text": ""}})
 	send("ping", map[string]string{"type": "ping"})
 	for i, word := range FakeAnthropicWords {
