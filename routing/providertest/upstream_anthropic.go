@@ -82,7 +82,6 @@ type anthropicFakeMessage struct {
 	Content []json.RawMessage `json:"content"`
 }
 
-
 func anthropicError(w http.ResponseWriter, status int, typ, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
@@ -120,12 +119,12 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 		return
 	}
 	var req struct {
-		Model     string `json:"model"`
-		MaxTokens int    `json:"max_tokens"`
-		Stream    bool   `json:"stream"`
-		System    any    `json:"system"`
+		Model     string                 `json:"model"`
+		MaxTokens int                    `json:"max_tokens"`
+		Stream    bool                   `json:"stream"`
+		System    any                    `json:"system"`
 		Messages  []anthropicFakeMessage `json:"messages"`
-		Tools []struct {
+		Tools     []struct {
 			Name        string          `json:"name"`
 			InputSchema json.RawMessage `json:"input_schema"`
 		} `json:"tools"`
