@@ -178,8 +178,8 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 	}
 	ev := ledger.Event{TenantID: tid, RequestID: p.ids.Server, ClientRequestID: p.ids.Client, CreatedAt: p.started.UTC(), KeyID: p.caller.KeyID,
 		MemberID: p.caller.MemberID, ModelRequested: p.decision.Requested, ModelUsed: out.Model.ID, Provider: out.Model.Provider,
-		InputTokens: int64(u.PromptTokens), CachedTokens: int64(u.CachedTokens), OutputTokens: int64(u.CompletionTokens),
-		Cost: cost, LatencyMS: s.d.Clock().Sub(p.started).Milliseconds(), Status: status,
+		InputTokens: int64(u.PromptTokens), CachedTokens: int64(u.CachedTokens), CacheWriteTokens: int64(u.CacheWriteTokens),
+		OutputTokens: int64(u.CompletionTokens), Cost: cost, CacheSaved: out.Model.CacheSaving(u), LatencyMS: s.d.Clock().Sub(p.started).Milliseconds(), Status: status,
 		RouteReason: string(p.decision.Reason)}
 	if out.FallbackReason != routing.FallbackReasonNone {
 		ev.RouteReason += "+fallback:" + string(out.FallbackReason)
