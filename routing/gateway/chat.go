@@ -184,6 +184,10 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 	if out.FallbackReason != routing.FallbackReasonNone {
 		ev.RouteReason += "+fallback:" + string(out.FallbackReason)
 	}
+	if status == ledger.StatusOK {
+		// Its prefix is now warm in the model's prompt cache for the next turn.
+		s.d.Selector.NoteServed(tid, out.Model, req)
+	}
 	if err := s.d.Ledger.Append(ev); err != nil {
 		s.logger.ErrorContext(ctx, "ledger append failed: usage not recorded", "error", err, "cost_nano", int64(cost))
 	}
