@@ -66,7 +66,7 @@ func TestUsageEndpoints(t *testing.T) {
 			require.Equal(t, []string{"day", "model"}, rep.GroupBy)
 			require.Len(t, rep.Series, 6, "3 days × 2 models")
 			require.Equal(t, usagePointDTO{Day: "2026-11-20", Model: "sim-large", usageTotalsDTO: usageTotalsDTO{Requests: 2, InputTokens: 2000,
-				OutputTokens: 500, CostNano: 5_000_000, CostUSD: "0.005000000"}}, rep.Series[0])
+				OutputTokens: 500, CostNano: 5_000_000, CostUSD: "0.005000000", CacheSavedUSD: "0.000000000"}}, rep.Series[0])
 
 			// Filters and other groupings.
 			rep = decode[usageDTO](t, b.do("GET", base+"/usage?"+rng+"&group_by=key&model=sim-large", viewer, nil))
