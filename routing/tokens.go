@@ -392,11 +392,13 @@ func (e *Estimator) Annotate(model string, req *ChatRequest) int {
 }
 
 // EmbeddingTokens bounds the input tokens of an embeddings request (the
-// reservation's size; the upstream reports the true count).
+// reservation's size; the upstream reports the true count): inputs up to 256
+// bytes exactly, longer ones by length (a batch of many inputs would cost
+// milliseconds to count).
 func (e *Estimator) EmbeddingTokens(model string, req *EmbeddingRequest) int {
 	n := req.InputTokens
 	for _, s := range req.Inputs {
-		if e == nil || (e.limit >= 0 && len(s) > e.limit) {
+		if e == nil || (e.limit >= 0 && len(s) > tokenCacheMaxText) {
 			n += upperBoundTokens(s)
 		} else {
 			n += e.CountText(model, s)
