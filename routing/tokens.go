@@ -92,6 +92,10 @@ const (
 	// on gpt-4o at high detail (85 + 8 tiles × 170).
 	imageTokens      = 765
 	imageTokensBound = 1445
+	// toolCallBound bounds the framing of one assistant tool call (OpenAI
+	// renders it as a message to "functions.<name>"), where the estimate uses
+	// the per-message 3.
+	toolCallBound = 12
 	// toolsPromptBound covers the system prompt a provider adds when tools are
 	// offered (Anthropic documents 313–346 tokens), for the bound on models
 	// whose tokenizer Tollgate does not have.
@@ -337,7 +341,7 @@ func (e *Estimator) count(model string, req *ChatRequest, all bool) PromptCount 
 			total.add(e.piece(useO200k, m.Name, now(m.Name), &c.Exact))
 		}
 		for _, tc := range m.ToolCalls {
-			total.add(fixed(tokensPerMessage))
+			total.add(pieceCount{tokensPerMessage, toolCallBound, toolCallBound})
 			total.add(e.piece(useO200k, tc.Function.Name, now(tc.Function.Name), &c.Exact))
 			total.add(e.piece(useO200k, tc.Function.Arguments, now(tc.Function.Arguments), &c.Exact))
 		}
