@@ -199,10 +199,10 @@ func TestAnthropicMarksStablePrefixForPromptCache(t *testing.T) {
 	assistant := msgs[1].(map[string]any)["content"].([]any)[0].(map[string]any)
 	require.Equal(t, map[string]any{"type": "ephemeral"}, assistant["cache_control"])
 	require.NotContains(t, msgs[2].(map[string]any)["content"].([]any)[0], "cache_control", "the new turn is not part of the stable prefix")
-	w := providertest.FakeCachePrefixTokens
-	require.Equal(t, routing.Usage{PromptTokens: 13 + w, CacheWriteTokens: w, CompletionTokens: 3}, resp.Usage)
+	w := providertest.FakeCachePrefixTokens // per breakpoint: two here
+	require.Equal(t, routing.Usage{PromptTokens: 13 + 2*w, CacheWriteTokens: 2 * w, CompletionTokens: 3}, resp.Usage)
 	writeCost := sonnet.UsageCost(resp.Usage)
-	require.Equal(t, 13*sonnet.InputPrice+billing.NanoUSD(w)*sonnet.CacheWritePrice+3*sonnet.OutputPrice, writeCost)
+	require.Equal(t, 13*sonnet.InputPrice+billing.NanoUSD(2*w)*sonnet.CacheWritePrice+3*sonnet.OutputPrice, writeCost)
 	require.Equal(t, sonnet.InputPrice*5/4, sonnet.CacheWritePrice)
 	require.Negative(t, sonnet.CacheSaving(resp.Usage), "a write costs more than it saves on its own")
 
@@ -218,15 +218,16 @@ func TestAnthropicMarksStablePrefixForPromptCache(t *testing.T) {
 		require.NoError(t, s.Close())
 		return s.Usage()
 	}
-	// A streamed write keeps its cache-write count through the OpenAI shape.
+	// Another conversation of the persona reads the system prompt and writes its
+	// own history; a streamed write keeps its count through the OpenAI shape.
 	other, err := routing.ParseChatRequest([]byte(strings.Replace(conv, "Hi!", "Hey!", 1)))
 	require.NoError(t, err)
 	other.CachePrefix = true
-	require.Equal(t, routing.Usage{PromptTokens: 13 + w, CacheWriteTokens: w, CompletionTokens: 3}, stream(other))
+	require.Equal(t, routing.Usage{PromptTokens: 13 + 2*w, CachedTokens: w, CacheWriteTokens: w, CompletionTokens: 3}, stream(other))
 
 	// When the same prefix goes out again (streaming this time), it is read at 0.1x.
 	u := stream(req)
-	require.Equal(t, routing.Usage{PromptTokens: 13 + w, CachedTokens: w, CompletionTokens: 3}, u)
-	require.Equal(t, 13*sonnet.InputPrice+billing.NanoUSD(w)*sonnet.CachedInputPrice+3*sonnet.OutputPrice, sonnet.UsageCost(u))
-	require.Equal(t, billing.NanoUSD(w)*(sonnet.InputPrice-sonnet.CachedInputPrice), sonnet.CacheSaving(u))
+	require.Equal(t, routing.Usage{PromptTokens: 13 + 2*w, CachedTokens: 2 * w, CompletionTokens: 3}, u)
+	require.Equal(t, 13*sonnet.InputPrice+billing.NanoUSD(2*w)*sonnet.CachedInputPrice+3*sonnet.OutputPrice, sonnet.UsageCost(u))
+	require.Equal(t, billing.NanoUSD(2*w)*(sonnet.InputPrice-sonnet.CachedInputPrice), sonnet.CacheSaving(u))
 }

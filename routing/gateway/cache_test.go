@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,10 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
+	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
+	"github.com/tollgate-dev/tollgate/routing/providertest"
 )
 
 // conversation is a request of a companion chat with a long system prompt and
@@ -74,4 +78,46 @@ func TestCachedPrefixIsBilledAtTheCachedPrice(t *testing.T) {
 	require.Equal(t, first.Cost+second.Cost, b.usage(t, bud).Spent)
 	require.InDelta(t, ev.InputTokens, req.PromptTokens, float64(ev.InputTokens)/20, "routing read (close to) the true count")
 	require.GreaterOrEqual(t, req.ReserveTokens(m), req.PromptTokens)
+}
+
+// TestPolicyMarksAnthropicPrefixAndBillsCacheWrites: with the policy's
+// anthropic_cache_control, a conversation sent to an Anthropic model carries
+// cache breakpoints upstream; its first turn is billed the cache write at
+// 1.25x input and the next turn the cache read at 0.1x, and the ledger says so.
+func TestPolicyMarksAnthropicPrefixAndBillsCacheWrites(t *testing.T) {
+	t.Parallel()
+	up := providertest.NewAnthropicUpstream(t, "sk-ant-test")
+	logger := slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, nil))
+	anthropic, err := routing.NewAnthropicProvider(routing.AnthropicConfig{BaseURL: up.URL, APIKey: "sk-ant-test"}, nil, logger)
+	require.NoError(t, err)
+	b := setupWith(t, 0, routing.DefaultCatalog(), anthropic)
+	policy := routing.DefaultPolicy()
+	policy.AnthropicCacheControl = true
+	require.NoError(t, gateway.SavePolicy(t.Context(), b.h, policy, b.catalog))
+	sonnet, _ := b.catalog.Lookup("claude-sonnet-4")
+
+	// Given the option, when two turns of a conversation name Sonnet,
+	_, err = b.svc.Chat(t.Context(), b.caller, ids(), conversation(t, "claude-sonnet-4", "Hi Mia."))
+	require.NoError(t, err)
+	_, err = b.svc.Chat(t.Context(), b.caller, ids(), conversation(t, "claude-sonnet-4", "Hi Mia.", "Hello!", "How are you?"))
+	require.NoError(t, err)
+
+	// then both went out with breakpoints,
+	for _, r := range up.Requests() {
+		require.Contains(t, string(r.Body), `"cache_control":{"type":"ephemeral"}`)
+	}
+	// and the ledger billed the first turn's write (the system prompt), then the
+	// second turn's read of it and write of its history, at their prices.
+	require.NoError(t, b.ledger.Flush(t.Context()))
+	evs, err := ledger.Recent(t.Context(), b.h, time.Now().Add(time.Hour), 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 2)
+	second, first := evs[0], evs[1]
+	w := int64(providertest.FakeCachePrefixTokens)
+	require.Equal(t, [2]int64{0, w}, [2]int64{first.CachedTokens, first.CacheWriteTokens})
+	require.Equal(t, sonnet.UsageCost(routing.Usage{PromptTokens: int(first.InputTokens), CacheWriteTokens: int(w), CompletionTokens: int(first.OutputTokens)}), first.Cost)
+	require.Equal(t, -billing.NanoUSD(w)*(sonnet.CacheWritePrice-sonnet.InputPrice), first.CacheSaved)
+	require.Equal(t, [2]int64{w, w}, [2]int64{second.CachedTokens, second.CacheWriteTokens})
+	require.Equal(t, billing.NanoUSD(w)*(sonnet.InputPrice-sonnet.CachedInputPrice)-billing.NanoUSD(w)*(sonnet.CacheWritePrice-sonnet.InputPrice),
+		second.CacheSaved)
 }

@@ -17,23 +17,24 @@ var FakeAnthropicWords = []string{"Hello", " from", " Claude"}
 // with a get_weather tool_use block when tools are offered. Usage: input = 10 +
 // number of messages, cache_read = 3, output = number of text pieces (+1 with a tool call).
 // A request with cache_control breakpoints (at most 4, type "ephemeral", as the
-// real API enforces) instead writes its prefix up to the last breakpoint to the
-// fake's cache the first time (cache_creation_input_tokens = FakeCachePrefixTokens,
-// cache_read = 0) and reads it on later requests (cache_read = FakeCachePrefixTokens).
+// real API enforces) instead counts FakeCachePrefixTokens for each breakpoint:
+// read from the fake's cache for the leading breakpoints whose prefix an earlier
+// request wrote (cache_read_input_tokens), written for the others
+// (cache_creation_input_tokens).
 func NewAnthropicUpstream(t testing.TB, apiKey string) *Upstream {
 	return newUpstream(t, apiKey, serveAnthropic)
 }
 
-// FakeCachePrefixTokens is the size the fake Anthropic upstream gives every
-// cached prefix.
+// FakeCachePrefixTokens is the size the fake Anthropic upstream gives the
+// segment of the prompt that ends at each cache breakpoint.
 const FakeCachePrefixTokens = 1500
 
 // anthropicCachePrefix finds the request's cache breakpoints: the prefix up to
-// the last one (system, then messages up to the marked block) as a cache key,
-// their number, and an error message for a malformed breakpoint.
-func anthropicCachePrefix(system any, messages []anthropicFakeMessage) (string, int, string) {
+// each (system, then messages up to the marked block) as a cache key, in order,
+// and an error message for a malformed breakpoint.
+func anthropicCachePrefix(system any, messages []anthropicFakeMessage) ([]string, string) {
 	var prefix strings.Builder
-	key, marks := "", 0
+	var keys []string
 	check := func(raw json.RawMessage) string {
 		var b struct {
 			CacheControl *struct {
@@ -47,8 +48,7 @@ func anthropicCachePrefix(system any, messages []anthropicFakeMessage) (string, 
 		if b.CacheControl.Type != "ephemeral" {
 			return "cache_control.type: Input should be 'ephemeral'"
 		}
-		marks++
-		key = prefix.String()
+		keys = append(keys, prefix.String())
 		return ""
 	}
 	if blocks, ok := system.([]any); ok {
@@ -56,7 +56,7 @@ func anthropicCachePrefix(system any, messages []anthropicFakeMessage) (string, 
 			raw, _ := json.Marshal(b)
 			prefix.Write(raw)
 			if msg := check(raw); msg != "" {
-				return "", 0, msg
+				return nil, msg
 			}
 		}
 	} else if sys, ok := system.(string); ok {
@@ -67,14 +67,14 @@ func anthropicCachePrefix(system any, messages []anthropicFakeMessage) (string, 
 		for _, raw := range m.Content {
 			prefix.Write(raw)
 			if msg := check(raw); msg != "" {
-				return "", 0, msg
+				return nil, msg
 			}
 		}
 	}
-	if marks > 4 {
-		return "", 0, fmt.Sprintf("A maximum of 4 blocks with cache_control may be provided. Found %d.", marks)
+	if len(keys) > 4 {
+		return nil, fmt.Sprintf("A maximum of 4 blocks with cache_control may be provided. Found %d.", len(keys))
 	}
-	return key, marks, ""
+	return keys, ""
 }
 
 type anthropicFakeMessage struct {
@@ -153,22 +153,26 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 			return
 		}
 	}
-	cacheKey, marks, badCache := anthropicCachePrefix(req.System, req.Messages)
+	cacheKeys, badCache := anthropicCachePrefix(req.System, req.Messages)
 	if badCache != "" {
 		anthropicError(w, http.StatusBadRequest, "invalid_request_error", badCache)
 		return
 	}
 	cacheRead, cacheWrite := 3, 0
-	if marks > 0 {
+	if len(cacheKeys) > 0 {
+		cacheRead = 0
 		u.mu.Lock()
 		if u.cached == nil {
 			u.cached = map[string]bool{}
 		}
-		if u.cached[cacheKey] {
-			cacheRead = FakeCachePrefixTokens
-		} else {
-			cacheRead, cacheWrite = 0, FakeCachePrefixTokens
-			u.cached[cacheKey] = true
+		reading := true
+		for _, k := range cacheKeys {
+			if reading = reading && u.cached[k]; reading {
+				cacheRead += FakeCachePrefixTokens
+			} else {
+				cacheWrite += FakeCachePrefixTokens
+			}
+			u.cached[k] = true
 		}
 		u.mu.Unlock()
 	}
