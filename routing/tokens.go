@@ -229,11 +229,11 @@ type PromptCount struct {
 	// rest. Routing reads it (ChatRequest.PromptTokens).
 	Tokens int
 	// Bound is never below the true count on a model whose own tokenizer is
-	// Encoding: counted texts add their exact count, the others their length
-	// bound, tools JSON its length bound.
+	// Encoding: counted texts add their exact count, the others their bound
+	// from length and shape (textBound), tools JSON always that bound.
 	Bound int
 	// AnyBound bounds the count on any model: every text at the larger of its
-	// length bound and its count, plus room for a provider's tools prompt.
+	// length-and-shape bound and its count, plus room for a provider's tools prompt.
 	AnyBound int
 	// Encoding is the encoding the texts were counted with.
 	Encoding string
@@ -281,7 +281,7 @@ func (e *Estimator) piece(useO200k bool, s string, now bool, exact *bool) pieceC
 	if s == "" {
 		return pieceCount{}
 	}
-	ub := upperBoundTokens(s)
+	ub := textBound(s)
 	var counts *tokenCache
 	if e != nil {
 		counts = e.counts
@@ -367,7 +367,7 @@ func (e *Estimator) count(model string, req *ChatRequest, all bool) PromptCount 
 		p := e.piece(useO200k, tools, all || e.now(tools), &c.Exact)
 		// OpenAI renders tools in its own format, not as this JSON: bound them
 		// by length on every model.
-		ub := upperBoundTokens(tools)
+		ub := textBound(tools)
 		total.add(pieceCount{p.tokens, max(p.bound, ub), max(p.anyBound, ub) + toolsPromptBound})
 	}
 	c.Tokens, c.Bound, c.AnyBound = total.tokens, total.bound, total.anyBound
@@ -409,6 +409,13 @@ func (e *Estimator) EmbeddingTokens(model string, req *EmbeddingRequest) int {
 		}
 	}
 	return n
+}
+
+// textBound bounds the tokens of a text that was not counted: the larger of the
+// length bound and the piece-shape bound (token_bound.go), which covers what
+// the length bound misses (base64, hex, keys, punctuation and newline runs).
+func textBound(s string) int {
+	return max(upperBoundTokens(s), boundTokens(s))
 }
 
 // upperBoundTokens bounds the token count of s from its length alone: one token
