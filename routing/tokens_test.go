@@ -3,6 +3,7 @@ package routing
 import (
 	"encoding/json"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/pkoukk/tiktoken-go"
@@ -173,4 +174,26 @@ func BenchmarkEstimator(b *testing.B) {
 			_, _ = rewriteBody(body, "gpt-4o-2024-08-06", true)
 		}
 	})
+}
+
+func TestEstimatorIsSafeForConcurrentUse(t *testing.T) {
+	t.Parallel()
+	turns := realisticTraffic(t, loadChatCorpus(t), 8, 4, 7)
+	e := NewEstimator(EstimatorConfig{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := g; i < len(turns); i += 2 {
+				e.Count("gpt-4o", turns[i].req)
+			}
+		})
+	}
+	wg.Wait()
+	e.Flush()
+	truth := NewEstimator(EstimatorConfig{ExactLimitBytes: -1})
+	for _, tr := range turns {
+		c := e.Count("gpt-4o", tr.req)
+		require.True(t, c.Exact, "every text was counted by now")
+		require.Equal(t, truth.ExactPromptTokens("gpt-4o", tr.req), c.Tokens)
+	}
 }
