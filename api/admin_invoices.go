@@ -73,17 +73,21 @@ type invoiceDTO struct {
 }
 
 type invoiceLine struct {
-	LineID       string `json:"line_id"`
-	Kind         string `json:"kind"`
-	Model        string `json:"model,omitempty"`
-	Description  string `json:"description"`
-	Requests     int64  `json:"requests"`
-	InputTokens  int64  `json:"input_tokens"`
-	OutputTokens int64  `json:"output_tokens"`
-	CostNano     int64  `json:"cost_nano"`
-	ChargeNano   int64  `json:"charge_nano"`
-	AmountCents  int64  `json:"amount_cents"`
-	RoundingNano int64  `json:"rounding_nano"`
+	LineID      string `json:"line_id"`
+	Kind        string `json:"kind"`
+	Model       string `json:"model,omitempty"`
+	Description string `json:"description"`
+	Requests    int64  `json:"requests"`
+	// InputTokens are uncached input tokens; CachedTokens (cache reads) and
+	// CacheWriteTokens are priced apart.
+	InputTokens      int64 `json:"input_tokens"`
+	CachedTokens     int64 `json:"cached_tokens"`
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+	OutputTokens     int64 `json:"output_tokens"`
+	CostNano         int64 `json:"cost_nano"`
+	ChargeNano       int64 `json:"charge_nano"`
+	AmountCents      int64 `json:"amount_cents"`
+	RoundingNano     int64 `json:"rounding_nano"`
 }
 
 func mapInvoice(inv invoicing.Invoice) invoiceDTO {
@@ -94,7 +98,8 @@ func mapInvoice(inv invoicing.Invoice) invoiceDTO {
 		Lines: []invoiceLine{}, CreatedAt: inv.CreatedAt, UpdatedAt: inv.UpdatedAt}
 	for _, l := range inv.Lines {
 		out.Lines = append(out.Lines, invoiceLine{LineID: l.LineID, Kind: string(l.Kind), Model: l.Model, Description: l.Description,
-			Requests: l.Requests, InputTokens: l.InputTokens, OutputTokens: l.OutputTokens, CostNano: int64(l.Cost),
+			Requests: l.Requests, InputTokens: l.InputTokens, CachedTokens: l.CachedTokens, CacheWriteTokens: l.CacheWriteTokens,
+			OutputTokens: l.OutputTokens, CostNano: int64(l.Cost),
 			ChargeNano: int64(l.Charge), AmountCents: l.AmountCents, RoundingNano: int64(l.Rounding)})
 	}
 	return out

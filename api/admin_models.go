@@ -63,16 +63,20 @@ type catalogModelDTO struct {
 	// Enabled is true when a configured provider serves the model.
 	Enabled bool `json:"enabled"`
 	// Prices per million tokens, nano-USD and USD.
-	InputPerMillionNano       int64                `json:"input_per_million_nano"`
-	InputPerMillionUSD        string               `json:"input_per_million_usd"`
-	CachedInputPerMillionNano int64                `json:"cached_input_per_million_nano"`
-	CachedInputPerMillionUSD  string               `json:"cached_input_per_million_usd"`
-	OutputPerMillionNano      int64                `json:"output_per_million_nano"`
-	OutputPerMillionUSD       string               `json:"output_per_million_usd"`
-	ContextWindow             int                  `json:"context_window"`
-	MaxOutputTokens           int                  `json:"max_output_tokens"`
-	Capabilities              routing.Capabilities `json:"capabilities"`
-	Embedding                 bool                 `json:"embedding"`
+	InputPerMillionNano       int64  `json:"input_per_million_nano"`
+	InputPerMillionUSD        string `json:"input_per_million_usd"`
+	CachedInputPerMillionNano int64  `json:"cached_input_per_million_nano"`
+	CachedInputPerMillionUSD  string `json:"cached_input_per_million_usd"`
+	// CacheWrite prices input written to the prompt cache (Anthropic: 1.25×
+	// input); the input price where the provider charges nothing extra.
+	CacheWritePerMillionNano int64                `json:"cache_write_per_million_nano"`
+	CacheWritePerMillionUSD  string               `json:"cache_write_per_million_usd"`
+	OutputPerMillionNano     int64                `json:"output_per_million_nano"`
+	OutputPerMillionUSD      string               `json:"output_per_million_usd"`
+	ContextWindow            int                  `json:"context_window"`
+	MaxOutputTokens          int                  `json:"max_output_tokens"`
+	Capabilities             routing.Capabilities `json:"capabilities"`
+	Embedding                bool                 `json:"embedding"`
 	// Override holds the tenant's negotiated prices (the prices above already
 	// include them); null when the tenant pays catalog prices.
 	Override   *priceOverrideDTO `json:"override"`
@@ -88,6 +92,8 @@ type pricesDTO struct {
 	InputPerMillionUSD        string `json:"input_per_million_usd"`
 	CachedInputPerMillionNano int64  `json:"cached_input_per_million_nano"`
 	CachedInputPerMillionUSD  string `json:"cached_input_per_million_usd"`
+	CacheWritePerMillionNano  int64  `json:"cache_write_per_million_nano"`
+	CacheWritePerMillionUSD   string `json:"cache_write_per_million_usd"`
 	OutputPerMillionNano      int64  `json:"output_per_million_nano"`
 	OutputPerMillionUSD       string `json:"output_per_million_usd"`
 }
@@ -109,8 +115,17 @@ func mapListPrices(m routing.Model) *pricesDTO {
 	out := &pricesDTO{}
 	out.InputPerMillionNano, out.InputPerMillionUSD = perMillionPrice(m.InputPrice)
 	out.CachedInputPerMillionNano, out.CachedInputPerMillionUSD = perMillionPrice(m.CachedInputPrice)
+	out.CacheWritePerMillionNano, out.CacheWritePerMillionUSD = perMillionPrice(orInput(m.CacheWritePrice, m.InputPrice))
 	out.OutputPerMillionNano, out.OutputPerMillionUSD = perMillionPrice(m.OutputPrice)
 	return out
+}
+
+// orInput is p, or the input price when p is 0 (the catalog's "no separate price").
+func orInput(p, input billing.NanoUSD) billing.NanoUSD {
+	if p == 0 {
+		return input
+	}
+	return p
 }
 
 func mapPriceOverride(o gateway.PriceOverride) *priceOverrideDTO {
@@ -121,6 +136,7 @@ func mapPriceOverride(o gateway.PriceOverride) *priceOverrideDTO {
 		cached = o.Input
 	}
 	out.CachedInputPerMillionNano, out.CachedInputPerMillionUSD = perMillionPrice(cached)
+	out.CacheWritePerMillionNano, out.CacheWritePerMillionUSD = perMillionPrice(orInput(o.CacheWrite, o.Input))
 	out.OutputPerMillionNano, out.OutputPerMillionUSD = perMillionPrice(o.Output)
 	return out
 }
@@ -135,6 +151,7 @@ func mapCatalogModel(m routing.Model, enabled bool) catalogModelDTO {
 		cached = m.InputPrice
 	}
 	out.CachedInputPerMillionNano, out.CachedInputPerMillionUSD = price(cached)
+	out.CacheWritePerMillionNano, out.CacheWritePerMillionUSD = price(orInput(m.CacheWritePrice, m.InputPrice))
 	out.OutputPerMillionNano, out.OutputPerMillionUSD = price(m.OutputPrice)
 	return out
 }
@@ -182,6 +199,7 @@ func (a *modelsAPI) listModels(c *gin.Context) error {
 type setPriceRequest struct {
 	InputPerMillionUSD       string `json:"input_per_million_usd"`
 	CachedInputPerMillionUSD string `json:"cached_input_per_million_usd"`
+	CacheWritePerMillionUSD  string `json:"cache_write_per_million_usd"`
 	OutputPerMillionUSD      string `json:"output_per_million_usd"`
 }
 
@@ -203,7 +221,8 @@ func (a *modelsAPI) setModelPrice(c *gin.Context) error {
 		return errkind.New(errkind.NotFound, "model %q is not in the catalog", model)
 	}
 	o, err := gateway.SetPriceInput{Model: model, InputPerMillionUSD: req.InputPerMillionUSD,
-		CachedInputPerMillionUSD: req.CachedInputPerMillionUSD, OutputPerMillionUSD: req.OutputPerMillionUSD}.Validate()
+		CachedInputPerMillionUSD: req.CachedInputPerMillionUSD, CacheWritePerMillionUSD: req.CacheWritePerMillionUSD,
+		OutputPerMillionUSD: req.OutputPerMillionUSD}.Validate()
 	if err != nil {
 		return err
 	}
@@ -217,7 +236,8 @@ func (a *modelsAPI) setModelPrice(c *gin.Context) error {
 	a.prices.invalidate(p.TenantID())
 	after := mapPriceOverride(o)
 	a.audit.record(c, p.TenantID(), "model_price.set", model, map[string]any{"input_per_million_usd": after.InputPerMillionUSD,
-		"cached_input_per_million_usd": after.CachedInputPerMillionUSD, "output_per_million_usd": after.OutputPerMillionUSD})
+		"cached_input_per_million_usd": after.CachedInputPerMillionUSD, "cache_write_per_million_usd": after.CacheWritePerMillionUSD,
+		"output_per_million_usd": after.OutputPerMillionUSD})
 	cat, err := gateway.TenantCatalog(a.prices.base(), []gateway.PriceOverride{o})
 	if err != nil {
 		return err

@@ -30,6 +30,13 @@ type usageTotalsDTO struct {
 	OutputTokens int64  `json:"output_tokens"`
 	CostNano     int64  `json:"cost_nano"`
 	CostUSD      string `json:"cost_usd"`
+	// CacheWriteTokens are input tokens written to a prompt cache (part of
+	// input_tokens, like cached_tokens).
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+	// CacheSaved is what prompt caching saved against every input token at the
+	// input price (negative while cache writes cost more than reads saved).
+	CacheSavedNano int64  `json:"cache_saved_nano"`
+	CacheSavedUSD  string `json:"cache_saved_usd"`
 }
 
 // usageAPI serves the tenant's usage: series, events and the CSV export.
@@ -49,7 +56,8 @@ func (a *usageAPI) register(r adminRoutes) {
 
 func mapTotals(t ledger.Totals) usageTotalsDTO {
 	return usageTotalsDTO{Requests: t.Requests, InputTokens: t.InputTokens, CachedTokens: t.CachedTokens, OutputTokens: t.OutputTokens,
-		CostNano: int64(t.Cost), CostUSD: t.Cost.USDString()}
+		CostNano: int64(t.Cost), CostUSD: t.Cost.USDString(), CacheWriteTokens: t.CacheWriteTokens,
+		CacheSavedNano: int64(t.CacheSaved), CacheSavedUSD: t.CacheSaved.USDString()}
 }
 
 // usagePointDTO is one series row; only the grouped dimensions are set.
@@ -151,10 +159,15 @@ type usageEventDTO struct {
 	MemberID     string `json:"member_id,omitempty"`
 	InputTokens  int64  `json:"input_tokens"`
 	CachedTokens int64  `json:"cached_tokens"`
-	OutputTokens int64  `json:"output_tokens"`
-	CostNano     int64  `json:"cost_nano"`
-	CostUSD      string `json:"cost_usd"`
-	LatencyMS    int64  `json:"latency_ms"`
+	// CacheWriteTokens are input tokens written to a prompt cache.
+	CacheWriteTokens int64  `json:"cache_write_tokens"`
+	OutputTokens     int64  `json:"output_tokens"`
+	CostNano         int64  `json:"cost_nano"`
+	CostUSD          string `json:"cost_usd"`
+	// CacheSaved is what prompt caching saved on this request.
+	CacheSavedNano int64  `json:"cache_saved_nano"`
+	CacheSavedUSD  string `json:"cache_saved_usd"`
+	LatencyMS      int64  `json:"latency_ms"`
 	// Status is ok, aborted (client left mid-stream) or error.
 	Status      string `json:"status"`
 	RouteReason string `json:"route_reason,omitempty"`
@@ -163,7 +176,8 @@ type usageEventDTO struct {
 func mapUsageEvent(e ledger.Event) usageEventDTO {
 	return usageEventDTO{ID: e.RequestID, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID, CreatedAt: e.CreatedAt.UTC(), Model: e.ModelUsed, ModelRequested: e.ModelRequested,
 		Provider: e.Provider, KeyID: e.KeyID, MemberID: e.MemberID, InputTokens: e.InputTokens, CachedTokens: e.CachedTokens,
-		OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(), LatencyMS: e.LatencyMS, Status: e.Status,
+		CacheWriteTokens: e.CacheWriteTokens, OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(),
+		CacheSavedNano: int64(e.CacheSaved), CacheSavedUSD: e.CacheSaved.USDString(), LatencyMS: e.LatencyMS, Status: e.Status,
 		RouteReason: e.RouteReason}
 }
 
@@ -223,7 +237,8 @@ func (a *usageAPI) usageCSV(c *gin.Context) error {
 		header = append(header, map[ledger.GroupBy]string{ledger.GroupByDay: "day", ledger.GroupByModel: "model",
 			ledger.GroupByKey: "key_id", ledger.GroupByMember: "member_id"}[g])
 	}
-	header = append(header, "requests", "input_tokens", "cached_tokens", "output_tokens", "cost_nano", "cost_usd")
+	header = append(header, "requests", "input_tokens", "cached_tokens", "output_tokens", "cost_nano", "cost_usd",
+		"cache_write_tokens", "cache_saved_nano")
 	w := csv.NewWriter(c.Writer)
 	started := false
 	start := func() error {
@@ -247,7 +262,8 @@ func (a *usageAPI) usageCSV(c *gin.Context) error {
 				ledger.GroupByKey: pt.KeyID, ledger.GroupByMember: pt.MemberID}[g])
 		}
 		rec = append(rec, strconv.FormatInt(pt.Requests, 10), strconv.FormatInt(pt.InputTokens, 10), strconv.FormatInt(pt.CachedTokens, 10),
-			strconv.FormatInt(pt.OutputTokens, 10), strconv.FormatInt(int64(pt.Cost), 10), billing.NanoUSD(pt.Cost).USDString())
+			strconv.FormatInt(pt.OutputTokens, 10), strconv.FormatInt(int64(pt.Cost), 10), billing.NanoUSD(pt.Cost).USDString(),
+			strconv.FormatInt(pt.CacheWriteTokens, 10), strconv.FormatInt(int64(pt.CacheSaved), 10))
 		if err := w.Write(rec); err != nil {
 			return err
 		}

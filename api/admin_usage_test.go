@@ -66,7 +66,7 @@ func TestUsageEndpoints(t *testing.T) {
 			require.Equal(t, []string{"day", "model"}, rep.GroupBy)
 			require.Len(t, rep.Series, 6, "3 days × 2 models")
 			require.Equal(t, usagePointDTO{Day: "2026-11-20", Model: "sim-large", usageTotalsDTO: usageTotalsDTO{Requests: 2, InputTokens: 2000,
-				OutputTokens: 500, CostNano: 5_000_000, CostUSD: "0.005000000"}}, rep.Series[0])
+				OutputTokens: 500, CostNano: 5_000_000, CostUSD: "0.005000000", CacheSavedUSD: "0.000000000"}}, rep.Series[0])
 
 			// Filters and other groupings.
 			rep = decode[usageDTO](t, b.do("GET", base+"/usage?"+rng+"&group_by=key&model=sim-large", viewer, nil))
@@ -86,9 +86,10 @@ func TestUsageEndpoints(t *testing.T) {
 			require.Contains(t, res.Header.Get("Content-Disposition"), "usage-acme-2026-11-20-2026-11-22.csv")
 			rows, err := csv.NewReader(strings.NewReader(res.Body)).ReadAll()
 			require.NoError(t, err)
-			require.Equal(t, []string{"day", "model", "requests", "input_tokens", "cached_tokens", "output_tokens", "cost_nano", "cost_usd"}, rows[0])
+			require.Equal(t, []string{"day", "model", "requests", "input_tokens", "cached_tokens", "output_tokens", "cost_nano", "cost_usd",
+				"cache_write_tokens", "cache_saved_nano"}, rows[0])
 			require.Len(t, rows, 7)
-			require.Equal(t, []string{"2026-11-20", "sim-large", "2", "2000", "0", "500", "5000000", "0.005000000"}, rows[1])
+			require.Equal(t, []string{"2026-11-20", "sim-large", "2", "2000", "0", "500", "5000000", "0.005000000", "0", "0"}, rows[1])
 			var csvCost int64
 			for _, r := range rows[1:] {
 				var n int64
@@ -99,7 +100,7 @@ func TestUsageEndpoints(t *testing.T) {
 			require.Equal(t, int64(78_000_000), csvCost)
 			empty := b.do("GET", base+"/usage.csv?from=2020-01-01&to=2020-01-02&group_by=member", dev, nil)
 			require.Equal(t, 200, empty.Status)
-			require.Equal(t, "member_id,requests,input_tokens,cached_tokens,output_tokens,cost_nano,cost_usd\n", empty.Body)
+			require.Equal(t, "member_id,requests,input_tokens,cached_tokens,output_tokens,cost_nano,cost_usd,cache_write_tokens,cache_saved_nano\n", empty.Body)
 
 			// Recent events: newest first, cursor pages with no gap or repeat.
 			var seen []string

@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/providertest"
 )
@@ -163,4 +164,70 @@ func TestAnthropicEarlyCloseUsesMessageStartUsage(t *testing.T) {
 	require.True(t, u.Estimated)
 	require.Equal(t, 14, u.PromptTokens, "input from message_start: 11 + 3 cache reads")
 	require.Equal(t, 2, u.CompletionTokens, `"Hello" bounded from its length (no estimator: ceil(5/2.5))`)
+}
+
+func TestAnthropicMarksStablePrefixForPromptCache(t *testing.T) {
+	t.Parallel()
+	p, up := newAnthropic(t)
+	conv := `{"model":"auto","max_tokens":50,"messages":[
+	  {"role":"system","content":"You are a companion with a long persona."},
+	  {"role":"user","content":"Hi!"},
+	  {"role":"assistant","content":"Hello, how was your day?"},
+	  {"role":"user","content":"Long. Tell me a joke."}]}`
+	req, err := routing.ParseChatRequest([]byte(conv))
+	require.NoError(t, err)
+	sonnet, _ := routing.DefaultCatalog().Lookup("claude-sonnet-4")
+
+	// Without the policy option nothing is marked and the system stays a string.
+	_, err = p.Chat(t.Context(), req, sonnet.Upstream())
+	require.NoError(t, err)
+	var sent map[string]any
+	require.NoError(t, json.Unmarshal(up.LastRequest(t).Body, &sent))
+	require.Equal(t, "You are a companion with a long persona.", sent["system"])
+	require.NotContains(t, string(up.LastRequest(t).Body), "cache_control")
+
+	// Given the option, when the first turn goes out, then the system prompt and
+	// the history end carry breakpoints, and the cache write is billed at 1.25x.
+	req.CachePrefix = true
+	resp, err := p.Chat(t.Context(), req, sonnet.Upstream())
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(up.LastRequest(t).Body, &sent))
+	system := sent["system"].([]any)[0].(map[string]any)
+	require.Equal(t, map[string]any{"type": "ephemeral"}, system["cache_control"])
+	msgs := sent["messages"].([]any)
+	require.Len(t, msgs, 3)
+	assistant := msgs[1].(map[string]any)["content"].([]any)[0].(map[string]any)
+	require.Equal(t, map[string]any{"type": "ephemeral"}, assistant["cache_control"])
+	require.NotContains(t, msgs[2].(map[string]any)["content"].([]any)[0], "cache_control", "the new turn is not part of the stable prefix")
+	w := providertest.FakeCachePrefixTokens // per breakpoint: two here
+	require.Equal(t, routing.Usage{PromptTokens: 13 + 2*w, CacheWriteTokens: 2 * w, CompletionTokens: 3}, resp.Usage)
+	writeCost := sonnet.UsageCost(resp.Usage)
+	require.Equal(t, 13*sonnet.InputPrice+billing.NanoUSD(2*w)*sonnet.CacheWritePrice+3*sonnet.OutputPrice, writeCost)
+	require.Equal(t, sonnet.InputPrice*5/4, sonnet.CacheWritePrice)
+	require.Negative(t, sonnet.CacheSaving(resp.Usage), "a write costs more than it saves on its own")
+
+	stream := func(req *routing.ChatRequest) routing.Usage {
+		req.Stream, req.IncludeUsage = true, true
+		s, err := p.ChatStream(t.Context(), req, sonnet.Upstream())
+		require.NoError(t, err)
+		for {
+			if _, err := s.Next(); err != nil {
+				break
+			}
+		}
+		require.NoError(t, s.Close())
+		return s.Usage()
+	}
+	// Another conversation of the persona reads the system prompt and writes its
+	// own history; a streamed write keeps its count through the OpenAI shape.
+	other, err := routing.ParseChatRequest([]byte(strings.Replace(conv, "Hi!", "Hey!", 1)))
+	require.NoError(t, err)
+	other.CachePrefix = true
+	require.Equal(t, routing.Usage{PromptTokens: 13 + 2*w, CachedTokens: w, CacheWriteTokens: w, CompletionTokens: 3}, stream(other))
+
+	// When the same prefix goes out again (streaming this time), it is read at 0.1x.
+	u := stream(req)
+	require.Equal(t, routing.Usage{PromptTokens: 13 + 2*w, CachedTokens: 2 * w, CompletionTokens: 3}, u)
+	require.Equal(t, 13*sonnet.InputPrice+billing.NanoUSD(2*w)*sonnet.CachedInputPrice+3*sonnet.OutputPrice, sonnet.UsageCost(u))
+	require.Equal(t, billing.NanoUSD(2*w)*(sonnet.InputPrice-sonnet.CachedInputPrice), sonnet.CacheSaving(u))
 }

@@ -127,8 +127,16 @@ func (s *anthropicChunkSource) next() ([]byte, error) {
 			if ev.Usage != nil {
 				s.mu.Lock()
 				s.usage.OutputTokens = ev.Usage.OutputTokens
+				// message_delta's usage is cumulative; newer API versions repeat
+				// the input and cache counts there.
 				if ev.Usage.InputTokens > 0 {
 					s.usage.InputTokens = ev.Usage.InputTokens
+				}
+				if ev.Usage.CacheReadInputTokens > 0 {
+					s.usage.CacheReadInputTokens = ev.Usage.CacheReadInputTokens
+				}
+				if ev.Usage.CacheCreationInputTokens > 0 {
+					s.usage.CacheCreationInputTokens = ev.Usage.CacheCreationInputTokens
 				}
 				s.mu.Unlock()
 			}

@@ -9,8 +9,9 @@ import (
 
 // anthropicRequest is the Messages API request body.
 type anthropicRequest struct {
-	Model         string             `json:"model"`
-	System        string             `json:"system,omitempty"`
+	Model string `json:"model"`
+	// System is a string, or text blocks when a cache breakpoint marks it.
+	System        any                `json:"system,omitempty"`
 	Messages      []anthropicMessage `json:"messages"`
 	MaxTokens     int                `json:"max_tokens"`
 	Temperature   json.RawMessage    `json:"temperature,omitempty"`
@@ -38,6 +39,14 @@ type anthropicBlock struct {
 	ToolUseID string          `json:"tool_use_id,omitempty"`
 	Content   string          `json:"content,omitempty"`
 	Source    *anthropicImage `json:"source,omitempty"`
+	// CacheControl marks the end of a cacheable prefix (a cache breakpoint).
+	CacheControl *anthropicCacheControl `json:"cache_control,omitempty"`
+}
+
+// anthropicCacheControl is a prompt-cache breakpoint; "ephemeral" is the only
+// type (five minutes, refreshed on every read).
+type anthropicCacheControl struct {
+	Type string `json:"type"`
 }
 
 type anthropicImage struct {
@@ -112,7 +121,12 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 		}
 		out.Messages = append(out.Messages, anthropicMessage{Role: role, Content: blocks})
 	}
-	out.System = strings.Join(system, "\n\n")
+	if len(system) > 0 {
+		out.System = strings.Join(system, "\n\n")
+	}
+	if req.CachePrefix {
+		markCachePrefix(&out)
+	}
 	if stop := nonNull(req.Stop); stop != nil {
 		var one string
 		if json.Unmarshal(stop, &one) == nil {
@@ -147,6 +161,26 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 		}{req.User}
 	}
 	return json.Marshal(out)
+}
+
+// markCachePrefix sets up to two prompt-cache breakpoints on the stable prefix
+// of a conversation, so that the next turn reads it from Anthropic's cache (at
+// 0.1× the input price) instead of paying for it again: one at the end of the
+// system prompt (tools and system, shared by every conversation of a persona)
+// and one at the end of the history before the last user turn. Anthropic
+// allows four; prefixes under its minimum (1,024 tokens) are simply not cached.
+func markCachePrefix(out *anthropicRequest) {
+	ephemeral := &anthropicCacheControl{Type: "ephemeral"}
+	if sys, ok := out.System.(string); ok && sys != "" {
+		out.System = []anthropicBlock{{Type: "text", Text: sys, CacheControl: ephemeral}}
+	}
+	// The history ends with the last assistant message before the final turn.
+	for i := len(out.Messages) - 2; i >= 0; i-- {
+		if m := &out.Messages[i]; m.Role == "assistant" && len(m.Content) > 0 {
+			m.Content[len(m.Content)-1].CacheControl = ephemeral
+			break
+		}
+	}
 }
 
 func nonNull(r json.RawMessage) json.RawMessage {
@@ -201,12 +235,14 @@ type anthropicUsage struct {
 }
 
 // usage maps Anthropic's usage to OpenAI's convention, where prompt tokens
-// include cached ones. Cache writes are counted as ordinary input tokens (they
-// cost 1.25× input at Anthropic; the catalog does not price them separately yet).
+// include cached ones: Anthropic's input_tokens are only the tokens after the
+// last cache breakpoint, so cache reads and cache writes are added to them, and
+// kept apart (CachedTokens, CacheWriteTokens) to be priced at their own rates.
 func (u anthropicUsage) usage() Usage {
 	return Usage{
 		PromptTokens:     u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
 		CachedTokens:     u.CacheReadInputTokens,
+		CacheWriteTokens: u.CacheCreationInputTokens,
 		CompletionTokens: u.OutputTokens,
 	}
 }

@@ -62,6 +62,9 @@ type Model struct {
 	// CachedInputPrice is nano-USD per input token served from the prompt cache;
 	// 0 means the provider has no discount and InputPrice applies.
 	CachedInputPrice billing.NanoUSD `json:"cached_input_price"`
+	// CacheWritePrice is nano-USD per input token written to the prompt cache
+	// (Anthropic bills a cache write at 1.25× input); 0 means InputPrice.
+	CacheWritePrice billing.NanoUSD `json:"cache_write_price,omitempty"`
 	// OutputPrice is nano-USD per output token (reasoning tokens included).
 	OutputPrice billing.NanoUSD `json:"output_price"`
 	// ContextWindow is the maximum prompt plus output, in tokens.
@@ -91,17 +94,51 @@ func (m Model) Upstream() string {
 // Integer arithmetic only; 1M output tokens of the priciest model stays far
 // below int64's range.
 func (m Model) Cost(input, cached, output int) billing.NanoUSD {
-	cached = min(max(cached, 0), max(input, 0))
-	cachedPrice := m.CachedInputPrice
-	if cachedPrice == 0 {
-		cachedPrice = m.InputPrice
-	}
-	return billing.NanoUSD(input-cached)*m.InputPrice + billing.NanoUSD(cached)*cachedPrice + billing.NanoUSD(max(output, 0))*m.OutputPrice
+	return m.cost(input, cached, 0, output)
 }
 
-// UsageCost prices a Usage.
+// cost prices input tokens of which cached were read from the prompt cache and
+// written were written to it (both part of input), and output tokens.
+func (m Model) cost(input, cached, written, output int) billing.NanoUSD {
+	input = max(input, 0)
+	cached = min(max(cached, 0), input)
+	written = min(max(written, 0), input-cached)
+	return billing.NanoUSD(input-cached-written)*m.InputPrice + billing.NanoUSD(cached)*m.cachedPrice() +
+		billing.NanoUSD(written)*m.cacheWritePrice() + billing.NanoUSD(max(output, 0))*m.OutputPrice
+}
+
+func (m Model) cachedPrice() billing.NanoUSD {
+	if m.CachedInputPrice == 0 {
+		return m.InputPrice
+	}
+	return m.CachedInputPrice
+}
+
+func (m Model) cacheWritePrice() billing.NanoUSD {
+	if m.CacheWritePrice == 0 {
+		return m.InputPrice
+	}
+	return m.CacheWritePrice
+}
+
+// UsageCost prices a Usage: cache reads at the cached price, cache writes at
+// the cache-write price, the rest of the prompt at the input price.
 func (m Model) UsageCost(u Usage) billing.NanoUSD {
-	return m.Cost(u.PromptTokens, u.CachedTokens, u.CompletionTokens)
+	return m.cost(u.PromptTokens, u.CachedTokens, u.CacheWriteTokens, u.CompletionTokens)
+}
+
+// CacheSaving is what prompt caching saved on u: its cost with every prompt
+// token at the input price minus its actual cost. Negative when cache writes
+// cost more than the reads saved (a conversation's first turn on Anthropic).
+func (m Model) CacheSaving(u Usage) billing.NanoUSD {
+	return m.Cost(u.PromptTokens, 0, u.CompletionTokens) - m.UsageCost(u)
+}
+
+// WarmInputCost is the input cost of prompt tokens of which warm are likely
+// served from this model's prompt cache: what model comparison uses when a
+// conversation's cache is warm on the model.
+func (m Model) WarmInputCost(prompt, warm int) billing.NanoUSD {
+	return m.Cost(prompt, warm, 0)
 }
 
 // undeclaredMaxOutput is the output reserved for a request without max_tokens on
@@ -166,7 +203,7 @@ func (m Model) validate() error {
 	if !m.Tier.Valid() {
 		problems = append(problems, fmt.Errorf("%s: tier %q is not economy, standard or premium", m.ID, m.Tier))
 	}
-	if m.InputPrice < 0 || m.CachedInputPrice < 0 || m.OutputPrice < 0 {
+	if m.InputPrice < 0 || m.CachedInputPrice < 0 || m.CacheWritePrice < 0 || m.OutputPrice < 0 {
 		problems = append(problems, fmt.Errorf("%s: prices must not be negative", m.ID))
 	}
 	if m.ContextWindow < 0 || m.MaxOutputTokens < 0 {
@@ -244,6 +281,7 @@ type ModelOverride struct {
 	// Prices in nano-USD per token (negotiated rates, margins).
 	InputPrice       *billing.NanoUSD `json:"input_price,omitempty"`
 	CachedInputPrice *billing.NanoUSD `json:"cached_input_price,omitempty"`
+	CacheWritePrice  *billing.NanoUSD `json:"cache_write_price,omitempty"`
 	OutputPrice      *billing.NanoUSD `json:"output_price,omitempty"`
 	// ContextWindow and MaxOutputTokens replace the base values when non-zero.
 	ContextWindow   int `json:"context_window,omitempty"`
@@ -281,6 +319,9 @@ func (c *Catalog) WithOverrides(overrides []ModelOverride) (*Catalog, error) {
 		}
 		if o.CachedInputPrice != nil {
 			m.CachedInputPrice = *o.CachedInputPrice
+		}
+		if o.CacheWritePrice != nil {
+			m.CacheWritePrice = *o.CacheWritePrice
 		}
 		if o.OutputPrice != nil {
 			m.OutputPrice = *o.OutputPrice

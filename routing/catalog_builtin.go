@@ -23,6 +23,10 @@ func BuiltinModels() []Model {
 			InputPrice: perM(in), CachedInputPrice: perM(cached), OutputPrice: perM(out),
 			ContextWindow: ctx, MaxOutputTokens: maxOut, Capabilities: caps}
 	}
+	w := func(m Model, cacheWrite int64) Model {
+		m.CacheWritePrice = perM(cacheWrite)
+		return m
+	}
 	return []Model{
 		// OpenAI.
 		m("gpt-4o", "openai", "", TierStandard, 2_500_000, 1_250_000, 10_000_000, 128_000, 16_384, capAll),                                      // $2.50 / $1.25 / $10
@@ -34,12 +38,12 @@ func BuiltinModels() []Model {
 		m("o4-mini", "openai", "", TierStandard, 1_100_000, 275_000, 4_400_000, 200_000, 100_000, capAll),                                       // $1.10 / $0.275 / $4.40
 		{ID: "text-embedding-3-small", Provider: "openai", Tier: TierEconomy, InputPrice: perM(20_000), ContextWindow: 8191, Embedding: true},   // $0.02
 		{ID: "text-embedding-3-large", Provider: "openai", Tier: TierStandard, InputPrice: perM(130_000), ContextWindow: 8191, Embedding: true}, // $0.13
-		// Anthropic (cache reads at 0.1x input; cache writes are billed as input).
-		m("claude-opus-4-1", "anthropic", "claude-opus-4-1-20250805", TierPremium, 15_000_000, 1_500_000, 75_000_000, 200_000, 32_000, capAll), // $15 / $1.50 / $75
-		m("claude-sonnet-4", "anthropic", "claude-sonnet-4-20250514", TierStandard, 3_000_000, 300_000, 15_000_000, 200_000, 64_000, capAll),   // $3 / $0.30 / $15
-		m("claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5", TierStandard, 3_000_000, 300_000, 15_000_000, 200_000, 64_000, capAll),        // $3 / $0.30 / $15
-		m("claude-haiku-4-5", "anthropic", "claude-haiku-4-5", TierEconomy, 1_000_000, 100_000, 5_000_000, 200_000, 64_000, capAll),            // $1 / $0.10 / $5
-		m("claude-3-5-haiku", "anthropic", "claude-3-5-haiku-20241022", TierEconomy, 800_000, 80_000, 4_000_000, 200_000, 8_192, capAll),       // $0.80 / $0.08 / $4
+		// Anthropic: cache reads at 0.1× input, cache writes (5-minute TTL) at 1.25× input.
+		w(m("claude-opus-4-1", "anthropic", "claude-opus-4-1-20250805", TierPremium, 15_000_000, 1_500_000, 75_000_000, 200_000, 32_000, capAll), 18_750_000), // $15 / $1.50 / $75, write $18.75
+		w(m("claude-sonnet-4", "anthropic", "claude-sonnet-4-20250514", TierStandard, 3_000_000, 300_000, 15_000_000, 200_000, 64_000, capAll), 3_750_000),    // $3 / $0.30 / $15, write $3.75
+		w(m("claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5", TierStandard, 3_000_000, 300_000, 15_000_000, 200_000, 64_000, capAll), 3_750_000),         // $3 / $0.30 / $15, write $3.75
+		w(m("claude-haiku-4-5", "anthropic", "claude-haiku-4-5", TierEconomy, 1_000_000, 100_000, 5_000_000, 200_000, 64_000, capAll), 1_250_000),             // $1 / $0.10 / $5, write $1.25
+		w(m("claude-3-5-haiku", "anthropic", "claude-3-5-haiku-20241022", TierEconomy, 800_000, 80_000, 4_000_000, 200_000, 8_192, capAll), 1_000_000),        // $0.80 / $0.08 / $4, write $1
 		// Google and xAI through OpenRouter (OpenAI-compatible).
 		m("gemini-2.0-flash", "openrouter", "google/gemini-2.0-flash-001", TierEconomy, 100_000, 25_000, 400_000, 1_048_576, 8_192, capAll),   // $0.10 / $0.025 / $0.40
 		m("gemini-2.5-flash", "openrouter", "google/gemini-2.5-flash", TierEconomy, 300_000, 75_000, 2_500_000, 1_048_576, 65_535, capAll),    // $0.30 / $0.075 / $2.50
@@ -48,8 +52,8 @@ func BuiltinModels() []Model {
 		m("llama-3.3-70b", "openrouter", "meta-llama/llama-3.3-70b-instruct", TierEconomy, 130_000, 0, 400_000, 131_072, 16_384, capTextTool), // ~$0.13 / $0.40
 		m("llama-3.1-8b", "openrouter", "meta-llama/llama-3.1-8b-instruct", TierEconomy, 20_000, 0, 50_000, 131_072, 16_384, capTextTool),     // ~$0.02 / $0.05
 		// Simulated, priced like gpt-4o-mini and gpt-4o so test costs are realistic.
-		m("sim-small", SimProviderName, "", TierEconomy, 150_000, 0, 600_000, 128_000, SimMaxOutputTokens, capAll),       // $0.15 / $0.60
-		m("sim-large", SimProviderName, "", TierStandard, 2_500_000, 0, 10_000_000, 128_000, SimMaxOutputTokens, capAll), // $2.50 / $10
+		m("sim-small", SimProviderName, "", TierEconomy, 150_000, 75_000, 600_000, 128_000, SimMaxOutputTokens, capAll),          // $0.15 / $0.075 / $0.60
+		m("sim-large", SimProviderName, "", TierStandard, 2_500_000, 1_250_000, 10_000_000, 128_000, SimMaxOutputTokens, capAll), // $2.50 / $1.25 / $10
 		{ID: "sim-embed", Provider: SimProviderName, Tier: TierEconomy, InputPrice: perM(20_000), ContextWindow: 8191, Embedding: true},
 	}
 }

@@ -25,8 +25,8 @@ func TestBuiltinPrices(t *testing.T) {
 	}{
 		{"gpt-4o", 2500, 10_000, 1250, routing.TierStandard, "openai", false},
 		{"gpt-4o-mini", 150, 600, 75, routing.TierEconomy, "openai", false},
-		{"sim-small", 150, 600, 0, routing.TierEconomy, "sim", false},
-		{"sim-large", 2500, 10_000, 0, routing.TierStandard, "sim", false},
+		{"sim-small", 150, 600, 75, routing.TierEconomy, "sim", false},
+		{"sim-large", 2500, 10_000, 1250, routing.TierStandard, "sim", false},
 		{"claude-opus-4-1", 15_000, 75_000, 1500, routing.TierPremium, "anthropic", true},
 		{"grok-4", 3000, 15_000, 750, routing.TierPremium, "openrouter", true},
 	} {
@@ -53,9 +53,9 @@ func TestCost(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, billing.NanoUSD(2387*2500+1000*1250+304*10_000), got)
 	// No cached price: cached tokens pay the input price.
-	got, err = c.Cost("sim-small", 100, 50, 10)
+	got, err = c.Cost("llama-3.3-70b", 100, 50, 10)
 	require.NoError(t, err)
-	require.Equal(t, billing.NanoUSD(100*150+10*600), got)
+	require.Equal(t, billing.NanoUSD(100*130+10*400), got)
 	_, err = c.Cost("nope", 1, 0, 1)
 	require.ErrorIs(t, err, errkind.NotFound)
 

@@ -48,10 +48,29 @@ type ChatRequest struct {
 	ResponseFormat string
 	// Temperature, TopP and Stop are kept raw for providers that translate them.
 	Temperature, TopP, Stop json.RawMessage
-	// PromptTokens is the estimated prompt size in tokens, set by Estimator.Annotate;
-	// 0 means not estimated yet. Providers use it to estimate usage when an
-	// upstream stream ends without reporting any.
+	// PromptTokens is the estimated prompt size in tokens (Prompt.Tokens), set
+	// by Estimator.Annotate; 0 means not estimated yet. Routing reads it, and
+	// providers use it to estimate usage when an upstream stream ends without
+	// reporting any.
 	PromptTokens int
+	// CachePrefix asks the provider to mark the stable prefix of the prompt
+	// for its prompt cache (Anthropic's cache_control breakpoints); set from
+	// the tenant's policy (Policy.AnthropicCacheControl), never from the body.
+	CachePrefix bool
+	// Prompt is the Estimator's full reading: the bounds the reservation uses
+	// (ReserveTokens) and the prefix hashes prompt-cache tracking matches on.
+	Prompt PromptCount
+}
+
+// ReserveTokens is the prompt size to reserve for when m answers: a bound the
+// upstream's count cannot exceed (PromptCount.BoundFor), or PromptTokens when
+// the request carries no bound (a replayed record, an embeddings input, both
+// already bounds).
+func (r *ChatRequest) ReserveTokens(m Model) int {
+	if r.Prompt.Bound == 0 && r.Prompt.AnyBound == 0 {
+		return r.PromptTokens
+	}
+	return max(r.Prompt.BoundFor(m), r.PromptTokens)
 }
 
 // HasTools reports whether the request offers the model any tools.

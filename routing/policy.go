@@ -43,6 +43,12 @@ type Policy struct {
 	// SessionAffinity keeps a conversation on the model it started with, so the
 	// provider's prompt cache stays warm.
 	SessionAffinity bool `json:"session_affinity,omitempty"`
+	// AnthropicCacheControl marks the stable prefix of every prompt sent to an
+	// Anthropic model (the system prompt and the history before the last turn)
+	// with cache_control breakpoints, so the next turn reads it from the prompt
+	// cache at 0.1× the input price (a write costs 1.25× once). OpenAI caches
+	// prefixes on its own and needs no marking.
+	AnthropicCacheControl bool `json:"anthropic_cache_control,omitempty"`
 	// MaxFallbacks bounds the fallback list; 0 means 2, negative means none.
 	MaxFallbacks int `json:"max_fallbacks,omitempty"`
 	// FallbackExplicit lets explicit requests fall back to other models of the

@@ -36,8 +36,13 @@ var ErrUnsupported = errkind.New(errkind.Invalid, "operation not supported by th
 type Usage struct {
 	// PromptTokens counts all input tokens, cached ones included (OpenAI's convention).
 	PromptTokens int `json:"prompt_tokens"`
-	// CachedTokens is the part of PromptTokens served from the provider's prompt cache.
+	// CachedTokens is the part of PromptTokens served from the provider's prompt
+	// cache (OpenAI's cached_tokens, Anthropic's cache_read_input_tokens).
 	CachedTokens int `json:"cached_tokens"`
+	// CacheWriteTokens is the part of PromptTokens written to the prompt cache
+	// (Anthropic's cache_creation_input_tokens, billed above the input price;
+	// OpenAI writes its cache for free and reports none).
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 	// CompletionTokens counts output tokens, reasoning tokens included.
 	CompletionTokens int `json:"completion_tokens"`
 	// Estimated is true when the upstream reported nothing and Tollgate counted
@@ -48,30 +53,34 @@ type Usage struct {
 // TotalTokens is prompt plus completion tokens.
 func (u Usage) TotalTokens() int { return u.PromptTokens + u.CompletionTokens }
 
-// usageWire is OpenAI's usage object.
+// usageWire is OpenAI's usage object. prompt_tokens_details.cache_write_tokens
+// is not OpenAI's (its cache writes are free): it carries Anthropic's cache
+// writes through the OpenAI shape, under the name OpenRouter reports them with.
 type usageWire struct {
-	PromptTokens        int `json:"prompt_tokens"`
-	CompletionTokens    int `json:"completion_tokens"`
-	TotalTokens         int `json:"total_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"prompt_tokens_details,omitempty"`
+	PromptTokens        int                `json:"prompt_tokens"`
+	CompletionTokens    int                `json:"completion_tokens"`
+	TotalTokens         int                `json:"total_tokens"`
+	PromptTokensDetails *promptDetailsWire `json:"prompt_tokens_details,omitempty"`
+}
+
+type promptDetailsWire struct {
+	CachedTokens     int `json:"cached_tokens"`
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 }
 
 func (w usageWire) usage() Usage {
 	u := Usage{PromptTokens: w.PromptTokens, CompletionTokens: w.CompletionTokens}
 	if w.PromptTokensDetails != nil {
 		u.CachedTokens = w.PromptTokensDetails.CachedTokens
+		u.CacheWriteTokens = w.PromptTokensDetails.CacheWriteTokens
 	}
 	return u
 }
 
 func wireUsage(u Usage) usageWire {
 	w := usageWire{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens()}
-	if u.CachedTokens > 0 {
-		w.PromptTokensDetails = &struct {
-			CachedTokens int `json:"cached_tokens"`
-		}{u.CachedTokens}
+	if u.CachedTokens > 0 || u.CacheWriteTokens > 0 {
+		w.PromptTokensDetails = &promptDetailsWire{CachedTokens: u.CachedTokens, CacheWriteTokens: u.CacheWriteTokens}
 	}
 	return w
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
@@ -19,6 +20,8 @@ type SelectorConfig struct {
 	Available func(Model) bool
 	// AffinitySize bounds the session-affinity LRU in conversations; 0 means 100,000.
 	AffinitySize int
+	// Now is the clock of prompt-cache warmth (warm_cache.go); nil means time.Now.
+	Now func() time.Time
 }
 
 // Selector turns a parsed request and a policy into a Decision. It is safe for
@@ -27,6 +30,7 @@ type Selector struct {
 	catalog   *Catalog
 	available func(Model) bool
 	affinity  *affinityCache
+	warm      *warmCache
 	logger    *slog.Logger
 }
 
@@ -46,7 +50,7 @@ func NewSelector(cfg SelectorConfig, logger *slog.Logger) (*Selector, error) {
 	if avail == nil {
 		avail = func(Model) bool { return true }
 	}
-	return &Selector{catalog: cfg.Catalog, available: avail, affinity: newAffinityCache(size),
+	return &Selector{catalog: cfg.Catalog, available: avail, affinity: newAffinityCache(size), warm: newWarmCache(size, cfg.Now),
 		logger: logger.With("component", "routing.selector")}, nil
 }
 
@@ -232,6 +236,9 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 		}
 	}
 	d, err := s.pickInTier(cat, p, f, d, want, capTier, DecisionActionAllow, reason, why)
+	if err == nil {
+		d = s.withWarmCache(cat, p, f, in, d)
+	}
 	if err == nil && useAffinity {
 		s.affinity.put(key, d.Model.ID)
 	}

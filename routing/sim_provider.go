@@ -46,15 +46,21 @@ type SimConfig struct {
 	FailureRate float64
 	// Seed seeds the failure generator.
 	Seed uint64
+	// Clock tells the time for the prompt cache; nil means time.Now.
+	Clock func() time.Time
 }
 
 // SimProvider is a deterministic provider for self-host mode, tests and load
-// tests: the answer depends only on the messages, usage is the estimator's
-// prompt count and exactly the requested max_tokens, so costs are predictable.
+// tests: the answer depends only on the messages, usage is the exact prompt
+// count (as OpenAI reports it) and exactly the requested max_tokens, so costs
+// are predictable. Like OpenAI it caches prompt prefixes of 1,024 tokens and
+// more for ten minutes and reports the repeated part as cached tokens
+// (sim_prompt_cache.go).
 type SimProvider struct {
 	cfg    SimConfig
 	est    *Estimator
 	logger *slog.Logger
+	cache  simPromptCache
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -71,6 +77,9 @@ func NewSimProvider(cfg SimConfig, est *Estimator, logger *slog.Logger) (*SimPro
 	}
 	if cfg.DefaultMaxTokens <= 0 {
 		cfg.DefaultMaxTokens = 16
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
 	}
 	return &SimProvider{
 		cfg: cfg, est: est,
@@ -89,7 +98,9 @@ var simWords = [...]string{"tollgate", "routes", "every", "request", "through", 
 // of choices for req. Lengths and choices are bounded (SimMaxOutputTokens,
 // MaxChoices), so no client number sizes an allocation unchecked.
 func (p *SimProvider) answer(model string, req *ChatRequest) (Usage, []string, int, uint64) {
-	prompt, _ := p.est.PromptTokens(model, req)
+	count := p.est.count(model, req, true)
+	prompt := count.Tokens
+	cached := CachedPrefixTokens(p.cache.use(model, count.Prefixes, p.cfg.Clock()), prompt)
 	n := req.MaxTokens
 	if n <= 0 {
 		n = p.cfg.DefaultMaxTokens
@@ -110,7 +121,7 @@ func (p *SimProvider) answer(model string, req *ChatRequest) (Usage, []string, i
 		}
 		words[i] = w
 	}
-	return Usage{PromptTokens: prompt, CompletionTokens: n * choices}, words, choices, seed
+	return Usage{PromptTokens: prompt, CachedTokens: cached, CompletionTokens: n * choices}, words, choices, seed
 }
 
 func (p *SimProvider) fail(model string) error {

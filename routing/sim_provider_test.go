@@ -184,3 +184,77 @@ func TestSimEmbeddingsBase64(t *testing.T) {
 		require.Equal(t, f, math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:])))
 	}
 }
+
+func TestSimProviderReportsCachedPrefixLikeOpenAI(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 12, 7, 12, 0, 0, 0, time.UTC)
+	p, err := routing.NewSimProvider(routing.SimConfig{Clock: func() time.Time { return now }},
+		routing.NewEstimator(routing.EstimatorConfig{}), testLogger(t))
+	require.NoError(t, err)
+	system := strings.Repeat("You are a companion who remembers the user's week and answers warmly. ", 80)
+	turn := func(msgs ...string) *routing.ChatRequest {
+		m := []map[string]string{{"role": "system", "content": system}}
+		for i, s := range msgs {
+			role := "user"
+			if i%2 == 1 {
+				role = "assistant"
+			}
+			m = append(m, map[string]string{"role": role, "content": s})
+		}
+		body, err := json.Marshal(map[string]any{"model": "auto", "max_tokens": 5, "messages": m})
+		require.NoError(t, err)
+		req, err := routing.ParseChatRequest(body)
+		require.NoError(t, err)
+		return req
+	}
+	type wire struct {
+		Usage struct {
+			PromptTokens        int `json:"prompt_tokens"`
+			PromptTokensDetails struct {
+				CachedTokens int `json:"cached_tokens"`
+			} `json:"prompt_tokens_details"`
+		} `json:"usage"`
+	}
+	chat := func(req *routing.ChatRequest, model string) (routing.Usage, wire) {
+		resp, err := p.Chat(t.Context(), req, model)
+		require.NoError(t, err)
+		var w wire
+		require.NoError(t, json.Unmarshal(resp.Body, &w))
+		require.Equal(t, resp.Usage.CachedTokens, w.Usage.PromptTokensDetails.CachedTokens, "the body reports what usage says")
+		return resp.Usage, w
+	}
+
+	// Given a first turn with a long system prompt, nothing is cached.
+	first, _ := chat(turn("How was your day?"), "sim-large")
+	require.Greater(t, first.PromptTokens, routing.PromptCacheMinTokens)
+	require.Zero(t, first.CachedTokens)
+
+	// When the conversation continues on the same model within ten minutes,
+	// then the repeated prefix is cached in steps of 128 tokens from 1,024.
+	now = now.Add(3 * time.Minute)
+	second, _ := chat(turn("How was your day?", "Lovely, thanks!", "Tell me a joke."), "sim-large")
+	require.GreaterOrEqual(t, second.CachedTokens, routing.PromptCacheMinTokens)
+	require.Zero(t, second.CachedTokens%routing.PromptCacheStep)
+	require.LessOrEqual(t, second.CachedTokens, first.PromptTokens, "only the repeated prefix is cached")
+	require.Greater(t, second.CachedTokens, first.PromptTokens-routing.PromptCacheStep)
+
+	// Another model has its own cache: cold.
+	other, _ := chat(turn("How was your day?", "Lovely, thanks!", "Tell me a joke."), "sim-small")
+	require.Zero(t, other.CachedTokens)
+
+	// After ten idle minutes the cache is cold again.
+	now = now.Add(routing.PromptCacheTTL)
+	late, _ := chat(turn("How was your day?", "Lovely, thanks!", "Tell me a joke.", "Ha!", "Another one?"), "sim-large")
+	require.Zero(t, late.CachedTokens)
+
+	// Short prompts are never cached.
+	short := turn("x")
+	short.Messages = short.Messages[1:]
+	u, _ := chat(short, "sim-large")
+	u, _ = chat(short, "sim-large")
+	require.Zero(t, u.CachedTokens)
+	require.Equal(t, 0, routing.CachedPrefixTokens(1023, 5000))
+	require.Equal(t, 1024, routing.CachedPrefixTokens(1151, 5000))
+	require.Equal(t, 1152, routing.CachedPrefixTokens(1152, 5000))
+	require.Equal(t, 1280, routing.CachedPrefixTokens(9000, 1300), "never more than the prompt")
+}

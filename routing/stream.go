@@ -241,7 +241,7 @@ func (s *Stream) Usage() Usage {
 	u := Usage{PromptTokens: s.promptTokens, Estimated: true}
 	if p, ok := s.src.(partialUsager); ok {
 		if pu, ok := p.partialUsage(); ok && pu.PromptTokens > 0 {
-			u.PromptTokens, u.CachedTokens = pu.PromptTokens, pu.CachedTokens
+			u.PromptTokens, u.CachedTokens, u.CacheWriteTokens = pu.PromptTokens, pu.CachedTokens, pu.CacheWriteTokens
 		}
 	}
 	if s.content.Len() > 0 {

@@ -28,7 +28,11 @@ func TestCountTextRemembersShortTexts(t *testing.T) {
 	_, ok = e.counts.get(false, "Say ok")
 	require.True(t, ok, "each encoding keeps its own count")
 	_, ok = e.counts.get(true, long)
-	require.False(t, ok, "texts over tokenCacheMaxText are not kept")
+	require.True(t, ok, "texts over tokenCacheMaxText are kept by hash")
+	_, ok = e.counts.get(true, long+" ")
+	require.False(t, ok, "a different long text is not found")
+	_, ok = e.counts.m[tokenCacheKey{true, long}]
+	require.False(t, ok, "long texts are not kept by their text")
 }
 
 func TestTokenCacheIsBounded(t *testing.T) {

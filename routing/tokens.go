@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"hash/maphash"
 	"strings"
 	"sync"
 
@@ -37,19 +38,46 @@ func cl100k() *tiktoken.Tiktoken {
 	return cl100kEnc
 }
 
+// Encoding names, as in PromptCount.Encoding.
+const (
+	EncodingO200k  = "o200k_base"
+	EncodingCl100k = "cl100k_base"
+)
+
+func baseModel(model string) string {
+	if i := strings.LastIndexByte(model, '/'); i >= 0 {
+		return model[i+1:]
+	}
+	return model
+}
+
 // usesO200k reports whether a model tokenizes with o200k_base (the gpt-4o
 // family, gpt-4.1, o-series, gpt-5, and the simulated models); every other model
 // is counted with cl100k_base, a close stand-in for non-OpenAI tokenizers.
 func usesO200k(model string) bool {
-	if i := strings.LastIndexByte(model, '/'); i >= 0 {
-		model = model[i+1:]
-	}
+	model = baseModel(model)
 	for _, p := range []string{"gpt-4o", "gpt-4.1", "gpt-4.5", "gpt-5", "o1", "o3", "o4", "chatgpt-4o", "sim-"} {
 		if strings.HasPrefix(model, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// nativeEncoding is the encoding a model's provider itself counts with, or ""
+// when Tollgate has no copy of the model's tokenizer (Anthropic, Gemini,
+// Llama...): only then is a cl100k count a stand-in rather than the truth.
+func nativeEncoding(model string) string {
+	if usesO200k(model) {
+		return EncodingO200k
+	}
+	model = baseModel(model)
+	for _, p := range []string{"gpt-4", "gpt-3.5", "text-embedding-3", "text-embedding-ada"} {
+		if strings.HasPrefix(model, p) {
+			return EncodingCl100k
+		}
+	}
+	return ""
 }
 
 // Per-message overheads as OpenAI documents them for its chat format: every
@@ -59,32 +87,56 @@ const (
 	tokensPerMessage = 3
 	tokensPerName    = 1
 	tokensReplyPrime = 3
+	// imageTokens is the routing estimate of one image (a high-detail
+	// 1024×1024 image on gpt-4o); imageTokensBound is the most one image costs
+	// on gpt-4o at high detail (85 + 8 tiles × 170).
+	imageTokens      = 765
+	imageTokensBound = 1445
+	// toolCallBound bounds the framing of one assistant tool call (OpenAI
+	// renders it as a message to "functions.<name>"), where the estimate uses
+	// the per-message 3.
+	toolCallBound = 12
+	// toolsPromptBound covers the system prompt a provider adds when tools are
+	// offered (Anthropic documents 313–346 tokens), for the bound on models
+	// whose tokenizer Tollgate does not have.
+	toolsPromptBound = 400
 )
 
-// DefaultExactLimitBytes is the default text size above which the Estimator
-// switches from exact BPE counting to the length-based upper bound. tiktoken-go
-// (regexp2-based) measured ~240 ns per byte of prompt on a 2-core EPYC (3.3 ms
-// for a 3,400-token prompt), so 256 bytes keeps exact counting near 50 µs while
-// the upper bound costs ~0.3 ns per byte; see BenchmarkEstimator.
-const DefaultExactLimitBytes = 256
+// DefaultExactLimitBytes is the default size of a last-turn text above which it
+// is estimated, not counted, on the request path. tiktoken-go (regexp2-based)
+// measured ~280 ns per byte on a loaded 2-core EPYC, so 4 KiB (~1,000 tokens)
+// costs at most ~1 ms; a typical turn of a few hundred bytes ~0.1 ms. Texts
+// above the limit are counted in the background and remembered, so the next
+// turn of the conversation reads them exactly.
+const DefaultExactLimitBytes = 4096
 
 // EstimatorConfig tunes the Estimator.
 type EstimatorConfig struct {
-	// ExactLimitBytes is the prompt text size (bytes, all messages) above which
-	// the upper bound is used instead of exact counting. 0 means
-	// DefaultExactLimitBytes; negative means always exact.
+	// ExactLimitBytes is the size of a last-turn text above which it is
+	// estimated instead of counted on the request path. 0 means
+	// DefaultExactLimitBytes; negative means every text is always counted
+	// exactly on the request path (tests, the simulated provider's truth).
 	ExactLimitBytes int
 }
 
-// Estimator counts prompt tokens before a request is forwarded, for the
-// worst-case reservation and for classification. Its counts only size
-// reservations and route choices: settlement always bills the provider's
-// reported usage. It is safe for concurrent use; a nil *Estimator uses the
-// upper bound everywhere.
+// Estimator counts prompt tokens before a request is forwarded: an accurate
+// count for routing and a bound for the worst-case reservation (PromptCount).
+// Settlement always bills the provider's reported usage. It is safe for
+// concurrent use; a nil *Estimator estimates without the tokenizer.
+//
+// What it counts exactly on the request path: every text of the last turn (the
+// messages after the last assistant message) up to ExactLimitBytes, and any text
+// up to 256 bytes. Everything else (the repeated prefix of a conversation: its
+// system prompt and history) is read from the count cache, where the background
+// counter puts the exact count of every long text it has seen once; a text not
+// counted yet is estimated from its shape (approxTokens) for routing and bounded
+// from its length (upperBoundTokens) for the reservation.
 type Estimator struct {
 	limit int
-	// counts remembers exact counts of short texts (see token_cache.go).
+	// counts remembers exact counts (see token_cache.go).
 	counts *tokenCache
+	// bg counts long texts off the request path (see background).
+	bg background
 }
 
 // NewEstimator returns an Estimator. Encodings load on first use; call Warm at
@@ -103,12 +155,16 @@ func (e *Estimator) Warm() {
 	cl100k()
 }
 
-// CountText counts the tokens of text exactly with the model's encoding.
+// CountText counts the tokens of text exactly with the model's encoding (o200k
+// or the cl100k stand-in), remembering the count.
 func (e *Estimator) CountText(model, text string) int {
+	return e.countExact(usesO200k(model), text)
+}
+
+func (e *Estimator) countExact(useO200k bool, text string) int {
 	if text == "" {
 		return 0
 	}
-	useO200k := usesO200k(model)
 	var counts *tokenCache
 	if e != nil {
 		counts = e.counts
@@ -116,18 +172,43 @@ func (e *Estimator) CountText(model, text string) int {
 	if n, ok := counts.get(useO200k, text); ok {
 		return n
 	}
-	var enc *tiktoken.Tiktoken
+	enc := cl100k()
 	if useO200k {
 		enc = o200k()
-	} else {
-		enc = cl100k()
 	}
 	if enc == nil {
 		return upperBoundTokens(text)
 	}
-	n := len(enc.EncodeOrdinary(text))
+	n := encodeCount(enc, text)
 	counts.put(useO200k, text, n)
 	return n
+}
+
+// encodeChunk is the size of the pieces encodeCount hands to the tokenizer:
+// regexp2 slows down on long inputs (600 ns a byte at 16 KiB, 280 at 1 KiB).
+const encodeChunk = 2048
+
+// encodeCount counts text exactly, in chunks cut where no pre-tokenizer piece
+// can straddle the cut: before a space that separates two ASCII letters (both
+// encodings' pieces are letter runs with at most one leading non-letter, so a
+// piece never holds a letter, a space and a letter).
+func encodeCount(enc *tiktoken.Tiktoken, text string) int {
+	n := 0
+	for len(text) > 2*encodeChunk {
+		cut := -1
+		for i := encodeChunk; i < len(text)-1; i++ {
+			if text[i] == ' ' && isASCIILetter(text[i-1]) && isASCIILetter(text[i+1]) {
+				cut = i
+				break
+			}
+		}
+		if cut < 0 {
+			break
+		}
+		n += len(enc.EncodeOrdinary(text[:cut]))
+		text = text[cut:]
+	}
+	return n + len(enc.EncodeOrdinary(text))
 }
 
 // counterFor returns a text counter for streamed content of model: exact up to
@@ -141,60 +222,200 @@ func (e *Estimator) counterFor(model string) func(string) int {
 	}
 }
 
-// PromptTokens estimates the prompt tokens of req as sent to model: message
-// text plus OpenAI's per-message framing, plus the raw tools JSON. When the
-// text exceeds the exact limit it returns the length-based upper bound, so the
-// result is never an undercount for natural text or code; exact reports which.
-// Images are counted as a flat 765 tokens each (a high-detail 1024×1024 tile set).
-func (e *Estimator) PromptTokens(model string, req *ChatRequest) (tokens int, exact bool) {
-	size := len(req.Tools)
-	for i := range req.Messages {
-		size += len(req.Messages[i].Text) + len(req.Messages[i].Name)
+// PromptCount is the Estimator's reading of one prompt for one encoding.
+type PromptCount struct {
+	// Tokens is the best estimate of the prompt tokens the upstream will report:
+	// exact for every text that was counted, the shape-based estimate for the
+	// rest. Routing reads it (ChatRequest.PromptTokens).
+	Tokens int
+	// Bound is never below the true count on a model whose own tokenizer is
+	// Encoding: counted texts add their exact count, the others their bound
+	// from length and shape (textBound), tools JSON always that bound.
+	Bound int
+	// AnyBound bounds the count on any model: every text at the larger of its
+	// length-and-shape bound and its count, plus room for a provider's tools prompt.
+	AnyBound int
+	// Encoding is the encoding the texts were counted with.
+	Encoding string
+	// Exact reports that every text was counted (Tokens is the true count for
+	// a model of Encoding).
+	Exact bool
+	// Prefixes holds, for each message, a hash of the conversation up to and
+	// including it and the estimated tokens up to there (system and history
+	// first): what the prompt-cache tracking matches on.
+	Prefixes []PromptPrefix
+}
+
+// PromptPrefix is one message boundary of a prompt.
+type PromptPrefix struct {
+	// Hash identifies the messages up to here (roles, names and texts) within
+	// this process.
+	Hash uint64
+	// Tokens is the estimated prompt tokens up to and including this message.
+	Tokens int
+}
+
+// BoundFor is the prompt size to reserve for on model m: Bound when m's own
+// tokenizer is the one the prompt was counted with, AnyBound otherwise.
+func (c PromptCount) BoundFor(m Model) int {
+	if c.Encoding != "" && nativeEncoding(m.Upstream()) == c.Encoding {
+		return max(c.Bound, c.Tokens)
 	}
-	exact = e != nil && (e.limit < 0 || size <= e.limit)
-	count := upperBoundTokens
-	if exact {
-		count = func(s string) int { return e.CountText(model, s) }
+	return max(c.AnyBound, c.Bound, c.Tokens)
+}
+
+// pieceCount is one text's share of a PromptCount.
+type pieceCount struct{ tokens, bound, anyBound int }
+
+func (p *pieceCount) add(q pieceCount) {
+	p.tokens += q.tokens
+	p.bound += q.bound
+	p.anyBound += q.anyBound
+}
+
+func fixed(n int) pieceCount { return pieceCount{n, n, n} }
+
+// piece counts one text: from the cache, exactly when it is short or the
+// caller asks (now), else by estimate (queuing it for the background counter).
+func (e *Estimator) piece(useO200k bool, s string, now bool, exact *bool) pieceCount {
+	if s == "" {
+		return pieceCount{}
 	}
-	n := tokensReplyPrime
+	ub := textBound(s)
+	var counts *tokenCache
+	if e != nil {
+		counts = e.counts
+	}
+	n, ok := counts.get(useO200k, s)
+	if !ok && e != nil && (now || len(s) <= tokenCacheMaxText) {
+		n, ok = e.countExact(useO200k, s), true
+	}
+	if ok {
+		return pieceCount{n, n, max(n, ub)}
+	}
+	*exact = false
+	if e != nil {
+		e.bg.later(e, useO200k, s)
+	}
+	return pieceCount{min(approxTokens(s), ub), ub, ub}
+}
+
+// prefixSeed keys the prompt-prefix hashes of this process.
+var prefixSeed = maphash.MakeSeed()
+
+// Count reads req as it would be sent to model: message texts plus OpenAI's
+// per-message framing, tool calls, images and the raw tools JSON.
+func (e *Estimator) Count(model string, req *ChatRequest) PromptCount {
+	return e.count(model, req, false)
+}
+
+// now reports whether a text of the last turn is counted on the request path.
+func (e *Estimator) now(s string) bool {
+	return e != nil && (e.limit < 0 || len(s) <= e.limit)
+}
+
+func (e *Estimator) count(model string, req *ChatRequest, all bool) PromptCount {
+	useO200k := usesO200k(model)
+	c := PromptCount{Encoding: EncodingCl100k, Exact: true, Prefixes: make([]PromptPrefix, 0, len(req.Messages))}
+	if useO200k {
+		c.Encoding = EncodingO200k
+	}
+	// The last turn: the messages after the last assistant message.
+	lastTurn := 0
+	for i := len(req.Messages) - 1; i >= 0; i-- {
+		if req.Messages[i].Role == "assistant" {
+			lastTurn = i + 1
+			break
+		}
+	}
+	total := fixed(tokensReplyPrime)
+	var h maphash.Hash
+	h.SetSeed(prefixSeed)
 	for i := range req.Messages {
 		m := &req.Messages[i]
-		n += tokensPerMessage + 1 + count(m.Text)
+		now := func(s string) bool { return all || (i >= lastTurn && e.now(s)) }
+		total.add(fixed(tokensPerMessage + 1))
+		total.add(e.piece(useO200k, m.Text, now(m.Text), &c.Exact))
 		if m.Name != "" {
-			n += tokensPerName + count(m.Name)
+			total.add(fixed(tokensPerName))
+			total.add(e.piece(useO200k, m.Name, now(m.Name), &c.Exact))
 		}
 		for _, tc := range m.ToolCalls {
-			n += count(tc.Function.Name) + count(tc.Function.Arguments) + tokensPerMessage
+			total.add(pieceCount{tokensPerMessage, toolCallBound, toolCallBound})
+			total.add(e.piece(useO200k, tc.Function.Name, now(tc.Function.Name), &c.Exact))
+			total.add(e.piece(useO200k, tc.Function.Arguments, now(tc.Function.Arguments), &c.Exact))
 		}
 		if m.HasImage {
-			n += 765
+			total.add(pieceCount{imageTokens, imageTokensBound, imageTokensBound})
 		}
+		h.WriteString(m.Role)
+		h.WriteByte(0)
+		h.WriteString(m.Name)
+		h.WriteByte(0)
+		h.WriteString(m.Text)
+		h.WriteByte(0)
+		for _, tc := range m.ToolCalls {
+			h.WriteString(tc.Function.Name)
+			h.WriteByte(0)
+			h.WriteString(tc.Function.Arguments)
+			h.WriteByte(0)
+		}
+		c.Prefixes = append(c.Prefixes, PromptPrefix{Hash: h.Sum64(), Tokens: total.tokens})
 	}
 	if req.HasTools() {
-		n += count(string(req.Tools))
+		tools := string(req.Tools)
+		p := e.piece(useO200k, tools, all || e.now(tools), &c.Exact)
+		// OpenAI renders tools in its own format, not as this JSON: bound them
+		// by length on every model.
+		ub := textBound(tools)
+		total.add(pieceCount{p.tokens, max(p.bound, ub), max(p.anyBound, ub) + toolsPromptBound})
 	}
-	return n, exact
+	c.Tokens, c.Bound, c.AnyBound = total.tokens, total.bound, total.anyBound
+	return c
 }
 
-// Annotate sets req.PromptTokens for model, so later stages (reservation,
-// stream usage fallback) share one count.
+// PromptTokens is Count's routing estimate, and whether it is exact.
+func (e *Estimator) PromptTokens(model string, req *ChatRequest) (tokens int, exact bool) {
+	c := e.Count(model, req)
+	return c.Tokens, c.Exact
+}
+
+// ExactPromptTokens counts every text of req exactly on model's encoding, now:
+// the count an OpenAI upstream reports. The simulated provider answers with it.
+func (e *Estimator) ExactPromptTokens(model string, req *ChatRequest) int {
+	return e.count(model, req, true).Tokens
+}
+
+// Annotate counts req for model and records the count on it (Prompt, and
+// PromptTokens for routing), so later stages (selection, reservation, stream
+// usage fallback) share one count.
 func (e *Estimator) Annotate(model string, req *ChatRequest) int {
-	n, _ := e.PromptTokens(model, req)
-	req.PromptTokens = n
-	return n
+	req.Prompt = e.Count(model, req)
+	req.PromptTokens = req.Prompt.Tokens
+	return req.PromptTokens
 }
 
-// EmbeddingTokens estimates the input tokens of an embeddings request.
+// EmbeddingTokens bounds the input tokens of an embeddings request (the
+// reservation's size; the upstream reports the true count): inputs up to 256
+// bytes exactly, longer ones by length (a batch of many inputs would cost
+// milliseconds to count).
 func (e *Estimator) EmbeddingTokens(model string, req *EmbeddingRequest) int {
 	n := req.InputTokens
 	for _, s := range req.Inputs {
-		if e == nil || (e.limit >= 0 && len(s) > e.limit) {
+		if e == nil || (e.limit >= 0 && len(s) > tokenCacheMaxText) {
 			n += upperBoundTokens(s)
 		} else {
 			n += e.CountText(model, s)
 		}
 	}
 	return n
+}
+
+// textBound bounds the tokens of a text that was not counted: the larger of the
+// length bound and the piece-shape bound (token_bound.go), which covers what
+// the length bound misses (base64, hex, keys, punctuation and newline runs).
+func textBound(s string) int {
+	return max(upperBoundTokens(s), boundTokens(s))
 }
 
 // upperBoundTokens bounds the token count of s from its length alone: one token

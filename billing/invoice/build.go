@@ -47,7 +47,7 @@ func (in BuildInput) Validate() error {
 		}
 		seen[u.Model] = true
 		lineIDs[LineID(u.Model)] = u.Model
-		if u.Requests < 0 || u.InputTokens < 0 || u.CachedInputTokens < 0 || u.OutputTokens < 0 {
+		if u.Requests < 0 || u.InputTokens < 0 || u.CachedInputTokens < 0 || u.CacheWriteInputTokens < 0 || u.OutputTokens < 0 {
 			errs = append(errs, fmt.Errorf("%s: counts must be >= 0", prefix))
 		}
 		if u.ProviderCost < 0 {
@@ -81,15 +81,16 @@ func Build(in BuildInput) (Invoice, error) {
 			return Invoice{}, err
 		}
 		inv.Lines = append(inv.Lines, newLine(Line{
-			ID:                LineID(u.Model),
-			Kind:              LineKindUsage,
-			Model:             u.Model,
-			Description:       fmt.Sprintf("%s usage %s: %d requests, %d input, %d cached input, %d output tokens (%s)", u.Model, in.Period, u.Requests, u.InputTokens, u.CachedInputTokens, u.OutputTokens, how),
-			Requests:          u.Requests,
-			InputTokens:       u.InputTokens,
-			CachedInputTokens: u.CachedInputTokens,
-			OutputTokens:      u.OutputTokens,
-			ProviderCost:      u.ProviderCost,
+			ID:                    LineID(u.Model),
+			Kind:                  LineKindUsage,
+			Model:                 u.Model,
+			Description:           usageDescription(u, in.Period, how),
+			Requests:              u.Requests,
+			InputTokens:           u.InputTokens,
+			CachedInputTokens:     u.CachedInputTokens,
+			CacheWriteInputTokens: u.CacheWriteInputTokens,
+			OutputTokens:          u.OutputTokens,
+			ProviderCost:          u.ProviderCost,
 		}, charge))
 	}
 	if in.Plan.PlatformFee > 0 {
@@ -120,6 +121,16 @@ func Build(in BuildInput) (Invoice, error) {
 	inv.RoundingNano = billing.NanoUSD(rounding.Int64())
 	inv.TotalCents = cents.Int64()
 	return inv, nil
+}
+
+// usageDescription is a usage line's text for the customer's invoice.
+func usageDescription(u Usage, period, how string) string {
+	writes := ""
+	if u.CacheWriteInputTokens > 0 {
+		writes = fmt.Sprintf(", %d cache-write input", u.CacheWriteInputTokens)
+	}
+	return fmt.Sprintf("%s usage %s: %d requests, %d input, %d cached input%s, %d output tokens (%s)",
+		u.Model, period, u.Requests, u.InputTokens, u.CachedInputTokens, writes, u.OutputTokens, how)
 }
 
 // newLine sets the charge and its one rounding on l.
@@ -155,7 +166,12 @@ func usageCharge(u Usage, p Plan) (billing.NanoUSD, string, error) {
 	var exact, den big.Int
 	var how string
 	if mp, ok := p.ModelPrices[u.Model]; ok {
+		write := mp.CacheWriteInputPerMillion
+		if write == 0 {
+			write = mp.InputPerMillion
+		}
 		exact.Add(mul(u.InputTokens, int64(mp.InputPerMillion)), mul(u.CachedInputTokens, int64(mp.CachedInputPerMillion)))
+		exact.Add(&exact, mul(u.CacheWriteInputTokens, int64(write)))
 		exact.Add(&exact, mul(u.OutputTokens, int64(mp.OutputPerMillion)))
 		den.SetInt64(1_000_000)
 		how = "plan prices"

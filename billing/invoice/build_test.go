@@ -99,6 +99,27 @@ func TestBuild(t *testing.T) {
 			wantTotal: 1125, wantCharge: 11_250_000_000,
 		},
 		{
+			name: "cache reads and writes at their own per-million prices",
+			usage: []invoice.Usage{{Model: "claude-sonnet-4", InputTokens: 1_000_000, CachedInputTokens: 4_000_000,
+				CacheWriteInputTokens: 2_000_000, OutputTokens: 100_000, ProviderCost: 1}},
+			plan: invoice.Plan{ModelPrices: map[string]invoice.ModelPrice{
+				"claude-sonnet-4": {InputPerMillion: 3_000_000_000, CachedInputPerMillion: 300_000_000,
+					CacheWriteInputPerMillion: 3_750_000_000, OutputPerMillion: 15_000_000_000},
+			}},
+			// 1×3.00 + 4×0.30 + 2×3.75 + 0.1×15.00 = 13.20 USD
+			wantLines: []wantLine{{"m-claude-sonnet-4", 13_200_000_000, 1320, 0}},
+			wantTotal: 1320, wantCharge: 13_200_000_000,
+		},
+		{
+			name:  "cache writes without a write price pay the input price",
+			usage: []invoice.Usage{{Model: "sim-large", CacheWriteInputTokens: 2_000_000, ProviderCost: 1}},
+			plan: invoice.Plan{ModelPrices: map[string]invoice.ModelPrice{
+				"sim-large": {InputPerMillion: 2_500_000_000, CachedInputPerMillion: 1_250_000_000, OutputPerMillion: 10_000_000_000},
+			}},
+			wantLines: []wantLine{{"m-sim-large", 5_000_000_000, 500, 0}},
+			wantTotal: 500, wantCharge: 5_000_000_000,
+		},
+		{
 			name:  "per-million price with sub-nano remainder rounds half-up to the nano first",
 			usage: []invoice.Usage{{Model: "sim-small", InputTokens: 3}},
 			plan: invoice.Plan{ModelPrices: map[string]invoice.ModelPrice{

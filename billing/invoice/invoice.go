@@ -30,6 +30,9 @@ type Usage struct {
 	InputTokens int64 `json:"input_tokens"`
 	// CachedInputTokens are input tokens served from the provider's prompt cache.
 	CachedInputTokens int64 `json:"cached_input_tokens"`
+	// CacheWriteInputTokens are input tokens written to the provider's prompt
+	// cache (Anthropic bills them above the input price).
+	CacheWriteInputTokens int64 `json:"cache_write_input_tokens,omitempty"`
 	// OutputTokens are output (completion) tokens.
 	OutputTokens int64 `json:"output_tokens"`
 	// ProviderCost is what the provider charges us for this usage, nano-USD.
@@ -46,11 +49,13 @@ type Line struct {
 	Model string `json:"model,omitempty"`
 	// Description is the human-readable text for the customer's invoice.
 	Description string `json:"description"`
-	// Requests, InputTokens, CachedInputTokens and OutputTokens copy the usage.
-	Requests          int64 `json:"requests"`
-	InputTokens       int64 `json:"input_tokens"`
-	CachedInputTokens int64 `json:"cached_input_tokens"`
-	OutputTokens      int64 `json:"output_tokens"`
+	// Requests, InputTokens, CachedInputTokens, CacheWriteInputTokens and
+	// OutputTokens copy the usage.
+	Requests              int64 `json:"requests"`
+	InputTokens           int64 `json:"input_tokens"`
+	CachedInputTokens     int64 `json:"cached_input_tokens"`
+	CacheWriteInputTokens int64 `json:"cache_write_input_tokens,omitempty"`
+	OutputTokens          int64 `json:"output_tokens"`
 	// ProviderCost is our cost for the line, nano-USD (0 for the platform fee).
 	ProviderCost billing.NanoUSD `json:"provider_cost_nano"`
 	// Charge is the exact charge before rounding, nano-USD.

@@ -37,6 +37,9 @@ type ModelPrice struct {
 	// CachedInputPerMillion is the price of a million cached input tokens, nano-USD.
 	// 0 means cached tokens are free.
 	CachedInputPerMillion billing.NanoUSD `json:"cached_input_per_million_nano"`
+	// CacheWriteInputPerMillion is the price of a million input tokens written
+	// to the prompt cache, nano-USD. 0 means InputPerMillion.
+	CacheWriteInputPerMillion billing.NanoUSD `json:"cache_write_input_per_million_nano,omitempty"`
 	// OutputPerMillion is the price of a million output tokens, nano-USD.
 	OutputPerMillion billing.NanoUSD `json:"output_per_million_nano"`
 }
@@ -54,7 +57,7 @@ func (p Plan) validate() error {
 		if model == "" {
 			errs = append(errs, errors.New("plan.model_prices: model name is empty"))
 		}
-		if mp.InputPerMillion < 0 || mp.CachedInputPerMillion < 0 || mp.OutputPerMillion < 0 {
+		if mp.InputPerMillion < 0 || mp.CachedInputPerMillion < 0 || mp.CacheWriteInputPerMillion < 0 || mp.OutputPerMillion < 0 {
 			errs = append(errs, fmt.Errorf("plan.model_prices[%q]: prices must be >= 0", model))
 		}
 	}

@@ -96,7 +96,7 @@ func fromBuilt(inv invoice.Invoice) Invoice {
 		Lines: make([]Line, len(inv.Lines))}
 	for i, l := range inv.Lines {
 		out.Lines[i] = Line{LineID: l.ID, Kind: l.Kind, Model: l.Model, Description: l.Description, Requests: l.Requests,
-			InputTokens: l.InputTokens, CachedTokens: l.CachedInputTokens, OutputTokens: l.OutputTokens, Cost: l.ProviderCost,
+			InputTokens: l.InputTokens, CachedTokens: l.CachedInputTokens, CacheWriteTokens: l.CacheWriteInputTokens, OutputTokens: l.OutputTokens, Cost: l.ProviderCost,
 			Charge: l.Charge, AmountCents: l.AmountCents, Rounding: l.RoundingNano}
 	}
 	return out

@@ -48,7 +48,9 @@ type Line struct {
 	Requests     int64            `json:"requests"`
 	InputTokens  int64            `json:"input_tokens"`
 	CachedTokens int64            `json:"cached_tokens"`
-	OutputTokens int64            `json:"output_tokens"`
+	// CacheWriteTokens are input tokens written to a prompt cache.
+	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
+	OutputTokens     int64 `json:"output_tokens"`
 	// Cost is the provider cost of the line, nano-USD.
 	Cost billing.NanoUSD `json:"cost_nano"`
 	// Charge is the exact charge, nano-USD.
@@ -92,8 +94,10 @@ type lineRow struct {
 	Kind         string
 	Model        string
 	CachedTokens int64
-	Position     int64
-	StripeItemID string
+	// CacheWriteTokens is the column added by tenant migration 00005.
+	CacheWriteTokens int64
+	Position         int64
+	StripeItemID     string
 }
 
 func (lineRow) TableName() string { return "invoice_lines" }
@@ -104,7 +108,7 @@ func mapInvoice(r invoiceRow, lines []lineRow) Invoice {
 		Rounding: billing.NanoUSD(r.RoundingNano), HostedURL: r.HostedURL, CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt}
 	for _, l := range lines {
 		inv.Lines = append(inv.Lines, Line{LineID: l.LineID, Kind: invoice.LineKind(l.Kind), Model: l.Model, Description: l.Description,
-			Requests: l.Requests, InputTokens: l.InputTokens, CachedTokens: l.CachedTokens, OutputTokens: l.OutputTokens,
+			Requests: l.Requests, InputTokens: l.InputTokens, CachedTokens: l.CachedTokens, CacheWriteTokens: l.CacheWriteTokens, OutputTokens: l.OutputTokens,
 			Cost: billing.NanoUSD(l.CostNano), Charge: billing.NanoUSD(l.ChargeNano), AmountCents: l.AmountCents,
 			Rounding: billing.NanoUSD(l.RoundingNano), StripeItemID: l.StripeItemID})
 	}
@@ -143,7 +147,8 @@ func createDraft(ctx context.Context, h *tenants.Handle, inv invoice.Invoice, no
 	for i, l := range inv.Lines {
 		lines[i] = lineRow{InvoiceID: row.ID, LineID: l.ID, Description: l.Description, Requests: l.Requests, InputTokens: l.InputTokens,
 			OutputTokens: l.OutputTokens, CostNano: int64(l.ProviderCost), ChargeNano: int64(l.Charge), AmountCents: l.AmountCents,
-			RoundingNano: int64(l.RoundingNano), Kind: string(l.Kind), Model: l.Model, CachedTokens: l.CachedInputTokens, Position: int64(i)}
+			RoundingNano: int64(l.RoundingNano), Kind: string(l.Kind), Model: l.Model, CachedTokens: l.CachedInputTokens,
+			CacheWriteTokens: l.CacheWriteInputTokens, Position: int64(i)}
 	}
 	err := h.Tx(ctx, func(tx *gorm.DB) error {
 		if err := tx.Create(&row).Error; err != nil {

@@ -48,8 +48,11 @@ func Usage(ctx context.Context, h *tenants.Handle, period string) ([]invoice.Usa
 		if model == "" {
 			model = "unknown"
 		}
-		out = append(out, invoice.Usage{Model: model, Requests: p.Requests, InputTokens: p.InputTokens,
-			CachedInputTokens: p.CachedTokens, OutputTokens: p.OutputTokens, ProviderCost: p.Cost})
+		// The ledger counts cache reads and writes inside input_tokens (OpenAI's
+		// convention); an invoice line prices each part once.
+		uncached := max(p.InputTokens-p.CachedTokens-p.CacheWriteTokens, 0)
+		out = append(out, invoice.Usage{Model: model, Requests: p.Requests, InputTokens: uncached,
+			CachedInputTokens: p.CachedTokens, CacheWriteInputTokens: p.CacheWriteTokens, OutputTokens: p.OutputTokens, ProviderCost: p.Cost})
 	}
 	return out, nil
 }

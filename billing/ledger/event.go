@@ -41,11 +41,17 @@ type Event struct {
 	ModelUsed      string `json:"model_used"`
 	Provider       string `json:"provider,omitempty"`
 	// Token counts as the provider reported them.
-	InputTokens  int64 `json:"input_tokens"`
-	CachedTokens int64 `json:"cached_tokens,omitempty"`
-	OutputTokens int64 `json:"output_tokens"`
+	InputTokens int64 `json:"input_tokens"`
+	// CachedTokens and CacheWriteTokens are the parts of InputTokens read from
+	// and written to the provider's prompt cache.
+	CachedTokens     int64 `json:"cached_tokens,omitempty"`
+	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
+	OutputTokens     int64 `json:"output_tokens"`
 	// Cost is the provider cost in nano-USD.
 	Cost billing.NanoUSD `json:"cost_nano"`
+	// CacheSaved is what prompt caching saved: the cost with every input token
+	// at the input price minus Cost (negative when cache writes cost more).
+	CacheSaved billing.NanoUSD `json:"cache_saved_nano,omitempty"`
 	// LatencyMS is the time from receiving the request to its last byte, in ms.
 	LatencyMS   int64  `json:"latency_ms"`
 	Status      string `json:"status"`

@@ -108,7 +108,7 @@ func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*g
 	type row struct {
 		RequestID, KeyID, MemberID, ModelRequested, ModelUsed, Provider, Status, RouteReason, ClientRequestID string
 		CreatedAt                                                                                             time.Time
-		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs                                          int64
+		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs, CacheWriteTokens, CacheSavedNano        int64
 	}
 	var rows []row
 	err := h.Read(ctx, func(db *gorm.DB) error {
@@ -122,7 +122,8 @@ func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*g
 	for i, r := range rows {
 		out[i] = Event{TenantID: string(h.TenantID()), RequestID: r.RequestID, CreatedAt: r.CreatedAt.UTC(), KeyID: r.KeyID, MemberID: r.MemberID,
 			ModelRequested: r.ModelRequested, ModelUsed: r.ModelUsed, Provider: r.Provider, InputTokens: r.InputTokens,
-			CachedTokens: r.CachedTokens, OutputTokens: r.OutputTokens, Cost: billing.NanoUSD(r.CostNano), LatencyMS: r.LatencyMs,
+			CachedTokens: r.CachedTokens, CacheWriteTokens: r.CacheWriteTokens, OutputTokens: r.OutputTokens, Cost: billing.NanoUSD(r.CostNano),
+			CacheSaved: billing.NanoUSD(r.CacheSavedNano), LatencyMS: r.LatencyMs,
 			Status: r.Status, RouteReason: r.RouteReason, ClientRequestID: r.ClientRequestID}
 	}
 	return out, nil

@@ -61,7 +61,15 @@ func randomEvents(tenantID string, n int, seed uint64) ([]Event, Totals) {
 			CreatedAt: base.Add(time.Duration(r.IntN(5*24)) * time.Hour), KeyID: fmt.Sprintf("key-%d", r.IntN(3)),
 			ModelUsed: models[r.IntN(len(models))], InputTokens: int64(r.IntN(5000)), OutputTokens: int64(r.IntN(800)),
 			Cost: billing.NanoUSD(r.IntN(10_000_000)), Status: StatusOK}
+		if r.IntN(2) == 0 { // prompt caching: reads, writes and what they saved
+			e.CachedTokens = e.InputTokens / 2
+			e.CacheWriteTokens = int64(r.IntN(int(e.InputTokens/4) + 1))
+			e.CacheSaved = billing.NanoUSD(r.IntN(2_000_000) - 200_000)
+		}
 		out[i] = e
+		tot.CachedTokens += e.CachedTokens
+		tot.CacheWriteTokens += e.CacheWriteTokens
+		tot.CacheSaved += e.CacheSaved
 		tot.Requests++
 		tot.InputTokens += e.InputTokens
 		tot.OutputTokens += e.OutputTokens
@@ -97,6 +105,19 @@ func TestInsertIsIdempotentAndRollsUp(t *testing.T) {
 				sum += p.Cost
 			}
 			require.Equal(t, want.Cost, sum)
+
+			back, err := EventsSince(t.Context(), b.handle, time.Time{}, 1000)
+			require.NoError(t, err)
+			require.Len(t, back, len(evs))
+			byID := make(map[string]Event, len(back))
+			for _, e := range back {
+				byID[e.RequestID] = e
+			}
+			for _, e := range evs {
+				got := byID[e.RequestID]
+				require.Equal(t, [3]int64{e.CachedTokens, e.CacheWriteTokens, int64(e.CacheSaved)},
+					[3]int64{got.CachedTokens, got.CacheWriteTokens, int64(got.CacheSaved)}, e.RequestID)
+			}
 		})
 	}
 }

@@ -21,6 +21,10 @@ type Totals struct {
 	CachedTokens int64           `json:"cached_tokens"`
 	OutputTokens int64           `json:"output_tokens"`
 	Cost         billing.NanoUSD `json:"cost_nano"`
+	// CacheWriteTokens are input tokens written to a prompt cache (Anthropic).
+	CacheWriteTokens int64 `json:"cache_write_tokens"`
+	// CacheSaved is what prompt caching saved against the uncached price.
+	CacheSaved billing.NanoUSD `json:"cache_saved_nano"`
 }
 
 // GroupBy is a breakdown dimension of the usage series.
@@ -115,10 +119,11 @@ func Series(ctx context.Context, h *tenants.Handle, q SeriesQuery) ([]Point, Tot
 	for _, g := range q.GroupBy {
 		groupCols = append(groupCols, cols[g])
 	}
-	sel := "SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(cached_tokens) AS cached_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_nano) AS cost"
+	sel := "SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(cached_tokens) AS cached_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_nano) AS cost, " +
+		"SUM(cache_write_tokens) AS cache_write_tokens, SUM(cache_saved_nano) AS cache_saved"
 	type row struct {
-		Day, Model, KeyID, MemberID                             string
-		Requests, InputTokens, CachedTokens, OutputTokens, Cost int64
+		Day, Model, KeyID, MemberID                                                           string
+		Requests, InputTokens, CachedTokens, OutputTokens, Cost, CacheWriteTokens, CacheSaved int64
 	}
 	var rows []row
 	var total row
@@ -144,21 +149,23 @@ func Series(ctx context.Context, h *tenants.Handle, q SeriesQuery) ([]Point, Tot
 	out := make([]Point, len(rows))
 	for i, r := range rows {
 		out[i] = Point{Day: r.Day, Model: r.Model, KeyID: r.KeyID, MemberID: r.MemberID,
-			Totals: Totals{r.Requests, r.InputTokens, r.CachedTokens, r.OutputTokens, billing.NanoUSD(r.Cost)}}
+			Totals: Totals{r.Requests, r.InputTokens, r.CachedTokens, r.OutputTokens, billing.NanoUSD(r.Cost), r.CacheWriteTokens, billing.NanoUSD(r.CacheSaved)}}
 	}
-	return out, Totals{total.Requests, total.InputTokens, total.CachedTokens, total.OutputTokens, billing.NanoUSD(total.Cost)}, nil
+	return out, Totals{total.Requests, total.InputTokens, total.CachedTokens, total.OutputTokens, billing.NanoUSD(total.Cost),
+		total.CacheWriteTokens, billing.NanoUSD(total.CacheSaved)}, nil
 }
 
 // EventTotals sums raw events since a time. It is the exactness check's ground truth
 // (and the reconcile job's); charts use Series.
 func EventTotals(ctx context.Context, h *tenants.Handle, since time.Time) (Totals, error) {
-	var t struct{ Requests, InputTokens, CachedTokens, OutputTokens, Cost int64 }
+	var t struct{ Requests, InputTokens, CachedTokens, OutputTokens, Cost, CacheWriteTokens, CacheSaved int64 }
 	err := h.Read(ctx, func(db *gorm.DB) error {
 		return db.Table("usage_events").Where("created_at >= ?", since.UTC()).
-			Select("COUNT(*) AS requests, COALESCE(SUM(input_tokens),0) AS input_tokens, COALESCE(SUM(cached_tokens),0) AS cached_tokens, COALESCE(SUM(output_tokens),0) AS output_tokens, COALESCE(SUM(cost_nano),0) AS cost").
+			Select("COUNT(*) AS requests, COALESCE(SUM(input_tokens),0) AS input_tokens, COALESCE(SUM(cached_tokens),0) AS cached_tokens, COALESCE(SUM(output_tokens),0) AS output_tokens, COALESCE(SUM(cost_nano),0) AS cost, " +
+				"COALESCE(SUM(cache_write_tokens),0) AS cache_write_tokens, COALESCE(SUM(cache_saved_nano),0) AS cache_saved").
 			Scan(&t).Error
 	})
-	return Totals{t.Requests, t.InputTokens, t.CachedTokens, t.OutputTokens, billing.NanoUSD(t.Cost)}, err
+	return Totals{t.Requests, t.InputTokens, t.CachedTokens, t.OutputTokens, billing.NanoUSD(t.Cost), t.CacheWriteTokens, billing.NanoUSD(t.CacheSaved)}, err
 }
 
 // Recent lists events newest first, before the cursor (a request's created_at and

@@ -27,7 +27,7 @@ func EachPoint(ctx context.Context, h *tenants.Handle, q SeriesQuery, fn func(Po
 		groupCols = append(groupCols, "day")
 	}
 	sel := strings.Join(groupCols, ", ") +
-		", SUM(requests), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), SUM(cost_nano)"
+		", SUM(requests), SUM(input_tokens), SUM(cached_tokens), SUM(output_tokens), SUM(cost_nano), SUM(cache_write_tokens), SUM(cache_saved_nano)"
 	return h.Read(ctx, func(db *gorm.DB) error {
 		d := q.rollups(db)
 		rows, err := d.Select(sel).Group(strings.Join(groupCols, ", ")).Order(strings.Join(groupCols, ", ")).Rows()
@@ -36,17 +36,18 @@ func EachPoint(ctx context.Context, h *tenants.Handle, q SeriesQuery, fn func(Po
 		}
 		defer rows.Close()
 		dims := make([]string, len(groupCols))
-		var requests, input, cached, output, cost int64
-		dest := make([]any, 0, len(groupCols)+5)
+		var requests, input, cached, output, cost, written, saved int64
+		dest := make([]any, 0, len(groupCols)+7)
 		for i := range dims {
 			dest = append(dest, &dims[i])
 		}
-		dest = append(dest, &requests, &input, &cached, &output, &cost)
+		dest = append(dest, &requests, &input, &cached, &output, &cost, &written, &saved)
 		for rows.Next() {
 			if err := rows.Scan(dest...); err != nil {
 				return err
 			}
-			p := Point{Totals: Totals{Requests: requests, InputTokens: input, CachedTokens: cached, OutputTokens: output, Cost: billing.NanoUSD(cost)}}
+			p := Point{Totals: Totals{Requests: requests, InputTokens: input, CachedTokens: cached, OutputTokens: output, Cost: billing.NanoUSD(cost),
+				CacheWriteTokens: written, CacheSaved: billing.NanoUSD(saved)}}
 			for i, c := range groupCols {
 				switch c {
 				case "day":

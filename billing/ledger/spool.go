@@ -249,10 +249,18 @@ func appendEventJSON(b []byte, e Event) ([]byte, error) {
 		b = append(b, `,"cached_tokens":`...)
 		b = strconv.AppendInt(b, e.CachedTokens, 10)
 	}
+	if e.CacheWriteTokens != 0 {
+		b = append(b, `,"cache_write_tokens":`...)
+		b = strconv.AppendInt(b, e.CacheWriteTokens, 10)
+	}
 	b = append(b, `,"output_tokens":`...)
 	b = strconv.AppendInt(b, e.OutputTokens, 10)
 	b = append(b, `,"cost_nano":`...)
 	b = strconv.AppendInt(b, int64(e.Cost), 10)
+	if e.CacheSaved != 0 {
+		b = append(b, `,"cache_saved_nano":`...)
+		b = strconv.AppendInt(b, int64(e.CacheSaved), 10)
+	}
 	b = append(b, `,"latency_ms":`...)
 	b = strconv.AppendInt(b, e.LatencyMS, 10)
 	b = append(b, `,"status":`...)

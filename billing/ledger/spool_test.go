@@ -16,7 +16,7 @@ func TestAppendEventJSONMatchesMarshal(t *testing.T) {
 	for _, e := range []Event{
 		{TenantID: "01m8cbht6enn4qc5awb7hrwdgd", RequestID: "req_0123456789abcdef01234567", ClientRequestID: "client <7>", CreatedAt: at,
 			KeyID: "key_1", MemberID: "mem_1", ModelRequested: "auto", ModelUsed: "gpt-4o-mini", Provider: "openai",
-			InputTokens: 12, CachedTokens: 3, OutputTokens: 1, Cost: 2400, LatencyMS: 7, Status: StatusOK,
+			InputTokens: 12, CachedTokens: 3, CacheWriteTokens: 4, OutputTokens: 1, Cost: 2400, CacheSaved: -17, LatencyMS: 7, Status: StatusOK,
 			RouteReason: "auto_economy+fallback:upstream_error"},
 		{TenantID: "t", RequestID: "r", CreatedAt: at.Truncate(time.Second), ModelUsed: "m", Status: StatusAborted},
 		{TenantID: "t", RequestID: "r", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)),

@@ -61,8 +61,11 @@ func newUsageCmd(g *globalFlags) *cobra.Command {
 				Tokens       int64  `json:"tokens"`
 				CostNano     int64  `json:"cost_nano"`
 				CostUSD      string `json:"cost_usd"`
+				// What prompt caching saved against the uncached input price.
+				CacheSavedNano int64  `json:"cache_saved_nano"`
+				CacheSavedUSD  string `json:"cache_saved_usd"`
 			}{h.Tenant().Slug, since, t.Requests, t.InputTokens, t.CachedTokens, t.OutputTokens,
-				t.InputTokens + t.OutputTokens, int64(t.Cost), t.Cost.USDString()}
+				t.InputTokens + t.OutputTokens, int64(t.Cost), t.Cost.USDString(), int64(t.CacheSaved), t.CacheSaved.USDString()}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())
 				enc.SetIndent("", "  ")

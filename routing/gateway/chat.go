@@ -178,11 +178,15 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 	}
 	ev := ledger.Event{TenantID: tid, RequestID: p.ids.Server, ClientRequestID: p.ids.Client, CreatedAt: p.started.UTC(), KeyID: p.caller.KeyID,
 		MemberID: p.caller.MemberID, ModelRequested: p.decision.Requested, ModelUsed: out.Model.ID, Provider: out.Model.Provider,
-		InputTokens: int64(u.PromptTokens), CachedTokens: int64(u.CachedTokens), OutputTokens: int64(u.CompletionTokens),
-		Cost: cost, LatencyMS: s.d.Clock().Sub(p.started).Milliseconds(), Status: status,
+		InputTokens: int64(u.PromptTokens), CachedTokens: int64(u.CachedTokens), CacheWriteTokens: int64(u.CacheWriteTokens),
+		OutputTokens: int64(u.CompletionTokens), Cost: cost, CacheSaved: out.Model.CacheSaving(u), LatencyMS: s.d.Clock().Sub(p.started).Milliseconds(), Status: status,
 		RouteReason: string(p.decision.Reason)}
 	if out.FallbackReason != routing.FallbackReasonNone {
 		ev.RouteReason += "+fallback:" + string(out.FallbackReason)
+	}
+	if status == ledger.StatusOK {
+		// Its prefix is now warm in the model's prompt cache for the next turn.
+		s.d.Selector.NoteServed(tid, out.Model, req)
 	}
 	if err := s.d.Ledger.Append(ev); err != nil {
 		s.logger.ErrorContext(ctx, "ledger append failed: usage not recorded", "error", err, "cost_nano", int64(cost))

@@ -31,14 +31,17 @@ type PriceOverride struct {
 	// CachedInput is nano-USD per cached input token; 0 means cached tokens are
 	// billed at Input (the catalog's convention).
 	CachedInput billing.NanoUSD
+	// CacheWrite is nano-USD per input token written to the prompt cache; 0
+	// means Input (the catalog's convention).
+	CacheWrite billing.NanoUSD
 	// UpdatedAt is when the override was last set (UTC).
 	UpdatedAt time.Time
 }
 
 // ModelOverride is the catalog layer the override stands for.
 func (o PriceOverride) ModelOverride() routing.ModelOverride {
-	in, cached, out := o.Input, o.CachedInput, o.Output
-	return routing.ModelOverride{ID: o.Model, InputPrice: &in, CachedInputPrice: &cached, OutputPrice: &out}
+	in, cached, write, out := o.Input, o.CachedInput, o.CacheWrite, o.Output
+	return routing.ModelOverride{ID: o.Model, InputPrice: &in, CachedInputPrice: &cached, CacheWritePrice: &write, OutputPrice: &out}
 }
 
 // SetPriceInput sets a tenant's price for a model from per-million-token dollar
@@ -52,6 +55,9 @@ type SetPriceInput struct {
 	// CachedInputPerMillionUSD is optional; empty or "0" bills cached input
 	// tokens at the input price.
 	CachedInputPerMillionUSD string
+	// CacheWritePerMillionUSD is optional; empty or "0" bills cache writes at
+	// the input price.
+	CacheWritePerMillionUSD string
 }
 
 // perToken converts a per-million dollar string to whole nano-USD per token.
@@ -97,6 +103,11 @@ func (in SetPriceInput) Validate() (PriceOverride, error) {
 			problems = append(problems, err)
 		}
 	}
+	if in.CacheWritePerMillionUSD != "" {
+		if o.CacheWrite, err = perToken("cache_write_per_million_usd", in.CacheWritePerMillionUSD); err != nil {
+			problems = append(problems, err)
+		}
+	}
 	if err := errkind.JoinInvalid("invalid price", problems); err != nil {
 		return PriceOverride{}, err
 	}
@@ -107,8 +118,10 @@ type priceRow struct {
 	Model      string `gorm:"primaryKey"`
 	InputNano  int64
 	CachedNano int64
-	OutputNano int64
-	UpdatedAt  time.Time
+	// CacheWriteNano is the column added by tenant migration 00005.
+	CacheWriteNano int64
+	OutputNano     int64
+	UpdatedAt      time.Time
 }
 
 func (priceRow) TableName() string { return "model_prices" }
@@ -122,7 +135,7 @@ func LoadPriceOverrides(ctx context.Context, h *tenants.Handle) ([]PriceOverride
 	out := make([]PriceOverride, len(rows))
 	for i, r := range rows {
 		out[i] = PriceOverride{Model: r.Model, Input: billing.NanoUSD(r.InputNano), CachedInput: billing.NanoUSD(r.CachedNano),
-			Output: billing.NanoUSD(r.OutputNano), UpdatedAt: r.UpdatedAt.UTC()}
+			CacheWrite: billing.NanoUSD(r.CacheWriteNano), Output: billing.NanoUSD(r.OutputNano), UpdatedAt: r.UpdatedAt.UTC()}
 	}
 	return out, nil
 }
@@ -132,10 +145,10 @@ func LoadPriceOverrides(ctx context.Context, h *tenants.Handle) ([]PriceOverride
 func SavePriceOverride(ctx context.Context, h *tenants.Handle, o PriceOverride) (PriceOverride, error) {
 	o.UpdatedAt = time.Now().UTC()
 	err := h.Tx(ctx, func(tx *gorm.DB) error {
-		return tx.Exec(`INSERT INTO model_prices (model, input_nano, cached_nano, output_nano, updated_at) VALUES (?, ?, ?, ?, ?)
+		return tx.Exec(`INSERT INTO model_prices (model, input_nano, cached_nano, cache_write_nano, output_nano, updated_at) VALUES (?, ?, ?, ?, ?, ?)
 			ON CONFLICT (model) DO UPDATE SET input_nano = excluded.input_nano, cached_nano = excluded.cached_nano,
-			output_nano = excluded.output_nano, updated_at = excluded.updated_at`,
-			o.Model, int64(o.Input), int64(o.CachedInput), int64(o.Output), o.UpdatedAt).Error
+			cache_write_nano = excluded.cache_write_nano, output_nano = excluded.output_nano, updated_at = excluded.updated_at`,
+			o.Model, int64(o.Input), int64(o.CachedInput), int64(o.CacheWrite), int64(o.Output), o.UpdatedAt).Error
 	})
 	return o, err
 }

@@ -49,6 +49,7 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 	if req.PromptTokens == 0 {
 		s.d.Estimator.Annotate(estimateFor, req)
 	}
+	req.CachePrefix = policy.AnthropicCacheControl
 	cat, err := s.catalog(ctx, c)
 	if err != nil {
 		return nil, err
@@ -190,15 +191,17 @@ func withinOutputLimit(d *routing.Decision, req *routing.ChatRequest) error {
 
 // reserve reserves the worst case of the decision's model and every fallback: the
 // costliest of them bounds what the request can cost. Every choice (n) may
-// produce the full output limit.
+// produce the full output limit, and the prompt is sized by the estimator's
+// bound for that model (ChatRequest.ReserveTokens), never by the routing count.
 func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest) (meter.Decision, error) {
 	var worst billing.NanoUSD
 	var tokens int64
 	for _, m := range append([]routing.Model{p.decision.Model}, p.decision.Fallbacks...) {
-		if w := m.WorstCase(req.PromptTokens, req.MaxTokens, req.N); w > worst {
+		prompt := req.ReserveTokens(m)
+		if w := m.WorstCase(prompt, req.MaxTokens, req.N); w > worst {
 			worst = w
 		}
-		if t := int64(req.PromptTokens + m.OutputCap(req.PromptTokens, req.MaxTokens)*max(req.N, 1)); t > tokens {
+		if t := int64(prompt + m.OutputCap(prompt, req.MaxTokens)*max(req.N, 1)); t > tokens {
 			tokens = t
 		}
 	}

@@ -67,8 +67,8 @@ func setup(t *testing.T, failRate float64) *testBundle {
 	return setupWith(t, failRate, routing.DefaultCatalog())
 }
 
-// setupWith is setup over the catalog cat.
-func setupWith(t *testing.T, failRate float64, cat *routing.Catalog) *testBundle {
+// setupWith is setup over the catalog cat, with extra providers beside the sim.
+func setupWith(t *testing.T, failRate float64, cat *routing.Catalog, extra ...routing.Provider) *testBundle {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, nil))
 	db, err := database.Open(t.Context(), testdb.SQLite(t), database.Options{})
@@ -85,7 +85,7 @@ func setupWith(t *testing.T, failRate float64, cat *routing.Catalog) *testBundle
 	est := routing.NewEstimator(routing.EstimatorConfig{})
 	sim, err := routing.NewSimProvider(routing.SimConfig{FailureRate: failRate}, est, logger)
 	require.NoError(t, err)
-	providers, err := routing.NewRegistry(sim)
+	providers, err := routing.NewRegistry(append([]routing.Provider{sim}, extra...)...)
 	require.NoError(t, err)
 	sel, err := routing.NewSelector(routing.SelectorConfig{Catalog: cat, Available: providers.Available}, logger)
 	require.NoError(t, err)

@@ -40,6 +40,8 @@ type Upstream struct {
 	requests  []Request
 	cancelled chan struct{}
 	cancelOne sync.Once
+	// cached holds the prompt prefixes written to the fake's prompt cache.
+	cached map[string]bool
 }
 
 // Request is one request the fake received.

@@ -16,8 +16,70 @@ var FakeAnthropicWords = []string{"Hello", " from", " Claude"}
 // max_tokens, alternating roles starting with user) and answers with text, or
 // with a get_weather tool_use block when tools are offered. Usage: input = 10 +
 // number of messages, cache_read = 3, output = number of text pieces (+1 with a tool call).
+// A request with cache_control breakpoints (at most 4, type "ephemeral", as the
+// real API enforces) instead counts FakeCachePrefixTokens for each breakpoint:
+// read from the fake's cache for the leading breakpoints whose prefix an earlier
+// request wrote (cache_read_input_tokens), written for the others
+// (cache_creation_input_tokens).
 func NewAnthropicUpstream(t testing.TB, apiKey string) *Upstream {
 	return newUpstream(t, apiKey, serveAnthropic)
+}
+
+// FakeCachePrefixTokens is the size the fake Anthropic upstream gives the
+// segment of the prompt that ends at each cache breakpoint.
+const FakeCachePrefixTokens = 1500
+
+// anthropicCachePrefix finds the request's cache breakpoints: the prefix up to
+// each (system, then messages up to the marked block) as a cache key, in order,
+// and an error message for a malformed breakpoint.
+func anthropicCachePrefix(system any, messages []anthropicFakeMessage) ([]string, string) {
+	var prefix strings.Builder
+	var keys []string
+	check := func(raw json.RawMessage) string {
+		var b struct {
+			CacheControl *struct {
+				Type string `json:"type"`
+			} `json:"cache_control"`
+		}
+		_ = json.Unmarshal(raw, &b)
+		if b.CacheControl == nil {
+			return ""
+		}
+		if b.CacheControl.Type != "ephemeral" {
+			return "cache_control.type: Input should be 'ephemeral'"
+		}
+		keys = append(keys, prefix.String())
+		return ""
+	}
+	if blocks, ok := system.([]any); ok {
+		for _, b := range blocks {
+			raw, _ := json.Marshal(b)
+			prefix.Write(raw)
+			if msg := check(raw); msg != "" {
+				return nil, msg
+			}
+		}
+	} else if sys, ok := system.(string); ok {
+		prefix.WriteString(sys)
+	}
+	for _, m := range messages {
+		prefix.WriteString(m.Role)
+		for _, raw := range m.Content {
+			prefix.Write(raw)
+			if msg := check(raw); msg != "" {
+				return nil, msg
+			}
+		}
+	}
+	if len(keys) > 4 {
+		return nil, fmt.Sprintf("A maximum of 4 blocks with cache_control may be provided. Found %d.", len(keys))
+	}
+	return keys, ""
+}
+
+type anthropicFakeMessage struct {
+	Role    string            `json:"role"`
+	Content []json.RawMessage `json:"content"`
 }
 
 func anthropicError(w http.ResponseWriter, status int, typ, msg string) {
@@ -57,15 +119,12 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 		return
 	}
 	var req struct {
-		Model     string `json:"model"`
-		MaxTokens int    `json:"max_tokens"`
-		Stream    bool   `json:"stream"`
-		System    any    `json:"system"`
-		Messages  []struct {
-			Role    string            `json:"role"`
-			Content []json.RawMessage `json:"content"`
-		} `json:"messages"`
-		Tools []struct {
+		Model     string                 `json:"model"`
+		MaxTokens int                    `json:"max_tokens"`
+		Stream    bool                   `json:"stream"`
+		System    any                    `json:"system"`
+		Messages  []anthropicFakeMessage `json:"messages"`
+		Tools     []struct {
 			Name        string          `json:"name"`
 			InputSchema json.RawMessage `json:"input_schema"`
 		} `json:"tools"`
@@ -94,6 +153,29 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 			return
 		}
 	}
+	cacheKeys, badCache := anthropicCachePrefix(req.System, req.Messages)
+	if badCache != "" {
+		anthropicError(w, http.StatusBadRequest, "invalid_request_error", badCache)
+		return
+	}
+	cacheRead, cacheWrite := 3, 0
+	if len(cacheKeys) > 0 {
+		cacheRead = 0
+		u.mu.Lock()
+		if u.cached == nil {
+			u.cached = map[string]bool{}
+		}
+		reading := true
+		for _, k := range cacheKeys {
+			if reading = reading && u.cached[k]; reading {
+				cacheRead += FakeCachePrefixTokens
+			} else {
+				cacheWrite += FakeCachePrefixTokens
+			}
+			u.cached[k] = true
+		}
+		u.mu.Unlock()
+	}
 	in := 10 + len(req.Messages)
 	out := len(FakeAnthropicWords)
 	withTool := len(req.Tools) > 0
@@ -115,7 +197,7 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"id": "msg_fake", "type": "message", "role": "assistant", "model": req.Model, "content": content,
 			"stop_reason": stop, "stop_sequence": nil,
-			"usage": map[string]int{"input_tokens": in, "output_tokens": out, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 3},
+			"usage": map[string]int{"input_tokens": in, "output_tokens": out, "cache_creation_input_tokens": cacheWrite, "cache_read_input_tokens": cacheRead},
 		})
 		return
 	}
@@ -127,7 +209,7 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 	}
 	send("message_start", map[string]any{"type": "message_start", "message": map[string]any{
 		"id": "msg_fake", "type": "message", "role": "assistant", "model": req.Model, "content": []any{},
-		"stop_reason": nil, "usage": map[string]int{"input_tokens": in, "output_tokens": 1, "cache_read_input_tokens": 3}}})
+		"stop_reason": nil, "usage": map[string]int{"input_tokens": in, "output_tokens": 1, "cache_creation_input_tokens": cacheWrite, "cache_read_input_tokens": cacheRead}}})
 	send("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]string{"type": "text", "text": ""}})
 	send("ping", map[string]string{"type": "ping"})
 	for i, word := range FakeAnthropicWords {

@@ -1755,7 +1755,12 @@ export interface components {
       model?: string;
       description: string;
       requests: number;
+      /** @description Uncached input tokens (cache reads and writes are counted apart) */
       input_tokens: number;
+      /** @description Input tokens read from a prompt cache, priced at the cached-input price */
+      cached_tokens: number;
+      /** @description Input tokens written to a prompt cache, priced at the cache-write price */
+      cache_write_tokens: number;
       output_tokens: number;
       /** @description Provider cost, nano-USD. */
       cost_nano: number;
@@ -1824,6 +1829,12 @@ export interface components {
       cost_nano: number;
       /** @description Cost, USD decimal string (9 decimals) */
       cost_usd: string;
+      /** @description Input tokens written to a prompt cache (Anthropic cache writes); part of input_tokens, like cached_tokens (cache reads) */
+      cache_write_tokens: number;
+      /** @description What prompt caching saved, nano-USD: the cost with every input token at the input price minus the cost billed (negative while cache writes cost more than reads saved) */
+      cache_saved_nano: number;
+      /** @description cache_saved_nano as a USD decimal string (9 decimals) */
+      cache_saved_usd: string;
     };
     /** @description One rollup row; only the grouped dimensions are present. */
     UsagePoint: {
@@ -1840,6 +1851,12 @@ export interface components {
       cost_nano: number;
       /** @description Cost, USD decimal string (9 decimals) */
       cost_usd: string;
+      /** @description Input tokens written to a prompt cache (Anthropic cache writes); part of input_tokens, like cached_tokens (cache reads) */
+      cache_write_tokens: number;
+      /** @description What prompt caching saved, nano-USD: the cost with every input token at the input price minus the cost billed (negative while cache writes cost more than reads saved) */
+      cache_saved_nano: number;
+      /** @description cache_saved_nano as a USD decimal string (9 decimals) */
+      cache_saved_usd: string;
     };
     UsageReport: {
       /** Format: date */
@@ -1868,12 +1885,19 @@ export interface components {
       key_name?: string;
       member_id?: string;
       input_tokens: number;
+      /** @description Input tokens read from the provider's prompt cache (part of input_tokens) */
       cached_tokens: number;
       output_tokens: number;
       /** @description Cost, nano-USD */
       cost_nano: number;
       /** @description Cost, USD decimal string (9 decimals) */
       cost_usd: string;
+      /** @description Input tokens written to a prompt cache (Anthropic cache writes); part of input_tokens, like cached_tokens (cache reads) */
+      cache_write_tokens: number;
+      /** @description What prompt caching saved, nano-USD: the cost with every input token at the input price minus the cost billed (negative while cache writes cost more than reads saved) */
+      cache_saved_nano: number;
+      /** @description cache_saved_nano as a USD decimal string (9 decimals) */
+      cache_saved_usd: string;
       latency_ms: number;
       /** @enum {string} */
       status: "ok" | "aborted" | "error";
@@ -1993,7 +2017,7 @@ export interface components {
       duration_ms: number;
       delivery_id: string;
     };
-    /** @description routing.Policy: tiers (tier → models in preference order), simple_tier, complex_tier, complex_score, rules [{name, keywords, min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity, max_fallbacks, fallback_explicit. Unknown fields are refused (422 unknown_field). */
+    /** @description routing.Policy: tiers (tier → models in preference order), simple_tier, complex_tier, complex_score, rules [{name, keywords, min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity, anthropic_cache_control, max_fallbacks, fallback_explicit. Unknown fields are refused (422 unknown_field). */
     RoutingPolicy: {
       tiers: {
         [key: string]: string[];
@@ -2036,6 +2060,8 @@ export interface components {
       /** @description 0 = 20, negative disables pacing */
       pace_tolerance_percent?: number;
       session_affinity?: boolean;
+      /** @description Mark the stable prefix of prompts sent to Anthropic models (system prompt, history before the last turn) with cache_control breakpoints, so later turns read it at 0.1x the input price (a write costs 1.25x once) */
+      anthropic_cache_control?: boolean;
       /** @description 0 = 2, negative = none */
       max_fallbacks?: number;
       fallback_explicit?: boolean;
@@ -2105,6 +2131,9 @@ export interface components {
       cached_input_per_million_nano: number;
       /** @description Per 1M cached input tokens, USD decimal string (9 decimals) */
       cached_input_per_million_usd: string;
+      /** @description Price of input written to the prompt cache (Anthropic: 1.25x input); equals input where the provider charges nothing extra */
+      cache_write_per_million_nano: number;
+      cache_write_per_million_usd: string;
       /** @description Per 1M output tokens, nano-USD */
       output_per_million_nano: number;
       /** @description Per 1M output tokens, USD decimal string (9 decimals) */
@@ -2129,6 +2158,9 @@ export interface components {
         /** Format: int64 */
         cached_input_per_million_nano: number;
         cached_input_per_million_usd: string;
+        /** Format: int64 */
+        cache_write_per_million_nano: number;
+        cache_write_per_million_usd: string;
         /** Format: int64 */
         output_per_million_nano: number;
         output_per_million_usd: string;
@@ -2194,6 +2226,9 @@ export interface components {
       /** @description Equals input when no cached price was set */
       cached_input_per_million_nano: number;
       cached_input_per_million_usd: string;
+      /** @description Price of input written to the prompt cache (Anthropic: 1.25x input); equals input where the provider charges nothing extra */
+      cache_write_per_million_nano: number;
+      cache_write_per_million_usd: string;
       output_per_million_nano: number;
       output_per_million_usd: string;
       /** Format: date-time */
@@ -2205,6 +2240,8 @@ export interface components {
       input_per_million_usd: string;
       /** @description Optional; omitted or "0" bills cached input tokens at the input price */
       cached_input_per_million_usd?: string;
+      /** @description Optional; omitted or "0" bills cache writes at the input price */
+      cache_write_per_million_usd?: string;
       /** @example 8.000 */
       output_per_million_usd: string;
     };

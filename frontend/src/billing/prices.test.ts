@@ -72,6 +72,8 @@ const model = (over: Partial<ModelInfo> = {}): ModelInfo => ({
   input_per_million_usd: "0.800000000",
   cached_input_per_million_nano: 80_000_000,
   cached_input_per_million_usd: "0.080000000",
+  cache_write_per_million_nano: 800_000_000,
+  cache_write_per_million_usd: "0.800000000",
   output_per_million_nano: 4_000_000_000,
   output_per_million_usd: "4.000000000",
   context_window: 128_000,
@@ -101,6 +103,8 @@ describe("initialPriceForm and listPrices", () => {
         input_per_million_usd: "0.500000000",
         cached_input_per_million_nano: 500_000_000,
         cached_input_per_million_usd: "0.500000000",
+        cache_write_per_million_nano: 500_000_000,
+        cache_write_per_million_usd: "0.500000000",
         output_per_million_nano: 2_000_000_000,
         output_per_million_usd: "2.000000000",
         updated_at: "2026-11-26T17:03:16Z",
@@ -119,10 +123,30 @@ describe("initialPriceForm and listPrices", () => {
         input_per_million_usd: "0.800000000",
         cached_input_per_million_nano: 80_000_000,
         cached_input_per_million_usd: "0.080000000",
+        cache_write_per_million_nano: 800_000_000,
+        cache_write_per_million_usd: "0.800000000",
         output_per_million_nano: 4_000_000_000,
         output_per_million_usd: "4.000000000",
       },
     });
     expect(listPrices(m)).toEqual({ input: 800_000_000, cached: 80_000_000, output: 4_000_000_000 });
+  });
+});
+
+describe("cache-write prices", () => {
+  it("sends a cache-write price only when set and different from nothing", () => {
+    expect(validatePriceForm({ input: "3", cached: "0.30", write: "3.75", output: "15" }).body).toEqual({
+      input_per_million_usd: "3",
+      cached_input_per_million_usd: "0.30",
+      cache_write_per_million_usd: "3.75",
+      output_per_million_usd: "15",
+    });
+    expect(validatePriceForm({ input: "3", cached: "", write: "", output: "15" }).body).toEqual({ input_per_million_usd: "3", output_per_million_usd: "15" });
+    expect(validatePriceForm({ input: "3", cached: "", write: "0.0001", output: "15" }).errors.write).toMatch(/3 decimals/);
+  });
+
+  it("starts from a cache-write price that differs from input, and leaves it out otherwise", () => {
+    expect(initialPriceForm(model({ cache_write_per_million_nano: 1_000_000_000 }))).toEqual({ input: "0.80", cached: "0.08", write: "1.00", output: "4.00" });
+    expect(initialPriceForm(model())).not.toHaveProperty("write");
   });
 });

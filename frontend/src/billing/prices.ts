@@ -33,6 +33,8 @@ export function checkPrice(label: string, typed: string, optional = false): Pric
 export interface PriceForm {
   input: string;
   cached: string;
+  /** Cache-write price (Anthropic); empty or absent bills cache writes at the input price. */
+  write?: string;
   output: string;
 }
 
@@ -47,15 +49,18 @@ export interface PriceFormResult {
 export function validatePriceForm(f: PriceForm, embedding = false): PriceFormResult {
   const input = checkPrice("Input price", f.input);
   const cached = checkPrice("Cached input price", f.cached, true);
+  const write = checkPrice("Cache write price", f.write ?? "", true);
   const output = checkPrice("Output price", embedding && !f.output.trim() ? "0" : f.output);
   const errors: PriceFormResult["errors"] = {};
   if (!input.ok) errors.input = input.error;
   if (!cached.ok) errors.cached = cached.error;
+  if (!write.ok) errors.write = write.error;
   if (!output.ok) errors.output = output.error;
   else if (embedding && output.nano !== 0n) errors.output = "Embeddings models are priced on input only: the output price must be 0.";
-  if (!input.ok || !cached.ok || !output.ok || errors.output) return { errors, body: null };
+  if (!input.ok || !cached.ok || !write.ok || !output.ok || errors.output) return { errors, body: null };
   const body: SetPriceInput = { input_per_million_usd: input.value, output_per_million_usd: output.value };
   if (cached.value && cached.nano !== 0n) body.cached_input_per_million_usd = cached.value;
+  if (write.value && write.nano !== 0n) body.cache_write_per_million_usd = write.value;
   return { errors, body };
 }
 
@@ -69,10 +74,13 @@ export function initialPriceForm(m: ModelInfo): PriceForm {
   const src = m.override ?? m;
   const input = toNano(src.input_per_million_nano);
   const cached = src.cached_input_per_million_nano === undefined ? input : toNano(src.cached_input_per_million_nano);
+  const write = src.cache_write_per_million_nano === undefined ? input : toNano(src.cache_write_per_million_nano);
   return {
     input: priceText(input),
     // Cached = input is the server's "not set" (cached tokens billed at the input price).
     cached: cached === input ? "" : priceText(cached),
+    // The same for cache writes; the key is left out when not set.
+    ...(write === input ? {} : { write: priceText(write) }),
     output: priceText(src.output_per_million_nano),
   };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { pivotDailyByModel } from "./index";
 
-const row = (day: string, model: string, cost: number) => ({ day, model, requests: 1, input_tokens: 0, cached_tokens: 0, output_tokens: 0, cost_nano: cost, cost_usd: "" });
+const row = (day: string, model: string, cost: number) => ({ day, model, requests: 1, input_tokens: 0, cached_tokens: 0, cache_write_tokens: 0, output_tokens: 0, cost_nano: cost, cost_usd: "", cache_saved_nano: 0, cache_saved_usd: "" });
 
 describe("chart pivots", () => {
   it("zero-fills days and folds small models into other", () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { backoffDelay, initialLiveState, liveMonthSpend, liveReducer, mergeEvents, parseLiveMessage, MAX_RECENT, type LiveState } from "./feed";
 import type { UsageEvent } from "../api/types";
 
-const ev = (id: string, at: string): UsageEvent => ({ id, request_id: `req_${id}`, created_at: at, model: "sim-small", input_tokens: 10, cached_tokens: 0, output_tokens: 5, cost_nano: 42, cost_usd: "0.000000042", latency_ms: 12, status: "ok" });
+const ev = (id: string, at: string): UsageEvent => ({ id, request_id: `req_${id}`, created_at: at, model: "sim-small", input_tokens: 10, cached_tokens: 0, cache_write_tokens: 0, output_tokens: 5, cost_nano: 42, cost_usd: "0.000000042", cache_saved_nano: 0, cache_saved_usd: "0.000000000", latency_ms: 12, status: "ok" });
 
 describe("liveReducer", () => {
   it("keeps the latest month-to-date spend and orders events by instant", () => {

@@ -182,7 +182,7 @@ function Lines({ inv }: { inv: Invoice }) {
           <tr key={l.line_id}>
             <td>{l.description || l.model || l.kind}</td>
             <td className="r num">{formatInt(l.requests)}</td>
-            <td className="r num hide-sm">
+            <td className="r num hide-sm" title={l.cached_tokens || l.cache_write_tokens ? `plus ${formatInt(l.cached_tokens)} cached and ${formatInt(l.cache_write_tokens)} cache-write input tokens` : undefined}>
               {formatTokens(l.input_tokens)} / {formatTokens(l.output_tokens)}
             </td>
             <td className="r num" title={`cost ${formatUsd(l.cost_nano)}, charge ${formatUsd(l.charge_nano)}, rounding ${formatUsd(l.rounding_nano)}`}>

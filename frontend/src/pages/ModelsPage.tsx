@@ -81,6 +81,12 @@ export default function ModelsPage() {
           { header: "Tier", cell: (m) => (m.tier ? <Badge tone={m.tier === "premium" ? "purple" : "neutral"}>{m.tier}</Badge> : "—") },
           { header: "Input / 1M", className: "r", td: "num", cell: (m) => <Price nano={m.input_per_million_nano} over={isOverridden(m)} /> },
           { header: "Cached input / 1M", className: "r hide-sm", td: "num", cell: (m) => <Price nano={m.cached_input_per_million_nano} over={isOverridden(m)} /> },
+          {
+            header: "Cache write / 1M",
+            className: "r hide-sm",
+            td: "num",
+            cell: (m) => <Price nano={m.cache_write_per_million_nano ?? m.input_per_million_nano} over={isOverridden(m)} />,
+          },
           { header: "Output / 1M", className: "r", td: "num", cell: (m) => <Price nano={m.output_per_million_nano} over={isOverridden(m)} /> },
           { header: "Context", className: "r hide-sm", td: "num", cell: (m) => (m.context_window ? formatTokens(m.context_window) : "—") },
           canEdit && {
@@ -207,9 +213,9 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
             id={fid}
             inputMode="decimal"
             autoComplete="off"
-            value={form[key]}
+            value={form[key] ?? ""}
             disabled={disabled || busy}
-            placeholder={key === "cached" ? "same as input" : undefined}
+            placeholder={key === "cached" || key === "write" ? "same as input" : undefined}
             aria-invalid={e ? true : undefined}
             aria-describedby={`${fid}-hint${e ? ` ${fid}-err` : ""}`}
             onChange={(ev) => setForm((f) => ({ ...f, [key]: ev.target.value }))}
@@ -276,6 +282,7 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
             <tbody>
               {priceRow("Input", list?.input, model.input_per_million_nano)}
               {priceRow("Cached input", list?.cached, model.cached_input_per_million_nano)}
+              {priceRow("Cache write", model.list?.cache_write_per_million_nano ?? (list ? model.cache_write_per_million_nano : undefined), model.cache_write_per_million_nano)}
               {priceRow("Output", list?.output, model.output_per_million_nano)}
             </tbody>
           </table>
@@ -289,6 +296,7 @@ function PriceDialog({ model, onClose }: { model: ModelInfo | null; onClose: () 
           <div className="row-3">
             {field("input", "Input", "Required.")}
             {field("cached", "Cached input", "Empty bills cached tokens at the input price.")}
+            {field("write", "Cache write", "Anthropic bills cache writes at 1.25× input; empty bills them at the input price.")}
             {field("output", "Output", embedding ? "Embeddings are priced on input only." : "Required.", embedding)}
           </div>
           {err && <FormError message={err} />}

@@ -149,6 +149,12 @@ function KpiCards({
             <div className="kpi-value">{formatTokens(t!.input_tokens + t!.output_tokens)}</div>
             <div className="kpi-sub">
               {formatTokens(t!.input_tokens)} in · {formatTokens(t!.output_tokens)} out
+              {t!.cached_tokens > 0 && (
+                <>
+                  {" "}
+                  · {formatTokens(t!.cached_tokens)} cached, {formatUsd(t!.cache_saved_nano)} saved
+                </>
+              )}
             </div>
           </>
         )}
@@ -243,7 +249,7 @@ function RecentRequests({ names }: { names: Map<string, string> }) {
                     <code>{e.model}</code>
                   </td>
                   <td className="hide-sm">{e.key_name ?? (e.key_id ? (names.get(e.key_id) ?? <code title={e.key_id}>{e.key_id.slice(0, 10)}…</code>) : "—")}</td>
-                  <td className="r num">
+                  <td className="r num" title={e.cached_tokens ? `${formatInt(e.cached_tokens)} input tokens from the prompt cache` : undefined}>
                     {formatTokens(e.input_tokens)} / {formatTokens(e.output_tokens)}
                   </td>
                   <td className="r num">{formatUsd(e.cost_nano)}</td>

@@ -201,6 +201,9 @@ export default function RoutingPage() {
                 <Toggle checked={!!draft.session_affinity} disabled={!edit} onChange={(v) => set({ session_affinity: v })}>
                   Session affinity: keep a conversation on the model it started with (warm prompt cache)
                 </Toggle>
+                <Toggle checked={!!draft.anthropic_cache_control} disabled={!edit} onChange={(v) => set({ anthropic_cache_control: v })}>
+                  Anthropic prompt caching: mark the system prompt and history for Anthropic's cache (reads at 0.1× input, writes at 1.25×)
+                </Toggle>
                 <Toggle checked={!!draft.fallback_explicit} disabled={!edit} onChange={(v) => set({ fallback_explicit: v })}>
                   Let requests naming a model fall back to other models of its tier
                 </Toggle>

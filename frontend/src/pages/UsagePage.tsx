@@ -5,12 +5,12 @@ import { listOf, MAX_PAGE, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { addDays, formatDay, isoDateInZone } from "../format/dates";
 import { formatUsd, nanoPer, nanoToChartNumber, toNano } from "../format/money";
-import { formatInt, formatTokens } from "../format/numbers";
+import { formatInt, formatPercent, formatTokens } from "../format/numbers";
 import { setSearch, useLocation } from "../router/router";
 import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/page";
 import { StackedChart, pivotDailyByModel } from "../charts";
 import { useToast } from "../ui/toast";
-import type { GroupBy, UsageQuery, UsageRow } from "../api/types";
+import type { GroupBy, UsageQuery, UsageRow, UsageTotals } from "../api/types";
 import type { Nano } from "../format/money";
 
 const GROUPS: { value: GroupBy; label: string }[] = [
@@ -20,8 +20,8 @@ const GROUPS: { value: GroupBy; label: string }[] = [
   { value: "member", label: "Member" },
 ];
 
-/** A row of the usage table: a series row, or a day's rows summed (cost_nano as an exact digit string). */
-type TableRow = Omit<UsageRow, "cost_nano"> & { cost_nano: Nano };
+/** A row of the usage table: a series row, or a day's rows summed (nano amounts as exact digit strings). */
+type TableRow = Omit<UsageRow, "cost_nano" | "cache_saved_nano"> & { cost_nano: Nano; cache_saved_nano: Nano };
 
 export default function UsagePage() {
   const { tenant, can } = useTenant();
@@ -74,11 +74,25 @@ export default function UsagePage() {
     const byDay = new Map<string, TableRow>();
     for (const r of series) {
       const d = (r.day ?? "").slice(0, 10);
-      const acc = byDay.get(d) ?? { day: d, requests: 0, input_tokens: 0, cached_tokens: 0, output_tokens: 0, cost_nano: "0", cost_usd: "" };
+      const acc = byDay.get(d) ?? {
+        day: d,
+        requests: 0,
+        input_tokens: 0,
+        cached_tokens: 0,
+        cache_write_tokens: 0,
+        output_tokens: 0,
+        cost_nano: "0",
+        cost_usd: "",
+        cache_saved_nano: "0",
+        cache_saved_usd: "",
+      };
       acc.requests += r.requests;
       acc.input_tokens += r.input_tokens;
+      acc.cached_tokens += r.cached_tokens;
+      acc.cache_write_tokens += r.cache_write_tokens;
       acc.output_tokens += r.output_tokens;
       acc.cost_nano = (toNano(acc.cost_nano) + toNano(r.cost_nano)).toString();
+      acc.cache_saved_nano = (toNano(acc.cache_saved_nano) + toNano(r.cache_saved_nano)).toString();
       byDay.set(d, acc);
     }
     return [...byDay.values()].sort((a, b) => (a.day! < b.day! ? 1 : -1));
@@ -187,6 +201,11 @@ export default function UsagePage() {
             <Stat label="Cost" value={usage.data ? formatUsd(usage.data.totals.cost_nano) : null} />
             <Stat label="Requests" value={usage.data ? formatInt(usage.data.totals.requests) : null} />
             <Stat label="Input tokens" value={usage.data ? formatTokens(usage.data.totals.input_tokens) : null} />
+            <Stat
+              label="Cached input"
+              value={usage.data ? `${formatTokens(usage.data.totals.cached_tokens)} (${cachedShare(usage.data.totals)})` : null}
+            />
+            <Stat label="Saved by caching" value={usage.data ? formatUsd(usage.data.totals.cache_saved_nano) : null} />
             <Stat label="Output tokens" value={usage.data ? formatTokens(usage.data.totals.output_tokens) : null} />
             <Stat label="Avg / request" value={usage.data ? (usage.data.totals.requests ? formatUsd(nanoPer(usage.data.totals.cost_nano, usage.data.totals.requests)) : "—") : null} />
           </div>
@@ -219,16 +238,22 @@ export default function UsagePage() {
                     <th scope="col" className="r">
                       Input tokens
                     </th>
+                    <th scope="col" className="r hide-sm" title="Input tokens read from the provider's prompt cache (part of input tokens)">
+                      Cached tokens
+                    </th>
                     <th scope="col" className="r">
                       Output tokens
                     </th>
                     <th scope="col" className="r">
                       Cost
                     </th>
+                    <th scope="col" className="r hide-sm" title="Cost with every input token at the input price, minus the cost billed">
+                      Saved by caching
+                    </th>
                   </tr>
                 </thead>
                 {usage.isPending ? (
-                  <TableSkeleton cols={5} />
+                  <TableSkeleton cols={7} />
                 ) : (
                   <tbody>
                     {rows.map((r, i) => (
@@ -236,8 +261,10 @@ export default function UsagePage() {
                         <td>{label(r)}</td>
                         <td className="r num">{formatInt(r.requests)}</td>
                         <td className="r num">{formatTokens(r.input_tokens)}</td>
+                        <td className="r num hide-sm">{formatTokens(r.cached_tokens)}</td>
                         <td className="r num">{formatTokens(r.output_tokens)}</td>
                         <td className="r num">{formatUsd(r.cost_nano)}</td>
+                        <td className="r num hide-sm">{formatUsd(r.cache_saved_nano)}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -249,6 +276,11 @@ export default function UsagePage() {
       )}
     </>
   );
+}
+
+/** The share of input tokens served from a prompt cache, "0%" without input. */
+function cachedShare(t: UsageTotals): string {
+  return t.input_tokens ? formatPercent(t.cached_tokens / t.input_tokens, 0) : "0%";
 }
 
 function Stat({ label, value }: { label: string; value: string | null }) {

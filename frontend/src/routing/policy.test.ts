@@ -11,6 +11,8 @@ const model = (id: string, tier: Tier, enabled = true): ModelInfo => ({
   input_per_million_usd: "0",
   cached_input_per_million_nano: 0,
   cached_input_per_million_usd: "0",
+  cache_write_per_million_nano: 0,
+  cache_write_per_million_usd: "0",
   output_per_million_nano: 0,
   output_per_million_usd: "0",
   context_window: 8_192,

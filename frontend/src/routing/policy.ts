@@ -20,6 +20,7 @@ export const POLICY_FIELDS = [
   "ladder_explicit",
   "pace_tolerance_percent",
   "session_affinity",
+  "anthropic_cache_control",
   "max_fallbacks",
   "fallback_explicit",
 ] as const;
