@@ -127,8 +127,15 @@ func (s *anthropicChunkSource) next() ([]byte, error) {
 			if ev.Usage != nil {
 				s.mu.Lock()
 				s.usage.OutputTokens = ev.Usage.OutputTokens
+				// Newer API versions repeat the input counts here, final.
 				if ev.Usage.InputTokens > 0 {
 					s.usage.InputTokens = ev.Usage.InputTokens
+				}
+				if ev.Usage.CacheReadInputTokens > 0 {
+					s.usage.CacheReadInputTokens = ev.Usage.CacheReadInputTokens
+				}
+				if ev.Usage.CacheCreationInputTokens > 0 {
+					s.usage.CacheCreationInputTokens = ev.Usage.CacheCreationInputTokens
 				}
 				s.mu.Unlock()
 			}

@@ -10,7 +10,7 @@ import (
 // anthropicRequest is the Messages API request body.
 type anthropicRequest struct {
 	Model         string             `json:"model"`
-	System        string             `json:"system,omitempty"`
+	System        any                `json:"system,omitempty"` // a string, or text blocks when one carries cache_control
 	Messages      []anthropicMessage `json:"messages"`
 	MaxTokens     int                `json:"max_tokens"`
 	Temperature   json.RawMessage    `json:"temperature,omitempty"`
@@ -38,6 +38,8 @@ type anthropicBlock struct {
 	ToolUseID string          `json:"tool_use_id,omitempty"`
 	Content   string          `json:"content,omitempty"`
 	Source    *anthropicImage `json:"source,omitempty"`
+	// CacheControl is the prompt-caching marker ({"type":"ephemeral"}).
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 type anthropicImage struct {
@@ -51,6 +53,8 @@ type anthropicTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema"`
+	// CacheControl is the prompt-caching marker; it caches everything up to this tool.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // toAnthropic translates an OpenAI chat request into a Messages API body:
@@ -65,6 +69,8 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 		out.MaxTokens = defaultMaxTokens
 	}
 	var system []string
+	var systemBlocks []anthropicBlock
+	cachedSystem := false
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		var role string
@@ -72,10 +78,21 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 		switch m.Role {
 		case "system", "developer":
 			system = append(system, m.Text)
+			parts, _ := m.Parts()
+			for _, p := range parts {
+				if p.Type == "text" {
+					systemBlocks = append(systemBlocks, anthropicBlock{Type: "text", Text: p.Text, CacheControl: nonNull(p.CacheControl)})
+					cachedSystem = cachedSystem || nonNull(p.CacheControl) != nil
+				}
+			}
 			continue
 		case "tool":
 			role = "user"
-			blocks = []anthropicBlock{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Text}}
+			b := anthropicBlock{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Text}
+			if parts, _ := m.Parts(); len(parts) > 0 {
+				b.CacheControl = nonNull(parts[len(parts)-1].CacheControl)
+			}
+			blocks = []anthropicBlock{b}
 		case "assistant":
 			role = "assistant"
 			if m.Text != "" {
@@ -97,9 +114,9 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 			for _, p := range parts {
 				switch {
 				case p.Type == "text":
-					blocks = append(blocks, anthropicBlock{Type: "text", Text: p.Text})
+					blocks = append(blocks, anthropicBlock{Type: "text", Text: p.Text, CacheControl: nonNull(p.CacheControl)})
 				case p.Type == "image_url" && p.ImageURL != nil:
-					blocks = append(blocks, anthropicBlock{Type: "image", Source: imageSource(p.ImageURL.URL)})
+					blocks = append(blocks, anthropicBlock{Type: "image", Source: imageSource(p.ImageURL.URL), CacheControl: nonNull(p.CacheControl)})
 				}
 			}
 		}
@@ -112,7 +129,11 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 		}
 		out.Messages = append(out.Messages, anthropicMessage{Role: role, Content: blocks})
 	}
-	out.System = strings.Join(system, "\n\n")
+	if cachedSystem {
+		out.System = systemBlocks
+	} else if len(system) > 0 {
+		out.System = strings.Join(system, "\n\n")
+	}
 	if stop := nonNull(req.Stop); stop != nil {
 		var one string
 		if json.Unmarshal(stop, &one) == nil {
@@ -128,6 +149,7 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 				Description string          `json:"description"`
 				Parameters  json.RawMessage `json:"parameters"`
 			} `json:"function"`
+			CacheControl json.RawMessage `json:"cache_control"`
 		}
 		if err := json.Unmarshal(req.Tools, &tools); err != nil {
 			return nil, fmt.Errorf("tools: %w", err)
@@ -137,7 +159,8 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 			if len(schema) == 0 || bytes.Equal(schema, []byte("null")) {
 				schema = json.RawMessage(`{"type":"object","properties":{}}`)
 			}
-			out.Tools = append(out.Tools, anthropicTool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
+			out.Tools = append(out.Tools, anthropicTool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema,
+				CacheControl: nonNull(t.CacheControl)})
 		}
 		out.ToolChoice = anthropicToolChoice(req.ToolChoice)
 	}
@@ -201,12 +224,13 @@ type anthropicUsage struct {
 }
 
 // usage maps Anthropic's usage to OpenAI's convention, where prompt tokens
-// include cached ones. Cache writes are counted as ordinary input tokens (they
-// cost 1.25× input at Anthropic; the catalog does not price them separately yet).
+// include cached ones. Cache writes are part of the prompt tokens and counted
+// apart in CacheWriteTokens, so they can be priced as writes.
 func (u anthropicUsage) usage() Usage {
 	return Usage{
 		PromptTokens:     u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
 		CachedTokens:     u.CacheReadInputTokens,
+		CacheWriteTokens: u.CacheCreationInputTokens,
 		CompletionTokens: u.OutputTokens,
 	}
 }

@@ -48,10 +48,30 @@ type ChatRequest struct {
 	ResponseFormat string
 	// Temperature, TopP and Stop are kept raw for providers that translate them.
 	Temperature, TopP, Stop json.RawMessage
+	// API is the client API the request came through (APIChat, APIResponses,
+	// APIMessages); "" means APIChat. The ledger records it.
+	API string
+	// AnthropicVersion and AnthropicBeta are the client's anthropic-version and
+	// anthropic-beta headers, passed on to Anthropic upstreams ("" sends
+	// Tollgate's own version and no beta).
+	AnthropicVersion, AnthropicBeta string
+	// plainRaw, when set, is Raw without Anthropic's cache_control markers: a
+	// translated Messages request sends it to OpenAI-compatible upstreams,
+	// whose prompt caching is automatic and which may refuse the marker.
+	plainRaw []byte
 	// PromptTokens is the estimated prompt size in tokens, set by Estimator.Annotate;
 	// 0 means not estimated yet. Providers use it to estimate usage when an
 	// upstream stream ends without reporting any.
 	PromptTokens int
+}
+
+// openAIBody is the body an OpenAI-compatible upstream is sent (before the
+// model is replaced).
+func (r *ChatRequest) openAIBody() []byte {
+	if r.plainRaw != nil {
+		return r.plainRaw
+	}
+	return r.Raw
 }
 
 // HasTools reports whether the request offers the model any tools.
@@ -90,6 +110,9 @@ type ContentPart struct {
 		URL    string `json:"url"`
 		Detail string `json:"detail,omitempty"`
 	} `json:"image_url,omitempty"`
+	// CacheControl is Anthropic's prompt-caching marker on a part, in
+	// OpenRouter's convention; the Anthropic provider puts it on the block.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 type chatWire struct {

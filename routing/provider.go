@@ -38,6 +38,9 @@ type Usage struct {
 	PromptTokens int `json:"prompt_tokens"`
 	// CachedTokens is the part of PromptTokens served from the provider's prompt cache.
 	CachedTokens int `json:"cached_tokens"`
+	// CacheWriteTokens is the part of PromptTokens written to the provider's
+	// prompt cache (Anthropic's cache_creation_input_tokens).
+	CacheWriteTokens int `json:"cache_write_tokens"`
 	// CompletionTokens counts output tokens, reasoning tokens included.
 	CompletionTokens int `json:"completion_tokens"`
 	// Estimated is true when the upstream reported nothing and Tollgate counted
@@ -50,28 +53,32 @@ func (u Usage) TotalTokens() int { return u.PromptTokens + u.CompletionTokens }
 
 // usageWire is OpenAI's usage object.
 type usageWire struct {
-	PromptTokens        int `json:"prompt_tokens"`
-	CompletionTokens    int `json:"completion_tokens"`
-	TotalTokens         int `json:"total_tokens"`
-	PromptTokensDetails *struct {
-		CachedTokens int `json:"cached_tokens"`
-	} `json:"prompt_tokens_details,omitempty"`
+	PromptTokens        int                `json:"prompt_tokens"`
+	CompletionTokens    int                `json:"completion_tokens"`
+	TotalTokens         int                `json:"total_tokens"`
+	PromptTokensDetails *promptDetailsWire `json:"prompt_tokens_details,omitempty"`
+}
+
+// promptDetailsWire is prompt_tokens_details; cache_write_tokens is
+// OpenRouter's name for the tokens written to a prompt cache.
+type promptDetailsWire struct {
+	CachedTokens     int `json:"cached_tokens"`
+	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`
 }
 
 func (w usageWire) usage() Usage {
 	u := Usage{PromptTokens: w.PromptTokens, CompletionTokens: w.CompletionTokens}
 	if w.PromptTokensDetails != nil {
 		u.CachedTokens = w.PromptTokensDetails.CachedTokens
+		u.CacheWriteTokens = w.PromptTokensDetails.CacheWriteTokens
 	}
 	return u
 }
 
 func wireUsage(u Usage) usageWire {
 	w := usageWire{PromptTokens: u.PromptTokens, CompletionTokens: u.CompletionTokens, TotalTokens: u.TotalTokens()}
-	if u.CachedTokens > 0 {
-		w.PromptTokensDetails = &struct {
-			CachedTokens int `json:"cached_tokens"`
-		}{u.CachedTokens}
+	if u.CachedTokens > 0 || u.CacheWriteTokens > 0 {
+		w.PromptTokensDetails = &promptDetailsWire{CachedTokens: u.CachedTokens, CacheWriteTokens: u.CacheWriteTokens}
 	}
 	return w
 }
