@@ -22,7 +22,7 @@ type MessagesRequest struct {
 var messagesKeys = map[string]bool{
 	"model": true, "messages": true, "max_tokens": true, "system": true, "metadata": true,
 	"stop_sequences": true, "stream": true, "temperature": true, "top_p": true, "tools": true,
-	"tool_choice": true, "thinking": true, "service_tier": true,
+	"tool_choice": true, "thinking": true, "service_tier": true, "cache_control": true,
 }
 
 // messagesRefused are Messages members Tollgate knows but cannot honour
@@ -32,11 +32,16 @@ var messagesRefused = map[string]string{
 	"container":          "containers run inside Anthropic and cannot be routed; call Anthropic directly for them",
 	"mcp_servers":        "MCP servers are connected by Anthropic's own API and cannot be routed; run the tools on the client",
 	"context_management": "context management is done by Anthropic's own API and cannot be routed; call without it",
+	"output_config":      "output_config has no translation yet; call without it",
+	"inference_geo":      "Tollgate routes across providers and cannot promise where inference runs; call Anthropic directly for it",
+	"speed":              "speed modes are Anthropic's own and cannot be routed; call without it",
+	"diagnostics":        "diagnostics are Anthropic's own and cannot be routed; call without it",
 }
 
 // countTokensKeys are the members of a count_tokens request.
 var countTokensKeys = map[string]bool{
 	"model": true, "messages": true, "system": true, "tools": true, "tool_choice": true, "thinking": true,
+	"cache_control": true,
 }
 
 // messagesBlockSchema reads content blocks; a tool_result's content holds blocks too.
@@ -74,7 +79,8 @@ type messagesWire struct {
 	Thinking      *struct {
 		Type string `json:"type"`
 	} `json:"thinking"`
-	ServiceTier *string `json:"service_tier"`
+	ServiceTier  *string         `json:"service_tier"`
+	CacheControl json.RawMessage `json:"cache_control"`
 }
 
 type messagesMsg struct {
@@ -177,6 +183,10 @@ func parseMessages(raw []byte, count bool) (*MessagesRequest, error) {
 		add(err)
 		body.Messages = append(body.Messages, msgs...)
 	}
+	if cc := nonNull(w.CacheControl); cc != nil {
+		// Automatic caching: the marker applies to the last block of the prompt.
+		add(markLastBlock(body.Messages, cc))
+	}
 	body.Tools, err = messagesTools(w.Tools)
 	add(err)
 	var parallel *bool
@@ -193,6 +203,26 @@ func parseMessages(raw []byte, count bool) (*MessagesRequest, error) {
 		return nil, err
 	}
 	return &MessagesRequest{Chat: chat, Model: w.Model}, nil
+}
+
+// markLastBlock puts a top-level cache_control on the last part of the last
+// message, as Anthropic applies it.
+func markLastBlock(msgs []chatBodyMsg, cc json.RawMessage) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	m := &msgs[len(msgs)-1]
+	switch c := m.Content.(type) {
+	case string:
+		m.Content = []chatBodyPart{textPart(c, cc)}
+	case []chatBodyPart:
+		if len(c) > 0 && c[len(c)-1].CacheControl == nil {
+			c[len(c)-1].CacheControl = cc
+		}
+	default:
+		return unsupportedMember("cache_control", "a top-level cache_control needs a last message with text; mark a block instead")
+	}
+	return nil
 }
 
 func messagesSystem(raw json.RawMessage) (*chatBodyMsg, error) {
@@ -383,6 +413,7 @@ func messagesTools(raw json.RawMessage) ([]chatBodyTool, error) {
 		Name         string          `json:"name"`
 		Description  string          `json:"description"`
 		InputSchema  json.RawMessage `json:"input_schema"`
+		Strict       *bool           `json:"strict"`
 		CacheControl json.RawMessage `json:"cache_control"`
 	}
 	if err := json.Unmarshal(raw, &tools); err != nil {
@@ -399,7 +430,7 @@ func messagesTools(raw json.RawMessage) ([]chatBodyTool, error) {
 		}
 		var ct chatBodyTool
 		ct.Type = "function"
-		ct.Function.Name, ct.Function.Description, ct.Function.Parameters = t.Name, t.Description, t.InputSchema
+		ct.Function.Name, ct.Function.Description, ct.Function.Parameters, ct.Function.Strict = t.Name, t.Description, t.InputSchema, t.Strict
 		ct.CacheControl = nonNull(t.CacheControl)
 		out = append(out, ct)
 	}

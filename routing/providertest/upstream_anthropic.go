@@ -8,6 +8,10 @@ import (
 	"testing"
 )
 
+// FakeAnthropicCacheWrite is the cache_creation_input_tokens the fake reports
+// for a request that carries cache_control.
+const FakeAnthropicCacheWrite = 20
+
 // FakeAnthropicWords are the text pieces the fake Anthropic upstream answers with.
 var FakeAnthropicWords = []string{"Hello", " from", " Claude"}
 
@@ -15,7 +19,9 @@ var FakeAnthropicWords = []string{"Hello", " from", " Claude"}
 // It validates what the real API enforces (x-api-key, anthropic-version,
 // max_tokens, alternating roles starting with user) and answers with text, or
 // with a get_weather tool_use block when tools are offered. Usage: input = 10 +
-// number of messages, cache_read = 3, output = number of text pieces (+1 with a tool call).
+// number of messages, cache_read = 3, output = number of text pieces (+1 with a tool call);
+// a request with a cache_control marker anywhere also reports
+// FakeAnthropicCacheWrite cache_creation_input_tokens.
 func NewAnthropicUpstream(t testing.TB, apiKey string) *Upstream {
 	return newUpstream(t, apiKey, serveAnthropic)
 }
@@ -95,6 +101,10 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 		}
 	}
 	in := 10 + len(req.Messages)
+	cacheWrite := 0
+	if strings.Contains(string(body), `"cache_control"`) {
+		cacheWrite = FakeAnthropicCacheWrite
+	}
 	out := len(FakeAnthropicWords)
 	withTool := len(req.Tools) > 0
 	stop := "end_turn"
@@ -115,7 +125,7 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"id": "msg_fake", "type": "message", "role": "assistant", "model": req.Model, "content": content,
 			"stop_reason": stop, "stop_sequence": nil,
-			"usage": map[string]int{"input_tokens": in, "output_tokens": out, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 3},
+			"usage": map[string]int{"input_tokens": in, "output_tokens": out, "cache_creation_input_tokens": cacheWrite, "cache_read_input_tokens": 3},
 		})
 		return
 	}
@@ -127,7 +137,8 @@ func serveAnthropic(u *Upstream, w http.ResponseWriter, r *http.Request, body []
 	}
 	send("message_start", map[string]any{"type": "message_start", "message": map[string]any{
 		"id": "msg_fake", "type": "message", "role": "assistant", "model": req.Model, "content": []any{},
-		"stop_reason": nil, "usage": map[string]int{"input_tokens": in, "output_tokens": 1, "cache_read_input_tokens": 3}}})
+		"stop_reason": nil, "usage": map[string]int{"input_tokens": in, "output_tokens": 1, "cache_read_input_tokens": 3,
+			"cache_creation_input_tokens": cacheWrite}}})
 	send("content_block_start", map[string]any{"type": "content_block_start", "index": 0, "content_block": map[string]string{"type": "text", "text": ""}})
 	send("ping", map[string]string{"type": "ping"})
 	for i, word := range FakeAnthropicWords {

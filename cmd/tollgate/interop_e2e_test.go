@@ -1,0 +1,131 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/providertest"
+	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+)
+
+// interopBundle is a running gateway with the simulated provider and loopback
+// upstreams speaking OpenAI's and Anthropic's wire formats, plus one tenant.
+type interopBundle struct {
+	stack     *stack
+	openai    *providertest.Upstream
+	anthropic *providertest.Upstream
+	tenant    tenants.Tenant
+	key       string
+}
+
+func setupInterop(t *testing.T) *interopBundle {
+	t.Helper()
+	oa := providertest.NewOpenAIUpstream(t, "openai-test-key")
+	an := providertest.NewAnthropicUpstream(t, "anthropic-test-key")
+	s := startStack(t, map[string]string{
+		"TOLLGATE_SIM":    "1",
+		"OPENAI_BASE_URL": oa.URL + "/v1", "OPENAI_API_KEY": "openai-test-key",
+		"ANTHROPIC_BASE_URL": an.URL, "ANTHROPIC_API_KEY": "anthropic-test-key",
+	})
+	tn, _, key := s.tenantWithKey(t, "interop", apikeys.CreateKeyInput{})
+	return &interopBundle{stack: s, openai: oa, anthropic: an, tenant: tn, key: key}
+}
+
+// lastBody is the JSON body of the upstream's latest request.
+func lastBody(t *testing.T, u *providertest.Upstream) map[string]any {
+	t.Helper()
+	reqs := u.Requests()
+	require.NotEmpty(t, reqs)
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(reqs[len(reqs)-1].Body, &m))
+	return m
+}
+
+// ledgerEvent waits for the event of one request (by the server's id) and
+// checks that the ledger holds it exactly once, priced from its usage.
+func (b *interopBundle) ledgerEvent(t *testing.T, requestID, api string, want routing.Usage) ledger.Event {
+	t.Helper()
+	require.NotEmpty(t, requestID)
+	evs := b.stack.waitLedger(t, b.tenant, func(evs []ledger.Event) bool {
+		for _, e := range evs {
+			if e.RequestID == requestID {
+				return true
+			}
+		}
+		return false
+	})
+	var found []ledger.Event
+	for _, e := range evs {
+		if e.RequestID == requestID {
+			found = append(found, e)
+		}
+	}
+	require.Len(t, found, 1, "each request is in the ledger exactly once")
+	e := found[0]
+	require.Equal(t, api, e.API)
+	require.Equal(t, ledger.StatusOK, e.Status)
+	m, ok := routing.DefaultCatalog().Lookup(e.ModelUsed)
+	require.True(t, ok, e.ModelUsed)
+	require.EqualValues(t, want.PromptTokens, e.InputTokens, "input tokens")
+	require.EqualValues(t, want.CachedTokens, e.CachedTokens, "cached tokens")
+	require.EqualValues(t, want.CompletionTokens, e.OutputTokens, "output tokens")
+	require.Equal(t, m.UsageCost(want), e.Cost, "billed at the catalog price of %s", e.ModelUsed)
+	require.Positive(t, e.Cost)
+	return e
+}
+
+// rawPost sends a body to a /v1 path with the given headers and returns the
+// status, headers and body.
+func rawPost(t *testing.T, url string, headers map[string]string, body string) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	out, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return res.StatusCode, res.Header, string(out)
+}
+
+// sseEvents splits an SSE body into (event name, data) pairs.
+func sseEvents(t *testing.T, body string) [][2]string {
+	t.Helper()
+	var out [][2]string
+	for _, block := range strings.Split(strings.TrimSpace(body), "\n\n") {
+		var name, data string
+		for _, line := range strings.Split(block, "\n") {
+			if v, ok := strings.CutPrefix(line, "event: "); ok {
+				name = v
+			} else if v, ok := strings.CutPrefix(line, "data: "); ok {
+				data = v
+			}
+		}
+		require.True(t, json.Valid([]byte(data)), "event %q data is JSON: %s", name, data)
+		var typ struct {
+			Type string `json:"type"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(data), &typ))
+		require.Equal(t, name, typ.Type, "the event name matches the data's type")
+		out = append(out, [2]string{name, data})
+	}
+	return out
+}
+
+func isAPIError[T error](err error) (T, bool) {
+	var e T
+	return e, errors.As(err, &e)
+}
