@@ -7,10 +7,13 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/providertest"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -128,4 +131,69 @@ func sseEvents(t *testing.T, body string) [][2]string {
 func isAPIError[T error](err error) (T, bool) {
 	var e T
 	return e, errors.As(err, &e)
+}
+
+// TestInteropHardBudgetRefusals: a hard budget refuses on /v1/responses and
+// /v1/messages alike, each in its own API's error shape, and a refused request
+// leaves nothing in the ledger.
+func TestInteropHardBudgetRefusals(t *testing.T) {
+	t.Parallel()
+	s := startStack(t, map[string]string{"TOLLGATE_SIM": "1"})
+	tn, _, key := s.tenantWithKey(t, "capped", apikeys.CreateKeyInput{})
+	// sim-large, 9 prompt + 10 output tokens: 122,500 nano-USD a request; one fits.
+	s.setBudget(t, tn, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: 150_000, Hard: true})
+	responsesBody := `{"model":"sim-large","max_output_tokens":10,"input":"hello there"}`
+	messagesBody := `{"model":"sim-large","max_tokens":10,"messages":[{"role":"user","content":"hello there"}]}`
+
+	// Given one request that fits
+	status, hdr, body := rawPost(t, s.baseURL+"/v1/responses", map[string]string{"Authorization": "Bearer " + key}, responsesBody)
+	require.Equal(t, http.StatusOK, status, body)
+	served := hdr.Get("x-tollgate-request-id")
+
+	// When the next ones would pass the limit, on either endpoint
+	status, hdr, body = rawPost(t, s.baseURL+"/v1/messages", map[string]string{"x-api-key": key}, messagesBody)
+	// Then Messages refuses with 429 in Anthropic's shape
+	require.Equal(t, http.StatusTooManyRequests, status, body)
+	require.Equal(t, "false", hdr.Get("x-should-retry"))
+	var ae struct {
+		Type  string `json:"type"`
+		Error struct {
+			Type    string `json:"type"`
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &ae), body)
+	require.Equal(t, "error", ae.Type)
+	require.Equal(t, "billing_error", ae.Error.Type)
+	require.Contains(t, ae.Error.Message, "budget")
+
+	// And Responses with 429 in OpenAI's shape
+	for _, stream := range []string{"false", "true"} {
+		status, hdr, body = rawPost(t, s.baseURL+"/v1/responses", map[string]string{"Authorization": "Bearer " + key},
+			`{"model":"sim-large","max_output_tokens":10,"input":"hello there","stream":`+stream+`}`)
+		require.Equal(t, http.StatusTooManyRequests, status, body)
+		require.Equal(t, "false", hdr.Get("x-should-retry"))
+		var oe struct {
+			Error struct {
+				Type string `json:"type"`
+				Code string `json:"code"`
+			} `json:"error"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(body), &oe), body)
+		require.Equal(t, "insufficient_quota", oe.Error.Type)
+		require.Equal(t, "budget_exceeded", oe.Error.Code)
+	}
+	status, _, body = rawPost(t, s.baseURL+"/v1/messages", map[string]string{"x-api-key": key},
+		`{"model":"sim-large","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"hello there"}]}`)
+	require.Equal(t, http.StatusTooManyRequests, status, body)
+	require.Contains(t, body, `"billing_error"`)
+
+	// And the ledger holds only the served request, within the limit
+	s.stop()
+	evs, err := ledger.Recent(t.Context(), s.handle(t, tn), time.Time{}, 100)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	require.Equal(t, served, evs[0].RequestID)
+	require.Equal(t, routing.APIResponses, evs[0].API)
+	require.LessOrEqual(t, int64(evs[0].Cost), int64(150_000))
 }
