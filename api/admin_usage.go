@@ -158,13 +158,17 @@ type usageEventDTO struct {
 	// Status is ok, aborted (client left mid-stream) or error.
 	Status      string `json:"status"`
 	RouteReason string `json:"route_reason,omitempty"`
+	// API is the client API the request came through: chat, responses,
+	// messages or embeddings; empty for requests recorded before Tollgate
+	// recorded it.
+	API string `json:"api,omitempty"`
 }
 
 func mapUsageEvent(e ledger.Event) usageEventDTO {
 	return usageEventDTO{ID: e.RequestID, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID, CreatedAt: e.CreatedAt.UTC(), Model: e.ModelUsed, ModelRequested: e.ModelRequested,
 		Provider: e.Provider, KeyID: e.KeyID, MemberID: e.MemberID, InputTokens: e.InputTokens, CachedTokens: e.CachedTokens,
 		OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(), LatencyMS: e.LatencyMS, Status: e.Status,
-		RouteReason: e.RouteReason}
+		RouteReason: e.RouteReason, API: e.API}
 }
 
 // usageEvents: GET /api/v1/tenants/{tenant}/usage/events?cursor=&limit=, newest first.

@@ -51,8 +51,7 @@ type Event struct {
 	Status      string `json:"status"`
 	RouteReason string `json:"route_reason,omitempty"`
 	// API is the client API the request came through: "chat", "responses",
-	// "messages" or "embeddings" ("" in events written before it was recorded,
-	// read as "chat" or "embeddings" by the model's kind).
+	// "messages" or "embeddings" ("" in events written before it was recorded).
 	API string `json:"api,omitempty"`
 }
 

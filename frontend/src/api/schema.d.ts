@@ -943,6 +943,90 @@ export interface paths {
       };
     };
   };
+  "/v1/responses": {
+    /**
+     * OpenAI Responses API (JSON or SSE with Responses events); scope inference
+     * @description Translated to a chat completion and served by any catalog model or auto, billed like chat. Function tools, function_call/function_call_output items, text.format (json_schema), max_output_tokens and streaming are served; store: true, previous_response_id, conversations, background and built-in tools are refused with 400 (Tollgate stores no responses). Errors use OpenAI's envelope; a hard budget refuses with 429 insufficient_quota/budget_exceeded.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": {
+              [key: string]: unknown;
+            };
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
+  "/v1/messages": {
+    /**
+     * Anthropic Messages API (JSON or SSE with Anthropic events); scope inference
+     * @description Key in x-api-key or Authorization: Bearer. Translated to a chat completion and served by any catalog model or auto, billed like chat. Text, images, tools (tool_use/tool_result), system, stop_sequences and streaming are served; cache_control reaches Anthropic upstreams, with cache reads and writes billed; anthropic-version and anthropic-beta are passed on to Anthropic upstreams. Extended thinking, top_k, server tools, containers and MCP servers are refused with 400. Errors use Anthropic's envelope {type: error, error: {type, message}}; a hard budget refuses with 429 billing_error.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": {
+              [key: string]: unknown;
+            };
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
+  "/v1/messages/count_tokens": {
+    /**
+     * Anthropic token counting: {input_tokens}; scope inference
+     * @description Estimates the prompt's tokens as the named model (or auto) counts them; nothing is forwarded or billed.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": {
+              [key: string]: unknown;
+            };
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
   "/v1/models": {
     /** Models this key may use; scope inference */
     get: {
@@ -1878,6 +1962,11 @@ export interface components {
       /** @enum {string} */
       status: "ok" | "aborted" | "error";
       route_reason?: string;
+      /**
+       * @description Client API the request came through; absent for requests recorded before Tollgate recorded it
+       * @enum {string}
+       */
+      api?: "chat" | "responses" | "messages" | "embeddings";
     };
     UsageEventPage: {
       data?: components["schemas"]["UsageEvent"][];
