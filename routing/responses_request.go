@@ -139,8 +139,12 @@ func ParseResponsesRequest(raw []byte) (*ResponsesRequest, error) {
 	if w.Truncation != nil && *w.Truncation != "disabled" {
 		add(unsupportedMember("truncation", `only "disabled" is served; the conversation is sent as given`))
 	}
-	if len(w.Include) > 0 {
-		add(unsupportedMember("include", "no extra output data (encrypted reasoning, logprobs, tool results) is available through translation; omit it"))
+	for i, inc := range w.Include {
+		// Translated answers carry no reasoning items, so there is no encrypted
+		// reasoning to include; anything else would be data Tollgate cannot give.
+		if inc != "reasoning.encrypted_content" {
+			add(unsupportedMember(fmt.Sprintf("include[%d]", i), fmt.Sprintf("%q is not available through translation; omit it", inc)))
+		}
 	}
 	if w.Model == "" {
 		add(errkind.InvalidParam("model", "model is required"))
