@@ -103,7 +103,7 @@ func (b *chatBody) parse(api string) (*ChatRequest, error) {
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Invalid, err, "request cannot be translated to a chat completion")
 	}
-	req, err := ParseChatRequest(raw)
+	req, err := parseCheckedChat(raw)
 	if err != nil {
 		return nil, err
 	}
@@ -157,41 +157,13 @@ func unknownMember(param, api string) error {
 	return errkind.InvalidParam(param, "unknown member %q in a %s request; remove it (Tollgate refuses members it cannot honour rather than ignoring them)", param, api)
 }
 
-// decodeMembers splits a JSON object into its members, refusing any not in
-// known (with why from refused when Tollgate knows but does not serve it).
-func decodeMembers(raw []byte, prefix, api string, known map[string]bool, refused map[string]string) (map[string]json.RawMessage, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		if prefix == "" {
-			return nil, errkind.New(errkind.Invalid, "request body must be a JSON object")
-		}
-		return nil, errkind.InvalidParam(prefix, "%s must be an object", prefix)
-	}
-	var problems []error
-	for k := range m {
-		p := k
-		if prefix != "" {
-			p = prefix + "." + k
-		}
-		if why, ok := refused[k]; ok {
-			problems = append(problems, unsupportedMember(p, why))
-		} else if !known[k] {
-			problems = append(problems, unknownMember(p, api))
-		}
-	}
-	if len(problems) > 0 {
-		return nil, joinProblems("invalid "+api+" request", problems)
-	}
-	return m, nil
-}
-
 // stringOrNull decodes a string member; null and absent are "".
 func stringOrNull(raw json.RawMessage, param string) (string, error) {
 	if len(nonNull(raw)) == 0 {
 		return "", nil
 	}
-	var s string
-	if err := json.Unmarshal(raw, &s); err != nil {
+	s, ok := decodeString(raw)
+	if !ok {
 		return "", errkind.InvalidParam(param, "%s must be a string", param)
 	}
 	return s, nil

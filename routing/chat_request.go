@@ -157,6 +157,13 @@ func ParseChatRequest(raw []byte) (*ChatRequest, error) {
 	if err := checkStrict(raw, chatSchema); err != nil {
 		return nil, err
 	}
+	return parseCheckedChat(raw)
+}
+
+// parseCheckedChat reads a body checkStrict accepted, or one json.Marshal
+// wrote (a translator's chatBody: no duplicate or case-variant members, valid
+// UTF-8), which needs no second strict scan.
+func parseCheckedChat(raw []byte) (*ChatRequest, error) {
 	w, err := parseChatFast(raw)
 	if err != nil {
 		return nil, err

@@ -53,13 +53,18 @@ var messagesBlockSchema = func() *keySchema {
 }()
 
 var messagesSchema = &keySchema{
-	keys: keysOf(messagesKeys, messagesRefused),
+	keys: keysOf(messagesKeys), closed: true, refused: messagesRefused, api: "messages",
 	children: map[string]*keySchema{
 		"messages": {keys: []string{"role", "content"}, children: map[string]*keySchema{"content": messagesBlockSchema}},
 		"system":   messagesBlockSchema,
 		"tools":    {keys: []string{"type", "name", "description", "input_schema", "cache_control"}},
 		"metadata": {keys: []string{"user_id"}},
 	},
+}
+
+var countTokensSchema = &keySchema{
+	keys: keysOf(countTokensKeys), closed: true, refused: messagesRefused, api: "count_tokens",
+	children: messagesSchema.children,
 }
 
 type messagesWire struct {
@@ -127,14 +132,11 @@ func ParseCountTokensRequest(raw []byte) (*MessagesRequest, error) {
 }
 
 func parseMessages(raw []byte, count bool) (*MessagesRequest, error) {
-	if err := checkStrict(raw, messagesSchema); err != nil {
-		return nil, err
-	}
-	known, what := messagesKeys, "messages"
+	schema, what := messagesSchema, "messages"
 	if count {
-		known, what = countTokensKeys, "count_tokens"
+		schema, what = countTokensSchema, "count_tokens"
 	}
-	if _, err := decodeMembers(raw, "", what, known, messagesRefused); err != nil {
+	if err := checkStrict(raw, schema); err != nil {
 		return nil, err
 	}
 	var w messagesWire
@@ -231,8 +233,7 @@ func messagesSystem(raw json.RawMessage) (*chatBodyMsg, error) {
 		return nil, nil
 	}
 	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
+		s, _ := decodeString(raw)
 		if s == "" {
 			return nil, nil
 		}
@@ -261,8 +262,7 @@ func blocksOf(raw json.RawMessage, p string) ([]messagesBlock, error) {
 		return nil, errkind.InvalidParam(p+".content", "%s.content: field required", p)
 	}
 	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
+		s, _ := decodeString(raw)
 		return []messagesBlock{{Type: "text", Text: s}}, nil
 	}
 	var blocks []messagesBlock
@@ -306,7 +306,11 @@ func messagesMessage(m messagesMsg, p string) ([]chatBodyMsg, error) {
 				return nil, errkind.InvalidParam(bp+".type", "%s: %q blocks are not supported in user messages; use text, image or tool_result", bp, b.Type)
 			}
 		}
-		if len(parts) > 0 {
+		switch {
+		case len(parts) == 1 && parts[0].Type == "text" && parts[0].CacheControl == nil:
+			// One plain text block reads (and is sent) as a string content.
+			out = append(out, chatBodyMsg{Role: "user", Content: *parts[0].Text})
+		case len(parts) > 0:
 			out = append(out, chatBodyMsg{Role: "user", Content: parts})
 		}
 		return out, nil

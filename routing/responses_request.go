@@ -39,8 +39,8 @@ type ResponsesEcho struct {
 }
 
 // responsesKeys are the top-level members of a Responses request Tollgate
-// reads; anything else is refused (unknownMember), so nothing a client asks
-// for is silently dropped.
+// reads; checkStrict refuses any other (the schema is closed), so nothing a
+// client asks for is silently dropped.
 var responsesKeys = map[string]bool{
 	"model": true, "input": true, "instructions": true, "tools": true, "tool_choice": true, "text": true,
 	"max_output_tokens": true, "temperature": true, "top_p": true, "stream": true, "store": true,
@@ -60,7 +60,7 @@ var responsesRefused = map[string]string{
 }
 
 var responsesSchema = &keySchema{
-	keys: keysOf(responsesKeys, responsesRefused),
+	keys: keysOf(responsesKeys), closed: true, refused: responsesRefused, api: "responses",
 	children: map[string]*keySchema{
 		"input": {keys: []string{"type", "role", "content", "call_id", "name", "arguments", "output", "id", "status"}},
 		"text":  {keys: []string{"format", "verbosity"}},
@@ -68,12 +68,9 @@ var responsesSchema = &keySchema{
 	},
 }
 
-func keysOf(known map[string]bool, refused map[string]string) []string {
-	out := make([]string, 0, len(known)+len(refused))
+func keysOf(known map[string]bool) []string {
+	out := make([]string, 0, len(known))
 	for k := range known {
-		out = append(out, k)
-	}
-	for k := range refused {
 		out = append(out, k)
 	}
 	return out
@@ -113,9 +110,6 @@ type responsesWire struct {
 // Tollgate keeps no responses.
 func ParseResponsesRequest(raw []byte) (*ResponsesRequest, error) {
 	if err := checkStrict(raw, responsesSchema); err != nil {
-		return nil, err
-	}
-	if _, err := decodeMembers(raw, "", "responses", responsesKeys, responsesRefused); err != nil {
 		return nil, err
 	}
 	var w responsesWire
@@ -220,8 +214,7 @@ func responsesInput(raw json.RawMessage) ([]chatBodyMsg, error) {
 		return nil, errkind.InvalidParam("input", "input is required: a string or a list of input items")
 	}
 	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
+		s, _ := decodeString(raw)
 		return []chatBodyMsg{{Role: "user", Content: s}}, nil
 	}
 	var items []responsesItem
@@ -292,8 +285,7 @@ func responsesMessage(it responsesItem, p string) (chatBodyMsg, error) {
 		return chatBodyMsg{}, errkind.InvalidParam(p+".content", "%s.content is required", p)
 	}
 	if c[0] == '"' {
-		var s string
-		_ = json.Unmarshal(c, &s)
+		s, _ := decodeString(c)
 		return chatBodyMsg{Role: it.Role, Content: s}, nil
 	}
 	var parts []responsesPart
@@ -319,6 +311,9 @@ func responsesMessage(it responsesItem, p string) (chatBodyMsg, error) {
 		pp := fmt.Sprintf("%s.content[%d]", p, j)
 		switch part.Type {
 		case "input_text", "output_text":
+			if len(parts) == 1 {
+				return chatBodyMsg{Role: it.Role, Content: part.Text}, nil
+			}
 			out = append(out, textPart(part.Text, nil))
 		case "input_image":
 			if part.ImageURL == "" {
@@ -340,8 +335,7 @@ func responsesOutputText(raw json.RawMessage, p string) (string, error) {
 		return "", nil
 	}
 	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
+		s, _ := decodeString(raw)
 		return s, nil
 	}
 	var parts []responsesPart
@@ -395,8 +389,7 @@ func responsesToolChoice(raw json.RawMessage) (json.RawMessage, error) {
 		return nil, nil
 	}
 	if raw[0] == '"' {
-		var s string
-		_ = json.Unmarshal(raw, &s)
+		s, _ := decodeString(raw)
 		switch s {
 		case "auto", "none", "required":
 			return raw, nil
