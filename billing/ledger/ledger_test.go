@@ -183,3 +183,30 @@ func TestSpoolFilesArePrivate(t *testing.T) {
 		requireMode(filepath.Join(dir, e.Name()), 0o600)
 	}
 }
+
+// TestEventsKeepTheirAPI: the client API of each request (chat, responses,
+// messages, embeddings) is stored and read back on both dialects.
+func TestEventsKeepTheirAPI(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, backend)
+			evs, _ := randomEvents(string(b.tenant.ID), 4, 7)
+			apis := []string{"chat", "responses", "messages", "embeddings"}
+			want := map[string]string{}
+			for i := range evs {
+				evs[i].API = apis[i]
+				want[evs[i].RequestID] = apis[i]
+			}
+			_, err := Insert(t.Context(), b.handle, evs)
+			require.NoError(t, err)
+			got, err := Recent(t.Context(), b.handle, time.Time{}, 10)
+			require.NoError(t, err)
+			require.Len(t, got, 4)
+			for _, e := range got {
+				require.Equal(t, want[e.RequestID], e.API)
+			}
+		})
+	}
+}
