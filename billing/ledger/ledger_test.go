@@ -207,6 +207,23 @@ func TestEventsKeepTheirAPI(t *testing.T) {
 			for _, e := range got {
 				require.Equal(t, want[e.RequestID], e.API)
 			}
+			// The rollups break usage down by API, and filter by it.
+			points, _, err := Series(t.Context(), b.handle, SeriesQuery{GroupBy: []GroupBy{GroupByAPI}})
+			require.NoError(t, err)
+			require.Len(t, points, 4)
+			for _, p := range points {
+				require.EqualValues(t, 1, p.Requests, p.API)
+			}
+			_, one, err := Series(t.Context(), b.handle, SeriesQuery{API: "messages"})
+			require.NoError(t, err)
+			require.EqualValues(t, 1, one.Requests)
+			require.Equal(t, evs[2].Cost, one.Cost)
+			var streamed []string
+			require.NoError(t, EachPoint(t.Context(), b.handle, SeriesQuery{GroupBy: []GroupBy{GroupByAPI}}, func(p Point) error {
+				streamed = append(streamed, p.API)
+				return nil
+			}))
+			require.Equal(t, []string{"chat", "embeddings", "messages", "responses"}, streamed)
 		})
 	}
 }

@@ -51,7 +51,7 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 	return inserted, err
 }
 
-type rollupKey struct{ day, model, key, member string }
+type rollupKey struct{ day, model, key, member, api string }
 
 type rollupRow struct {
 	requests, input, cached, output, cost int64
@@ -65,7 +65,7 @@ func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
 			continue
 		}
 		fresh[e.RequestID] = false // a request id twice in one batch counts once
-		k := rollupKey{e.Day(), e.ModelUsed, e.KeyID, e.MemberID}
+		k := rollupKey{e.Day(), e.ModelUsed, e.KeyID, e.MemberID, e.API}
 		g, ok := groups[k]
 		if !ok {
 			g = &rollupRow{}
@@ -79,17 +79,17 @@ func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
 		g.cost += int64(e.Cost)
 	}
 	var sb strings.Builder
-	args := make([]any, 0, len(order)*9)
-	sb.WriteString("INSERT INTO usage_daily (day, model, key_id, member_id, requests, input_tokens, cached_tokens, output_tokens, cost_nano) VALUES ")
+	args := make([]any, 0, len(order)*10)
+	sb.WriteString("INSERT INTO usage_daily (day, model, key_id, member_id, api, requests, input_tokens, cached_tokens, output_tokens, cost_nano) VALUES ")
 	for i, k := range order {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
 		g := groups[k]
-		sb.WriteString("(?,?,?,?,?,?,?,?,?)")
-		args = append(args, k.day, k.model, k.key, k.member, g.requests, g.input, g.cached, g.output, g.cost)
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?)")
+		args = append(args, k.day, k.model, k.key, k.member, k.api, g.requests, g.input, g.cached, g.output, g.cost)
 	}
-	sb.WriteString(` ON CONFLICT (day, model, key_id, member_id) DO UPDATE SET
+	sb.WriteString(` ON CONFLICT (day, model, key_id, member_id, api) DO UPDATE SET
 		requests = usage_daily.requests + excluded.requests,
 		input_tokens = usage_daily.input_tokens + excluded.input_tokens,
 		cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,
