@@ -478,6 +478,7 @@ export interface paths {
           model?: components["parameters"]["usage_model"];
           key_id?: components["parameters"]["usage_key_id"];
           member_id?: components["parameters"]["usage_member_id"];
+          api?: components["parameters"]["usage_api"];
         };
         path: {
           tenant: components["parameters"]["tenant"];
@@ -534,6 +535,7 @@ export interface paths {
           model?: components["parameters"]["usage_model"];
           key_id?: components["parameters"]["usage_key_id"];
           member_id?: components["parameters"]["usage_member_id"];
+          api?: components["parameters"]["usage_api"];
         };
         path: {
           tenant: components["parameters"]["tenant"];
@@ -1916,6 +1918,8 @@ export interface components {
       model?: string;
       key_id?: string;
       member_id?: string;
+      /** @description Client API (chat, responses, messages, embeddings); empty for requests recorded before Tollgate recorded it */
+      api?: string;
       requests: number;
       input_tokens: number;
       cached_tokens: number;
@@ -2501,7 +2505,7 @@ export interface components {
     usage_from?: string;
     /** @description Last UTC day, inclusive (YYYY-MM-DD). Default: today. At most 400 days after from. */
     usage_to?: string;
-    /** @description Comma list of day, model, key, member (default day; day,model for the CSV). Series rows carry only the grouped dimensions. */
+    /** @description Comma list of day, model, key, member, api (default day; day,model for the CSV). Series rows carry only the grouped dimensions. */
     usage_group_by?: string;
     /** @description Only this model (the model used). */
     usage_model?: string;
@@ -2509,6 +2513,8 @@ export interface components {
     usage_key_id?: string;
     /** @description Only this member (user id). */
     usage_member_id?: string;
+    /** @description Only requests that came through this client API */
+    usage_api?: "chat" | "responses" | "messages" | "embeddings";
     /** @description The session's access JWT (browsers cannot set headers on a WebSocket); verified exactly like the Authorization header. */
     access_token?: string;
     /** @description Catalog model id (encode a slash as %2F) */
