@@ -188,6 +188,21 @@ func TestInteropHardBudgetRefusals(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, status, body)
 	require.Contains(t, body, `"billing_error"`)
 
+	// And the usage API breaks the served request down by its client API
+	s.waitLedger(t, tn, func(evs []ledger.Event) bool { return len(evs) == 1 })
+	status, body = adminCall(t, s, adminToken(t, s), http.MethodGet, "/api/v1/tenants/"+tn.Slug+"/usage?group_by=api", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	var usage struct {
+		Series []struct {
+			API      string `json:"api"`
+			Requests int64  `json:"requests"`
+		} `json:"series"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &usage), body)
+	require.Len(t, usage.Series, 1, body)
+	require.Equal(t, routing.APIResponses, usage.Series[0].API)
+	require.EqualValues(t, 1, usage.Series[0].Requests)
+
 	// And the ledger holds only the served request, within the limit
 	s.stop()
 	evs, err := ledger.Recent(t.Context(), s.handle(t, tn), time.Time{}, 100)
