@@ -373,6 +373,7 @@ func messagesToolResult(b messagesBlock, p string) (chatBodyMsg, []chatBodyPart,
 	}
 	var text strings.Builder
 	var images []chatBodyPart
+	cacheControl := nonNull(b.CacheControl)
 	if c := nonNull(b.Content); c != nil {
 		inner, err := blocksOf(c, p)
 		if err != nil {
@@ -386,6 +387,9 @@ func messagesToolResult(b messagesBlock, p string) (chatBodyMsg, []chatBodyPart,
 					text.WriteByte('\n')
 				}
 				text.WriteString(ib.Text)
+				if cc := nonNull(ib.CacheControl); cc != nil {
+					cacheControl = cc // a marker inside the result caches through it
+				}
 			case "image":
 				part, err := messagesImage(ib, ip)
 				if err != nil {
@@ -402,8 +406,8 @@ func messagesToolResult(b messagesBlock, p string) (chatBodyMsg, []chatBodyPart,
 		s = "Error: " + s
 	}
 	var content any = s
-	if cc := nonNull(b.CacheControl); cc != nil {
-		content = []chatBodyPart{textPart(s, cc)}
+	if cacheControl != nil {
+		content = []chatBodyPart{textPart(s, cacheControl)}
 	}
 	return chatBodyMsg{Role: "tool", ToolCallID: b.ToolUseID, Content: content}, images, nil
 }

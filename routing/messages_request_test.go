@@ -110,3 +110,17 @@ func TestChatToMessageSplitsCachedUsage(t *testing.T) {
 		"content":[{"type":"tool_use","id":"call_1","name":"f","input":{"a":1}}],"stop_reason":"tool_use","stop_sequence":null,
 		"usage":{"input_tokens":20,"cache_creation_input_tokens":50,"cache_read_input_tokens":30,"output_tokens":7}}`, string(out))
 }
+
+func TestToolResultCacheControlReachesAnthropic(t *testing.T) {
+	t.Parallel()
+	mr, err := ParseMessagesRequest([]byte(`{"model":"m","max_tokens":5,"messages":[
+		{"role":"user","content":"weather?"},
+		{"role":"assistant","content":[{"type":"tool_use","id":"tu1","name":"w","input":{}}]},
+		{"role":"user","content":[{"type":"tool_result","tool_use_id":"tu1","is_error":true,
+			"content":[{"type":"text","text":"boom","cache_control":{"type":"ephemeral"}}]}]}]}`))
+	require.NoError(t, err)
+	body, err := toAnthropic(mr.Chat, "m", 4096, false)
+	require.NoError(t, err)
+	require.Contains(t, string(body), `{"type":"tool_result","tool_use_id":"tu1","content":"Error: boom","cache_control":{"type":"ephemeral"}}`)
+	require.NotContains(t, string(mr.Chat.openAIBody()), "cache_control")
+}
