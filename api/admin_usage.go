@@ -66,6 +66,8 @@ type usagePointDTO struct {
 	Model    string `json:"model,omitempty"`
 	KeyID    string `json:"key_id,omitempty"`
 	MemberID string `json:"member_id,omitempty"`
+	// API is the client API (chat, responses, messages, embeddings) when grouped by api.
+	API string `json:"api,omitempty"`
 	usageTotalsDTO
 }
 
@@ -78,13 +80,13 @@ type usageDTO struct {
 	Series  []usagePointDTO `json:"series"`
 }
 
-// usageQuery binds ?from&to&group_by&model&key_id&member_id. Absent dates mean
-// the 30 UTC days ending today; group_by is a comma list of day, model, key,
-// member (default def).
+// usageQuery binds ?from&to&group_by&model&key_id&member_id&api. Absent dates
+// mean the 30 UTC days ending today; group_by is a comma list of day, model,
+// key, member, api (default def).
 func (a *usageAPI) usageQuery(c *gin.Context, def string) (ledger.SeriesQuery, error) {
 	today := a.clock().UTC().Format(dateLayout)
 	q := ledger.SeriesQuery{From: c.Query("from"), To: c.DefaultQuery("to", today), Model: c.Query("model"),
-		KeyID: c.Query("key_id"), MemberID: c.Query("member_id")}
+		KeyID: c.Query("key_id"), MemberID: c.Query("member_id"), API: c.Query("api")}
 	var errs []error
 	to, err := time.Parse(dateLayout, q.To)
 	if err != nil {
@@ -135,7 +137,7 @@ func (a *usageAPI) usage(c *gin.Context) error {
 		out.GroupBy[i] = string(g)
 	}
 	for i, p := range points {
-		out.Series[i] = usagePointDTO{Day: p.Day, Model: p.Model, KeyID: p.KeyID, MemberID: p.MemberID, usageTotalsDTO: mapTotals(p.Totals)}
+		out.Series[i] = usagePointDTO{Day: p.Day, Model: p.Model, KeyID: p.KeyID, MemberID: p.MemberID, API: p.API, usageTotalsDTO: mapTotals(p.Totals)}
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
@@ -171,6 +173,10 @@ type usageEventDTO struct {
 	// Status is ok, aborted (client left mid-stream) or error.
 	Status      string `json:"status"`
 	RouteReason string `json:"route_reason,omitempty"`
+	// API is the client API the request came through: chat, responses,
+	// messages or embeddings; empty for requests recorded before Tollgate
+	// recorded it.
+	API string `json:"api,omitempty"`
 }
 
 func mapUsageEvent(e ledger.Event) usageEventDTO {
@@ -178,7 +184,7 @@ func mapUsageEvent(e ledger.Event) usageEventDTO {
 		Provider: e.Provider, KeyID: e.KeyID, MemberID: e.MemberID, InputTokens: e.InputTokens, CachedTokens: e.CachedTokens,
 		CacheWriteTokens: e.CacheWriteTokens, OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(),
 		CacheSavedNano: int64(e.CacheSaved), CacheSavedUSD: e.CacheSaved.USDString(), LatencyMS: e.LatencyMS, Status: e.Status,
-		RouteReason: e.RouteReason}
+		RouteReason: e.RouteReason, API: e.API}
 }
 
 // usageEvents: GET /api/v1/tenants/{tenant}/usage/events?cursor=&limit=, newest first.
@@ -230,12 +236,12 @@ func (a *usageAPI) usageCSV(c *gin.Context) error {
 		return err
 	}
 	if len(q.GroupBy) == 0 {
-		return errkind.New(errkind.Invalid, "group_by must name at least one of day, model, key, member for a CSV export")
+		return errkind.New(errkind.Invalid, "group_by must name at least one of day, model, key, member, api for a CSV export")
 	}
 	header := make([]string, 0, len(q.GroupBy)+6)
 	for _, g := range q.GroupBy {
 		header = append(header, map[ledger.GroupBy]string{ledger.GroupByDay: "day", ledger.GroupByModel: "model",
-			ledger.GroupByKey: "key_id", ledger.GroupByMember: "member_id"}[g])
+			ledger.GroupByKey: "key_id", ledger.GroupByMember: "member_id", ledger.GroupByAPI: "api"}[g])
 	}
 	header = append(header, "requests", "input_tokens", "cached_tokens", "output_tokens", "cost_nano", "cost_usd",
 		"cache_write_tokens", "cache_saved_nano")
@@ -259,7 +265,7 @@ func (a *usageAPI) usageCSV(c *gin.Context) error {
 		rec := make([]string, 0, len(header))
 		for _, g := range q.GroupBy {
 			rec = append(rec, map[ledger.GroupBy]string{ledger.GroupByDay: pt.Day, ledger.GroupByModel: pt.Model,
-				ledger.GroupByKey: pt.KeyID, ledger.GroupByMember: pt.MemberID}[g])
+				ledger.GroupByKey: pt.KeyID, ledger.GroupByMember: pt.MemberID, ledger.GroupByAPI: pt.API}[g])
 		}
 		rec = append(rec, strconv.FormatInt(pt.Requests, 10), strconv.FormatInt(pt.InputTokens, 10), strconv.FormatInt(pt.CachedTokens, 10),
 			strconv.FormatInt(pt.OutputTokens, 10), strconv.FormatInt(int64(pt.Cost), 10), billing.NanoUSD(pt.Cost).USDString(),

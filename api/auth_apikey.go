@@ -1,6 +1,8 @@
 package api
 
 import (
+	"strings"
+
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
@@ -9,7 +11,8 @@ import (
 	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
-// RequireAPIKey authenticates /v1 requests by "Authorization: Bearer tg_...". It
+// RequireAPIKey authenticates /v1 requests by "Authorization: Bearer tg_..." or
+// "x-api-key: tg_..." (Anthropic's clients). It
 // refuses a missing, malformed, unknown, revoked or expired key with 401
 // (invalid_api_key), a key of a suspended tenant with 403, and a key without scope
 // with 403 (scope "" requires none). On success the request context carries the
@@ -18,9 +21,9 @@ import (
 // A cached key costs about a microsecond; see BenchmarkRequireAPIKey.
 func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		tok, ok := bearer(c)
-		if !ok {
-			writeError(c, errMissingKey)
+		tok, err := apiKeyToken(c)
+		if err != nil {
+			writeError(c, err)
 			return
 		}
 		// Invalid keys count against the client's address alone (behind
@@ -45,7 +48,28 @@ func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc
 
 // errMissingKey is preallocated: refusing an anonymous flood allocates nothing.
 var errMissingKey error = &errkind.Error{Kind: errkind.Unauthenticated, Code: "invalid_api_key",
-	Message: "missing API key: send Authorization: Bearer tg_..."}
+	Message: "missing API key: send Authorization: Bearer tg_... (or x-api-key: tg_..., as Anthropic's clients do)"}
+
+// HeaderAPIKey is the header Anthropic's clients send their key in.
+const HeaderAPIKey = "x-api-key"
+
+// apiKeyToken reads the tenant key from Authorization: Bearer or, as
+// Anthropic's clients send it, x-api-key. When both are sent they must agree:
+// two different keys would leave it unclear whose budget pays.
+func apiKeyToken(c *gin.Context) (string, error) {
+	tok, ok := bearer(c)
+	alt := strings.TrimSpace(c.Request.Header.Get(HeaderAPIKey))
+	switch {
+	case !ok && alt == "":
+		return "", errMissingKey
+	case !ok:
+		return alt, nil
+	case alt != "" && alt != tok:
+		return "", &errkind.Error{Kind: errkind.Unauthenticated, Code: "invalid_api_key",
+			Message: "Authorization and x-api-key carry different keys; send one key"}
+	}
+	return tok, nil
+}
 
 // KeyFrom returns the API key RequireAPIKey authenticated for this request: its id,
 // name, scopes, model allowlist, rpm/tpm limits and tenant.

@@ -91,13 +91,18 @@ func orDefault(s, d string) string {
 func writeError(c *gin.Context, err error) {
 	// An upstream's own error (a 400 for a bad tool schema, a 429) reaches the client
 	// unchanged, as it would calling the provider directly.
+	anthropicPath := isAnthropicPath(c.Request.URL.Path)
 	var up *routing.UpstreamError
 	if errors.As(err, &up) && up.StatusCode >= 400 && len(up.Body) > 0 {
 		if up.RetryAfter > 0 {
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(up.RetryAfter.Seconds()))))
 		}
 		logger(c).InfoContext(c.Request.Context(), "upstream error passed through", "status", up.StatusCode, "provider", up.Provider)
-		c.Data(up.StatusCode, "application/json", up.Body)
+		body := up.Body
+		if anthropicPath {
+			body = anthropicUpstreamError(up.StatusCode, up.Body)
+		}
+		c.Data(up.StatusCode, "application/json", body)
 		c.Abort()
 		return
 	}
@@ -117,6 +122,13 @@ func writeError(c *gin.Context, err error) {
 		// A refusal by a hard budget stands until the budget or period changes:
 		// the official SDKs would otherwise retry a 429 twice.
 		c.Header("x-should-retry", "false")
+	}
+	if anthropicPath {
+		if p := errkind.ParamOf(err); p != "" && !strings.Contains(msg, p) {
+			msg = p + ": " + msg
+		}
+		c.AbortWithStatusJSON(status, anthropicError(status, errkind.Of(err) == errkind.BudgetExceeded, msg))
+		return
 	}
 	var param *string
 	if p := errkind.ParamOf(err); p != "" {

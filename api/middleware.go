@@ -90,6 +90,15 @@ func recovery() gin.HandlerFunc {
 	})
 }
 
+// hotPath reports whether a route is one of the inference endpoints.
+func hotPath(route string) bool {
+	switch route {
+	case "/v1/chat/completions", "/v1/responses", "/v1/messages":
+		return true
+	}
+	return false
+}
+
 // accessLog logs one line per request. The hot /v1 path logs at debug unless it failed.
 func accessLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
@@ -99,7 +108,7 @@ func accessLog() gin.HandlerFunc {
 		level := slog.LevelInfo
 		if status >= 500 {
 			level = slog.LevelError
-		} else if c.FullPath() == "/v1/chat/completions" && status < 400 {
+		} else if hotPath(c.FullPath()) && status < 400 {
 			level = slog.LevelDebug
 		}
 		ctx := c.Request.Context()

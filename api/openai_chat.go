@@ -31,8 +31,10 @@ type OpenAIDeps struct {
 	Gateway  *gateway.Service
 }
 
-// OpenAIRoutes registers POST /v1/chat/completions, GET /v1/models and
-// POST /v1/embeddings behind API-key authentication.
+// OpenAIRoutes registers POST /v1/chat/completions, GET /v1/models,
+// POST /v1/embeddings, POST /v1/responses (OpenAI's Responses shape) and
+// POST /v1/messages and /v1/messages/count_tokens (Anthropic's shape) behind
+// API-key authentication.
 func OpenAIRoutes(d OpenAIDeps) func(*gin.Engine) {
 	o := &openAI{d: d}
 	return func(e *gin.Engine) {
@@ -40,6 +42,9 @@ func OpenAIRoutes(d OpenAIDeps) func(*gin.Engine) {
 		v1.POST("/chat/completions", h(o.chat))
 		v1.GET("/models", h(o.models))
 		v1.POST("/embeddings", h(o.embeddings))
+		v1.POST("/responses", h(o.responses))
+		v1.POST("/messages", h(o.messages))
+		v1.POST("/messages/count_tokens", h(o.countTokens))
 	}
 }
 
@@ -148,13 +153,7 @@ func (o *openAI) chat(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	hdr := c.Writer.Header()
-	hdr.Set(HeaderModel, call.Model)
-	hdr.Set(HeaderRouteReason, call.RouteReason)
-	hdr.Set("Content-Type", "text/event-stream")
-	hdr.Set("Cache-Control", "no-cache")
-	hdr.Set("X-Accel-Buffering", "no")
-	c.Status(http.StatusOK)
+	setStreamHeaders(c, call.Model, call.RouteReason)
 	_, pumpErr := call.Stream.WriteTo(c.Writer)
 	call.Finish(ctx, pumpErr)
 	return nil

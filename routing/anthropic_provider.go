@@ -77,15 +77,22 @@ func NewAnthropicProvider(cfg AnthropicConfig, est *Estimator, logger *slog.Logg
 // Name returns the registry name.
 func (p *AnthropicProvider) Name() string { return p.name }
 
-func (p *AnthropicProvider) do(ctx context.Context, model string, body []byte) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
+func (p *AnthropicProvider) do(ctx context.Context, req *ChatRequest, model string, body []byte) (*http.Response, error) {
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("x-api-key", p.key.Reveal())
-	req.Header.Set("anthropic-version", anthropicVersion)
-	resp, err := p.client.Do(req)
+	hr.Header.Set("Content-Type", "application/json")
+	hr.Header.Set("x-api-key", p.key.Reveal())
+	version := anthropicVersion
+	if req.AnthropicVersion != "" {
+		version = req.AnthropicVersion
+	}
+	hr.Header.Set("anthropic-version", version)
+	if req.AnthropicBeta != "" {
+		hr.Header.Set("anthropic-beta", req.AnthropicBeta)
+	}
+	resp, err := p.client.Do(hr)
 	if err != nil {
 		return nil, transportError(p.name, model, err)
 	}
@@ -110,7 +117,7 @@ func (p *AnthropicProvider) Chat(ctx context.Context, req *ChatRequest, upstream
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Invalid, err, "request cannot be translated for Anthropic")
 	}
-	resp, err := p.do(ctx, upstreamModel, body)
+	resp, err := p.do(ctx, req, upstreamModel, body)
 	if err != nil {
 		return nil, err
 	}
@@ -136,7 +143,7 @@ func (p *AnthropicProvider) ChatStream(ctx context.Context, req *ChatRequest, up
 		return nil, errkind.Wrap(errkind.Invalid, err, "request cannot be translated for Anthropic")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	resp, err := p.do(ctx, upstreamModel, body)
+	resp, err := p.do(ctx, req, upstreamModel, body)
 	if err != nil {
 		cancel()
 		return nil, err

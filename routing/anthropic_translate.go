@@ -10,7 +10,7 @@ import (
 // anthropicRequest is the Messages API request body.
 type anthropicRequest struct {
 	Model string `json:"model"`
-	// System is a string, or text blocks when a cache breakpoint marks it.
+	// System is a string, or text blocks when a cache breakpoint marks one.
 	System        any                `json:"system,omitempty"`
 	Messages      []anthropicMessage `json:"messages"`
 	MaxTokens     int                `json:"max_tokens"`
@@ -39,14 +39,9 @@ type anthropicBlock struct {
 	ToolUseID string          `json:"tool_use_id,omitempty"`
 	Content   string          `json:"content,omitempty"`
 	Source    *anthropicImage `json:"source,omitempty"`
-	// CacheControl marks the end of a cacheable prefix (a cache breakpoint).
-	CacheControl *anthropicCacheControl `json:"cache_control,omitempty"`
-}
-
-// anthropicCacheControl is a prompt-cache breakpoint; "ephemeral" is the only
-// type (five minutes, refreshed on every read).
-type anthropicCacheControl struct {
-	Type string `json:"type"`
+	// CacheControl marks the end of a cacheable prefix (a cache breakpoint,
+	// {"type":"ephemeral"}), kept as the client sent it.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 type anthropicImage struct {
@@ -60,6 +55,8 @@ type anthropicTool struct {
 	Name        string          `json:"name"`
 	Description string          `json:"description,omitempty"`
 	InputSchema json.RawMessage `json:"input_schema"`
+	// CacheControl is the prompt-caching marker; it caches everything up to this tool.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 // toAnthropic translates an OpenAI chat request into a Messages API body:
@@ -74,6 +71,8 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 		out.MaxTokens = defaultMaxTokens
 	}
 	var system []string
+	var systemBlocks []anthropicBlock
+	cachedSystem := false
 	for i := range req.Messages {
 		m := &req.Messages[i]
 		var role string
@@ -81,10 +80,21 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 		switch m.Role {
 		case "system", "developer":
 			system = append(system, m.Text)
+			parts, _ := m.Parts()
+			for _, p := range parts {
+				if p.Type == "text" {
+					systemBlocks = append(systemBlocks, anthropicBlock{Type: "text", Text: p.Text, CacheControl: nonNull(p.CacheControl)})
+					cachedSystem = cachedSystem || nonNull(p.CacheControl) != nil
+				}
+			}
 			continue
 		case "tool":
 			role = "user"
-			blocks = []anthropicBlock{{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Text}}
+			b := anthropicBlock{Type: "tool_result", ToolUseID: m.ToolCallID, Content: m.Text}
+			if parts, _ := m.Parts(); len(parts) > 0 {
+				b.CacheControl = nonNull(parts[len(parts)-1].CacheControl)
+			}
+			blocks = []anthropicBlock{b}
 		case "assistant":
 			role = "assistant"
 			if m.Text != "" {
@@ -106,9 +116,9 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 			for _, p := range parts {
 				switch {
 				case p.Type == "text":
-					blocks = append(blocks, anthropicBlock{Type: "text", Text: p.Text})
+					blocks = append(blocks, anthropicBlock{Type: "text", Text: p.Text, CacheControl: nonNull(p.CacheControl)})
 				case p.Type == "image_url" && p.ImageURL != nil:
-					blocks = append(blocks, anthropicBlock{Type: "image", Source: imageSource(p.ImageURL.URL)})
+					blocks = append(blocks, anthropicBlock{Type: "image", Source: imageSource(p.ImageURL.URL), CacheControl: nonNull(p.CacheControl)})
 				}
 			}
 		}
@@ -121,7 +131,9 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 		}
 		out.Messages = append(out.Messages, anthropicMessage{Role: role, Content: blocks})
 	}
-	if len(system) > 0 {
+	if cachedSystem {
+		out.System = systemBlocks
+	} else if len(system) > 0 {
 		out.System = strings.Join(system, "\n\n")
 	}
 	if req.CachePrefix {
@@ -142,6 +154,7 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 				Description string          `json:"description"`
 				Parameters  json.RawMessage `json:"parameters"`
 			} `json:"function"`
+			CacheControl json.RawMessage `json:"cache_control"`
 		}
 		if err := json.Unmarshal(req.Tools, &tools); err != nil {
 			return nil, fmt.Errorf("tools: %w", err)
@@ -151,7 +164,8 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 			if len(schema) == 0 || bytes.Equal(schema, []byte("null")) {
 				schema = json.RawMessage(`{"type":"object","properties":{}}`)
 			}
-			out.Tools = append(out.Tools, anthropicTool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema})
+			out.Tools = append(out.Tools, anthropicTool{Name: t.Function.Name, Description: t.Function.Description, InputSchema: schema,
+				CacheControl: nonNull(t.CacheControl)})
 		}
 		out.ToolChoice = anthropicToolChoice(req.ToolChoice)
 	}
@@ -169,8 +183,12 @@ func toAnthropic(req *ChatRequest, model string, defaultMaxTokens int, stream bo
 // system prompt (tools and system, shared by every conversation of a persona)
 // and one at the end of the history before the last user turn. Anthropic
 // allows four; prefixes under its minimum (1,024 tokens) are simply not cached.
+// A request whose client placed its own breakpoints keeps exactly those.
 func markCachePrefix(out *anthropicRequest) {
-	ephemeral := &anthropicCacheControl{Type: "ephemeral"}
+	if hasCacheControl(out) {
+		return
+	}
+	ephemeral := json.RawMessage(`{"type":"ephemeral"}`)
 	if sys, ok := out.System.(string); ok && sys != "" {
 		out.System = []anthropicBlock{{Type: "text", Text: sys, CacheControl: ephemeral}}
 	}
@@ -181,6 +199,31 @@ func markCachePrefix(out *anthropicRequest) {
 			break
 		}
 	}
+}
+
+// hasCacheControl reports whether any block, system block or tool carries a
+// breakpoint already.
+func hasCacheControl(out *anthropicRequest) bool {
+	if blocks, ok := out.System.([]anthropicBlock); ok {
+		for _, b := range blocks {
+			if b.CacheControl != nil {
+				return true
+			}
+		}
+	}
+	for _, m := range out.Messages {
+		for _, b := range m.Content {
+			if b.CacheControl != nil {
+				return true
+			}
+		}
+	}
+	for _, t := range out.Tools {
+		if t.CacheControl != nil {
+			return true
+		}
+	}
+	return false
 }
 
 func nonNull(r json.RawMessage) json.RawMessage {

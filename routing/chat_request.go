@@ -48,6 +48,17 @@ type ChatRequest struct {
 	ResponseFormat string
 	// Temperature, TopP and Stop are kept raw for providers that translate them.
 	Temperature, TopP, Stop json.RawMessage
+	// API is the client API the request came through (APIChat, APIResponses,
+	// APIMessages); "" means APIChat. The ledger records it.
+	API string
+	// AnthropicVersion and AnthropicBeta are the client's anthropic-version and
+	// anthropic-beta headers, passed on to Anthropic upstreams ("" sends
+	// Tollgate's own version and no beta).
+	AnthropicVersion, AnthropicBeta string
+	// plainRaw, when set, is Raw without Anthropic's cache_control markers: a
+	// translated Messages request sends it to OpenAI-compatible upstreams,
+	// whose prompt caching is automatic and which may refuse the marker.
+	plainRaw []byte
 	// PromptTokens is the estimated prompt size in tokens (Prompt.Tokens), set
 	// by Estimator.Annotate; 0 means not estimated yet. Routing reads it, and
 	// providers use it to estimate usage when an upstream stream ends without
@@ -71,6 +82,15 @@ func (r *ChatRequest) ReserveTokens(m Model) int {
 		return r.PromptTokens
 	}
 	return max(r.Prompt.BoundFor(m), r.PromptTokens)
+}
+
+// openAIBody is the body an OpenAI-compatible upstream is sent (before the
+// model is replaced).
+func (r *ChatRequest) openAIBody() []byte {
+	if r.plainRaw != nil {
+		return r.plainRaw
+	}
+	return r.Raw
 }
 
 // HasTools reports whether the request offers the model any tools.
@@ -109,6 +129,9 @@ type ContentPart struct {
 		URL    string `json:"url"`
 		Detail string `json:"detail,omitempty"`
 	} `json:"image_url,omitempty"`
+	// CacheControl is Anthropic's prompt-caching marker on a part, in
+	// OpenRouter's convention; the Anthropic provider puts it on the block.
+	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
 type chatWire struct {
@@ -153,6 +176,13 @@ func ParseChatRequest(raw []byte) (*ChatRequest, error) {
 	if err := checkStrict(raw, chatSchema); err != nil {
 		return nil, err
 	}
+	return parseCheckedChat(raw)
+}
+
+// parseCheckedChat reads a body checkStrict accepted, or one json.Marshal
+// wrote (a translator's chatBody: no duplicate or case-variant members, valid
+// UTF-8), which needs no second strict scan.
+func parseCheckedChat(raw []byte) (*ChatRequest, error) {
 	w, err := parseChatFast(raw)
 	if err != nil {
 		return nil, err

@@ -73,3 +73,37 @@ func BenchmarkParseChatRequest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkParseTranslated measures the strict reading and translation of the
+// same average request sent as a Responses or a Messages body, against
+// BenchmarkParseChatRequest's chat body: the cost the foreign shapes add.
+func BenchmarkParseTranslated(b *testing.B) {
+	var text strings.Builder
+	for text.Len() < 3400*4 {
+		text.WriteString("The quarterly report shows revenue grew 12% while costs fell;\n summarize the \"drivers\". ")
+	}
+	responses, err := json.Marshal(map[string]any{"model": "auto", "max_output_tokens": 300, "stream": true, "temperature": 0.2,
+		"instructions": "You are helpful.", "input": text.String()})
+	require.NoError(b, err)
+	messages, err := json.Marshal(map[string]any{"model": "auto", "max_tokens": 300, "stream": true, "temperature": 0.2,
+		"system": "You are helpful.", "messages": []map[string]string{{"role": "user", "content": text.String()}}})
+	require.NoError(b, err)
+	b.Run("responses", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(responses)))
+		for b.Loop() {
+			if _, err := routing.ParseResponsesRequest(responses); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("messages", func(b *testing.B) {
+		b.ReportAllocs()
+		b.SetBytes(int64(len(messages)))
+		for b.Loop() {
+			if _, err := routing.ParseMessagesRequest(messages); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

@@ -27,6 +27,29 @@ const maxJSONDepth = 128
 type keySchema struct {
 	keys     []string
 	children map[string]*keySchema
+	// closed refuses members not in keys (a translated API, where a member
+	// Tollgate does not know would otherwise be dropped); refused names the
+	// members it knows but does not serve, with the reason. api names the API
+	// in the error.
+	closed  bool
+	refused map[string]string
+	api     string
+}
+
+// member checks a member name of a closed schema.
+func (s *keySchema) member(key []byte, path string) error {
+	if s == nil || !s.closed {
+		return nil
+	}
+	if why, ok := s.refused[string(key)]; ok {
+		return unsupportedMember(path, why)
+	}
+	for _, k := range s.keys {
+		if string(key) == k {
+			return nil
+		}
+	}
+	return unknownMember(path, s.api)
 }
 
 func (s *keySchema) child(key []byte) *keySchema {
@@ -308,6 +331,9 @@ func (s *strictScanner) object(i int, schema *keySchema, depth int) (int, error)
 		}
 		if known := schema.caseVariant(key); known != "" {
 			return 0, errkind.InvalidParam(param(s.path), "unknown member %q: member names are case-sensitive; did you mean %q?", key, known)
+		}
+		if err := schema.member(key, param(s.path)); err != nil {
+			return 0, err
 		}
 		j = skipSpace(b, kend)
 		if j >= len(b) || b[j] != ':' {

@@ -63,6 +63,8 @@ type usageWire struct {
 	PromptTokensDetails *promptDetailsWire `json:"prompt_tokens_details,omitempty"`
 }
 
+// promptDetailsWire is prompt_tokens_details; cache_write_tokens is
+// OpenRouter's name for the tokens written to a prompt cache.
 type promptDetailsWire struct {
 	CachedTokens     int `json:"cached_tokens"`
 	CacheWriteTokens int `json:"cache_write_tokens,omitempty"`

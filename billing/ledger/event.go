@@ -56,6 +56,9 @@ type Event struct {
 	LatencyMS   int64  `json:"latency_ms"`
 	Status      string `json:"status"`
 	RouteReason string `json:"route_reason,omitempty"`
+	// API is the client API the request came through: "chat", "responses",
+	// "messages" or "embeddings" ("" in events written before it was recorded).
+	API string `json:"api,omitempty"`
 }
 
 // Day is the event's UTC day, the rollup key ("2026-11-26").

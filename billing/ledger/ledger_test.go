@@ -204,3 +204,47 @@ func TestSpoolFilesArePrivate(t *testing.T) {
 		requireMode(filepath.Join(dir, e.Name()), 0o600)
 	}
 }
+
+// TestEventsKeepTheirAPI: the client API of each request (chat, responses,
+// messages, embeddings) is stored and read back on both dialects.
+func TestEventsKeepTheirAPI(t *testing.T) {
+	t.Parallel()
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, backend)
+			evs, _ := randomEvents(string(b.tenant.ID), 4, 7)
+			apis := []string{"chat", "responses", "messages", "embeddings"}
+			want := map[string]string{}
+			for i := range evs {
+				evs[i].API = apis[i]
+				want[evs[i].RequestID] = apis[i]
+			}
+			_, err := Insert(t.Context(), b.handle, evs)
+			require.NoError(t, err)
+			got, err := Recent(t.Context(), b.handle, time.Time{}, 10)
+			require.NoError(t, err)
+			require.Len(t, got, 4)
+			for _, e := range got {
+				require.Equal(t, want[e.RequestID], e.API)
+			}
+			// The rollups break usage down by API, and filter by it.
+			points, _, err := Series(t.Context(), b.handle, SeriesQuery{GroupBy: []GroupBy{GroupByAPI}})
+			require.NoError(t, err)
+			require.Len(t, points, 4)
+			for _, p := range points {
+				require.EqualValues(t, 1, p.Requests, p.API)
+			}
+			_, one, err := Series(t.Context(), b.handle, SeriesQuery{API: "messages"})
+			require.NoError(t, err)
+			require.EqualValues(t, 1, one.Requests)
+			require.Equal(t, evs[2].Cost, one.Cost)
+			var streamed []string
+			require.NoError(t, EachPoint(t.Context(), b.handle, SeriesQuery{GroupBy: []GroupBy{GroupByAPI}}, func(p Point) error {
+				streamed = append(streamed, p.API)
+				return nil
+			}))
+			require.Equal(t, []string{"chat", "embeddings", "messages", "responses"}, streamed)
+		})
+	}
+}

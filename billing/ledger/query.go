@@ -36,6 +36,9 @@ const (
 	GroupByModel  GroupBy = "model"
 	GroupByKey    GroupBy = "key"
 	GroupByMember GroupBy = "member"
+	// GroupByAPI breaks usage down by the client API (chat, responses,
+	// messages, embeddings; "" for requests recorded before it was).
+	GroupByAPI GroupBy = "api"
 )
 
 // SeriesQuery selects rollup rows: days From..To inclusive (UTC, "2006-01-02"),
@@ -49,7 +52,9 @@ type SeriesQuery struct {
 	// rotation chain).
 	KeyIDs   []string
 	MemberID string
-	GroupBy  []GroupBy
+	// API, when set, selects the rows of one client API.
+	API     string
+	GroupBy []GroupBy
 }
 
 // Validate reports every problem with the query.
@@ -68,9 +73,9 @@ func (q SeriesQuery) Validate() error {
 	}
 	for _, g := range q.GroupBy {
 		switch g {
-		case GroupByDay, GroupByModel, GroupByKey, GroupByMember:
+		case GroupByDay, GroupByModel, GroupByKey, GroupByMember, GroupByAPI:
 		default:
-			errs = append(errs, fmt.Errorf("group_by %q is not one of day, model, key, member", g))
+			errs = append(errs, fmt.Errorf("group_by %q is not one of day, model, key, member, api", g))
 		}
 	}
 	return errkind.JoinInvalid("invalid usage query", errs)
@@ -97,6 +102,9 @@ func (q SeriesQuery) rollups(db *gorm.DB) *gorm.DB {
 	if q.MemberID != "" {
 		d = d.Where("member_id = ?", q.MemberID)
 	}
+	if q.API != "" {
+		d = d.Where("api = ?", q.API)
+	}
 	return d
 }
 
@@ -106,15 +114,20 @@ type Point struct {
 	Model    string `json:"model,omitempty"`
 	KeyID    string `json:"key_id,omitempty"`
 	MemberID string `json:"member_id,omitempty"`
+	API      string `json:"api,omitempty"`
 	Totals
 }
+
+// groupColumns are the rollup columns of the dimensions.
+var groupColumns = map[GroupBy]string{GroupByDay: "day", GroupByModel: "model", GroupByKey: "key_id", GroupByMember: "member_id",
+	GroupByAPI: "api"}
 
 // Series reads the daily rollups (never raw events), grouped and filtered.
 func Series(ctx context.Context, h *tenants.Handle, q SeriesQuery) ([]Point, Totals, error) {
 	if err := q.Validate(); err != nil {
 		return nil, Totals{}, err
 	}
-	cols := map[GroupBy]string{GroupByDay: "day", GroupByModel: "model", GroupByKey: "key_id", GroupByMember: "member_id"}
+	cols := groupColumns
 	var groupCols []string
 	for _, g := range q.GroupBy {
 		groupCols = append(groupCols, cols[g])
@@ -122,7 +135,7 @@ func Series(ctx context.Context, h *tenants.Handle, q SeriesQuery) ([]Point, Tot
 	sel := "SUM(requests) AS requests, SUM(input_tokens) AS input_tokens, SUM(cached_tokens) AS cached_tokens, SUM(output_tokens) AS output_tokens, SUM(cost_nano) AS cost, " +
 		"SUM(cache_write_tokens) AS cache_write_tokens, SUM(cache_saved_nano) AS cache_saved"
 	type row struct {
-		Day, Model, KeyID, MemberID                                                           string
+		Day, Model, KeyID, MemberID, API                                                      string
 		Requests, InputTokens, CachedTokens, OutputTokens, Cost, CacheWriteTokens, CacheSaved int64
 	}
 	var rows []row
@@ -137,8 +150,7 @@ func Series(ctx context.Context, h *tenants.Handle, q SeriesQuery) ([]Point, Tot
 		}
 		gsel := make([]string, 0, len(groupCols))
 		for _, c := range groupCols {
-			alias := map[string]string{"day": "day", "model": "model", "key_id": "key_id", "member_id": "member_id"}[c]
-			gsel = append(gsel, c+" AS "+alias)
+			gsel = append(gsel, c+" AS "+c)
 		}
 		return base().Select(strings.Join(gsel, ", ") + ", " + sel).
 			Group(strings.Join(groupCols, ", ")).Order(strings.Join(groupCols, ", ")).Scan(&rows).Error
@@ -148,7 +160,7 @@ func Series(ctx context.Context, h *tenants.Handle, q SeriesQuery) ([]Point, Tot
 	}
 	out := make([]Point, len(rows))
 	for i, r := range rows {
-		out[i] = Point{Day: r.Day, Model: r.Model, KeyID: r.KeyID, MemberID: r.MemberID,
+		out[i] = Point{Day: r.Day, Model: r.Model, KeyID: r.KeyID, MemberID: r.MemberID, API: r.API,
 			Totals: Totals{r.Requests, r.InputTokens, r.CachedTokens, r.OutputTokens, billing.NanoUSD(r.Cost), r.CacheWriteTokens, billing.NanoUSD(r.CacheSaved)}}
 	}
 	return out, Totals{total.Requests, total.InputTokens, total.CachedTokens, total.OutputTokens, billing.NanoUSD(total.Cost),

@@ -18,7 +18,7 @@ func EachPoint(ctx context.Context, h *tenants.Handle, q SeriesQuery, fn func(Po
 	if err := q.Validate(); err != nil {
 		return err
 	}
-	cols := map[GroupBy]string{GroupByDay: "day", GroupByModel: "model", GroupByKey: "key_id", GroupByMember: "member_id"}
+	cols := groupColumns
 	groupCols := make([]string, 0, len(q.GroupBy)+1)
 	for _, g := range q.GroupBy {
 		groupCols = append(groupCols, cols[g])
@@ -58,6 +58,8 @@ func EachPoint(ctx context.Context, h *tenants.Handle, q SeriesQuery, fn func(Po
 					p.KeyID = dims[i]
 				case "member_id":
 					p.MemberID = dims[i]
+				case "api":
+					p.API = dims[i]
 				}
 			}
 			if err := fn(p); err != nil {

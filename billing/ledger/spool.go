@@ -269,6 +269,10 @@ func appendEventJSON(b []byte, e Event) ([]byte, error) {
 		b = append(b, `,"route_reason":`...)
 		b = appendJSONString(b, e.RouteReason)
 	}
+	if e.API != "" {
+		b = append(b, `,"api":`...)
+		b = appendJSONString(b, e.API)
+	}
 	return append(b, '}'), nil
 }
 

@@ -10,7 +10,7 @@ import (
 )
 
 const eventColumns = "request_id, created_at, key_id, member_id, model_requested, model_used, provider, " +
-	"input_tokens, cached_tokens, output_tokens, cost_nano, latency_ms, status, route_reason, client_request_id, " +
+	"input_tokens, cached_tokens, output_tokens, cost_nano, latency_ms, status, route_reason, client_request_id, api, " +
 	"cache_write_tokens, cache_saved_nano"
 
 // Insert writes events of one tenant in one transaction and folds the newly inserted
@@ -24,15 +24,15 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 	inserted := 0
 	err := h.Tx(ctx, func(tx *gorm.DB) error {
 		var sb strings.Builder
-		args := make([]any, 0, len(events)*17)
+		args := make([]any, 0, len(events)*18)
 		sb.WriteString("INSERT INTO usage_events (" + eventColumns + ") VALUES ")
 		for i, e := range events {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 			args = append(args, e.RequestID, e.CreatedAt.UTC(), e.KeyID, e.MemberID, e.ModelRequested, e.ModelUsed, e.Provider,
-				e.InputTokens, e.CachedTokens, e.OutputTokens, int64(e.Cost), e.LatencyMS, e.Status, e.RouteReason, e.ClientRequestID,
+				e.InputTokens, e.CachedTokens, e.OutputTokens, int64(e.Cost), e.LatencyMS, e.Status, e.RouteReason, e.ClientRequestID, e.API,
 				e.CacheWriteTokens, int64(e.CacheSaved))
 		}
 		sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
@@ -53,7 +53,7 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 	return inserted, err
 }
 
-type rollupKey struct{ day, model, key, member string }
+type rollupKey struct{ day, model, key, member, api string }
 
 type rollupRow struct {
 	requests, input, cached, output, cost, written, saved int64
@@ -67,7 +67,7 @@ func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
 			continue
 		}
 		fresh[e.RequestID] = false // a request id twice in one batch counts once
-		k := rollupKey{e.Day(), e.ModelUsed, e.KeyID, e.MemberID}
+		k := rollupKey{e.Day(), e.ModelUsed, e.KeyID, e.MemberID, e.API}
 		g, ok := groups[k]
 		if !ok {
 			g = &rollupRow{}
@@ -83,17 +83,17 @@ func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
 		g.saved += int64(e.CacheSaved)
 	}
 	var sb strings.Builder
-	args := make([]any, 0, len(order)*11)
-	sb.WriteString("INSERT INTO usage_daily (day, model, key_id, member_id, requests, input_tokens, cached_tokens, output_tokens, cost_nano, cache_write_tokens, cache_saved_nano) VALUES ")
+	args := make([]any, 0, len(order)*12)
+	sb.WriteString("INSERT INTO usage_daily (day, model, key_id, member_id, api, requests, input_tokens, cached_tokens, output_tokens, cost_nano, cache_write_tokens, cache_saved_nano) VALUES ")
 	for i, k := range order {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
 		g := groups[k]
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?)")
-		args = append(args, k.day, k.model, k.key, k.member, g.requests, g.input, g.cached, g.output, g.cost, g.written, g.saved)
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		args = append(args, k.day, k.model, k.key, k.member, k.api, g.requests, g.input, g.cached, g.output, g.cost, g.written, g.saved)
 	}
-	sb.WriteString(` ON CONFLICT (day, model, key_id, member_id) DO UPDATE SET
+	sb.WriteString(` ON CONFLICT (day, model, key_id, member_id, api) DO UPDATE SET
 		requests = usage_daily.requests + excluded.requests,
 		input_tokens = usage_daily.input_tokens + excluded.input_tokens,
 		cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,

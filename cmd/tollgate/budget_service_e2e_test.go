@@ -284,7 +284,7 @@ func TestKeysCreateAndUsageCLI(t *testing.T) {
 	require.Equal(t, "sim-large", rows[0].Group)
 	require.Equal(t, int64(1), rows[0].Requests)
 	_, _, err = runStackCLI(t, s, "usage", "--by", "colour")
-	require.ErrorContains(t, err, "use model, key, member or day")
+	require.ErrorContains(t, err, "use model, key, member, day or api")
 
 	// With two tenants, --tenant is needed and the error lists them.
 	_, err = s.op.registry.Create(t.Context(), tenants.CreateInput{Name: "beta"})

@@ -21,10 +21,10 @@ func newUsageCmd(g *globalFlags) *cobra.Command {
 	var tenantRef, since, by string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "usage [--tenant T] [--since YYYY-MM-DD] [--by model|key|member|day] [--json]",
+		Use:   "usage [--tenant T] [--since YYYY-MM-DD] [--by model|key|member|day|api] [--json]",
 		Short: "Print a tenant's ledger totals (requests, tokens and cost), or a breakdown with --by",
 		Long: "Prints a tenant's ledger totals. --tenant may be left out when there is only one tenant.\n" +
-			"--by model|key|member|day breaks the totals down (keys and members by name; --since defaults\n" +
+			"--by model|key|member|day|api breaks the totals down (keys and members by name; --since defaults\n" +
 			"to the first of this month for a breakdown).",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var from time.Time
@@ -34,10 +34,11 @@ func newUsageCmd(g *globalFlags) *cobra.Command {
 					return errkind.New(errkind.Invalid, "--since %q: use a date like 2026-11-01", since)
 				}
 			}
-			dims := map[string]ledger.GroupBy{"model": ledger.GroupByModel, "key": ledger.GroupByKey, "member": ledger.GroupByMember, "day": ledger.GroupByDay}
+			dims := map[string]ledger.GroupBy{"model": ledger.GroupByModel, "key": ledger.GroupByKey, "member": ledger.GroupByMember, "day": ledger.GroupByDay,
+				"api": ledger.GroupByAPI}
 			dim, ok := dims[by]
 			if by != "" && !ok {
-				return errkind.New(errkind.Invalid, "--by %q: use model, key, member or day", by)
+				return errkind.New(errkind.Invalid, "--by %q: use model, key, member, day or api", by)
 			}
 			a, h, err := openOnlyOrNamedTenant(cmd, g, tenantRef)
 			if err != nil {
@@ -78,7 +79,7 @@ func newUsageCmd(g *globalFlags) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&tenantRef, "tenant", "", "tenant slug or id (optional when there is only one tenant)")
 	cmd.Flags().StringVar(&since, "since", "", "count from this UTC date")
-	cmd.Flags().StringVar(&by, "by", "", "break down by model, key, member or day")
+	cmd.Flags().StringVar(&by, "by", "", "break down by model, key, member, day or api (the client API)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }
@@ -159,7 +160,7 @@ func printUsageBreakdown(cmd *cobra.Command, a *app, h *tenants.Handle, dim ledg
 	rows := make([]usageRowJSON, 0, len(points))
 	for _, p := range points {
 		group := map[ledger.GroupBy]string{ledger.GroupByDay: p.Day, ledger.GroupByModel: p.Model, ledger.GroupByKey: p.KeyID,
-			ledger.GroupByMember: p.MemberID}[dim]
+			ledger.GroupByMember: p.MemberID, ledger.GroupByAPI: p.API}[dim]
 		rows = append(rows, usageRowJSON{Group: group, Name: names[group], Requests: p.Requests, InputTokens: p.InputTokens,
 			OutputTokens: p.OutputTokens, CostNano: int64(p.Cost), CostUSD: p.Cost.USDString()})
 	}

@@ -11,10 +11,17 @@ import (
 // FakeOpenAIWords are the content pieces the fake OpenAI upstream streams.
 var FakeOpenAIWords = []string{"Hello", " from", " the", " fake", " upstream"}
 
+// FakeOpenAIJSON is the content the fake OpenAI upstream answers a request
+// for a json_schema response format with.
+const FakeOpenAIJSON = `{"city":"Paris","temperature_c":21}`
+
 // NewOpenAIUpstream starts a fake OpenAI API at URL+"/v1": chat completions
 // (JSON and SSE, usage chunk only with stream_options.include_usage, like
 // OpenAI) and embeddings. Usage is prompt = 10 + number of messages,
-// completion = len(FakeOpenAIWords), cached = 2.
+// completion = len(FakeOpenAIWords), cached = 2. A request offering tools
+// whose last message is not a tool result is answered with a call of the
+// first tool (arguments {"city":"Paris"}, finish_reason tool_calls); one asking
+// for a json_schema response format with FakeOpenAIJSON.
 func NewOpenAIUpstream(t testing.TB, apiKey string) *Upstream {
 	return newUpstream(t, apiKey, serveOpenAI)
 }
@@ -45,6 +52,14 @@ func serveOpenAI(u *Upstream, w http.ResponseWriter, r *http.Request, body []byt
 			IncludeUsage bool `json:"include_usage"`
 		} `json:"stream_options"`
 		Input json.RawMessage `json:"input"`
+		Tools []struct {
+			Function struct {
+				Name string `json:"name"`
+			} `json:"function"`
+		} `json:"tools"`
+		ResponseFormat *struct {
+			Type string `json:"type"`
+		} `json:"response_format"`
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
 		openAIError(w, http.StatusBadRequest, "")
@@ -69,17 +84,37 @@ func serveOpenAI(u *Upstream, w http.ResponseWriter, r *http.Request, body []byt
 		openAIError(w, http.StatusNotFound, "")
 		return
 	}
+	var lastRole struct {
+		Role string `json:"role"`
+	}
+	if n := len(req.Messages); n > 0 {
+		_ = json.Unmarshal(req.Messages[n-1], &lastRole)
+	}
+	tool := ""
+	if len(req.Tools) > 0 && lastRole.Role != "tool" {
+		tool = req.Tools[0].Function.Name
+	}
+	words := FakeOpenAIWords
+	if req.ResponseFormat != nil && req.ResponseFormat.Type == "json_schema" {
+		words = []string{FakeOpenAIJSON[:8], FakeOpenAIJSON[8:]}
+	}
 	if !req.Stream {
 		if f.Hang {
 			u.hang(r)
 			return
 		}
+		msg := map[string]any{"role": "assistant", "content": strings.Join(words, ""), "refusal": nil}
+		finish := "stop"
+		if tool != "" {
+			msg = map[string]any{"role": "assistant", "content": nil, "refusal": nil, "tool_calls": []map[string]any{{
+				"id": "call_fake", "type": "function", "function": map[string]string{"name": tool, "arguments": `{"city":"Paris"}`}}}}
+			finish = "tool_calls"
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"id": "chatcmpl-fake", "object": "chat.completion", "created": 1_700_000_000, "model": req.Model,
-			"choices": []map[string]any{{"index": 0, "finish_reason": "stop", "logprobs": nil,
-				"message": map[string]any{"role": "assistant", "content": strings.Join(FakeOpenAIWords, ""), "refusal": nil}}},
-			"usage": usage, "system_fingerprint": "fp_fake",
+			"choices": []map[string]any{{"index": 0, "finish_reason": finish, "logprobs": nil, "message": msg}},
+			"usage":   usage, "system_fingerprint": "fp_fake",
 		})
 		return
 	}
@@ -101,10 +136,21 @@ func serveOpenAI(u *Upstream, w http.ResponseWriter, r *http.Request, body []byt
 		u.hang(r)
 		return
 	}
-	for _, word := range FakeOpenAIWords {
-		chunk([]map[string]any{{"index": 0, "delta": map[string]any{"content": word}, "finish_reason": nil}}, nil)
+	finish := "stop"
+	if tool != "" {
+		chunk([]map[string]any{{"index": 0, "delta": map[string]any{"tool_calls": []map[string]any{{"index": 0, "id": "call_fake",
+			"type": "function", "function": map[string]string{"name": tool, "arguments": ""}}}}, "finish_reason": nil}}, nil)
+		for _, part := range []string{`{"city":`, `"Paris"}`} {
+			chunk([]map[string]any{{"index": 0, "delta": map[string]any{"tool_calls": []map[string]any{{"index": 0,
+				"function": map[string]string{"arguments": part}}}}, "finish_reason": nil}}, nil)
+		}
+		finish = "tool_calls"
+	} else {
+		for _, word := range words {
+			chunk([]map[string]any{{"index": 0, "delta": map[string]any{"content": word}, "finish_reason": nil}}, nil)
+		}
 	}
-	chunk([]map[string]any{{"index": 0, "delta": map[string]any{}, "finish_reason": "stop"}}, nil)
+	chunk([]map[string]any{{"index": 0, "delta": map[string]any{}, "finish_reason": finish}}, nil)
 	if includeUsage {
 		chunk([]map[string]any{}, usage)
 	}

@@ -478,6 +478,7 @@ export interface paths {
           model?: components["parameters"]["usage_model"];
           key_id?: components["parameters"]["usage_key_id"];
           member_id?: components["parameters"]["usage_member_id"];
+          api?: components["parameters"]["usage_api"];
         };
         path: {
           tenant: components["parameters"]["tenant"];
@@ -534,6 +535,7 @@ export interface paths {
           model?: components["parameters"]["usage_model"];
           key_id?: components["parameters"]["usage_key_id"];
           member_id?: components["parameters"]["usage_member_id"];
+          api?: components["parameters"]["usage_api"];
         };
         path: {
           tenant: components["parameters"]["tenant"];
@@ -920,6 +922,90 @@ export interface paths {
   };
   "/v1/embeddings": {
     /** OpenAI-compatible embeddings; scope inference */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": {
+              [key: string]: unknown;
+            };
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
+  "/v1/responses": {
+    /**
+     * OpenAI Responses API (JSON or SSE with Responses events); scope inference
+     * @description Translated to a chat completion and served by any catalog model or auto, billed like chat. Function tools, function_call/function_call_output items, text.format (json_schema), max_output_tokens and streaming are served; store: true, previous_response_id, conversations, background and built-in tools are refused with 400 (Tollgate stores no responses). Errors use OpenAI's envelope; a hard budget refuses with 429 insufficient_quota/budget_exceeded.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": {
+              [key: string]: unknown;
+            };
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
+  "/v1/messages": {
+    /**
+     * Anthropic Messages API (JSON or SSE with Anthropic events); scope inference
+     * @description Key in x-api-key or Authorization: Bearer. Translated to a chat completion and served by any catalog model or auto, billed like chat. Text, images, tools (tool_use/tool_result), system, stop_sequences and streaming are served; cache_control reaches Anthropic upstreams, with cache reads and writes billed; anthropic-version and anthropic-beta are passed on to Anthropic upstreams. Extended thinking, top_k, server tools, containers and MCP servers are refused with 400. Errors use Anthropic's envelope {type: error, error: {type, message}}; a hard budget refuses with 429 billing_error.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            [key: string]: unknown;
+          };
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": {
+              [key: string]: unknown;
+            };
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
+  "/v1/messages/count_tokens": {
+    /**
+     * Anthropic token counting: {input_tokens}; scope inference
+     * @description Estimates the prompt's tokens as the named model (or auto) counts them; nothing is forwarded or billed.
+     */
     post: {
       requestBody: {
         content: {
@@ -1843,6 +1929,8 @@ export interface components {
       model?: string;
       key_id?: string;
       member_id?: string;
+      /** @description Client API (chat, responses, messages, embeddings); empty for requests recorded before Tollgate recorded it */
+      api?: string;
       requests: number;
       input_tokens: number;
       cached_tokens: number;
@@ -1902,6 +1990,11 @@ export interface components {
       /** @enum {string} */
       status: "ok" | "aborted" | "error";
       route_reason?: string;
+      /**
+       * @description Client API the request came through; absent for requests recorded before Tollgate recorded it
+       * @enum {string}
+       */
+      api?: "chat" | "responses" | "messages" | "embeddings";
     };
     UsageEventPage: {
       data?: components["schemas"]["UsageEvent"][];
@@ -2449,7 +2542,7 @@ export interface components {
     usage_from?: string;
     /** @description Last UTC day, inclusive (YYYY-MM-DD). Default: today. At most 400 days after from. */
     usage_to?: string;
-    /** @description Comma list of day, model, key, member (default day; day,model for the CSV). Series rows carry only the grouped dimensions. */
+    /** @description Comma list of day, model, key, member, api (default day; day,model for the CSV). Series rows carry only the grouped dimensions. */
     usage_group_by?: string;
     /** @description Only this model (the model used). */
     usage_model?: string;
@@ -2457,6 +2550,8 @@ export interface components {
     usage_key_id?: string;
     /** @description Only this member (user id). */
     usage_member_id?: string;
+    /** @description Only requests that came through this client API */
+    usage_api?: "chat" | "responses" | "messages" | "embeddings";
     /** @description The session's access JWT (browsers cannot set headers on a WebSocket); verified exactly like the Authorization header. */
     access_token?: string;
     /** @description Catalog model id (encode a slash as %2F) */

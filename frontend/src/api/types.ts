@@ -34,7 +34,7 @@ export type AuditEntry = S["AuditEntry"];
 export type UsageTotals = S["UsageTotals"];
 export type UsageRow = S["UsagePoint"];
 export type UsageReport = S["UsageReport"];
-export type GroupBy = "day" | "model" | "key" | "member";
+export type GroupBy = "day" | "model" | "key" | "member" | "api";
 
 export interface UsageQuery {
   from: string;

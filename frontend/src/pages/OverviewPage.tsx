@@ -194,6 +194,14 @@ function TopKeys({ report, names, tenant }: { report: UsageReport; names: Map<st
 
 const STATUS_TONE: Record<string, "green" | "amber" | "red"> = { ok: "green", aborted: "amber", error: "red" };
 
+/** What each client API value means, shown on hover. */
+const API_TITLE: Record<string, string> = {
+  chat: "OpenAI chat completions (/v1/chat/completions)",
+  responses: "OpenAI Responses API (/v1/responses)",
+  messages: "Anthropic Messages API (/v1/messages)",
+  embeddings: "OpenAI embeddings (/v1/embeddings)",
+};
+
 function RecentRequests({ names }: { names: Map<string, string> }) {
   const { tenant } = useTenant();
   const { state, dispatch } = useLive();
@@ -213,7 +221,10 @@ function RecentRequests({ names }: { names: Map<string, string> }) {
       ) : events.isError && rows.length === 0 ? (
         <ErrorState error={events.error} onRetry={() => events.refetch()} />
       ) : rows.length === 0 ? (
-        <EmptyState title="No requests yet" body="Point an app at /v1/chat/completions with one of your API keys; requests appear here as they happen." />
+        <EmptyState
+          title="No requests yet"
+          body="Point an app at /v1/chat/completions, /v1/responses or /v1/messages with one of your API keys; requests appear here as they happen."
+        />
       ) : (
         <div className="table-wrap">
           <table className="table" aria-describedby="recent">
@@ -221,6 +232,9 @@ function RecentRequests({ names }: { names: Map<string, string> }) {
               <tr>
                 <th scope="col">Time</th>
                 <th scope="col">Model</th>
+                <th scope="col" className="hide-sm">
+                  API
+                </th>
                 <th scope="col" className="hide-sm">
                   Key
                 </th>
@@ -247,6 +261,9 @@ function RecentRequests({ names }: { names: Map<string, string> }) {
                   </td>
                   <td>
                     <code>{e.model}</code>
+                  </td>
+                  <td className="hide-sm" title={e.api ? API_TITLE[e.api] : undefined}>
+                    {e.api ?? "—"}
                   </td>
                   <td className="hide-sm">{e.key_name ?? (e.key_id ? (names.get(e.key_id) ?? <code title={e.key_id}>{e.key_id.slice(0, 10)}…</code>) : "—")}</td>
                   <td className="r num" title={e.cached_tokens ? `${formatInt(e.cached_tokens)} input tokens from the prompt cache` : undefined}>

@@ -18,6 +18,7 @@ const GROUPS: { value: GroupBy; label: string }[] = [
   { value: "model", label: "Model" },
   { value: "key", label: "API key" },
   { value: "member", label: "Member" },
+  { value: "api", label: "Client API" },
 ];
 
 /** A row of the usage table: a series row, or a day's rows summed (nano amounts as exact digit strings). */
@@ -64,6 +65,8 @@ export default function UsagePage() {
         return keyName.get(r.key_id ?? "") ?? r.key_id ?? "(no key)";
       case "member":
         return memberName.get(r.member_id ?? "") ?? r.member_id ?? "(no member)";
+      case "api":
+        return r.api || "(not recorded)";
     }
   };
 
@@ -257,7 +260,7 @@ export default function UsagePage() {
                 ) : (
                   <tbody>
                     {rows.map((r, i) => (
-                      <tr key={`${r.day}-${r.model}-${r.key_id}-${r.member_id}-${i}`}>
+                      <tr key={`${r.day}-${r.model}-${r.key_id}-${r.member_id}-${r.api}-${i}`}>
                         <td>{label(r)}</td>
                         <td className="r num">{formatInt(r.requests)}</td>
                         <td className="r num">{formatTokens(r.input_tokens)}</td>
