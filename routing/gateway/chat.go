@@ -181,7 +181,7 @@ func (s *Service) embeddingModel(ctx context.Context, c Caller, name string) (ro
 func (s *Service) release(ctx context.Context, p *plan) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
-	ctx, span := s.startChild(ctx, spanRelease)
+	ctx, span := s.startChild(ctx, spanRelease, trace.SpanKindInternal)
 	defer span.End()
 	if _, err := s.d.Meter.Release(ctx, meter.ReleaseInput{TenantID: p.caller.tenantID(), RequestID: p.ids.Server}); err != nil {
 		failSpan(span, err, "release failed")
@@ -197,7 +197,7 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 	cost := out.Model.UsageCost(u)
 	tid := p.caller.tenantID()
 	traceUsage(ctx, p, out, u, cost, status)
-	ctx, span := s.startChild(ctx, spanSettle, trace.WithAttributes(attrCostNanoUSD.Int64(int64(cost))))
+	ctx, span := s.startChild(ctx, spanSettle, trace.SpanKindInternal)
 	defer span.End()
 	if _, err := s.d.Meter.Settle(ctx, meter.SettleInput{TenantID: tid, RequestID: p.ids.Server, Actual: cost,
 		ActualTokens: int64(u.TotalTokens())}); err != nil {

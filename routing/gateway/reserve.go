@@ -224,8 +224,7 @@ func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest
 	if p.caller.KeyID != "" && (p.caller.RequestsPerMinute > 0 || p.caller.TokensPerMinute > 0) {
 		rate = &meter.RateLimit{KeyID: p.caller.KeyID, RequestsPerMinute: p.caller.RequestsPerMinute, TokensPerMinute: p.caller.TokensPerMinute}
 	}
-	ctx, span := s.startChild(ctx, spanReserve, trace.WithAttributes(attrReservedNanoUSD.Int64(int64(worst)),
-		semconv.GenAIRequestModel(p.decision.Model.ID)))
+	ctx, span := s.startChild(ctx, spanReserve, trace.SpanKindInternal)
 	defer span.End()
 	dec, err := s.d.Meter.Reserve(ctx, meter.ReserveInput{TenantID: p.caller.tenantID(), RequestID: p.ids.Server,
 		Amount: worst, Tokens: tokens, Limits: limits, Rate: rate})
@@ -238,7 +237,7 @@ func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest
 		if !dec.Allowed {
 			d = string(dec.Reason)
 		}
-		span.SetAttributes(attrReserveDecision.String(d))
+		span.SetAttributes(attrReserveDecision.String(d), attrReservedNanoUSD.Int64(int64(worst)), semconv.GenAIRequestModel(p.decision.Model.ID))
 	}
 	if p.caller.OnRate != nil && len(dec.Rate) > 0 {
 		p.caller.OnRate(dec.Rate)

@@ -25,7 +25,6 @@ import (
 const (
 	attrTenantID        = attribute.Key("tollgate.tenant.id")
 	attrKeyID           = attribute.Key("tollgate.api_key.id")
-	attrRequestID       = attribute.Key("tollgate.request.id")
 	attrClientRequestID = attribute.Key("tollgate.request.client_id")
 	attrRouteReason     = attribute.Key("tollgate.route.reason")
 	attrRouteAction     = attribute.Key("tollgate.route.action")
@@ -64,11 +63,11 @@ func traceRequest(ctx context.Context, operation string, c Caller, ids RequestID
 		return false
 	}
 	span.SetName(operation + " " + requested)
+	// The edge already set tollgate.request.id (ids.Server).
 	attrs := []attribute.KeyValue{
 		semconv.GenAIOperationNameKey.String(operation),
 		semconv.GenAIRequestModel(requested),
 		attrTenantID.String(c.tenantID()),
-		attrRequestID.String(ids.Server),
 	}
 	if c.KeyID != "" {
 		attrs = append(attrs, attrKeyID.String(c.KeyID))
@@ -108,8 +107,6 @@ func traceUsage(ctx context.Context, p *plan, out routing.Outcome, u routing.Usa
 		attrGenAISystem.String(out.Model.Provider),
 		semconv.GenAIUsageInputTokens(u.PromptTokens),
 		semconv.GenAIUsageOutputTokens(u.CompletionTokens),
-		semconv.GenAIUsageCacheReadInputTokens(u.CachedTokens),
-		attrUsageEstimated.Bool(u.Estimated),
 		attrRouteReason.String(reason),
 		attrRouteAction.String(string(p.decision.Action)),
 		attrCostNanoUSD.Int64(int64(cost)),
@@ -117,26 +114,37 @@ func traceUsage(ctx context.Context, p *plan, out routing.Outcome, u routing.Usa
 		attrCostUSD.Float64(float64(cost)/1e9),
 		attrStatus.String(status),
 	)
+	// Only when they say something: every attribute costs each span.
+	if u.CachedTokens > 0 {
+		span.SetAttributes(semconv.GenAIUsageCacheReadInputTokens(u.CachedTokens))
+	}
+	if u.Estimated {
+		span.SetAttributes(attrUsageEstimated.Bool(true))
+	}
 }
 
 // startChild opens a child span of the request span, or returns a no-op span
-// when the request span does not record.
-func (s *Service) startChild(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+// when the request span does not record. Callers add attributes only when the
+// span records, so tracing off allocates nothing.
+func (s *Service) startChild(ctx context.Context, name string, kind trace.SpanKind) (context.Context, trace.Span) {
 	if !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, noop.Span{}
 	}
-	return s.d.Tracer.Start(ctx, name, opts...)
+	return s.d.Tracer.Start(ctx, name, trace.WithSpanKind(kind))
 }
 
 // startUpstream opens the upstream span: the provider call with its retries and
 // fallbacks. Its context is what the provider's HTTP request carries, so the
 // upstream's traceparent names this span.
 func (s *Service) startUpstream(ctx context.Context, operation string, m routing.Model) (context.Context, trace.Span) {
-	return s.startChild(ctx, spanUpstream, trace.WithSpanKind(trace.SpanKindClient), trace.WithAttributes(
-		semconv.GenAIOperationNameKey.String(operation),
-		semconv.GenAIProviderNameKey.String(m.Provider),
-		semconv.GenAIRequestModel(m.Upstream()),
-	))
+	ctx, span := s.startChild(ctx, spanUpstream, trace.SpanKindClient)
+	if span.IsRecording() {
+		span.SetAttributes(
+			semconv.GenAIOperationNameKey.String(operation),
+			semconv.GenAIProviderNameKey.String(m.Provider),
+			semconv.GenAIRequestModel(m.Upstream()))
+	}
+	return ctx, span
 }
 
 // endUpstream closes the upstream span with what answered, or the error.
