@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # bench-tracing.sh: what OpenTelemetry tracing costs. A self-host gateway (SQLite,
 # in-process meter, a hard budget enforced) in front of a minimal loopback upstream
-# takes 1,000 req/s (open loop) three times, interleaved per round: tracing off
+# takes 1,000 req/s (open loop) four times, interleaved per round: tracing off
 # (no OTEL_* variables), on over OTLP/HTTP and on over OTLP/gRPC to a local
-# receiver (scripts/otlpsink), every request sampled. Reports latency, the
+# receiver (scripts/otlpsink) with every request sampled, and OTLP/HTTP with 10%
+# of requests sampled. Reports latency, the
 # gateway's CPU seconds over each run and the spans received. Run by make bench;
 # alone it needs nothing but Go. Results: bin/bench/tracing.jsonl.
 set -euo pipefail
@@ -70,5 +71,7 @@ for i in $(seq 1 "$rounds"); do
 	run "tracing off"
 	run "tracing otlp http" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_http" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
 	run "tracing otlp grpc" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_grpc" OTEL_EXPORTER_OTLP_PROTOCOL=grpc
+	run "tracing otlp http 10% sampled" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_http" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+		OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
 done
 log "done: $out/tracing.jsonl"
