@@ -251,6 +251,13 @@ func TestTracingExportsGenAISpans(t *testing.T) {
 					require.NotContains(t, kv.Value.GetStringValue(), "secret prompt", "span %q attribute %s", sp.Name, kv.Key)
 				}
 			}
+			for _, sp := range rcv.Spans() {
+				for _, kv := range sp.Attributes {
+					for _, secret := range []string{secretA, secretB, secretC, "openai-test-key"} {
+						require.NotContains(t, kv.Value.GetStringValue(), secret, "span %q attribute %s holds a key", sp.Name, kv.Key)
+					}
+				}
+			}
 		})
 	}
 }
