@@ -100,7 +100,7 @@ func (sc *StreamCall) Finish(ctx context.Context, pumpErr error) billing.NanoUSD
 	status := ledger.StatusOK
 	if pumpErr != nil {
 		status = ledger.StatusAborted
-		failSpan(sc.upstream, pumpErr, "stream ended early")
+		failSpan(sc.upstream, pumpErr, "stream cut short: the client left or the upstream broke")
 	}
 	endUpstream(sc.upstream, sc.out, sc.Stream.UpstreamModel(), nil)
 	if sc.p.traceContent {
