@@ -4,13 +4,17 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // NewHTTPClient returns the client providers share: one keep-alive transport
 // with a large idle pool per host, because a gateway talks to few hosts at high
 // concurrency and a fresh TLS handshake costs far more than the 0.3 ms budget.
 // It sets no overall timeout: streams last minutes, so deadlines come from ctx
-// (the Executor applies per-provider timeouts).
+// (the Executor applies per-provider timeouts). Requests whose context holds a
+// span carry its W3C traceparent upstream.
 func NewHTTPClient() *http.Client {
 	t := &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
@@ -22,5 +26,19 @@ func NewHTTPClient() *http.Client {
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: t}
+	return &http.Client{Transport: traceTransport{next: t}}
+}
+
+// traceTransport propagates the trace of a request's context (the gateway's
+// upstream span) to the upstream as traceparent/tracestate. Without a valid span
+// context (tracing off) it adds nothing and costs one context lookup.
+type traceTransport struct{ next http.RoundTripper }
+
+func (t traceTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if trace.SpanContextFromContext(r.Context()).IsValid() {
+		// A RoundTripper must not change the caller's request.
+		r = r.Clone(r.Context())
+		propagation.TraceContext{}.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+	}
+	return t.next.RoundTrip(r)
 }

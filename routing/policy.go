@@ -54,6 +54,10 @@ type Policy struct {
 	// FallbackExplicit lets explicit requests fall back to other models of the
 	// same tier; by default an explicit model answers or fails.
 	FallbackExplicit bool `json:"fallback_explicit,omitempty"`
+	// TraceContent puts prompts and completions on the tenant's OpenTelemetry
+	// request spans (gen_ai.input.messages, gen_ai.output.messages) when tracing
+	// is on. Default false: spans carry models, usage and cost, never content.
+	TraceContent bool `json:"trace_content,omitempty"`
 }
 
 // Rule routes matching "auto" requests to a tier. All set conditions must hold.

@@ -83,6 +83,10 @@ func (s *Stream) Provider() string { return s.provider }
 // UpstreamModel is the upstream model id the stream was opened for.
 func (s *Stream) UpstreamModel() string { return s.model }
 
+// Content is the text and tool-call arguments streamed so far, in order. Call
+// it after the consumer stopped reading.
+func (s *Stream) Content() string { return s.content.String() }
+
 // Started reports whether any event has been handed to the consumer. After that
 // the executor never retries or falls back: the client has seen output.
 func (s *Stream) Started() bool { return s.started }

@@ -8,6 +8,7 @@
 #     Postgres all on), open loop at 1,000 and 3,000 req/s, JSON and streaming (TTFB),
 #     then rising rates to find the highest held with < 1% errors; peak RSS.
 #  3. Self-host mode (SQLite, in-process meter, a hard budget enforced) at 1,000 req/s.
+#  4. OpenTelemetry tracing off vs on (scripts/bench-tracing.sh); BENCH_SKIP_TRACING=1 skips it.
 # Everything targets 127.0.0.1 and stops by itself. Results: bin/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -95,4 +96,10 @@ sleep 2.5 # the budget cache TTL: the budget is in force for the measured run
 "$tmp/loadgen" -duration 3s -rate 300 -name warmup -url "$gw_url/v1/chat/completions" -key "$skey" -body "$body" >/dev/null
 lg -rate 1000 -name "self-host tollgate json" -url "$gw_url/v1/chat/completions" -key "$skey" -body "$body" >/dev/null
 echo "peak RSS (self-host gateway): $(grep VmHWM /proc/$gw_pid/status)" | tee -a "$out/rss.txt"
+kill $gw_pid; wait $gw_pid 2>/dev/null || true
+
+if [ "${BENCH_SKIP_TRACING:-}" != "1" ]; then
+	log "tracing overhead: off vs OTLP/HTTP vs OTLP/gRPC at 1,000 req/s (self-host)"
+	./scripts/bench-tracing.sh
+fi
 log "done: results in $out/"

@@ -16,6 +16,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/internal/telemetry"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
@@ -29,6 +30,8 @@ type app struct {
 	// metrics receives the collectors of a job worker running in this process
 	// (serve in self-host mode, `tollgate worker`); nil registers none.
 	metrics prometheus.Registerer
+	// tracing is serve's OpenTelemetry tracing; nil means off.
+	tracing *telemetry.Tracing
 	// memoryBytes is the memory this process may use (cgroup limit or host), 0 when
 	// detection failed.
 	memoryBytes uint64

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -36,6 +37,31 @@ var benchUpstreamBody = []byte(`{"id":"chatcmpl-bench","object":"chat.completion
 // It runs self-hosted (SQLite, in-process meter); with TOLLGATE_BENCH_REDIS=1 the
 // meter is the lease meter over the test Redis Cluster, as in multi-tenant mode.
 func BenchmarkGatewayChat(b *testing.B) {
+	benchmarkGatewayChat(b, nil)
+}
+
+// BenchmarkGatewayChatTraced is BenchmarkGatewayChat with OpenTelemetry on:
+// every request sampled, four spans each (request, reserve, upstream, settle)
+// batched and exported over OTLP/HTTP to a loopback collector that discards
+// them (so its decoding does not count here). The difference to
+// BenchmarkGatewayChat is what tracing costs per request.
+func BenchmarkGatewayChatTraced(b *testing.B) {
+	var exports atomic.Int64
+	collector := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		exports.Add(1)
+		w.Header().Set("Content-Type", "application/x-protobuf") // an empty body is an empty ExportTraceServiceResponse
+	}))
+	defer collector.Close()
+	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL, "OTEL_EXPORTER_OTLP_PROTOCOL": config.ProtocolHTTP}
+	for k, v := range env {
+		b.Setenv(k, v)
+	}
+	benchmarkGatewayChat(b, env)
+	require.Positive(b, exports.Load(), "spans reached the collector")
+}
+
+func benchmarkGatewayChat(b *testing.B, extraEnv map[string]string) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
@@ -53,6 +79,9 @@ func BenchmarkGatewayChat(b *testing.B) {
 		"OPENAI_BASE_URL":         up.URL + "/v1",
 		"OPENAI_API_KEY":          "bench",
 	}
+	for k, v := range extraEnv {
+		env[k] = v
+	}
 	if os.Getenv("TOLLGATE_BENCH_REDIS") == "1" {
 		env["TOLLGATE_REDIS_URL"] = strings.Join(testredis.Seeds(b), ",")
 	}
@@ -63,6 +92,9 @@ func BenchmarkGatewayChat(b *testing.B) {
 	a, err := openApp(ctx, cfg)
 	require.NoError(b, err)
 	defer a.Close()
+	stopTracing, err := wireTracing(ctx, a)
+	require.NoError(b, err)
+	defer stopTracing()
 	_, err = a.registry.MigrateAll(ctx, 4)
 	require.NoError(b, err)
 	srv, start, err := buildServer(ctx, a, io.Discard)

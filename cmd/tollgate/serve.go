@@ -55,6 +55,13 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		return err
 	}
 
+	stopTracing, err := wireTracing(ctx, a)
+	if err != nil {
+		return err
+	}
+	// Deferred before the loops' stop, so it runs after it: spans of requests
+	// drained at shutdown are flushed too.
+	defer stopTracing()
 	srv, start, err := buildServer(ctx, a, os.Stdout)
 	if err != nil {
 		return err
@@ -123,8 +130,10 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	if err != nil {
 		return nil, nil, err
 	}
-	// The metrics middleware goes first so that every route group after it is measured.
-	routes := append([]func(*gin.Engine){metrics.route}, identity.routes...)
+	// The metrics middleware goes first so that every route group after it is
+	// measured; the tracing middleware next, so that every /v1 route is traced.
+	routes := append([]func(*gin.Engine){metrics.route}, tracingRoute(a)...)
+	routes = append(routes, identity.routes...)
 	routes = append(routes, worker.routes...)
 	routes = append(routes, gw.routes...)
 	routes = append(routes, admin.routes...)

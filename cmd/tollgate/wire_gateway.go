@@ -101,7 +101,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *apikeys.KeyAuthenticator,
 	policies := gateway.NewPolicyCache(0, time.Now)
 	svc, err := gateway.New(gateway.Deps{Catalog: catalog, Catalogs: catalogs, Selector: selector, Executor: executor, Estimator: est,
 		Providers: providers, Meter: m, Budgets: budgets, Policies: policies,
-		Ledger: writer, Sink: sink, Clock: time.Now, Logger: a.logger})
+		Ledger: writer, Sink: sink, Tracer: tracer(a), Clock: time.Now, Logger: a.logger})
 	if err != nil {
 		return nil, err
 	}

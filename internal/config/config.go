@@ -52,6 +52,8 @@ type Config struct {
 	Tier TierOverrides
 	// Worker configures the background worker's schedules, backups and webhooks.
 	Worker Worker
+	// Telemetry configures OpenTelemetry traces from the standard OTEL_* variables.
+	Telemetry Telemetry
 	// Env is the raw merged environment (process over .env), kept for components
 	// such as tier detection that need to look at deployment markers.
 	Env map[string]string
@@ -172,6 +174,28 @@ type Worker struct {
 	WebhookAllowPrivate bool
 }
 
+// Telemetry configures OpenTelemetry tracing. Tollgate reads only what decides
+// whether to export and over which protocol; the OpenTelemetry SDK reads every
+// other standard variable itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
+// OTEL_TRACES_SAMPLER and _ARG, OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT,
+// _COMPRESSION, _INSECURE, _CERTIFICATE, OTEL_BSP_*, ...).
+type Telemetry struct {
+	// Enabled exports traces over OTLP. It is on when an endpoint is set
+	// (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or
+	// OTEL_TRACES_EXPORTER=otlp, unless OTEL_SDK_DISABLED=true or
+	// OTEL_TRACES_EXPORTER=none. Default off: requests get a no-op tracer.
+	Enabled bool
+	// Protocol is ProtocolGRPC or ProtocolHTTP (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
+	// else OTEL_EXPORTER_OTLP_PROTOCOL). Default http/protobuf, as the spec says.
+	Protocol string
+}
+
+// OTLP protocols the trace exporter speaks.
+const (
+	ProtocolGRPC = "grpc"
+	ProtocolHTTP = "http/protobuf"
+)
+
 // TierOverrides are explicit values that win over the detected tier's.
 type TierOverrides struct {
 	WorkerConcurrency int // TOLLGATE_WORKER_CONCURRENCY
@@ -204,6 +228,9 @@ func FromOS() (Config, error) {
 }
 
 // FromOSWithDotenv is FromOS with an explicit .env path; a missing file is fine.
+// OTEL_* variables found only in the .env file are copied into the process
+// environment, where the OpenTelemetry SDK reads them, so that .env configures
+// tracing like everything else.
 func FromOSWithDotenv(path string) (Config, error) {
 	env := map[string]string{}
 	if path != "" {
@@ -213,11 +240,48 @@ func FromOSWithDotenv(path string) (Config, error) {
 			return Config{}, fmt.Errorf("%s: %w", path, err)
 		}
 	}
+	fromFile := make(map[string]string)
+	for k, v := range env {
+		if strings.HasPrefix(k, "OTEL_") {
+			fromFile[k] = v
+		}
+	}
 	for _, kv := range os.Environ() {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
+		delete(fromFile, k)
+	}
+	for k, v := range fromFile {
+		if err := os.Setenv(k, v); err != nil {
+			return Config{}, fmt.Errorf("%s: %s: %w", path, k, err)
+		}
 	}
 	return Parse(env)
+}
+
+// parseTelemetry decides from the standard OTEL_* variables whether traces are
+// exported and over which protocol; Validate checks the protocol.
+func parseTelemetry(env map[string]string) (Telemetry, error) {
+	t := Telemetry{Protocol: ProtocolHTTP}
+	if p := strings.TrimSpace(env["OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"]); p != "" {
+		t.Protocol = p
+	} else if p := strings.TrimSpace(env["OTEL_EXPORTER_OTLP_PROTOCOL"]); p != "" {
+		t.Protocol = p
+	}
+	exporter := strings.ToLower(strings.TrimSpace(env["OTEL_TRACES_EXPORTER"]))
+	var err error
+	switch exporter {
+	case "", "otlp", "none":
+	default:
+		err = fmt.Errorf("OTEL_TRACES_EXPORTER: %q is not supported (use otlp, or none to turn traces off)", exporter)
+		exporter = "none"
+	}
+	endpoint := env["OTEL_EXPORTER_OTLP_ENDPOINT"] != "" || env["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] != ""
+	t.Enabled = exporter == "otlp" || (exporter == "" && endpoint)
+	if strings.EqualFold(strings.TrimSpace(env["OTEL_SDK_DISABLED"]), "true") {
+		t.Enabled = false
+	}
+	return t, err
 }
 
 // Parse builds a Config from an environment map and validates it.
@@ -319,6 +383,10 @@ func Parse(env map[string]string) (Config, error) {
 	integer("TOLLGATE_INVOICE_DAY", &c.Worker.InvoiceDay)
 	duration("TOLLGATE_RECONCILE_INTERVAL", &c.Worker.ReconcileInterval)
 	boolean("TOLLGATE_WEBHOOK_ALLOW_PRIVATE", &c.Worker.WebhookAllowPrivate)
+	var terr error
+	if c.Telemetry, terr = parseTelemetry(env); terr != nil {
+		errs = append(errs, terr)
+	}
 
 	if c.Mode == "" {
 		c.Mode = ModeMultiTenant
@@ -504,6 +572,9 @@ func (c Config) Validate() error {
 	}
 	if c.Auth.MasterKey != "" && len(c.Auth.MasterKey) < 32 {
 		bad("TOLLGATE_MASTER_KEY", "too short (%d bytes): use at least 32 bytes (e.g. openssl rand -hex 32); it derives the key that seals provider credentials, webhook secrets and session signing keys", len(c.Auth.MasterKey))
+	}
+	if c.Telemetry.Enabled && c.Telemetry.Protocol != ProtocolGRPC && c.Telemetry.Protocol != ProtocolHTTP {
+		bad("OTEL_EXPORTER_OTLP_PROTOCOL", "%q is not supported for traces (use grpc or http/protobuf)", c.Telemetry.Protocol)
 	}
 	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
 		bad("TOLLGATE_JWT_SECRET", "too short: use at least 32 characters (e.g. openssl rand -hex 32)")

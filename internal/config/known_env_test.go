@@ -15,7 +15,7 @@ func TestKnownEnvMatchesParse(t *testing.T) {
 	t.Parallel()
 	src, err := os.ReadFile("config.go")
 	require.NoError(t, err)
-	re := regexp.MustCompile(`"((?:TOLLGATE|STRIPE|OPENAI|OPENROUTER|ANTHROPIC)_[A-Z_]+)"`)
+	re := regexp.MustCompile(`"((?:TOLLGATE|STRIPE|OPENAI|OPENROUTER|ANTHROPIC|OTEL)_[A-Z_]+)"`)
 	var inSource []string
 	for _, m := range re.FindAllStringSubmatch(string(src), -1) {
 		inSource = append(inSource, m[1])

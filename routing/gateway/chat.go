@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
@@ -44,10 +46,16 @@ func (s *Service) Chat(ctx context.Context, c Caller, ids RequestIDs, req *routi
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.d.Executor.Chat(ctx, p.decision, req)
+	uctx, up := s.startUpstream(ctx, operationChat, p.decision.Model)
+	res, err := s.d.Executor.Chat(uctx, p.decision, req)
 	if err != nil {
+		endUpstream(up, routing.Outcome{}, "", err)
 		s.release(ctx, p)
 		return nil, err
+	}
+	endUpstream(up, res.Outcome, res.Response.UpstreamModel, nil)
+	if p.traceContent {
+		traceOutputBody(ctx, res.Response.Body)
 	}
 	cost := s.finish(ctx, p, req, res.Outcome, res.Response.Usage, ledger.StatusOK)
 	return &Result{Body: res.Response.Body, Model: res.Model.ID, RouteReason: routeReason(p.decision, res.Outcome), Cost: cost,
@@ -61,10 +69,11 @@ type StreamCall struct {
 	Model       string
 	RouteReason string
 
-	s   *Service
-	p   *plan
-	req *routing.ChatRequest
-	out routing.Outcome
+	s        *Service
+	p        *plan
+	req      *routing.ChatRequest
+	out      routing.Outcome
+	upstream trace.Span
 }
 
 // ChatStream opens a streaming chat completion (retries and fallbacks happen only
@@ -74,13 +83,16 @@ func (s *Service) ChatStream(ctx context.Context, c Caller, ids RequestIDs, req 
 	if err != nil {
 		return nil, err
 	}
-	res, err := s.d.Executor.ChatStream(ctx, p.decision, req)
+	// The upstream span lasts until the stream is finished.
+	uctx, up := s.startUpstream(ctx, operationChat, p.decision.Model)
+	res, err := s.d.Executor.ChatStream(uctx, p.decision, req)
 	if err != nil {
+		endUpstream(up, routing.Outcome{}, "", err)
 		s.release(ctx, p)
 		return nil, err
 	}
 	return &StreamCall{Stream: res.Stream, Model: res.Model.ID, RouteReason: routeReason(p.decision, res.Outcome),
-		s: s, p: p, req: req, out: res.Outcome}, nil
+		s: s, p: p, req: req, out: res.Outcome, upstream: up}, nil
 }
 
 // Finish closes the stream (cancelling the upstream if the client left) and bills
@@ -91,6 +103,11 @@ func (sc *StreamCall) Finish(ctx context.Context, pumpErr error) billing.NanoUSD
 	status := ledger.StatusOK
 	if pumpErr != nil {
 		status = ledger.StatusAborted
+		failSpan(sc.upstream, pumpErr, "stream cut short: the client left or the upstream broke")
+	}
+	endUpstream(sc.upstream, sc.out, sc.Stream.UpstreamModel(), nil)
+	if sc.p.traceContent {
+		traceOutputText(ctx, sc.Stream.Content())
 	}
 	return sc.s.finish(ctx, sc.p, sc.req, sc.out, sc.Stream.Usage(), status)
 }
@@ -105,6 +122,7 @@ func (s *Service) Embed(ctx context.Context, c Caller, ids RequestIDs, req *rout
 	if !ok {
 		return nil, errUnavailableModel(m.ID)
 	}
+	traceRequest(ctx, operationEmbeddings, c, ids, req.Model, 0)
 	tokens := s.d.Estimator.EmbeddingTokens(m.ID, req)
 	d := routing.Decision{Action: routing.DecisionActionAllow, Requested: req.Model, Model: m, Tier: m.Tier,
 		Reason: routing.RouteReasonExplicit, Explanation: "embeddings model " + m.ID}
@@ -120,14 +138,18 @@ func (s *Service) Embed(ctx context.Context, c Caller, ids RequestIDs, req *rout
 		return nil, err
 	}
 	if !dec.Allowed {
+		traceRefusal(ctx, dec)
 		return nil, refusalError(dec, p.reserved, c)
 	}
 	p.usage = dec.Usage
-	resp, err := prov.Embed(ctx, req, m.Upstream())
+	uctx, up := s.startUpstream(ctx, operationEmbeddings, m)
+	resp, err := prov.Embed(uctx, req, m.Upstream())
 	if err != nil {
+		endUpstream(up, routing.Outcome{}, "", err)
 		s.release(ctx, p)
 		return nil, err
 	}
+	endUpstream(up, routing.Outcome{Model: m}, m.Upstream(), nil)
 	cost := s.finish(ctx, p, chatLike, routing.Outcome{Model: m}, resp.Usage, ledger.StatusOK)
 	return &Result{Body: resp.Body, Model: m.ID, RouteReason: d.Header(), Cost: cost}, nil
 }
@@ -162,7 +184,10 @@ func (s *Service) embeddingModel(ctx context.Context, c Caller, name string) (ro
 func (s *Service) release(ctx context.Context, p *plan) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), settleTimeout)
 	defer cancel()
+	ctx, span := s.startChild(ctx, spanRelease, trace.SpanKindInternal)
+	defer span.End()
 	if _, err := s.d.Meter.Release(ctx, meter.ReleaseInput{TenantID: p.caller.tenantID(), RequestID: p.ids.Server}); err != nil {
+		failSpan(span, err, "release failed")
 		s.logger.WarnContext(ctx, "release failed; the reservation will expire on its own", "error", err)
 	}
 }
@@ -174,9 +199,13 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 	defer cancel()
 	cost := out.Model.UsageCost(u)
 	tid := p.caller.tenantID()
+	traceUsage(ctx, p, out, u, cost, status)
+	ctx, span := s.startChild(ctx, spanSettle, trace.SpanKindInternal)
+	defer span.End()
 	if _, err := s.d.Meter.Settle(ctx, meter.SettleInput{TenantID: tid, RequestID: p.ids.Server, Actual: cost,
 		ActualTokens: int64(u.TotalTokens())}); err != nil {
 		// The ledger is the truth; the reconcile job corrects the counters from it.
+		failSpan(span, err, "settle failed")
 		s.logger.WarnContext(ctx, "settle failed; counters will be reconciled from the ledger", "error", err)
 	}
 	ev := ledger.Event{TenantID: tid, RequestID: p.ids.Server, ClientRequestID: p.ids.Client, CreatedAt: p.started.UTC(), KeyID: p.caller.KeyID,

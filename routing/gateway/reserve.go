@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"time"
 
+	semconv "go.opentelemetry.io/otel/semconv/v1.41.0"
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/meter"
@@ -22,15 +25,21 @@ type plan struct {
 	usage    []meter.ScopeUsage
 	reserved billing.NanoUSD
 	started  time.Time
+	// traceContent is the tenant's trace_content opt-in, for a recording span.
+	traceContent bool
 }
 
 // choose selects the model and reserves the worst case, downgrading once when a
 // hard budget refuses and the tenant's policy has a budget ladder.
 func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *routing.ChatRequest) (*plan, error) {
 	started := s.d.Clock()
+	tracing := traceRequest(ctx, operationChat, c, ids, req.Model, req.MaxTokens)
 	policy, err := s.d.Policies.For(ctx, c.Handle)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Unavailable, err, "routing policy unavailable")
+	}
+	if tracing && policy.TraceContent {
+		traceInput(ctx, req)
 	}
 	all, err := s.d.Budgets.For(ctx, c.Handle)
 	if err != nil {
@@ -65,7 +74,7 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 	if err := withinOutputLimit(&d, req); err != nil {
 		return nil, err
 	}
-	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started}
+	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started, traceContent: tracing && policy.TraceContent}
 	dec, err := s.reserve(ctx, p, req)
 	if err != nil {
 		return nil, err
@@ -96,6 +105,7 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 		}
 	}
 	if !dec.Allowed {
+		traceRefusal(ctx, dec)
 		s.alertOnRefusal(ctx, p, dec)
 		return nil, refusalError(dec, p.reserved, c)
 	}
@@ -217,10 +227,20 @@ func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest
 	if p.caller.KeyID != "" && (p.caller.RequestsPerMinute > 0 || p.caller.TokensPerMinute > 0) {
 		rate = &meter.RateLimit{KeyID: p.caller.KeyID, RequestsPerMinute: p.caller.RequestsPerMinute, TokensPerMinute: p.caller.TokensPerMinute}
 	}
+	ctx, span := s.startChild(ctx, spanReserve, trace.SpanKindInternal)
+	defer span.End()
 	dec, err := s.d.Meter.Reserve(ctx, meter.ReserveInput{TenantID: p.caller.tenantID(), RequestID: p.ids.Server,
 		Amount: worst, Tokens: tokens, Limits: limits, Rate: rate})
 	if err != nil {
+		failSpan(span, err, "meter unavailable")
 		return dec, errkind.Wrap(errkind.Unavailable, err, "budget meter unavailable; retry shortly")
+	}
+	if span.IsRecording() {
+		d := "allowed"
+		if !dec.Allowed {
+			d = string(dec.Reason)
+		}
+		span.SetAttributes(attrReserveDecision.String(d), attrReservedNanoUSD.Int64(int64(worst)), semconv.GenAIRequestModel(p.decision.Model.ID))
 	}
 	if p.caller.OnRate != nil && len(dec.Rate) > 0 {
 		p.caller.OnRate(dec.Rate)

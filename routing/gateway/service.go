@@ -13,6 +13,9 @@ import (
 	"log/slog"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
@@ -44,7 +47,10 @@ type Deps struct {
 	Policies  *PolicyCache
 	Ledger    *ledger.Writer
 	// Sink may be nil.
-	Sink   Sink
+	Sink Sink
+	// Tracer opens the reserve, upstream and settle spans under the request span
+	// the API edge started; nil means no tracing.
+	Tracer trace.Tracer
 	Clock  func() time.Time
 	Logger *slog.Logger
 }
@@ -68,6 +74,9 @@ func New(d Deps) (*Service, error) {
 	}
 	if d.Clock == nil {
 		d.Clock = time.Now
+	}
+	if d.Tracer == nil {
+		d.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	return &Service{d: d, logger: d.Logger.With("component", "routing.gateway"), pace: newPaceTracker(), alerts: newAlertTracker()}, nil
 }

@@ -2110,7 +2110,7 @@ export interface components {
       duration_ms: number;
       delivery_id: string;
     };
-    /** @description routing.Policy: tiers (tier → models in preference order), simple_tier, complex_tier, complex_score, rules [{name, keywords, min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity, anthropic_cache_control, max_fallbacks, fallback_explicit. Unknown fields are refused (422 unknown_field). */
+    /** @description routing.Policy: tiers (tier → models in preference order), simple_tier, complex_tier, complex_score, rules [{name, keywords, min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity, anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages). Unknown fields are refused (422 unknown_field). */
     RoutingPolicy: {
       tiers: {
         [key: string]: string[];
@@ -2158,6 +2158,8 @@ export interface components {
       /** @description 0 = 2, negative = none */
       max_fallbacks?: number;
       fallback_explicit?: boolean;
+      /** @description put prompts and completions on this tenant's OpenTelemetry spans (default false) */
+      trace_content?: boolean;
     };
     SimulateRequest: {
       policy: components["schemas"]["RoutingPolicy"];

@@ -207,6 +207,9 @@ export default function RoutingPage() {
                 <Toggle checked={!!draft.fallback_explicit} disabled={!edit} onChange={(v) => set({ fallback_explicit: v })}>
                   Let requests naming a model fall back to other models of its tier
                 </Toggle>
+                <Toggle checked={!!draft.trace_content} disabled={!edit} onChange={(v) => set({ trace_content: v })}>
+                  Put prompts and completions on OpenTelemetry traces (off: traces carry models, tokens and cost only)
+                </Toggle>
               </Card>
 
               <Card
