@@ -30,6 +30,10 @@ type SessionConfig struct {
 	Limits LoginLimits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PasswordGate, when set, is asked after a correct password whether the user
+	// may sign in with a password at all (single sign-on required by one of their
+	// tenants refuses); nil allows every password sign-in.
+	PasswordGate func(ctx context.Context, u User) error
 }
 
 // jwtIssuer is the iss claim of every session token.
@@ -58,12 +62,18 @@ type SessionClaims struct {
 	// Family is the refresh-token family (one per login); logout revokes it and with
 	// it every access token of the session.
 	Family string `json:"fam"`
+	// Tenant, when set, confines the session to one tenant: a session started
+	// through that tenant's identity provider reaches nothing else.
+	Tenant string `json:"tnt,omitempty"`
 }
 
 // Session is a verified access token with its user.
 type Session struct {
 	User   User
 	Family string
+	// Tenant is empty for a password session (every tenant the user belongs to);
+	// a session started through a tenant's single sign-on holds that tenant only.
+	Tenant tenants.ID
 }
 
 // errLoginThrottled refuses a sign-in attempt over the login limits; the message
@@ -177,11 +187,24 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (TokenPair, error) 
 		}
 		return TokenPair{}, err
 	}
+	if s.cfg.PasswordGate != nil {
+		if err := s.cfg.PasswordGate(ctx, u); err != nil {
+			s.logger.InfoContext(ctx, "password sign-in refused: single sign-on required", "ip", in.IP)
+			return TokenPair{}, err
+		}
+	}
+	return s.Start(ctx, u.ID, "")
+}
+
+// Start begins a session for a user whose identity was proven elsewhere (a
+// password by Login, an identity provider by single sign-on). A non-empty tenant
+// confines the session, and every session refreshed from it, to that tenant.
+func (s *Sessions) Start(ctx context.Context, userID string, tenant tenants.ID) (TokenPair, error) {
 	family := tenants.NewULID()
 	var pair TokenPair
-	err = s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		pair, err = s.issue(tx, u.ID, family)
+		pair, err = s.issue(tx, userID, family, string(tenant))
 		return err
 	})
 	return pair, err
@@ -209,35 +232,38 @@ type refreshRow struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	RevokedAt *time.Time
+	// TenantScope confines the family to one tenant ("" = none).
+	TenantScope string
 }
 
 func (refreshRow) TableName() string { return "refresh_tokens" }
 
 // issue stores a new refresh token of family and signs an access token.
-func (s *Sessions) issue(tx *gorm.DB, userID, family string) (TokenPair, error) {
+func (s *Sessions) issue(tx *gorm.DB, userID, family, scope string) (TokenPair, error) {
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return TokenPair{}, err
 	}
 	refresh := refreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	now := s.now().UTC().Truncate(time.Microsecond)
-	row := refreshRow{ID: tenants.NewULID(), UserID: userID, FamilyID: family, Hash: seal.SHA256Hex(refresh), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
+	row := refreshRow{ID: tenants.NewULID(), UserID: userID, FamilyID: family, Hash: seal.SHA256Hex(refresh), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), TenantScope: scope}
 	if err := tx.Create(&row).Error; err != nil {
 		return TokenPair{}, err
 	}
-	access, err := s.sign(userID, family, now)
+	access, err := s.sign(userID, family, scope, now)
 	if err != nil {
 		return TokenPair{}, err
 	}
 	return TokenPair{AccessToken: seal.Secret(access), RefreshToken: seal.Secret(refresh), ExpiresIn: s.cfg.AccessTTL}, nil
 }
 
-func (s *Sessions) sign(userID, family string, now time.Time) (string, error) {
+func (s *Sessions) sign(userID, family, scope string, now time.Time) (string, error) {
 	kid, secret := s.keyring.signingKey()
 	claims := SessionClaims{
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: jwtIssuer, Subject: userID, ID: tenants.NewULID(),
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL))},
 		Family: family,
+		Tenant: scope,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 	t.Header["kid"] = kid
@@ -281,7 +307,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken seal.Secret) (Token
 		if err := tx.Where("id = ?", row.UserID).Take(&u).Error; err != nil || u.DisabledAt != nil {
 			return errSession()
 		}
-		pair, err = s.issue(tx, row.UserID, row.FamilyID)
+		pair, err = s.issue(tx, row.UserID, row.FamilyID, row.TenantScope)
 		return err
 	})
 	if reused {
@@ -346,7 +372,7 @@ func (s *Sessions) Verify(ctx context.Context, accessToken string) (Session, err
 	}
 	var live int64
 	if err := s.db.Gorm.WithContext(ctx).Model(&refreshRow{}).
-		Where("family_id = ? AND user_id = ? AND revoked_at IS NULL", claims.Family, claims.Subject).Count(&live).Error; err != nil {
+		Where("family_id = ? AND user_id = ? AND tenant_scope = ? AND revoked_at IS NULL", claims.Family, claims.Subject, claims.Tenant).Count(&live).Error; err != nil {
 		return Session{}, errkind.Wrap(errkind.Unavailable, err, "cannot check the session right now; retry")
 	}
 	if live == 0 {
@@ -356,5 +382,5 @@ func (s *Sessions) Verify(ctx context.Context, accessToken string) (Session, err
 	if err != nil || u.DisabledAt != nil {
 		return Session{}, errSession()
 	}
-	return Session{User: u, Family: claims.Family}, nil
+	return Session{User: u, Family: claims.Family, Tenant: tenants.ID(claims.Tenant)}, nil
 }
