@@ -104,11 +104,7 @@ func Listen(addr string, opts Options) (*Provider, error) {
 }
 
 // Close stops the provider.
-func (p *Provider) Close() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	return p.srv.Shutdown(ctx)
-}
+func (p *Provider) Close() error { return p.srv.Close() }
 
 // Login plays the browser: it follows authURL to the provider's login form,
 // submits username and password, and follows redirects until one leads to a
