@@ -64,7 +64,7 @@ func (id *Identity) Register(e *gin.Engine) {
 	v1.POST("/links/accept", h(id.acceptLink))
 	v1.GET("/auth/sso", h(id.ssoInfo))
 	v1.POST("/auth/sso/start", h(id.ssoStart))
-	v1.GET(ssoCallbackPath, h(id.ssoCallback))
+	v1.GET("/auth/sso/callback", h(id.ssoCallback))
 	v1.POST("/auth/sso/exchange", h(id.ssoExchange))
 
 	sess := v1.Group("", id.requireSession)

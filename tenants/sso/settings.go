@@ -83,7 +83,7 @@ var domainPattern = regexp.MustCompile(`^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+
 
 // normalize trims and lowercases what is compared later.
 func (in *SetInput) normalize() {
-	in.Issuer = strings.TrimRight(strings.TrimSpace(in.Issuer), "/")
+	in.Issuer = strings.TrimSpace(in.Issuer) // exact: go-oidc compares it with the discovery document
 	in.ClientID = strings.TrimSpace(in.ClientID)
 	in.GroupsClaim = strings.TrimSpace(in.GroupsClaim)
 	if in.GroupsClaim == "" {
