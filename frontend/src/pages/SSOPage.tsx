@@ -93,7 +93,7 @@ export default function SSOPage() {
           <div>
             <dt>Redirect URL</dt>
             <dd>
-              <code className="small" data-testid="sso-redirect">
+              <code className="small break-all" data-testid="sso-redirect">
                 {s.redirect_url}
               </code>{" "}
               <CopyButton text={s.redirect_url} label="Copy" />
@@ -148,6 +148,7 @@ export default function SSOPage() {
               Group → role mapping
             </span>
             <div className="hint">A new member gets the most powerful role among their mapped groups (from the ID token's groups claim).</div>
+            <div className="table-wrap">
             <table className="table compact" aria-labelledby={`${id}-mapping`}>
               <thead>
                 <tr>
@@ -187,6 +188,7 @@ export default function SSOPage() {
                 ))}
               </tbody>
             </table>
+            </div>
             <button type="button" className="btn btn-sm" onClick={() => setMapping([...mapping, { group: "", role: "viewer" }])}>
               Add group
             </button>
