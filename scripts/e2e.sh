@@ -97,21 +97,25 @@ viewer_password="e2e-viewer-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 # Single sign-on: a real OpenID provider (scripts/oidc-provider: zitadel's op
 # package with its login form) on another loopback port, configured into the
 # server by TOLLGATE_OIDC_*; the sso flow signs a new member in through its form.
-op_port=$(free_port) || { log "no free loopback port"; exit 1; }
 op_secret="e2e-oidc-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 sso_user=sso-dev
 sso_password="e2e-sso-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 sso_email=sso.dev@e2e.example.com
-log "building and starting the OpenID provider on 127.0.0.1:$op_port"
+log "building and starting the OpenID provider on loopback"
 (cd "$root" && go build -o "$tmp/oidc-provider" ./scripts/oidc-provider)
-"$tmp/oidc-provider" -addr "127.0.0.1:$op_port" -client-id tollgate-e2e -client-secret "$op_secret" \
+# It picks its own free port and prints "issuer <url>" once it listens.
+"$tmp/oidc-provider" -addr "127.0.0.1:0" -client-id tollgate-e2e -client-secret "$op_secret" \
 	-redirect-uri "$base/api/v1/auth/sso/callback" -user "$sso_user:$sso_password:$sso_email:e2e-developers" >"$tmp/oidc.log" 2>&1 &
 op_pid=$!
+issuer=""
 for _ in $(seq 1 100); do
-	curl -fsS "http://127.0.0.1:$op_port/.well-known/openid-configuration" >/dev/null 2>&1 && break
+	issuer=$(sed -n 's/^issuer //p' "$tmp/oidc.log" | head -n1)
+	[ -n "$issuer" ] && curl -fsS "$issuer/.well-known/openid-configuration" >/dev/null 2>&1 && break
 	kill -0 "$op_pid" 2>/dev/null || { log "the OpenID provider exited early"; cat "$tmp/oidc.log" >&2; exit 1; }
+	issuer=""
 	sleep 0.1
 done
+[ -n "$issuer" ] || { log "the OpenID provider did not start"; exit 1; }
 
 # A clean self-host environment: nothing from the caller's TOLLGATE_*/Stripe/provider
 # settings leaks in, and the server runs from the temp dir so no .env is read.
@@ -128,7 +132,7 @@ run_env=(env -i "PATH=$PATH" "HOME=$tmp" "TMPDIR=$tmp"
 	# The providers flow: a base URL from the environment (shown as such) that points
 	# nowhere, so the key the flow stores for it can never reach a real upstream.
 	"ANTHROPIC_BASE_URL=http://127.0.0.1:9"
-	"TOLLGATE_OIDC_ISSUER=http://127.0.0.1:$op_port"
+	"TOLLGATE_OIDC_ISSUER=$issuer"
 	"TOLLGATE_OIDC_CLIENT_ID=tollgate-e2e"
 	"TOLLGATE_OIDC_CLIENT_SECRET=$op_secret"
 	"TOLLGATE_OIDC_ALLOWED_DOMAINS=e2e.example.com"

@@ -110,7 +110,7 @@ async function login(page, who = ADMIN) {
   await page.goto(`${BASE}/login`, { waitUntil: "domcontentloaded" });
   await page.getByLabel("Email").fill(who.email);
   await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForURL((u) => !u.pathname.startsWith("/login"), { timeout: 15_000 }).catch(async () => {
     const msg = await page.locator(".form-error").textContent().catch(() => null);
     throw new Error(`login failed${msg ? `: ${msg}` : ""}`);
@@ -967,7 +967,13 @@ const FLOWS = {
     const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
     try {
       const page = await context.newPage();
-      const errs = watchErrors(page);
+      // The console's errors only: the provider's own page (its missing favicon) is not ours.
+      const consoleErrors = [];
+      page.on("console", (m) => {
+        if (m.type() === "error" && (m.location()?.url ?? "").startsWith(BASE)) consoleErrors.push(`console: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
+      const errs = { take: () => consoleErrors.splice(0, consoleErrors.length) };
       await page.goto(`${BASE}/login`, { waitUntil: "domcontentloaded" });
       await page.getByLabel("Email").fill(who.email);
       await page.getByRole("button", { name: "Sign in with SSO" }).click();
