@@ -58,7 +58,7 @@ type ssoInfoResponse struct {
 // ssoInfo: GET /api/v1/auth/sso. Whether the sign-in page offers single sign-on.
 func (id *Identity) ssoInfo(c *gin.Context) error {
 	out := ssoInfoResponse{}
-	if id.d.SSO != nil {
+	if id.d.SSO != nil && id.d.SSO.Store().Available() {
 		out.Enabled, out.Source = true, "tenant"
 		if id.d.SSO.Store().EnvConfigured() {
 			out.Source = "environment"

@@ -79,7 +79,7 @@ func TestSSOOverHTTPSignsInAMemberConfinedToTheTenant(t *testing.T) {
 	env := newTestEnv(t, "sqlite")
 	ctx := t.Context()
 	op := testoidc.Start(t, testoidc.Options{
-		Users: []testoidc.User{{ID: "u1", Username: "ada", Password: "ada-pw", Email: "ada@alpha.test", EmailVerified: true, Groups: []string{"platform-team"}}},
+		Users:   []testoidc.User{{ID: "u1", Username: "ada", Password: "ada-pw", Email: "ada@alpha.test", EmailVerified: true, Groups: []string{"platform-team"}}},
 		Clients: []testoidc.Client{{ID: "alpha-client", Secret: "alpha-secret-value", RedirectURIs: []string{apiSSOCallback}}},
 	})
 	alpha, beta := env.tenant("alpha"), env.tenant("beta")

@@ -86,10 +86,7 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 		return identityParts{}, err
 	}
 	sessions := accounts.NewSessions(a.db, svc.users, keyring, accounts.SessionConfig{PasswordGate: ssoStore.PasswordGate}, a.logger)
-	var ssoSvc *sso.Service
-	if a.cfg.Mode == config.ModeMultiTenant || ssoStore.EnvConfigured() {
-		ssoSvc = sso.NewService(a.db, ssoStore, svc.users, sessions, sso.Config{AllowPrivate: a.cfg.OIDC.AllowPrivate}, a.logger)
-	}
+	ssoSvc := sso.NewService(a.db, ssoStore, svc.users, sessions, sso.Config{AllowPrivate: a.cfg.OIDC.AllowPrivate}, a.logger)
 	keyAuth := apikeys.NewKeyAuthenticator(a.db, svc.feed, apikeys.KeyAuthConfig{CacheSize: a.cfg.Tier.KeyCacheSize}, a.logger)
 	// Every stored key's hash, so that unknown keys are refused without a query.
 	if err := keyAuth.Preload(ctx); err != nil {
@@ -144,7 +141,7 @@ func bootstrapAdmin(ctx context.Context, a *app, users *accounts.Users, out io.W
 // TOLLGATE_OIDC_ISSUER set, the one provider of the environment, bound to the
 // self-host tenant; otherwise the tenants' stored settings.
 func newSSOStore(ctx context.Context, a *app, users *accounts.Users, sealer *seal.Sealer) (*sso.Store, error) {
-	cfg := sso.StoreConfig{Sealer: sealer, AllowInsecure: a.cfg.OIDC.AllowPrivate}
+	cfg := sso.StoreConfig{Sealer: sealer, AllowInsecure: a.cfg.OIDC.AllowPrivate, EnvOnly: a.cfg.Mode == config.ModeSingleTenant}
 	if o := a.cfg.OIDC; o.Issuer != "" && a.cfg.Mode == config.ModeSingleTenant {
 		t, err := a.registry.Get(ctx, selfHostTenantName)
 		if err != nil {

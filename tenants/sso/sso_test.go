@@ -440,3 +440,46 @@ func TestSetInputValidate(t *testing.T) {
 	require.NoError(t, in.Validate())
 	require.Equal(t, []string{"example.com"}, in.Domains)
 }
+
+func TestSSOEnvironmentProviderOfASelfHostServer(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	ctx := t.Context()
+	logger := logging.Discard()
+
+	// Self-host without TOLLGATE_OIDC_*: no single sign-on, and none can be stored.
+	off := NewStore(b.db, b.reg, b.users, StoreConfig{EnvOnly: true})
+	require.False(t, off.Available())
+	_, err := off.Set(ctx, SetInput{Tenant: b.a.ID})
+	require.ErrorIs(t, err, errkind.Conflict)
+	_, err = NewService(b.db, off, b.users, b.sessions, Config{}, logger).Start(ctx, StartInput{Email: "alice@a.test", RedirectURL: testRedirect})
+	requireCode(t, err, "sso_not_configured")
+
+	// With TOLLGATE_OIDC_*: the operator's provider signs into the one tenant;
+	// the operator may sign in through it, and its sessions are not confined.
+	env := NewStore(b.db, b.reg, b.users, StoreConfig{EnvOnly: true, Env: &Settings{Tenant: b.a.ID, Issuer: b.op.Issuer, ClientID: "client-a",
+		ClientSecret: "secret-a", Domains: []string{"a.test"}, Mapping: []GroupRole{{Group: "tollgate-admins", Role: access.RoleOwner}}}})
+	require.True(t, env.Available())
+	require.True(t, env.EnvConfigured())
+	root, err := b.users.Create(ctx, accounts.CreateUserInput{Email: "alice@a.test", Superadmin: true})
+	require.NoError(t, err)
+	svc := NewService(b.db, env, b.users, b.sessions, Config{Now: b.clock}, logger)
+	res, err := svc.Start(ctx, StartInput{Email: "alice@a.test", RedirectURL: testRedirect})
+	require.NoError(t, err)
+	br := browser{authURL: res.AuthURL, cookie: res.Browser}
+	code, state := b.login(t, br, "alice", "alice-pw")
+	cb, err := svc.Callback(ctx, CallbackInput{State: state, Code: code, Browser: br.cookie, RedirectURL: testRedirect})
+	require.NoError(t, err)
+	require.Equal(t, root.ID, cb.User.ID)
+	pair, err := svc.Exchange(ctx, ExchangeInput{Handoff: cb.Handoff, Browser: br.cookie})
+	require.NoError(t, err)
+	sess, err := b.sessions.Verify(ctx, pair.AccessToken.Reveal())
+	require.NoError(t, err)
+	require.Empty(t, sess.Tenant)
+
+	// A tenant's provider may not sign the same superadmin in.
+	br = b.start(t, "alice@a.test", "")
+	code, state = b.login(t, br, "alice", "alice-pw")
+	_, err = b.callback(t, br, code, state)
+	requireCode(t, err, "sso_account_refused")
+}

@@ -24,6 +24,9 @@ type StoreConfig struct {
 	// its Tenant is the self-host tenant, it is Platform, and stored settings
 	// are then refused.
 	Env *Settings
+	// EnvOnly (self-host mode) takes the provider from Env only: stored settings
+	// are refused, and with no Env there is no single sign-on.
+	EnvOnly bool
 	// AllowInsecure admits http:// issuers in stored settings (tests).
 	AllowInsecure bool
 	// Now is the clock; nil means time.Now.
@@ -85,13 +88,21 @@ func errEnvConfigured() error {
 	return errkind.New(errkind.Conflict, "single sign-on is configured by the environment (TOLLGATE_OIDC_*) on this server; change it there")
 }
 
-// EnvConfigured reports whether the provider comes from the environment.
-func (s *Store) EnvConfigured() bool { return s.cfg.Env != nil }
+// EnvConfigured reports whether the provider comes from the environment, or
+// can only come from there (self-host mode).
+func (s *Store) EnvConfigured() bool { return s.cfg.Env != nil || s.cfg.EnvOnly }
+
+// Available reports whether anyone can sign in with single sign-on here: a
+// provider in the environment, or tenants that may configure their own.
+func (s *Store) Available() bool { return s.cfg.Env != nil || !s.cfg.EnvOnly }
 
 // Get returns a tenant's settings with the secret opened; false when it has none.
 func (s *Store) Get(ctx context.Context, tenant tenants.ID) (Settings, bool, error) {
 	if env := s.cfg.Env; env != nil {
 		return *env, env.Tenant == tenant, nil
+	}
+	if s.cfg.EnvOnly {
+		return Settings{Platform: true}, false, nil
 	}
 	var row providerRow
 	err := s.db.Gorm.WithContext(ctx).Where("tenant_id = ?", string(tenant)).Take(&row).Error
@@ -125,7 +136,7 @@ func (s *Store) Get(ctx context.Context, tenant tenants.ID) (Settings, bool, err
 
 // Set replaces a tenant's settings; an empty ClientSecret keeps the stored one.
 func (s *Store) Set(ctx context.Context, in SetInput) (Settings, error) {
-	if s.cfg.Env != nil {
+	if s.EnvConfigured() {
 		return Settings{}, errEnvConfigured()
 	}
 	in.AllowInsecure = in.AllowInsecure || s.cfg.AllowInsecure
@@ -191,7 +202,7 @@ func (s *Store) Set(ctx context.Context, in SetInput) (Settings, error) {
 
 // Delete removes a tenant's settings; NotFound when it has none.
 func (s *Store) Delete(ctx context.Context, tenant tenants.ID) error {
-	if s.cfg.Env != nil {
+	if s.EnvConfigured() {
 		return errEnvConfigured()
 	}
 	res := s.db.Gorm.WithContext(ctx).Where("tenant_id = ?", string(tenant)).Delete(&providerRow{})
@@ -215,6 +226,9 @@ func (s *Store) Discover(ctx context.Context, email, tenantRef string) (Settings
 	}
 	noSSO := &errkind.Error{Kind: errkind.NotFound, Code: "sso_not_configured",
 		Message: "single sign-on is not set up for " + domain + "; sign in with your password, or ask your administrator"}
+	if !s.Available() {
+		return Settings{}, noSSO
+	}
 	var tenant tenants.ID
 	if tenantRef != "" {
 		t, err := s.registry.Get(ctx, tenantRef)
@@ -261,7 +275,7 @@ func (s *Store) PasswordGate(ctx context.Context, u accounts.User) error {
 	required := false
 	if env := s.cfg.Env; env != nil {
 		required = env.Required
-	} else {
+	} else if !s.cfg.EnvOnly {
 		strs := make([]string, len(ids))
 		for i, id := range ids {
 			strs[i] = string(id)
