@@ -298,6 +298,14 @@ func TestSSORefusesReplayedAndExpiredState(t *testing.T) {
 			_, err = b.callback(t, br, code, "forged-state")
 			requireCode(t, err, "sso_state_invalid")
 
+			// The code is bound to the PKCE challenge: another verifier is refused by the provider.
+			br = b.start(t, "alice@a.test", "")
+			code, state = b.login(t, br, "alice", "alice-pw")
+			require.NoError(t, b.db.Gorm.Exec("UPDATE sso_logins SET code_verifier = ? WHERE state_hash = ?",
+				"another-verifier-0123456789-0123456789-0123456789", seal.SHA256Hex(state)).Error)
+			_, err = b.callback(t, br, code, state)
+			requireCode(t, err, "sso_code_refused")
+
 			// A state past its lifetime is refused, and stays unusable.
 			br = b.start(t, "carol@a.test", "")
 			code, state = b.login(t, br, "carol", "carol-pw")
