@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # e2e.sh: the console, end to end, in headless Chromium against a real server.
 #
-# Builds nothing (make has built bin/tollgate with the console embedded). It starts
+# Builds nothing but the small OpenID provider of the sso flow (make has built
+# bin/tollgate with the console embedded). It starts
 # `tollgate serve` in self-host mode (SQLite in a temp dir, in-process meter, the
 # simulated provider) on a free loopback port with a known admin password and a
 # master key, creates a viewer with the CLI, runs frontend/e2e/run.mjs (flows: key
