@@ -85,9 +85,11 @@ export default function SSOPage() {
       <section className="card" aria-labelledby={`${id}-status`} data-testid="sso-status">
         <div className="card-head">
           <h2 id={`${id}-status`}>Status</h2>
-          {!s.configured ? <Badge>Not configured</Badge> : s.enabled ? <Badge tone="green">Enabled</Badge> : <Badge>Disabled</Badge>}
-          {s.configured && s.required && <Badge tone="purple">Required</Badge>}
-          {s.source === "environment" && <Badge tone="purple">environment</Badge>}
+          <span className="badges">
+            {!s.configured ? <Badge>Not configured</Badge> : s.enabled ? <Badge tone="green">Enabled</Badge> : <Badge>Disabled</Badge>}{" "}
+            {s.configured && s.required && <Badge tone="purple">Required</Badge>}{" "}
+            {s.source === "environment" && <Badge tone="purple">environment</Badge>}
+          </span>
         </div>
         <dl className="kv">
           <div>
@@ -144,7 +146,7 @@ export default function SSOPage() {
             <input id={`${id}-domains`} value={form.domains} onChange={(e) => set("domains", e.target.value)} placeholder="example.com" spellCheck={false} />
           </Field>
           <div className="field">
-            <span className="label" id={`${id}-mapping`}>
+            <span className="field-label" id={`${id}-mapping`}>
               Group → role mapping
             </span>
             <div className="hint">A new member gets the most powerful role among their mapped groups (from the ID token's groups claim).</div>
@@ -189,9 +191,11 @@ export default function SSOPage() {
               </tbody>
             </table>
             </div>
-            <button type="button" className="btn btn-sm" onClick={() => setMapping([...mapping, { group: "", role: "viewer" }])}>
-              Add group
-            </button>
+            <div>
+              <button type="button" className="btn btn-sm" onClick={() => setMapping([...mapping, { group: "", role: "viewer" }])}>
+                Add group
+              </button>
+            </div>
           </div>
           <Field id={`${id}-default`} label="Role when no group matches" hint="Leave as “refuse” to let only people in mapped groups in.">
             <select id={`${id}-default`} value={form.defaultRole} onChange={(e) => set("defaultRole", e.target.value as Role | "")}>
