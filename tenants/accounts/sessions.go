@@ -193,18 +193,40 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (TokenPair, error) 
 			return TokenPair{}, err
 		}
 	}
-	return s.Start(ctx, u.ID, "")
+	return s.Start(ctx, StartInput{UserID: u.ID, Method: AuthMethodPassword})
 }
 
-// Start begins a session for a user whose identity was proven elsewhere (a
-// password by Login, an identity provider by single sign-on). A non-empty tenant
-// confines the session, and every session refreshed from it, to that tenant.
-func (s *Sessions) Start(ctx context.Context, userID string, tenant tenants.ID) (TokenPair, error) {
+// AuthMethod is how a session's user proved who they are.
+type AuthMethod string
+
+// Auth methods.
+const (
+	AuthMethodPassword AuthMethod = "password"
+	AuthMethodSSO      AuthMethod = "sso"
+)
+
+// StartInput begins a session for a user whose identity was proven elsewhere.
+type StartInput struct {
+	UserID string
+	// Tenant, when set, confines the session, and every session refreshed from
+	// it, to that tenant.
+	Tenant tenants.ID
+	// Method is how the user signed in; a password session stops refreshing once
+	// one of the user's tenants requires single sign-on.
+	Method AuthMethod
+}
+
+// Start begins a session (Login after the password, single sign-on after the
+// identity provider).
+func (s *Sessions) Start(ctx context.Context, in StartInput) (TokenPair, error) {
+	if in.UserID == "" || (in.Method != AuthMethodPassword && in.Method != AuthMethodSSO) {
+		return TokenPair{}, errkind.New(errkind.Invalid, "a session needs a user and a sign-in method")
+	}
 	family := tenants.NewULID()
 	var pair TokenPair
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		pair, err = s.issue(tx, userID, family, string(tenant))
+		pair, err = s.issue(tx, refreshRow{UserID: in.UserID, FamilyID: family, TenantScope: string(in.Tenant), AuthMethod: string(in.Method)})
 		return err
 	})
 	return pair, err
@@ -234,19 +256,23 @@ type refreshRow struct {
 	RevokedAt *time.Time
 	// TenantScope confines the family to one tenant ("" = none).
 	TenantScope string
+	// AuthMethod is how the family's user signed in ("password", "sso").
+	AuthMethod string
 }
 
 func (refreshRow) TableName() string { return "refresh_tokens" }
 
-// issue stores a new refresh token of family and signs an access token.
-func (s *Sessions) issue(tx *gorm.DB, userID, family, scope string) (TokenPair, error) {
+// issue stores a new refresh token of the family of prev (its user, family,
+// scope and method) and signs an access token.
+func (s *Sessions) issue(tx *gorm.DB, prev refreshRow) (TokenPair, error) {
+	userID, family, scope := prev.UserID, prev.FamilyID, prev.TenantScope
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return TokenPair{}, err
 	}
 	refresh := refreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	now := s.now().UTC().Truncate(time.Microsecond)
-	row := refreshRow{ID: tenants.NewULID(), UserID: userID, FamilyID: family, Hash: seal.SHA256Hex(refresh), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), TenantScope: scope}
+	row := refreshRow{ID: tenants.NewULID(), UserID: userID, FamilyID: family, Hash: seal.SHA256Hex(refresh), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), TenantScope: scope, AuthMethod: prev.AuthMethod}
 	if err := tx.Create(&row).Error; err != nil {
 		return TokenPair{}, err
 	}
@@ -280,6 +306,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken seal.Secret) (Token
 	}
 	var pair TokenPair
 	var reused bool
+	var gated error
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row refreshRow
 		err := tx.Where("hash = ?", seal.SHA256Hex(tok)).Take(&row).Error
@@ -307,9 +334,20 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken seal.Secret) (Token
 		if err := tx.Where("id = ?", row.UserID).Take(&u).Error; err != nil || u.DisabledAt != nil {
 			return errSession()
 		}
-		pair, err = s.issue(tx, row.UserID, row.FamilyID, row.TenantScope)
+		// A password session ends at its next refresh once a tenant of its user
+		// requires single sign-on (within the access TTL, not the refresh TTL).
+		if row.AuthMethod == string(AuthMethodPassword) && s.cfg.PasswordGate != nil {
+			if err := s.cfg.PasswordGate(ctx, mapUser(u)); err != nil {
+				gated = err
+				return revokeFamily(tx, row.FamilyID, now)
+			}
+		}
+		pair, err = s.issue(tx, row)
 		return err
 	})
+	if gated != nil {
+		return TokenPair{}, gated
+	}
 	if reused {
 		s.logger.WarnContext(ctx, "refresh token reused; session family revoked")
 		return TokenPair{}, errSession()

@@ -469,7 +469,7 @@ func (s *Service) Exchange(ctx context.Context, in ExchangeInput) (accounts.Toke
 	if st.Platform {
 		scope = ""
 	}
-	return s.sessions.Start(ctx, row.UserID, scope)
+	return s.sessions.Start(ctx, accounts.StartInput{UserID: row.UserID, Tenant: scope, Method: accounts.AuthMethodSSO})
 }
 
 // errPrivateAddress is a tenant's provider resolving to an address of ours.

@@ -344,7 +344,7 @@ func TestSSORequiredBlocksPasswordSignIn(t *testing.T) {
 			op, err := b.users.Create(ctx, accounts.CreateUserInput{Email: "root@ops.test", Password: pw, Superadmin: true})
 			require.NoError(t, err)
 			require.NoError(t, b.users.AddMember(ctx, b.a.ID, op.ID, access.RoleOwner, audit.CLIActor()))
-			_, err = b.sessions.Login(ctx, accounts.LoginInput{Email: "dan@a.test", Password: pw, IP: "ip"})
+			before, err := b.sessions.Login(ctx, accounts.LoginInput{Email: "dan@a.test", Password: pw, IP: "ip"})
 			require.NoError(t, err, "password sign-in works while SSO is optional")
 
 			// When alpha requires single sign-on
@@ -358,6 +358,11 @@ func TestSSORequiredBlocksPasswordSignIn(t *testing.T) {
 			_, err = b.sessions.Login(ctx, accounts.LoginInput{Email: "dan@a.test", Password: pw, IP: "ip"})
 			requireCode(t, err, "sso_required")
 			require.ErrorIs(t, err, errkind.Forbidden)
+			// A password session from before stops at its next refresh, and with it its access tokens.
+			_, err = b.sessions.Refresh(ctx, before.RefreshToken)
+			requireCode(t, err, "sso_required")
+			_, err = b.sessions.Verify(ctx, before.AccessToken.Reveal())
+			require.ErrorIs(t, err, errkind.Unauthenticated)
 			_, err = b.sessions.Login(ctx, accounts.LoginInput{Email: "root@ops.test", Password: pw, IP: "ip"})
 			require.NoError(t, err)
 			// A wrong password is still just a wrong password (nothing revealed).

@@ -47,10 +47,13 @@ CREATE TABLE sso_logins (
 );
 CREATE INDEX sso_logins_expires_idx ON sso_logins (expires_at);
 
--- A session started through a tenant's provider reaches only that tenant.
+-- A session started through a tenant's provider reaches only that tenant; a
+-- password session stops refreshing once a tenant of its user requires SSO.
 ALTER TABLE refresh_tokens ADD COLUMN tenant_scope TEXT NOT NULL DEFAULT '';
+ALTER TABLE refresh_tokens ADD COLUMN auth_method TEXT NOT NULL DEFAULT 'password';
 
 -- +goose Down
+ALTER TABLE refresh_tokens DROP COLUMN auth_method;
 ALTER TABLE refresh_tokens DROP COLUMN tenant_scope;
 DROP TABLE sso_logins;
 DROP TABLE sso_domains;
