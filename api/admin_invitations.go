@@ -34,6 +34,12 @@ func mapInvitation(inv accounts.Invitation) invitationDTO {
 // linkURL is the console URL of a one-time link: the configured public URL, or the
 // origin the caller reached this server at.
 func (id *Identity) linkURL(c *gin.Context, l accounts.Link) string {
+	return id.publicBase(c) + l.Path()
+}
+
+// publicBase is the configured public URL, or the origin the caller reached
+// this server at.
+func (id *Identity) publicBase(c *gin.Context) string {
 	base := strings.TrimRight(id.d.PublicURL, "/")
 	if base == "" {
 		scheme := "http"
@@ -42,7 +48,7 @@ func (id *Identity) linkURL(c *gin.Context, l accounts.Link) string {
 		}
 		base = scheme + "://" + c.Request.Host
 	}
-	return base + l.Path()
+	return base
 }
 
 // listInvitations: GET /api/v1/tenants/{tenant}/invitations. Pending invitations.

@@ -27,6 +27,23 @@ type membershipDTO struct {
 type meResponse struct {
 	User        userDTO         `json:"user"`
 	Memberships []membershipDTO `json:"memberships"`
+	// SessionTenant is set when the session was started through a tenant's
+	// single sign-on: it reaches that tenant only.
+	SessionTenant string `json:"session_tenant,omitempty"`
+}
+
+// scopeMemberships keeps only the session's tenant for a tenant-confined session.
+func scopeMemberships(s *accounts.Session, ms []accounts.MembershipWithTenant) []accounts.MembershipWithTenant {
+	if s.Tenant == "" {
+		return ms
+	}
+	out := ms[:0:0]
+	for _, m := range ms {
+		if m.Tenant.ID == s.Tenant {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // me: GET /api/v1/me. The signed-in user, their tenants and roles.
@@ -39,8 +56,9 @@ func (id *Identity) me(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	out := meResponse{User: userDTO{ID: s.User.ID, Email: s.User.Email, Name: s.User.Name, Superadmin: s.User.Superadmin},
-		Memberships: make([]membershipDTO, len(ms))}
+	ms = scopeMemberships(s, ms)
+	out := meResponse{User: userDTO{ID: s.User.ID, Email: s.User.Email, Name: s.User.Name, Superadmin: s.User.Superadmin && s.Tenant == ""},
+		Memberships: make([]membershipDTO, len(ms)), SessionTenant: string(s.Tenant)}
 	for i, m := range ms {
 		out.Memberships[i] = membershipDTO{TenantID: string(m.Tenant.ID), TenantSlug: m.Tenant.Slug, TenantName: m.Tenant.Name, Role: string(m.Role)}
 	}

@@ -46,12 +46,13 @@ func (id *Identity) listTenants(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	ms = scopeMemberships(s, ms)
 	roles := map[tenants.ID]access.Role{}
 	out := listResponse[tenantDTO]{Data: []tenantDTO{}}
 	for _, m := range ms {
 		roles[m.Tenant.ID] = m.Role
 	}
-	if s.User.Superadmin {
+	if s.User.Superadmin && s.Tenant == "" {
 		limit, err := queryLimit(c)
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate-dev/tollgate/tenants/accounts"
 	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 	"github.com/tollgate-dev/tollgate/tenants/audit"
+	"github.com/tollgate-dev/tollgate/tenants/sso"
 )
 
 // IdentityDeps are the identity services the admin API and the auth middleware use.
@@ -22,7 +23,9 @@ type IdentityDeps struct {
 	Authz    *access.Authorizer
 	Audit    *audit.AuditLog
 	Feed     *tenants.ChangeFeed
-	Logger   *slog.Logger
+	// SSO runs single sign-on; nil turns it off (its endpoints answer 404).
+	SSO    *sso.Service
+	Logger *slog.Logger
 	// PublicURL is the console's base URL for one-time links; empty uses the
 	// request's host.
 	PublicURL string
@@ -59,6 +62,10 @@ func (id *Identity) Register(e *gin.Engine) {
 	v1.POST("/auth/logout", h(id.logout))
 	v1.POST("/links/lookup", h(id.lookupLink))
 	v1.POST("/links/accept", h(id.acceptLink))
+	v1.GET("/auth/sso", h(id.ssoInfo))
+	v1.POST("/auth/sso/start", h(id.ssoStart))
+	v1.GET("/auth/sso/callback", h(id.ssoCallback))
+	v1.POST("/auth/sso/exchange", h(id.ssoExchange))
 
 	sess := v1.Group("", id.requireSession)
 	sess.GET("/me", h(id.me))
@@ -95,4 +102,8 @@ func (id *Identity) Register(e *gin.Engine) {
 	t.POST("/keys/:key_id/rotate", id.Authorize(access.ResourceKeys, access.ActionRotate), h(id.rotateKey))
 
 	t.GET("/audit", id.Authorize(access.ResourceAudit, access.ActionRead), h(id.listAudit))
+
+	t.GET("/sso", id.Authorize(access.ResourceSSO, access.ActionRead), h(id.getSSO))
+	t.PUT("/sso", id.Authorize(access.ResourceSSO, access.ActionWrite), h(id.setSSO))
+	t.DELETE("/sso", id.Authorize(access.ResourceSSO, access.ActionWrite), h(id.deleteSSO))
 }

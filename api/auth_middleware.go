@@ -107,7 +107,13 @@ func (id *Identity) resolveTenant(c *gin.Context) {
 	}
 	var p tenants.Principal
 	if s, ok := sessionOf(c); ok {
-		if !s.User.Superadmin {
+		// A session started through a tenant's identity provider reaches that
+		// tenant only, whatever else the account may reach.
+		if s.Tenant != "" && s.Tenant != t.ID {
+			writeError(c, notFound)
+			return
+		}
+		if !s.User.Superadmin || s.Tenant != "" {
 			if _, err := id.d.Users.Membership(ctx, t.ID, s.User.ID); err != nil {
 				if errkind.Of(err) == errkind.NotFound {
 					err = notFound
@@ -173,6 +179,10 @@ func (id *Identity) authorize(resource access.Resource, action access.Action, sc
 		var allowed bool
 		var err error
 		if resource == access.ResourcePlatform {
+			if s.Tenant != "" {
+				writeError(c, errkind.New(errkind.Forbidden, "a session started through a tenant's single sign-on cannot do platform operations; sign in with your password"))
+				return
+			}
 			allowed, err = id.d.Authz.CanPlatform(s.User.ID, action)
 		} else {
 			p, ok := tenants.PrincipalFrom(c.Request.Context())

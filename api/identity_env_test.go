@@ -17,6 +17,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -24,6 +25,7 @@ import (
 	"github.com/tollgate-dev/tollgate/tenants/accounts"
 	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 	"github.com/tollgate-dev/tollgate/tenants/audit"
+	"github.com/tollgate-dev/tollgate/tenants/sso"
 )
 
 // testJWTSecret signs the test environments' sessions (a static keyring), so tests
@@ -97,10 +99,15 @@ func newTestEnv(t *testing.T, backend string, opts ...envOptions) *testEnv {
 	require.NoError(t, authz.Seed(ctx))
 	users := accounts.NewUsers(db, accounts.NewHasher(accounts.TestPasswordParams()), feed, logger)
 	keys := apikeys.NewKeys(db, feed, logger)
-	sessions := accounts.NewSessions(db, users, accounts.NewStaticKeyring(testJWTSecret), accounts.SessionConfig{Limits: o.limits}, logger)
+	sealer, err := seal.New("api-test-master-key-0123456789abcdef")
+	require.NoError(t, err)
+	ssoStore := sso.NewStore(db, reg, users, sso.StoreConfig{Sealer: sealer, AllowInsecure: true})
+	sessions := accounts.NewSessions(db, users, accounts.NewStaticKeyring(testJWTSecret),
+		accounts.SessionConfig{Limits: o.limits, PasswordGate: ssoStore.PasswordGate}, logger)
+	ssoSvc := sso.NewService(db, ssoStore, users, sessions, sso.Config{AllowPrivate: true}, logger)
 	keyAuth := apikeys.NewKeyAuthenticator(db, feed, apikeys.KeyAuthConfig{}, logger)
 	ident := NewIdentity(IdentityDeps{Registry: reg, Users: users, Sessions: sessions, Keys: keys, KeyAuth: keyAuth,
-		Authz: authz, Audit: audit.NewAuditLog(db), Feed: feed, Logger: logger})
+		Authz: authz, Audit: audit.NewAuditLog(db), Feed: feed, SSO: ssoSvc, Logger: logger})
 	go feed.Run(ctx)
 
 	adminAPI := newTestAdmin(t, backend, ident, reg, db, o.admin, logger)

@@ -418,7 +418,10 @@ func (a *liveAPI) stillAllowed(ctx context.Context, tenant tenants.ID, s *accoun
 	if err != nil || cur.User.ID != s.User.ID {
 		return false
 	}
-	if cur.User.Superadmin {
+	if cur.Tenant != "" && cur.Tenant != tenant {
+		return false
+	}
+	if cur.User.Superadmin && cur.Tenant == "" {
 		return true
 	}
 	_, err = a.id.d.Users.Membership(ctx, tenant, cur.User.ID)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # e2e.sh: the console, end to end, in headless Chromium against a real server.
 #
-# Builds nothing (make has built bin/tollgate with the console embedded). It starts
+# Builds nothing but the small OpenID provider of the sso flow (make has built
+# bin/tollgate with the console embedded). It starts
 # `tollgate serve` in self-host mode (SQLite in a temp dir, in-process meter, the
 # simulated provider) on a free loopback port with a known admin password and a
 # master key, creates a viewer with the CLI, runs frontend/e2e/run.mjs (flows: key
@@ -9,7 +10,7 @@
 # webhook, tiny hard budget (new budgets default soft) and its alert, the hard-budget warning
 # with its refused-request count, the upcoming invoice against the usage page, revoke → 401,
 # routing, viewer restrictions,
-# members/tenants search, a tenant price override, providers' env/stored state; then
+# members/tenants search, single sign-on through a real OpenID provider's login form, a tenant price override, providers' env/stored state; then
 # screenshots of every page at 1280 and 390 px, time to interactive and bundle
 # size), and stops the server by PID whatever happens.
 #
@@ -57,8 +58,12 @@ fi
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/tollgate-e2e.XXXXXX")
 pid=""
+op_pid=""
 cleanup() {
 	local rc=$?
+	if [ -n "$op_pid" ] && kill -0 "$op_pid" 2>/dev/null; then
+		kill "$op_pid" 2>/dev/null || true
+	fi
 	if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
 		kill "$pid" 2>/dev/null || true
 		for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
@@ -90,6 +95,29 @@ admin_password="e2e-admin-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 viewer_email=viewer@e2e.example.com
 viewer_password="e2e-viewer-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
 
+# Single sign-on: a real OpenID provider (scripts/oidc-provider: zitadel's op
+# package with its login form) on another loopback port, configured into the
+# server by TOLLGATE_OIDC_*; the sso flow signs a new member in through its form.
+op_secret="e2e-oidc-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+sso_user=sso-dev
+sso_password="e2e-sso-$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')"
+sso_email=sso.dev@e2e.example.com
+log "building and starting the OpenID provider on loopback"
+(cd "$root" && go build -o "$tmp/oidc-provider" ./scripts/oidc-provider)
+# It picks its own free port and prints "issuer <url>" once it listens.
+"$tmp/oidc-provider" -addr "127.0.0.1:0" -client-id tollgate-e2e -client-secret "$op_secret" \
+	-redirect-uri "$base/api/v1/auth/sso/callback" -user "$sso_user:$sso_password:$sso_email:e2e-developers" >"$tmp/oidc.log" 2>&1 &
+op_pid=$!
+issuer=""
+for _ in $(seq 1 100); do
+	issuer=$(sed -n 's/^issuer //p' "$tmp/oidc.log" | head -n1)
+	[ -n "$issuer" ] && curl -fsS "$issuer/.well-known/openid-configuration" >/dev/null 2>&1 && break
+	kill -0 "$op_pid" 2>/dev/null || { log "the OpenID provider exited early"; cat "$tmp/oidc.log" >&2; exit 1; }
+	issuer=""
+	sleep 0.1
+done
+[ -n "$issuer" ] || { log "the OpenID provider did not start"; exit 1; }
+
 # A clean self-host environment: nothing from the caller's TOLLGATE_*/Stripe/provider
 # settings leaks in, and the server runs from the temp dir so no .env is read.
 run_env=(env -i "PATH=$PATH" "HOME=$tmp" "TMPDIR=$tmp"
@@ -104,7 +132,12 @@ run_env=(env -i "PATH=$PATH" "HOME=$tmp" "TMPDIR=$tmp"
 	"TOLLGATE_WEBHOOK_ALLOW_PRIVATE=1"
 	# The providers flow: a base URL from the environment (shown as such) that points
 	# nowhere, so the key the flow stores for it can never reach a real upstream.
-	"ANTHROPIC_BASE_URL=http://127.0.0.1:9")
+	"ANTHROPIC_BASE_URL=http://127.0.0.1:9"
+	"TOLLGATE_OIDC_ISSUER=$issuer"
+	"TOLLGATE_OIDC_CLIENT_ID=tollgate-e2e"
+	"TOLLGATE_OIDC_CLIENT_SECRET=$op_secret"
+	"TOLLGATE_OIDC_ALLOWED_DOMAINS=e2e.example.com"
+	"TOLLGATE_OIDC_ROLE_MAPPING=e2e-developers=developer")
 
 log "starting tollgate serve on $base (data in $tmp)"
 (cd "$tmp" && exec "${run_env[@]}" "$bin" serve >"$tmp/server.log" 2>&1) &
@@ -130,6 +163,8 @@ TOLLGATE_E2E_URL="$base" \
 	TOLLGATE_E2E_VIEWER_EMAIL="$viewer_email" TOLLGATE_E2E_VIEWER_PASSWORD="$viewer_password" \
 	TOLLGATE_E2E_TENANT=default \
 	TOLLGATE_E2E_ENV_BASE_URL_PROVIDER=anthropic \
+	TOLLGATE_E2E_SSO_EMAIL="$sso_email" TOLLGATE_E2E_SSO_USERNAME="$sso_user" TOLLGATE_E2E_SSO_PASSWORD="$sso_password" \
+	TOLLGATE_E2E_SSO_ROLE=developer \
 	TOLLGATE_E2E_FLOWS="${TOLLGATE_E2E_FLOWS:-all}" \
 	TOLLGATE_E2E_CHROMIUM="$chromium" \
 	node e2e/run.mjs

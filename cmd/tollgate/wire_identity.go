@@ -15,6 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/tenants/accounts"
 	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 	"github.com/tollgate-dev/tollgate/tenants/audit"
+	"github.com/tollgate-dev/tollgate/tenants/sso"
 )
 
 // identityParts is what the identity layer adds to `serve`: its routes and its
@@ -80,14 +81,19 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 	if err := bootstrapAdmin(ctx, a, svc.users, out); err != nil {
 		return identityParts{}, err
 	}
-	sessions := accounts.NewSessions(a.db, svc.users, keyring, accounts.SessionConfig{}, a.logger)
+	ssoStore, err := newSSOStore(ctx, a, svc.users, sealer)
+	if err != nil {
+		return identityParts{}, err
+	}
+	sessions := accounts.NewSessions(a.db, svc.users, keyring, accounts.SessionConfig{PasswordGate: ssoStore.PasswordGate}, a.logger)
+	ssoSvc := sso.NewService(a.db, ssoStore, svc.users, sessions, sso.Config{AllowPrivate: a.cfg.OIDC.AllowPrivate}, a.logger)
 	keyAuth := apikeys.NewKeyAuthenticator(a.db, svc.feed, apikeys.KeyAuthConfig{CacheSize: a.cfg.Tier.KeyCacheSize}, a.logger)
 	// Every stored key's hash, so that unknown keys are refused without a query.
 	if err := keyAuth.Preload(ctx); err != nil {
 		a.logger.WarnContext(ctx, "loading the known API keys failed; retried on first use", "error", err)
 	}
 	ident := api.NewIdentity(api.IdentityDeps{Registry: a.registry, Users: svc.users, Sessions: sessions, Keys: svc.keys,
-		KeyAuth: keyAuth, Authz: authz, Audit: svc.audit, Feed: svc.feed, Logger: a.logger, PublicURL: a.cfg.HTTP.PublicURL})
+		KeyAuth: keyAuth, Authz: authz, Audit: svc.audit, Feed: svc.feed, SSO: ssoSvc, Logger: a.logger, PublicURL: a.cfg.HTTP.PublicURL})
 	return identityParts{
 		routes:   []func(*gin.Engine){ident.Register},
 		identity: ident,
@@ -129,4 +135,24 @@ func bootstrapAdmin(ctx context.Context, a *app, users *accounts.Users, out io.W
 			res.User.Email, res.GeneratedPassword.Reveal())
 	}
 	return nil
+}
+
+// newSSOStore builds the single sign-on settings store: in self-host mode with
+// TOLLGATE_OIDC_ISSUER set, the one provider of the environment, bound to the
+// self-host tenant; otherwise the tenants' stored settings.
+func newSSOStore(ctx context.Context, a *app, users *accounts.Users, sealer *seal.Sealer) (*sso.Store, error) {
+	cfg := sso.StoreConfig{Sealer: sealer, AllowInsecure: a.cfg.OIDC.AllowPrivate, EnvOnly: a.cfg.Mode == config.ModeSingleTenant}
+	if o := a.cfg.OIDC; o.Issuer != "" && a.cfg.Mode == config.ModeSingleTenant {
+		t, err := a.registry.Get(ctx, selfHostTenantName)
+		if err != nil {
+			return nil, err
+		}
+		env := &sso.Settings{Tenant: t.ID, Issuer: o.Issuer, ClientID: o.ClientID, ClientSecret: seal.Secret(o.ClientSecret.Reveal()),
+			Domains: o.AllowedDomains, DefaultRole: access.Role(o.DefaultRole), GroupsClaim: o.GroupsClaim, Required: o.Required}
+		for _, m := range o.RoleMapping {
+			env.Mapping = append(env.Mapping, sso.GroupRole{Group: m.Group, Role: access.Role(m.Role)})
+		}
+		cfg.Env = env
+	}
+	return sso.NewStore(a.db, a.registry, users, cfg), nil
 }

@@ -17,12 +17,15 @@
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
 //                          (see FLOWS below: keys, live, webhook, budget, hardwarning, invoice, revoke, routing, viewer,
-//                          members, accounts, prices, providers; they need the real backend, in this order)
+//                          members, accounts, prices, providers, sso; they need the real backend, in this order)
 //   TOLLGATE_E2E_ENV_BASE_URL_PROVIDER
 //                          a provider whose base URL the server has from its environment
 //                          (scripts/e2e.sh sets ANTHROPIC_BASE_URL): the providers flow checks it says so
 //   TOLLGATE_E2E_VIEWER_EMAIL / TOLLGATE_E2E_VIEWER_PASSWORD
 //                          a viewer of the same tenant: the viewer flow and a viewer tour
+//   TOLLGATE_E2E_SSO_EMAIL / _USERNAME / _PASSWORD / _ROLE
+//                          a person at the server's OpenID provider (scripts/e2e.sh runs one): the sso
+//                          flow signs them in through its login form and checks the member it creates
 //   TOLLGATE_E2E_TTI_RUNS  overview loads to measure (default 3; the median is reported)
 //   TOLLGATE_E2E_HEADFUL=1 show the browser (needs a display)
 
@@ -62,6 +65,7 @@ const PAGES = [
   { name: "models", path: "models" },
   { name: "invoices", path: "invoices" },
   { name: "audit", path: "audit" },
+  { name: "sso", path: "sso" },
   { name: "tenants", abs: "/admin/tenants", superadmin: true },
   { name: "users", abs: "/admin/users", superadmin: true },
   { name: "providers", abs: "/admin/providers", superadmin: true },
@@ -106,7 +110,7 @@ async function login(page, who = ADMIN) {
   await page.goto(`${BASE}/login`, { waitUntil: "domcontentloaded" });
   await page.getByLabel("Email").fill(who.email);
   await page.getByLabel("Password").fill(who.password);
-  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.waitForURL((u) => !u.pathname.startsWith("/login"), { timeout: 15_000 }).catch(async () => {
     const msg = await page.locator(".form-error").textContent().catch(() => null);
     throw new Error(`login failed${msg ? `: ${msg}` : ""}`);
@@ -945,6 +949,70 @@ const FLOWS = {
     const after = (await list()).find((p) => p.name === target.name);
     if (after.stored || after.key_set) throw new Error(`${target.name} after removal: ${JSON.stringify(after)}`);
     log(`${target.name}: stored settings removed in the UI (after a confirmation); key not set again`);
+  },
+
+  /** Single sign-on: "Sign in with SSO" with a work email, the provider's own login form, back signed in as a new member. */
+  async sso({ browser, tenant, log, shared }) {
+    const who = { email: env.TOLLGATE_E2E_SSO_EMAIL, username: env.TOLLGATE_E2E_SSO_USERNAME, password: env.TOLLGATE_E2E_SSO_PASSWORD };
+    if (!who.email) {
+      log("TOLLGATE_E2E_SSO_EMAIL unset: skipped");
+      return;
+    }
+    const token = await apiToken(ADMIN);
+    const members = async () => {
+      const r = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/members?q=${encodeURIComponent(who.email)}`, { headers: { Authorization: `Bearer ${token}` } });
+      return (await r.json()).data ?? [];
+    };
+    if ((await members()).length) throw new Error(`${who.email} is a member before signing in`);
+    const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    try {
+      const page = await context.newPage();
+      // The console's errors only: the provider's own page (its missing favicon) is not ours.
+      const consoleErrors = [];
+      page.on("console", (m) => {
+        if (m.type() === "error" && (m.location()?.url ?? "").startsWith(BASE)) consoleErrors.push(`console: ${m.text()}`);
+      });
+      page.on("pageerror", (e) => consoleErrors.push(`pageerror: ${e.message}`));
+      const errs = { take: () => consoleErrors.splice(0, consoleErrors.length) };
+      await page.goto(`${BASE}/login`, { waitUntil: "domcontentloaded" });
+      await page.getByLabel("Email").fill(who.email);
+      await page.getByRole("button", { name: "Sign in with SSO" }).click();
+      // The identity provider's own login form, on its own origin.
+      await page.waitForURL((u) => u.origin !== BASE, { timeout: 15_000 });
+      const op = new URL(page.url()).origin;
+      await page.locator("#username").fill(who.username);
+      await page.locator("#password").fill(who.password);
+      await page.getByRole("button", { name: "Login" }).click();
+      await page.waitForURL((u) => u.origin === BASE && !u.pathname.startsWith("/login"), { timeout: 20_000 }).catch(async () => {
+        const msg = await page.locator(".form-error").textContent().catch(() => null);
+        throw new Error(`SSO sign-in did not land in the console (at ${page.url()})${msg ? `: ${msg}` : ""}`);
+      });
+      await page.waitForSelector("main h1", { timeout: 15_000 });
+      if (page.url().includes("handoff")) throw new Error("the hand-off is still in the address bar");
+      log(`signed in through the provider at ${op}; landed on ${new URL(page.url()).pathname}`);
+      const m = (await members()).find((x) => x.email === who.email);
+      if (!m) throw new Error(`${who.email} is not a member after SSO`);
+      if (env.TOLLGATE_E2E_SSO_ROLE && m.role !== env.TOLLGATE_E2E_SSO_ROLE) throw new Error(`member role ${m.role}, want ${env.TOLLGATE_E2E_SSO_ROLE} (group mapping)`);
+      const audit = await (await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(tenant)}/audit?q=joined_sso`, { headers: { Authorization: `Bearer ${token}` } })).text();
+      if (!audit.includes(who.email)) throw new Error("no member.joined_sso audit entry");
+      log(`member created with role ${m.role} from the group mapping; audited`);
+      // A reload keeps the session (the same refresh mechanism as password sign-in).
+      await page.reload();
+      await page.waitForSelector("main h1", { timeout: 15_000 });
+      if (new URL(page.url()).pathname.startsWith("/login")) throw new Error("the SSO session did not survive a reload");
+      const e = errs.take();
+      if (e.length) throw new Error(e.join(" | "));
+    } finally {
+      await context.close();
+    }
+    // The admin sees the provider on the settings page, from the environment.
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "sso"));
+    await settle(page);
+    const status = await page.getByTestId("sso-status").innerText();
+    if (!status.includes("environment") || !status.includes("Enabled")) throw new Error(`SSO page status: ${status.replace(/\s+/g, " ")}`);
+    if (!(await page.getByTestId("sso-redirect").innerText()).endsWith("/api/v1/auth/sso/callback")) throw new Error("SSO page shows no redirect URL");
+    log("SSO settings page shows the environment's provider, enabled, with its redirect URL");
   },
 };
 

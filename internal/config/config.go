@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -54,6 +55,8 @@ type Config struct {
 	Worker Worker
 	// Telemetry configures OpenTelemetry traces from the standard OTEL_* variables.
 	Telemetry Telemetry
+	// OIDC configures single sign-on.
+	OIDC OIDC
 	// Env is the raw merged environment (process over .env), kept for components
 	// such as tier detection that need to look at deployment markers.
 	Env map[string]string
@@ -195,6 +198,47 @@ const (
 	ProtocolGRPC = "grpc"
 	ProtocolHTTP = "http/protobuf"
 )
+// OIDC configures single sign-on. In self-host (single-tenant) mode the
+// TOLLGATE_OIDC_* variables name the one identity provider; in multi-tenant mode
+// each tenant configures its own in the console and they must stay unset.
+type OIDC struct {
+	// Issuer is the provider's issuer URL (TOLLGATE_OIDC_ISSUER). Empty: no
+	// single sign-on from the environment.
+	Issuer string
+	// ClientID and ClientSecret are the client registered at the provider
+	// (TOLLGATE_OIDC_CLIENT_ID, TOLLGATE_OIDC_CLIENT_SECRET), with redirect URI
+	// <public URL>/api/v1/auth/sso/callback.
+	ClientID     string
+	ClientSecret Secret
+	// AllowedDomains are the email domains that may sign in
+	// (TOLLGATE_OIDC_ALLOWED_DOMAINS, comma-separated; required with an issuer).
+	AllowedDomains []string
+	// RoleMapping maps groups of the groups claim to roles a new member gets
+	// (TOLLGATE_OIDC_ROLE_MAPPING, "group=role,group=role"; the most powerful wins).
+	RoleMapping []OIDCGroupRole
+	// DefaultRole is a new member's role when no group is mapped
+	// (TOLLGATE_OIDC_DEFAULT_ROLE). Default empty: such a person is refused.
+	DefaultRole string
+	// GroupsClaim names the ID-token claim with the groups (TOLLGATE_OIDC_GROUPS_CLAIM).
+	// Default "groups".
+	GroupsClaim string
+	// Required turns off password sign-in for members (superadmins excepted)
+	// (TOLLGATE_OIDC_REQUIRED=1). Default false.
+	Required bool
+	// AllowPrivate lets tenants' providers be reached at private or loopback
+	// addresses and over http (TOLLGATE_SSO_ALLOW_PRIVATE=1; tests, in-house
+	// providers). Default false. The environment's provider always may.
+	AllowPrivate bool
+}
+
+// OIDCGroupRole is one entry of TOLLGATE_OIDC_ROLE_MAPPING.
+type OIDCGroupRole struct {
+	Group string
+	Role  string
+}
+
+// tenantRoles are the roles a mapping may give (kept in step with tenants/access).
+var tenantRoles = []string{"owner", "admin", "developer", "viewer", "billing"}
 
 // TierOverrides are explicit values that win over the detected tier's.
 type TierOverrides struct {
@@ -387,6 +431,29 @@ func Parse(env map[string]string) (Config, error) {
 	if c.Telemetry, terr = parseTelemetry(env); terr != nil {
 		errs = append(errs, terr)
 	}
+	str("TOLLGATE_OIDC_ISSUER", &c.OIDC.Issuer)
+	str("TOLLGATE_OIDC_CLIENT_ID", &c.OIDC.ClientID)
+	secret("TOLLGATE_OIDC_CLIENT_SECRET", &c.OIDC.ClientSecret)
+	for _, d := range strings.Split(env["TOLLGATE_OIDC_ALLOWED_DOMAINS"], ",") {
+		if d = strings.ToLower(strings.TrimSpace(d)); d != "" {
+			c.OIDC.AllowedDomains = append(c.OIDC.AllowedDomains, d)
+		}
+	}
+	for _, m := range strings.Split(env["TOLLGATE_OIDC_ROLE_MAPPING"], ",") {
+		if m = strings.TrimSpace(m); m == "" {
+			continue
+		}
+		g, r, ok := strings.Cut(m, "=")
+		if !ok || strings.TrimSpace(g) == "" {
+			errs = append(errs, fmt.Errorf("TOLLGATE_OIDC_ROLE_MAPPING: %q is not group=role", m))
+			continue
+		}
+		c.OIDC.RoleMapping = append(c.OIDC.RoleMapping, OIDCGroupRole{Group: strings.TrimSpace(g), Role: strings.TrimSpace(r)})
+	}
+	str("TOLLGATE_OIDC_DEFAULT_ROLE", &c.OIDC.DefaultRole)
+	str("TOLLGATE_OIDC_GROUPS_CLAIM", &c.OIDC.GroupsClaim)
+	boolean("TOLLGATE_OIDC_REQUIRED", &c.OIDC.Required)
+	boolean("TOLLGATE_SSO_ALLOW_PRIVATE", &c.OIDC.AllowPrivate)
 
 	if c.Mode == "" {
 		c.Mode = ModeMultiTenant
@@ -576,10 +643,49 @@ func (c Config) Validate() error {
 	if c.Telemetry.Enabled && c.Telemetry.Protocol != ProtocolGRPC && c.Telemetry.Protocol != ProtocolHTTP {
 		bad("OTEL_EXPORTER_OTLP_PROTOCOL", "%q is not supported for traces (use grpc or http/protobuf)", c.Telemetry.Protocol)
 	}
+	errs = append(errs, c.OIDC.validate(c.Mode)...)
 	if c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32 {
 		bad("TOLLGATE_JWT_SECRET", "too short: use at least 32 characters (e.g. openssl rand -hex 32)")
 	}
 	return errors.Join(errs...)
+}
+
+// validate reports the problems of the single sign-on variables.
+func (o OIDC) validate(mode Mode) []error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	set := o.Issuer != "" || o.ClientID != "" || o.ClientSecret != "" || len(o.AllowedDomains) > 0 || len(o.RoleMapping) > 0 ||
+		o.DefaultRole != "" || o.Required
+	if !set {
+		return nil
+	}
+	if mode == ModeMultiTenant {
+		bad("TOLLGATE_OIDC_ISSUER", "the TOLLGATE_OIDC_* variables configure self-host mode only; in multi-tenant mode each tenant sets its identity provider in the console (Settings → Single sign-on)")
+		return errs
+	}
+	if u, err := url.Parse(o.Issuer); o.Issuer == "" || err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("TOLLGATE_OIDC_ISSUER", "%q is not the provider's issuer URL (like https://login.example.com)", o.Issuer)
+	}
+	if o.ClientID == "" {
+		bad("TOLLGATE_OIDC_CLIENT_ID", "required with TOLLGATE_OIDC_ISSUER")
+	}
+	if o.ClientSecret == "" {
+		bad("TOLLGATE_OIDC_CLIENT_SECRET", "required with TOLLGATE_OIDC_ISSUER")
+	}
+	if len(o.AllowedDomains) == 0 {
+		bad("TOLLGATE_OIDC_ALLOWED_DOMAINS", "required with TOLLGATE_OIDC_ISSUER: the email domains that may sign in, like example.com")
+	}
+	for _, m := range o.RoleMapping {
+		if !slices.Contains(tenantRoles, m.Role) {
+			bad("TOLLGATE_OIDC_ROLE_MAPPING", "%q maps to unknown role %q (use owner, admin, developer, viewer or billing)", m.Group, m.Role)
+		}
+	}
+	if o.DefaultRole != "" && !slices.Contains(tenantRoles, o.DefaultRole) {
+		bad("TOLLGATE_OIDC_DEFAULT_ROLE", "unknown role %q (use owner, admin, developer, viewer or billing, or leave empty to refuse unmapped people)", o.DefaultRole)
+	}
+	return errs
 }
 
 func splitHostPort(addr string) (string, string, error) {

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"fmt"
+	"maps"
 	"strings"
 	"testing"
 
@@ -89,4 +91,38 @@ func TestMetricsSettings(t *testing.T) {
 	require.ErrorContains(t, err, "TOLLGATE_METRICS_ADDR")
 	_, err = Parse(map[string]string{"TOLLGATE_METRICS_TOKEN": "has a space in it 0123456789"})
 	require.ErrorContains(t, err, "TOLLGATE_METRICS_TOKEN")
+}
+
+func TestOIDCSettings(t *testing.T) {
+	t.Parallel()
+	full := map[string]string{"TOLLGATE_MODE": "single-tenant", "TOLLGATE_OIDC_ISSUER": "https://login.example.com",
+		"TOLLGATE_OIDC_CLIENT_ID": "tollgate", "TOLLGATE_OIDC_CLIENT_SECRET": "s3cret", "TOLLGATE_OIDC_ALLOWED_DOMAINS": " Example.com, example.org ",
+		"TOLLGATE_OIDC_ROLE_MAPPING": "ops=admin, devs=developer", "TOLLGATE_OIDC_REQUIRED": "1"}
+	c, err := Parse(full)
+	require.NoError(t, err)
+	require.Equal(t, []string{"example.com", "example.org"}, c.OIDC.AllowedDomains)
+	require.Equal(t, []OIDCGroupRole{{Group: "ops", Role: "admin"}, {Group: "devs", Role: "developer"}}, c.OIDC.RoleMapping)
+	require.True(t, c.OIDC.Required)
+	require.NotContains(t, fmt.Sprintf("%v %+v", c.OIDC, c.OIDC), "s3cret")
+
+	for key, val := range map[string]string{
+		"TOLLGATE_OIDC_ISSUER":          "login.example.com",
+		"TOLLGATE_OIDC_CLIENT_ID":       "",
+		"TOLLGATE_OIDC_CLIENT_SECRET":   "",
+		"TOLLGATE_OIDC_ALLOWED_DOMAINS": "",
+		"TOLLGATE_OIDC_ROLE_MAPPING":    "ops=root",
+		"TOLLGATE_OIDC_DEFAULT_ROLE":    "superadmin",
+	} {
+		env := maps.Clone(full)
+		env[key] = val
+		_, err := Parse(env)
+		require.Error(t, err, key)
+		require.Contains(t, err.Error(), key, "the error names the variable")
+	}
+	// Multi-tenant mode: each tenant configures its own provider.
+	env := maps.Clone(full)
+	env["TOLLGATE_MODE"] = "multi-tenant"
+	_, err = Parse(env)
+	require.ErrorContains(t, err, "TOLLGATE_OIDC_ISSUER")
+	require.ErrorContains(t, err, "in the console")
 }

@@ -51,6 +51,8 @@ const (
 	ResourceModels   Resource = "models"
 	ResourceInvoices Resource = "invoices"
 	ResourceLive     Resource = "live"
+	// ResourceSSO is the tenant's single sign-on settings.
+	ResourceSSO Resource = "sso"
 	// ResourcePlatform covers platform operations (create/suspend tenants, system);
 	// only superadmins hold it.
 	ResourcePlatform Resource = "platform"
@@ -141,6 +143,8 @@ func policyTable() []policyRow {
 		{Permission{ResourceInvoices, ActionRead}, moneyManagers},
 		{Permission{ResourceInvoices, ActionCreate}, []Role{RoleOwner}},
 		{Permission{ResourceLive, ActionRead}, all},
+		{Permission{ResourceSSO, ActionRead}, managers},
+		{Permission{ResourceSSO, ActionWrite}, managers},
 		{Permission{ResourcePlatform, ActionManageTenants}, nil},
 		{Permission{ResourcePlatform, ActionRead}, nil},
 		{Permission{ResourcePlatform, ActionManageProviders}, nil},

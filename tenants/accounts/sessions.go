@@ -30,6 +30,10 @@ type SessionConfig struct {
 	Limits LoginLimits
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// PasswordGate, when set, is asked after a correct password whether the user
+	// may sign in with a password at all (single sign-on required by one of their
+	// tenants refuses); nil allows every password sign-in.
+	PasswordGate func(ctx context.Context, u User) error
 }
 
 // jwtIssuer is the iss claim of every session token.
@@ -58,12 +62,18 @@ type SessionClaims struct {
 	// Family is the refresh-token family (one per login); logout revokes it and with
 	// it every access token of the session.
 	Family string `json:"fam"`
+	// Tenant, when set, confines the session to one tenant: a session started
+	// through that tenant's identity provider reaches nothing else.
+	Tenant string `json:"tnt,omitempty"`
 }
 
 // Session is a verified access token with its user.
 type Session struct {
 	User   User
 	Family string
+	// Tenant is empty for a password session (every tenant the user belongs to);
+	// a session started through a tenant's single sign-on holds that tenant only.
+	Tenant tenants.ID
 }
 
 // errLoginThrottled refuses a sign-in attempt over the login limits; the message
@@ -177,11 +187,46 @@ func (s *Sessions) Login(ctx context.Context, in LoginInput) (TokenPair, error) 
 		}
 		return TokenPair{}, err
 	}
+	if s.cfg.PasswordGate != nil {
+		if err := s.cfg.PasswordGate(ctx, u); err != nil {
+			s.logger.InfoContext(ctx, "password sign-in refused: single sign-on required", "ip", in.IP)
+			return TokenPair{}, err
+		}
+	}
+	return s.Start(ctx, StartInput{UserID: u.ID, Method: AuthMethodPassword})
+}
+
+// AuthMethod is how a session's user proved who they are.
+type AuthMethod string
+
+// Auth methods.
+const (
+	AuthMethodPassword AuthMethod = "password"
+	AuthMethodSSO      AuthMethod = "sso"
+)
+
+// StartInput begins a session for a user whose identity was proven elsewhere.
+type StartInput struct {
+	UserID string
+	// Tenant, when set, confines the session, and every session refreshed from
+	// it, to that tenant.
+	Tenant tenants.ID
+	// Method is how the user signed in; a password session stops refreshing once
+	// one of the user's tenants requires single sign-on.
+	Method AuthMethod
+}
+
+// Start begins a session (Login after the password, single sign-on after the
+// identity provider).
+func (s *Sessions) Start(ctx context.Context, in StartInput) (TokenPair, error) {
+	if in.UserID == "" || (in.Method != AuthMethodPassword && in.Method != AuthMethodSSO) {
+		return TokenPair{}, errkind.New(errkind.Invalid, "a session needs a user and a sign-in method")
+	}
 	family := tenants.NewULID()
 	var pair TokenPair
-	err = s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var err error
-		pair, err = s.issue(tx, u.ID, family)
+		pair, err = s.issue(tx, refreshRow{UserID: in.UserID, FamilyID: family, TenantScope: string(in.Tenant), AuthMethod: string(in.Method)})
 		return err
 	})
 	return pair, err
@@ -209,35 +254,42 @@ type refreshRow struct {
 	ExpiresAt time.Time
 	UsedAt    *time.Time
 	RevokedAt *time.Time
+	// TenantScope confines the family to one tenant ("" = none).
+	TenantScope string
+	// AuthMethod is how the family's user signed in ("password", "sso").
+	AuthMethod string
 }
 
 func (refreshRow) TableName() string { return "refresh_tokens" }
 
-// issue stores a new refresh token of family and signs an access token.
-func (s *Sessions) issue(tx *gorm.DB, userID, family string) (TokenPair, error) {
+// issue stores a new refresh token of the family of prev (its user, family,
+// scope and method) and signs an access token.
+func (s *Sessions) issue(tx *gorm.DB, prev refreshRow) (TokenPair, error) {
+	userID, family, scope := prev.UserID, prev.FamilyID, prev.TenantScope
 	b := make([]byte, 32)
 	if _, err := rand.Read(b); err != nil {
 		return TokenPair{}, err
 	}
 	refresh := refreshTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 	now := s.now().UTC().Truncate(time.Microsecond)
-	row := refreshRow{ID: tenants.NewULID(), UserID: userID, FamilyID: family, Hash: seal.SHA256Hex(refresh), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL)}
+	row := refreshRow{ID: tenants.NewULID(), UserID: userID, FamilyID: family, Hash: seal.SHA256Hex(refresh), CreatedAt: now, ExpiresAt: now.Add(s.cfg.RefreshTTL), TenantScope: scope, AuthMethod: prev.AuthMethod}
 	if err := tx.Create(&row).Error; err != nil {
 		return TokenPair{}, err
 	}
-	access, err := s.sign(userID, family, now)
+	access, err := s.sign(userID, family, scope, now)
 	if err != nil {
 		return TokenPair{}, err
 	}
 	return TokenPair{AccessToken: seal.Secret(access), RefreshToken: seal.Secret(refresh), ExpiresIn: s.cfg.AccessTTL}, nil
 }
 
-func (s *Sessions) sign(userID, family string, now time.Time) (string, error) {
+func (s *Sessions) sign(userID, family, scope string, now time.Time) (string, error) {
 	kid, secret := s.keyring.signingKey()
 	claims := SessionClaims{
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: jwtIssuer, Subject: userID, ID: tenants.NewULID(),
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(s.cfg.AccessTTL))},
 		Family: family,
+		Tenant: scope,
 	}
 	t := jwt.NewWithClaims(jwt.SigningMethodHS256, claims)
 	t.Header["kid"] = kid
@@ -254,6 +306,7 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken seal.Secret) (Token
 	}
 	var pair TokenPair
 	var reused bool
+	var gated error
 	err := s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var row refreshRow
 		err := tx.Where("hash = ?", seal.SHA256Hex(tok)).Take(&row).Error
@@ -281,9 +334,20 @@ func (s *Sessions) Refresh(ctx context.Context, refreshToken seal.Secret) (Token
 		if err := tx.Where("id = ?", row.UserID).Take(&u).Error; err != nil || u.DisabledAt != nil {
 			return errSession()
 		}
-		pair, err = s.issue(tx, row.UserID, row.FamilyID)
+		// A password session ends at its next refresh once a tenant of its user
+		// requires single sign-on (within the access TTL, not the refresh TTL).
+		if row.AuthMethod == string(AuthMethodPassword) && s.cfg.PasswordGate != nil {
+			if err := s.cfg.PasswordGate(ctx, mapUser(u)); err != nil {
+				gated = err
+				return revokeFamily(tx, row.FamilyID, now)
+			}
+		}
+		pair, err = s.issue(tx, row)
 		return err
 	})
+	if gated != nil {
+		return TokenPair{}, gated
+	}
 	if reused {
 		s.logger.WarnContext(ctx, "refresh token reused; session family revoked")
 		return TokenPair{}, errSession()
@@ -346,7 +410,7 @@ func (s *Sessions) Verify(ctx context.Context, accessToken string) (Session, err
 	}
 	var live int64
 	if err := s.db.Gorm.WithContext(ctx).Model(&refreshRow{}).
-		Where("family_id = ? AND user_id = ? AND revoked_at IS NULL", claims.Family, claims.Subject).Count(&live).Error; err != nil {
+		Where("family_id = ? AND user_id = ? AND tenant_scope = ? AND revoked_at IS NULL", claims.Family, claims.Subject, claims.Tenant).Count(&live).Error; err != nil {
 		return Session{}, errkind.Wrap(errkind.Unavailable, err, "cannot check the session right now; retry")
 	}
 	if live == 0 {
@@ -356,5 +420,5 @@ func (s *Sessions) Verify(ctx context.Context, accessToken string) (Session, err
 	if err != nil || u.DisabledAt != nil {
 		return Session{}, errSession()
 	}
-	return Session{User: u, Family: claims.Family}, nil
+	return Session{User: u, Family: claims.Family, Tenant: tenants.ID(claims.Tenant)}, nil
 }

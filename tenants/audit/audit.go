@@ -40,7 +40,15 @@ const (
 	AuditMemberRoleChanged = "member.role_changed"
 	AuditMemberRemoved     = "member.removed"
 	// AuditMemberJoined: an invitee accepted an invitation.
-	AuditMemberJoined      = "member.joined"
+	AuditMemberJoined = "member.joined"
+	// AuditMemberJoinedSSO: a member created on first sign-in through the tenant's
+	// identity provider, with the role its group mapping gave.
+	AuditMemberJoinedSSO = "member.joined_sso"
+	// AuditUserSignedInSSO: an existing member signed in through the identity provider.
+	AuditUserSignedInSSO = "user.signed_in_sso"
+	// AuditSSOSet and AuditSSODeleted: the tenant's single sign-on settings changed.
+	AuditSSOSet            = "sso.set"
+	AuditSSODeleted        = "sso.deleted"
 	AuditInvitationRevoked = "invitation.revoked"
 	// Account changes, recorded in the platform log and in the user's tenants.
 	AuditUserPasswordChanged   = "user.password_changed"

@@ -33,6 +33,8 @@ export const qk = {
   budgets: (t: string) => ["t", t, "budgets"] as const,
   alerts: (t: string) => ["t", t, "alerts"] as const,
   webhook: (t: string) => ["t", t, "webhook"] as const,
+  sso: (t: string) => ["t", t, "sso"] as const,
+  ssoInfo: ["sso-info"] as const,
   routing: (t: string) => ["t", t, "routing"] as const,
   models: (t: string) => ["t", t, "models"] as const,
   invoices: (t: string) => ["t", t, "invoices"] as const,
@@ -64,6 +66,11 @@ export function endpoints(c: ApiClient) {
       c.request<TokenPair>("/auth/login", { method: "POST", body: { email, password }, anonymous: true }),
     logout: (refresh_token: string) =>
       c.request<void>("/auth/logout", { method: "POST", body: { refresh_token }, anonymous: true }),
+    ssoInfo: () => c.request<T.SSOInfo>("/auth/sso", { anonymous: true }),
+    /** Starts single sign-on; the server sets the cookie binding it to this browser. */
+    ssoStart: (email: string, tenant?: string, return_to?: string) =>
+      c.request<{ authorize_url: string }>("/auth/sso/start", { method: "POST", body: { email, tenant: tenant || undefined, return_to }, anonymous: true }),
+    ssoExchange: (handoff: string) => c.request<TokenPair>("/auth/sso/exchange", { method: "POST", body: { handoff }, anonymous: true }),
     me: () => c.get<T.Me>("/me"),
     changePassword: (current_password: string, new_password: string) => c.post<void>("/me/password", { current_password, new_password }),
     signOutEverywhere: () => c.post<void>("/me/sign-out-everywhere"),
@@ -107,6 +114,9 @@ export function endpoints(c: ApiClient) {
     webhook: (t: string) => c.get<T.Webhook>(`${tp(t)}/webhook`),
     setWebhook: (t: string, url: string) => c.put<T.Webhook>(`${tp(t)}/webhook`, { url }),
     testWebhook: (t: string) => c.post<T.WebhookTestResult>(`${tp(t)}/webhook/test`),
+    sso: (t: string) => c.get<T.SSOSettings>(`${tp(t)}/sso`),
+    setSSO: (t: string, input: T.SSOSettingsInput) => c.put<T.SSOSettings>(`${tp(t)}/sso`, input),
+    deleteSSO: (t: string) => c.del<void>(`${tp(t)}/sso`),
 
     routing: (t: string) => c.get<T.RoutingPolicy>(`${tp(t)}/routing`),
     setRouting: (t: string, policy: T.RoutingPolicy) => c.put<T.RoutingPolicy>(`${tp(t)}/routing`, policy),

@@ -1687,6 +1687,190 @@ export interface paths {
       };
     };
   };
+  "/api/v1/auth/sso": {
+    /** Whether the sign-in page offers single sign-on */
+    get: {
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["SSOInfo"];
+          };
+        };
+      };
+    };
+  };
+  "/api/v1/auth/sso/start": {
+    /**
+     * Start single sign-on
+     * @description Finds the identity provider for the email's domain (or the named tenant when several share it) and answers its authorization URL (code flow, PKCE S256, state and nonce). Sets the HttpOnly cookie tollgate_sso that binds the attempt to this browser (10 minutes). 404 sso_not_configured when no tenant's provider allows the domain; 409 sso_ambiguous when several do (send tenant).
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["SSOStartRequest"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["SSOStart"];
+          };
+        };
+        400: components["responses"]["400"];
+        404: components["responses"]["404"];
+        409: components["responses"]["409"];
+        413: components["responses"]["413"];
+        422: components["responses"]["422"];
+        429: components["responses"]["429"];
+        /** @description Single sign-on is not available, the provider cannot be reached, or TOLLGATE_MASTER_KEY is not set */
+        503: {
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+  };
+  "/api/v1/auth/sso/callback": {
+    /**
+     * The identity provider's redirect back (register this URL at the provider)
+     * @description Checks the state (single use, this browser's cookie, unexpired), exchanges the code with the PKCE verifier, verifies the ID token against the provider's published keys (issuer, audience, expiry, nonce), requires a verified email in an allowed domain and a role from the group mapping, and creates the member on first sign-in. Redirects (303) to /login/sso#handoff=... on success, or to /login?sso_error=<reason>.
+     */
+    get: {
+      parameters: {
+        query?: {
+          state?: string;
+          code?: string;
+          error?: string;
+          error_description?: string;
+        };
+      };
+      responses: {
+        /** @description To the console: /login/sso#handoff=... or /login?sso_error=... */
+        303: {
+          content: never;
+        };
+      };
+    };
+  };
+  "/api/v1/auth/sso/exchange": {
+    /**
+     * Exchange the one-time hand-off for tokens
+     * @description Needs the tollgate_sso cookie of the browser that signed in; the hand-off works once, within 2 minutes. A session started through a tenant's provider reaches that tenant only.
+     */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": {
+            handoff: string;
+          };
+        };
+      };
+      responses: {
+        /** @description Tokens */
+        200: {
+          content: {
+            "application/json": components["schemas"]["TokenPair"];
+          };
+        };
+        400: components["responses"]["400"];
+        401: components["responses"]["401"];
+        404: components["responses"]["404"];
+        413: components["responses"]["413"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
+  "/api/v1/tenants/{tenant}/sso": {
+    /** The tenant's single sign-on settings (owners and admins) */
+    get: {
+      parameters: {
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["SSOSettings"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        /** @description Single sign-on is not available, the provider cannot be reached, or TOLLGATE_MASTER_KEY is not set */
+        503: {
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    /**
+     * Set the tenant's single sign-on settings (owners and admins)
+     * @description The client secret is sealed under TOLLGATE_MASTER_KEY and never returned; omit it to keep the stored one. Mapping a group (or the default role) to owner takes an owner. Audited (sso.set, without the secret). 409 when the provider is configured by environment.
+     */
+    put: {
+      parameters: {
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["SSOSettingsInput"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["SSOSettings"];
+          };
+        };
+        400: components["responses"]["400"];
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        409: components["responses"]["409"];
+        413: components["responses"]["413"];
+        422: components["responses"]["422"];
+        /** @description Single sign-on is not available, the provider cannot be reached, or TOLLGATE_MASTER_KEY is not set */
+        503: {
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+    /** Remove the tenant's single sign-on settings (owners and admins) */
+    delete: {
+      parameters: {
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description Removed */
+        204: {
+          content: never;
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        409: components["responses"]["409"];
+        /** @description Single sign-on is not available, the provider cannot be reached, or TOLLGATE_MASTER_KEY is not set */
+        503: {
+          content: {
+            "application/json": components["schemas"]["Error"];
+          };
+        };
+      };
+    };
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -1734,6 +1918,8 @@ export interface components {
           /** @enum {string} */
           role: "owner" | "admin" | "developer" | "viewer" | "billing";
         })[];
+      /** @description Set for a session started through a tenant's single sign-on: it reaches that tenant only */
+      session_tenant?: string;
     };
     Tenant: {
       id: string;
@@ -2477,6 +2663,65 @@ export interface components {
       rounding_usd: string;
       /** @description False in self-host mode or without STRIPE_API_KEY: the preview is for reading, no run will send it */
       billing_enabled: boolean;
+    };
+    SSOInfo: {
+      enabled: boolean;
+      /**
+       * @description environment: one provider for this self-host server; tenant: each tenant configures its own
+       * @enum {string}
+       */
+      source: "" | "environment" | "tenant";
+    };
+    SSOStartRequest: {
+      /** Format: email */
+      email: string;
+      /** @description Tenant slug or id, when several tenants sign in the email's domain */
+      tenant?: string;
+      /** @description Console path to open afterwards */
+      return_to?: string;
+    };
+    SSOStart: {
+      /** Format: uri */
+      authorize_url: string;
+    };
+    SSOGroupRole: {
+      group: string;
+      /** @enum {string} */
+      role: "owner" | "admin" | "developer" | "viewer" | "billing";
+    };
+    SSOSettings: {
+      configured: boolean;
+      /** @enum {string} */
+      source: "tenant" | "environment";
+      issuer: string;
+      client_id: string;
+      /** @description The secret itself is write-only */
+      client_secret_set: boolean;
+      allowed_domains: string[];
+      role_mapping: components["schemas"]["SSOGroupRole"][];
+      /** @description Role of a new member none of whose groups is mapped; empty refuses them */
+      default_role: string;
+      groups_claim: string;
+      enabled: boolean;
+      /** @description Password sign-in is off for the tenant's members */
+      required: boolean;
+      /** @description The callback URL to register at the provider */
+      redirect_url: string;
+      /** Format: date-time */
+      updated_at: string | null;
+    };
+    SSOSettingsInput: {
+      /** Format: uri */
+      issuer: string;
+      client_id: string;
+      /** @description Write-only; omit or empty to keep the stored one (required the first time) */
+      client_secret?: string;
+      allowed_domains: string[];
+      role_mapping?: components["schemas"]["SSOGroupRole"][];
+      default_role?: string;
+      groups_claim?: string;
+      enabled: boolean;
+      required?: boolean;
     };
   };
   responses: {

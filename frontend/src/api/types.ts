@@ -59,6 +59,12 @@ export type AlertItem = S["Alert"];
 export type Webhook = S["Webhook"];
 export type WebhookTestResult = S["WebhookTestResult"];
 
+/** Single sign-on: whether the sign-in page offers it, and a tenant's provider settings. */
+export type SSOInfo = S["SSOInfo"];
+export type SSOSettings = S["SSOSettings"];
+export type SSOSettingsInput = S["SSOSettingsInput"];
+export type SSOGroupRole = S["SSOGroupRole"];
+
 /** routing.Policy. Zero values mean the documented defaults; unknown fields are 422. */
 export type RoutingPolicy = S["RoutingPolicy"];
 export type RoutingRule = NonNullable<RoutingPolicy["rules"]>[number];

@@ -3,7 +3,7 @@ import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, session, TenantContext, tenantPath, useTenantValue } from "../app";
 import { qk } from "../api/endpoints";
 import { match, navigate, useLocation } from "../router/router";
-import { LoginPage } from "../pages/LoginPage";
+import { LoginPage, SSOCallbackPage } from "../pages/LoginPage";
 import { LinkPage } from "../pages/LinkPage";
 import { Shell } from "./Shell";
 import { LiveProvider } from "../live/LiveProvider";
@@ -58,6 +58,9 @@ export function Root() {
   // One-time links (invitations, password resets) are public pages.
   const link = match("/invite/:token", pathname) ?? match("/reset/:token", pathname);
   if (link) return <LinkPage key={link.token} purpose={pathname.startsWith("/invite/") ? "invite" : "reset"} token={link.token} />;
+
+  // The single sign-on callback trades its hand-off for a session, signed in or not.
+  if (pathname === "/login/sso") return <SSOCallbackPage />;
 
   if (status === "anonymous") {
     if (!pathname.startsWith("/login")) {

@@ -22,4 +22,5 @@ export const PAGES: PageDef[] = [
   { path: "models", label: "Models & prices", action: "models.view", Component: lazy(() => import("../pages/ModelsPage")) },
   { path: "invoices", label: "Invoices", action: "invoices.view", Component: lazy(() => import("../pages/InvoicesPage")) },
   { path: "audit", label: "Audit log", action: "audit.view", Component: lazy(() => import("../pages/AuditPage")) },
+  { path: "sso", label: "Single sign-on", action: "sso.view", Component: lazy(() => import("../pages/SSOPage")) },
 ];

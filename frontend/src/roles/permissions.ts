@@ -53,6 +53,8 @@ export type Permission =
   | "invoices:read"
   | "invoices:create"
   | "live:read"
+  | "sso:read"
+  | "sso:write"
   | "platform:manage_tenants"
   | "platform:read"
   | "platform:manage_providers"
@@ -94,6 +96,8 @@ export const PERMISSIONS: Record<Permission, Role[]> = {
   "invoices:read": MONEY_MANAGERS,
   "invoices:create": ["owner"],
   "live:read": ALL,
+  "sso:read": MANAGERS,
+  "sso:write": MANAGERS,
   "platform:manage_tenants": [],
   "platform:read": [],
   "platform:manage_providers": [],
@@ -115,6 +119,7 @@ export const ACTIONS = {
   "audit.view": "audit:read",
   "live.view": "live:read",
   "webhook.view": "webhook:read",
+  "sso.view": "sso:read",
   // actions
   "usage.export": "usage:export",
   "keys.create": "keys:create",
@@ -127,6 +132,7 @@ export const ACTIONS = {
   "budgets.edit": "budgets:write",
   "webhook.edit": "webhook:write",
   "webhook.test": "webhook:test",
+  "sso.edit": "sso:write",
   "routing.edit": "routing:write",
   "routing.simulate": "routing:simulate",
   "invoices.run": "invoices:create",
