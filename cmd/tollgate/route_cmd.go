@@ -68,7 +68,7 @@ cost, what it would have cost, and how the requests spread over the tiers.
 	simulate.Flags().BoolVar(&forceAuto, "force-auto", false, `replay every request as model "auto" (what would the policy choose?)`)
 	simulate.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	_ = simulate.MarkFlagRequired("log")
-	cmd.AddCommand(simulate)
+	cmd.AddCommand(simulate, newRouteTrainCmd())
 	return cmd
 }
 
