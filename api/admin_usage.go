@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -158,13 +159,26 @@ type usageEventDTO struct {
 	// Status is ok, aborted (client left mid-stream) or error.
 	Status      string `json:"status"`
 	RouteReason string `json:"route_reason,omitempty"`
+	// RouteFeatures are the routing decision's inputs (probabilities,
+	// structural features, token estimate, conversation keys; never content):
+	// what `tollgate route simulate` replays.
+	RouteFeatures json.RawMessage `json:"route_features,omitempty"`
+	// ConversationID is the conversation key the request was routed under.
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
 func mapUsageEvent(e ledger.Event) usageEventDTO {
 	return usageEventDTO{ID: e.RequestID, RequestID: e.RequestID, ClientRequestID: e.ClientRequestID, CreatedAt: e.CreatedAt.UTC(), Model: e.ModelUsed, ModelRequested: e.ModelRequested,
 		Provider: e.Provider, KeyID: e.KeyID, MemberID: e.MemberID, InputTokens: e.InputTokens, CachedTokens: e.CachedTokens,
 		OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(), LatencyMS: e.LatencyMS, Status: e.Status,
-		RouteReason: e.RouteReason}
+		RouteReason: e.RouteReason, RouteFeatures: rawJSON(e.RouteFeatures), ConversationID: e.ConversationID}
+}
+
+func rawJSON(s string) json.RawMessage {
+	if s == "" || !json.Valid([]byte(s)) {
+		return nil
+	}
+	return json.RawMessage(s)
 }
 
 // usageEvents: GET /api/v1/tenants/{tenant}/usage/events?cursor=&limit=, newest first.

@@ -62,6 +62,16 @@ type Policy struct {
 	// FallbackExplicit lets explicit requests fall back to other models of the
 	// same tier; by default an explicit model answers or fails.
 	FallbackExplicit bool `json:"fallback_explicit,omitempty"`
+
+	// model is the classifier Classifier names, attached by the policy store.
+	model *Classifier
+}
+
+// WithModel returns the policy with the tenant's classifier attached (the one
+// its Classifier field names).
+func (p Policy) WithModel(c *Classifier) Policy {
+	p.model = c
+	return p
 }
 
 // Rule routes matching "auto" requests to a tier. All set conditions must hold.

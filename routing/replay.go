@@ -42,6 +42,20 @@ type Record struct {
 	Messages json.RawMessage `json:"messages,omitempty"`
 }
 
+// RecordOf builds a record from a ledger row; features is its route_features
+// JSON (empty for rows recorded before features were).
+func RecordOf(requested, used string, in, cached, out int64, at time.Time, reason, features string) Record {
+	r := Record{RequestedModel: requested, UsedModel: used, InputTokens: int(in), CachedTokens: int(cached), OutputTokens: int(out),
+		CreatedAt: at, RouteReason: reason}
+	if features != "" {
+		var f Features
+		if json.Unmarshal([]byte(features), &f) == nil {
+			r.Features = &f
+		}
+	}
+	return r
+}
+
 func (r *Record) normalize() {
 	if r.UsedModel == "" {
 		r.UsedModel = r.Model

@@ -29,9 +29,9 @@ type SelectorConfig struct {
 type Selector struct {
 	catalog    *Catalog
 	classifier *Classifier
-	available func(Model) bool
-	affinity  *affinityCache
-	logger    *slog.Logger
+	available  func(Model) bool
+	affinity   *affinityCache
+	logger     *slog.Logger
 }
 
 // NewSelector builds a Selector.
@@ -60,6 +60,9 @@ func NewSelector(cfg SelectorConfig, logger *slog.Logger) (*Selector, error) {
 	return &Selector{catalog: cfg.Catalog, classifier: clf, available: avail, affinity: newAffinityCache(size),
 		logger: logger.With("component", "routing.selector")}, nil
 }
+
+// Classifier returns the selector's default (built-in) classifier.
+func (s *Selector) Classifier() *Classifier { return s.classifier }
 
 // SelectInput is one selection.
 type SelectInput struct {
@@ -166,6 +169,9 @@ func (s *Selector) features(in SelectInput) Features {
 	req := in.Request
 	f := ExtractFeatures(req, req.PromptTokens)
 	clf := in.Classifier
+	if clf == nil {
+		clf = in.Policy.model
+	}
 	if clf == nil {
 		clf = s.classifier
 	}

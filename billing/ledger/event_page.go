@@ -107,6 +107,7 @@ func EventsSince(ctx context.Context, h *tenants.Handle, since time.Time, limit 
 func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*gorm.DB) *gorm.DB) ([]Event, error) {
 	type row struct {
 		RequestID, KeyID, MemberID, ModelRequested, ModelUsed, Provider, Status, RouteReason, ClientRequestID string
+		RouteFeatures, ConversationID                                                                         string
 		CreatedAt                                                                                             time.Time
 		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs                                          int64
 	}
@@ -123,7 +124,8 @@ func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*g
 		out[i] = Event{TenantID: string(h.TenantID()), RequestID: r.RequestID, CreatedAt: r.CreatedAt.UTC(), KeyID: r.KeyID, MemberID: r.MemberID,
 			ModelRequested: r.ModelRequested, ModelUsed: r.ModelUsed, Provider: r.Provider, InputTokens: r.InputTokens,
 			CachedTokens: r.CachedTokens, OutputTokens: r.OutputTokens, Cost: billing.NanoUSD(r.CostNano), LatencyMS: r.LatencyMs,
-			Status: r.Status, RouteReason: r.RouteReason, ClientRequestID: r.ClientRequestID}
+			Status: r.Status, RouteReason: r.RouteReason, ClientRequestID: r.ClientRequestID, RouteFeatures: r.RouteFeatures,
+			ConversationID: r.ConversationID}
 	}
 	return out, nil
 }

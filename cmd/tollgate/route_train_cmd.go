@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 )
 
 // newRouteTrainCmd: tollgate route train --data FILE --out FILE.
@@ -103,4 +105,37 @@ func readFeedbackFile(path string) ([]routing.Feedback, error) {
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// newRouteInstallCmd: tollgate route install --tenant T --name N --model FILE.
+func newRouteInstallCmd(g *globalFlags) *cobra.Command {
+	var tenantRef, name, modelPath string
+	cmd := &cobra.Command{
+		Use:   "install --tenant T --name N --model FILE",
+		Short: "Install a trained routing classifier for a tenant (select it with the policy's \"classifier\")",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			model, err := os.ReadFile(modelPath)
+			if err != nil {
+				return errkind.Wrap(errkind.Invalid, err, "--model %s cannot be read", modelPath)
+			}
+			a, h, err := openOnlyOrNamedTenant(cmd, g, tenantRef)
+			if err != nil {
+				return err
+			}
+			defer a.Close()
+			c, err := gateway.InstallClassifier(cmd.Context(), h, name, model, time.Now())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "installed classifier %q for %s (standard threshold %.3f, premium %.2f); set \"classifier\": %q in the routing policy to use it\n",
+				c.Name, h.Tenant().Slug, c.StandardThreshold, c.PremiumThreshold, c.Name)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&tenantRef, "tenant", "", "tenant slug or id (optional when there is only one tenant)")
+	cmd.Flags().StringVar(&name, "name", "", "classifier name the policy refers to")
+	cmd.Flags().StringVar(&modelPath, "model", "", "model file written by route train")
+	_ = cmd.MarkFlagRequired("name")
+	_ = cmd.MarkFlagRequired("model")
+	return cmd
 }

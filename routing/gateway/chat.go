@@ -184,6 +184,16 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 	if out.FallbackReason != routing.FallbackReasonNone {
 		ev.RouteReason += "+fallback:" + string(out.FallbackReason)
 	}
+	if f := p.decision.Features; f.Classifier != "" {
+		// Replay = live: the decision's inputs, never the content.
+		if b, err := json.Marshal(f); err == nil {
+			ev.RouteFeatures = string(b)
+		}
+		ev.ConversationID = f.Conversation
+		if ev.ConversationID == "" {
+			ev.ConversationID = f.ConversationNext
+		}
+	}
 	if err := s.d.Ledger.Append(ev); err != nil {
 		s.logger.ErrorContext(ctx, "ledger append failed: usage not recorded", "error", err, "cost_nano", int64(cost))
 	}
