@@ -30,7 +30,7 @@ const (
 	// clfScanLimit bounds how much of the turn is tokenized: its first and last
 	// clfScanLimit/2 bytes, where the ask usually sits around pasted material.
 	// It keeps inference O(1) on huge prompts.
-	clfScanLimit = 4 << 10
+	clfScanLimit = 2 << 10
 )
 
 // Structural feature slots, after the hashed buckets.
@@ -69,8 +69,9 @@ type Classifier struct {
 	// StandardThreshold and PremiumThreshold are the thresholds training chose
 	// on held-back data; a policy's own thresholds override them.
 	StandardThreshold, PremiumThreshold float64
-	// w holds, per head, clfBuckets hashed weights then sfCount structural ones.
-	w [2][]float32
+	// w holds clfBuckets hashed weights then sfCount structural ones, the two
+	// heads interleaved (w[2*i+head]) so one cache line serves both.
+	w []float32
 }
 
 //go:embed classifier_default.bin
@@ -110,10 +111,10 @@ func ParseClassifier(b []byte) (*Classifier, error) {
 	if len(b) != 2*n*4 {
 		return nil, bad("wrong size")
 	}
-	for h := range c.w {
-		c.w[h] = make([]float32, n)
+	c.w = make([]float32, 2*n)
+	for h := range 2 {
 		for i := range n {
-			c.w[h][i] = math.Float32frombits(binary.LittleEndian.Uint32(b[(h*n+i)*4:]))
+			c.w[2*i+h] = math.Float32frombits(binary.LittleEndian.Uint32(b[(h*n+i)*4:]))
 		}
 	}
 	if !validThreshold(c.StandardThreshold) || !validThreshold(c.PremiumThreshold) {
@@ -131,12 +132,12 @@ func (c *Classifier) MarshalBinary() ([]byte, error) {
 	out = binary.LittleEndian.AppendUint32(out, sfCount)
 	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(c.StandardThreshold))
 	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(c.PremiumThreshold))
-	for h := range c.w {
-		if len(c.w[h]) != n {
-			return nil, errors.New("routing: classifier has no weights")
-		}
-		for _, v := range c.w[h] {
-			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+	if len(c.w) != 2*n {
+		return nil, errors.New("routing: classifier has no weights")
+	}
+	for h := range 2 {
+		for i := range n {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(c.w[2*i+h]))
 		}
 	}
 	return out, nil
@@ -147,31 +148,39 @@ func validThreshold(t float64) bool { return t > 0 && t < 1 }
 // turnVector is the sparse input of one turn: hashed n-gram buckets (with
 // repeats) and the dense structural values.
 type turnVector struct {
-	hashes []uint32
+	// hashes[:n] are the buckets: at most a word and a concept per two bytes
+	// scanned (a word needs a byte and a separator).
+	hashes [clfScanLimit + 2]uint32
+	n      int
 	sf     [sfCount]float32
+}
+
+func (v *turnVector) add(h uint32) {
+	if v.n < len(v.hashes) {
+		v.hashes[v.n] = h
+		v.n++
+	}
 }
 
 // Score returns PStandard and PPremium for a request.
 func (c *Classifier) Score(req *ChatRequest) (pStandard, pPremium float64) {
 	var v turnVector
-	var buf [512]uint32
-	v.hashes = buf[:0]
 	v.fill(req)
 	return c.scoreVector(&v)
 }
 
 func (c *Classifier) scoreVector(v *turnVector) (float64, float64) {
-	var z [2]float32
-	for h := range z {
-		w := c.w[h]
-		for _, i := range v.hashes {
-			z[h] += w[i]
-		}
-		for i, x := range v.sf {
-			z[h] += w[clfBuckets+i] * x
-		}
+	var z0, z1 float32
+	w := c.w
+	for _, i := range v.hashes[:v.n] {
+		z0 += w[2*i]
+		z1 += w[2*i+1]
 	}
-	return sigmoid(float64(z[0])), sigmoid(float64(z[1]))
+	for i, x := range v.sf {
+		z0 += w[2*(clfBuckets+i)] * x
+		z1 += w[2*(clfBuckets+i)+1] * x
+	}
+	return sigmoid(float64(z0)), sigmoid(float64(z1))
 }
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
@@ -222,12 +231,12 @@ func (v *turnVector) fill(req *ChatRequest) {
 		if len(text) > budget {
 			// Head and tail of an over-long message: the ask sits around the paste.
 			half := budget / 2
-			st.scan(text[:half], &v.hashes)
-			st.scan(text[len(text)-half:], &v.hashes)
+			st.scan(text[:half], v)
+			st.scan(text[len(text)-half:], v)
 			budget = 0
 			break
 		}
-		st.scan(text, &v.hashes)
+		st.scan(text, v)
 		budget -= len(text)
 	}
 	scanned := max(st.bytes, 1)
@@ -257,7 +266,18 @@ func (v *turnVector) fill(req *ChatRequest) {
 	sf[sfToolResult] = b2f(toolResult)
 	sf[sfMultiMessage] = b2f(nmsg > 1)
 	if last := lastUserText(msgs, start); last != "" {
-		words, nums := askStats(askOf(last))
+		var ask string
+		if len(last) <= clfScanLimit {
+			ask = askOf(last)
+		} else {
+			// Long pastes: the ask is around them, in the head or the tail.
+			head, tail := askOf(last[:clfScanLimit/2]), askOf(last[len(last)-clfScanLimit/2:])
+			ask = head
+			if len(tail) < len(head) {
+				ask = tail
+			}
+		}
+		words, nums := askStats(ask)
 		sf[sfAskWords] = float32(math.Log1p(float64(words)) / 4)
 		sf[sfAskLong] = b2f(words >= 20)
 		sf[sfAskNumbers] = float32(min(nums, 6)) / 6
@@ -353,71 +373,72 @@ const (
 	numHash = 0x9e3779b1
 )
 
-func (st *textStats) scan(s string, out *[]uint32) {
+func (st *textStats) scan(s string, out *turnVector) {
 	st.bytes += len(s)
 	h, inWord, allDigits, start := uint32(fnvOffset), false, true, 0
-	emit := func(end int) {
-		if allDigits {
-			h = numHash
-		} else if n := end - start; n >= 2 && n <= 16 {
-			if id := lex.lookup(stemHash(s[start:end])); id != 0 {
-				*out = append(*out, conceptBucket(id))
-			}
+	for i := 0; i <= len(s); i++ {
+		var c byte = ' '
+		if i < len(s) {
+			c = s[i]
 		}
-		*out = append(*out, h&(clfBuckets-1))
-		if clfBigrams && st.hasPrev {
-			b := (st.prev*0x85ebca6b ^ h) * 0xc2b2ae35
-			*out = append(*out, (b^b>>15)&(clfBuckets-1))
-		}
-		st.prev, st.hasPrev = h, true
-		st.words++
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
 		switch {
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-			fallthrough
 		case c >= 'a' && c <= 'z' || c >= 0x80:
 			allDigits = false
-			fallthrough
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+			allDigits = false
 		case c >= '0' && c <= '9':
-			if c >= '0' && c <= '9' {
-				st.digits++
+			st.digits++
+		default:
+			if inWord {
+				st.emit(s[start:i], h, allDigits, out)
+				inWord, allDigits = false, true
 			}
-			if !inWord {
-				h, inWord, start = fnvOffset, true, i
+			switch c {
+			case '{', '}', ';', '(', ')', '=', '<', '>', '[', ']':
+				st.codeChars++
+			case '?':
+				st.questions++
+			case '\n':
+				st.lines++
+			case ',':
+				st.commas++
+			case '`':
+				if i+2 < len(s) && s[i+1] == '`' && s[i+2] == '`' {
+					st.fences++
+					i += 2
+				}
+			case '.', '!':
+				// A sentence end breaks a bigram chain.
+				st.hasPrev = false
 			}
-			h = (h ^ uint32(c)) * fnvPrime
 			continue
 		}
-		if inWord {
-			emit(i)
-			inWord, allDigits = false, true
+		if !inWord {
+			h, inWord, start = fnvOffset, true, i
 		}
-		switch c {
-		case '{', '}', ';', '(', ')', '=', '<', '>', '[', ']':
-			st.codeChars++
-		case '?':
-			st.questions++
-		case '\n':
-			st.lines++
-		case ',':
-			st.commas++
-		case '`':
-			if i+2 < len(s) && s[i+1] == '`' && s[i+2] == '`' {
-				st.fences++
-				i += 2
-			}
-		case '.', '!':
-			// A sentence end breaks a bigram chain.
-			st.hasPrev = false
-		}
-	}
-	if inWord {
-		emit(len(s))
+		h = (h ^ uint32(c)) * fnvPrime
 	}
 	st.hasPrev = false
+}
+
+// emit adds one word: its concept (if the lexicon knows its stem), its own
+// hash (all-digit words share one), and the bigram with the previous word.
+func (st *textStats) emit(w string, h uint32, allDigits bool, out *turnVector) {
+	if allDigits {
+		h = numHash
+	} else if n := len(w); n >= 2 && n <= 16 {
+		if id := lex.lookup(stemHash(w)); id != 0 {
+			out.add(conceptBucket(id))
+		}
+	}
+	out.add(h & (clfBuckets - 1))
+	if clfBigrams && st.hasPrev {
+		b := (st.prev*0x85ebca6b ^ h) * 0xc2b2ae35
+		out.add((b ^ b>>15) & (clfBuckets - 1))
+	}
+	st.prev, st.hasPrev = h, true
+	st.words++
 }
 
 // containsWord reports whether phrase (lowercase) occurs in text (lowercase) as

@@ -158,12 +158,8 @@ func groupHash(g string, seed uint64) uint64 {
 
 func fitClassifier(data []labelled, epochs int, l2 float64, seed uint64) *Classifier {
 	n := clfBuckets + sfCount
-	c := &Classifier{}
-	var g2 [2][]float32
-	for h := range c.w {
-		c.w[h] = make([]float32, n)
-		g2[h] = make([]float32, n)
-	}
+	c := &Classifier{w: make([]float32, 2*n)}
+	acc := make([]float32, 2*n)
 	// Premium is rare; weigh its positives so the head does not learn "never".
 	pos := 0
 	for _, d := range data {
@@ -187,7 +183,7 @@ func fitClassifier(data []labelled, epochs int, l2 float64, seed uint64) *Classi
 		for _, k := range order {
 			d := &data[k]
 			clear(counts)
-			for _, i := range d.v.hashes {
+			for _, i := range d.v.hashes[:d.v.n] {
 				counts[i]++
 			}
 			p0, p1 := c.scoreVector(&d.v)
@@ -196,11 +192,12 @@ func fitClassifier(data []labelled, epochs int, l2 float64, seed uint64) *Classi
 				if h == 1 && d.y[1] > 0 {
 					g *= premWeight
 				}
-				w, acc := c.w[h], g2[h]
+				w := c.w
 				step := func(i int, x float32) {
-					gi := g*x + float32(l2)*w[i]
-					acc[i] += gi * gi
-					w[i] -= lr * gi / float32(math.Sqrt(float64(acc[i])+1e-8))
+					j := 2*i + h
+					gi := g*x + float32(l2)*w[j]
+					acc[j] += gi * gi
+					w[j] -= lr * gi / float32(math.Sqrt(float64(acc[j])+1e-8))
 				}
 				for i, x := range counts {
 					step(int(i), x)
