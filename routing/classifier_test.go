@@ -1,6 +1,7 @@
 package routing_test
 
 import (
+	"bytes"
 	"os"
 	"testing"
 
@@ -76,4 +77,29 @@ func TestDefaultClassifierHeldOut(t *testing.T) {
 	// the model worse fails here.
 	require.GreaterOrEqual(t, hardKept, 0.95)
 	require.GreaterOrEqual(t, easyEco, 0.85)
+}
+
+// The embedded model is exactly what `tollgate route train` produces from the
+// train split alone (seed 14): the test split never reached it.
+func TestDefaultClassifierIsTrainedOnTrainSplitOnly(t *testing.T) {
+	t.Parallel()
+	items := routeSet(t)
+	ex, err := routing.TrainingExamples(items, "train")
+	require.NoError(t, err)
+	train := 0
+	for _, it := range items {
+		if it.Split == "train" {
+			train++
+		}
+	}
+	require.Equal(t, train, len(ex), "only train items are training examples")
+	require.Less(t, train, len(items))
+	c, rep, err := routing.TrainClassifier(routing.TrainInput{Examples: ex, Seed: 14})
+	require.NoError(t, err)
+	require.Equal(t, len(ex), rep.Examples)
+	got, err := c.MarshalBinary()
+	require.NoError(t, err)
+	want, err := os.ReadFile("classifier_default.bin")
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, got), "classifier_default.bin is stale: run tollgate route train --data testdata/routeset/routeset.jsonl.gz --out routing/classifier_default.bin")
 }
