@@ -81,8 +81,10 @@ type affinityEntry struct {
 	// model is the model of the conversation's last turn.
 	model string
 	// base is the model the conversation was on before an escalation, "" if
-	// none; streak counts the turns that wanted the escalated tier (1 = a
-	// one-off, which a clearly easy turn may step back down from).
+	// none (informational); streak counts the consecutive turns that wanted a
+	// tier above economy (1 = a one-off, which a clearly easy turn may step
+	// down from; a lighter turn resets it, so a key shared by many chats, such
+	// as a user id, cannot pin them all to the stronger model).
 	base   string
 	streak int
 }

@@ -272,26 +272,29 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 	next, hasNext := parseKey(f.ConversationNext)
 	useAffinity := p.SessionAffinity && hasNext && aff != nil
 	entry := affinityEntry{key: next}
+	if want.Rank() >= p.complexTier().Rank() {
+		entry.streak = 1
+	}
 	if prev, ok := parseKey(f.Conversation); ok && useAffinity {
 		if e, ok := aff.get(prev); ok {
 			if m, ok := cat.Lookup(e.model); ok && s.usable(p, f, m, capTier) {
 				switch {
-				case m.Tier.Rank() > want.Rank() && e.base != "" && e.streak <= 1 && f.PStandard < down:
-					// A clearly easy turn after a one-off escalation: back down.
-					if b, ok := cat.Lookup(e.base); ok && s.usable(p, f, b, capTier) && b.Tier.Rank() >= want.Rank() {
-						d.Action, d.Model, d.Tier, d.Reason = DecisionActionAllow, b, b.Tier, RouteReasonAffinityStepDown
-						d.Explanation = fmt.Sprintf("p=%.3f < step-down threshold %.3f after a one-off escalation: back to %s", f.PStandard, down, b.ID)
-						d.Fallbacks = s.fallbacks(cat, p, f, b.Tier, b.ID, p.maxFallbacks())
-						aff.put(affinityEntry{key: next, model: b.ID})
-						return d, nil
-					}
+				case m.Tier.Rank() > want.Rank() && e.streak <= 1 && f.PStandard < down:
+					// A clearly easy turn after at most one hard one: the
+					// conversation goes where the turn belongs (below).
+					reason = RouteReasonAffinityStepDown
+					why = fmt.Sprintf("p=%.3f < step-down threshold %.3f after a one-off escalation to %s", f.PStandard, down, m.ID)
 				case m.Tier.Rank() >= want.Rank():
 					d.Action, d.Model, d.Tier, d.Reason = DecisionActionAllow, m, m.Tier, RouteReasonAffinity
 					d.Explanation = fmt.Sprintf("conversation stays on %s (%s)", m.ID, why)
 					d.Fallbacks = s.fallbacks(cat, p, f, m.Tier, m.ID, p.maxFallbacks())
 					e.key = next
-					if e.base != "" && m.Tier.Rank() == want.Rank() {
+					if m.Tier.Rank() == want.Rank() {
 						e.streak++
+					} else {
+						// A lighter turn ends the run of hard ones: the next
+						// clearly easy turn may step down.
+						e.streak = 0
 					}
 					aff.put(e)
 					return d, nil
@@ -306,7 +309,7 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 	if err == nil && useAffinity {
 		entry.model = d.Model.ID
 		if entry.base == d.Model.ID {
-			entry.base, entry.streak = "", 0
+			entry.base = ""
 		}
 		aff.put(entry)
 	}

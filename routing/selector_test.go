@@ -199,12 +199,12 @@ func TestSelectorSessionAffinity(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "gpt-4o", d.Model.ID)
 
-	// A simple follow-up in the same conversation stays on gpt-4o.
-	follow := chatReq(t, "auto", "Analyze step by step why the build fails.", "It is the linker.", "thanks!")
+	// A hard follow-up in the same conversation stays on gpt-4o.
+	follow := chatReq(t, "auto", "Analyze step by step why the build fails.", "It is the linker.", "Then refactor the build script so it links statically, and explain each change.")
 	d, err = s.Select(t.Context(), routing.SelectInput{TenantID: "t1", Request: follow, Policy: p})
 	require.NoError(t, err)
 	require.Equal(t, "gpt-4o", d.Model.ID)
-	require.Equal(t, routing.RouteReasonAffinity, d.Reason)
+	require.Equal(t, routing.RouteReasonAffinity, d.Reason, d.Header())
 
 	// Another tenant with the same text has no affinity.
 	d, err = s.Select(t.Context(), routing.SelectInput{TenantID: "t2", Request: follow, Policy: p})
