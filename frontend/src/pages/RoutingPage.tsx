@@ -114,7 +114,7 @@ export default function RoutingPage() {
         title="Routing"
         description={
           <>
-            How Tollgate picks a model: requests for <code>model: "auto"</code> go to a tier by rules and prompt complexity; each tier tries its models in order. Caps and the budget ladder
+            How Tollgate picks a model: requests for <code>model: "auto"</code> go to a tier by rules and the classifier's probability for the last turn; each tier tries its models in order. Caps and the budget ladder
             apply to every request.
           </>
         }
@@ -225,7 +225,7 @@ export default function RoutingPage() {
                   )
                 }
               >
-                {rules.length === 0 && <p className="muted">No rules: the complexity score alone picks the tier.</p>}
+                {rules.length === 0 && <p className="muted">No rules: the classifier's probability alone picks the tier. Keywords match whole words.</p>}
                 {rules.map((r, i) => (
                   <RuleEditor
                     key={i}
