@@ -5,7 +5,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
 GO_TEST_FLAGS ?= -count=1 -timeout 15m
 
-.PHONY: run build console binary test test-go test-console e2e bench vet fmt-check lint clean
+.PHONY: run build console binary test test-go test-console e2e bench bench-routing vet fmt-check lint clean
 
 ## run: build the console and the binary, then serve in self-host mode on :8080
 run: build
@@ -41,6 +41,14 @@ e2e:
 ## bench: Go benchmarks and the loopback load run
 bench:
 	./scripts/test-services.sh ./scripts/bench.sh
+
+## bench-routing: the labelled routing set's held-out split sent live through
+## tollgate serve (loopback upstream reporting true usage); prints savings vs the
+## reference mix, easy/hard/premium shares, the confusion matrix, the split
+## between routing and caching savings, and replay-vs-live disagreements
+bench-routing:
+	TOLLGATE_BENCH_ROUTING=1 go test -count=1 -run 'TestBenchRouting$$' -v ./cmd/tollgate/ | grep -v '^=== '
+	go test -count=1 -run XXX -bench BenchmarkClassifierScore4k -cpu 1 ./routing/
 
 lint: vet fmt-check
 

@@ -45,6 +45,45 @@ func (a *routingAPI) register(r adminRoutes) {
 	t.GET("/routing", id.Authorize(access.ResourceRouting, access.ActionRead), h(a.getRouting))
 	t.PUT("/routing", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.putRouting))
 	t.POST("/routing/simulate", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(a.simulateRouting))
+	t.GET("/routing/feedback", id.Authorize(access.ResourceRouting, access.ActionRead), h(a.routingFeedback))
+}
+
+type feedbackListDTO struct {
+	Data []gateway.FeedbackRecord `json:"data"`
+	// Calibration suggests the standard threshold the feedback supports.
+	Calibration routing.Calibration `json:"calibration"`
+}
+
+// routingFeedback: GET /api/v1/tenants/{tenant}/routing/feedback?limit=, the
+// newest feedback (POST /v1/feedback) with each request's model and
+// probability, and the threshold calibration from the last 1,000 ratings.
+func (a *routingAPI) routingFeedback(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
+	if err != nil {
+		return err
+	}
+	limit, err := queryLimit(c)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	ctx := c.Request.Context()
+	list, err := gateway.ListFeedback(ctx, hd, limit)
+	if err != nil {
+		return err
+	}
+	pol, _, err := gateway.LoadPolicy(ctx, hd)
+	if err != nil {
+		return err
+	}
+	cal, err := gateway.CalibrateThreshold(ctx, hd, pol, a.prices.base(), a.selector.Classifier())
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, feedbackListDTO{Data: list, Calibration: cal})
+	return nil
 }
 
 // bindStrictJSON decodes the body refusing unknown fields: a routing policy with
@@ -171,6 +210,10 @@ type simulateDTO struct {
 	ModelsBefore  map[string]int              `json:"models_before"`
 	ModelsAfter   map[string]int              `json:"models_after"`
 	Reasons       map[routing.RouteReason]int `json:"reasons"`
+	// NeedsText says which part of the policy change the ledger's recorded
+	// features cannot replay (keyword rules, another classifier), or is empty
+	// when the replay decides exactly as live would.
+	NeedsText string `json:"needs_text,omitempty"`
 }
 
 // simulateRouting: POST /api/v1/tenants/{tenant}/routing/simulate {policy}. It
@@ -217,8 +260,7 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 	}
 	records := make([]routing.Record, len(events))
 	for i, e := range events {
-		records[i] = routing.Record{RequestedModel: e.ModelRequested, UsedModel: e.ModelUsed, InputTokens: int(e.InputTokens),
-			CachedTokens: int(e.CachedTokens), OutputTokens: int(e.OutputTokens)}
+		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
 		out.ModelsBefore[e.ModelUsed]++
 	}
 	// Replay at this tenant's prices (negotiated overrides included).
@@ -241,6 +283,7 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 	out.SavingsNano, out.SavingsUSD, out.SavingsPercent = int64(savings), billing.NanoUSD(savings).USDString(), res.SavingsPercent()
 	out.TierMix, out.TierMixBefore, out.TierMixAfter = res.TierMixAfter, res.TierMixBefore, res.TierMixAfter
 	out.ModelsAfter, out.Reasons = res.ModelsAfter, res.Reasons
+	out.NeedsText = res.NeedsText()
 	c.JSON(http.StatusOK, out)
 	return nil
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"encoding/csv"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -177,6 +178,12 @@ type usageEventDTO struct {
 	// messages or embeddings; empty for requests recorded before Tollgate
 	// recorded it.
 	API string `json:"api,omitempty"`
+	// RouteFeatures are the routing decision's inputs (probabilities,
+	// structural features, token estimate, conversation keys; never content):
+	// what `tollgate route simulate` replays.
+	RouteFeatures json.RawMessage `json:"route_features,omitempty"`
+	// ConversationID is the conversation key the request was routed under.
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
 func mapUsageEvent(e ledger.Event) usageEventDTO {
@@ -184,7 +191,14 @@ func mapUsageEvent(e ledger.Event) usageEventDTO {
 		Provider: e.Provider, KeyID: e.KeyID, MemberID: e.MemberID, InputTokens: e.InputTokens, CachedTokens: e.CachedTokens,
 		CacheWriteTokens: e.CacheWriteTokens, OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(),
 		CacheSavedNano: int64(e.CacheSaved), CacheSavedUSD: e.CacheSaved.USDString(), LatencyMS: e.LatencyMS, Status: e.Status,
-		RouteReason: e.RouteReason, API: e.API}
+		RouteReason: e.RouteReason, API: e.API, RouteFeatures: rawJSON(e.RouteFeatures), ConversationID: e.ConversationID}
+}
+
+func rawJSON(s string) json.RawMessage {
+	if s == "" || !json.Valid([]byte(s)) {
+		return nil
+	}
+	return json.RawMessage(s)
 }
 
 // usageEvents: GET /api/v1/tenants/{tenant}/usage/events?cursor=&limit=, newest first.

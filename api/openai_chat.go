@@ -1,6 +1,8 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -45,7 +47,47 @@ func OpenAIRoutes(d OpenAIDeps) func(*gin.Engine) {
 		v1.POST("/responses", h(o.responses))
 		v1.POST("/messages", h(o.messages))
 		v1.POST("/messages/count_tokens", h(o.countTokens))
+		v1.POST("/feedback", h(o.feedback))
 	}
+}
+
+// HeaderConversation names the conversation a request belongs to, for session
+// affinity; it wins over prompt_cache_key, user and the history hash.
+const HeaderConversation = "x-tollgate-conversation"
+
+type feedbackBody struct {
+	RequestID      string `json:"request_id"`
+	Rating         int    `json:"rating"`
+	NeededStronger bool   `json:"needed_stronger"`
+	Comment        string `json:"comment"`
+}
+
+// feedback: POST /v1/feedback {request_id, rating 1-5 and/or needed_stronger,
+// comment}: a rating of one of the caller's tenant's requests, used by
+// route train and the per-tenant threshold calibration.
+func (o *openAI) feedback(c *gin.Context) error {
+	caller, err := o.caller(c)
+	if err != nil {
+		return err
+	}
+	raw, err := readBody(c)
+	if err != nil {
+		return err
+	}
+	var body feedbackBody
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		return &errkind.Error{Kind: errkind.Invalid, Code: CodeMalformedBody,
+			Message: `body must be JSON like {"request_id":"...","rating":1-5,"needed_stronger":true,"comment":"..."}: ` + err.Error()}
+	}
+	rec, err := o.d.Gateway.Feedback(c.Request.Context(), caller, gateway.FeedbackInput{RequestID: body.RequestID,
+		Rating: body.Rating, NeededStronger: body.NeededStronger, Comment: body.Comment})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, rec)
+	return nil
 }
 
 type openAI struct{ d OpenAIDeps }
@@ -136,6 +178,12 @@ func (o *openAI) chat(c *gin.Context) error {
 	req, err := routing.ParseChatRequest(body)
 	if err != nil {
 		return err
+	}
+	if conv := c.GetHeader(HeaderConversation); conv != "" {
+		if len(conv) > 256 {
+			return errkind.InvalidParam(HeaderConversation, "the x-tollgate-conversation header must be at most 256 bytes")
+		}
+		req.Conversation = conv
 	}
 	ctx := c.Request.Context()
 	ids := requestIDs(c)

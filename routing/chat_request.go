@@ -44,6 +44,12 @@ type ChatRequest struct {
 	ToolChoice json.RawMessage
 	// User is the client's end-user id ("user" field), used for session affinity.
 	User string
+	// PromptCacheKey is the client's prompt_cache_key: the strongest conversation
+	// key for session affinity.
+	PromptCacheKey string
+	// Conversation is the x-tollgate-conversation header (set by the api layer),
+	// the conversation key a client gives explicitly; it wins over the others.
+	Conversation string
 	// ResponseFormat is response_format.type ("json_object", "json_schema"), or "".
 	ResponseFormat string
 	// Temperature, TopP and Stop are kept raw for providers that translate them.
@@ -153,6 +159,8 @@ type chatWire struct {
 	TopP        json.RawMessage `json:"top_p"`
 	Stop        json.RawMessage `json:"stop"`
 	N           *int            `json:"n"`
+	// PromptCacheKey is OpenAI's prompt_cache_key.
+	PromptCacheKey string `json:"prompt_cache_key"`
 }
 
 // MaxChoices is the most choices (n) one chat request may ask for, OpenAI's limit.
@@ -195,17 +203,18 @@ func parseCheckedChat(raw []byte) (*ChatRequest, error) {
 		problems = append(problems, errkind.InvalidParam("messages", "messages must not be empty"))
 	}
 	r := &ChatRequest{
-		Raw:         raw,
-		Model:       w.Model,
-		Stream:      w.Stream,
-		Tools:       w.Tools,
-		ToolChoice:  w.ToolChoice,
-		User:        w.User,
-		Temperature: w.Temperature,
-		TopP:        w.TopP,
-		Stop:        w.Stop,
-		Messages:    make([]Message, len(w.Messages)),
-		N:           1,
+		Raw:            raw,
+		Model:          w.Model,
+		Stream:         w.Stream,
+		Tools:          w.Tools,
+		ToolChoice:     w.ToolChoice,
+		User:           w.User,
+		PromptCacheKey: w.PromptCacheKey,
+		Temperature:    w.Temperature,
+		TopP:           w.TopP,
+		Stop:           w.Stop,
+		Messages:       make([]Message, len(w.Messages)),
+		N:              1,
 	}
 	if w.StreamOptions != nil {
 		r.IncludeUsage = w.StreamOptions.IncludeUsage

@@ -14,7 +14,7 @@ import (
 
 // chatKeys are the top-level members the fast parser reads, in chatWire order.
 var chatKeys = [...]string{"model", "messages", "max_tokens", "max_completion_tokens", "stream", "stream_options",
-	"tools", "tool_choice", "user", "response_format", "temperature", "top_p", "stop", "n"}
+	"tools", "tool_choice", "user", "response_format", "temperature", "top_p", "stop", "n", "prompt_cache_key"}
 
 var messageKeys = [...]string{"role", "content", "name", "tool_call_id", "tool_calls"}
 
@@ -71,6 +71,9 @@ func parseChatFast(raw []byte) (chatWire, error) {
 	w.Temperature, w.TopP, w.Stop = val(10), val(11), val(12)
 	if w.N, err = decodeCount("n", val(13)); err != nil {
 		return w, err
+	}
+	if w.PromptCacheKey, ok = decodeString(val(14)); !ok {
+		return w, errkind.InvalidParam("prompt_cache_key", "prompt_cache_key must be a string")
 	}
 	return w, nil
 }

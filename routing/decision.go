@@ -12,14 +12,22 @@ type RouteReason string
 const (
 	// RouteReasonExplicit: the client named the model and the policy allows it.
 	RouteReasonExplicit RouteReason = "explicit"
-	// RouteReasonAutoEconomy: "auto" and the prompt looked simple.
+	// RouteReasonAutoEconomy: "auto" and the classifier's probability was below
+	// the standard threshold.
 	RouteReasonAutoEconomy RouteReason = "auto_economy"
-	// RouteReasonAutoComplex: "auto" and the prompt looked complex.
+	// RouteReasonAutoComplex: "auto" and the probability reached the standard
+	// threshold.
 	RouteReasonAutoComplex RouteReason = "auto_complex"
+	// RouteReasonAutoPremium: "auto", the policy allows premium, and the
+	// premium probability reached the premium threshold.
+	RouteReasonAutoPremium RouteReason = "auto_premium"
 	// RouteReasonRule: "auto" and a policy rule picked the tier.
 	RouteReasonRule RouteReason = "rule"
-	// RouteReasonAffinity: the conversation stays on the model it started with.
+	// RouteReasonAffinity: the conversation stays on the model it is on.
 	RouteReasonAffinity RouteReason = "affinity"
+	// RouteReasonAffinityStepDown: a clearly easy turn after a one-off
+	// escalation takes the conversation back to the model it was on before.
+	RouteReasonAffinityStepDown RouteReason = "affinity_step_down"
 	// RouteReasonBudgetPace: spend runs ahead of the period, one tier down.
 	RouteReasonBudgetPace RouteReason = "budget_pace"
 	// RouteReasonBudgetLadder: a budget ladder step caps the tier.
@@ -86,9 +94,9 @@ type Decision struct {
 	Reason RouteReason
 	// Explanation is a short human-readable sentence for logs and the console.
 	Explanation string
-	// Complexity and Features are the classifier's view (zero for explicit requests).
-	Complexity Complexity
-	Features   Features
+	// Features are the classifier's view: the probabilities and structural
+	// inputs, stored in the ledger so replays decide as live did.
+	Features Features
 }
 
 // Header is the x-tollgate-route-reason value: "<reason>; <explanation>",

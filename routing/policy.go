@@ -18,9 +18,23 @@ type Policy struct {
 	SimpleTier Tier `json:"simple_tier,omitempty"`
 	// ComplexTier serves prompts classified complex; "" means standard.
 	ComplexTier Tier `json:"complex_tier,omitempty"`
-	// ComplexScore is the classifier score at or above which a prompt is complex;
-	// 0 means 3.
-	ComplexScore int `json:"complex_score,omitempty"`
+	// Classifier names the tenant's own routing model (installed with
+	// `tollgate route install`); "" uses the built-in one.
+	Classifier string `json:"classifier,omitempty"`
+	// StandardThreshold is the classifier probability at or above which an
+	// "auto" turn goes to ComplexTier; 0 means the model's own (trained) value.
+	StandardThreshold float64 `json:"standard_threshold,omitempty"`
+	// AutoPremium lets "auto" pick a premium model for turns whose premium
+	// probability reaches PremiumThreshold; off by default, so premium spend
+	// only happens where the policy allows it.
+	AutoPremium bool `json:"auto_premium,omitempty"`
+	// PremiumThreshold is the premium probability at or above which an "auto"
+	// turn goes premium (with AutoPremium); 0 means the model's own value.
+	PremiumThreshold float64 `json:"premium_threshold,omitempty"`
+	// StepDownThreshold: with SessionAffinity, a conversation escalated for one
+	// turn steps back down when a later turn's probability is below this
+	// ("clearly easy"); 0 means half the standard threshold, negative never.
+	StepDownThreshold float64 `json:"step_down_threshold,omitempty"`
 	// Rules are checked in order for model "auto"; the first match sets the tier.
 	Rules []Rule `json:"rules,omitempty"`
 	// MaxTier caps every selection, explicit requests included; "" means premium.
@@ -58,13 +72,25 @@ type Policy struct {
 	// request spans (gen_ai.input.messages, gen_ai.output.messages) when tracing
 	// is on. Default false: spans carry models, usage and cost, never content.
 	TraceContent bool `json:"trace_content,omitempty"`
+
+	// model is the classifier Classifier names, attached by the policy store.
+	model *Classifier
+}
+
+// WithModel returns the policy with the tenant's classifier attached (the one
+// its Classifier field names).
+func (p Policy) WithModel(c *Classifier) Policy {
+	p.model = c
+	return p
 }
 
 // Rule routes matching "auto" requests to a tier. All set conditions must hold.
 type Rule struct {
 	// Name appears in the route explanation.
 	Name string `json:"name"`
-	// Keywords match when any occurs (case-insensitive) in the last user message.
+	// Keywords match when any occurs as whole words (case-insensitive) in the
+	// turn: "prove" matches "prove it", never "improve" or "approved". Rules
+	// with keywords need a unique Name (replays match them by name).
 	Keywords []string `json:"keywords,omitempty"`
 	// MinPromptTokens matches prompts at least this large; 0 ignores size.
 	MinPromptTokens int `json:"min_prompt_tokens,omitempty"`
@@ -87,14 +113,16 @@ type LadderStep struct {
 }
 
 // DefaultPolicy is the policy of a tenant that configured none: mini-class
-// models for simple prompts, gpt-4o-class for complex ones, premium only when
-// asked by name, and a ladder that steps down at 80% and 95% of the budget.
+// models for turns the classifier finds easy, gpt-4o-class for the others,
+// premium only when asked by name (AutoPremium off), and a ladder that steps
+// down at 80% and 95% of the budget.
 func DefaultPolicy() Policy {
 	return Policy{
 		Tiers: map[Tier][]string{
 			TierEconomy:  {"gpt-4o-mini", "gemini-2.0-flash", "claude-haiku-4-5", "sim-small"},
 			TierStandard: {"gpt-4o", "claude-sonnet-4", "gemini-2.5-pro", "sim-large"},
-			TierPremium:  {"claude-opus-4-1", "o3", "grok-4"},
+			// Cheapest adequate premium model first.
+			TierPremium: {"o3", "grok-4", "claude-opus-4-1"},
 		},
 		Ladder: []LadderStep{
 			{AtPercent: 80, MaxTier: TierStandard},
@@ -127,10 +155,28 @@ func (p Policy) Validate() error {
 			problems = append(problems, fmt.Errorf("%s: unknown tier %q", f.name, f.t))
 		}
 	}
-	if p.ComplexScore < 0 {
-		problems = append(problems, errors.New("complex_score: must not be negative"))
+	for _, t := range []struct {
+		name string
+		v    float64
+	}{{"standard_threshold", p.StandardThreshold}, {"premium_threshold", p.PremiumThreshold}} {
+		if t.v < 0 || t.v >= 1 {
+			problems = append(problems, fmt.Errorf("%s: must be a probability from 0 (the model's default) to below 1", t.name))
+		}
 	}
+	if p.StepDownThreshold >= 1 {
+		problems = append(problems, errors.New("step_down_threshold: must be below 1 (negative disables stepping down)"))
+	}
+	if len(p.Classifier) > 64 {
+		problems = append(problems, errors.New("classifier: name is longer than 64 characters"))
+	}
+	names := map[string]bool{}
 	for i, r := range p.Rules {
+		if len(r.Keywords) > 0 {
+			if r.Name == "" || names[r.Name] {
+				problems = append(problems, fmt.Errorf("rules[%d].name: a keyword rule needs a unique name", i))
+			}
+			names[r.Name] = true
+		}
 		if !r.Tier.Valid() {
 			problems = append(problems, fmt.Errorf("rules[%d].tier: unknown tier %q", i, r.Tier))
 		}
@@ -188,11 +234,30 @@ func (p Policy) simpleTier() Tier  { return orTier(p.SimpleTier, TierEconomy) }
 func (p Policy) complexTier() Tier { return orTier(p.ComplexTier, TierStandard) }
 func (p Policy) maxTier() Tier     { return orTier(p.MaxTier, TierPremium) }
 
-func (p Policy) complexScore() int {
-	if p.ComplexScore == 0 {
-		return 3
+// thresholds returns the standard, premium and step-down thresholds for a
+// turn scored by a model whose own defaults f records.
+func (p Policy) thresholds(f Features) (std, prem, down float64) {
+	std, prem = p.StandardThreshold, p.PremiumThreshold
+	if std == 0 {
+		std = f.ModelStandard
 	}
-	return p.ComplexScore
+	if prem == 0 {
+		prem = f.ModelPremium
+	}
+	// Features recorded without a model (old ledger rows) read as 0.5.
+	if std == 0 {
+		std = 0.5
+	}
+	if prem == 0 {
+		prem = 0.5
+	}
+	switch {
+	case p.StepDownThreshold == 0:
+		down = std / 2
+	case p.StepDownThreshold > 0:
+		down = p.StepDownThreshold
+	}
+	return std, prem, down
 }
 
 func (p Policy) maxFallbacks() int {

@@ -6,48 +6,94 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sort"
+	"strings"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
-// Record is one line of a recorded request log, as replayed by Simulate.
+// Record is one request of a recorded log, as replayed by Simulate. It reads
+// both a JSON line of its own shape and a row of GET usage/events (model,
+// route_features, created_at), so a usage export replays as it is.
 type Record struct {
 	// RequestedModel is what the client asked for ("auto" or a name).
 	RequestedModel string `json:"model_requested"`
 	// UsedModel is the model that answered; it prices the "before" cost.
+	// Model is the same field as usage/events names it.
 	UsedModel string `json:"model_used"`
+	Model     string `json:"model,omitempty"`
 	// InputTokens, CachedTokens and OutputTokens are the recorded usage.
 	InputTokens  int `json:"input_tokens"`
 	CachedTokens int `json:"cached_tokens,omitempty"`
 	OutputTokens int `json:"output_tokens"`
-	// Features describe the prompt when Messages were not recorded.
-	Features *Features `json:"features,omitempty"`
-	// Messages are the recorded chat messages (OpenAI shape), optional.
+	// CreatedAt orders the replay (conversations replay turn by turn).
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	// RouteReason is the live decision's reason, for comparison.
+	RouteReason string `json:"route_reason,omitempty"`
+	// Features are the live classifier inputs (route_features in the ledger);
+	// they replace the messages, which the ledger does not keep.
+	Features      *Features `json:"features,omitempty"`
+	RouteFeatures *Features `json:"route_features,omitempty"`
+	// Messages are the recorded chat messages (OpenAI shape), optional: with
+	// them the replay classifies the text again (new keyword rules, another
+	// classifier).
 	Messages json.RawMessage `json:"messages,omitempty"`
 }
 
-// ReadRecords reads a JSON-lines request log; blank lines are skipped. Errors
-// name the line and wrap errkind.Invalid.
+// RecordOf builds a record from a ledger row; features is its route_features
+// JSON (empty for rows recorded before features were).
+func RecordOf(requested, used string, in, cached, out int64, at time.Time, reason, features string) Record {
+	r := Record{RequestedModel: requested, UsedModel: used, InputTokens: int(in), CachedTokens: int(cached), OutputTokens: int(out),
+		CreatedAt: at, RouteReason: reason}
+	if features != "" {
+		var f Features
+		if json.Unmarshal([]byte(features), &f) == nil {
+			r.Features = &f
+		}
+	}
+	return r
+}
+
+func (r *Record) normalize() {
+	if r.UsedModel == "" {
+		r.UsedModel = r.Model
+	}
+	if r.Features == nil {
+		r.Features = r.RouteFeatures
+	}
+}
+
+// ReadRecords reads a request log: JSON lines of records, or pages of GET
+// usage/events ({"data":[...]}, one or more, as the API returns them). Blank
+// lines are skipped. Errors name the line and wrap errkind.Invalid.
 func ReadRecords(r io.Reader) ([]Record, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	br := bufio.NewReader(r)
+	dec := json.NewDecoder(br)
 	var out []Record
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
-		if len(b) == 0 {
+	for n := 1; ; n++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, errkind.Wrap(errkind.Invalid, err, "request log line %d is not valid JSON", n)
+		}
+		var page struct {
+			Data *[]Record `json:"data"`
+		}
+		if json.Unmarshal(raw, &page) == nil && page.Data != nil {
+			out = append(out, *page.Data...)
 			continue
 		}
 		var rec Record
-		if err := json.Unmarshal(b, &rec); err != nil {
-			return nil, errkind.Wrap(errkind.Invalid, err, "request log line %d is not a valid record", line)
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			return nil, errkind.Wrap(errkind.Invalid, err, "request log line %d is not a valid record", n)
 		}
 		out = append(out, rec)
 	}
-	if err := sc.Err(); err != nil {
-		return nil, err
+	for i := range out {
+		out[i].normalize()
 	}
 	return out, nil
 }
@@ -60,6 +106,10 @@ type SimulateOptions struct {
 	// Catalog prices and routes the replay, e.g. a tenant's catalog with its
 	// negotiated prices; nil uses the selector's.
 	Catalog *Catalog
+	// Classifier scores records that carry messages; nil uses the selector's.
+	Classifier *Classifier
+	// TenantID scopes conversation keys of records that carry messages.
+	TenantID string
 }
 
 // Result summarises a replay. Costs assume the new model would have used the
@@ -80,6 +130,14 @@ type Result struct {
 	ModelsAfter map[string]int `json:"models_after"`
 	// Reasons counts decisions per route reason.
 	Reasons map[RouteReason]int `json:"reasons"`
+	// KeywordRulesFromLive, ClassifierChanged and NoFeatures count records
+	// the ledger's features could not fully decide (see NeedsText).
+	KeywordRulesFromLive int `json:"keyword_rules_from_live,omitempty"`
+	ClassifierChanged    int `json:"classifier_changed,omitempty"`
+	NoFeatures           int `json:"no_features,omitempty"`
+	// Decisions are the replayed decisions in the records' order (zero for
+	// skipped records).
+	Decisions []Decision `json:"-"`
 }
 
 // SavingsPercent is the cost reduction in whole percent (negative if dearer).
@@ -91,19 +149,33 @@ func (r Result) SavingsPercent() int64 {
 }
 
 // Simulate runs a recorded log through policy with the selector's catalog and
-// availability, without budget pressure or session affinity, and prices both
-// the recorded and the simulated choice.
+// availability, in the order the requests were made (oldest first), without
+// budget pressure. Records with features decide exactly as live did: the same
+// probabilities, keyword matches and conversation keys (session affinity
+// replays turn by turn). Records with messages are classified again.
 func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record, opts SimulateOptions) (Result, error) {
 	if err := policy.Validate(); err != nil {
 		return Result{}, err
 	}
 	res := Result{TierMixBefore: map[Tier]int{}, TierMixAfter: map[Tier]int{}, ModelsAfter: map[string]int{}, Reasons: map[RouteReason]int{}}
-	policy.SessionAffinity = false
 	cat := s.catalog
 	if opts.Catalog != nil {
 		cat = opts.Catalog
 	}
-	for i, rec := range records {
+	order := make([]int, len(records))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return records[order[a]].CreatedAt.Before(records[order[b]].CreatedAt) })
+	aff := newAffinityCache(100_000)
+	hasKeywords := false
+	for _, r := range policy.Rules {
+		hasKeywords = hasKeywords || len(r.Keywords) > 0
+	}
+	res.Decisions = make([]Decision, len(records))
+	for _, i := range order {
+		rec := records[i]
+		rec.normalize()
 		res.Requests++
 		used, ok := cat.Lookup(rec.UsedModel)
 		if !ok {
@@ -114,11 +186,32 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 		if err != nil {
 			return Result{}, fmt.Errorf("record %d: %w", i+1, err)
 		}
-		d, err := s.selectFeatures(ctx, policy, req, rec, cat)
+		var f Features
+		switch {
+		case len(req.Messages) > 0:
+			f = s.features(SelectInput{TenantID: opts.TenantID, Request: req, Policy: policy, Classifier: opts.Classifier})
+		case rec.Features != nil:
+			f = *rec.Features
+			if f.PromptTokens == 0 {
+				f.PromptTokens = rec.InputTokens
+			}
+			req.PromptTokens = f.PromptTokens
+			if hasKeywords {
+				res.KeywordRulesFromLive++
+			}
+			if policy.Classifier != f.Classifier && !(policy.Classifier == "" && f.Classifier == "builtin") {
+				res.ClassifierChanged++
+			}
+		default:
+			res.NoFeatures++
+			f = Features{PromptTokens: rec.InputTokens}
+		}
+		d, err := s.decide(SelectInput{Request: req, Policy: policy, Catalog: cat}, f, aff)
 		if err != nil || d.Action == DecisionActionRefuse {
 			res.Skipped++
 			continue
 		}
+		res.Decisions[i] = d
 		res.CostBefore += used.Cost(rec.InputTokens, rec.CachedTokens, rec.OutputTokens)
 		res.CostAfter += d.Model.Cost(rec.InputTokens, rec.CachedTokens, rec.OutputTokens)
 		res.TierMixBefore[used.Tier]++
@@ -127,6 +220,22 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 		res.Reasons[d.Reason]++
 	}
 	return res, nil
+}
+
+// NeedsText says why a replay could not fully decide from the ledger's
+// features, or "" when it could.
+func (r Result) NeedsText() string {
+	var why []string
+	if r.KeywordRulesFromLive > 0 {
+		why = append(why, fmt.Sprintf("%d requests matched keyword rules as recorded live (by rule name); new or changed keywords need the prompt text, which the ledger does not keep", r.KeywordRulesFromLive))
+	}
+	if r.ClassifierChanged > 0 {
+		why = append(why, fmt.Sprintf("%d requests were scored by another classifier live; comparing classifiers needs the prompt text", r.ClassifierChanged))
+	}
+	if r.NoFeatures > 0 {
+		why = append(why, fmt.Sprintf("%d requests have no recorded features (logged before feature recording) and replay as easy", r.NoFeatures))
+	}
+	return strings.Join(why, "; ")
 }
 
 func recordRequest(rec Record, forceAuto bool) (*ChatRequest, error) {
@@ -149,35 +258,4 @@ func recordRequest(rec Record, forceAuto bool) (*ChatRequest, error) {
 		}
 	}
 	return req, nil
-}
-
-// selectFeatures selects for a replayed record: recorded Features stand in for
-// the messages when the log has none.
-func (s *Selector) selectFeatures(ctx context.Context, p Policy, req *ChatRequest, rec Record, cat *Catalog) (Decision, error) {
-	if rec.Features == nil || len(req.Messages) > 0 {
-		return s.Select(ctx, SelectInput{Request: req, Policy: p, Catalog: cat})
-	}
-	// Synthesise a request with the recorded features' shape.
-	f := *rec.Features
-	if f.PromptTokens == 0 {
-		f.PromptTokens = rec.InputTokens
-	}
-	req.PromptTokens = f.PromptTokens
-	text := ""
-	for range f.CodeBlocks {
-		text += "```\n```\n"
-	}
-	for i := 0; i < f.ReasoningCues && i < len(reasoningCues); i++ {
-		text += reasoningCues[i] + " "
-	}
-	for range max(f.Turns, 1) {
-		req.Messages = append(req.Messages, Message{Role: "user", Text: text, HasImage: f.Images})
-	}
-	if f.Tools {
-		req.Tools = json.RawMessage(`[{"type":"function"}]`)
-	}
-	if f.WantsJSON {
-		req.ResponseFormat = "json_object"
-	}
-	return s.Select(ctx, SelectInput{Request: req, Policy: p, Catalog: cat})
 }

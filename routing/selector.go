@@ -22,16 +22,20 @@ type SelectorConfig struct {
 	AffinitySize int
 	// Now is the clock of prompt-cache warmth (warm_cache.go); nil means time.Now.
 	Now func() time.Time
+	// Classifier scores turns for tenants without a model of their own; nil
+	// means DefaultClassifier (the one embedded in the binary).
+	Classifier *Classifier
 }
 
 // Selector turns a parsed request and a policy into a Decision. It is safe for
 // concurrent use and does no I/O.
 type Selector struct {
-	catalog   *Catalog
-	available func(Model) bool
-	affinity  *affinityCache
-	warm      *warmCache
-	logger    *slog.Logger
+	catalog    *Catalog
+	classifier *Classifier
+	available  func(Model) bool
+	affinity   *affinityCache
+	warm       *warmCache
+	logger     *slog.Logger
 }
 
 // NewSelector builds a Selector.
@@ -50,9 +54,19 @@ func NewSelector(cfg SelectorConfig, logger *slog.Logger) (*Selector, error) {
 	if avail == nil {
 		avail = func(Model) bool { return true }
 	}
-	return &Selector{catalog: cfg.Catalog, available: avail, affinity: newAffinityCache(size), warm: newWarmCache(size, cfg.Now),
+	clf := cfg.Classifier
+	if clf == nil {
+		var err error
+		if clf, err = DefaultClassifier(); err != nil {
+			return nil, err
+		}
+	}
+	return &Selector{catalog: cfg.Catalog, classifier: clf, available: avail, affinity: newAffinityCache(size), warm: newWarmCache(size, cfg.Now),
 		logger: logger.With("component", "routing.selector")}, nil
 }
+
+// Classifier returns the selector's default (built-in) classifier.
+func (s *Selector) Classifier() *Classifier { return s.classifier }
 
 // SelectInput is one selection.
 type SelectInput struct {
@@ -69,6 +83,9 @@ type SelectInput struct {
 	Budgets []BudgetPace
 	// Catalog is the tenant's catalog (with overrides); nil uses the selector's.
 	Catalog *Catalog
+	// Classifier is the tenant's own model (the policy's "classifier"); nil
+	// uses the selector's.
+	Classifier *Classifier
 }
 
 // Validate reports missing inputs, wrapping errkind.Invalid.
@@ -147,13 +164,43 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 	if in.Request == nil {
 		return Decision{}, errkind.New(errkind.Invalid, "selection needs a request")
 	}
+	return s.decide(in, s.features(in), s.affinity)
+}
+
+// features reads everything selection needs from the request: structure,
+// the classifier's probabilities, keyword rule matches, conversation keys.
+func (s *Selector) features(in SelectInput) Features {
+	req := in.Request
+	f := ExtractFeatures(req, req.PromptTokens)
+	clf := in.Classifier
+	if clf == nil {
+		clf = in.Policy.model
+	}
+	if clf == nil {
+		clf = s.classifier
+	}
+	f.PStandard, f.PPremium = clf.Score(req)
+	f.Classifier, f.ModelStandard, f.ModelPremium = clf.Name, clf.StandardThreshold, clf.PremiumThreshold
+	f.matchKeywords(in.Policy.Rules)
+	if in.TenantID != "" {
+		lookup, next, ok := conversationKeys(in.TenantID, req)
+		if ok {
+			f.Conversation = keyString(lookup)
+		}
+		f.ConversationNext = keyString(next)
+	}
+	return f
+}
+
+// decide is selection from features alone: live requests and replays of the
+// ledger both come through here, so they decide alike.
+func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decision, error) {
 	cat := in.Catalog
 	if cat == nil {
 		cat = s.catalog
 	}
 	req, p := in.Request, in.Policy
-	d := Decision{Requested: req.Model}
-	f := ExtractFeatures(req, req.PromptTokens)
+	d := Decision{Requested: req.Model, Features: f}
 	capTier := p.maxTier()
 	budgets := append([]BudgetPace{in.Budget}, in.Budgets...)
 
@@ -167,7 +214,6 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 		case !s.available(m):
 			return Decision{}, ErrModelUnavailable(m)
 		}
-		d.Features = f
 		want, reason, why := m.Tier, RouteReasonExplicit, "model requested by name"
 		switch {
 		case m.Tier == TierPremium && (capTier.Rank() < TierPremium.Rank() || !p.premiumAllowed(m.ID)):
@@ -195,15 +241,25 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 		return s.pickInTier(cat, p, f, d, want, capTier, DecisionActionDowngrade, reason, why)
 	}
 
-	d.Features = f
-	d.Complexity = f.Classify(p.complexScore())
-	want, reason, why := p.simpleTier(), RouteReasonAutoEconomy, fmt.Sprintf("simple prompt (score %d, %d tokens)", f.Score(), f.PromptTokens)
-	if d.Complexity == ComplexityComplex {
-		want, reason, why = p.complexTier(), RouteReasonAutoComplex, fmt.Sprintf("complex prompt (score %d, %d tokens)", f.Score(), f.PromptTokens)
+	std, prem, down := p.thresholds(f)
+	clf := f.Classifier
+	if clf == "" {
+		clf = "builtin"
+	}
+	want, reason := p.simpleTier(), RouteReasonAutoEconomy
+	why := fmt.Sprintf("p=%.3f < standard threshold %.3f (%s classifier)", f.PStandard, std, clf)
+	if f.PStandard >= std {
+		want, reason = p.complexTier(), RouteReasonAutoComplex
+		why = fmt.Sprintf("p=%.3f >= standard threshold %.3f (%s classifier)", f.PStandard, std, clf)
+		if p.AutoPremium && f.PPremium >= prem {
+			want, reason = TierPremium, RouteReasonAutoPremium
+			why = fmt.Sprintf("p=%.3f >= standard threshold %.3f and p_premium=%.3f >= premium threshold %.3f (%s classifier)",
+				f.PStandard, std, f.PPremium, prem, clf)
+		}
 	}
 	for _, r := range p.Rules {
 		if r.matches(f) {
-			want, reason, why = r.Tier, RouteReasonRule, fmt.Sprintf("rule %q", r.Name)
+			want, reason, why = r.Tier, RouteReasonRule, fmt.Sprintf("rule %q (p=%.3f)", r.Name, f.PStandard)
 			break
 		}
 	}
@@ -217,21 +273,39 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 		}
 	}
 
-	var key AffinityKey
-	useAffinity := p.SessionAffinity && in.TenantID != ""
-	if useAffinity {
-		var ok bool
-		key, ok = s.affinity.key(in.TenantID, req)
-		useAffinity = ok
+	next, hasNext := parseKey(f.ConversationNext)
+	useAffinity := p.SessionAffinity && hasNext && aff != nil
+	entry := affinityEntry{key: next}
+	if want.Rank() >= p.complexTier().Rank() {
+		entry.streak = 1
 	}
-	if useAffinity {
-		if id, ok := s.affinity.get(key); ok {
-			if m, ok := cat.Lookup(id); ok && s.available(m) && f.servedBy(m) &&
-				m.Tier.Rank() >= want.Rank() && m.Tier.Rank() <= capTier.Rank() && p.premiumOK(m) {
-				d.Action, d.Model, d.Tier, d.Reason = DecisionActionAllow, m, m.Tier, RouteReasonAffinity
-				d.Explanation = "conversation stays on " + m.ID
-				d.Fallbacks = s.fallbacks(cat, p, f, m.Tier, m.ID, p.maxFallbacks())
-				return d, nil
+	if prev, ok := parseKey(f.Conversation); ok && useAffinity {
+		if e, ok := aff.get(prev); ok {
+			if m, ok := cat.Lookup(e.model); ok && s.usable(p, f, m, capTier) {
+				switch {
+				case m.Tier.Rank() > want.Rank() && e.streak <= 1 && f.PStandard < down:
+					// A clearly easy turn after at most one hard one: the
+					// conversation goes where the turn belongs (below).
+					reason = RouteReasonAffinityStepDown
+					why = fmt.Sprintf("p=%.3f < step-down threshold %.3f after a one-off escalation to %s", f.PStandard, down, m.ID)
+				case m.Tier.Rank() >= want.Rank():
+					d.Action, d.Model, d.Tier, d.Reason = DecisionActionAllow, m, m.Tier, RouteReasonAffinity
+					d.Explanation = fmt.Sprintf("conversation stays on %s (%s)", m.ID, why)
+					d.Fallbacks = s.fallbacks(cat, p, f, m.Tier, m.ID, p.maxFallbacks())
+					e.key = next
+					if m.Tier.Rank() == want.Rank() {
+						e.streak++
+					} else {
+						// A lighter turn ends the run of hard ones: the next
+						// clearly easy turn may step down.
+						e.streak = 0
+					}
+					aff.put(e)
+					return d, nil
+				default:
+					// Escalation: remember where the conversation was.
+					entry.base, entry.streak = m.ID, 1
+				}
 			}
 		}
 	}
@@ -240,9 +314,18 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 		d = s.withWarmCache(cat, p, f, in, d)
 	}
 	if err == nil && useAffinity {
-		s.affinity.put(key, d.Model.ID)
+		entry.model = d.Model.ID
+		if entry.base == d.Model.ID {
+			entry.base = ""
+		}
+		aff.put(entry)
 	}
 	return d, err
+}
+
+// usable reports whether an affinity model may serve this turn.
+func (s *Selector) usable(p Policy, f Features, m Model, capTier Tier) bool {
+	return s.available(m) && f.servedBy(m) && m.Tier.Rank() <= capTier.Rank() && p.premiumOK(m)
 }
 
 func (p Policy) premiumOK(m Model) bool {
@@ -264,7 +347,7 @@ func (s *Selector) pickInTier(cat *Catalog, p Policy, f Features, d Decision, wa
 	for i, t := range order {
 		for _, id := range p.Tiers[t] {
 			m, ok := cat.Lookup(id)
-			if !ok || !s.available(m) || !f.servedBy(m) {
+			if !ok || !s.available(m) || !f.servedBy(m) || t == TierPremium && d.Requested == ModelAuto && !p.premiumAllowed(id) {
 				continue
 			}
 			if i > 0 && t != want {

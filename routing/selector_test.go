@@ -31,27 +31,52 @@ func chatReq(t *testing.T, model string, msgs ...string) *routing.ChatRequest {
 	return req
 }
 
-func TestClassifier(t *testing.T) {
+func TestClassifierTurns(t *testing.T) {
 	t.Parallel()
-	code := "```go\nfunc f() {}\n```\n"
+	history := []string{"hey, can you help me plan a trip?", strings.Repeat("Sure! Here is a detailed plan with many steps. ", 200),
+		"and explain the visa rules", strings.Repeat("Visa rules are complicated; in short, it depends. ", 200)}
+	s := newSelector(t, nil)
 	for _, tc := range []struct {
 		name string
 		msgs []string
-		want routing.Complexity
+		want routing.RouteReason
 	}{
-		{"greeting", []string{"hi, what's the capital of France?"}, routing.ComplexitySimple},
-		{"one cue", []string{"Summarize this: the cat sat."}, routing.ComplexitySimple},
-		{"reasoning cues", []string{"Prove step by step that sqrt(2) is irrational."}, routing.ComplexityComplex},
-		{"code and debug", []string{"Debug this:\n" + code}, routing.ComplexityComplex},
-		{"large prompt with code", []string{strings.Repeat("Lorem ipsum dolor sit amet. ", 700) + code}, routing.ComplexityComplex},
-		{"large plain prompt", []string{strings.Repeat("Lorem ipsum dolor sit amet. ", 700)}, routing.ComplexitySimple},
+		{"greeting", []string{"hi! how are you today?"}, routing.RouteReasonAutoEconomy},
+		{"thanks after a long history", append(append([]string{}, history...), "lol thanks!"), routing.RouteReasonAutoEconomy},
+		{"migration plan without a cue word", []string{"write a migration plan to move our billing tables from MySQL to Postgres without downtime"}, routing.RouteReasonAutoComplex},
+		{"counting", []string{"count the number of times the letter e appears in 'excellent reference experience'"}, routing.RouteReasonAutoComplex},
+		{"proof", []string{"Prove step by step that the square root of 2 is irrational."}, routing.RouteReasonAutoComplex},
+		{"debugging pasted code", []string{"this panics with index out of range, fix it:\n```go\nfor i := 0; i <= len(xs); i++ { sum += xs[i] }\n```"}, routing.RouteReasonAutoComplex},
+		{"long easy paste", []string{"just give this a title:\n\n" + strings.Repeat("We met on Tuesday and talked about the garden party. ", 120)}, routing.RouteReasonAutoEconomy},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			req := chatReq(t, "auto", tc.msgs...)
-			f := routing.ExtractFeatures(req, req.PromptTokens)
-			require.Equal(t, tc.want, f.Classify(3), "score %d features %+v", f.Score(), f)
+			d, err := s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "auto", tc.msgs...), Policy: routing.DefaultPolicy()})
+			require.NoError(t, err)
+			require.Equal(t, tc.want, d.Reason, d.Header())
+			require.Contains(t, d.Header(), "threshold", "the header explains the probability and threshold")
 		})
+	}
+}
+
+// Keyword rules match whole words of the turn: "prove" is not in "improve" or
+// "approved".
+func TestKeywordRulesMatchWholeWords(t *testing.T) {
+	t.Parallel()
+	p := routing.DefaultPolicy()
+	p.Rules = []routing.Rule{{Name: "proofs", Keywords: []string{"prove", "step by step"}, Tier: routing.TierStandard}}
+	s := newSelector(t, nil)
+	for msg, hit := range map[string]bool{
+		"please improve my tweet":           false,
+		"the budget was approved, thanks":   false,
+		"can you prove it?":                 true,
+		"Step by step, please":              true,
+		"steps by steps":                    false,
+		"we need to PROVE this to the team": true,
+	} {
+		d, err := s.Select(t.Context(), routing.SelectInput{Request: chatReq(t, "auto", msg), Policy: p})
+		require.NoError(t, err)
+		require.Equal(t, hit, d.Reason == routing.RouteReasonRule, "%q: %s", msg, d.Header())
 	}
 }
 
@@ -91,7 +116,7 @@ func TestSelector(t *testing.T) {
 		{"explicit", routing.DefaultPolicy(), "gpt-4o", "hi", routing.BudgetPace{}, routing.DecisionActionAllow, "gpt-4o", routing.RouteReasonExplicit, nil},
 		{"auto simple", routing.DefaultPolicy(), "auto", "hi", routing.BudgetPace{}, routing.DecisionActionAllow, "gpt-4o-mini", routing.RouteReasonAutoEconomy, []string{"gemini-2.0-flash", "claude-haiku-4-5"}},
 		{"auto complex", routing.DefaultPolicy(), "auto", complex, routing.BudgetPace{}, routing.DecisionActionAllow, "gpt-4o", routing.RouteReasonAutoComplex, []string{"claude-sonnet-4", "gemini-2.5-pro"}},
-		{"rule", rules, "auto", "review this contract", routing.BudgetPace{}, routing.DecisionActionAllow, "claude-opus-4-1", routing.RouteReasonRule, nil},
+		{"rule", rules, "auto", "review this contract", routing.BudgetPace{}, routing.DecisionActionAllow, "o3", routing.RouteReasonRule, nil},
 		{"premium allowed", strict, "o3", "hi", routing.BudgetPace{}, routing.DecisionActionAllow, "o3", routing.RouteReasonExplicit, nil},
 		{"premium not on allowlist", strict, "grok-4", "hi", routing.BudgetPace{}, routing.DecisionActionDowngrade, "gpt-4o", routing.RouteReasonPremiumDenied, nil},
 		{"premium refused", refuse, "grok-4", "hi", routing.BudgetPace{}, routing.DecisionActionRefuse, "", routing.RouteReasonPremiumDenied, nil},
@@ -174,12 +199,12 @@ func TestSelectorSessionAffinity(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "gpt-4o", d.Model.ID)
 
-	// A simple follow-up in the same conversation stays on gpt-4o.
-	follow := chatReq(t, "auto", "Analyze step by step why the build fails.", "It is the linker.", "thanks!")
+	// A hard follow-up in the same conversation stays on gpt-4o.
+	follow := chatReq(t, "auto", "Analyze step by step why the build fails.", "It is the linker.", "Then refactor the build script so it links statically, and explain each change.")
 	d, err = s.Select(t.Context(), routing.SelectInput{TenantID: "t1", Request: follow, Policy: p})
 	require.NoError(t, err)
 	require.Equal(t, "gpt-4o", d.Model.ID)
-	require.Equal(t, routing.RouteReasonAffinity, d.Reason)
+	require.Equal(t, routing.RouteReasonAffinity, d.Reason, d.Header())
 
 	// Another tenant with the same text has no affinity.
 	d, err = s.Select(t.Context(), routing.SelectInput{TenantID: "t2", Request: follow, Policy: p})

@@ -59,6 +59,13 @@ type Event struct {
 	// API is the client API the request came through: "chat", "responses",
 	// "messages" or "embeddings" ("" in events written before it was recorded).
 	API string `json:"api,omitempty"`
+	// RouteFeatures is the routing decision's inputs as JSON (routing.Features:
+	// probabilities, structural features, token estimate, conversation keys),
+	// never content; replays decide from it. Empty for requests without.
+	RouteFeatures string `json:"route_features,omitempty"`
+	// ConversationID is the conversation key the request was routed under
+	// (a hash), empty when none.
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
 // Day is the event's UTC day, the rollup key ("2026-11-26").

@@ -107,6 +107,7 @@ func EventsSince(ctx context.Context, h *tenants.Handle, since time.Time, limit 
 func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*gorm.DB) *gorm.DB) ([]Event, error) {
 	type row struct {
 		RequestID, KeyID, MemberID, ModelRequested, ModelUsed, Provider, Status, RouteReason, ClientRequestID, API string
+		RouteFeatures, ConversationID                                                                              string
 		CreatedAt                                                                                                  time.Time
 		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs, CacheWriteTokens, CacheSavedNano             int64
 	}
@@ -124,7 +125,8 @@ func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*g
 			ModelRequested: r.ModelRequested, ModelUsed: r.ModelUsed, Provider: r.Provider, InputTokens: r.InputTokens,
 			CachedTokens: r.CachedTokens, CacheWriteTokens: r.CacheWriteTokens, OutputTokens: r.OutputTokens, Cost: billing.NanoUSD(r.CostNano),
 			CacheSaved: billing.NanoUSD(r.CacheSavedNano), LatencyMS: r.LatencyMs,
-			Status: r.Status, RouteReason: r.RouteReason, ClientRequestID: r.ClientRequestID, API: r.API}
+			Status: r.Status, RouteReason: r.RouteReason, ClientRequestID: r.ClientRequestID, API: r.API,
+			RouteFeatures: r.RouteFeatures, ConversationID: r.ConversationID}
 	}
 	return out, nil
 }

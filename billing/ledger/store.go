@@ -11,7 +11,7 @@ import (
 
 const eventColumns = "request_id, created_at, key_id, member_id, model_requested, model_used, provider, " +
 	"input_tokens, cached_tokens, output_tokens, cost_nano, latency_ms, status, route_reason, client_request_id, api, " +
-	"cache_write_tokens, cache_saved_nano"
+	"cache_write_tokens, cache_saved_nano, route_features, conversation_id"
 
 // Insert writes events of one tenant in one transaction and folds the newly inserted
 // ones into the daily rollups. Events whose request id is already in the ledger are
@@ -24,16 +24,16 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 	inserted := 0
 	err := h.Tx(ctx, func(tx *gorm.DB) error {
 		var sb strings.Builder
-		args := make([]any, 0, len(events)*18)
+		args := make([]any, 0, len(events)*20)
 		sb.WriteString("INSERT INTO usage_events (" + eventColumns + ") VALUES ")
 		for i, e := range events {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
 			args = append(args, e.RequestID, e.CreatedAt.UTC(), e.KeyID, e.MemberID, e.ModelRequested, e.ModelUsed, e.Provider,
 				e.InputTokens, e.CachedTokens, e.OutputTokens, int64(e.Cost), e.LatencyMS, e.Status, e.RouteReason, e.ClientRequestID, e.API,
-				e.CacheWriteTokens, int64(e.CacheSaved))
+				e.CacheWriteTokens, int64(e.CacheSaved), e.RouteFeatures, e.ConversationID)
 		}
 		sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
 		var ids []string

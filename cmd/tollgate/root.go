@@ -37,7 +37,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(),
 		newBudgetsCmd(g),
 		newUsageCmd(g),
-		newRouteCmd(),
+		newRouteCmd(g),
 		newUsersCmd(g), newKeysCmd(g),
 		newWorkerCmd(g), newJobsCmd(g), newInvoicesCmd(g), newBackupCmd(g), newRestoreCmd(g),
 	)

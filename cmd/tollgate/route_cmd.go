@@ -15,17 +15,21 @@ import (
 	"github.com/tollgate-dev/tollgate/routing"
 )
 
-func newRouteCmd() *cobra.Command {
+func newRouteCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "route", Short: "Try routing policies offline"}
 	var policyPath, logPath string
 	var forceAuto, asJSON bool
 	simulate := &cobra.Command{
 		Use:   "simulate --policy P --log FILE",
 		Short: "Replay a recorded request log through a policy: cost before/after and the tier mix",
-		Long: `Replays a JSON-lines request log (one object per line with model_requested,
-model_used, input_tokens, output_tokens and optionally messages or features, as
-the usage ledger records them) through a routing policy, and prints what the log
-cost, what it would have cost, and how the requests spread over the tiers.
+		Long: `Replays a request log through a routing policy, and prints what the log cost,
+what it would have cost, and how the requests spread over the tiers. The log is
+what GET /api/v1/tenants/{tenant}/usage/events returns (one or more pages,
+{"data":[...]}), or JSON lines of records (model_requested, model_used,
+input_tokens, output_tokens, and route_features or messages). Requests replay
+oldest first; with the ledger's route_features they decide exactly as live did
+for threshold, tier and model changes (session affinity included). Changes
+that need the prompt text (keyword rules, another classifier) are reported.
 
 --policy is a policy JSON file, or "default" for the built-in policy.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -58,7 +62,8 @@ cost, what it would have cost, and how the requests spread over the tiers.
 					CostBeforeUSD  string `json:"cost_before_usd"`
 					CostAfterUSD   string `json:"cost_after_usd"`
 					SavingsPercent int64  `json:"savings_percent"`
-				}{res, res.CostBefore.USDString(), res.CostAfter.USDString(), res.SavingsPercent()})
+					NeedsText      string `json:"needs_text,omitempty"`
+				}{res, res.CostBefore.USDString(), res.CostAfter.USDString(), res.SavingsPercent(), res.NeedsText()})
 			}
 			return printSimulation(cmd.OutOrStdout(), res)
 		},
@@ -68,7 +73,7 @@ cost, what it would have cost, and how the requests spread over the tiers.
 	simulate.Flags().BoolVar(&forceAuto, "force-auto", false, `replay every request as model "auto" (what would the policy choose?)`)
 	simulate.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	_ = simulate.MarkFlagRequired("log")
-	cmd.AddCommand(simulate)
+	cmd.AddCommand(simulate, newRouteTrainCmd(), newRouteInstallCmd(g))
 	return cmd
 }
 
@@ -93,6 +98,9 @@ func printSimulation(w io.Writer, r routing.Result) error {
 	fmt.Fprintf(tw, "cost before\t$%s\n", r.CostBefore.USDString())
 	fmt.Fprintf(tw, "cost after\t$%s\n", r.CostAfter.USDString())
 	fmt.Fprintf(tw, "savings\t%d%%\n", r.SavingsPercent())
+	if why := r.NeedsText(); why != "" {
+		fmt.Fprintf(tw, "needs text\t%s\n", why)
+	}
 	fmt.Fprintln(tw, "TIER\tBEFORE\tAFTER")
 	for _, t := range []routing.Tier{routing.TierEconomy, routing.TierStandard, routing.TierPremium} {
 		fmt.Fprintf(tw, "%s\t%d\t%d\n", t, r.TierMixBefore[t], r.TierMixAfter[t])

@@ -53,3 +53,44 @@ func TestRouteSimulateCommand(t *testing.T) {
 	bad.SetErr(&out)
 	require.ErrorContains(t, bad.Execute(), "cannot be read")
 }
+
+// route simulate reads GET usage/events pages as the API returns them and
+// decides from their route_features; a policy with keyword rules is told the
+// replay cannot check them without the text.
+func TestRouteSimulateReadsUsageEventsExport(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	page := `{"data":[
+ {"id":"r2","request_id":"r2","created_at":"2026-12-01T10:00:02Z","model":"gpt-4o","model_requested":"auto","input_tokens":3000,"cached_tokens":0,"output_tokens":300,"cost_nano":10500000,"route_reason":"auto_complex","route_features":{"prompt_tokens":3100,"p_standard":0.62,"p_premium":0.1,"classifier":"builtin","model_standard":0.23,"model_premium":0.45}},
+ {"id":"r1","request_id":"r1","created_at":"2026-12-01T10:00:01Z","model":"gpt-4o-mini","model_requested":"auto","input_tokens":3000,"cached_tokens":0,"output_tokens":300,"cost_nano":630000,"route_reason":"auto_economy","route_features":{"prompt_tokens":3100,"p_standard":0.05,"p_premium":0.01,"classifier":"builtin","model_standard":0.23,"model_premium":0.45}}
+],"next_cursor":""}`
+	logPath := filepath.Join(dir, "events.json")
+	require.NoError(t, os.WriteFile(logPath, []byte(page), 0o600))
+	run := func(policy string) map[string]any {
+		var out bytes.Buffer
+		cmd := newRootCmd()
+		cmd.SetOut(&out)
+		cmd.SetArgs([]string{"route", "simulate", "--policy", policy, "--log", logPath, "--json"})
+		require.NoError(t, cmd.Execute())
+		var res map[string]any
+		require.NoError(t, json.Unmarshal(out.Bytes(), &res))
+		return res
+	}
+	// The default policy decides as live did: the cost does not change.
+	res := run("default")
+	require.EqualValues(t, 2, res["requests"])
+	require.Equal(t, res["cost_before"], res["cost_after"])
+	require.Nil(t, res["needs_text"])
+
+	// A higher standard threshold moves the 0.62 request to economy.
+	raised := filepath.Join(dir, "raised.json")
+	require.NoError(t, os.WriteFile(raised, []byte(`{"tiers":{"economy":["gpt-4o-mini"],"standard":["gpt-4o"]},"standard_threshold":0.7}`), 0o600))
+	res = run(raised)
+	require.EqualValues(t, 2, res["tier_mix_after"].(map[string]any)["economy"])
+
+	// Keyword rules need the text.
+	rules := filepath.Join(dir, "rules.json")
+	require.NoError(t, os.WriteFile(rules, []byte(`{"tiers":{"economy":["gpt-4o-mini"],"standard":["gpt-4o"]},"rules":[{"name":"legal","keywords":["contract"],"tier":"standard"}]}`), 0o600))
+	res = run(rules)
+	require.Contains(t, res["needs_text"], "keyword rules")
+}

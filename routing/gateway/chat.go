@@ -223,6 +223,16 @@ func (s *Service) finish(ctx context.Context, p *plan, req *routing.ChatRequest,
 		// Its prefix is now warm in the model's prompt cache for the next turn.
 		s.d.Selector.NoteServed(tid, out.Model, req)
 	}
+	if f := p.decision.Features; f.Classifier != "" {
+		// Replay = live: the decision's inputs, never the content.
+		if b, err := json.Marshal(f); err == nil {
+			ev.RouteFeatures = string(b)
+		}
+		ev.ConversationID = f.Conversation
+		if ev.ConversationID == "" {
+			ev.ConversationID = f.ConversationNext
+		}
+	}
 	if err := s.d.Ledger.Append(ev); err != nil {
 		s.logger.ErrorContext(ctx, "ledger append failed: usage not recorded", "error", err, "cost_nano", int64(cost))
 	}

@@ -44,7 +44,8 @@ func LoadPolicy(ctx context.Context, h *tenants.Handle) (routing.Policy, bool, e
 	if err := json.Unmarshal([]byte(row.Policy), &p); err != nil {
 		return routing.Policy{}, false, err
 	}
-	return p, true, nil
+	p, err = attachClassifier(ctx, h, p)
+	return p, true, err
 }
 
 // SavePolicy validates the policy against the catalog and stores it as the tenant's.
@@ -54,6 +55,14 @@ func SavePolicy(ctx context.Context, h *tenants.Handle, p routing.Policy, cat *r
 	}
 	if err := p.CheckCatalog(cat); err != nil {
 		return errkind.Wrap(errkind.Invalid, err, "routing policy names unknown models")
+	}
+	if p.Classifier != "" {
+		if _, err := loadClassifier(ctx, h, p.Classifier); err != nil {
+			if errors.Is(err, errkind.NotFound) {
+				return errkind.New(errkind.Invalid, "classifier: %s", err.Error())
+			}
+			return err
+		}
 	}
 	body, err := json.Marshal(p)
 	if err != nil {

@@ -36,6 +36,7 @@ export const qk = {
   sso: (t: string) => ["t", t, "sso"] as const,
   ssoInfo: ["sso-info"] as const,
   routing: (t: string) => ["t", t, "routing"] as const,
+  routingFeedback: (t: string) => ["t", t, "routing", "feedback"] as const,
   models: (t: string) => ["t", t, "models"] as const,
   invoices: (t: string) => ["t", t, "invoices"] as const,
   invoicePreview: (t: string) => ["t", t, "invoices", "preview"] as const,
@@ -120,6 +121,7 @@ export function endpoints(c: ApiClient) {
 
     routing: (t: string) => c.get<T.RoutingPolicy>(`${tp(t)}/routing`),
     setRouting: (t: string, policy: T.RoutingPolicy) => c.put<T.RoutingPolicy>(`${tp(t)}/routing`, policy),
+    routingFeedback: (t: string) => c.get<T.FeedbackPage>(`${tp(t)}/routing/feedback?limit=50`),
     simulate: (t: string, policy: T.RoutingPolicy, opts: { force_auto?: boolean; days?: number } = {}) =>
       c.post<T.SimulateResult>(`${tp(t)}/routing/simulate`, { policy, ...opts }),
 

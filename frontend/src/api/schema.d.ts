@@ -1871,6 +1871,53 @@ export interface paths {
       };
     };
   };
+  "/v1/feedback": {
+    /** Rate a served request (rating 1-5 and/or needed_stronger); scope inference. Used by route train and the threshold calibration */
+    post: {
+      requestBody: {
+        content: {
+          "application/json": components["schemas"]["FeedbackRequest"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["Feedback"];
+          };
+        };
+        400: components["responses"]["400"];
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
+  "/api/v1/tenants/{tenant}/routing/feedback": {
+    /** Feedback on routed requests (newest first) and the suggested standard threshold */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+        };
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["FeedbackPage"];
+          };
+        };
+        400: components["responses"]["400"];
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -2181,6 +2228,12 @@ export interface components {
        * @enum {string}
        */
       api?: "chat" | "responses" | "messages" | "embeddings";
+      /** @description the routing decision's inputs (p_standard, p_premium, structural features, prompt_tokens, keyword_rules, conversation keys); never content. `tollgate route simulate` replays them. */
+      route_features?: {
+        [key: string]: unknown;
+      };
+      /** @description conversation key the request was routed under (a hash) */
+      conversation_id?: string;
     };
     UsageEventPage: {
       data?: components["schemas"]["UsageEvent"][];
@@ -2296,7 +2349,7 @@ export interface components {
       duration_ms: number;
       delivery_id: string;
     };
-    /** @description routing.Policy: tiers (tier → models in preference order), simple_tier, complex_tier, complex_score, rules [{name, keywords, min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity, anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages). Unknown fields are refused (422 unknown_field). */
+    /** @description routing.Policy: tiers (tier → models in preference order; premium cheapest first), simple_tier, complex_tier, classifier (a tenant classifier installed with `tollgate route install`; "" = built-in), standard_threshold and premium_threshold (classifier probabilities; 0 = the model's trained values), auto_premium (default false: "auto" never picks premium), step_down_threshold, rules [{name, keywords (whole words; keyword rules need a unique name), min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity (conversation keyed on x-tollgate-conversation, prompt_cache_key, user, else the history), anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages). Unknown fields are refused (422 unknown_field). */
     RoutingPolicy: {
       tiers: {
         [key: string]: string[];
@@ -2311,8 +2364,6 @@ export interface components {
        * @enum {string}
        */
       complex_tier?: "" | "economy" | "standard" | "premium";
-      /** @description 0 = 3 */
-      complex_score?: number;
       rules?: ({
           name: string;
           keywords?: string[];
@@ -2346,6 +2397,16 @@ export interface components {
       fallback_explicit?: boolean;
       /** @description put prompts and completions on this tenant's OpenTelemetry spans (default false) */
       trace_content?: boolean;
+      /** @description tenant classifier name; "" = built-in */
+      classifier?: string;
+      /** @description probability at or above which "auto" uses complex_tier; 0 = the classifier's trained value */
+      standard_threshold?: number;
+      /** @description let "auto" pick premium when the premium probability reaches premium_threshold */
+      auto_premium?: boolean;
+      /** @description 0 = the classifier's trained value */
+      premium_threshold?: number;
+      /** @description with session_affinity, a clearly easy turn (probability below this) after a one-off escalation steps back down; 0 = half the standard threshold, negative = never */
+      step_down_threshold?: number;
     };
     SimulateRequest: {
       policy: components["schemas"]["RoutingPolicy"];
@@ -2396,6 +2457,8 @@ export interface components {
       reasons: {
         [key: string]: number;
       };
+      /** @description what the recorded features cannot replay (keyword rules, another classifier); empty when the what-if decides exactly as live */
+      needs_text?: string;
     };
     Model: {
       id: string;
@@ -2722,6 +2785,40 @@ export interface components {
       groups_claim?: string;
       enabled: boolean;
       required?: boolean;
+    };
+    Feedback: {
+      request_id: string;
+      /** Format: date-time */
+      created_at: string;
+      key_id?: string;
+      rating?: number;
+      needed_stronger?: boolean;
+      comment?: string;
+      model_used: string;
+      route_reason?: string;
+      /** @description classifier probability the request was routed with */
+      p_standard: number;
+    };
+    FeedbackRequest: {
+      /** @description x-tollgate-request-id of the response rated */
+      request_id: string;
+      /** @description 1 bad .. 5 good; give a rating or needed_stronger */
+      rating?: number;
+      /** @description the answer needed a stronger model */
+      needed_stronger?: boolean;
+      comment?: string;
+    };
+    Calibration: {
+      current: number;
+      /** @description standard_threshold the feedback supports */
+      suggested: number;
+      too_weak: number;
+      fine_on_economy: number;
+      explanation: string;
+    };
+    FeedbackPage: {
+      data: components["schemas"]["Feedback"][];
+      calibration: components["schemas"]["Calibration"];
     };
   };
   responses: {

@@ -70,6 +70,9 @@ export type RoutingPolicy = S["RoutingPolicy"];
 export type RoutingRule = NonNullable<RoutingPolicy["rules"]>[number];
 export type LadderStep = NonNullable<RoutingPolicy["ladder"]>[number];
 export type SimulateResult = S["SimulateResult"];
+/** Feedback on routed requests (POST /v1/feedback) and the threshold calibration. */
+export type FeedbackItem = S["Feedback"];
+export type FeedbackPage = S["FeedbackPage"];
 
 /** A catalog model (GET models). Prices per million tokens. */
 export type ModelInfo = S["Model"];

@@ -9,7 +9,8 @@ import { FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { TIERS, type RoutingPolicy, type RoutingRule, type SimulateResult, type Tier } from "../api/types";
 import { addLadderStep, move, policyProblems, toDraft, toWire, unknownFields } from "../routing/policy";
-import { NumberInput, TierSelect, Card, Toggle } from "../routing/fields";
+import { NumberInput, ProbabilityInput, TierSelect, Card, Toggle } from "../routing/fields";
+import { FeedbackCard } from "../routing/FeedbackCard";
 import { TierEditor, RuleEditor } from "../routing/editors";
 import { WhatIf } from "../routing/WhatIf";
 
@@ -113,7 +114,7 @@ export default function RoutingPage() {
         title="Routing"
         description={
           <>
-            How Tollgate picks a model: requests for <code>model: "auto"</code> go to a tier by rules and prompt complexity; each tier tries its models in order. Caps and the budget ladder
+            How Tollgate picks a model: requests for <code>model: "auto"</code> go to a tier by rules and the classifier's probability for the last turn; each tier tries its models in order. Caps and the budget ladder
             apply to every request.
           </>
         }
@@ -175,7 +176,7 @@ export default function RoutingPage() {
                 </div>
               </Card>
 
-              <Card title="Automatic selection" hint='For model "auto": prompts scoring at or above the complexity threshold are complex, the rest simple.'>
+              <Card title="Automatic selection" hint='For model "auto": a learned classifier gives each turn the probability that it needs more than an economy model; at or above the standard threshold it is complex, below it simple. Every response says why in x-tollgate-route-reason.'>
                 <div className="form-grid">
                   <label>
                     <span className="small muted">Simple prompts use</span>
@@ -186,8 +187,12 @@ export default function RoutingPage() {
                     <TierSelect id={`${id}-complex`} label="Complex prompts use" value={draft.complex_tier} disabled={!edit} emptyLabel="Standard (default)" onChange={(v) => set({ complex_tier: v })} />
                   </label>
                   <label>
-                    <span className="small muted">Complexity threshold (default 3)</span>
-                    <NumberInput id={`${id}-score`} label="Complexity threshold" value={draft.complex_score} readOnly={!edit} min={0} onChange={(n) => set({ complex_score: n })} />
+                    <span className="small muted">Standard threshold (probability; empty = the classifier's)</span>
+                    <ProbabilityInput id={`${id}-std`} label="Standard threshold" value={draft.standard_threshold} readOnly={!edit} onChange={(n) => set({ standard_threshold: n })} />
+                  </label>
+                  <label>
+                    <span className="small muted">Premium threshold (with premium for "auto")</span>
+                    <ProbabilityInput id={`${id}-prem`} label="Premium threshold" value={draft.premium_threshold} readOnly={!edit} onChange={(n) => set({ premium_threshold: n })} />
                   </label>
                   <label>
                     <span className="small muted">Highest tier for any request</span>
@@ -198,6 +203,9 @@ export default function RoutingPage() {
                     <NumberInput id={`${id}-fb`} label="Fallbacks per request" value={draft.max_fallbacks} readOnly={!edit} min={-1} onChange={(n) => set({ max_fallbacks: n })} />
                   </label>
                 </div>
+                <Toggle checked={!!draft.auto_premium} disabled={!edit} onChange={(v) => set({ auto_premium: v })}>
+                  Let "auto" use premium models for turns above the premium threshold (cheapest premium model first)
+                </Toggle>
                 <Toggle checked={!!draft.session_affinity} disabled={!edit} onChange={(v) => set({ session_affinity: v })}>
                   Session affinity: keep a conversation on the model it started with (warm prompt cache)
                 </Toggle>
@@ -223,7 +231,7 @@ export default function RoutingPage() {
                   )
                 }
               >
-                {rules.length === 0 && <p className="muted">No rules: the complexity score alone picks the tier.</p>}
+                {rules.length === 0 && <p className="muted">No rules: the classifier's probability alone picks the tier. Keywords match whole words.</p>}
                 {rules.map((r, i) => (
                   <RuleEditor
                     key={i}
@@ -337,6 +345,7 @@ export default function RoutingPage() {
           setForceAuto={setForceAuto}
           run={simulate}
         />
+        <FeedbackCard tenant={tenant} />
       </div>
     </>
   );

@@ -138,6 +138,7 @@ export function WhatIf({
               <p className="muted small">
                 {formatInt(sim.requests)} requests from {formatDateTime(sim.from)} to {formatDateTime(sim.to)}
                 {sim.skipped > 0 && `; ${formatInt(sim.skipped)} skipped (model no longer in the catalog, or refused)`}.
+                {sim.needs_text ? ` Needs the prompt text: ${sim.needs_text}.` : " Decided from the recorded classifier inputs, exactly as live."}
               </p>
               {sim.truncated && <p className="form-error">Only the newest 50,000 requests were replayed: the figures cover part of the period.</p>}
               <MixBar rows={tiers} which="beforeShare" label="Before" />

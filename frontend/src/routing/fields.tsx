@@ -24,6 +24,25 @@ export function NumberInput({ value, onChange, readOnly, min, label, id }: { val
   );
 }
 
+/** A probability input (0..1) where empty means 0 (the classifier's own value). */
+export function ProbabilityInput({ value, onChange, readOnly, label, id }: { value: number | undefined; onChange: (n: number) => void; readOnly: boolean; label: string; id: string }) {
+  return (
+    <input
+      id={id}
+      aria-label={label}
+      type="number"
+      inputMode="decimal"
+      min={0}
+      max={0.99}
+      step={0.01}
+      value={value ? String(value) : ""}
+      placeholder="model default"
+      readOnly={readOnly}
+      onChange={(e) => onChange(e.target.value === "" ? 0 : Number(e.target.value) || 0)}
+    />
+  );
+}
+
 export function TierSelect({ value, onChange, disabled, label, id, emptyLabel }: { value: string | undefined; onChange: (t: Tier | "") => void; disabled: boolean; label: string; id: string; emptyLabel?: string }) {
   return (
     <select id={id} aria-label={label} value={value ?? ""} disabled={disabled} onChange={(e) => onChange(e.target.value as Tier | "")}>

@@ -11,7 +11,11 @@ export const POLICY_FIELDS = [
   "tiers",
   "simple_tier",
   "complex_tier",
-  "complex_score",
+  "classifier",
+  "standard_threshold",
+  "auto_premium",
+  "premium_threshold",
+  "step_down_threshold",
   "rules",
   "max_tier",
   "premium_allowlist",
@@ -108,8 +112,19 @@ export function policyProblems(p: RoutingPolicy, catalog?: ModelInfo[]): string[
   ] as const) {
     if (t && !isTier(t)) problems.push(`${name}: unknown tier "${t}"`);
   }
-  if ((p.complex_score ?? 0) < 0) problems.push("complex_score: must not be negative");
+  for (const [name, v] of [
+    ["standard_threshold", p.standard_threshold],
+    ["premium_threshold", p.premium_threshold],
+  ] as const) {
+    if ((v ?? 0) < 0 || (v ?? 0) >= 1) problems.push(`${name}: must be a probability from 0 (the model's default) to below 1`);
+  }
+  if ((p.step_down_threshold ?? 0) >= 1) problems.push("step_down_threshold: must be below 1");
+  const names = new Set<string>();
   (p.rules ?? []).forEach((r, i) => {
+    if ((r.keywords ?? []).some((x) => x.trim())) {
+      if (!r.name || names.has(r.name)) problems.push(`rules[${i}].name: a keyword rule needs a unique name`);
+      names.add(r.name);
+    }
     if (!isTier(r.tier)) problems.push(`rules[${i}].tier: unknown tier "${r.tier ?? ""}"`);
     const kw = (r.keywords ?? []).filter((x) => x.trim());
     if (kw.length === 0 && !r.min_prompt_tokens && !r.tools && !r.images && !r.min_code_blocks) problems.push(`rules[${i}]: set at least one condition`);

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
+)
+
+// The reference mix the savings are measured against: the production sample's
+// 80% gpt-4o, 15% premium (grok-4), 5% gpt-4o-mini, at each request's true usage.
+var referenceMix = []struct {
+	model string
+	share int64 // per mille
+}{{"gpt-4o", 800}, {"grok-4", 150}, {"gpt-4o-mini", 50}}
+
+// trueUsageUpstream is a loopback OpenAI-compatible server that answers every
+// chat completion with the request's true usage: prompt tokens counted
+// exactly (o200k), output tokens as the routing set's item says.
+func trueUsageUpstream(t *testing.T, items []routing.RouteSetItem) *httptest.Server {
+	t.Helper()
+	out := map[string]int{}
+	for _, it := range items {
+		req, err := routing.ParseChatRequest(it.Request)
+		require.NoError(t, err)
+		out[req.Messages[len(req.Messages)-1].Text] = it.OutputTokens
+	}
+	est := routing.NewEstimator(routing.EstimatorConfig{ExactLimitBytes: -1})
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		req, err := routing.ParseChatRequest(body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		mu.Lock()
+		in, _ := est.PromptTokens(req.Model, req)
+		mu.Unlock()
+		completion := out[req.Messages[len(req.Messages)-1].Text]
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
+			req.Model, in, completion, in+completion)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// routingReport is what make bench-routing prints.
+type routingReport struct {
+	Requests                                        int
+	Reference, RoutedNoCache, Actual                billing.NanoUSD
+	EasyEconomy, HardKept, PremiumPremium           float64
+	Confusion                                       map[string]map[routing.Tier]int
+	ReplayMismatches                                int
+	RoutingSavedPct, CachingSavedPct, TotalSavedPct float64
+}
+
+func (r routingReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "requests: %d (held-out test split)\n", r.Requests)
+	fmt.Fprintf(&b, "reference mix (80%% gpt-4o / 15%% grok-4 / 5%% gpt-4o-mini): $%s\n", r.Reference.USDString())
+	fmt.Fprintf(&b, "routed, no cache discount: $%s; ledger cost: $%s\n", r.RoutedNoCache.USDString(), r.Actual.USDString())
+	fmt.Fprintf(&b, "saved: %.1f%% total = %.1f%% routing + %.1f%% caching\n", r.TotalSavedPct, r.RoutingSavedPct, r.CachingSavedPct)
+	fmt.Fprintf(&b, "easy → economy: %.1f%%\nhard kept on standard or better: %.1f%%\npremium-worthy → premium: %.1f%%\n",
+		r.EasyEconomy*100, r.HardKept*100, r.PremiumPremium*100)
+	fmt.Fprintf(&b, "confusion (label → tier served):\n%-9s %8s %8s %8s\n", "", "economy", "standard", "premium")
+	for _, l := range []string{routing.LabelEasy, routing.LabelHard, routing.LabelPremium} {
+		c := r.Confusion[l]
+		fmt.Fprintf(&b, "%-9s %8d %8d %8d\n", l, c[routing.TierEconomy], c[routing.TierStandard], c[routing.TierPremium])
+	}
+	fmt.Fprintf(&b, "replay (route simulate over the ledger) disagreeing with live: %d\n", r.ReplayMismatches)
+	return b.String()
+}
+
+// runRoutingBench sends items live through tollgate serve with model "auto"
+// under policy, then measures from the ledger and replays the ledger.
+func runRoutingBench(t *testing.T, items []routing.RouteSetItem, policy routing.Policy) routingReport {
+	t.Helper()
+	up := trueUsageUpstream(t, items)
+	s := startStack(t, map[string]string{"OPENAI_BASE_URL": up.URL + "/v1", "OPENAI_API_KEY": "bench-key"})
+	tn, _, secret := s.tenantWithKey(t, "bench", apikeys.CreateKeyInput{})
+	h := s.handle(t, tn)
+	require.NoError(t, gateway.SavePolicy(t.Context(), h, policy, routing.DefaultCatalog()))
+
+	label := map[string]string{}
+	client := &http.Client{Timeout: 30 * time.Second}
+	for _, it := range items {
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.baseURL+"/v1/chat/completions", bytes.NewReader(it.Request))
+		require.NoError(t, err)
+		r.Header.Set("Authorization", "Bearer "+secret)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(r)
+		require.NoError(t, err)
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", it.ID, body)
+		require.Contains(t, resp.Header.Get("x-tollgate-route-reason"), "threshold", "every auto decision names its probability and threshold")
+		label[resp.Header.Get("x-tollgate-request-id")] = it.Label
+	}
+	evs := s.waitLedger(t, tn, func(evs []ledger.Event) bool { return len(evs) == len(items) })
+	cat := routing.DefaultCatalog()
+	rep := routingReport{Requests: len(items), Confusion: map[string]map[routing.Tier]int{}}
+	var easy, eco, hard, kept, prem, premOK float64
+	for _, e := range evs {
+		l, ok := label[e.RequestID]
+		require.True(t, ok, "ledger row %s was not sent by the bench", e.RequestID)
+		m, ok := cat.Lookup(e.ModelUsed)
+		require.True(t, ok)
+		in, out := int(e.InputTokens), int(e.OutputTokens)
+		for _, ref := range referenceMix {
+			rm, _ := cat.Lookup(ref.model)
+			rep.Reference += rm.Cost(in, 0, out) * billing.NanoUSD(ref.share) / 1000
+		}
+		rep.RoutedNoCache += m.Cost(in, 0, out)
+		rep.Actual += e.Cost
+		if rep.Confusion[l] == nil {
+			rep.Confusion[l] = map[routing.Tier]int{}
+		}
+		rep.Confusion[l][m.Tier]++
+		switch l {
+		case routing.LabelEasy:
+			easy++
+			if m.Tier == routing.TierEconomy {
+				eco++
+			}
+		default:
+			hard++
+			if m.Tier != routing.TierEconomy {
+				kept++
+			}
+			if l == routing.LabelPremium {
+				prem++
+				if m.Tier == routing.TierPremium {
+					premOK++
+				}
+			}
+		}
+	}
+	rep.EasyEconomy, rep.HardKept, rep.PremiumPremium = eco/max(easy, 1), kept/max(hard, 1), premOK/max(prem, 1)
+	pct := func(saved billing.NanoUSD) float64 { return float64(saved) * 100 / float64(rep.Reference) }
+	rep.RoutingSavedPct = pct(rep.Reference - rep.RoutedNoCache)
+	rep.CachingSavedPct = pct(rep.RoutedNoCache - rep.Actual)
+	rep.TotalSavedPct = pct(rep.Reference - rep.Actual)
+
+	// Replay = live: the ledger's features through the same policy decide the
+	// same model for every request, affinity included.
+	sel, err := routing.NewSelector(routing.SelectorConfig{Catalog: cat}, logging.Discard())
+	require.NoError(t, err)
+	records := make([]routing.Record, len(evs))
+	for i, e := range evs {
+		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
+	}
+	res, err := sel.Simulate(t.Context(), policy, records, routing.SimulateOptions{})
+	require.NoError(t, err)
+	require.Empty(t, res.NeedsText())
+	for i, d := range res.Decisions {
+		if d.Model.ID != evs[i].ModelUsed || string(d.Reason) != strings.SplitN(evs[i].RouteReason, "+", 2)[0] {
+			rep.ReplayMismatches++
+			t.Logf("replay differs for %s: live %s (%s), replay %s (%s)", evs[i].RequestID, evs[i].ModelUsed, evs[i].RouteReason, d.Model.ID, d.Reason)
+		}
+	}
+	require.Equal(t, rep.Actual, res.CostBefore, "the replay prices the ledger's usage as the ledger does")
+	return rep
+}
+
+// benchItems returns the routing set's test split (training never saw it),
+// every step-th item, in a fixed order.
+func benchItems(t *testing.T, step int) []routing.RouteSetItem {
+	t.Helper()
+	f, err := os.Open("../../routing/testdata/routeset/routeset.jsonl.gz")
+	require.NoError(t, err)
+	defer f.Close()
+	all, err := routing.ReadRouteSet(f)
+	require.NoError(t, err)
+	var out []routing.RouteSetItem
+	n := 0
+	for _, it := range all {
+		if it.Split != "test" {
+			continue
+		}
+		if n%step == 0 {
+			out = append(out, it)
+		}
+		n++
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+func benchPolicy() routing.Policy {
+	p := routing.DefaultPolicy()
+	p.AutoPremium = true
+	return p
+}
+
+// TestRoutingFloorsHeldOut sends a small held-out slice (every 4th test item,
+// 93 requests) live and asserts floors a little under what it measured at
+// commit (40.3% saved, 100% hard kept, 85.7% easy on economy), and that
+// replaying the ledger decides exactly as live did. The issue's targets are
+// 40% / 95% / 90%; easy on economy is short of 90% on held-out phrasing.
+func TestRoutingFloorsHeldOut(t *testing.T) {
+	t.Parallel()
+	rep := runRoutingBench(t, benchItems(t, 4), benchPolicy())
+	t.Log("\n" + rep.String())
+	require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
+	require.GreaterOrEqual(t, rep.RoutingSavedPct, 36.0)
+	require.GreaterOrEqual(t, rep.HardKept, 0.95)
+	require.GreaterOrEqual(t, rep.EasyEconomy, 0.80)
+}
+
+// TestBenchRouting is make bench-routing: the whole held-out split, printed.
+func TestBenchRouting(t *testing.T) {
+	if os.Getenv("TOLLGATE_BENCH_ROUTING") == "" {
+		t.Skip("set TOLLGATE_BENCH_ROUTING=1 (make bench-routing)")
+	}
+	rep := runRoutingBench(t, benchItems(t, 1), benchPolicy())
+	fmt.Println(rep.String())
+	c, err := routing.DefaultClassifier()
+	require.NoError(t, err)
+	b, _ := c.MarshalBinary()
+	fmt.Printf("classifier: %d bytes, standard threshold %.3f, premium threshold %.2f\n", len(b), c.StandardThreshold, c.PremiumThreshold)
+}

@@ -1,0 +1,466 @@
+package routing
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/tollgate-dev/tollgate/internal/errkind"
+)
+
+// The classifier is a logistic regression over hashed word unigrams and
+// bigrams of the turn (the last user message and whatever arrived since the
+// last assistant message: tool results, several user messages) plus a few
+// structural features (length, code, digits, questions, tools, JSON, images).
+// It never reads the conversation's size: a long chat with "lol thanks" at the
+// end is as easy as the same two words alone.
+//
+// It has two heads: PStandard, the probability that the turn needs more than
+// an economy model, and PPremium, the probability that it needs a premium one.
+// The policy's thresholds turn them into a tier.
+
+// Classifier dimensions. Changing them changes the model file format.
+const (
+	clfBuckets = 1 << 16
+	clfBigrams = false
+	// clfScanLimit bounds how much of the turn is tokenized: its first and last
+	// clfScanLimit/2 bytes, where the ask usually sits around pasted material.
+	// It keeps inference O(1) on huge prompts.
+	clfScanLimit = 2 << 10
+)
+
+// Structural feature slots, after the hashed buckets.
+const (
+	sfBias = iota
+	sfLogBytes
+	sfLogWords
+	sfShort
+	sfCode
+	sfCodeChars
+	sfDigits
+	sfQuestions
+	sfLines
+	sfTable
+	sfTools
+	sfJSONSchema
+	sfJSONObject
+	sfImages
+	sfToolResult
+	sfMultiMessage
+	sfAskWords
+	sfAskLong
+	sfAskNumbers
+	sfCount
+)
+
+// clfMagic starts a model file.
+var clfMagic = []byte("TGCLF1\n")
+
+// Classifier is a trained routing model. It is immutable and safe for
+// concurrent use.
+type Classifier struct {
+	// Name identifies the model in route reasons and the ledger ("builtin" or
+	// the tenant's name for its own model).
+	Name string
+	// StandardThreshold and PremiumThreshold are the thresholds training chose
+	// on held-back data; a policy's own thresholds override them.
+	StandardThreshold, PremiumThreshold float64
+	// w holds clfBuckets hashed weights then sfCount structural ones, the two
+	// heads interleaved (w[2*i+head]) so one cache line serves both.
+	w []float32
+}
+
+//go:embed classifier_default.bin
+var defaultClassifierFile []byte
+
+// DefaultClassifier parses the classifier embedded in the binary, trained by
+// `tollgate route train` on the labelled set in testdata/routeset.
+func DefaultClassifier() (*Classifier, error) {
+	c, err := ParseClassifier(defaultClassifierFile)
+	if err != nil {
+		return nil, fmt.Errorf("routing: embedded classifier: %w", err)
+	}
+	c.Name = "builtin"
+	return c, nil
+}
+
+// ParseClassifier reads a model file written by Classifier.MarshalBinary.
+func ParseClassifier(b []byte) (*Classifier, error) {
+	bad := func(why string) error {
+		return errkind.New(errkind.Invalid, "not a Tollgate routing model (%s); train one with `tollgate route train`", why)
+	}
+	if !bytes.HasPrefix(b, clfMagic) {
+		return nil, bad("bad header")
+	}
+	b = b[len(clfMagic):]
+	if len(b) < 24 {
+		return nil, bad("truncated")
+	}
+	buckets, nsf := binary.LittleEndian.Uint32(b), binary.LittleEndian.Uint32(b[4:])
+	c := &Classifier{StandardThreshold: float64(math.Float64frombits(binary.LittleEndian.Uint64(b[8:]))),
+		PremiumThreshold: float64(math.Float64frombits(binary.LittleEndian.Uint64(b[16:])))}
+	b = b[24:]
+	if buckets != clfBuckets || nsf != sfCount {
+		return nil, bad(fmt.Sprintf("dimensions %d+%d, this version reads %d+%d", buckets, nsf, clfBuckets, sfCount))
+	}
+	n := int(buckets + nsf)
+	if len(b) != 2*n*4 {
+		return nil, bad("wrong size")
+	}
+	c.w = make([]float32, 2*n)
+	for h := range 2 {
+		for i := range n {
+			c.w[2*i+h] = math.Float32frombits(binary.LittleEndian.Uint32(b[(h*n+i)*4:]))
+		}
+	}
+	if !validThreshold(c.StandardThreshold) || !validThreshold(c.PremiumThreshold) {
+		return nil, bad("thresholds out of range")
+	}
+	return c, nil
+}
+
+// MarshalBinary writes the model file ParseClassifier reads.
+func (c *Classifier) MarshalBinary() ([]byte, error) {
+	n := clfBuckets + sfCount
+	out := make([]byte, 0, len(clfMagic)+24+2*n*4)
+	out = append(out, clfMagic...)
+	out = binary.LittleEndian.AppendUint32(out, clfBuckets)
+	out = binary.LittleEndian.AppendUint32(out, sfCount)
+	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(c.StandardThreshold))
+	out = binary.LittleEndian.AppendUint64(out, math.Float64bits(c.PremiumThreshold))
+	if len(c.w) != 2*n {
+		return nil, errors.New("routing: classifier has no weights")
+	}
+	for h := range 2 {
+		for i := range n {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(c.w[2*i+h]))
+		}
+	}
+	return out, nil
+}
+
+func validThreshold(t float64) bool { return t > 0 && t < 1 }
+
+// turnVector is the sparse input of one turn: hashed n-gram buckets (with
+// repeats) and the dense structural values.
+type turnVector struct {
+	// hashes[:n] are the buckets: at most a word and a concept per two bytes
+	// scanned (a word needs a byte and a separator).
+	hashes [clfScanLimit + 2]uint32
+	n      int
+	sf     [sfCount]float32
+}
+
+func (v *turnVector) add(h uint32) {
+	if v.n < len(v.hashes) {
+		v.hashes[v.n] = h
+		v.n++
+	}
+}
+
+// Score returns PStandard and PPremium for a request.
+func (c *Classifier) Score(req *ChatRequest) (pStandard, pPremium float64) {
+	var v turnVector
+	v.fill(req)
+	return c.scoreVector(&v)
+}
+
+func (c *Classifier) scoreVector(v *turnVector) (float64, float64) {
+	var z0, z1 float32
+	w := c.w
+	for _, i := range v.hashes[:v.n] {
+		z0 += w[2*i]
+		z1 += w[2*i+1]
+	}
+	for i, x := range v.sf {
+		z0 += w[2*(clfBuckets+i)] * x
+		z1 += w[2*(clfBuckets+i)+1] * x
+	}
+	return sigmoid(float64(z0)), sigmoid(float64(z1))
+}
+
+func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }
+
+// turnStart returns the index of the first message of the current turn:
+// everything after the last assistant message (user messages, tool results).
+// Without an assistant message it is the last user message.
+func turnStart(msgs []Message) int {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "assistant" {
+			if i+1 < len(msgs) {
+				return i + 1
+			}
+			return i
+		}
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role == "user" {
+			return i
+		}
+	}
+	return max(len(msgs)-1, 0)
+}
+
+// fill reads the turn of req into v.
+func (v *turnVector) fill(req *ChatRequest) {
+	msgs := req.Messages
+	start := turnStart(msgs)
+	total, nmsg, toolResult, images := 0, 0, false, false
+	for i := start; i < len(msgs); i++ {
+		m := &msgs[i]
+		if m.Role == "system" || m.Role == "developer" {
+			continue
+		}
+		nmsg++
+		total += len(m.Text)
+		toolResult = toolResult || m.Role == "tool" || m.Role == "function"
+		images = images || m.HasImage
+	}
+	budget := clfScanLimit
+	var st textStats
+	for i := start; i < len(msgs) && budget > 0; i++ {
+		m := &msgs[i]
+		if m.Role == "system" || m.Role == "developer" {
+			continue
+		}
+		text := m.Text
+		if len(text) > budget {
+			// Head and tail of an over-long message: the ask sits around the paste.
+			half := budget / 2
+			st.scan(text[:half], v)
+			st.scan(text[len(text)-half:], v)
+			budget = 0
+			break
+		}
+		st.scan(text, v)
+		budget -= len(text)
+	}
+	scanned := max(st.bytes, 1)
+	scale := float64(total) / float64(scanned)
+	words := float64(st.words) * max(scale, 1)
+	sf := &v.sf
+	sf[sfBias] = 1
+	sf[sfLogBytes] = float32(math.Log1p(float64(total)) / 10)
+	sf[sfLogWords] = float32(math.Log1p(words) / 8)
+	if st.words <= 6 {
+		sf[sfShort] = 1
+	}
+	if st.fences >= 2 {
+		sf[sfCode] = 1
+	}
+	sf[sfCodeChars] = float32(min(float64(st.codeChars)/float64(scanned)*10, 1))
+	sf[sfDigits] = float32(min(float64(st.digits)/float64(scanned)*5, 1))
+	sf[sfQuestions] = float32(min(st.questions, 3)) / 3
+	sf[sfLines] = float32(math.Log1p(float64(st.lines)) / 6)
+	if st.lines > 3 && st.commas >= 2*st.lines {
+		sf[sfTable] = 1
+	}
+	sf[sfTools] = b2f(req.HasTools())
+	sf[sfJSONSchema] = b2f(req.ResponseFormat == "json_schema")
+	sf[sfJSONObject] = b2f(req.ResponseFormat == "json_object")
+	sf[sfImages] = b2f(images)
+	sf[sfToolResult] = b2f(toolResult)
+	sf[sfMultiMessage] = b2f(nmsg > 1)
+	if last := lastUserText(msgs, start); last != "" {
+		var ask string
+		if len(last) <= clfScanLimit {
+			ask = askOf(last)
+		} else {
+			// Long pastes: the ask is around them, in the head or the tail.
+			head, tail := askOf(last[:clfScanLimit/2]), askOf(last[len(last)-clfScanLimit/2:])
+			ask = head
+			if len(tail) < len(head) {
+				ask = tail
+			}
+		}
+		words, nums := askStats(ask)
+		sf[sfAskWords] = float32(math.Log1p(float64(words)) / 4)
+		sf[sfAskLong] = b2f(words >= 20)
+		sf[sfAskNumbers] = float32(min(nums, 6)) / 6
+	}
+}
+
+// lastUserText is the text of the turn's last user message.
+func lastUserText(msgs []Message, start int) string {
+	for i := len(msgs) - 1; i >= start; i-- {
+		if msgs[i].Role == "user" {
+			return msgs[i].Text
+		}
+	}
+	return ""
+}
+
+// askOf returns the instruction part of a message: without fenced code, and
+// when material is pasted (several paragraphs), the shorter of the first and
+// last paragraph, where people write the ask.
+func askOf(text string) string {
+	if i := strings.Index(text, "```"); i >= 0 {
+		if j := strings.LastIndex(text, "```"); j > i {
+			head, tail := strings.TrimSpace(text[:i]), strings.TrimSpace(text[j+3:])
+			if len(head) >= len(tail) {
+				return head
+			}
+			return tail
+		}
+	}
+	first := strings.Index(text, "\n\n")
+	last := strings.LastIndex(text, "\n\n")
+	if first < 0 {
+		return text
+	}
+	a, b := strings.TrimSpace(text[:first]), strings.TrimSpace(text[last+2:])
+	if first == last {
+		// Two parts: the ask is the one that is not a pasted block of lines.
+		if strings.Count(a, "\n") <= strings.Count(b, "\n") {
+			return a
+		}
+		return b
+	}
+	if len(a) <= len(b) {
+		return a
+	}
+	return b
+}
+
+// askStats counts words and numbers of an ask (bounded scan).
+func askStats(s string) (words, nums int) {
+	if len(s) > 1024 {
+		s = s[:1024]
+	}
+	in, digit := false, false
+	for i := 0; i <= len(s); i++ {
+		w := i < len(s) && wordByte(s[i])
+		if w && !in {
+			in, digit = true, false
+		}
+		if w && s[i] >= '0' && s[i] <= '9' {
+			digit = true
+		}
+		if !w && in {
+			in = false
+			words++
+			if digit {
+				nums++
+			}
+		}
+	}
+	return words, nums
+}
+
+func b2f(b bool) float32 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// textStats tokenizes text into words (runs of letters, digits and non-ASCII
+// bytes, ASCII lowercased), hashing unigrams and bigrams as it goes.
+type textStats struct {
+	bytes, words, digits, codeChars, questions, lines, commas, fences int
+	prev                                                              uint32
+	hasPrev                                                           bool
+}
+
+const (
+	fnvOffset = 2166136261
+	fnvPrime  = 16777619
+	// numHash stands for every all-digit word, so "12" and "250" read alike.
+	numHash = 0x9e3779b1
+)
+
+func (st *textStats) scan(s string, out *turnVector) {
+	st.bytes += len(s)
+	h, inWord, allDigits, start := uint32(fnvOffset), false, true, 0
+	for i := 0; i <= len(s); i++ {
+		var c byte = ' '
+		if i < len(s) {
+			c = s[i]
+		}
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 0x80:
+			allDigits = false
+		case c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+			allDigits = false
+		case c >= '0' && c <= '9':
+			st.digits++
+		default:
+			if inWord {
+				st.emit(s[start:i], h, allDigits, out)
+				inWord, allDigits = false, true
+			}
+			switch c {
+			case '{', '}', ';', '(', ')', '=', '<', '>', '[', ']':
+				st.codeChars++
+			case '?':
+				st.questions++
+			case '\n':
+				st.lines++
+			case ',':
+				st.commas++
+			case '`':
+				if i+2 < len(s) && s[i+1] == '`' && s[i+2] == '`' {
+					st.fences++
+					i += 2
+				}
+			case '.', '!':
+				// A sentence end breaks a bigram chain.
+				st.hasPrev = false
+			}
+			continue
+		}
+		if !inWord {
+			h, inWord, start = fnvOffset, true, i
+		}
+		h = (h ^ uint32(c)) * fnvPrime
+	}
+	st.hasPrev = false
+}
+
+// emit adds one word: its concept (if the lexicon knows its stem), its own
+// hash (all-digit words share one), and the bigram with the previous word.
+func (st *textStats) emit(w string, h uint32, allDigits bool, out *turnVector) {
+	if allDigits {
+		h = numHash
+	} else if n := len(w); n >= 2 && n <= 16 {
+		if id := lex.lookup(stemHash(w)); id != 0 {
+			out.add(conceptBucket(id))
+		}
+	}
+	out.add(h & (clfBuckets - 1))
+	if clfBigrams && st.hasPrev {
+		b := (st.prev*0x85ebca6b ^ h) * 0xc2b2ae35
+		out.add((b ^ b>>15) & (clfBuckets - 1))
+	}
+	st.prev, st.hasPrev = h, true
+	st.words++
+}
+
+// containsWord reports whether phrase (lowercase) occurs in text (lowercase) as
+// whole words: "prove" matches "prove it" but not "improve" or "approved".
+func containsWord(text, phrase string) bool {
+	if phrase == "" {
+		return false
+	}
+	for off := 0; ; {
+		i := strings.Index(text[off:], phrase)
+		if i < 0 {
+			return false
+		}
+		i += off
+		end := i + len(phrase)
+		if (i == 0 || !wordByte(text[i-1])) && (end == len(text) || !wordByte(text[end])) {
+			return true
+		}
+		off = i + 1
+	}
+}
+
+func wordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c >= 0x80
+}
