@@ -104,7 +104,9 @@ func run(bin, chromium, out string) error {
 		return err
 	}
 	defer logFile.Close()
-	env := append(os.Environ(), "TOLLGATE_BROWSER="+browser, "TOLLGATE_LOG_LEVEL=info")
+	// XDG_CONFIG_HOME keeps the autostart entry the test makes out of the real one.
+	xdg := filepath.Join(out, "xdg")
+	env := append(os.Environ(), "TOLLGATE_BROWSER="+browser, "TOLLGATE_LOG_LEVEL=info", "XDG_CONFIG_HOME="+xdg)
 	cmd := exec.Command(bin, "desktop", "--data-dir", dataDir, "--env-file=")
 	cmd.Env, cmd.Stdout, cmd.Stderr = env, logFile, logFile
 	start := time.Now()
@@ -246,7 +248,33 @@ func run(bin, chromium, out string) error {
 	}
 	log.Print("pause/resume: stopped and served again on " + base)
 
-	// 7. A second start opens the console of the running instance and exits.
+	// 7. Start at login writes the XDG autostart entry, and unticking removes it.
+	entry := filepath.Join(xdg, "autostart", "tollgate.desktop")
+	if err := click(menu, items, "Start at login"); err != nil {
+		return err
+	}
+	if err := waitFor(func() bool {
+		raw, err := os.ReadFile(entry)
+		return err == nil && strings.Contains(string(raw), "desktop --data-dir")
+	}, 10*time.Second); err != nil {
+		return fmt.Errorf("Start at login: no autostart entry at %s", entry)
+	}
+	if err := waitFor(func() bool {
+		items, _ = layout(menu)
+		it, _ := find(items, "Start at login")
+		return it.toggle == 1
+	}, 10*time.Second); err != nil {
+		return errors.New("Start at login is not ticked after enabling it")
+	}
+	if err := click(menu, items, "Start at login"); err != nil {
+		return err
+	}
+	if err := waitFor(func() bool { _, err := os.Stat(entry); return errors.Is(err, os.ErrNotExist) }, 10*time.Second); err != nil {
+		return errors.New("Start at login: unticking did not remove the autostart entry")
+	}
+	log.Print("start at login: XDG autostart entry written and removed")
+
+	// 8. A second start opens the console of the running instance and exits.
 	before := lines(opened)
 	second := exec.CommandContext(ctx, bin, "desktop", "--data-dir", dataDir, "--env-file=")
 	second.Env = env
@@ -258,7 +286,7 @@ func run(bin, chromium, out string) error {
 	}
 	log.Print("second start: handed over to the running instance")
 
-	// 8. Quit stops the gateway cleanly and exits 0.
+	// 9. Quit stops the gateway cleanly and exits 0.
 	items, _ = layout(menu)
 	if err := click(menu, items, "Quit Tollgate"); err != nil {
 		return err
