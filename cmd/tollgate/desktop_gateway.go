@@ -184,8 +184,9 @@ func (s desktopSummary) String() string {
 	return fmt.Sprintf("%s · budget %s of %s %s", out, usd(s.Budget.Spent), usd(s.Budget.Limit), periodPhrase(s.Budget.Period))
 }
 
-// usd shows cents, or four decimals under a dollar so that a few cheap requests
-// do not read as $0.00. Display only: amounts stay nano-USD everywhere else.
+// usd shows dollars and cents, and under a dollar up to micro-dollars, so that a
+// few cheap requests do not read as $0.00 ($0.000042). Display only: amounts stay
+// nano-USD everywhere else.
 func usd(n billing.NanoUSD) string {
 	if n < 0 {
 		return "-" + usd(-n)
@@ -193,7 +194,11 @@ func usd(n billing.NanoUSD) string {
 	if n >= 1_000_000_000 {
 		return fmt.Sprintf("$%d.%02d", n/1_000_000_000, n%1_000_000_000/10_000_000)
 	}
-	return fmt.Sprintf("$0.%04d", n/100_000)
+	frac := strings.TrimRight(fmt.Sprintf("%06d", n/1_000), "0")
+	for len(frac) < 2 {
+		frac += "0"
+	}
+	return "$0." + frac
 }
 
 func periodPhrase(p meter.Period) string {

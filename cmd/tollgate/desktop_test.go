@@ -52,10 +52,11 @@ func TestHealthcheckCommand(t *testing.T) {
 
 func TestDesktopSummaryText(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "Today $0.0000 · no budget set", desktopSummary{}.String())
+	require.Equal(t, "Today $0.00 · no budget set", desktopSummary{}.String())
 	s := desktopSummary{Today: 420_000_000, Budget: &desktopBudget{Period: meter.PeriodMonth, Spent: 3_100_000_000, Limit: 50 * billing.NanoUSD(1_000_000_000)}}
-	require.Equal(t, "Today $0.4200 · budget $3.10 of $50.00 this month", s.String())
-	require.Equal(t, "$0.0001", usd(123_456))
+	require.Equal(t, "Today $0.42 · budget $3.10 of $50.00 this month", s.String())
+	require.Equal(t, "$0.000123", usd(123_456))
+	require.Equal(t, "$0.10", usd(100_000_000))
 	require.Equal(t, "$12.34", usd(12_345_678_901))
 }
 

@@ -86,7 +86,7 @@ func trayReady(ctx context.Context, a trayActions) {
 	}
 	refresh()
 	go func() {
-		tick := time.NewTicker(15 * time.Second)
+		tick := time.NewTicker(5 * time.Second)
 		defer tick.Stop()
 		for {
 			select {

@@ -180,7 +180,9 @@ func run(bin, chromium, out string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.Contains(dom, "Sign out") || strings.Contains(dom, "Sign in to the console") {
+	// Signed in: the shell with the user menu on the tenant's overview, not the login form.
+	if !strings.Contains(dom, `class="usermenu"`) || !strings.Contains(dom, "<title>Overview · default") ||
+		strings.Contains(dom, "Sign in to the console") {
 		_ = os.WriteFile(filepath.Join(out, "console-dom.html"), []byte(dom), 0o600)
 		return fmt.Errorf("the console opened from the tray is not signed in (DOM in %s/console-dom.html)", out)
 	}
@@ -210,7 +212,7 @@ func run(bin, chromium, out string) error {
 			return fmt.Errorf("clipboard does not hold the snippet for %s/v1: %q", base, clip)
 		}
 		req, _ := http.NewRequest(http.MethodPost, url+"/chat/completions",
-			strings.NewReader(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}`))
+			strings.NewReader(`{"model":"sim-small","messages":[{"role":"user","content":"hello"}]}`))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := http.DefaultClient.Do(req)
@@ -221,7 +223,16 @@ func run(bin, chromium, out string) error {
 		if resp.StatusCode != http.StatusOK {
 			return fmt.Errorf("chat completion with the copied key: status %d", resp.StatusCode)
 		}
-		log.Print("copy API key snippet: the copied key works against the gateway")
+		// The spend line follows (the tray refreshes it every 5 s).
+		if err := waitFor(func() bool {
+			items, _ = layout(menu)
+			it, _ := find(items, "Today ")
+			return it.label != "" && !strings.HasPrefix(it.label, "Today $0.00 ")
+		}, 20*time.Second); err != nil {
+			return fmt.Errorf("the spend line did not move after a request: %q", summary.label)
+		}
+		it, _ := find(items, "Today ")
+		log.Printf("copy API key snippet: the copied key works against the gateway; tray now reads %q", it.label)
 	} else {
 		log.Print("NOTE: xclip not installed; the clipboard check did not run")
 	}
