@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
@@ -51,7 +52,7 @@ func defaultDesktopDir() (string, error) {
 		return "", errkind.Wrap(errkind.Invalid, err, "no per-user config directory; pass --data-dir")
 	}
 	name := "tollgate"
-	if filepath.Separator == '\\' || fileExists(filepath.Join(base, "..", "Application Support")) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "darwin" {
 		name = "Tollgate"
 	}
 	return filepath.Join(base, name), nil

@@ -111,3 +111,30 @@ func TestFreeLoopbackAddrReusesAFreePort(t *testing.T) {
 	require.Equal(t, addr, again, "a free previous port is reused")
 	require.Equal(t, "", hostOfURL("http://example.com:80"))
 }
+
+// `config env --target kubernetes --cpus 4 --memory 4Gi` sizes for the pod (tier 2)
+// whatever this machine is, and writes the ConfigMap and Secret of infra/k8s.
+func TestConfigEnvKubernetesSizesForThePod(t *testing.T) {
+	t.Parallel()
+	run := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		cmd := newRootCmd()
+		cmd.SetArgs(append([]string{"config", "env", "--env-file=", "--target", "kubernetes"}, args...))
+		cmd.SetOut(&out)
+		err := cmd.ExecuteContext(t.Context())
+		return out.String(), err
+	}
+	out, err := run("--cpus", "4", "--memory", "4Gi")
+	require.NoError(t, err)
+	require.Contains(t, out, "# Sized as tier 2 Balanced because:")
+	require.Contains(t, out, "kind: ConfigMap\nmetadata:\n  name: tollgate-config\n  namespace: tollgate")
+	require.Contains(t, out, "kind: Secret\nmetadata:\n  name: tollgate-secrets\n  namespace: tollgate")
+	require.Contains(t, out, `TOLLGATE_WORKER_CONCURRENCY: "8"`)
+	out, err = run("--cpus", "8", "--memory", "16Gi")
+	require.NoError(t, err)
+	require.Contains(t, out, "tier 3 High-performance")
+	_, err = run("--cpus", "4")
+	require.ErrorContains(t, err, "--cpus and --memory go together")
+	_, err = run("--cpus", "4", "--memory", "lots")
+	require.ErrorContains(t, err, "--memory")
+}
