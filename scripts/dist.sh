@@ -107,7 +107,7 @@ for target in "${targets[@]}"; do
 		tar -C "$work" --owner=0 --group=0 --sort=name -czf "$DIST_DIR/$name.tar.gz" "$name"
 		for packager in deb rpm; do
 			log "packaging $target as .$packager"
-			GOARCH=$goarch TOLLGATE_PKG_VERSION=$pkg_version TOLLGATE_BINARY=$bin \
+			TOLLGATE_PKG_ARCH=$goarch TOLLGATE_PKG_VERSION=$pkg_version TOLLGATE_BINARY=$bin \
 				$NFPM package --config infra/packaging/nfpm.yaml --packager "$packager" --target "$DIST_DIR/" >&2
 		done
 		;;
