@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/database"
@@ -47,7 +46,7 @@ func openSpool(dir string) (*spool, []spooled, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+	if err := lockSpoolDir(lock); err != nil {
 		_ = lock.Close()
 		return nil, nil, fmt.Errorf("ledger spool %s is in use by another process (give each process its own TOLLGATE_SPOOL_DIR): %w", dir, err)
 	}

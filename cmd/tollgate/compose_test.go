@@ -55,7 +55,7 @@ func TestComposeEnvIsValidConfig(t *testing.T) {
 		require.Len(t, cfg.RedisAddrs(), 3)
 	}
 	require.Equal(t, []string{"serve"}, cf.Services["api"].Command)
-	require.Equal(t, []string{"worker"}, cf.Services["worker"].Command)
+	require.Equal(t, []string{"worker", "--metrics-addr=:9090"}, cf.Services["worker"].Command, "the worker's health check needs its /healthz")
 }
 
 // The binary starts and answers /healthz with exactly the api service's env, the

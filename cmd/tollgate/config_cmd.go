@@ -90,28 +90,47 @@ func newConfigDetectCmd(g *globalFlags) *cobra.Command {
 }
 
 func newConfigEnvCmd(g *globalFlags) *cobra.Command {
-	var target, outPath string
+	var target, outPath, cpus, memory string
 	var force bool
 	cmd := &cobra.Command{
-		Use:   "env --target desktop|container|kubernetes [--out .env] [--force]",
-		Short: "Write a .env sized for this host's tier and the deployment target",
+		Use:   "env --target desktop|container|kubernetes [--cpus 4 --memory 4Gi] [--out FILE] [--force]",
+		Short: "Write a configuration sized for the target: a .env, or for kubernetes a ConfigMap and a Secret template",
+		Long: `Writes the configuration for a deployment target, sized by tier.
+
+For desktop and container it is a .env sized for this host. For kubernetes it is
+YAML for infra/k8s: the ConfigMap tollgate-config (with the sizing knobs pinned)
+and a Secret template tollgate-secrets. Pass the pod's limits with --cpus and
+--memory (Kubernetes quantities: 4, 500m; 4Gi, 512Mi) to size for the pod rather
+than for the machine the command runs on.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			mode := tier.Mode(target)
 			if !mode.Valid() {
 				return errkind.New(errkind.Invalid, "--target %q: use desktop, container or kubernetes", target)
 			}
+			if (cpus == "") != (memory == "") {
+				return errkind.New(errkind.Invalid, "--cpus and --memory go together: give both (the pod's limits) or neither")
+			}
 			cfg, err := g.loadConfig()
 			if err != nil {
 				return err
 			}
-			res, err := detectResources(cmd.Context(), cfg)
-			if err != nil {
+			var res tier.Resources
+			if cpus != "" {
+				if res, err = tier.PodResources(cpus, memory); err != nil {
+					return err
+				}
+			} else if res, err = detectResources(cmd.Context(), cfg); err != nil {
 				return err
 			}
-			// Size for the target's deployment mode (its tier cap), on this host's resources.
-			res.Mode, res.ModeEvidence = mode, "--target "+target
-			text, err := tier.RenderEnv(tier.Classify(res), mode)
-			if err != nil {
+			// Size for the target's deployment mode (its tier cap).
+			res.Mode = mode
+			if cpus == "" {
+				res.ModeEvidence = "--target " + target
+			}
+			var text string
+			if mode == tier.ModeKubernetes {
+				text = tier.RenderKubernetes(tier.Classify(res))
+			} else if text, err = tier.RenderEnv(tier.Classify(res), mode); err != nil {
 				return err
 			}
 			if outPath == "" {
@@ -122,6 +141,8 @@ func newConfigEnvCmd(g *globalFlags) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&target, "target", "", "deployment target: desktop, container or kubernetes")
+	cmd.Flags().StringVar(&cpus, "cpus", "", "size for this CPU limit (a Kubernetes quantity: 4, 1.5, 500m) instead of this host")
+	cmd.Flags().StringVar(&memory, "memory", "", "size for this memory limit (4Gi, 512Mi, 8G) instead of this host")
 	cmd.Flags().StringVar(&outPath, "out", "", "write to this file instead of stdout (e.g. .env)")
 	cmd.Flags().BoolVar(&force, "force", false, "overwrite --out if it exists")
 	_ = cmd.MarkFlagRequired("target")

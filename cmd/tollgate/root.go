@@ -8,9 +8,6 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 )
 
-// version is set at build time with -ldflags "-X main.version=...".
-var version = "dev"
-
 // globalFlags override the environment for every subcommand.
 type globalFlags struct {
 	databaseURL string
@@ -34,7 +31,7 @@ func newRootCmd() *cobra.Command {
 		newMigrateCmd(g),
 		newTenantsCmd(g),
 		newConfigCmd(g),
-		newVersionCmd(),
+		newVersionCmd(), newHealthcheckCmd(g), newDesktopCmd(g),
 		newBudgetsCmd(g),
 		newUsageCmd(g),
 		newRouteCmd(g),
@@ -69,15 +66,4 @@ func (g *globalFlags) loadConfig() (config.Config, error) {
 // oneLine flattens joined errors into one actionable line.
 func oneLine(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
-}
-
-func newVersionCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			cmd.Println("tollgate " + version)
-			return nil
-		},
-	}
 }

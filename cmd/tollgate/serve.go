@@ -14,10 +14,13 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/api"
+	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/frontend"
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/accounts"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // selfHostTenantName is the one tenant of single-tenant mode.
@@ -40,6 +43,25 @@ func newServeCmd(g *globalFlags) *cobra.Command {
 // serve runs until ctx is cancelled (SIGINT/SIGTERM). ready, when non-nil, receives
 // the bound address once the server listens (tests use it).
 func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
+	var hooks serveHooks
+	if ready != nil {
+		hooks.ready = func(addr string, _ serverParts) { ready <- addr }
+	}
+	return serveWith(ctx, cfg, hooks)
+}
+
+// serveHooks let a caller that runs serve in-process (tests, `tollgate desktop`)
+// observe it.
+type serveHooks struct {
+	// ready, when set, is called once the server listens, with the bound address
+	// and the parts the desktop tray reads.
+	ready func(addr string, parts serverParts)
+	// out receives one-time notices (the generated admin password); nil is stdout.
+	out io.Writer
+}
+
+// serveWith is serve with hooks.
+func serveWith(ctx context.Context, cfg config.Config, hooks serveHooks) error {
 	a, err := openApp(ctx, cfg)
 	if err != nil {
 		return err
@@ -62,10 +84,15 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 	// Deferred before the loops' stop, so it runs after it: spans of requests
 	// drained at shutdown are flushed too.
 	defer stopTracing()
-	srv, start, err := buildServer(ctx, a, os.Stdout)
+	out := hooks.out
+	if out == nil {
+		out = os.Stdout
+	}
+	parts, err := buildServerParts(ctx, a, out)
 	if err != nil {
 		return err
 	}
+	srv, start := parts.srv, parts.start
 	loopCtx, cancelLoops := context.WithCancel(ctx)
 	if cfg.HTTP.PprofAddr != "" {
 		go servePprof(loopCtx, cfg.HTTP.PprofAddr, a.logger)
@@ -81,8 +108,8 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 		}
 		a.logger.Info("tollgate listening", "url", "http://"+displayAddr(addr), "mode", cfg.Mode,
 			"database", string(cfg.DatabaseDriver()), "console_built", frontend.Built())
-		if ready != nil {
-			ready <- addr
+		if hooks.ready != nil {
+			hooks.ready(addr, parts)
 		}
 	}()
 	err = srv.Serve(ctx, cfg.Addr, cfg.HTTP.ShutdownGrace, bound)
@@ -99,36 +126,69 @@ func serve(ctx context.Context, cfg config.Config, ready chan<- string) error {
 // every route wired here must be described in api/openapi.json. out receives
 // one-time notices (the generated bootstrap admin password).
 func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(ctx context.Context), error) {
+	p, err := buildServerParts(ctx, a, out)
+	return p.srv, p.start, err
+}
+
+// serverParts is the assembled server with the services `tollgate desktop` reads
+// in-process (its tray signs the owner in, shows spend, makes a key).
+type serverParts struct {
+	srv *api.Server
+	// start runs the background loops until its ctx ends, then drains.
+	start    func(ctx context.Context)
+	registry *tenants.Registry
+	sessions *accounts.Sessions
+	users    *accounts.Users
+	keys     *apikeys.Keys
+	budgets  *budget.Service
+	// adminEmail is the bootstrap admin's (TOLLGATE_ADMIN_EMAIL).
+	adminEmail string
+}
+
+// buildServerParts is buildServer returning the parts.
+func buildServerParts(ctx context.Context, a *app, out io.Writer) (serverParts, error) {
+	srv, start, identity, budgets, err := assembleServer(ctx, a, out)
+	if err != nil {
+		return serverParts{}, err
+	}
+	return serverParts{srv: srv, start: start, registry: a.registry, sessions: identity.sessions, users: identity.services.users,
+		keys: identity.services.keys, budgets: budgets, adminEmail: a.cfg.Auth.AdminEmail}, nil
+}
+
+func assembleServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(ctx context.Context), identityParts, *budget.Service, error) {
+	fail := func(err error) (*api.Server, func(ctx context.Context), identityParts, *budget.Service, error) {
+		return nil, nil, identityParts{}, nil, err
+	}
 	identity, err := wireIdentity(ctx, a, out)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	metrics := wireMetrics(a)
 	acct, err := wireAccounting(ctx, a)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	metrics.watch(ctx, acct.meter, acct.ledger)
 	worker, err := wireWorker(ctx, a, identity.identity, acct.meter)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	hub := newLiveHub(a)
 	sink, err := wireEvents(a, metrics, hub, worker)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	gw, err := wireGateway(ctx, a, identity.keyAuth, identity.feed, acct, sink)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	budgets, err := wireBudgets(ctx, a, identity.services, gw)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	admin, err := wireAdmin(a, identity.identity, gw, hub, budgets)
 	if err != nil {
-		return nil, nil, err
+		return fail(err)
 	}
 	// The metrics middleware goes first so that every route group after it is
 	// measured; the tracing middleware next, so that every /v1 route is traced.
@@ -147,7 +207,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 	apiMetrics, metricsLn := metrics.registry, net.Listener(nil)
 	if a.cfg.HTTP.MetricsAddr != "" {
 		if metricsLn, err = net.Listen("tcp", a.cfg.HTTP.MetricsAddr); err != nil {
-			return nil, nil, errkind.Wrap(errkind.Unavailable, err, "cannot serve /metrics on TOLLGATE_METRICS_ADDR=%s", a.cfg.HTTP.MetricsAddr)
+			return fail(errkind.Wrap(errkind.Unavailable, err, "cannot serve /metrics on TOLLGATE_METRICS_ADDR=%s", a.cfg.HTTP.MetricsAddr))
 		}
 		apiMetrics = nil
 	}
@@ -178,7 +238,7 @@ func buildServer(ctx context.Context, a *app, out io.Writer) (*api.Server, func(
 		defer cancel()
 		gw.stop(stopCtx)
 	}
-	return srv, start, nil
+	return srv, start, identity, budgets, nil
 }
 
 // ensureSelfHostTenant creates the one tenant of single-tenant mode on first start.

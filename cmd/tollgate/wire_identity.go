@@ -31,6 +31,8 @@ type identityParts struct {
 	keyAuth *apikeys.KeyAuthenticator
 	// feed tells this instance what other instances changed (keys, budgets, RBAC).
 	feed *tenants.ChangeFeed
+	// sessions signs users in (the desktop tray signs its owner in with it).
+	sessions *accounts.Sessions
 	// services are the key, member and audit stores (the budget service's scope checks).
 	services identityServices
 }
@@ -98,6 +100,7 @@ func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, er
 		routes:   []func(*gin.Engine){ident.Register},
 		identity: ident,
 		keyAuth:  keyAuth,
+		sessions: sessions,
 		feed:     svc.feed,
 		services: svc,
 		run: func(ctx context.Context) {

@@ -2,7 +2,7 @@
 // tenant with the caller's role in it.
 
 import { createContext, useContext, useMemo } from "react";
-import { Session, MemoryStore, type KeyValueStore } from "./auth/session";
+import { Session, MemoryStore, takeDesktopHandover, type KeyValueStore } from "./auth/session";
 import { createClient, type ApiClient } from "./api/client";
 import { endpoints, type Endpoints } from "./api/endpoints";
 import type { Me, Membership } from "./api/types";
@@ -19,7 +19,14 @@ function browserStore(): KeyValueStore {
   }
 }
 
-export const session = new Session(browserStore(), () => Promise.reject(new Error("not ready")));
+const store = browserStore();
+if (typeof window !== "undefined") {
+  takeDesktopHandover(store, window.location.hash, () =>
+    window.history.replaceState(null, "", window.location.pathname + window.location.search),
+  );
+}
+
+export const session = new Session(store, () => Promise.reject(new Error("not ready")));
 export const client: ApiClient = createClient(session);
 session.setRefreshFn(client.refreshTokens);
 export const api: Endpoints = endpoints(client);

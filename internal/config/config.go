@@ -57,6 +57,8 @@ type Config struct {
 	Telemetry Telemetry
 	// OIDC configures single sign-on.
 	OIDC OIDC
+	// Desktop configures `tollgate desktop`.
+	Desktop Desktop
 	// Env is the raw merged environment (process over .env), kept for components
 	// such as tier detection that need to look at deployment markers.
 	Env map[string]string
@@ -247,6 +249,14 @@ type TierOverrides struct {
 	KeyCacheSize      int // TOLLGATE_KEY_CACHE_SIZE
 }
 
+// Desktop configures `tollgate desktop`, the self-host gateway with a tray icon.
+type Desktop struct {
+	// Browser is the command that opens a URL (TOLLGATE_BROWSER), run with the URL as
+	// its last argument; empty uses the platform's opener (xdg-open, open, or the
+	// Windows URL handler).
+	Browser string
+}
+
 // Secret is a configured credential; it is seal.Secret, so it redacts the same way
 // everywhere (fmt, slog, JSON).
 type Secret = seal.Secret
@@ -416,6 +426,7 @@ func Parse(env map[string]string) (Config, error) {
 	str("TOLLGATE_METRICS_ADDR", &c.HTTP.MetricsAddr)
 	str("TOLLGATE_PUBLIC_URL", &c.HTTP.PublicURL)
 	str("TOLLGATE_SPOOL_DIR", &c.SpoolDir)
+	str("TOLLGATE_BROWSER", &c.Desktop.Browser)
 	str("TOLLGATE_LOG_LEVEL", &c.Log.Level)
 	str("TOLLGATE_LOG_FORMAT", &c.Log.Format)
 	integer("TOLLGATE_WORKER_CONCURRENCY", &c.Tier.WorkerConcurrency)

@@ -232,6 +232,25 @@ func (s *Sessions) Start(ctx context.Context, in StartInput) (TokenPair, error) 
 	return pair, err
 }
 
+// StartTrusted starts a session for userID without a password, for a caller that
+// has already established who the user is by other means: the desktop tray, which
+// runs as the operating-system user who owns the one-user database it opened. A
+// disabled or unknown user is refused exactly as Login refuses a bad password.
+func (s *Sessions) StartTrusted(ctx context.Context, userID string) (TokenPair, error) {
+	u, err := s.users.Get(ctx, userID)
+	if err != nil || u.DisabledAt != nil {
+		return TokenPair{}, errSession()
+	}
+	family := tenants.NewULID()
+	var pair TokenPair
+	err = s.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var err error
+		pair, err = s.issue(tx, refreshRow{UserID: u.ID, FamilyID: family, AuthMethod: string(AuthMethodPassword)})
+		return err
+	})
+	return pair, err
+}
+
 // Throttle counts one password attempt against the client IP and the account (the
 // limits of Login), so no endpoint that checks a password is a faster oracle than
 // sign-in. Over a limit it returns a RateLimited error with its Retry-After.

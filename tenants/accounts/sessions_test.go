@@ -10,6 +10,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/tenants/access"
+	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
 func TestKeyringGeneratedOnceAndRotates(t *testing.T) {
@@ -140,4 +141,35 @@ func TestPolicyMatrixShape(t *testing.T) {
 			require.True(t, c.Allowed, "owners may do everything in their tenant: %v", c.Permission)
 		}
 	}
+}
+
+// StartTrusted signs a known, enabled user in without a password (the desktop
+// tray's owner); an unknown or disabled user gets the same refusal as a bad login.
+func TestStartTrusted(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "sqlite")
+	ctx := t.Context()
+	logger := logging.Discard()
+	feed := tenants.NewChangeFeed(b.db, tenants.ChangeFeedConfig{}, logger)
+	users := NewUsers(b.db, NewHasher(TestPasswordParams()), feed, logger)
+	u, err := users.Create(ctx, CreateUserInput{Email: "owner@example.com", Password: "long enough pw"})
+	require.NoError(t, err)
+	s := NewSessions(b.db, users, NewStaticKeyring("0123456789abcdef0123456789abcdef"), SessionConfig{}, logger)
+
+	pair, err := s.StartTrusted(ctx, u.ID)
+	require.NoError(t, err)
+	got, err := s.Verify(ctx, pair.AccessToken.Reveal())
+	require.NoError(t, err)
+	require.Equal(t, u.ID, got.User.ID)
+	_, err = s.Refresh(ctx, pair.RefreshToken)
+	require.NoError(t, err, "the refresh token the console takes over works once")
+	_, err = s.Refresh(ctx, pair.RefreshToken)
+	require.ErrorIs(t, err, errkind.Unauthenticated, "and never again")
+
+	_, err = s.StartTrusted(ctx, "no-such-user")
+	require.ErrorIs(t, err, errkind.Unauthenticated)
+	_, err = users.SetDisabled(ctx, SetDisabledInput{UserID: u.ID, Disabled: true, Actor: audit.Actor{Email: "cli"}})
+	require.NoError(t, err)
+	_, err = s.StartTrusted(ctx, u.ID)
+	require.ErrorIs(t, err, errkind.Unauthenticated)
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { MemoryStore, REFRESH_KEY, Session, type TokenPair } from "./session";
+import { MemoryStore, REFRESH_KEY, Session, takeDesktopHandover, type TokenPair } from "./session";
 import { createClient } from "../api/client";
 import { ApiError } from "../api/errors";
 
@@ -107,5 +107,23 @@ describe("client refresh on 401", () => {
       throw new TypeError("fetch failed");
     });
     await expect(down.get("/me")).rejects.toMatchObject({ status: 0 });
+  });
+});
+
+describe("takeDesktopHandover", () => {
+  it("stores the desktop's refresh token and clears the fragment", () => {
+    const store = new MemoryStore();
+    let cleared = 0;
+    expect(takeDesktopHandover(store, "#desktop_refresh=rt_abc", () => cleared++)).toBe(true);
+    expect(store.getItem(REFRESH_KEY)).toBe("rt_abc");
+    expect(cleared).toBe(1);
+    expect(new Session(store, async () => pair(2)).canRestore()).toBe(true);
+  });
+
+  it("ignores other fragments", () => {
+    const store = new MemoryStore();
+    expect(takeDesktopHandover(store, "#section", () => {})).toBe(false);
+    expect(takeDesktopHandover(store, "", () => {})).toBe(false);
+    expect(store.getItem(REFRESH_KEY)).toBeNull();
   });
 });

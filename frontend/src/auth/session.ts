@@ -149,3 +149,23 @@ export class MemoryStore implements KeyValueStore {
     this.m.delete(k);
   }
 }
+
+/** The URL fragment `tollgate desktop` opens the console with. */
+export const DESKTOP_HANDOVER = "desktop_refresh";
+
+/**
+ * Takes the desktop tray's sign-in: `tollgate desktop` opens the console at
+ * `/#desktop_refresh=<refresh token>` (a fragment, so the token never reaches a
+ * server log). The token is stored as if the user had signed in, and the
+ * fragment is removed from the address bar and history; the first refresh then
+ * rotates the token, so the same link never signs anyone in twice.
+ * Returns true when a token was taken.
+ */
+export function takeDesktopHandover(store: KeyValueStore, hash: string, clearHash: () => void): boolean {
+  const params = new URLSearchParams(hash.replace(/^#/, ""));
+  const token = params.get(DESKTOP_HANDOVER);
+  if (!token) return false;
+  store.setItem(REFRESH_KEY, token);
+  clearHash();
+  return true;
+}
