@@ -200,6 +200,7 @@ const (
 	ProtocolGRPC = "grpc"
 	ProtocolHTTP = "http/protobuf"
 )
+
 // OIDC configures single sign-on. In self-host (single-tenant) mode the
 // TOLLGATE_OIDC_* variables name the one identity provider; in multi-tenant mode
 // each tenant configures its own in the console and they must stay unset.
