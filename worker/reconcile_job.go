@@ -36,9 +36,9 @@ type ReconcileWorker struct {
 // rebuilds the counters from the ledger, logs it and counts it in
 // tollgate_reconcile_drift_total.
 //
-// Caveat: usage still in an API replica's ledger spool (normally under a second)
-// shows as positive drift; the rebuild then briefly under-counts until the next
-// settle, which is why reconcile runs every few minutes rather than continuously.
+// Only counters below the ledger are raised. A counter above it (usage still in an
+// API replica's ledger spool or lease, or spend counted twice around a Redis
+// recovery) is reported, never lowered: lowering it could let a hard budget pass.
 func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs]) error {
 	ctx = logging.WithJobID(logging.WithTenantID(ctx, job.Args.TenantID), job.ID)
 	t, err := w.q.deps.Registry.Get(ctx, job.Args.TenantID)
@@ -64,7 +64,7 @@ func (w *ReconcileWorker) Work(ctx context.Context, job *river.Job[ReconcileArgs
 			w.q.metrics.drift.WithLabelValues(scope).Inc()
 			w.q.metrics.driftNano.WithLabelValues(scope).Set(float64(nano))
 		}
-		w.q.logger.WarnContext(ctx, "meter drift corrected from the ledger", "counters", len(out.Rows), "rebuilt", out.Rebuilt)
+		w.q.logger.WarnContext(ctx, "meter drift against the ledger (counters below it are raised, never lowered)", "counters", len(out.Rows), "rebuilt", out.Rebuilt)
 	}
 	return river.RecordOutput(ctx, out)
 }

@@ -218,7 +218,8 @@ func (m *MemoryMeter) Rebuild(_ context.Context, tenantID string, totals []Scope
 	defer unlock()
 	for _, tot := range totals {
 		pk := tot.periodKey(now)
-		t.counter(budgetKey(tag, tot.asLimit(), pk), tot.Period.counterTTL(), now).spent = int64(tot.Spent)
+		c := t.counter(budgetKey(tag, tot.asLimit(), pk), tot.Period.counterTTL(), now)
+		c.spent = max(c.spent, int64(tot.Spent))
 	}
 	return nil
 }

@@ -45,9 +45,11 @@ type Meter interface {
 	// Usage returns spent and reserved amounts per limit for the current periods, in
 	// the order of limits.
 	Usage(ctx context.Context, tenantID string, limits []Limit) ([]ScopeUsage, error)
-	// Rebuild sets the spent counters of the tenant to the given ledger totals, after
-	// Redis lost data or the reconcile job found drift. Reserved amounts of in-flight
-	// requests are kept.
+	// Rebuild raises the spent counters of the tenant to the given ledger totals,
+	// after Redis lost data or the reconcile job found drift; it never lowers one:
+	// a counter above the ledger holds spending still on its way to the ledger
+	// (other replicas' spools, unflushed leases), and lowering it would let a hard
+	// budget pass. Reserved amounts of in-flight requests are kept.
 	Rebuild(ctx context.Context, tenantID string, totals []ScopeTotal) error
 	// Health reports whether the meter can serve, for /readyz.
 	Health(ctx context.Context) Health

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -121,7 +122,14 @@ func (m *RedisMeter) recover(ctx context.Context, tenantID string) error {
 		// Shared by every waiter: one caller's cancellation must not fail the others.
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		return nil, m.recoverTenant(rctx, tenantID)
+		for {
+			// The counters may be lost again while this instance waits for its
+			// peers: start over, until the deadline.
+			err := m.recoverTenant(rctx, tenantID)
+			if !errors.Is(err, errLost) || rctx.Err() != nil {
+				return nil, err
+			}
+		}
 	})
 	return err
 }
@@ -230,10 +238,18 @@ func (m *RedisMeter) awaitPeers(ctx context.Context, tenantID, ep string) error 
 	key := m.peersKey(tenantID)
 	wait := 5 * time.Millisecond
 	for {
-		seen, err := m.client.HGetAll(ctx, key).Result()
+		pipe := m.client.Pipeline()
+		peersCmd := pipe.HGetAll(ctx, key)
+		epochCmd := pipe.Get(ctx, m.epochKey(tenantID))
+		_, err := pipe.Exec(ctx)
 		if err = m.observe(ctx, "await_peers", err); err != nil {
 			return err
 		}
+		if epochCmd.Val() != ep {
+			// Lost again (or rebuilt) while waiting: the caller recovers anew.
+			return errLost
+		}
+		seen := peersCmd.Val()
 		if seen[peersDone] == ep {
 			return nil
 		}

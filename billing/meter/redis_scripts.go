@@ -163,10 +163,14 @@ end
 return out
 `
 
-// rebuildScript: KEYS = counter...; ARGV = per counter: spent, key ttl ms.
+// rebuildScript raises each counter's spent to the ledger total (never lowers it).
+// KEYS = counter...; ARGV = per counter: spent, key ttl ms.
 const rebuildLua = `
 for i = 1, #KEYS do
-  redis.call('HSET', KEYS[i], 'spent', ARGV[2 * i - 1])
+  local cur = redis.call('HGET', KEYS[i], 'spent')
+  if not cur or tonumber(cur) < tonumber(ARGV[2 * i - 1]) then
+    redis.call('HSET', KEYS[i], 'spent', ARGV[2 * i - 1])
+  end
   redis.call('PEXPIRE', KEYS[i], ARGV[2 * i])
 end
 return #KEYS

@@ -64,14 +64,18 @@ func Tenant(ctx context.Context, h *tenants.Handle, m meter.Meter, now time.Time
 	if err != nil {
 		return out, err
 	}
+	under := false
 	for i, d := range drift {
 		c := int64(d.Counter)
 		out.Rows[i].CounterNano, out.Rows[i].DeltaNano = &c, int64(d.Delta)
 		if d.Delta != 0 {
 			out.Drift = true
 		}
+		under = under || d.Delta < 0
 	}
-	if out.Drift {
+	// Only a counter below the ledger is corrected: one above it may hold spending
+	// still in a replica's spool or lease, and Rebuild never lowers.
+	if under {
 		if err := m.Rebuild(ctx, tenantID, totals); err != nil {
 			return out, err
 		}

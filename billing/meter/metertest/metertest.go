@@ -350,6 +350,13 @@ func RunConformance(t *testing.T, factory Factory) {
 		for _, d := range drift {
 			require.Zero(t, d.Delta)
 		}
+		// A rebuild never lowers a counter: spending above the ledger may still be
+		// on its way to it.
+		lower := []meter.ScopeTotal{{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Spent: 100}}
+		require.NoError(t, b.m.Rebuild(ctx, tenant, lower))
+		u, err = b.m.Usage(ctx, tenant, limits)
+		require.NoError(t, err)
+		require.Equal(t, billing.NanoUSD(12_345), u[0].Spent)
 	})
 
 	t.Run("InvalidInput", func(t *testing.T) {
