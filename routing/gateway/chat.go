@@ -263,7 +263,7 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	traceUsage(ctx, p, out, u, cost, status)
 	ctx, span := s.startChild(ctx, spanSettle, trace.SpanKindInternal)
 	defer span.End()
-	if status != ledger.StatusCacheHit || p.reserved > 0 {
+	if status != ledger.StatusCacheHit || p.cache.reserved {
 		if _, err := s.d.Meter.Settle(ctx, meter.SettleInput{TenantID: tid, RequestID: p.ids.Server, Actual: cost,
 			ActualTokens: int64(u.TotalTokens())}); err != nil {
 			// The ledger is the truth; the reconcile job corrects the counters from it.

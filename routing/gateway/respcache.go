@@ -21,6 +21,8 @@ type cacheState struct {
 	policy routing.CachePolicy
 	key    string
 	hit    *respcache.Entry
+	// reserved is set when the hit went through the meter (to settle).
+	reserved bool
 }
 
 // cacheable reports whether the response cache applies to req: the tenant
@@ -74,10 +76,15 @@ func hitPrice(cp routing.CachePolicy, e *respcache.Entry) billing.NanoUSD {
 }
 
 // reserveHit reserves the hit price against the budgets (a priced hit must
-// respect a hard budget); a free hit reserves nothing.
+// respect a hard budget) and counts it against the key's rate limits; a free
+// hit of a key without rate limits reserves nothing.
 func (s *Service) reserveHit(ctx context.Context, p *plan, e *respcache.Entry) (meter.Decision, error) {
 	price := hitPrice(p.cache.policy, e)
-	if price <= 0 {
+	var rate *meter.RateLimit
+	if p.caller.KeyID != "" && (p.caller.RequestsPerMinute > 0 || p.caller.TokensPerMinute > 0) {
+		rate = &meter.RateLimit{KeyID: p.caller.KeyID, RequestsPerMinute: p.caller.RequestsPerMinute, TokensPerMinute: p.caller.TokensPerMinute}
+	}
+	if price <= 0 && rate == nil {
 		return meter.Decision{Allowed: true}, nil
 	}
 	limits := make([]meter.Limit, len(p.budgets))
@@ -85,11 +92,14 @@ func (s *Service) reserveHit(ctx context.Context, p *plan, e *respcache.Entry) (
 		limits[i] = b.MeterLimit()
 	}
 	dec, err := s.d.Meter.Reserve(ctx, meter.ReserveInput{TenantID: p.caller.tenantID(), RequestID: p.ids.Server,
-		Amount: price, Limits: limits})
+		Amount: price, Tokens: int64(e.Usage.TotalTokens()), Limits: limits, Rate: rate})
 	if err != nil {
 		return dec, err
 	}
-	p.reserved = price
+	if p.caller.OnRate != nil && len(dec.Rate) > 0 {
+		p.caller.OnRate(dec.Rate)
+	}
+	p.reserved, p.cache.reserved = price, true
 	return dec, nil
 }
 

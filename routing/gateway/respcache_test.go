@@ -2,8 +2,10 @@ package gateway_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +16,8 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
+	"github.com/tollgate-dev/tollgate/internal/testredis"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/routing/respcache"
@@ -211,4 +215,89 @@ func TestResponseCacheReplaysStreams(t *testing.T) {
 	require.Equal(t, evs[2].OutputTokens, evs[1].OutputTokens)
 	require.Positive(t, evs[1].OutputTokens)
 	require.Zero(t, evs[1].Cost)
+}
+
+// TestResponseCacheExpiresAfterTTL: past ttl_seconds the repeat goes upstream again.
+func TestResponseCacheExpiresAfterTTL(t *testing.T) {
+	t.Parallel()
+	var mu sync.Mutex
+	now := time.Now()
+	clk := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	c, err := respcache.New(respcache.NewMemory(0, clk), nil, false)
+	require.NoError(t, err)
+	b := setupFull(t, 0, routing.DefaultCatalog(), c)
+	enableCache(t, b, b.h, 0) // ttl 60 s
+	states := func() string {
+		r, err := b.svc.Chat(t.Context(), b.caller, ids(), cachedChat(t, "0", false))
+		require.NoError(t, err)
+		return r.Cache
+	}
+	require.Equal(t, gateway.CacheMiss, states())
+	mu.Lock()
+	now = now.Add(59 * time.Second)
+	mu.Unlock()
+	require.Equal(t, gateway.CacheHit, states())
+	mu.Lock()
+	now = now.Add(2 * time.Second)
+	mu.Unlock()
+	require.Equal(t, gateway.CacheMiss, states(), "expired")
+	require.Equal(t, gateway.CacheHit, states())
+}
+
+// TestResponseCacheOnRedisClusterIsSealed: over Redis Cluster the hit works
+// and the stored value holds no plaintext of the answer.
+func TestResponseCacheOnRedisClusterIsSealed(t *testing.T) {
+	t.Parallel()
+	client := testredis.Cluster(t)
+	sealer, err := seal.New("test-master-key")
+	require.NoError(t, err)
+	store := respcache.NewRedis(client, testredis.Prefix(t))
+	c, err := respcache.New(store, sealer, true)
+	require.NoError(t, err)
+	b := setupFull(t, 0, routing.DefaultCatalog(), c)
+	enableCache(t, b, b.h, 0)
+
+	req := cachedChat(t, "0", false)
+	first, err := b.svc.Chat(t.Context(), b.caller, ids(), req)
+	require.NoError(t, err)
+	require.Equal(t, gateway.CacheMiss, first.Cache)
+	hit, err := b.svc.Chat(t.Context(), b.caller, ids(), cachedChat(t, "0", false))
+	require.NoError(t, err)
+	require.Equal(t, gateway.CacheHit, hit.Cache)
+	require.Equal(t, string(first.Body), string(hit.Body))
+
+	canon, err := respcache.Canonical(req, first.Model)
+	require.NoError(t, err)
+	rk := store.RedisKey(string(b.h.TenantID()), respcache.Key(string(b.h.TenantID()), canon))
+	raw, err := client.Get(t.Context(), rk).Bytes()
+	require.NoError(t, err)
+	var body struct {
+		Choices []struct {
+			Message struct {
+				Content string `json:"content"`
+			} `json:"message"`
+		} `json:"choices"`
+	}
+	require.NoError(t, json.Unmarshal(first.Body, &body))
+	answer := body.Choices[0].Message.Content
+	require.NotEmpty(t, answer)
+	require.NotContains(t, string(raw), answer)
+	require.NotContains(t, string(raw), `"choices"`)
+}
+
+// TestResponseCacheHitCountsAgainstRateLimit: a hit is a request of the key.
+func TestResponseCacheHitCountsAgainstRateLimit(t *testing.T) {
+	t.Parallel()
+	b := setupCache(t, 0)
+	caller := b.caller
+	caller.RequestsPerMinute = 2
+	_, err := b.svc.Chat(t.Context(), caller, ids(), cachedChat(t, "0", false))
+	require.NoError(t, err)
+	r, err := b.svc.Chat(t.Context(), caller, ids(), cachedChat(t, "0", false))
+	require.NoError(t, err)
+	require.Equal(t, gateway.CacheHit, r.Cache)
+	_, err = b.svc.Chat(t.Context(), caller, ids(), cachedChat(t, "0", false))
+	var ke *errkind.Error
+	require.True(t, errors.As(err, &ke), "%v", err)
+	require.Equal(t, errkind.RateLimited, ke.Kind)
 }
