@@ -301,3 +301,32 @@ func TestResponseCacheHitCountsAgainstRateLimit(t *testing.T) {
 	require.True(t, errors.As(err, &ke), "%v", err)
 	require.Equal(t, errkind.RateLimited, ke.Kind)
 }
+
+// TestResponseCacheReplayShowsUsageOnlyWhenAsked: stream_options is not part
+// of the key; the replay sends the usage chunk only to a client that asked,
+// like a live stream.
+func TestResponseCacheReplayShowsUsageOnlyWhenAsked(t *testing.T) {
+	t.Parallel()
+	b := setupCache(t, 0)
+	pump := func(body string) (string, string) {
+		req, err := routing.ParseChatRequest([]byte(body))
+		require.NoError(t, err)
+		call, err := b.svc.ChatStream(t.Context(), b.caller, ids(), req)
+		require.NoError(t, err)
+		var buf bytes.Buffer
+		_, perr := call.Stream.WriteTo(&buf)
+		call.Finish(t.Context(), perr)
+		return buf.String(), call.Cache
+	}
+	const plain = `{"model":"sim-large","temperature":0,"stream":true,"max_tokens":30,"messages":[{"role":"user","content":"usage?"}]}`
+	const withUsage = `{"model":"sim-large","temperature":0,"stream":true,"stream_options":{"include_usage":true},"max_tokens":30,"messages":[{"role":"user","content":"usage?"}]}`
+	live, c := pump(plain)
+	require.Equal(t, gateway.CacheMiss, c)
+	require.NotContains(t, live, `"usage":{`)
+	replay, c := pump(withUsage)
+	require.Equal(t, gateway.CacheHit, c)
+	require.Contains(t, replay, `"usage":{`)
+	replay, c = pump(plain)
+	require.Equal(t, gateway.CacheHit, c)
+	require.Equal(t, live, replay)
+}
