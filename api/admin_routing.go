@@ -38,6 +38,8 @@ type routingAPI struct {
 	selector *routing.Selector
 	clock    func() time.Time
 	audit    auditor
+	// cacheUnavailable refuses policies that enable the response cache.
+	cacheUnavailable string
 }
 
 func (a *routingAPI) register(r adminRoutes) {
@@ -122,6 +124,9 @@ func policyProblems(err error) error {
 func (a *routingAPI) checkPolicy(p routing.Policy) error {
 	if err := p.Validate(); err != nil {
 		return policyProblems(err)
+	}
+	if p.Cache != nil && p.Cache.Enabled && a.cacheUnavailable != "" {
+		return errkind.InvalidParam("cache.enabled", "%s", a.cacheUnavailable)
 	}
 	return policyProblems(p.CheckCatalog(a.prices.base()))
 }

@@ -34,6 +34,9 @@ type AdminDeps struct {
 	// Policies is the request path's policy cache; a policy saved here
 	// invalidates it so this process enforces the new policy at once.
 	Policies *gateway.PolicyCache
+	// ResponseCacheUnavailable, when set, says why a policy may not enable the
+	// response cache on this deployment (Redis without a master key).
+	ResponseCacheUnavailable string
 	// BudgetService creates, lists, previews and deletes budgets.
 	BudgetService *budget.Service
 	// Catalog is the model catalog; Selector replays what-ifs over it.
@@ -118,7 +121,7 @@ func NewAdmin(d AdminDeps) *Admin {
 		&budgetsAPI{registry: d.Registry, svc: d.BudgetService},
 		&alertsAPI{registry: d.Registry},
 		&webhookAPI{registry: d.Registry, svc: webhook.NewService(d.Webhooks), audit: audit},
-		&routingAPI{registry: d.Registry, policies: d.Policies, prices: prices, selector: d.Selector, clock: d.Clock, audit: audit},
+		&routingAPI{registry: d.Registry, policies: d.Policies, cacheUnavailable: d.ResponseCacheUnavailable, prices: prices, selector: d.Selector, clock: d.Clock, audit: audit},
 		&modelsAPI{registry: d.Registry, prices: prices, available: d.Available, audit: audit},
 		&liveAPI{registry: d.Registry, id: d.Identity, hub: d.Live, clock: d.Clock, logger: logger},
 		&systemAPI{cfg: d.System, meter: d.Meter, ledger: d.Ledger, live: d.Live},

@@ -37,6 +37,9 @@ func (o *openAI) messages(c *gin.Context) error {
 	}
 	mr.Chat.AnthropicVersion = c.GetHeader(headerAnthropicVersion)
 	mr.Chat.AnthropicBeta = c.GetHeader(headerAnthropicBeta)
+	if err := cacheMode(c, mr.Chat); err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
 	ids := requestIDs(c)
 	if !mr.Chat.Stream {
@@ -50,6 +53,7 @@ func (o *openAI) messages(c *gin.Context) error {
 		}
 		c.Header(HeaderModel, res.Model)
 		c.Header(HeaderRouteReason, res.RouteReason)
+		setCacheHeader(c, res.Cache)
 		c.Data(http.StatusOK, "application/json", out)
 		return nil
 	}
@@ -57,6 +61,7 @@ func (o *openAI) messages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	setCacheHeader(c, call.Cache)
 	setStreamHeaders(c, call.Model, call.RouteReason)
 	pumpErr := call.Stream.WriteMessages(c.Writer, routing.MessageMeta{RequestID: ids.Server, Model: call.Model,
 		PromptTokens: mr.Chat.PromptTokens})

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -54,6 +55,27 @@ func OpenAIRoutes(d OpenAIDeps) func(*gin.Engine) {
 // HeaderConversation names the conversation a request belongs to, for session
 // affinity; it wins over prompt_cache_key, user and the history hash.
 const HeaderConversation = "x-tollgate-conversation"
+
+// HeaderCache asks for (on) or bypasses (off) the tenant's response cache on a
+// request, and says hit or miss on the response when the cache applied.
+const HeaderCache = "x-tollgate-cache"
+
+// cacheMode reads x-tollgate-cache into req.
+func cacheMode(c *gin.Context, req *routing.ChatRequest) error {
+	switch v := strings.ToLower(strings.TrimSpace(c.GetHeader(HeaderCache))); v {
+	case "", "on", "off":
+		req.CacheMode = v
+		return nil
+	}
+	return errkind.InvalidParam(HeaderCache, "the x-tollgate-cache header must be on or off")
+}
+
+// setCacheHeader writes x-tollgate-cache: hit|miss when the cache applied.
+func setCacheHeader(c *gin.Context, v string) {
+	if v != "" {
+		c.Writer.Header().Set(HeaderCache, v)
+	}
+}
 
 type feedbackBody struct {
 	RequestID      string `json:"request_id"`
@@ -185,6 +207,9 @@ func (o *openAI) chat(c *gin.Context) error {
 		}
 		req.Conversation = conv
 	}
+	if err := cacheMode(c, req); err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
 	ids := requestIDs(c)
 	if !req.Stream {
@@ -194,6 +219,7 @@ func (o *openAI) chat(c *gin.Context) error {
 		}
 		c.Header(HeaderModel, res.Model)
 		c.Header(HeaderRouteReason, res.RouteReason)
+		setCacheHeader(c, res.Cache)
 		c.Data(http.StatusOK, "application/json", res.Body)
 		return nil
 	}
@@ -201,6 +227,7 @@ func (o *openAI) chat(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	setCacheHeader(c, call.Cache)
 	setStreamHeaders(c, call.Model, call.RouteReason)
 	_, pumpErr := call.Stream.WriteTo(c.Writer)
 	call.Finish(ctx, pumpErr)

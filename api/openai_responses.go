@@ -26,6 +26,9 @@ func (o *openAI) responses(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	if err := cacheMode(c, rr.Chat); err != nil {
+		return err
+	}
 	ctx := c.Request.Context()
 	ids := requestIDs(c)
 	meta := routing.ResponseMeta{RequestID: ids.Server, CreatedAt: time.Now().Unix(), Echo: rr.Echo}
@@ -40,6 +43,7 @@ func (o *openAI) responses(c *gin.Context) error {
 		}
 		c.Header(HeaderModel, res.Model)
 		c.Header(HeaderRouteReason, res.RouteReason)
+		setCacheHeader(c, res.Cache)
 		c.Data(http.StatusOK, "application/json", out)
 		return nil
 	}
@@ -47,6 +51,7 @@ func (o *openAI) responses(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	setCacheHeader(c, call.Cache)
 	setStreamHeaders(c, call.Model, call.RouteReason)
 	pumpErr := call.Stream.WriteResponses(c.Writer, meta, call.Model)
 	call.Finish(ctx, pumpErr)

@@ -50,6 +50,9 @@ type ChatRequest struct {
 	// Conversation is the x-tollgate-conversation header (set by the api layer),
 	// the conversation key a client gives explicitly; it wins over the others.
 	Conversation string
+	// CacheMode is the x-tollgate-cache header (set by the api layer): "on"
+	// caches a non-deterministic request, "off" bypasses the response cache.
+	CacheMode string
 	// ResponseFormat is response_format.type ("json_object", "json_schema"), or "".
 	ResponseFormat string
 	// Temperature, TopP and Stop are kept raw for providers that translate them.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
@@ -72,6 +73,8 @@ type Policy struct {
 	// request spans (gen_ai.input.messages, gen_ai.output.messages) when tracing
 	// is on. Default false: spans carry models, usage and cost, never content.
 	TraceContent bool `json:"trace_content,omitempty"`
+	// Cache is the response cache; nil or disabled means every request goes upstream.
+	Cache *CachePolicy `json:"cache,omitempty"`
 
 	// model is the classifier Classifier names, attached by the policy store.
 	model *Classifier
@@ -82,6 +85,44 @@ type Policy struct {
 func (p Policy) WithModel(c *Classifier) Policy {
 	p.model = c
 	return p
+}
+
+// CachePolicy configures the tenant's response cache: an exact repeat of a
+// request (after routing) is answered from the cache, never upstream.
+type CachePolicy struct {
+	// Enabled turns the cache on for the tenant's keys (a request opts out with
+	// x-tollgate-cache: off).
+	Enabled bool `json:"enabled"`
+	// TTLSeconds is how long an answer is reused; 0 means 3600.
+	TTLSeconds int `json:"ttl_seconds,omitempty"`
+	// MaxEntryBytes skips caching larger answers; 0 means 262144.
+	MaxEntryBytes int `json:"max_entry_bytes,omitempty"`
+	// DeterministicOnly (default true) caches only requests with temperature 0,
+	// unless the request sends x-tollgate-cache: on.
+	DeterministicOnly *bool `json:"deterministic_only,omitempty"`
+	// HitPricePercent bills a hit this share of the cost it avoided; 0 is free.
+	HitPricePercent int `json:"hit_price_percent,omitempty"`
+}
+
+// TTL is the entry lifetime.
+func (c CachePolicy) TTL() time.Duration {
+	if c.TTLSeconds <= 0 {
+		return time.Hour
+	}
+	return time.Duration(c.TTLSeconds) * time.Second
+}
+
+// MaxBytes is the largest entry kept.
+func (c CachePolicy) MaxBytes() int {
+	if c.MaxEntryBytes <= 0 {
+		return 256 << 10
+	}
+	return c.MaxEntryBytes
+}
+
+// OnlyDeterministic reports whether only temperature-0 requests are cached by default.
+func (c CachePolicy) OnlyDeterministic() bool {
+	return c.DeterministicOnly == nil || *c.DeterministicOnly
 }
 
 // Rule routes matching "auto" requests to a tier. All set conditions must hold.
@@ -185,6 +226,17 @@ func (p Policy) Validate() error {
 		}
 		if r.MinPromptTokens < 0 || r.MinCodeBlocks < 0 {
 			problems = append(problems, fmt.Errorf("rules[%d]: thresholds must not be negative", i))
+		}
+	}
+	if c := p.Cache; c != nil {
+		if c.TTLSeconds < 0 || c.TTLSeconds > 30*24*3600 {
+			problems = append(problems, errors.New("cache.ttl_seconds: must be from 0 (one hour) to 2592000 (30 days)"))
+		}
+		if c.MaxEntryBytes < 0 || c.MaxEntryBytes > 16<<20 {
+			problems = append(problems, errors.New("cache.max_entry_bytes: must be from 0 (256 KiB) to 16777216"))
+		}
+		if c.HitPricePercent < 0 || c.HitPricePercent > 100 {
+			problems = append(problems, errors.New("cache.hit_price_percent: must be from 0 (hits are free) to 100"))
 		}
 	}
 	for i, s := range p.Ladder {

@@ -49,6 +49,9 @@ type Stream struct {
 	done    bool
 	err     error
 
+	record   bool
+	recorded []string
+
 	closeOnce sync.Once
 	onClose   func() // set by the Executor to end its attempt context
 }
@@ -75,6 +78,38 @@ func newStream(c streamConfig) *Stream {
 		clientWantsUsage: c.req != nil && c.req.IncludeUsage,
 		promptTokens:     pt, countTokens: c.countTokens,
 	}
+}
+
+// Record keeps a copy of every chunk payload (the usage chunk included), for
+// the response cache. Call it before the first Next.
+func (s *Stream) Record() { s.record = true }
+
+// Recorded returns the recorded payloads when the stream ended complete (the
+// upstream's [DONE] after its usage); false for a cut or broken stream.
+func (s *Stream) Recorded() ([]string, bool) {
+	if !s.record || !s.done || !s.gotUse || !errors.Is(s.err, io.EOF) {
+		return nil, false
+	}
+	return s.recorded, true
+}
+
+// sliceSource replays recorded payloads.
+type sliceSource struct{ chunks []string }
+
+func (r *sliceSource) next() ([]byte, error) {
+	if len(r.chunks) == 0 {
+		return nil, io.EOF
+	}
+	c := r.chunks[0]
+	r.chunks = r.chunks[1:]
+	return []byte(c), nil
+}
+
+// NewReplayStream is a stream of recorded payloads (Stream.Recorded), shaped
+// like the live one: the usage chunk reaches the client only when req asked
+// for it.
+func NewReplayStream(chunks []string, provider, model string, req *ChatRequest) *Stream {
+	return newStream(streamConfig{src: &sliceSource{chunks: chunks}, provider: provider, model: model, req: req})
 }
 
 // Provider is the registry name of the provider serving the stream.
@@ -150,6 +185,9 @@ func (s *Stream) Next() ([]byte, error) {
 				return nil, err
 			}
 			payload = p
+		}
+		if s.record {
+			s.recorded = append(s.recorded, string(payload))
 		}
 		var v chunkView
 		if err := json.Unmarshal(payload, &v); err == nil {

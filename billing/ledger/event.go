@@ -23,6 +23,9 @@ const (
 	StatusAborted = "aborted"
 	// StatusError: the provider failed after tokens were consumed.
 	StatusError = "error"
+	// StatusCacheHit: answered from the tenant's response cache, never upstream;
+	// the tokens are the original's, the cost is the policy's hit price.
+	StatusCacheHit = "cache_hit"
 )
 
 // Event is one completed request's usage.

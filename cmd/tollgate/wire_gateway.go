@@ -17,6 +17,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
+	"github.com/tollgate-dev/tollgate/routing/respcache"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
@@ -40,6 +41,8 @@ type gatewayParts struct {
 	// providerSettings merges stored provider credentials with the environment
 	// and rebuilds providers when they change.
 	providerSettings *routing.ProviderSettings
+	// cacheUnavailable says why the response cache is off ("" when it is available).
+	cacheUnavailable string
 	// run starts the background loops (ledger flush, lease flush); stop drains them.
 	run  func(ctx context.Context)
 	stop func(ctx context.Context)
@@ -99,7 +102,11 @@ func wireGateway(ctx context.Context, a *app, keyAuth *apikeys.KeyAuthenticator,
 	budgets := budget.NewCache(0, time.Now)
 	budgets.Follow(feed)
 	policies := gateway.NewPolicyCache(0, time.Now)
-	svc, err := gateway.New(gateway.Deps{Catalog: catalog, Catalogs: catalogs, Selector: selector, Executor: executor, Estimator: est,
+	cache, cacheUnavailable, err := newResponseCache(a, sealer)
+	if err != nil {
+		return nil, err
+	}
+	svc, err := gateway.New(gateway.Deps{Cache: cache, Catalog: catalog, Catalogs: catalogs, Selector: selector, Executor: executor, Estimator: est,
 		Providers: providers, Meter: m, Budgets: budgets, Policies: policies,
 		Ledger: writer, Sink: sink, Tracer: tracer(a), Clock: time.Now, Logger: a.logger})
 	if err != nil {
@@ -131,6 +138,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *apikeys.KeyAuthenticator,
 		catalogs:  catalogs,
 
 		providerSettings: providerSettings,
+		cacheUnavailable: cacheUnavailable,
 		run: func(ctx context.Context) {
 			go writer.Run(ctx)
 			// Other replicas' credential changes apply here within 30 s; the
@@ -199,6 +207,27 @@ func newMeter(a *app, ledgerTotals func(context.Context, string) ([]meter.ScopeT
 		_ = client.Close()
 	}
 	return lm, run, stop, nil
+}
+
+// newResponseCache is the response cache tenants' policies may enable: in Redis
+// (shared by replicas, sealed under TOLLGATE_MASTER_KEY) when TOLLGATE_REDIS_URL
+// is set, else in process. Redis without a master key leaves it off and says
+// why (policies enabling it are refused).
+func newResponseCache(a *app, sealer *seal.Sealer) (*respcache.Cache, string, error) {
+	if a.cfg.Redis.URL == "" {
+		c, err := respcache.New(respcache.NewMemory(0, nil), sealer, false)
+		return c, "", err
+	}
+	if sealer == nil {
+		a.logger.Warn("response cache disabled: " + respcache.ErrNeedsMasterKey.Error())
+		return nil, respcache.ErrNeedsMasterKey.Error(), nil
+	}
+	client, err := newRedisClient(a)
+	if err != nil {
+		return nil, "", err
+	}
+	c, err := respcache.New(respcache.NewRedis(client, "tollgate:"), sealer, true)
+	return c, "", err
 }
 
 // newRedisClient connects to TOLLGATE_REDIS_URL: a Cluster for a seed list, else a

@@ -27,6 +27,8 @@ type plan struct {
 	started  time.Time
 	// traceContent is the tenant's trace_content opt-in, for a recording span.
 	traceContent bool
+	// cache is set when the tenant's response cache applies to the request.
+	cache *cacheState
 }
 
 // choose selects the model and reserves the worst case, downgrading once when a
@@ -75,6 +77,23 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 		return nil, err
 	}
 	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started, traceContent: tracing && policy.TraceContent}
+	if cp, ok := s.cacheable(policy, req); ok {
+		p.cache = &cacheState{policy: cp, key: s.cacheKey(c, d.Model.ID, req)}
+		if e := s.lookup(ctx, p, req); e != nil {
+			// A hit never calls upstream: reserve only its price.
+			dec, err := s.reserveHit(ctx, p, e)
+			if err != nil {
+				return nil, errkind.Wrap(errkind.Unavailable, err, "budget meter unavailable; retry shortly")
+			}
+			if !dec.Allowed {
+				traceRefusal(ctx, dec)
+				s.alertOnRefusal(ctx, p, dec)
+				return nil, refusalError(dec, p.reserved, c)
+			}
+			p.cache.hit, p.usage = e, dec.Usage
+			return p, nil
+		}
+	}
 	dec, err := s.reserve(ctx, p, req)
 	if err != nil {
 		return nil, err
@@ -110,6 +129,10 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 		return nil, refusalError(dec, p.reserved, c)
 	}
 	p.usage = dec.Usage
+	if p.cache != nil && p.decision.Model.ID != d.Model.ID {
+		// Downgraded: the answer is stored under the model that gives it.
+		p.cache.key = s.cacheKey(c, p.decision.Model.ID, req)
+	}
 	s.pace.record(applicable, settledSpend(dec.Usage, 0), started)
 	return p, nil
 }

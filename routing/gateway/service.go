@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/respcache"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -46,6 +47,8 @@ type Deps struct {
 	Budgets   *budget.Cache
 	Policies  *PolicyCache
 	Ledger    *ledger.Writer
+	// Cache is the response cache; nil disables it whatever the policies say.
+	Cache *respcache.Cache
 	// Sink may be nil.
 	Sink Sink
 	// Tracer opens the reserve, upstream and settle spans under the request span

@@ -23,6 +23,7 @@ import (
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
+	"github.com/tollgate-dev/tollgate/routing/respcache"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -58,6 +59,8 @@ type testBundle struct {
 	sink    *recordingSink
 	catalog *routing.Catalog
 	caller  gateway.Caller
+	reg     *tenants.Registry
+	budgets *budget.Cache
 }
 
 // setup builds the request path over a single-tenant SQLite handle, the
@@ -69,6 +72,12 @@ func setup(t *testing.T, failRate float64) *testBundle {
 
 // setupWith is setup over the catalog cat, with extra providers beside the sim.
 func setupWith(t *testing.T, failRate float64, cat *routing.Catalog, extra ...routing.Provider) *testBundle {
+	t.Helper()
+	return setupFull(t, failRate, cat, nil, extra...)
+}
+
+// setupFull is setupWith with a response cache (nil for none).
+func setupFull(t *testing.T, failRate float64, cat *routing.Catalog, cache *respcache.Cache, extra ...routing.Provider) *testBundle {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, nil))
 	db, err := database.Open(t.Context(), testdb.SQLite(t), database.Options{})
@@ -96,12 +105,13 @@ func setupWith(t *testing.T, failRate float64, cat *routing.Catalog, extra ...ro
 	t.Cleanup(func() { _ = w.Close(context.WithoutCancel(t.Context())) })
 	m := meter.NewMemoryMeter(logger, time.Now)
 	sink := &recordingSink{}
+	budgets := budget.NewCache(0, time.Now)
 	svc, err := gateway.New(gateway.Deps{Catalog: cat, Selector: sel, Executor: exec, Estimator: est, Providers: providers,
-		Meter: m, Budgets: budget.NewCache(0, time.Now), Policies: gateway.NewPolicyCache(0, time.Now), Ledger: w,
-		Sink: sink, Clock: time.Now, Logger: logger})
+		Meter: m, Budgets: budgets, Policies: gateway.NewPolicyCache(0, time.Now), Ledger: w,
+		Sink: sink, Cache: cache, Clock: time.Now, Logger: logger})
 	require.NoError(t, err)
 	return &testBundle{svc: svc, h: h, meter: m, ledger: w, sink: sink, catalog: cat,
-		caller: gateway.Caller{Handle: h, KeyID: "key_1", KeyName: "batch-jobs", MemberID: "usr_1"}}
+		caller: gateway.Caller{Handle: h, KeyID: "key_1", KeyName: "batch-jobs", MemberID: "usr_1"}, reg: reg, budgets: budgets}
 }
 
 func (b *testBundle) setBudget(t *testing.T, in budget.SetInput) budget.Budget {

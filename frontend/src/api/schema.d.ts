@@ -2220,8 +2220,11 @@ export interface components {
       /** @description cache_saved_nano as a USD decimal string (9 decimals) */
       cache_saved_usd: string;
       latency_ms: number;
-      /** @enum {string} */
-      status: "ok" | "aborted" | "error";
+      /**
+       * @description cache_hit: answered from the tenant's response cache (cost is the policy's hit price, cache_saved the avoided cost)
+       * @enum {string}
+       */
+      status: "ok" | "aborted" | "error" | "cache_hit";
       route_reason?: string;
       /**
        * @description Client API the request came through; absent for requests recorded before Tollgate recorded it
@@ -2349,7 +2352,7 @@ export interface components {
       duration_ms: number;
       delivery_id: string;
     };
-    /** @description routing.Policy: tiers (tier → models in preference order; premium cheapest first), simple_tier, complex_tier, classifier (a tenant classifier installed with `tollgate route install`; "" = built-in), standard_threshold and premium_threshold (classifier probabilities; 0 = the model's trained values), auto_premium (default false: "auto" never picks premium), step_down_threshold, rules [{name, keywords (whole words; keyword rules need a unique name), min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity (conversation keyed on x-tollgate-conversation, prompt_cache_key, user, else the history), anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages). Unknown fields are refused (422 unknown_field). */
+    /** @description routing.Policy: tiers (tier → models in preference order; premium cheapest first), simple_tier, complex_tier, classifier (a tenant classifier installed with `tollgate route install`; "" = built-in), standard_threshold and premium_threshold (classifier probabilities; 0 = the model's trained values), auto_premium (default false: "auto" never picks premium), step_down_threshold, rules [{name, keywords (whole words; keyword rules need a unique name), min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity (conversation keyed on x-tollgate-conversation, prompt_cache_key, user, else the history), anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages), cache {enabled, ttl_seconds, max_entry_bytes, deterministic_only (default true), hit_price_percent} (the response cache). Unknown fields are refused (422 unknown_field). */
     RoutingPolicy: {
       tiers: {
         [key: string]: string[];
@@ -2397,6 +2400,18 @@ export interface components {
       fallback_explicit?: boolean;
       /** @description put prompts and completions on this tenant's OpenTelemetry spans (default false) */
       trace_content?: boolean;
+      /** @description Response cache: an exact repeat of a request (after routing: model, messages, tools, sampling parameters, response_format, n) is answered from the tenant's cache, never upstream, with x-tollgate-cache: hit (miss otherwise). Refused (400) on a Redis deployment without TOLLGATE_MASTER_KEY. */
+      cache?: {
+        enabled: boolean;
+        /** @description how long an answer is reused; 0 = 3600 */
+        ttl_seconds?: number;
+        /** @description larger answers are not cached; 0 = 262144 */
+        max_entry_bytes?: number;
+        /** @description default true: only temperature-0 requests are cached, unless the request sends x-tollgate-cache: on */
+        deterministic_only?: boolean;
+        /** @description a hit is billed this share of the cost it avoided; 0 = free. A priced hit reserves its price against hard budgets */
+        hit_price_percent?: number;
+      };
       /** @description tenant classifier name; "" = built-in */
       classifier?: string;
       /** @description probability at or above which "auto" uses complex_tier; 0 = the classifier's trained value */

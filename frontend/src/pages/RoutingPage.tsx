@@ -218,6 +218,25 @@ export default function RoutingPage() {
                 <Toggle checked={!!draft.trace_content} disabled={!edit} onChange={(v) => set({ trace_content: v })}>
                   Put prompts and completions on OpenTelemetry traces (off: traces carry models, tokens and cost only)
                 </Toggle>
+                <Toggle
+                  checked={!!draft.cache?.enabled}
+                  disabled={!edit}
+                  onChange={(v) => set({ cache: { ...(draft.cache ?? {}), enabled: v } })}
+                >
+                  Response cache: answer exact repeats of deterministic requests (temperature 0) from the cache, never upstream
+                </Toggle>
+                {draft.cache?.enabled && (
+                  <div className="form-grid">
+                    <label>
+                      <span className="small muted">Cache lifetime, seconds (default 3600)</span>
+                      <NumberInput id={`${id}-cttl`} label="Cache lifetime" value={draft.cache.ttl_seconds} readOnly={!edit} min={0} onChange={(n) => set({ cache: { ...draft.cache!, ttl_seconds: n } })} />
+                    </label>
+                    <label>
+                      <span className="small muted">Hit price, % of the avoided cost (0 = free)</span>
+                      <NumberInput id={`${id}-cprice`} label="Hit price percent" value={draft.cache.hit_price_percent} readOnly={!edit} min={0} onChange={(n) => set({ cache: { ...draft.cache!, hit_price_percent: n } })} />
+                    </label>
+                  </div>
+                )}
               </Card>
 
               <Card

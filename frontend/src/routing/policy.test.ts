@@ -46,6 +46,11 @@ describe("routing policy editor", () => {
     expect(toWire(d)).toEqual({ ...server, rules: [{ name: "code", keywords: ["refactor"], tier: "standard" }] });
   });
 
+  it("sends trace_content and the response cache settings", () => {
+    const cache = { enabled: true, ttl_seconds: 600, hit_price_percent: 25 };
+    expect(toWire({ ...server, trace_content: true, cache })).toEqual({ ...server, trace_content: true, cache });
+  });
+
   it("keeps negative numbers (they mean 'none' or 'disabled')", () => {
     expect(toWire({ ...server, max_fallbacks: -1, pace_tolerance_percent: -1 })).toMatchObject({ max_fallbacks: -1, pace_tolerance_percent: -1 });
   });

@@ -27,6 +27,8 @@ export const POLICY_FIELDS = [
   "anthropic_cache_control",
   "max_fallbacks",
   "fallback_explicit",
+  "trace_content",
+  "cache",
 ] as const;
 
 const RULE_FIELDS = ["name", "keywords", "min_prompt_tokens", "tools", "images", "min_code_blocks", "tier"] as const;
