@@ -37,7 +37,8 @@ type bpeEncoding struct {
 	// arena holds every token's bytes; token i is arena[off[i]:off[i+1]].
 	arena []byte
 	off   []uint32
-	rank  []uint32
+	// rank is each token's rank, nil when token i has rank i (both files).
+	rank []uint32
 	// slots is the hash index: token index + 1, 0 for an empty slot;
 	// len(slots) is a power of two at least twice the token count.
 	slots []uint32
@@ -94,6 +95,14 @@ func loadBPE(name, pattern string) (*bpeEncoding, error) {
 	if n == 0 || len(e.arena) > math.MaxUint32 {
 		return nil, errors.New("tokenizer " + name + ": empty or oversized table")
 	}
+	e.arena = append([]byte(nil), e.arena...) // drop the spare capacity
+	identity := true
+	for i, r := range e.rank {
+		identity = identity && r == uint32(i)
+	}
+	if identity {
+		e.rank = nil
+	}
 	size := 1
 	for size < 2*n {
 		size <<= 1
@@ -113,6 +122,9 @@ func loadBPE(name, pattern string) (*bpeEncoding, error) {
 	return e, nil
 }
 
+// size is the number of tokens.
+func (e *bpeEncoding) size() int { return len(e.off) - 1 }
+
 func (e *bpeEncoding) token(i int) []byte { return e.arena[e.off[i]:e.off[i+1]] }
 
 // lookup returns the rank of b, or -1 when b is not a token.
@@ -124,6 +136,9 @@ func (e *bpeEncoding) lookup(b []byte) int {
 			return -1
 		}
 		if bytes.Equal(e.token(int(s-1)), b) {
+			if e.rank == nil {
+				return int(s - 1)
+			}
 			return int(e.rank[s-1])
 		}
 		h = (h + 1) & e.mask

@@ -105,6 +105,6 @@ func TestBPETablesAreNotScanned(t *testing.T) {
 	t.Logf("both tables: live heap +%.1f MB, GC-scanned +%.1f KB", float64(live)/1e6, float64(scan)/1e3)
 	require.Less(t, live, int64(12<<20), "live heap of both tables")
 	require.Less(t, scan, int64(1<<20), "GC-scanned heap of both tables")
-	require.Equal(t, 199998, len(o.rank))
-	require.Equal(t, 100256, len(cl.rank))
+	require.Equal(t, 199998, o.size())
+	require.Equal(t, 100256, cl.size())
 }
