@@ -92,7 +92,7 @@ const (
 )
 
 // DefaultExactLimitBytes is the default size of a last-turn text above which it
-// is estimated, not counted, on the request path. tiktoken-go (regexp2-based)
+// is estimated, not counted, on the request path. Counting (a regexp2 pre-tokenizer)
 // measured ~280 ns per byte on a loaded 2-core EPYC, so 4 KiB (~1,000 tokens)
 // costs at most ~1 ms; a typical turn of a few hundred bytes ~0.1 ms. Texts
 // above the limit are counted in the background and remembered, so the next
