@@ -2,6 +2,7 @@ package ledger
 
 import (
 	"context"
+	"errors"
 	"strings"
 
 	"gorm.io/gorm"
@@ -36,8 +37,22 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 				e.CacheWriteTokens, int64(e.CacheSaved), e.RouteFeatures, e.ConversationID)
 		}
 		sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+		// Rows, not Scan: gorm's Scan renders the statement with every argument
+		// inlined (for a logger, whichever is set), kilobytes a batch.
+		rows, err := tx.Raw(sb.String(), args...).Rows()
+		if err != nil {
+			return err
+		}
 		var ids []string
-		if err := tx.Raw(sb.String(), args...).Scan(&ids).Error; err != nil {
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
 		inserted = len(ids)
