@@ -352,7 +352,8 @@ func ParseEmbeddingRequest(raw []byte) (*EmbeddingRequest, error) {
 	if err := checkStrict(raw, embeddingSchema); err != nil {
 		return nil, err
 	}
-	spans, _, err := scanTopLevel(raw, embeddingKeys[:3]...)
+	var buf [3]topLevelSpan
+	spans, _, err := scanTopLevel(buf[:], raw, embeddingKeys[:3]...)
 	if err != nil {
 		return nil, errkind.New(errkind.Invalid, "request body must be a JSON object")
 	}

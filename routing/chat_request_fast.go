@@ -27,7 +27,8 @@ var messageKeys = [...]string{"role", "content", "name", "tool_call_id", "tool_c
 // upstream to reject).
 func parseChatFast(raw []byte) (chatWire, error) {
 	var w chatWire
-	spans, _, err := scanTopLevel(raw, chatKeys[:]...)
+	var buf [len(chatKeys)]topLevelSpan
+	spans, _, err := scanTopLevel(buf[:], raw, chatKeys[:]...)
 	if err != nil {
 		return w, errkind.New(errkind.Invalid, "request body must be a JSON object")
 	}
@@ -125,7 +126,8 @@ func parseMessagesFast(b []byte) ([]messageWire, error) {
 			return nil, errkind.New(errkind.Invalid, "request body must be a JSON object")
 		}
 		elem := b[i:end]
-		spans, _, err := scanTopLevel(elem, messageKeys[:]...)
+		var buf [len(messageKeys)]topLevelSpan
+		spans, _, err := scanTopLevel(buf[:], elem, messageKeys[:]...)
 		if err != nil {
 			return nil, errkind.New(errkind.Invalid, "request body must be a JSON object")
 		}

@@ -15,13 +15,14 @@ var errMalformedJSON = errors.New("routing: body is not a JSON object")
 type topLevelSpan struct{ start, end int }
 
 // scanTopLevel walks the members of a JSON object without decoding values and
-// reports the value span of each wanted key. It is a single pass with no
-// allocation beyond the result, which keeps model rewriting cheap on large bodies.
+// reports the value span of each wanted key in buf[:len(keys)] (callers pass an
+// array on their stack). It is a single pass with no allocation, which keeps
+// model rewriting cheap on large bodies.
 // Member names written with escapes are compared unescaped ("max\u005ftokens"
 // is max_tokens, as every JSON parser reads it). The body must have passed
 // checkStrict: with duplicate names the last one's span wins.
-func scanTopLevel(raw []byte, keys ...string) ([]topLevelSpan, int, error) {
-	spans := make([]topLevelSpan, len(keys))
+func scanTopLevel(buf []topLevelSpan, raw []byte, keys ...string) ([]topLevelSpan, int, error) {
+	spans := buf[:len(keys)]
 	for i := range spans {
 		spans[i] = topLevelSpan{-1, -1}
 	}
@@ -150,7 +151,8 @@ func skipValue(b []byte, i int) (int, error) {
 // smaller, the limit Tollgate reserved for, so that no upstream can read the
 // other one. Every other byte of the body is copied unchanged.
 func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
-	spans, closeIdx, err := scanTopLevel(raw, "model", "stream_options", "max_tokens", "max_completion_tokens")
+	var buf [4]topLevelSpan
+	spans, closeIdx, err := scanTopLevel(buf[:], raw, "model", "stream_options", "max_tokens", "max_completion_tokens")
 	if err != nil {
 		return nil, err
 	}

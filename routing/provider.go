@@ -114,7 +114,8 @@ type EmbeddingResponse struct {
 // takes the encoding/json path, which also words the error.
 func parseUsageFromBody(body []byte) (Usage, string, error) {
 	if json.Valid(body) {
-		if spans, _, err := scanTopLevel(body, "model", "usage"); err == nil && spans[0].start >= 0 && spans[1].start >= 0 {
+		var buf [2]topLevelSpan
+		if spans, _, err := scanTopLevel(buf[:], body, "model", "usage"); err == nil && spans[0].start >= 0 && spans[1].start >= 0 {
 			model, ok := decodeString(body[spans[0].start:spans[0].end])
 			var u *usageWire
 			if ok && json.Unmarshal(body[spans[1].start:spans[1].end], &u) == nil && u != nil {

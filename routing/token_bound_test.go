@@ -66,7 +66,7 @@ func TestBoundTokensHolds(t *testing.T) {
 	texts["code"] = strings.Join(c.code, "\n")
 	var under []string
 	for name, s := range texts {
-		o, cl := len(o200k().EncodeOrdinary(s)), len(cl100k().EncodeOrdinary(s))
+		o, cl := o200k().count(s), cl100k().count(s)
 		b := boundTokens(s)
 		if b < max(o, cl) {
 			under = append(under, name)

@@ -14,11 +14,11 @@ func TestCountTextRemembersShortTexts(t *testing.T) {
 	long := strings.Repeat("quarterly drivers ", 20)
 	for _, model := range []string{"gpt-4o-mini", "claude-sonnet-4"} {
 		for _, text := range []string{"Say ok", "You are a helpful assistant.", "東京は日本の首都です。", long} {
-			enc := cl100k()
+			enc := EncodingCl100k
 			if usesO200k(model) {
-				enc = o200k()
+				enc = EncodingO200k
 			}
-			want := len(enc.EncodeOrdinary(text))
+			want := libCount(t, enc, text)
 			require.Equal(t, want, e.CountText(model, text), "first count of %q", text)
 			require.Equal(t, want, e.CountText(model, text), "remembered count of %q", text)
 		}

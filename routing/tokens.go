@@ -4,37 +4,26 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
-
-	"github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 )
 
-// Tokenizer encodings. Loading one takes 0.2–0.7 s and ~100 MB of maps, so each
-// is loaded once per process, lazily, and shared; this is the package's only
-// mutable package-level state.
+// Tokenizer encodings, loaded once per process on first use and shared: this is
+// the package's only mutable package-level state. Each is a pointer-free table
+// (token_bpe.go) built from the tiktoken files embedded in the binary; building
+// o200k takes a fraction of a second, so Warm runs it at start-up.
 var (
-	encOnce   sync.Once
 	o200kOnce sync.Once
-	o200kEnc  *tiktoken.Tiktoken
+	o200kEnc  *bpeEncoding
 	cl100Once sync.Once
-	cl100kEnc *tiktoken.Tiktoken
+	cl100kEnc *bpeEncoding
 )
 
-func setLoader() { encOnce.Do(func() { tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader()) }) }
-
-func o200k() *tiktoken.Tiktoken {
-	o200kOnce.Do(func() {
-		setLoader()
-		o200kEnc, _ = tiktoken.GetEncoding(tiktoken.MODEL_O200K_BASE)
-	})
+func o200k() *bpeEncoding {
+	o200kOnce.Do(func() { o200kEnc, _ = loadBPE(EncodingO200k, o200kPattern) })
 	return o200kEnc
 }
 
-func cl100k() *tiktoken.Tiktoken {
-	cl100Once.Do(func() {
-		setLoader()
-		cl100kEnc, _ = tiktoken.GetEncoding(tiktoken.MODEL_CL100K_BASE)
-	})
+func cl100k() *bpeEncoding {
+	cl100Once.Do(func() { cl100kEnc, _ = loadBPE(EncodingCl100k, cl100kPattern) })
 	return cl100kEnc
 }
 
@@ -103,7 +92,7 @@ const (
 )
 
 // DefaultExactLimitBytes is the default size of a last-turn text above which it
-// is estimated, not counted, on the request path. tiktoken-go (regexp2-based)
+// is estimated, not counted, on the request path. Counting (a regexp2 pre-tokenizer)
 // measured ~280 ns per byte on a loaded 2-core EPYC, so 4 KiB (~1,000 tokens)
 // costs at most ~1 ms; a typical turn of a few hundred bytes ~0.1 ms. Texts
 // above the limit are counted in the background and remembered, so the next
@@ -192,7 +181,7 @@ const encodeChunk = 2048
 // can straddle the cut: before a space that separates two ASCII letters (both
 // encodings' pieces are letter runs with at most one leading non-letter, so a
 // piece never holds a letter, a space and a letter).
-func encodeCount(enc *tiktoken.Tiktoken, text string) int {
+func encodeCount(enc *bpeEncoding, text string) int {
 	n := 0
 	for len(text) > 2*encodeChunk {
 		cut := -1
@@ -205,10 +194,10 @@ func encodeCount(enc *tiktoken.Tiktoken, text string) int {
 		if cut < 0 {
 			break
 		}
-		n += len(enc.EncodeOrdinary(text[:cut]))
+		n += enc.count(text[:cut])
 		text = text[cut:]
 	}
-	return n + len(enc.EncodeOrdinary(text))
+	return n + enc.count(text)
 }
 
 // counterFor returns a text counter for streamed content of model: exact up to

@@ -2,6 +2,8 @@ package ledger
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 
 	"gorm.io/gorm"
@@ -24,20 +26,36 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 	inserted := 0
 	err := h.Tx(ctx, func(tx *gorm.DB) error {
 		var sb strings.Builder
+		ph := newPlaceholders(tx)
 		args := make([]any, 0, len(events)*20)
 		sb.WriteString("INSERT INTO usage_events (" + eventColumns + ") VALUES ")
 		for i, e := range events {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+			ph.row(&sb, 20)
 			args = append(args, e.RequestID, e.CreatedAt.UTC(), e.KeyID, e.MemberID, e.ModelRequested, e.ModelUsed, e.Provider,
 				e.InputTokens, e.CachedTokens, e.OutputTokens, int64(e.Cost), e.LatencyMS, e.Status, e.RouteReason, e.ClientRequestID, e.API,
 				e.CacheWriteTokens, int64(e.CacheSaved), e.RouteFeatures, e.ConversationID)
 		}
 		sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+		// On the transaction's connection, not through gorm's Raw(...).Scan: that
+		// builds a clause per argument and renders the statement with every
+		// argument inlined (for a logger, whichever is set), per batch.
+		rows, err := tx.Statement.ConnPool.QueryContext(ctx, sb.String(), args...)
+		if err != nil {
+			return err
+		}
 		var ids []string
-		if err := tx.Raw(sb.String(), args...).Scan(&ids).Error; err != nil {
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				_ = rows.Close()
+				return err
+			}
+			ids = append(ids, id)
+		}
+		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
 		inserted = len(ids)
@@ -83,6 +101,7 @@ func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
 		g.saved += int64(e.CacheSaved)
 	}
 	var sb strings.Builder
+	ph := newPlaceholders(tx)
 	args := make([]any, 0, len(order)*12)
 	sb.WriteString("INSERT INTO usage_daily (day, model, key_id, member_id, api, requests, input_tokens, cached_tokens, output_tokens, cost_nano, cache_write_tokens, cache_saved_nano) VALUES ")
 	for i, k := range order {
@@ -90,7 +109,7 @@ func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
 			sb.WriteByte(',')
 		}
 		g := groups[k]
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		ph.row(&sb, 12)
 		args = append(args, k.day, k.model, k.key, k.member, k.api, g.requests, g.input, g.cached, g.output, g.cost, g.written, g.saved)
 	}
 	sb.WriteString(` ON CONFLICT (day, model, key_id, member_id, api) DO UPDATE SET
@@ -101,5 +120,35 @@ func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
 		cost_nano = usage_daily.cost_nano + excluded.cost_nano,
 		cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
 		cache_saved_nano = usage_daily.cache_saved_nano + excluded.cache_saved_nano`)
-	return tx.Exec(sb.String(), args...).Error
+	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, sb.String(), args...)
+	return err
+}
+
+// placeholders writes the bind parameters of a statement run on a transaction's
+// connection directly: ? on SQLite, $1, $2... on Postgres.
+type placeholders struct {
+	numbered bool
+	n        int
+}
+
+func newPlaceholders(tx *gorm.DB) *placeholders {
+	return &placeholders{numbered: tx.Dialector.Name() == "postgres"}
+}
+
+// row writes "(p1,...,pk)" for k parameters.
+func (p *placeholders) row(sb *strings.Builder, k int) {
+	sb.WriteByte('(')
+	for i := range k {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		p.n++
+		if p.numbered {
+			sb.WriteByte('$')
+			sb.WriteString(strconv.Itoa(p.n))
+		} else {
+			sb.WriteByte('?')
+		}
+	}
+	sb.WriteByte(')')
 }

@@ -32,9 +32,9 @@ type app struct {
 	metrics prometheus.Registerer
 	// tracing is serve's OpenTelemetry tracing; nil means off.
 	tracing *telemetry.Tracing
-	// memoryBytes is the memory this process may use (cgroup limit or host), 0 when
-	// detection failed.
-	memoryBytes uint64
+	// memoryLimit is the soft memory limit serve sets (containerMemoryLimit), 0
+	// for none.
+	memoryLimit int64
 }
 
 // openApp opens the database and applies control-plane migrations (idempotent, and
@@ -64,7 +64,7 @@ func openApp(ctx context.Context, cfg config.Config) (*app, error) {
 		return nil, err
 	}
 	return &app{cfg: cfg, logger: logger, db: db, registry: tenants.NewRegistry(db, cfg.DataDir(), logger),
-		memoryBytes: profile.Resources.EffectiveMemoryBytes()}, nil
+		memoryLimit: containerMemoryLimit(profile.Resources)}, nil
 }
 
 // selfHostMasterKey loads (or creates on first start) the master key of a self-host

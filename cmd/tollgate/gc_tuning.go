@@ -2,23 +2,32 @@ package main
 
 import (
 	"runtime/debug"
+
+	"github.com/tollgate-dev/tollgate/internal/tier"
 )
 
-// serveGCPercent is the GOGC serve runs with unless the operator sets GOGC.
-const serveGCPercent = 400
+// containerMemoryShare is the part of the container's memory limit serve lets the
+// Go heap grow to before the collector works harder (GOMEMLIMIT): the rest is
+// for goroutine stacks, the binary and what the kernel charges to the cgroup.
+const containerMemoryShare = 0.9
 
-// tuneGC trades memory for tail latency in `serve`. With Go's default GOGC=100 the
-// collector runs each time the ~45 MB live heap (mostly tokenizer tables) doubles:
-// 7–11% of CPU at 1,000–3,000 req/s and most of the p99. GOGC=400 makes collections
-// rare; a soft memory limit at half of what this process may use (the cgroup limit
-// in a container) makes the collector work harder before the heap could outgrow
-// the box. An operator's GOGC or GOMEMLIMIT always wins.
+// containerMemoryLimit is the soft memory limit for a process with resources r:
+// 90% of its cgroup memory limit (memory.max, or memory.limit_in_bytes on cgroup
+// v1), or 0 when there is none or it is not below the host's memory. Never a
+// share of the host's memory: a host process shares the box with others.
+func containerMemoryLimit(r tier.Resources) int64 {
+	if r.MemoryLimitBytes == 0 || (r.HostMemoryBytes > 0 && r.MemoryLimitBytes >= r.HostMemoryBytes) {
+		return 0
+	}
+	return int64(float64(r.MemoryLimitBytes) * containerMemoryShare)
+}
+
+// tuneGC leaves the collector at Go's defaults (GOGC=100) and, in a container
+// with a memory limit, sets a soft memory limit below it so the heap cannot
+// outgrow the box. An operator's GOMEMLIMIT always wins.
 func tuneGC(a *app) {
-	if a.cfg.Env["GOGC"] == "" {
-		debug.SetGCPercent(serveGCPercent)
+	if a.cfg.Env["GOMEMLIMIT"] == "" && a.memoryLimit > 0 {
+		debug.SetMemoryLimit(a.memoryLimit)
 	}
-	if a.cfg.Env["GOMEMLIMIT"] == "" && a.memoryBytes > 0 {
-		debug.SetMemoryLimit(int64(a.memoryBytes / 2))
-	}
-	a.logger.Debug("garbage collector tuned", "memory_limit_bytes", debug.SetMemoryLimit(-1))
+	a.logger.Debug("garbage collector", "memory_limit_bytes", debug.SetMemoryLimit(-1))
 }
