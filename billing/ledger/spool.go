@@ -273,6 +273,18 @@ func appendEventJSON(b []byte, e Event) ([]byte, error) {
 		b = append(b, `,"api":`...)
 		b = appendJSONString(b, e.API)
 	}
+	if e.StatusCode != 0 {
+		b = append(b, `,"status_code":`...)
+		b = strconv.AppendInt(b, int64(e.StatusCode), 10)
+	}
+	if e.ErrorType != "" {
+		b = append(b, `,"error_type":`...)
+		b = appendJSONString(b, e.ErrorType)
+	}
+	if e.ErrorCode != "" {
+		b = append(b, `,"error_code":`...)
+		b = appendJSONString(b, e.ErrorCode)
+	}
 	return append(b, '}'), nil
 }
 

@@ -22,6 +22,8 @@ func TestAppendEventJSONMatchesMarshal(t *testing.T) {
 		{TenantID: "t", RequestID: "r", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)),
 			ModelUsed: `a "quoted" <model> & \ path`, Provider: "東京", Status: "ok\n\x01", InputTokens: -1, Cost: -5},
 		{TenantID: "t", RequestID: "bad utf-8 \xff", ModelUsed: "m\u2028", Status: "ok"},
+		{TenantID: "t", RequestID: "r", CreatedAt: at, KeyID: "k", ModelRequested: "gpt-4o", Status: StatusRefused, StatusCode: 429,
+			ErrorType: "insufficient_quota", ErrorCode: "budget_exceeded", LatencyMS: 2, API: "chat"},
 		{},
 	} {
 		want, err := json.Marshal(e)
