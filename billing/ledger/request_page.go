@@ -217,9 +217,9 @@ func Request(ctx context.Context, h *tenants.Handle, requestID string) (Event, e
 func readRefusals(ctx context.Context, h *tenants.Handle, limit int, where func(*gorm.DB) *gorm.DB) ([]Event, error) {
 	type row struct {
 		RequestID, ClientRequestID, KeyID, MemberID, ModelRequested, RouteReason, API, ErrorType, ErrorCode string
-		CreatedAt                                                                                         time.Time
-		StatusCode                                                                                        int
-		LatencyMs                                                                                         int64
+		CreatedAt                                                                                           time.Time
+		StatusCode                                                                                          int
+		LatencyMs                                                                                           int64
 	}
 	var rows []row
 	err := h.Read(ctx, func(db *gorm.DB) error {
