@@ -26,6 +26,7 @@ func (o *openAI) responses(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	noteModel(c, rr.Chat.Model)
 	ctx := c.Request.Context()
 	ids := requestIDs(c)
 	meta := routing.ResponseMeta{RequestID: ids.Server, CreatedAt: time.Now().Unix(), Echo: rr.Echo}
