@@ -89,6 +89,29 @@ func TestRequestExplorerRecordsRefusals(t *testing.T) {
 	require.EqualValues(t, served, rolled.Requests)
 	require.Equal(t, servedCost, rolled.Cost)
 
+	// The admin API: the 429s, then one in detail; a bad filter is a 4xx.
+	token := adminToken(t, s)
+	status, body := adminCall(t, s, token, http.MethodGet, "/api/v1/tenants/"+tn.Slug+"/requests?status=429&limit=10", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	var apiPage struct {
+		Data []struct {
+			RequestID  string `json:"request_id"`
+			StatusCode int    `json:"status_code"`
+			ErrorCode  string `json:"error_code"`
+		} `json:"data"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &apiPage))
+	require.Len(t, apiPage.Data, refused429)
+	require.Equal(t, "budget_exceeded", apiPage.Data[0].ErrorCode)
+	status, body = adminCall(t, s, token, http.MethodGet, "/api/v1/tenants/"+tn.Slug+"/requests/"+evs[0].RequestID, nil)
+	require.Equal(t, http.StatusOK, status, body)
+	require.Contains(t, body, `"cost_nano":`)
+	status, _ = adminCall(t, s, token, http.MethodGet, "/api/v1/tenants/"+tn.Slug+"/requests/nope", nil)
+	require.Equal(t, http.StatusNotFound, status)
+	status, body = adminCall(t, s, token, http.MethodGet, "/api/v1/tenants/"+tn.Slug+"/requests?status=teapot", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, status, body)
+	require.Contains(t, body, "status must be")
+
 	out, _, err := runStackCLI(t, s, "requests", "--tenant", tn.Slug, "--status", "429", "--json")
 	require.NoError(t, err)
 	var listed struct {
