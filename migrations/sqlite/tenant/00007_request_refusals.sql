@@ -20,6 +20,9 @@ CREATE TABLE request_refusals (
 CREATE INDEX request_refusals_created_idx ON request_refusals (created_at DESC, request_id DESC);
 CREATE INDEX request_refusals_status_idx ON request_refusals (status_code, created_at DESC);
 CREATE INDEX request_refusals_key_idx ON request_refusals (key_id, created_at DESC);
+CREATE INDEX request_refusals_member_idx ON request_refusals (member_id, created_at DESC);
+CREATE INDEX request_refusals_model_idx ON request_refusals (model_requested, created_at DESC);
+CREATE INDEX request_refusals_reason_idx ON request_refusals (route_reason, created_at DESC);
 
 -- The explorer's filtered pages over served requests: member, model and route
 -- reason, each newest first (key_id already has usage_events_key_idx).
