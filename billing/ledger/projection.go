@@ -216,4 +216,3 @@ func sum(xs []float64) float64 {
 }
 
 func nano(f float64) billing.NanoUSD { return billing.NanoUSD(math.Round(f)) }
-
