@@ -3,6 +3,8 @@ package api
 import (
 	"fmt"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -33,6 +35,7 @@ func mapRequest(e ledger.Event) requestDTO {
 func (a *usageAPI) registerRequests(r adminRoutes) {
 	t, id := r.tenant, r.id
 	t.GET("/requests", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.requests))
+	t.GET("/usage/projection", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.projection))
 	t.GET("/requests/:request", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.request))
 }
 
@@ -120,5 +123,34 @@ func (a *usageAPI) request(c *gin.Context) error {
 		return err
 	}
 	c.JSON(http.StatusOK, mapRequest(e))
+	return nil
+}
+
+// projection: GET /api/v1/tenants/{tenant}/usage/projection?users=1,10,100,1000:
+// month-end spend from pace with a range, cost per active key and member, and
+// what N users would cost from the tenant's own per-member mix.
+func (a *usageAPI) projection(c *gin.Context) error {
+	_, hd, err := tenantOf(c, a.registry)
+	if err != nil {
+		return err
+	}
+	var users []int64
+	if s := c.Query("users"); s != "" {
+		for _, part := range strings.Split(s, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(part), 10, 64)
+			if err != nil {
+				return errkind.New(errkind.Invalid, "users must be a comma list of team sizes like 1,10,100,1000 (got %q)", part)
+			}
+			users = append(users, n)
+		}
+		if len(users) > 10 {
+			return errkind.New(errkind.Invalid, "users takes at most 10 team sizes")
+		}
+	}
+	p, err := ledger.Project(c.Request.Context(), hd, ledger.ProjectInput{Now: a.clock(), Users: users})
+	if err != nil {
+		return err
+	}
+	c.JSON(http.StatusOK, p)
 	return nil
 }

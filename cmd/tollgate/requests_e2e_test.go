@@ -120,4 +120,23 @@ func TestRequestExplorerRecordsRefusals(t *testing.T) {
 	require.NoError(t, json.Unmarshal([]byte(out), &listed))
 	require.Len(t, listed.Requests, refused429)
 	require.Equal(t, 429, listed.Requests[0].StatusCode)
+
+	// Projections from the same usage: the CLI and the API agree.
+	out, _, err = runStackCLI(t, s, "usage", "project", "--tenant", tn.Slug, "--users", "1000", "--json")
+	require.NoError(t, err)
+	var proj ledger.Projection
+	require.NoError(t, json.Unmarshal([]byte(out), &proj))
+	require.Len(t, proj.Users, 1)
+	require.EqualValues(t, 1000, proj.Users[0].Users)
+	require.EqualValues(t, 1, proj.ActiveKeys)
+	require.Equal(t, servedCost, proj.SpentThisMonth)
+	require.Equal(t, servedCost*1000, proj.Users[0].Monthly.Estimate, "one active user: 1000 users cost 1000 times its month")
+	require.NotEmpty(t, proj.Assumptions)
+	status, body = adminCall(t, s, token, http.MethodGet, "/api/v1/tenants/"+tn.Slug+"/usage/projection?users=1,1000", nil)
+	require.Equal(t, http.StatusOK, status, body)
+	var apiProj ledger.Projection
+	require.NoError(t, json.Unmarshal([]byte(body), &apiProj))
+	require.Equal(t, proj.Users[0], apiProj.Users[1])
+	status, _ = adminCall(t, s, token, http.MethodGet, "/api/v1/tenants/"+tn.Slug+"/usage/projection?users=0", nil)
+	require.Equal(t, http.StatusUnprocessableEntity, status)
 }
