@@ -1978,6 +1978,31 @@ export interface paths {
       };
     };
   };
+  "/api/v1/tenants/{tenant}/usage/projection": {
+    /** Spend projection: month end from pace with a range, cost per active key and member, what N users would cost (sessions with usage:read, or API keys with read:usage) */
+    get: {
+      parameters: {
+        query?: {
+          users?: components["parameters"]["projection_users"];
+        };
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["Projection"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -2894,6 +2919,51 @@ export interface components {
       /** @description Pass as cursor for the next page; absent on the last page. */
       next_cursor?: string;
     };
+    /** @description An estimate in nano-USD with a low and a high bound. */
+    ProjectionRange: {
+      /** Format: int64 */
+      low_nano: number;
+      /** Format: int64 */
+      estimate_nano: number;
+      /** Format: int64 */
+      high_nano: number;
+    };
+    UserProjection: {
+      users: number;
+      monthly: components["schemas"]["ProjectionRange"];
+      yearly: components["schemas"]["ProjectionRange"];
+    };
+    /** @description Spend projected from the tenant's own daily rollups; assumptions says how, in words. */
+    Projection: {
+      month: string;
+      /** Format: int64 */
+      spent_this_month_nano: number;
+      month_end: components["schemas"]["ProjectionRange"];
+      /**
+       * Format: int64
+       * @description Spend of the last 30 days.
+       */
+      window_cost_nano: number;
+      active_keys: number;
+      active_members: number;
+      /**
+       * Format: int64
+       * @description Last 30 days' spend per key with requests.
+       */
+      cost_per_active_key_nano: number;
+      /**
+       * Format: int64
+       * @description Last 30 days' spend per member with requests.
+       */
+      cost_per_active_member_nano: number;
+      /**
+       * @description member: a user costs what an active member cost; key when no request carries a member.
+       * @enum {string}
+       */
+      per_user_basis: "member" | "key";
+      users: components["schemas"]["UserProjection"][];
+      assumptions: string[];
+    };
   };
   responses: {
     /** @description Malformed body (not JSON, wrong types) */
@@ -2994,6 +3064,8 @@ export interface components {
     requests_max_cost?: string;
     /** @description The server's request id (the x-tollgate-request-id header). */
     request_id: string;
+    /** @description Comma list of team sizes to project (1 to 1,000,000 each, at most 10); default 1,10,100,1000. */
+    projection_users?: string;
   };
   requestBodies: never;
   headers: never;

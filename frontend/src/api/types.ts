@@ -49,6 +49,9 @@ export interface UsageQuery {
 /** One request (GET usage/events rows, and live "request" messages, which carry no key_name). */
 export type UsageEvent = S["UsageEvent"];
 
+/** A spend projection (GET usage/projection). */
+export type Projection = S["Projection"];
+
 /** One request of the explorer, served or refused (GET requests). */
 export type RequestRow = S["Request"];
 
