@@ -2,7 +2,7 @@ package ledger
 
 import (
 	"context"
-	"math"
+	"math/big"
 	"strconv"
 	"time"
 
@@ -132,60 +132,66 @@ func Project(ctx context.Context, h *tenants.Handle, in ProjectInput) (Projectio
 	if minDay < 0 {
 		minDay = 0
 	}
+	// Integer arithmetic throughout (money is nano-USD; big.Int where products
+	// could overflow): pace × time left is spent × seconds left / seconds elapsed.
 	nextMonth := monthStart.AddDate(0, 1, 0)
-	elapsed := now.Sub(monthStart).Hours() / 24
-	remaining := nextMonth.Sub(now).Hours() / 24
-	pace := 0.0
+	elapsed := int64(now.Sub(monthStart) / time.Second)
+	remaining := int64(nextMonth.Sub(now) / time.Second)
+	spent := int64(p.SpentThisMonth)
+	est := spent
 	if elapsed > 0 {
-		pace = float64(p.SpentThisMonth) / elapsed
+		est += mulDiv(spent, remaining, elapsed)
 	}
-	spent := float64(p.SpentThisMonth)
-	p.MonthEnd = Range{Low: nano(spent + float64(minDay)*remaining), Estimate: nano(spent + pace*remaining), High: nano(spent + float64(maxDay)*remaining)}
-	if p.MonthEnd.Low > p.MonthEnd.Estimate {
-		p.MonthEnd.Low = p.MonthEnd.Estimate
-	}
-	if p.MonthEnd.High < p.MonthEnd.Estimate {
-		p.MonthEnd.High = p.MonthEnd.Estimate
-	}
+	p.MonthEnd = Range{Low: billing.NanoUSD(min(spent+mulDiv(minDay, remaining, 86400), est)), Estimate: billing.NanoUSD(est),
+		High: billing.NanoUSD(max(spent+mulDiv(maxDay, remaining, 86400), est))}
 
 	keyCosts := activeCosts(keys, func(pt Point) string { return pt.KeyID })
 	memberCosts := activeCosts(members, func(pt Point) string { return pt.MemberID })
 	p.ActiveKeys, p.ActiveMembers = int64(len(keyCosts)), int64(len(memberCosts))
 	if len(keyCosts) > 0 {
-		p.CostPerActiveKey = nano(sum(keyCosts) / float64(len(keyCosts)))
+		p.CostPerActiveKey = billing.NanoUSD(mulDiv(sum(keyCosts), 1, int64(len(keyCosts))))
 	}
 	if len(memberCosts) > 0 {
-		p.CostPerActiveMember = nano(sum(memberCosts) / float64(len(memberCosts)))
+		p.CostPerActiveMember = billing.NanoUSD(mulDiv(sum(memberCosts), 1, int64(len(memberCosts))))
 	}
 	perUser, basis := memberCosts, "member"
 	if len(perUser) == 0 {
 		perUser, basis = keyCosts, "key"
 	}
 	p.PerUserBasis = basis
-	mean, sd := 0.0, 0.0
-	if n := float64(len(perUser)); n > 0 {
-		mean = sum(perUser) / n
-		for _, c := range perUser {
-			sd += (c - mean) * (c - mean)
-		}
-		if n > 1 {
-			sd = math.Sqrt(sd / (n - 1))
-		} else {
-			sd = 0
+	// The sample variance of the per-user costs, in nano-USD², as a big.Int.
+	k := int64(len(perUser))
+	variance := new(big.Int)
+	var mean int64
+	if k > 0 {
+		total := sum(perUser)
+		mean = mulDiv(total, 1, k)
+		if k > 1 {
+			// Σ(k·c − total)² / (k²·(k−1)) keeps every step exact.
+			for _, c := range perUser {
+				d := new(big.Int).Sub(new(big.Int).Mul(big.NewInt(c), big.NewInt(k)), big.NewInt(total))
+				variance.Add(variance, d.Mul(d, d))
+			}
+			variance.Quo(variance, new(big.Int).Mul(big.NewInt(k*k), big.NewInt(k-1)))
 		}
 	}
+	sd := new(big.Int).Sqrt(variance).Int64()
 	for _, n := range users {
-		fn := float64(n)
-		est := fn * mean
-		spread := 1.28 * sd * math.Sqrt(fn)
-		m := Range{Low: nano(math.Max(0, est-spread)), Estimate: nano(est), High: nano(est + spread)}
+		e := int64(0)
+		if k > 0 {
+			e = mulDiv(sum(perUser), n, k)
+		}
+		// 1.28 × σ × √N = √(σ² × N × 1.28²) = √(σ² × N × 16384) / 100.
+		v := new(big.Int).Mul(variance, big.NewInt(n*16384))
+		spread := new(big.Int).Sqrt(v).Int64() / 100
+		m := Range{Low: billing.NanoUSD(max(0, e-spread)), Estimate: billing.NanoUSD(e), High: billing.NanoUSD(e + spread)}
 		p.Users = append(p.Users, UserProjection{Users: n, Monthly: m,
 			Yearly: Range{Low: m.Low * 12, Estimate: m.Estimate * 12, High: m.High * 12}})
 	}
 	p.Assumptions = []string{
 		"month end = spend so far + this month's average daily spend × the days left; low and high use the lowest and highest daily spend of the last 30 complete days",
 		"per key, per member and per user figures use the last 30 days (today included) of served requests; refusals cost nothing",
-		"a user costs what an active " + basis + " of this tenant cost over the last 30 days: " + strconv.Itoa(len(perUser)) + " active " + basis + "s, mean $" + nano(mean).USDString() + " a month, standard deviation $" + nano(sd).USDString(),
+		"a user costs what an active " + basis + " of this tenant cost over the last 30 days: " + strconv.Itoa(len(perUser)) + " active " + basis + "s, mean $" + billing.NanoUSD(mean).USDString() + " a month, standard deviation $" + billing.NanoUSD(sd).USDString(),
 		"N users cost N × the mean; the range is an 80% interval from the spread between " + basis + "s (N × mean ± 1.28 × σ × √N), assuming new users resemble today's",
 		"a year is 12 months at today's prices and mix",
 	}
@@ -195,24 +201,37 @@ func Project(ctx context.Context, h *tenants.Handle, in ProjectInput) (Projectio
 	return p, nil
 }
 
-// activeCosts returns the window's cost of each id with at least one request.
-func activeCosts(points []Point, id func(Point) string) []float64 {
-	var out []float64
+// activeCosts returns the window's cost (nano-USD) of each id with at least
+// one request; a 30-day window is a month.
+func activeCosts(points []Point, id func(Point) string) []int64 {
+	var out []int64
 	for _, pt := range points {
 		if id(pt) == "" || pt.Requests == 0 {
 			continue
 		}
-		out = append(out, float64(pt.Cost)*30/ProjectionWindowDays)
+		out = append(out, int64(pt.Cost))
 	}
 	return out
 }
 
-func sum(xs []float64) float64 {
-	s := 0.0
+func sum(xs []int64) int64 {
+	var s int64
 	for _, x := range xs {
 		s += x
 	}
 	return s
 }
 
-func nano(f float64) billing.NanoUSD { return billing.NanoUSD(math.Round(f)) }
+// mulDiv returns a × b / c rounded half away from zero, without overflow
+// in between; c must be positive.
+func mulDiv(a, b, c int64) int64 {
+	q, r := new(big.Int).QuoRem(new(big.Int).Mul(big.NewInt(a), big.NewInt(b)), big.NewInt(c), new(big.Int))
+	if r.Sign() != 0 && new(big.Int).Mul(new(big.Int).Abs(r), big.NewInt(2)).Cmp(big.NewInt(c)) >= 0 {
+		if r.Sign() > 0 {
+			q.Add(q, big.NewInt(1))
+		} else {
+			q.Sub(q, big.NewInt(1))
+		}
+	}
+	return q.Int64()
+}
