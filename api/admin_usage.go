@@ -53,6 +53,7 @@ func (a *usageAPI) register(r adminRoutes) {
 	t.GET("/usage", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.usage))
 	t.GET("/usage/events", id.AuthorizeOrScope(access.ResourceUsage, access.ActionRead, apikeys.ScopeReadUsage), h(a.usageEvents))
 	t.GET("/usage.csv", id.AuthorizeOrScope(access.ResourceUsage, access.ActionExport, apikeys.ScopeReadUsage), h(a.usageCSV))
+	a.registerRequests(r)
 }
 
 func mapTotals(t ledger.Totals) usageTotalsDTO {

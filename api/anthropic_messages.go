@@ -35,6 +35,7 @@ func (o *openAI) messages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	noteModel(c, mr.Chat.Model)
 	mr.Chat.AnthropicVersion = c.GetHeader(headerAnthropicVersion)
 	mr.Chat.AnthropicBeta = c.GetHeader(headerAnthropicBeta)
 	if err := cacheMode(c, mr.Chat); err != nil {

@@ -34,11 +34,13 @@ func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc
 			writeError(c, err)
 			return
 		}
+		// Set before the scope check: a 403 of a known key is recorded as a
+		// refusal of its tenant (recordRefusals).
+		c.Set(apiKeyKey, k)
 		if scope != "" && !k.HasScope(scope) {
 			writeError(c, errkind.New(errkind.Forbidden, "this API key lacks the %q scope", scope))
 			return
 		}
-		c.Set(apiKeyKey, k)
 		ctx := tenants.WithPrincipal(c.Request.Context(), tenants.NewPrincipal(k.Tenant, tenants.PrincipalAPIKey, k.ID))
 		ctx = logging.WithTenantID(ctx, string(k.Tenant.ID))
 		c.Request = c.Request.WithContext(ctx)

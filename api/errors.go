@@ -98,6 +98,7 @@ func writeError(c *gin.Context, err error) {
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(up.RetryAfter.Seconds()))))
 		}
 		logger(c).InfoContext(c.Request.Context(), "upstream error passed through", "status", up.StatusCode, "provider", up.Provider)
+		c.Set(ctxErrorType, "upstream_error")
 		body := up.Body
 		if anthropicPath {
 			body = anthropicUpstreamError(up.StatusCode, up.Body)
@@ -111,6 +112,8 @@ func writeError(c *gin.Context, err error) {
 	}
 	openAIPath := strings.HasPrefix(c.Request.URL.Path, "/v1/")
 	status, typ, code := statusOf(err, openAIPath)
+	c.Set(ctxErrorType, typ)
+	c.Set(ctxErrorCode, code)
 	msg := errkind.PublicMessage(err)
 	if status >= 500 || msg == "" {
 		logger(c).ErrorContext(c.Request.Context(), "request failed", "error", err, "status", status)

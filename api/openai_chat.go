@@ -32,6 +32,8 @@ type OpenAIDeps struct {
 	Keys     *apikeys.KeyAuthenticator
 	Registry *tenants.Registry
 	Gateway  *gateway.Service
+	// Refusals records refused requests (the ledger writer); nil records none.
+	Refusals RefusalAppender
 }
 
 // OpenAIRoutes registers POST /v1/chat/completions, GET /v1/models,
@@ -41,7 +43,7 @@ type OpenAIDeps struct {
 func OpenAIRoutes(d OpenAIDeps) func(*gin.Engine) {
 	o := &openAI{d: d}
 	return func(e *gin.Engine) {
-		v1 := e.Group("/v1", RequireAPIKey(d.Keys, "inference"))
+		v1 := e.Group("/v1", recordRefusals(d.Refusals), RequireAPIKey(d.Keys, "inference"))
 		v1.POST("/chat/completions", h(o.chat))
 		v1.GET("/models", h(o.models))
 		v1.POST("/embeddings", h(o.embeddings))
@@ -201,6 +203,7 @@ func (o *openAI) chat(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	noteModel(c, req.Model)
 	if conv := c.GetHeader(HeaderConversation); conv != "" {
 		if len(conv) > 256 {
 			return errkind.InvalidParam(HeaderConversation, "the x-tollgate-conversation header must be at most 256 bytes")
@@ -247,6 +250,7 @@ func (o *openAI) embeddings(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	noteModel(c, req.Model)
 	res, err := o.d.Gateway.Embed(c.Request.Context(), caller, requestIDs(c), req)
 	if err != nil {
 		return err

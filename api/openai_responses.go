@@ -29,6 +29,7 @@ func (o *openAI) responses(c *gin.Context) error {
 	if err := cacheMode(c, rr.Chat); err != nil {
 		return err
 	}
+	noteModel(c, rr.Chat.Model)
 	ctx := c.Request.Context()
 	ids := requestIDs(c)
 	meta := routing.ResponseMeta{RequestID: ids.Server, CreatedAt: time.Now().Unix(), Echo: rr.Echo}

@@ -26,6 +26,10 @@ const (
 	// StatusCacheHit: answered from the tenant's response cache, never upstream;
 	// the tokens are the original's, the cost is the policy's hit price.
 	StatusCacheHit = "cache_hit"
+	// StatusRefused: Tollgate or the upstream refused the request (a 4xx or 5xx
+	// answer with no usage). Refusals go to request_refusals, never to
+	// usage_events, the rollups, budgets or invoices.
+	StatusRefused = "refused"
 )
 
 // Event is one completed request's usage.
@@ -62,6 +66,11 @@ type Event struct {
 	// API is the client API the request came through: "chat", "responses",
 	// "messages" or "embeddings" ("" in events written before it was recorded).
 	API string `json:"api,omitempty"`
+	// StatusCode, ErrorType and ErrorCode describe a refusal (Status
+	// StatusRefused): the HTTP status and the error body's type and code.
+	StatusCode int    `json:"status_code,omitempty"`
+	ErrorType  string `json:"error_type,omitempty"`
+	ErrorCode  string `json:"error_code,omitempty"`
 	// RouteFeatures is the routing decision's inputs as JSON (routing.Features:
 	// probabilities, structural features, token estimate, conversation keys),
 	// never content; replays decide from it. Empty for requests without.
@@ -70,6 +79,9 @@ type Event struct {
 	// (a hash), empty when none.
 	ConversationID string `json:"conversation_id,omitempty"`
 }
+
+// Refused reports whether e is a refusal rather than served usage.
+func (e Event) Refused() bool { return e.Status == StatusRefused }
 
 // Day is the event's UTC day, the rollup key ("2026-11-26").
 func (e Event) Day() string { return e.CreatedAt.UTC().Format("2006-01-02") }

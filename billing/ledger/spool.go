@@ -272,6 +272,26 @@ func appendEventJSON(b []byte, e Event) ([]byte, error) {
 		b = append(b, `,"api":`...)
 		b = appendJSONString(b, e.API)
 	}
+	if e.StatusCode != 0 {
+		b = append(b, `,"status_code":`...)
+		b = strconv.AppendInt(b, int64(e.StatusCode), 10)
+	}
+	if e.ErrorType != "" {
+		b = append(b, `,"error_type":`...)
+		b = appendJSONString(b, e.ErrorType)
+	}
+	if e.ErrorCode != "" {
+		b = append(b, `,"error_code":`...)
+		b = appendJSONString(b, e.ErrorCode)
+	}
+	if e.RouteFeatures != "" {
+		b = append(b, `,"route_features":`...)
+		b = appendJSONString(b, e.RouteFeatures)
+	}
+	if e.ConversationID != "" {
+		b = append(b, `,"conversation_id":`...)
+		b = appendJSONString(b, e.ConversationID)
+	}
 	return append(b, '}'), nil
 }
 

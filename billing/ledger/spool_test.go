@@ -17,11 +17,14 @@ func TestAppendEventJSONMatchesMarshal(t *testing.T) {
 		{TenantID: "01m8cbht6enn4qc5awb7hrwdgd", RequestID: "req_0123456789abcdef01234567", ClientRequestID: "client <7>", CreatedAt: at,
 			KeyID: "key_1", MemberID: "mem_1", ModelRequested: "auto", ModelUsed: "gpt-4o-mini", Provider: "openai",
 			InputTokens: 12, CachedTokens: 3, CacheWriteTokens: 4, OutputTokens: 1, Cost: 2400, CacheSaved: -17, LatencyMS: 7, Status: StatusOK,
-			RouteReason: "auto_economy+fallback:upstream_error", API: "messages"},
+			RouteReason: "auto_economy+fallback:upstream_error", API: "messages",
+			RouteFeatures: `{"classifier":"builtin","p_standard":0.731}`, ConversationID: "c0ffee"},
 		{TenantID: "t", RequestID: "r", CreatedAt: at.Truncate(time.Second), ModelUsed: "m", Status: StatusAborted, API: "responses"},
 		{TenantID: "t", RequestID: "r", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)),
 			ModelUsed: `a "quoted" <model> & \ path`, Provider: "東京", Status: "ok\n\x01", InputTokens: -1, Cost: -5},
 		{TenantID: "t", RequestID: "bad utf-8 \xff", ModelUsed: "m\u2028", Status: "ok"},
+		{TenantID: "t", RequestID: "r", CreatedAt: at, KeyID: "k", ModelRequested: "gpt-4o", Status: StatusRefused, StatusCode: 429,
+			ErrorType: "insufficient_quota", ErrorCode: "budget_exceeded", LatencyMS: 2, API: "chat"},
 		{},
 	} {
 		want, err := json.Marshal(e)

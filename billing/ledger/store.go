@@ -19,12 +19,40 @@ const eventColumns = "request_id, created_at, key_id, member_id, model_requested
 // ones into the daily rollups. Events whose request id is already in the ledger are
 // skipped (and not rolled up again), so inserting the same batch twice changes
 // nothing. It returns how many events were new.
+//
+// Refusals (Status StatusRefused) go to request_refusals instead: never to
+// usage_events or the rollups, so they cannot touch budgets or invoices.
 func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
+	var refusals []Event
+	served := events
+	for _, e := range events {
+		if e.Refused() {
+			refusals = nil
+			served = make([]Event, 0, len(events))
+			for _, e := range events {
+				if e.Refused() {
+					refusals = append(refusals, e)
+				} else {
+					served = append(served, e)
+				}
+			}
+			break
+		}
+	}
 	inserted := 0
 	err := h.Tx(ctx, func(tx *gorm.DB) error {
+		n, err := insertRefusals(tx, refusals)
+		if err != nil {
+			return err
+		}
+		inserted += n
+		if len(served) == 0 {
+			return nil
+		}
+		events := served
 		var sb strings.Builder
 		ph := newPlaceholders(tx)
 		args := make([]any, 0, len(events)*20)
@@ -58,8 +86,8 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
 			return err
 		}
-		inserted = len(ids)
-		if inserted == 0 {
+		inserted += len(ids)
+		if len(ids) == 0 {
 			return nil
 		}
 		fresh := make(map[string]bool, len(ids))
@@ -151,4 +179,31 @@ func (p *placeholders) row(sb *strings.Builder, k int) {
 		}
 	}
 	sb.WriteByte(')')
+}
+
+const refusalColumns = "request_id, created_at, client_request_id, key_id, member_id, model_requested, route_reason, api, " +
+	"status_code, error_type, error_code, latency_ms"
+
+// insertRefusals writes refusals, skipping request ids already recorded.
+func insertRefusals(tx *gorm.DB, refusals []Event) (int, error) {
+	if len(refusals) == 0 {
+		return 0, nil
+	}
+	var sb strings.Builder
+	args := make([]any, 0, len(refusals)*12)
+	sb.WriteString("INSERT INTO request_refusals (" + refusalColumns + ") VALUES ")
+	for i, e := range refusals {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		args = append(args, e.RequestID, e.CreatedAt.UTC(), e.ClientRequestID, e.KeyID, e.MemberID, e.ModelRequested, e.RouteReason, e.API,
+			e.StatusCode, e.ErrorType, e.ErrorCode, e.LatencyMS)
+	}
+	sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+	var ids []string
+	if err := tx.Raw(sb.String(), args...).Scan(&ids).Error; err != nil {
+		return 0, err
+	}
+	return len(ids), nil
 }

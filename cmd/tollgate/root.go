@@ -34,6 +34,7 @@ func newRootCmd() *cobra.Command {
 		newVersionCmd(), newHealthcheckCmd(g), newDesktopCmd(g),
 		newBudgetsCmd(g),
 		newUsageCmd(g),
+		newRequestsCmd(g),
 		newRouteCmd(g),
 		newUsersCmd(g), newKeysCmd(g),
 		newWorkerCmd(g), newJobsCmd(g), newInvoicesCmd(g), newBackupCmd(g), newRestoreCmd(g),

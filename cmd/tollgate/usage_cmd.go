@@ -81,6 +81,7 @@ func newUsageCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&since, "since", "", "count from this UTC date")
 	cmd.Flags().StringVar(&by, "by", "", "break down by model, key, member, day or api (the client API)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	cmd.AddCommand(newUsageProjectCmd(g))
 	return cmd
 }
 

@@ -125,7 +125,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *apikeys.KeyAuthenticator,
 		State: func() string { return string(m.Health(context.WithoutCancel(ctx)).State) },
 	}}
 	return &gatewayParts{
-		routes:    []func(*gin.Engine){api.OpenAIRoutes(api.OpenAIDeps{Keys: keyAuth, Registry: a.registry, Gateway: svc})},
+		routes:    []func(*gin.Engine){api.OpenAIRoutes(api.OpenAIDeps{Keys: keyAuth, Registry: a.registry, Gateway: svc, Refusals: writer})},
 		ready:     ready,
 		service:   svc,
 		catalog:   catalog,

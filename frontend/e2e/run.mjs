@@ -16,7 +16,7 @@
 //   TOLLGATE_E2E_CHROMIUM  browser binary (default /usr/bin/chromium)
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
-//                          (see FLOWS below: keys, live, webhook, budget, hardwarning, invoice, revoke, routing, viewer,
+//                          (see FLOWS below: keys, explorer, live, webhook, budget, hardwarning, invoice, revoke, routing, viewer,
 //                          members, accounts, prices, providers, sso; they need the real backend, in this order)
 //   TOLLGATE_E2E_ENV_BASE_URL_PROVIDER
 //                          a provider whose base URL the server has from its environment
@@ -58,6 +58,7 @@ const VIEWPORTS = [
 const PAGES = [
   { name: "overview", path: "overview", ready: '[data-testid="kpi-cards"][data-state="ready"]' },
   { name: "usage", path: "usage" },
+  { name: "requests", path: "requests" },
   { name: "keys", path: "keys" },
   { name: "members", path: "members" },
   { name: "budgets", path: "budgets" },
@@ -334,6 +335,32 @@ const FLOWS = {
   },
 
   /** Use the key through the OpenAI client and see the request appear on the overview without a reload. */
+  /** The request explorer: a refused request (400, no content) is listed under "Refused" and opens in the detail drawer. */
+  async explorer({ browser, tenant, log, shared }) {
+    await needKey(shared);
+    const r = await fetch(`${BASE}/v1/chat/completions`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${shared.secret}`, "Content-Type": "application/json" },
+      body: '{"model":',
+    });
+    if (r.status !== 400) throw new Error(`a malformed body got ${r.status}, not 400`);
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "requests"));
+    await page.getByLabel("Status").selectOption("refused");
+    const row = page.locator('[data-testid="requests-table"] tr[data-status="400"]').first();
+    await until(async () => {
+      if (await row.count()) return true;
+      await page.reload();
+      await page.getByLabel("Status").selectOption("refused");
+      return false;
+    }, 15_000, 1000);
+    await row.getByRole("button", { name: "Details" }).click();
+    await page.getByTestId("request-detail").waitFor({ timeout: 5000 });
+    if (!/invalid_request_error/.test((await page.getByTestId("request-detail").textContent()) ?? "")) throw new Error("the detail does not show the refusal's error");
+    await page.screenshot({ path: path.join(OUT, "flow-explorer-detail-1280.png") });
+    log("a 400 refusal is listed under Refused and opens in the detail drawer");
+  },
+
   async live({ browser, tenant, log, shared }) {
     await needKey(shared);
     const page = await adminPage(browser, shared);

@@ -30,6 +30,9 @@ export const qk = {
   audit: (t: string, q = "", cursor = "") => ["t", t, "audit", { q, cursor }] as const,
   usage: (t: string, q?: T.UsageQuery) => (q ? (["t", t, "usage", q] as const) : (["t", t, "usage"] as const)),
   events: (t: string) => ["t", t, "events"] as const,
+  requests: (t: string, q: T.RequestQuery) => ["t", t, "requests", q] as const,
+  projection: (t: string, users: string) => ["t", t, "usage", "projection", users] as const,
+  request: (t: string, id: string) => ["t", t, "requests", "one", id] as const,
   budgets: (t: string) => ["t", t, "budgets"] as const,
   alerts: (t: string) => ["t", t, "alerts"] as const,
   webhook: (t: string) => ["t", t, "webhook"] as const,
@@ -105,6 +108,9 @@ export function endpoints(c: ApiClient) {
 
     usage: (t: string, q: T.UsageQuery, signal?: AbortSignal) => c.get<T.UsageReport>(`${tp(t)}/usage`, { ...q }, signal),
     events: (t: string, cursor?: string) => c.get<T.Page<T.UsageEvent>>(`${tp(t)}/usage/events`, { cursor, limit: 50 }),
+    projection: (t: string, users: string) => c.get<T.Projection>(`${tp(t)}/usage/projection`, { users }),
+    requests: (t: string, q: T.RequestQuery) => c.get<T.Page<T.RequestRow>>(`${tp(t)}/requests`, { ...q, limit: 50 }),
+    request: (t: string, id: string) => c.get<T.RequestRow>(`${tp(t)}/requests/${enc(id)}`),
     usageCsv: (t: string, q: T.UsageQuery) => c.request<string>(`${tp(t)}/usage.csv`, { query: { ...q }, raw: true }),
 
     budgets: (t: string) => c.get<T.Page<T.Budget>>(`${tp(t)}/budgets`),

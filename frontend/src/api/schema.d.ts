@@ -1918,6 +1918,91 @@ export interface paths {
       };
     };
   };
+  "/api/v1/tenants/{tenant}/requests": {
+    /**
+     * Request explorer: served and refused requests, newest first, filtered and paged on the server (sessions with usage:read, or API keys with read:usage)
+     * @description Refusals (401 of a known key, 403, 4xx validation, 429 budget and rate limits, upstream errors) are recorded without content, apart from usage: they never count in usage, budgets or invoices. 401s of unknown keys cannot be attributed to a tenant and are not listed.
+     */
+    get: {
+      parameters: {
+        query?: {
+          from?: components["parameters"]["requests_from"];
+          to?: components["parameters"]["requests_to"];
+          status?: components["parameters"]["requests_status"];
+          key_id?: components["parameters"]["usage_key_id"];
+          member_id?: components["parameters"]["usage_member_id"];
+          model?: components["parameters"]["requests_model"];
+          route_reason?: components["parameters"]["requests_route_reason"];
+          min_cost?: components["parameters"]["requests_min_cost"];
+          max_cost?: components["parameters"]["requests_max_cost"];
+          limit?: components["parameters"]["limit"];
+          cursor?: components["parameters"]["cursor"];
+        };
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["RequestPage"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
+  "/api/v1/tenants/{tenant}/requests/{request}": {
+    /** One request with its route decision (route_features: features, probability, threshold), latency, tokens and cost */
+    get: {
+      parameters: {
+        path: {
+          tenant: components["parameters"]["tenant"];
+          request: components["parameters"]["request_id"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["Request"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
+  "/api/v1/tenants/{tenant}/usage/projection": {
+    /** Spend projection: month end from pace with a range, cost per active key and member, what N users would cost (sessions with usage:read, or API keys with read:usage) */
+    get: {
+      parameters: {
+        query?: {
+          users?: components["parameters"]["projection_users"];
+        };
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["Projection"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -2835,6 +2920,65 @@ export interface components {
       data: components["schemas"]["Feedback"][];
       calibration: components["schemas"]["Calibration"];
     };
+    /** @description One request, served or refused. A refusal (status "refused") has status_code, error_type and error_code and no tokens, cost or content. */
+    Request: components["schemas"]["UsageEvent"] & {
+      /** @description HTTP status of a refusal; absent for served requests. */
+      status_code?: number;
+      /** @description The refusal's error type (invalid_request_error, insufficient_quota, upstream_error, ...). */
+      error_type?: string;
+      /** @description The refusal's error code (budget_exceeded, rate_limit_exceeded, ...). */
+      error_code?: string;
+    };
+    RequestPage: {
+      data: components["schemas"]["Request"][];
+      /** @description Pass as cursor for the next page; absent on the last page. */
+      next_cursor?: string;
+    };
+    /** @description An estimate in nano-USD with a low and a high bound. */
+    ProjectionRange: {
+      /** Format: int64 */
+      low_nano: number;
+      /** Format: int64 */
+      estimate_nano: number;
+      /** Format: int64 */
+      high_nano: number;
+    };
+    UserProjection: {
+      users: number;
+      monthly: components["schemas"]["ProjectionRange"];
+      yearly: components["schemas"]["ProjectionRange"];
+    };
+    /** @description Spend projected from the tenant's own daily rollups; assumptions says how, in words. */
+    Projection: {
+      month: string;
+      /** Format: int64 */
+      spent_this_month_nano: number;
+      month_end: components["schemas"]["ProjectionRange"];
+      /**
+       * Format: int64
+       * @description Spend of the last 30 days.
+       */
+      window_cost_nano: number;
+      active_keys: number;
+      active_members: number;
+      /**
+       * Format: int64
+       * @description Last 30 days' spend per key with requests.
+       */
+      cost_per_active_key_nano: number;
+      /**
+       * Format: int64
+       * @description Last 30 days' spend per member with requests.
+       */
+      cost_per_active_member_nano: number;
+      /**
+       * @description member: a user costs what an active member cost; key when no request carries a member.
+       * @enum {string}
+       */
+      per_user_basis: "member" | "key";
+      users: components["schemas"]["UserProjection"][];
+      assumptions: string[];
+    };
   };
   responses: {
     /** @description Malformed body (not JSON, wrong types) */
@@ -2919,6 +3063,24 @@ export interface components {
     invitation_id: string;
     /** @description Keep the API keys the user created working; by default they are revoked. */
     keep_keys?: boolean;
+    /** @description Only requests at or after this time (RFC 3339, or a date meaning its 00:00 UTC). */
+    requests_from?: string;
+    /** @description Only requests before this time (RFC 3339, or a date meaning its 00:00 UTC). */
+    requests_to?: string;
+    /** @description ok (served), refused (every refusal), or an HTTP status such as 429 or 400 (200 means served). */
+    requests_status?: string;
+    /** @description Only this model: the model used for served requests, the model requested for refusals. */
+    requests_model?: string;
+    /** @description Only this route reason (as in x-tollgate-route-reason). */
+    requests_route_reason?: string;
+    /** @description Only requests costing at least this many US dollars ("0.01"); a positive minimum leaves out refusals. */
+    requests_min_cost?: string;
+    /** @description Only requests costing at most this many US dollars. */
+    requests_max_cost?: string;
+    /** @description The server's request id (the x-tollgate-request-id header). */
+    request_id: string;
+    /** @description Comma list of team sizes to project (1 to 1,000,000 each, at most 10); default 1,10,100,1000. */
+    projection_users?: string;
   };
   requestBodies: never;
   headers: never;

@@ -49,6 +49,28 @@ export interface UsageQuery {
 /** One request (GET usage/events rows, and live "request" messages, which carry no key_name). */
 export type UsageEvent = S["UsageEvent"];
 
+/** A spend projection (GET usage/projection). */
+export type Projection = S["Projection"];
+
+/** One request of the explorer, served or refused (GET requests). */
+export type RequestRow = S["Request"];
+
+/** The explorer's server-side filters (GET requests); "" or undefined means any. */
+export interface RequestQuery {
+  from?: string;
+  to?: string;
+  /** ok, refused, or an HTTP status such as 429. */
+  status?: string;
+  key_id?: string;
+  member_id?: string;
+  model?: string;
+  route_reason?: string;
+  /** Dollars, e.g. "0.01". */
+  min_cost?: string;
+  max_cost?: string;
+  cursor?: string;
+}
+
 export type Tier = NonNullable<S["Model"]["tier"]>;
 export const TIERS: Tier[] = ["economy", "standard", "premium"];
 

@@ -12,6 +12,7 @@ import { StackedChart, pivotDailyByModel } from "../charts";
 import { useToast } from "../ui/toast";
 import type { GroupBy, UsageQuery, UsageRow, UsageTotals } from "../api/types";
 import type { Nano } from "../format/money";
+import { ProjectionCard } from "../billing/ProjectionCard";
 
 const GROUPS: { value: GroupBy; label: string }[] = [
   { value: "day", label: "Day" },
@@ -229,6 +230,7 @@ export default function UsagePage() {
               />
             )}
           </section>
+          <ProjectionCard />
           <section className="card" aria-label="Usage table">
             <div className="table-wrap">
               <table className="table">
