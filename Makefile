@@ -71,7 +71,7 @@ bench:
 ## reference mix, easy/hard/premium shares, the confusion matrix, the split
 ## between routing and caching savings, and replay-vs-live disagreements
 bench-routing:
-	TOLLGATE_BENCH_ROUTING=1 go test -count=1 -run 'TestBenchRouting$$' -v ./cmd/tollgate/ | grep -v '^=== '
+	go test -tags benchrouting -count=1 -run 'TestBenchRouting$$' -v ./cmd/tollgate/ | grep -v '^=== '
 	go test -count=1 -run XXX -bench BenchmarkClassifierScore4k -cpu 1 ./routing/
 
 lint: vet fmt-check

@@ -224,16 +224,3 @@ func TestRoutingFloorsHeldOut(t *testing.T) {
 	require.GreaterOrEqual(t, rep.HardKept, 0.95)
 	require.GreaterOrEqual(t, rep.EasyEconomy, 0.80)
 }
-
-// TestBenchRouting is make bench-routing: the whole held-out split, printed.
-func TestBenchRouting(t *testing.T) {
-	if os.Getenv("TOLLGATE_BENCH_ROUTING") == "" {
-		t.Skip("set TOLLGATE_BENCH_ROUTING=1 (make bench-routing)")
-	}
-	rep := runRoutingBench(t, benchItems(t, 1), benchPolicy())
-	fmt.Println(rep.String())
-	c, err := routing.DefaultClassifier()
-	require.NoError(t, err)
-	b, _ := c.MarshalBinary()
-	fmt.Printf("classifier: %d bytes, standard threshold %.3f, premium threshold %.2f\n", len(b), c.StandardThreshold, c.PremiumThreshold)
-}

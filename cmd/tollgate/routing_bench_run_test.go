@@ -1,0 +1,26 @@
+//go:build benchrouting
+
+package main
+
+// Built only with -tags benchrouting (make bench-routing): the whole held-out
+// split takes a while and prints a report rather than asserting floors, which
+// TestRoutingFloorsHeldOut does on a slice in every run.
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tollgate-dev/tollgate/routing"
+)
+
+// TestBenchRouting is make bench-routing: the whole held-out split, printed.
+func TestBenchRouting(t *testing.T) {
+	rep := runRoutingBench(t, benchItems(t, 1), benchPolicy())
+	fmt.Println(rep.String())
+	c, err := routing.DefaultClassifier()
+	require.NoError(t, err)
+	b, _ := c.MarshalBinary()
+	fmt.Printf("classifier: %d bytes, standard threshold %.3f, premium threshold %.2f\n", len(b), c.StandardThreshold, c.PremiumThreshold)
+}
