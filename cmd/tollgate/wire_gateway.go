@@ -148,6 +148,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *apikeys.KeyAuthenticator,
 			acct.run(ctx)
 		},
 		stop: func(ctx context.Context) {
+			svc.Drain() // alerts still being recorded go in before the databases close
 			acct.stop(ctx)
 			if err := writer.Close(ctx); err != nil {
 				a.logger.WarnContext(ctx, "ledger not fully flushed at shutdown; the spool is replayed on next start", "error", err)

@@ -53,7 +53,7 @@ func (s *Service) raise(ctx context.Context, p *plan, b budget.Budget, pct int, 
 		return
 	}
 	a := budget.Alert{BudgetID: b.ID, PeriodKey: period, Threshold: pct, Spent: spent, Limit: b.Limit}
-	go s.recordAlert(context.WithoutCancel(ctx), p, b, a)
+	s.background.Go(func() { s.recordAlert(context.WithoutCancel(ctx), p, b, a) })
 }
 
 func (s *Service) alertOnRefusal(ctx context.Context, p *plan, dec meter.Decision) {

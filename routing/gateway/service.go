@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -64,7 +65,14 @@ type Service struct {
 	logger *slog.Logger
 	pace   *paceTracker
 	alerts *alertTracker
+	// background counts work a request leaves behind (recording alerts), so that
+	// shutdown can wait for it before the databases close.
+	background sync.WaitGroup
 }
+
+// Drain waits for the work requests left behind (alerts being recorded), for a
+// shutdown; call it after the server stopped taking requests.
+func (s *Service) Drain() { s.background.Wait() }
 
 // New returns the service.
 func New(d Deps) (*Service, error) {

@@ -110,6 +110,7 @@ func setupFull(t *testing.T, failRate float64, cat *routing.Catalog, cache *resp
 		Meter: m, Budgets: budgets, Policies: gateway.NewPolicyCache(0, time.Now), Ledger: w,
 		Sink: sink, Cache: cache, Clock: time.Now, Logger: logger})
 	require.NoError(t, err)
+	t.Cleanup(svc.Drain) // before the registry and the temp dirs go
 	return &testBundle{svc: svc, h: h, meter: m, ledger: w, sink: sink, catalog: cat,
 		caller: gateway.Caller{Handle: h, KeyID: "key_1", KeyName: "batch-jobs", MemberID: "usr_1"}, reg: reg, budgets: budgets}
 }
