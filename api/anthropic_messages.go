@@ -1,12 +1,14 @@
 package api
 
 import (
+	"io"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 )
 
 // Anthropic's request headers that are passed on to Anthropic upstreams, and
@@ -35,39 +37,16 @@ func (o *openAI) messages(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	noteModel(c, mr.Chat.Model)
 	mr.Chat.AnthropicVersion = c.GetHeader(headerAnthropicVersion)
 	mr.Chat.AnthropicBeta = c.GetHeader(headerAnthropicBeta)
-	if err := cacheMode(c, mr.Chat); err != nil {
-		return err
-	}
-	ctx := c.Request.Context()
-	ids := requestIDs(c)
-	if !mr.Chat.Stream {
-		res, err := o.d.Gateway.Chat(ctx, caller, ids, mr.Chat)
-		if err != nil {
-			return err
-		}
-		out, err := routing.ChatToMessage(res.Body, routing.MessageMeta{RequestID: ids.Server, Model: res.Model}, res.Usage)
-		if err != nil {
-			return err
-		}
-		c.Header(HeaderModel, res.Model)
-		c.Header(HeaderRouteReason, res.RouteReason)
-		setCacheHeader(c, res.Cache)
-		c.Data(http.StatusOK, "application/json", out)
-		return nil
-	}
-	call, err := o.d.Gateway.ChatStream(ctx, caller, ids, mr.Chat)
-	if err != nil {
-		return err
-	}
-	setCacheHeader(c, call.Cache)
-	setStreamHeaders(c, call.Model, call.RouteReason)
-	pumpErr := call.Stream.WriteMessages(c.Writer, routing.MessageMeta{RequestID: ids.Server, Model: call.Model,
-		PromptTokens: mr.Chat.PromptTokens})
-	call.Finish(ctx, pumpErr)
-	return nil
+	requestID := requestIDs(c).Server
+	return o.serveChat(c, caller, mr.Chat,
+		func(res *gateway.Result) ([]byte, error) {
+			return routing.ChatToMessage(res.Body, routing.MessageMeta{RequestID: requestID, Model: res.Model}, res.Usage)
+		},
+		func(w io.Writer, call *gateway.StreamCall) error {
+			return call.Stream.WriteMessages(w, routing.MessageMeta{RequestID: requestID, Model: call.Model, PromptTokens: mr.Chat.PromptTokens})
+		})
 }
 
 // countTokens serves POST /v1/messages/count_tokens: the prompt's tokens as

@@ -203,6 +203,17 @@ func (o *openAI) chat(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
+	return o.serveChat(c, caller, req,
+		func(res *gateway.Result) ([]byte, error) { return res.Body, nil },
+		func(w io.Writer, call *gateway.StreamCall) error { _, err := call.Stream.WriteTo(w); return err })
+}
+
+// serveChat runs a chat request, whichever client API it came through, along the
+// one gateway path (one reservation, one ledger entry) and writes the answer:
+// body turns a whole answer into the client API's shape, stream writes a stream
+// in it.
+func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.ChatRequest,
+	body func(*gateway.Result) ([]byte, error), stream func(io.Writer, *gateway.StreamCall) error) error {
 	noteModel(c, req.Model)
 	if conv := c.GetHeader(HeaderConversation); conv != "" {
 		if len(conv) > 256 {
@@ -220,10 +231,14 @@ func (o *openAI) chat(c *gin.Context) error {
 		if err != nil {
 			return err
 		}
+		out, err := body(res)
+		if err != nil {
+			return err
+		}
 		c.Header(HeaderModel, res.Model)
 		c.Header(HeaderRouteReason, res.RouteReason)
 		setCacheHeader(c, res.Cache)
-		c.Data(http.StatusOK, "application/json", res.Body)
+		c.Data(http.StatusOK, "application/json", out)
 		return nil
 	}
 	call, err := o.d.Gateway.ChatStream(ctx, caller, ids, req)
@@ -232,8 +247,7 @@ func (o *openAI) chat(c *gin.Context) error {
 	}
 	setCacheHeader(c, call.Cache)
 	setStreamHeaders(c, call.Model, call.RouteReason)
-	_, pumpErr := call.Stream.WriteTo(c.Writer)
-	call.Finish(ctx, pumpErr)
+	call.Finish(ctx, stream(c.Writer, call))
 	return nil
 }
 

@@ -1,12 +1,14 @@
 package api
 
 import (
+	"io"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 )
 
 // responses serves POST /v1/responses: the body is translated into a chat
@@ -26,37 +28,15 @@ func (o *openAI) responses(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := cacheMode(c, rr.Chat); err != nil {
-		return err
-	}
-	noteModel(c, rr.Chat.Model)
-	ctx := c.Request.Context()
 	ids := requestIDs(c)
 	meta := routing.ResponseMeta{RequestID: ids.Server, CreatedAt: time.Now().Unix(), Echo: rr.Echo}
-	if !rr.Chat.Stream {
-		res, err := o.d.Gateway.Chat(ctx, caller, ids, rr.Chat)
-		if err != nil {
-			return err
-		}
-		out, err := routing.ChatToResponse(res.Body, meta, res.Model, res.Usage)
-		if err != nil {
-			return err
-		}
-		c.Header(HeaderModel, res.Model)
-		c.Header(HeaderRouteReason, res.RouteReason)
-		setCacheHeader(c, res.Cache)
-		c.Data(http.StatusOK, "application/json", out)
-		return nil
-	}
-	call, err := o.d.Gateway.ChatStream(ctx, caller, ids, rr.Chat)
-	if err != nil {
-		return err
-	}
-	setCacheHeader(c, call.Cache)
-	setStreamHeaders(c, call.Model, call.RouteReason)
-	pumpErr := call.Stream.WriteResponses(c.Writer, meta, call.Model)
-	call.Finish(ctx, pumpErr)
-	return nil
+	return o.serveChat(c, caller, rr.Chat,
+		func(res *gateway.Result) ([]byte, error) {
+			return routing.ChatToResponse(res.Body, meta, res.Model, res.Usage)
+		},
+		func(w io.Writer, call *gateway.StreamCall) error {
+			return call.Stream.WriteResponses(w, meta, call.Model)
+		})
 }
 
 // setStreamHeaders writes the headers of a server-sent event stream and the 200.
