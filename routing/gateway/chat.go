@@ -263,14 +263,6 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	traceUsage(ctx, p, out, u, cost, status)
 	ctx, span := s.startChild(ctx, spanSettle, trace.SpanKindInternal)
 	defer span.End()
-	if status != ledger.StatusCacheHit || p.cache.reserved {
-		if _, err := s.d.Meter.Settle(ctx, meter.SettleInput{TenantID: tid, RequestID: p.ids.Server, Actual: cost,
-			ActualTokens: int64(u.TotalTokens())}); err != nil {
-			// The ledger is the truth; the reconcile job corrects the counters from it.
-			failSpan(span, err, "settle failed")
-			s.logger.WarnContext(ctx, "settle failed; counters will be reconciled from the ledger", "error", err)
-		}
-	}
 	ev := ledger.Event{TenantID: tid, RequestID: p.ids.Server, ClientRequestID: p.ids.Client, CreatedAt: p.started.UTC(), KeyID: p.caller.KeyID,
 		MemberID: p.caller.MemberID, ModelRequested: p.decision.Requested, ModelUsed: out.Model.ID, Provider: out.Model.Provider,
 		InputTokens: int64(u.PromptTokens), CachedTokens: int64(u.CachedTokens), CacheWriteTokens: int64(u.CacheWriteTokens),
@@ -296,8 +288,21 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 			ev.ConversationID = f.ConversationNext
 		}
 	}
+	// The ledger first, the meter second: until the event is in the ledger's spool
+	// the reservation stays live, so a recovery of lost counters (ledger totals
+	// plus live reservations and unflushed spending) counts this request at least
+	// once. Settling first let a flush carry its cost to a Redis that then lost
+	// it, before the ledger had it: counted nowhere, and a hard budget overspent.
 	if err := s.d.Ledger.Append(ev); err != nil {
 		s.logger.ErrorContext(ctx, "ledger append failed: usage not recorded", "error", err, "cost_nano", int64(cost))
+	}
+	if status != ledger.StatusCacheHit || p.cache.reserved {
+		if _, err := s.d.Meter.Settle(ctx, meter.SettleInput{TenantID: tid, RequestID: p.ids.Server, Actual: cost,
+			ActualTokens: int64(u.TotalTokens())}); err != nil {
+			// The ledger is the truth; the reconcile job corrects the counters from it.
+			failSpan(span, err, "settle failed")
+			s.logger.WarnContext(ctx, "settle failed; counters will be reconciled from the ledger", "error", err)
+		}
 	}
 	if s.d.Sink != nil {
 		s.d.Sink.Usage(tid, ev)

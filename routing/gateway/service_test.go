@@ -79,6 +79,13 @@ func setupWith(t *testing.T, failRate float64, cat *routing.Catalog, extra ...ro
 // setupFull is setupWith with a response cache (nil for none).
 func setupFull(t *testing.T, failRate float64, cat *routing.Catalog, cache *respcache.Cache, extra ...routing.Provider) *testBundle {
 	t.Helper()
+	return build(t, failRate, cat, cache, nil, extra...)
+}
+
+// build is setupFull with the meter wrapped by wrap (nil: the in-process meter as is).
+func build(t *testing.T, failRate float64, cat *routing.Catalog, cache *respcache.Cache, wrap func(meter.Meter, *ledger.Writer) meter.Meter,
+	extra ...routing.Provider) *testBundle {
+	t.Helper()
 	logger := slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, nil))
 	db, err := database.Open(t.Context(), testdb.SQLite(t), database.Options{})
 	require.NoError(t, err)
@@ -103,7 +110,10 @@ func setupFull(t *testing.T, failRate float64, cat *routing.Catalog, cache *resp
 	w, err := ledger.NewWriter(ledger.WriterConfig{SpoolDir: t.TempDir()}, reg, logger)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = w.Close(context.WithoutCancel(t.Context())) })
-	m := meter.NewMemoryMeter(logger, time.Now)
+	var m meter.Meter = meter.NewMemoryMeter(logger, time.Now)
+	if wrap != nil {
+		m = wrap(m, w)
+	}
 	sink := &recordingSink{}
 	budgets := budget.NewCache(0, time.Now)
 	svc, err := gateway.New(gateway.Deps{Catalog: cat, Selector: sel, Executor: exec, Estimator: est, Providers: providers,
@@ -227,6 +237,45 @@ func TestSettleRaisesAlerts(t *testing.T) {
 	alerts, err := budget.ListAlerts(t.Context(), b.h, 10)
 	require.NoError(t, err)
 	require.Len(t, alerts, 2)
+}
+
+// settleWatcher notes, at each settle, whether the ledger writer already had the
+// request's usage event.
+type settleWatcher struct {
+	meter.Meter
+	w *ledger.Writer
+
+	mu       sync.Mutex
+	appended []int64 // the writer's Appended count at each Settle
+}
+
+func (s *settleWatcher) Settle(ctx context.Context, in meter.SettleInput) (meter.SettleResult, error) {
+	s.mu.Lock()
+	s.appended = append(s.appended, s.w.Stats().Appended)
+	s.mu.Unlock()
+	return s.Meter.Settle(ctx, in)
+}
+
+// TestLedgerHasTheEventBeforeTheMeterSettles: a request's usage event reaches the
+// ledger's spool before its reservation is settled. The other order left a window
+// in which a flush carried the cost to Redis, Redis lost it, and the recovery
+// (ledger totals plus live reservations) found it in neither: a hard budget
+// overspent (a CI run of TestHardBudgetHoldsWhenRedisLosesCounters).
+func TestLedgerHasTheEventBeforeTheMeterSettles(t *testing.T) {
+	t.Parallel()
+	var sw *settleWatcher
+	b := build(t, 0, routing.DefaultCatalog(), nil, func(m meter.Meter, w *ledger.Writer) meter.Meter {
+		sw = &settleWatcher{Meter: m, w: w}
+		return sw
+	})
+	b.setBudget(t, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth, Limit: billing.NanoPerUSD, Hard: true})
+	for i := range 3 {
+		_, err := b.svc.Chat(t.Context(), b.caller, ids(), chat(t, "sim-small", 50))
+		require.NoError(t, err)
+		sw.mu.Lock()
+		require.Equal(t, []int64{1, 2, 3}[:i+1], sw.appended, "settled before the ledger had the event")
+		sw.mu.Unlock()
+	}
 }
 
 // TestStreamAbortBillsWhatWasStreamed: a stream cut short settles to the part
