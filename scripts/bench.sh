@@ -3,12 +3,13 @@
 # scripts/test-services.sh, which provides Postgres, a Redis Cluster and stripe-mock).
 #  1. Go benchmarks: API-key auth, meter reserve+settle, routing hot path, ledger
 #     writes, invoice run for 1,000 tenants, tenant provisioning at 1,000 tenants.
-#  2. A loopback load run: a minimal OpenAI-compatible upstream called directly and
-#     through Tollgate (auth, routing, reservation on the Redis Cluster, ledger on
-#     Postgres all on), open loop at 1,000 and 3,000 req/s, JSON and streaming (TTFB),
-#     then rising rates to find the highest held with < 1% errors; peak RSS.
-#  3. Self-host mode (SQLite, in-process meter, a hard budget enforced) at 1,000 req/s.
-#  4. OpenTelemetry tracing off vs on (scripts/bench-tracing.sh); BENCH_SKIP_TRACING=1 skips it.
+#  2. A loopback load run, both modes with a hard budget enforced: multi-tenant
+#     (Postgres, Redis Cluster) and self-host (SQLite, in-process meter). A minimal
+#     OpenAI-compatible upstream called directly and through Tollgate, open loop at
+#     1,000 and 3,000 req/s; idle and peak RSS, gateway CPU; then 1,000 streams/s
+#     that take 1.5 s each (~1,500 in flight) with the memory per in-flight stream;
+#     the multi-tenant gateway's highest rate held. Prints one table (bin/bench/table.md).
+#  3. OpenTelemetry tracing off vs on (scripts/bench-tracing.sh); BENCH_SKIP_TRACING=1 skips it.
 # Everything targets 127.0.0.1 and stops by itself. Results: bin/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,11 +47,16 @@ up_port=$(free_port)
 "$tmp/upstream" -addr "127.0.0.1:$up_port" >/dev/null &
 pids+=($!)
 wait_http "http://127.0.0.1:$up_port/v1/chat/completions"
+# A second upstream whose streamed answers take 1.5 s, as a model generating.
+slow_port=$(free_port)
+"$tmp/upstream" -addr "127.0.0.1:$slow_port" -stream-for 1.5s >/dev/null &
+pids+=($!)
+wait_http "http://127.0.0.1:$slow_port/v1/chat/completions"
 
-run_gateway() { # name env...
-	local name=$1; shift
+run_gateway() { # name upstream-port env...
+	local name=$1 upstream=$2; shift 2
 	local port; port=$(free_port)
-	env "$@" TOLLGATE_ADDR="127.0.0.1:$port" OPENAI_BASE_URL="http://127.0.0.1:$up_port/v1" OPENAI_API_KEY=bench \
+	env "$@" TOLLGATE_ADDR="127.0.0.1:$port" OPENAI_BASE_URL="http://127.0.0.1:$upstream/v1" OPENAI_API_KEY=bench \
 		TOLLGATE_LOG_LEVEL=warn TOLLGATE_ADMIN_PASSWORD=bench-admin-password \
 		TOLLGATE_JWT_SECRET=bench-jwt-secret-that-is-long-enough-00000000 \
 		./bin/tollgate serve >"$tmp/$name.log" 2>&1 &
@@ -59,44 +65,85 @@ run_gateway() { # name env...
 	gw_url="http://127.0.0.1:$port"
 	wait_http "$gw_url/healthz"
 }
+stop_gateway() { kill "$gw_pid"; wait "$gw_pid" 2>/dev/null || true; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
+hwm_kb() { awk '/^VmHWM/ {print $2}' "/proc/$1/status"; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+metric() { echo "{\"mode\":\"$1\",\"metric\":\"$2\",\"value\":$3}" >>"$out/table.jsonl"; }
 
 body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say ok"}],"max_tokens":1}'
 sbody='{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"Say ok"}],"max_tokens":1}'
-dur=${BENCH_DURATION:-10s}
+dur=${BENCH_DURATION:-15s}
 lg() { "$tmp/loadgen" -duration "$dur" "$@" | tee -a "$out/load.jsonl"; }
 : >"$out/load.jsonl"
+: >"$out/table.jsonl"
 
-log "multi-tenant: Postgres + Redis Cluster (${TOLLGATE_TEST_REDIS_CLUSTER:-none})"
-menv=(TOLLGATE_MODE=multi-tenant TOLLGATE_DATABASE_URL="$db_url" TOLLGATE_REDIS_URL="${TOLLGATE_TEST_REDIS_CLUSTER:-}" TOLLGATE_SPOOL_DIR="$tmp/spool-mt")
-run_gateway multi "${menv[@]}"
-TOLLGATE_DATABASE_URL="$db_url" ./bin/tollgate tenants create --name bench >/dev/null
-key=$(TOLLGATE_DATABASE_URL="$db_url" ./bin/tollgate keys create --tenant bench --name load --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
-TOLLGATE_DATABASE_URL="$db_url" ./bin/tollgate budgets set --tenant bench --period month --limit-usd 100000 --hard >/dev/null
-"$tmp/loadgen" -duration 3s -rate 300 -name warmup -url "$gw_url/v1/chat/completions" -key "$key" -body "$body" >/dev/null
-for rate in 1000 3000; do
-	lg -rate $rate -name "direct json" -url "http://127.0.0.1:$up_port/v1/chat/completions" -body "$body" >/dev/null
-	lg -rate $rate -name "tollgate json" -url "$gw_url/v1/chat/completions" -key "$key" -body "$body" >/dev/null
-done
-lg -rate 1000 -name "direct stream" -url "http://127.0.0.1:$up_port/v1/chat/completions" -body "$sbody" >/dev/null
-lg -rate 1000 -name "tollgate stream" -url "$gw_url/v1/chat/completions" -key "$key" -body "$sbody" >/dev/null
-echo "peak RSS (multi-tenant gateway) after the 1,000 and 3,000 req/s runs: $(grep VmHWM /proc/$gw_pid/status)" | tee "$out/rss.txt"
-for rate in ${BENCH_MAX_RATES:-4000 5000 6000 8000}; do
-	r=$("$tmp/loadgen" -duration 5s -rate $rate -name "tollgate max-rate probe" -url "$gw_url/v1/chat/completions" -key "$key" -body "$body")
-	echo "$r" >>"$out/load.jsonl"
-	case "$r" in *'"error_pct":0,'*|*'"error_pct":0.'*) ;; *) break ;; esac
-done
-echo "peak RSS (multi-tenant gateway) after the max-rate probes (overload included): $(grep VmHWM /proc/$gw_pid/status)" | tee -a "$out/rss.txt"
-kill $gw_pid; wait $gw_pid 2>/dev/null || true
+# Each mode: a fresh gateway (Go GC defaults, nothing tuned), its idle RSS, then
+# direct and through Tollgate interleaved at 1,000 and 3,000 req/s with the
+# gateway's CPU over the 3,000 req/s run, its peak RSS; then, on a fresh gateway
+# in front of the slow upstream, 1,000 streams/s of 1.5 s (about 1,500 in flight)
+# with the RSS added per in-flight stream.
+multi_env=(TOLLGATE_MODE=multi-tenant TOLLGATE_DATABASE_URL="$db_url" TOLLGATE_REDIS_URL="${TOLLGATE_TEST_REDIS_CLUSTER:-}" TOLLGATE_SPOOL_DIR="$tmp/spool-mt")
+self_env=(TOLLGATE_DATABASE_URL="sqlite://$tmp/selfhost/tollgate.db" TOLLGATE_SPOOL_DIR="$tmp/spool-sh")
+mode_env() { if [ "$1" = multi-tenant ]; then printf '%s\n' "${multi_env[@]}"; else printf '%s\n' "${self_env[@]}"; fi; }
+mode_db() { if [ "$1" = multi-tenant ]; then echo "$db_url"; else echo "sqlite://$tmp/selfhost/tollgate.db"; fi; }
 
-log "self-host: SQLite, in-process meter, hard budget enforced"
-run_gateway selfhost TOLLGATE_DATABASE_URL="sqlite://$tmp/selfhost/tollgate.db"
-skey=$(TOLLGATE_DATABASE_URL="sqlite://$tmp/selfhost/tollgate.db" ./bin/tollgate keys create --tenant default --name load --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
-TOLLGATE_DATABASE_URL="sqlite://$tmp/selfhost/tollgate.db" ./bin/tollgate budgets set --tenant default --period month --limit-usd 100000 --hard >/dev/null
-sleep 2.5 # the budget cache TTL: the budget is in force for the measured run
-"$tmp/loadgen" -duration 3s -rate 300 -name warmup -url "$gw_url/v1/chat/completions" -key "$skey" -body "$body" >/dev/null
-lg -rate 1000 -name "self-host tollgate json" -url "$gw_url/v1/chat/completions" -key "$skey" -body "$body" >/dev/null
-echo "peak RSS (self-host gateway): $(grep VmHWM /proc/$gw_pid/status)" | tee -a "$out/rss.txt"
-kill $gw_pid; wait $gw_pid 2>/dev/null || true
+for mode in multi-tenant self-host; do
+	mapfile -t env_now < <(mode_env $mode)
+	mdb=$(mode_db $mode)
+	log "$mode: start, idle RSS"
+	run_gateway "$mode" "$up_port" "${env_now[@]}"
+	tenant=default
+	if [ $mode = multi-tenant ]; then
+		tenant=bench
+		TOLLGATE_DATABASE_URL="$mdb" ./bin/tollgate tenants create --name bench >/dev/null
+	fi
+	key=$(TOLLGATE_DATABASE_URL="$mdb" ./bin/tollgate keys create --tenant $tenant --name load --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
+	TOLLGATE_DATABASE_URL="$mdb" ./bin/tollgate budgets set --tenant $tenant --period month --limit-usd 100000 --hard >/dev/null
+	# A fresh start with nothing served: what an idle gateway holds.
+	stop_gateway
+	run_gateway "$mode" "$up_port" "${env_now[@]}"
+	sleep 3
+	metric "$mode" idle_rss_kb "$(rss_kb $gw_pid)"
+	"$tmp/loadgen" -duration 3s -rate 300 -name warmup -url "$gw_url/v1/chat/completions" -key "$key" -body "$body" >/dev/null
+	for rate in 1000 3000; do
+		lg -rate $rate -name "$mode direct json" -url "http://127.0.0.1:$up_port/v1/chat/completions" -body "$body" >/dev/null
+		t0=$(cpu_ticks $gw_pid)
+		lg -rate $rate -name "$mode tollgate json" -url "$gw_url/v1/chat/completions" -key "$key" -body "$body" >/dev/null
+		t1=$(cpu_ticks $gw_pid)
+		metric "$mode" "cpu_pct_$rate" "$(awk -v a=$t0 -v b=$t1 -v d=${dur%s} 'BEGIN{print (b-a)/d}')"
+	done
+	metric "$mode" peak_rss_kb "$(hwm_kb $gw_pid)"
+	if [ $mode = multi-tenant ]; then
+		for rate in ${BENCH_MAX_RATES:-4000 5000 6000 8000}; do
+			r=$("$tmp/loadgen" -duration 5s -rate $rate -name "tollgate max-rate probe" -url "$gw_url/v1/chat/completions" -key "$key" -body "$body")
+			echo "$r" >>"$out/load.jsonl"
+			case "$r" in *'"error_pct":0,'*|*'"error_pct":0.'*) ;; *) break ;; esac
+		done
+	fi
+	stop_gateway
+
+	log "$mode: 1,000 streams/s of 1.5 s"
+	run_gateway "$mode-stream" "$slow_port" "${env_now[@]}"
+	"$tmp/loadgen" -duration 3s -rate 300 -name warmup -url "$gw_url/v1/chat/completions" -key "$key" -body "$sbody" >/dev/null
+	sleep 2
+	before=$(rss_kb $gw_pid)
+	"$tmp/loadgen" -duration 12s -rate 1000 -timeout 10s -name "$mode tollgate stream 1.5s" -url "$gw_url/v1/chat/completions" -key "$key" -body "$sbody" | tee -a "$out/load.jsonl" >/dev/null &
+	lgpid=$!
+	# From 4 s in, ~1,500 streams are in flight: sample the RSS a few times.
+	sleep 4
+	peak=0
+	for _ in 1 2 3 4 5; do r=$(rss_kb $gw_pid); [ "$r" -gt "$peak" ] && peak=$r; sleep 1; done
+	wait $lgpid
+	metric "$mode" stream_rss_before_kb "$before"
+	metric "$mode" stream_rss_inflight_kb "$peak"
+	metric "$mode" stream_kb_per_inflight "$(awk -v a=$before -v b=$peak 'BEGIN{printf "%.1f", (b-a)/1500}')"
+	stop_gateway
+done
+echo "direct upstream streams for comparison:"
+"$tmp/loadgen" -duration 12s -rate 1000 -timeout 10s -name "direct stream 1.5s" -url "http://127.0.0.1:$slow_port/v1/chat/completions" -body "$sbody" | tee -a "$out/load.jsonl" >/dev/null
+
+python3 scripts/bench-table.py "$out/load.jsonl" "$out/table.jsonl" | tee "$out/table.md"
 
 if [ "${BENCH_SKIP_TRACING:-}" != "1" ]; then
 	log "tracing overhead: off vs OTLP/HTTP vs OTLP/gRPC at 1,000 req/s (self-host)"
