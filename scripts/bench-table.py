@@ -26,6 +26,10 @@ def delta(mode, rate, key):
     return f"{t[key] - d[key]:+.2f}"
 
 
+def pct(r):
+    return "n/a" if not r else f"{r['error_pct']:.2f}%"
+
+
 def mb(kb):
     return "n/a" if kb is None else f"{float(kb) / 1024:.0f} MB"
 
@@ -38,7 +42,7 @@ for mode in ("multi-tenant", "self-host"):
     cpu = metrics.get((mode, "cpu_pct_3000"))
     print(
         f"| {mode} | {delta(mode, 1000, 'p50_ms')} / {delta(mode, 1000, 'p99_ms')} ms | {delta(mode, 3000, 'p99_ms')} ms"
-        f" | {f"{t3['error_pct']:.2f}" if t3 else 'n/a'}% | {mb(metrics.get((mode, 'peak_rss_kb')))} | {mb(metrics.get((mode, 'idle_rss_kb')))}"
+        f" | {pct(t3)} | {mb(metrics.get((mode, 'peak_rss_kb')))} | {mb(metrics.get((mode, 'idle_rss_kb')))}"
         f" | {'n/a' if cpu is None else f'{float(cpu):.0f}%'} of a core"
         f" | {s['errors'] if s else 'n/a'} errors, {metrics.get((mode, 'stream_kb_per_inflight'), 'n/a')} KB |"
     )
