@@ -14,8 +14,13 @@ type sseReader struct {
 	event []byte
 }
 
+// sseReaderSize is the read buffer each in-flight stream holds: chunks are
+// usually a few hundred bytes, and a longer line is gathered whole by next, so a
+// small buffer costs nothing but memory saved per stream.
+const sseReaderSize = 4 << 10
+
 func newSSEReader(r io.Reader) *sseReader {
-	return &sseReader{r: bufio.NewReaderSize(r, 16<<10)}
+	return &sseReader{r: bufio.NewReaderSize(r, sseReaderSize)}
 }
 
 // next returns the next event's name (may be empty) and data (data lines joined
