@@ -31,6 +31,7 @@ export default function AuditPage() {
           { header: "IP", className: "hide-sm", cell: (e) => <code>{e.ip}</code> },
           {
             header: <span className="sr-only">Details</span>,
+            actions: true,
             td: "r",
             cell: (e) =>
               e.details != null && (

@@ -120,6 +120,7 @@ export default function KeysPage() {
           { header: "Expires", className: "hide-sm", cell: (k) => (k.expires_at ? <When iso={k.expires_at} relative /> : <span className="muted">never</span>) },
           showActions && {
             header: <span className="sr-only">Actions</span>,
+            actions: true,
             className: "r",
             td: "nowrap",
             cell: (k) => {
