@@ -563,6 +563,14 @@ const FLOWS = {
     await page.getByRole("dialog").getByRole("button", { name: "Delete budget" }).click();
     await page.getByText("Budget deleted").first().waitFor({ timeout: 10_000 });
     log("budget deleted in the UI");
+    // The toast sits outside the page (in the navigation's column), and a navigation clears it.
+    const toastBox = await page.locator(".toast").first().boundingBox();
+    const mainBox = await page.locator("main").boundingBox();
+    if (!toastBox || !mainBox || toastBox.x + toastBox.width > mainBox.x) throw new Error(`the toast covers the page: toast ${JSON.stringify(toastBox)}, main ${JSON.stringify(mainBox)}`);
+    await page.locator("#sidenav").getByRole("link", { name: "Overview" }).click();
+    await page.waitForURL((u) => u.pathname.endsWith("/overview"));
+    if (await page.locator(".toast").count()) throw new Error("a toast of the budgets page is still shown on the overview");
+    log("the toast stayed beside the page, and the next page cleared it");
   },
 
   /** A hard limit below this month's spend: the console warns with the number of requests it would refuse, before saving. */
@@ -1167,6 +1175,10 @@ const FLOWS = {
       if (headings !== 1) throw new Error(`the unknown tenant shows ${headings} headings, want one "Tenant not found"`);
       if (tried) throw new Error(`the live feed opened ${tried} socket(s) for the unknown tenant`);
       if (await page.locator(".live").count()) throw new Error("the live indicator shows for an unknown tenant");
+      // The browser logs the one lookup that found no tenant (HTTP 404) as a console
+      // error: that one is expected, any other is not.
+      const unexpected = (shared.errors?.take() ?? []).filter((e) => !/status of 404/.test(e));
+      if (unexpected.length) throw new Error(unexpected.join(" | "));
       await page.screenshot({ path: path.join(OUT, "tenant-not-found-1280.png"), fullPage: true });
       await page.setViewportSize({ width: 390, height: 844 });
       await page.screenshot({ path: path.join(OUT, "tenant-not-found-390.png"), fullPage: true });
@@ -1180,7 +1192,7 @@ const FLOWS = {
       if (!options.some((o) => o.includes(second.name))) throw new Error(`the superadmin's switcher does not list ${second.name}: ${options.join(" | ")}`);
       await switcher.selectOption(second.slug);
       await page.waitForURL((u) => u.pathname === `/t/${second.slug}/keys`, { timeout: 10_000 });
-      await page.getByRole("heading", { name: "API keys" }).waitFor({ timeout: 10_000 });
+      await page.getByRole("heading", { name: "API keys", exact: true }).waitFor({ timeout: 10_000 });
       await settle(page);
       if (await page.locator("main .error-state").count()) throw new Error(`the keys page of ${second.slug} shows an error`);
       await page.screenshot({ path: path.join(OUT, "tenant-switcher-1280.png") });
@@ -1223,7 +1235,7 @@ const FLOWS = {
       if (!box || box.x < 0 || box.x + box.width > 390.5) throw new Error("the switcher lies outside a 390 px screen");
       await switcher.selectOption(second.slug);
       await vpage.waitForURL((u) => u.pathname === `/t/${second.slug}/overview`, { timeout: 10_000 });
-      await vpage.getByRole("heading", { name: "Overview" }).waitFor({ timeout: 10_000 });
+      await vpage.getByRole("heading", { name: "Overview", exact: true }).waitFor({ timeout: 10_000 });
       await vpage.screenshot({ path: path.join(OUT, "tenant-switcher-member-390.png") });
       log(`a member of two tenants: the switcher shows ${options.join(" | ")} and switches`);
     } finally {
@@ -1282,6 +1294,22 @@ const FLOWS = {
       const bad = bars.filter((b) => b.left < 0 || b.right < 0 || b.width < 40);
       if (bad.length) throw new Error(`budget bars outside their cards: ${JSON.stringify(bad)}`);
       log(`${bars.length} budget bar(s) inside their cards`);
+      // A toast on a phone covers the top bar, never the page, and the next page clears it.
+      await page.goto(tenantUrl(tenant, "keys"));
+      await settle(page);
+      await page.getByRole("button", { name: `Revoke key ${key.name}` }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Revoke key" }).click();
+      const toast = page.locator(".toast", { hasText: "Key revoked" });
+      await toast.waitFor({ timeout: 10_000 });
+      const tb = await toast.boundingBox();
+      const bar = await page.locator("header.topbar").boundingBox();
+      if (!tb || tb.y + tb.height > bar.y + bar.height + 0.5) throw new Error(`the toast reaches below the top bar into the page: ${JSON.stringify(tb)} vs ${JSON.stringify(bar)}`);
+      await page.screenshot({ path: path.join(OUT, "flow-mobile-toast-390.png") });
+      await page.getByRole("button", { name: "Open navigation" }).click();
+      await page.locator("#sidenav").getByRole("link", { name: "Budgets & alerts" }).click();
+      await page.waitForURL((u) => u.pathname.endsWith("/budgets"));
+      if (await page.locator(".toast").count()) throw new Error("the keys page's toast is still shown on the budgets page");
+      log("the toast covered only the top bar, and the next page cleared it");
     } finally {
       await context.close();
     }

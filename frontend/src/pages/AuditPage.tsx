@@ -27,12 +27,21 @@ export default function AuditPage() {
         testId="audit-table"
         empty={<EmptyState title={debounced ? "No entries match" : "Nothing recorded yet"} />}
         columns={[
-          { header: "Time", td: "nowrap", cell: (e) => <When iso={e.created_at} /> },
+          {
+            header: "Time",
+            cell: (e) => (
+              <>
+                <span className="nowrap">
+                  <When iso={e.created_at} />
+                </span>
+                {e.ip && <div className="muted small">from {e.ip}</div>}
+              </>
+            ),
+          },
           { header: "Actor", cell: (e) => e.actor_email || e.actor_id },
           { header: "Action", cell: (e) => <code>{e.action}</code> },
           { header: "Target", cell: (e) => <Target entry={e} /> },
           { header: "Change", cell: (e) => <Diff entry={e} /> },
-          { header: "IP", className: "hide-sm", cell: (e) => <code>{e.ip}</code> },
           {
             header: <span className="sr-only">Details</span>,
             actions: true,
@@ -54,11 +63,11 @@ export default function AuditPage() {
 
 /** The target by name when the entry recorded one, its id (or email) beneath. */
 function Target({ entry: e }: { entry: AuditEntry }) {
-  if (!e.target_name) return <span className="break-all">{e.target || "—"}</span>;
+  if (!e.target_name) return <span className="wrap-any">{e.target || "—"}</span>;
   return (
     <>
-      <strong>{e.target_name}</strong>
-      <div className="muted small break-all">{e.target}</div>
+      <strong className="wrap-any">{e.target_name}</strong>
+      <div className="muted small wrap-any">{e.target}</div>
     </>
   );
 }
