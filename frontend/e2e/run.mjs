@@ -726,6 +726,18 @@ const FLOWS = {
       throw new Error(`the what-if did not replay the traffic: ${JSON.stringify({ before: sim.models_before, after: sim.models_after })}`);
     }
     log(`what-if (force auto): before ${before}, after ${after}, difference ${diff}`);
+    // A bad rule is reported at the rule, not as a JSON path at the top.
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByRole("button", { name: "Save policy" }).click();
+    const ruleError = page.locator('fieldset[data-rule="1"] .rule-error');
+    await ruleError.waitFor({ timeout: 5000 });
+    const atRule = (await ruleError.innerText()).trim();
+    const top = (await page.locator("main .form-error").first().innerText()).trim();
+    if (!/set at least one condition/.test(atRule)) throw new Error(`rule 2 does not say what is wrong: "${atRule}"`);
+    if (/rules\[/.test(top)) throw new Error(`the top of the page still shows a JSON path: "${top}"`);
+    await page.locator('fieldset[data-rule="1"]').screenshot({ path: path.join(OUT, "flow-routing-rule-error-1280.png") });
+    await page.getByRole("button", { name: "Discard changes" }).click();
+    log(`a rule with no condition: "${atRule}" shown at the rule; the top says "${top}"`);
   },
 
   /** A viewer sees no "Create key" and the server refuses the viewer's create-key call (403). */
