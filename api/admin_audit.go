@@ -12,14 +12,20 @@ import (
 
 type auditDTO struct {
 	// ID is a decimal string (JavaScript numbers lose precision past 2^53).
-	ID         string         `json:"id"`
-	ActorID    string         `json:"actor_id"`
-	ActorEmail string         `json:"actor_email"`
-	Action     string         `json:"action"`
-	Target     string         `json:"target"`
-	IP         string         `json:"ip"`
-	CreatedAt  time.Time      `json:"created_at"`
-	Details    map[string]any `json:"details"`
+	ID         string `json:"id"`
+	ActorID    string `json:"actor_id"`
+	ActorEmail string `json:"actor_email"`
+	Action     string `json:"action"`
+	Target     string `json:"target"`
+	// TargetName names the target when Target is an id; empty when unknown.
+	TargetName string `json:"target_name"`
+	// Before and After are the target's state around the change; null when the
+	// entry recorded none (creations have no before, removals no after).
+	Before    map[string]any `json:"before"`
+	After     map[string]any `json:"after"`
+	IP        string         `json:"ip"`
+	CreatedAt time.Time      `json:"created_at"`
+	Details   map[string]any `json:"details"`
 }
 
 // listAudit: GET /api/v1/tenants/{tenant}/audit?limit=&cursor=&q=.
@@ -53,7 +59,7 @@ func (id *Identity) writeAudit(c *gin.Context, in audit.ListAuditInput) error {
 	out := listResponse[auditDTO]{Data: make([]auditDTO, len(page.Entries)), NextCursor: page.NextCursor}
 	for i, e := range page.Entries {
 		out.Data[i] = auditDTO{ID: strconv.FormatInt(e.ID, 10), ActorID: e.ActorID, ActorEmail: e.ActorEmail, Action: e.Action,
-			Target: e.Target, IP: e.IP, CreatedAt: e.CreatedAt, Details: e.Details}
+			Target: e.Target, TargetName: e.TargetName, Before: e.Before, After: e.After, IP: e.IP, CreatedAt: e.CreatedAt, Details: e.Details}
 	}
 	c.JSON(http.StatusOK, out)
 	return nil

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
@@ -25,7 +26,18 @@ import (
 const (
 	HeaderModel       = "x-tollgate-model"
 	HeaderRouteReason = "x-tollgate-route-reason"
+	// HeaderCostNano is what a non-streamed answer cost, in integer nano-USD, and
+	// HeaderCostUSD the same in dollars ("0.000012300"): the amount the ledger
+	// records. A stream's cost is known only at its end: the usage API has it.
+	HeaderCostNano = "x-tollgate-cost-nano"
+	HeaderCostUSD  = "x-tollgate-cost-usd"
 )
+
+// setCostHeaders writes the answer's cost headers.
+func setCostHeaders(c *gin.Context, cost billing.NanoUSD) {
+	c.Header(HeaderCostNano, strconv.FormatInt(int64(cost), 10))
+	c.Header(HeaderCostUSD, cost.USDString())
+}
 
 // OpenAIDeps are what the /v1 routes need.
 type OpenAIDeps struct {
@@ -237,6 +249,7 @@ func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.C
 		}
 		c.Header(HeaderModel, res.Model)
 		c.Header(HeaderRouteReason, res.RouteReason)
+		setCostHeaders(c, res.Cost)
 		setCacheHeader(c, res.Cache)
 		c.Data(http.StatusOK, "application/json", out)
 		return nil
@@ -271,6 +284,7 @@ func (o *openAI) embeddings(c *gin.Context) error {
 	}
 	c.Header(HeaderModel, res.Model)
 	c.Header(HeaderRouteReason, res.RouteReason)
+	setCostHeaders(c, res.Cost)
 	c.Data(http.StatusOK, "application/json", res.Body)
 	return nil
 }

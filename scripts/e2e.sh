@@ -9,7 +9,8 @@
 # created in the UI and used through the openai client, the request seen live,
 # webhook, tiny hard budget (new budgets default soft) and its alert, the hard-budget warning
 # with its refused-request count, the upcoming invoice against the usage page, revoke → 401,
-# routing, viewer restrictions,
+# routing, viewer restrictions, the key dialog's gate and playground, the tenant switcher
+# and the unknown-tenant page, keys and budgets at 390 px with every action inside the viewport,
 # members/tenants search, single sign-on through a real OpenID provider's login form, a tenant price override, providers' env/stored state; then
 # screenshots of every page at 1280 and 390 px, time to interactive and bundle
 # size), and stops the server by PID whatever happens.

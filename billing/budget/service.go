@@ -178,6 +178,16 @@ func (s *Service) Set(ctx context.Context, h *tenants.Handle, actor audit.Actor,
 		return Status{}, false, err
 	}
 	in.ScopeID = named.ID
+	// The budget this one replaces, for the audit entry's before/after; a failed
+	// read only leaves the entry without its "before".
+	var prev *Budget
+	if all, err := List(ctx, h); err == nil {
+		for i := range all {
+			if all[i].Scope == in.Scope && all[i].ScopeID == in.ScopeID && all[i].Period == in.Period {
+				prev = &all[i]
+			}
+		}
+	}
 	b, err := Set(ctx, h, in)
 	if err != nil {
 		return Status{}, false, err
@@ -187,8 +197,13 @@ func (s *Service) Set(ctx context.Context, h *tenants.Handle, actor audit.Actor,
 		s.seed(ctx, h, []Budget{b})
 	}
 	s.changed(ctx, tenant)
-	s.audit(ctx, tenant, actor, "budget.set", b.ID, map[string]any{"scope": string(b.Scope), "scope_id": b.ScopeID,
-		"period": string(b.Period), "limit_usd": b.Limit.USDString(), "hard": b.Hard, "downgrade_at": b.DowngradeAt})
+	details := map[string]any{"scope": string(b.Scope), "scope_id": b.ScopeID,
+		"period": string(b.Period), "limit_usd": b.Limit.USDString(), "hard": b.Hard, "downgrade_at": b.DowngradeAt,
+		audit.DetailTargetName: budgetLabel(b, named.Name), audit.DetailAfter: auditState(b)}
+	if prev != nil {
+		details[audit.DetailBefore] = auditState(*prev)
+	}
+	s.audit(ctx, tenant, actor, "budget.set", b.ID, details)
 	st, err := s.statuses(ctx, h, []Budget{b}, map[string]string{b.ScopeID: named.Name})
 	if err != nil {
 		return Status{}, created, err
@@ -198,12 +213,48 @@ func (s *Service) Set(ctx context.Context, h *tenants.Handle, actor audit.Actor,
 
 // Delete removes a budget by id.
 func (s *Service) Delete(ctx context.Context, h *tenants.Handle, actor audit.Actor, id string) error {
+	// The budget as it was, for the audit entry; a failed read only leaves the
+	// entry with the bare id.
+	var details map[string]any
+	if all, err := List(ctx, h); err == nil {
+		for _, b := range all {
+			if b.ID == id {
+				details = map[string]any{audit.DetailBefore: auditState(b), audit.DetailTargetName: budgetLabel(b, s.scopeName(ctx, h.TenantID(), b))}
+			}
+		}
+	}
 	if err := Delete(ctx, h, id); err != nil {
 		return err
 	}
 	s.changed(ctx, h.TenantID())
-	s.audit(ctx, h.TenantID(), actor, "budget.delete", id, nil)
+	s.audit(ctx, h.TenantID(), actor, "budget.delete", id, details)
 	return nil
+}
+
+// auditState is the part of a budget an audit entry's before/after shows.
+func auditState(b Budget) map[string]any {
+	return map[string]any{"limit_usd": b.Limit.USDString(), "hard": b.Hard, "alert_at": b.AlertAt, "downgrade_at": b.DowngradeAt}
+}
+
+// budgetLabel names a budget for people: "key support-bot, month".
+func budgetLabel(b Budget, scopeName string) string {
+	if b.Scope == meter.ScopeTenant || scopeName == "" {
+		return fmt.Sprintf("%s, %s", b.Scope, b.Period)
+	}
+	return fmt.Sprintf("%s %s, %s", b.Scope, scopeName, b.Period)
+}
+
+// scopeName is the name of a budget's key or member, or "" when it cannot be
+// found (the label then falls back to the scope alone).
+func (s *Service) scopeName(ctx context.Context, tenant tenants.ID, b Budget) string {
+	if b.Scope == meter.ScopeTenant {
+		return ""
+	}
+	n, err := s.Resolve(ctx, tenant, b.Scope, b.ScopeID)
+	if err != nil {
+		return ""
+	}
+	return n.Name
 }
 
 // List returns the tenant's budgets with their scope names and this period's spend.

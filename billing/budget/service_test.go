@@ -32,12 +32,14 @@ func (d directory) Members(context.Context, tenants.ID) ([]budget.Named, error) 
 type auditLog struct {
 	mu      sync.Mutex
 	entries []string
+	details []map[string]any
 }
 
-func (a *auditLog) Record(_ context.Context, _ tenants.ID, actor audit.Actor, action, target string, _ map[string]any) error {
+func (a *auditLog) Record(_ context.Context, _ tenants.ID, actor audit.Actor, action, target string, details map[string]any) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.entries = append(a.entries, action+" "+target+" by "+actor.Email)
+	a.details = append(a.details, details)
 	return nil
 }
 
@@ -150,6 +152,35 @@ func TestServiceSetSeedsFromLedgerAndAudits(t *testing.T) {
 	require.Equal(t, billing.NanoUSD(40_000_000), sts[0].Spent)
 	require.NoError(t, b.svc.Delete(ctx, b.h, audit.CLIActor(), st.ID))
 	require.Equal(t, []string{"budget.set " + st.ID + " by cli", "budget.delete " + st.ID + " by cli"}, b.audit.entries)
+}
+
+// TestServiceAuditsBeforeAfterAndName: the audit entries of a budget's creation,
+// change and removal name the budget by its key and carry the state around each
+// change, so the console shows a diff instead of a bare id.
+func TestServiceAuditsBeforeAfterAndName(t *testing.T) {
+	t.Parallel()
+	b := setupService(t)
+	ctx := t.Context()
+	in := budget.SetInput{Scope: meter.ScopeKey, ScopeID: "batch-jobs", Period: meter.PeriodMonth, Limit: 50_000_000_000, Hard: true}
+	st, _, err := b.svc.Set(ctx, b.h, audit.CLIActor(), in)
+	require.NoError(t, err)
+	in.Limit, in.Hard = 80_000_000_000, false
+	_, created, err := b.svc.Set(ctx, b.h, audit.CLIActor(), in)
+	require.NoError(t, err)
+	require.False(t, created)
+	require.NoError(t, b.svc.Delete(ctx, b.h, audit.CLIActor(), st.ID))
+
+	require.Len(t, b.audit.details, 3)
+	created0, changed, removed := b.audit.details[0], b.audit.details[1], b.audit.details[2]
+	for _, d := range b.audit.details {
+		require.Equal(t, "key batch-jobs, month", d[audit.DetailTargetName])
+	}
+	require.NotContains(t, created0, audit.DetailBefore)
+	require.Equal(t, "50.000000000", created0[audit.DetailAfter].(map[string]any)["limit_usd"])
+	require.Equal(t, map[string]any{"limit_usd": "50.000000000", "hard": true, "alert_at": []int{50, 80, 100}, "downgrade_at": 0}, changed[audit.DetailBefore])
+	require.Equal(t, map[string]any{"limit_usd": "80.000000000", "hard": false, "alert_at": []int{50, 80, 100}, "downgrade_at": 0}, changed[audit.DetailAfter])
+	require.Equal(t, "80.000000000", removed[audit.DetailBefore].(map[string]any)["limit_usd"])
+	require.NotContains(t, removed, audit.DetailAfter)
 }
 
 // TestServicePreview: a proposed hard limit reports the spend so far and how

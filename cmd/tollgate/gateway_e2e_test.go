@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -19,6 +20,7 @@ import (
 	"github.com/openai/openai-go/v3/shared"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/routing/providertest"
@@ -171,6 +173,11 @@ func TestGatewayWithOpenAIClient(t *testing.T) {
 		require.Equal(t, "gpt-4o", raw.Header.Get("x-tollgate-model"))
 		require.True(t, strings.HasPrefix(raw.Header.Get("x-tollgate-route-reason"), "explicit"))
 		require.NotEmpty(t, raw.Header.Get("x-tollgate-request-id"))
+		// The cost headers: integer nano-USD, and the same amount in dollars.
+		nano, err := strconv.ParseInt(raw.Header.Get("x-tollgate-cost-nano"), 10, 64)
+		require.NoError(t, err)
+		require.Positive(t, nano)
+		require.Equal(t, billing.NanoUSD(nano).USDString(), raw.Header.Get("x-tollgate-cost-usd"))
 	})
 
 	t.Run("auto picks economy for a casual prompt", func(t *testing.T) {

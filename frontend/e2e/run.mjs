@@ -17,7 +17,7 @@
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
 //                          (see FLOWS below: keys, explorer, live, webhook, budget, hardwarning, invoice, revoke, routing, viewer,
-//                          members, accounts, prices, providers, sso; they need the real backend, in this order)
+//                          members, accounts, prices, providers, sso, tenants, mobile; they need the real backend, in this order)
 //   TOLLGATE_E2E_ENV_BASE_URL_PROVIDER
 //                          a provider whose base URL the server has from its environment
 //                          (scripts/e2e.sh sets ANTHROPIC_BASE_URL): the providers flow checks it says so
@@ -54,7 +54,11 @@ const VIEWPORTS = [
   { name: "390", width: 390, height: 844, isMobile: true },
 ];
 
-/** Tenant pages (path under /t/{tenant}/) and platform pages (absolute). Keep in sync with src/layout/pages.ts. */
+/**
+ * Pages with something to wait for or a name of their own. The tour visits every page
+ * the navigation lists (so a page added to src/layout/pages.ts is screenshotted
+ * without an edit here); these entries only add a ready selector.
+ */
 const PAGES = [
   { name: "overview", path: "overview", ready: '[data-testid="kpi-cards"][data-state="ready"]' },
   { name: "usage", path: "usage" },
@@ -142,21 +146,34 @@ async function tour(browser, vp, report, who = ADMIN, prefix = "") {
   const context = await browser.newContext({ viewport: { width: vp.width, height: vp.height }, isMobile: !!vp.isMobile, hasTouch: !!vp.isMobile, deviceScaleFactor: 1 });
   const page = await context.newPage();
   const errs = watchErrors(page);
+  if (!prefix) {
+    // The sign-in page, before signing in.
+    await page.goto(`${BASE}/login`, { waitUntil: "domcontentloaded" });
+    await page.getByLabel("Email").waitFor({ timeout: 15_000 });
+    await page.screenshot({ path: path.join(OUT, `login-${vp.name}.png`), fullPage: true });
+  }
   await login(page, who);
   const tenant = await currentTenant(page);
   const superadmin = await isSuperadmin(page);
+  // A member of several tenants may land on another one: tour the one asked for.
+  if (tenant && !new URL(page.url()).pathname.startsWith(`/t/${encodeURIComponent(tenant)}/`) && !new URL(page.url()).pathname.startsWith("/admin/")) {
+    await page.goto(`${BASE}/t/${encodeURIComponent(tenant)}/overview`, { waitUntil: "domcontentloaded" });
+    await page.waitForSelector("main h1", { timeout: 15_000 });
+  }
   if (!tenant && !superadmin) throw new Error("login landed on no tenant; set TOLLGATE_E2E_TENANT");
-  // The nav lists only pages the user's role may open; others are skipped, not failed.
-  const navHrefs = new Set(await page.locator("#sidenav a").evaluateAll((as) => as.map((a) => a.getAttribute("href"))));
+  // The nav lists only pages the user's role may open: those are the pages of the tour.
+  const navHrefs = await page.locator("#sidenav a").evaluateAll((as) => as.map((a) => a.getAttribute("href")));
   errs.take();
+  const tenantPrefix = tenant ? `/t/${encodeURIComponent(tenant)}/` : null;
+  const pages = navHrefs.map((rel) => {
+    const known = PAGES.find((p) => rel === (p.abs ?? (tenantPrefix && `${tenantPrefix}${p.path}`)));
+    return known ? { ...known, rel } : { name: rel.split("/").filter(Boolean).pop(), rel };
+  });
   for (const p of PAGES) {
-    if (p.superadmin && !superadmin) continue;
-    if (!p.abs && !tenant) continue;
-    const rel = p.abs ?? `/t/${encodeURIComponent(tenant)}/${p.path}`;
-    if (!navHrefs.has(rel)) {
-      console.log(`skip ${vp.name.padStart(4)} ${(prefix + p.name).padEnd(16)} (not in this role's navigation)`);
-      continue;
-    }
+    if (!pages.some((x) => x.name === p.name) && (!p.superadmin || superadmin)) console.log(`skip ${vp.name.padStart(4)} ${(prefix + p.name).padEnd(16)} (not in this role's navigation)`);
+  }
+  for (const p of pages) {
+    const rel = p.rel;
     const url = `${BASE}${rel}`;
     const entry = { page: `${prefix}${p.name}`, viewport: vp.name, url, ok: true, problems: [] };
     const t0 = Date.now();
@@ -170,6 +187,8 @@ async function tour(browser, vp, report, who = ADMIN, prefix = "") {
       // Every page fits the viewport's width: wide tables scroll inside their card.
       const overflow = (await page.evaluate(() => document.documentElement.scrollWidth)) - vp.width;
       if (overflow > 1) entry.problems.push(`page is ${overflow}px wider than the ${vp.name}px viewport`);
+      // On a phone every row action of every table lies inside the viewport.
+      if (vp.isMobile) entry.problems.push(...(await outsideViewport(page, "main table button")));
     } catch (e) {
       entry.problems.push(String(e.message ?? e));
     }
@@ -190,6 +209,32 @@ async function tour(browser, vp, report, who = ADMIN, prefix = "") {
   }
   await context.close();
   return { tenant, superadmin };
+}
+
+/**
+ * Scrolls to each visible element of selector (vertically only: a table that
+ * scrolls sideways must not be scrolled into view for the test) and reports those
+ * whose bounding box does not lie wholly inside the viewport. Empty means all fit.
+ */
+async function outsideViewport(page, selector) {
+  const vp = page.viewportSize();
+  const out = [];
+  const all = page.locator(selector);
+  const n = await all.count();
+  for (let i = 0; i < n; i++) {
+    const el = all.nth(i);
+    if (!(await el.isVisible())) continue;
+    let box = await el.boundingBox();
+    if (!box) continue;
+    await page.evaluate((dy) => window.scrollBy(0, dy), box.y - vp.height / 2);
+    box = await el.boundingBox();
+    const name = ((await el.getAttribute("aria-label")) || (await el.innerText())).trim();
+    if (box.x < 0 || box.y < 0 || box.x + box.width > vp.width + 0.5 || box.y + box.height > vp.height + 0.5) {
+      out.push(`"${name}" lies outside the ${vp.width}×${vp.height} viewport (x ${Math.round(box.x)}–${Math.round(box.x + box.width)}, y ${Math.round(box.y)})`);
+    }
+  }
+  await page.evaluate(() => window.scrollTo(0, 0));
+  return out;
 }
 
 async function measureTti(browser, tenant, report) {
@@ -323,10 +368,44 @@ const FLOWS = {
     const copied = await page.evaluate(() => navigator.clipboard.readText()).catch((e) => `(clipboard unreadable: ${e.message})`);
     if (copied !== secret) throw new Error(`copy button put "${String(copied).slice(0, 20)}…" on the clipboard, not the secret`);
     log(`created key ${name}; secret shown, copied to the clipboard`);
+    // The gate: nothing closes the dialog before the user says the secret is stored.
+    const dialog = page.getByRole("dialog");
     if (await page.getByRole("button", { name: "Done" }).isEnabled()) throw new Error("Done is enabled before the user confirms storing the secret");
+    if (await dialog.getByRole("button", { name: "Close" }).isEnabled()) throw new Error("the dialog's × is enabled before the user confirms storing the secret");
+    await page.keyboard.press("Escape");
+    await page.mouse.click(5, 5); // the backdrop
+    if (!(await page.getByTestId("key-secret").isVisible())) throw new Error("Escape or a backdrop click closed the dialog before the secret was confirmed stored");
+    log("Done and × disabled, Escape and the backdrop ignored until the secret is confirmed stored");
+    // The snippet wraps inside the dialog and has its own copy button.
+    const snippet = page.getByTestId("key-snippet");
+    const fits = await snippet.evaluate((el) => el.scrollWidth <= el.clientWidth + 1);
+    if (!fits) throw new Error("the example request does not wrap: it scrolls sideways");
+    await dialog.getByRole("button", { name: "Copy snippet" }).click();
+    const copiedSnippet = await page.evaluate(() => navigator.clipboard.readText());
+    if (!copiedSnippet.includes(`Bearer ${secret}`) || !copiedSnippet.includes("/v1/chat/completions")) throw new Error("Copy snippet did not copy the example request");
+    log("the example request wraps and its copy button copies it");
+    // Try this key: one request with model auto, its answer, route reason and cost.
+    await dialog.getByText("Try this key").click();
+    await dialog.getByRole("button", { name: "Send" }).click();
+    const result = page.getByTestId("playground-result");
+    await result.waitFor({ timeout: 15_000 });
+    const reason = (await page.getByTestId("playground-route-reason").innerText()).trim();
+    const cost = (await page.getByTestId("playground-cost").innerText()).trim();
+    const answer = (await result.locator("blockquote").innerText()).trim();
+    if (!/^auto_/.test(reason)) throw new Error(`the playground shows no auto route reason: "${reason}"`);
+    if (!/^\$\d/.test(cost)) throw new Error(`the playground shows no cost: "${cost}"`);
+    if (!answer || /empty answer/.test(answer)) throw new Error("the playground shows no answer");
+    log(`playground: answer "${answer.slice(0, 40)}", route reason "${reason.slice(0, 60)}", cost ${cost}`);
+    await dialog.screenshot({ path: path.join(OUT, "flow-key-created-dialog-1280.png") });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(OUT, "flow-key-created-dialog-390.png"), fullPage: true });
+    const dialogBox = await dialog.boundingBox();
+    await page.setViewportSize({ width: 1280, height: 800 });
+    if (!dialogBox || dialogBox.x < 0 || dialogBox.x + dialogBox.width > 390.5) throw new Error("the key dialog is wider than a 390 px screen");
     await page.getByLabel(/I have stored the secret/).check();
-    await page.getByRole("button", { name: "Done" }).click();
+    await dialog.getByRole("button", { name: "Close" }).click();
     await page.getByTestId("key-secret").waitFor({ state: "detached", timeout: 5000 });
+    log("× closes the dialog once the secret is confirmed stored");
     await page.reload();
     await page.getByRole("cell", { name: new RegExp(name) }).first().waitFor({ timeout: 10_000 });
     if ((await page.getByText(secret).count()) > 0) throw new Error("the secret is shown again after closing the dialog");
@@ -484,6 +563,14 @@ const FLOWS = {
     await page.getByRole("dialog").getByRole("button", { name: "Delete budget" }).click();
     await page.getByText("Budget deleted").first().waitFor({ timeout: 10_000 });
     log("budget deleted in the UI");
+    // The toast sits outside the page (in the navigation's column), and a navigation clears it.
+    const toastBox = await page.locator(".toast").first().boundingBox();
+    const mainBox = await page.locator("main").boundingBox();
+    if (!toastBox || !mainBox || toastBox.x + toastBox.width > mainBox.x) throw new Error(`the toast covers the page: toast ${JSON.stringify(toastBox)}, main ${JSON.stringify(mainBox)}`);
+    await page.locator("#sidenav").getByRole("link", { name: "Overview" }).click();
+    await page.waitForURL((u) => u.pathname.endsWith("/overview"));
+    if (await page.locator(".toast").count()) throw new Error("a toast of the budgets page is still shown on the overview");
+    log("the toast stayed beside the page, and the next page cleared it");
   },
 
   /** A hard limit below this month's spend: the console warns with the number of requests it would refuse, before saving. */
@@ -639,6 +726,18 @@ const FLOWS = {
       throw new Error(`the what-if did not replay the traffic: ${JSON.stringify({ before: sim.models_before, after: sim.models_after })}`);
     }
     log(`what-if (force auto): before ${before}, after ${after}, difference ${diff}`);
+    // A bad rule is reported at the rule, not as a JSON path at the top.
+    await page.getByRole("button", { name: "Add rule" }).click();
+    await page.getByRole("button", { name: "Save policy" }).click();
+    const ruleError = page.locator('fieldset[data-rule="1"] .rule-error');
+    await ruleError.waitFor({ timeout: 5000 });
+    const atRule = (await ruleError.innerText()).trim();
+    const top = (await page.locator("main .form-error").first().innerText()).trim();
+    if (!/set at least one condition/.test(atRule)) throw new Error(`rule 2 does not say what is wrong: "${atRule}"`);
+    if (/rules\[/.test(top)) throw new Error(`the top of the page still shows a JSON path: "${top}"`);
+    await page.locator('fieldset[data-rule="1"]').screenshot({ path: path.join(OUT, "flow-routing-rule-error-1280.png") });
+    await page.getByRole("button", { name: "Discard changes" }).click();
+    log(`a rule with no condition: "${atRule}" shown at the rule; the top says "${top}"`);
   },
 
   /** A viewer sees no "Create key" and the server refuses the viewer's create-key call (403). */
@@ -1054,6 +1153,178 @@ const FLOWS = {
     if (!status.includes("environment") || !status.includes("Enabled")) throw new Error(`SSO page status: ${status.replace(/\s+/g, " ")}`);
     if (!(await page.getByTestId("sso-redirect").innerText()).endsWith("/api/v1/auth/sso/callback")) throw new Error("SSO page shows no redirect URL");
     log("SSO settings page shows the environment's provider, enabled, with its redirect URL");
+  },
+
+  /**
+   * The tenant switcher and an unknown tenant: an unknown tenant is one "Tenant not
+   * found" page, with no error boxes and no live-feed socket (so no reconnect loop); a
+   * superadmin switches to a tenant it is not a member of and back; a member of two
+   * tenants sees both, with their roles, and switches.
+   */
+  async tenants({ browser, tenant, log, shared }) {
+    const token = await apiToken(ADMIN);
+    const tag = Date.now().toString(36);
+    const made = await fetch(`${BASE}/api/v1/tenants`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ name: `E2E Second ${tag}` }),
+    });
+    if (made.status !== 201) throw new Error(`create a second tenant through the API: HTTP ${made.status}`);
+    const second = await made.json();
+    const page = await adminPage(browser, shared);
+    const sockets = [];
+    const onSocket = (ws) => sockets.push(ws.url());
+    page.on("websocket", onSocket);
+    try {
+      const unknown = `no-such-tenant-${tag}`;
+      await page.goto(tenantUrl(unknown, "keys"));
+      await page.getByRole("heading", { name: "Tenant not found" }).waitFor({ timeout: 10_000 });
+      await sleep(3000); // long enough for a failing live feed to have retried
+      const boxes = await page.locator("main .error-state").count();
+      const headings = await page.locator("main h1").count();
+      const tried = sockets.filter((u) => u.includes(`/tenants/${unknown}/`)).length;
+      if (boxes) throw new Error(`the unknown tenant shows ${boxes} error boxes`);
+      if (headings !== 1) throw new Error(`the unknown tenant shows ${headings} headings, want one "Tenant not found"`);
+      if (tried) throw new Error(`the live feed opened ${tried} socket(s) for the unknown tenant`);
+      if (await page.locator(".live").count()) throw new Error("the live indicator shows for an unknown tenant");
+      // The browser logs the one lookup that found no tenant (HTTP 404) as a console
+      // error: that one is expected, any other is not.
+      const unexpected = (shared.errors?.take() ?? []).filter((e) => !/status of 404/.test(e));
+      if (unexpected.length) throw new Error(unexpected.join(" | "));
+      await page.screenshot({ path: path.join(OUT, "tenant-not-found-1280.png"), fullPage: true });
+      await page.setViewportSize({ width: 390, height: 844 });
+      await page.screenshot({ path: path.join(OUT, "tenant-not-found-390.png"), fullPage: true });
+      await page.setViewportSize({ width: 1280, height: 800 });
+      log(`/t/${unknown}/keys: one "Tenant not found" page, no error boxes, no live-feed socket in 3 s`);
+
+      await page.goto(tenantUrl(tenant, "keys"));
+      await settle(page);
+      const switcher = page.getByTestId("tenant-switcher");
+      const options = await switcher.locator("option").allTextContents();
+      if (!options.some((o) => o.includes(second.name))) throw new Error(`the superadmin's switcher does not list ${second.name}: ${options.join(" | ")}`);
+      await switcher.selectOption(second.slug);
+      await page.waitForURL((u) => u.pathname === `/t/${second.slug}/keys`, { timeout: 10_000 });
+      await page.getByRole("heading", { name: "API keys", exact: true }).waitFor({ timeout: 10_000 });
+      await settle(page);
+      if (await page.locator("main .error-state").count()) throw new Error(`the keys page of ${second.slug} shows an error`);
+      await page.screenshot({ path: path.join(OUT, "tenant-switcher-1280.png") });
+      await page.getByTestId("tenant-switcher").selectOption(tenant);
+      await page.waitForURL((u) => u.pathname === `/t/${tenant}/keys`, { timeout: 10_000 });
+      log(`superadmin: the switcher lists ${options.length} tenants; switched to ${second.slug}'s keys (not a member) and back`);
+    } finally {
+      page.off("websocket", onSocket);
+    }
+
+    if (!VIEWER) {
+      log("no viewer: the member-of-two-tenants check is skipped");
+      return;
+    }
+    // The viewer joins the second tenant as a developer (an invitation accepted while signed in).
+    const inv = await fetch(`${BASE}/api/v1/tenants/${encodeURIComponent(second.slug)}/invitations`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ email: VIEWER.email, role: "developer" }),
+    });
+    if (inv.status !== 201) throw new Error(`invite the viewer to ${second.slug}: HTTP ${inv.status}`);
+    const link = (await inv.json()).url;
+    const accepted = await fetch(`${BASE}/api/v1/links/accept`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${await apiToken(VIEWER)}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ token: link.slice(link.lastIndexOf("/") + 1) }),
+    });
+    if (accepted.status !== 200) throw new Error(`the viewer accepts the invitation: HTTP ${accepted.status}`);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+    try {
+      const vpage = await context.newPage();
+      await login(vpage, VIEWER);
+      await vpage.goto(tenantUrl(tenant, "overview"));
+      await settle(vpage);
+      const switcher = vpage.getByTestId("tenant-switcher");
+      const options = (await switcher.locator("option").allTextContents()).map((o) => o.trim());
+      if (options.length !== 2 || !options.some((o) => o.includes(second.name) && o.includes("Developer")) || !options.some((o) => o.includes("Viewer")))
+        throw new Error(`the member's switcher shows ${options.join(" | ")}, want both tenants with their roles`);
+      const box = await switcher.boundingBox();
+      if (!box || box.x < 0 || box.x + box.width > 390.5) throw new Error("the switcher lies outside a 390 px screen");
+      await switcher.selectOption(second.slug);
+      await vpage.waitForURL((u) => u.pathname === `/t/${second.slug}/overview`, { timeout: 10_000 });
+      await vpage.getByRole("heading", { name: "Overview", exact: true }).waitFor({ timeout: 10_000 });
+      await vpage.screenshot({ path: path.join(OUT, "tenant-switcher-member-390.png") });
+      log(`a member of two tenants: the switcher shows ${options.join(" | ")} and switches`);
+    } finally {
+      await context.close();
+    }
+  },
+
+  /**
+   * Phones (390 px): on the keys and budgets pages every row action (Rotate, Revoke,
+   * Edit, Delete) and every cell lies inside the viewport (the flow fails on any
+   * bounding box outside it), and a budget's bar stays inside its card.
+   */
+  async mobile({ browser, tenant, log }) {
+    const token = await apiToken(ADMIN);
+    const headers = { Authorization: `Bearer ${token}`, "Content-Type": "application/json" };
+    const t = encodeURIComponent(tenant);
+    const made = await fetch(`${BASE}/api/v1/tenants/${t}/keys`, { method: "POST", headers, body: JSON.stringify({ name: "e2e-mobile key with a rather long name" }) });
+    if (made.status !== 201) throw new Error(`create a key through the API: HTTP ${made.status}`);
+    const key = (await made.json()).key;
+    const budget = await fetch(`${BASE}/api/v1/tenants/${t}/budgets`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ scope: "key", scope_id: key.id, period: "month", limit_usd: "1000", hard: false, alert_at: [50, 80, 100], downgrade_at: null }),
+    });
+    if (budget.status !== 201 && budget.status !== 200) throw new Error(`set a soft key budget through the API: HTTP ${budget.status}`);
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    try {
+      const page = await context.newPage();
+      await login(page);
+      for (const [name, actions] of [
+        ["keys", ["Rotate", "Revoke"]],
+        ["budgets", ["Edit", "Delete"]],
+      ]) {
+        await page.goto(tenantUrl(tenant, name));
+        await settle(page);
+        await page.locator("main table tbody tr").first().waitFor({ timeout: 10_000 });
+        const counts = [];
+        for (const a of actions) {
+          const n = await page.locator("main table").getByRole("button", { name: new RegExp(`^${a}\\b`) }).count();
+          if (n === 0) throw new Error(`no ${a} button on the ${name} page to check`);
+          counts.push(`${n} ${a}`);
+        }
+        const outside = [...(await outsideViewport(page, "main table button")), ...(await outsideViewport(page, "main table tbody td"))];
+        if (outside.length) throw new Error(`${name} at 390 px: ${outside.slice(0, 5).join("; ")}`);
+        await page.screenshot({ path: path.join(OUT, `flow-mobile-${name}-390.png`), fullPage: true });
+        log(`${name}: ${counts.join(", ")} and every cell inside the 390 px viewport`);
+      }
+      const bars = await page.evaluate(() =>
+        [...document.querySelectorAll('[data-testid="budget-spend"] .meter')].map((m) => {
+          const r = m.getBoundingClientRect();
+          const card = m.closest(".card").getBoundingClientRect();
+          return { left: r.left - card.left, right: card.right - r.right, width: r.width };
+        }),
+      );
+      if (bars.length === 0) throw new Error("no budget bar to check");
+      const bad = bars.filter((b) => b.left < 0 || b.right < 0 || b.width < 40);
+      if (bad.length) throw new Error(`budget bars outside their cards: ${JSON.stringify(bad)}`);
+      log(`${bars.length} budget bar(s) inside their cards`);
+      // A toast on a phone covers the top bar, never the page, and the next page clears it.
+      await page.goto(tenantUrl(tenant, "keys"));
+      await settle(page);
+      await page.getByRole("button", { name: `Revoke key ${key.name}` }).click();
+      await page.getByRole("dialog").getByRole("button", { name: "Revoke key" }).click();
+      const toast = page.locator(".toast", { hasText: "Key revoked" });
+      await toast.waitFor({ timeout: 10_000 });
+      const tb = await toast.boundingBox();
+      const bar = await page.locator("header.topbar").boundingBox();
+      if (!tb || tb.y + tb.height > bar.y + bar.height + 0.5) throw new Error(`the toast reaches below the top bar into the page: ${JSON.stringify(tb)} vs ${JSON.stringify(bar)}`);
+      await page.screenshot({ path: path.join(OUT, "flow-mobile-toast-390.png") });
+      await page.getByRole("button", { name: "Open navigation" }).click();
+      await page.locator("#sidenav").getByRole("link", { name: "Budgets & alerts" }).click();
+      await page.waitForURL((u) => u.pathname.endsWith("/budgets"));
+      if (await page.locator(".toast").count()) throw new Error("the keys page's toast is still shown on the budgets page");
+      log("the toast covered only the top bar, and the next page cleared it");
+    } finally {
+      await context.close();
+    }
   },
 };
 

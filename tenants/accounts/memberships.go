@@ -226,7 +226,8 @@ func (s *Users) ChangeRole(ctx context.Context, in ChangeRoleInput) (Member, err
 		}
 		m.Role = string(in.Role)
 		out = Member{Membership: mapMembership(m), Email: u.Email, Name: u.Name}
-		if err := audit.RecordTx(tx, in.TenantID, in.Actor, audit.AuditMemberRoleChanged, u.Email, map[string]any{"from": old, "to": in.Role}); err != nil {
+		if err := audit.RecordTx(tx, in.TenantID, in.Actor, audit.AuditMemberRoleChanged, u.Email, map[string]any{"from": old, "to": in.Role,
+			audit.DetailBefore: map[string]any{"role": old}, audit.DetailAfter: map[string]any{"role": in.Role}}); err != nil {
 			return err
 		}
 		return s.feed.PublishTx(tx, tenants.Change{Kind: tenants.ChangeRBAC})

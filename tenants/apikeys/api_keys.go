@@ -297,7 +297,8 @@ func (s *Keys) Revoke(ctx context.Context, in RevokeKeyInput) (APIKey, error) {
 			if err := tx.Model(&apiKeyRow{}).Where("id = ?", row.ID).Update("revoked_at", now).Error; err != nil {
 				return err
 			}
-			if err := audit.RecordTx(tx, in.TenantID, in.Actor, audit.AuditKeyRevoked, row.ID, map[string]any{"name": row.Name, "prefix": row.Prefix}); err != nil {
+			if err := audit.RecordTx(tx, in.TenantID, in.Actor, audit.AuditKeyRevoked, row.ID, map[string]any{"name": row.Name, "prefix": row.Prefix,
+				audit.DetailBefore: map[string]any{"status": "active"}, audit.DetailAfter: map[string]any{"status": "revoked"}}); err != nil {
 				return err
 			}
 			if err := s.feed.PublishTx(tx, tenants.Change{Kind: tenants.ChangeKey, Ref: row.Hash}); err != nil {

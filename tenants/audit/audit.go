@@ -66,6 +66,17 @@ const (
 	AuditKeyRotated            = "key.rotated"
 )
 
+// Reserved detail keys. A change records the state it replaced under DetailBefore
+// and the state it left under DetailAfter (flat objects of the fields that matter,
+// absent for a creation or a removal), and the target's human name under
+// DetailTargetName when Target is an id; List lifts them out of Details so the
+// console can show a diff and a name instead of a bare id.
+const (
+	DetailBefore     = "before"
+	DetailAfter      = "after"
+	DetailTargetName = "target_name"
+)
+
 // AuditEntry is one change: who (actor), what (action on target, with details),
 // when, and from where (client IP).
 type AuditEntry struct {
@@ -75,10 +86,37 @@ type AuditEntry struct {
 	ActorEmail string
 	Action     string
 	Target     string
+	// TargetName names the target when Target is an id (a key's or a budget's name);
+	// empty when the entry recorded none (older entries, email targets).
+	TargetName string
 	IP         string
-	// Details are extra facts (old and new role, key name); never secrets.
+	// Before and After are the target's state before and after the change, nil
+	// when the entry recorded none (see DetailBefore).
+	Before map[string]any
+	After  map[string]any
+	// Details are the other facts (old and new role, key name); never secrets.
 	Details   map[string]any
 	CreatedAt time.Time
+}
+
+// liftDetails moves the reserved keys of e.Details into their fields. An entry
+// recorded before the keys existed keeps its details as they were, and a key's
+// "name" detail still names it.
+func (e *AuditEntry) liftDetails() {
+	if m, ok := e.Details[DetailBefore].(map[string]any); ok {
+		e.Before = m
+		delete(e.Details, DetailBefore)
+	}
+	if m, ok := e.Details[DetailAfter].(map[string]any); ok {
+		e.After = m
+		delete(e.Details, DetailAfter)
+	}
+	if n, ok := e.Details[DetailTargetName].(string); ok {
+		e.TargetName = n
+		delete(e.Details, DetailTargetName)
+	} else if n, ok := e.Details["name"].(string); ok && n != e.Target {
+		e.TargetName = n
+	}
 }
 
 type auditRow struct {
@@ -188,6 +226,7 @@ func (a *AuditLog) List(ctx context.Context, in ListAuditInput) (AuditPage, erro
 		e := AuditEntry{ID: r.ID, TenantID: tenants.ID(r.TenantID), ActorID: r.ActorID, ActorEmail: r.ActorEmail, Action: r.Action,
 			Target: r.Target, IP: r.IP, CreatedAt: r.CreatedAt.UTC()}
 		_ = json.Unmarshal([]byte(r.Details), &e.Details)
+		e.liftDetails()
 		page.Entries = append(page.Entries, e)
 	}
 	return page, nil

@@ -14,6 +14,10 @@ export const qk = {
   me: ["me"] as const,
   tenants: (q = "", cursor = "") => ["tenants", { q, cursor }] as const,
   tenantsAll: ["tenants"] as const,
+  /** One tenant by slug or id (does it exist, its name): the tenant gate and switcher. */
+  tenantInfo: (t: string) => ["tenants", "one", t] as const,
+  /** Every tenant a superadmin can switch to (one page of the maximum size). */
+  tenantsSwitch: ["tenants", "switch"] as const,
   system: ["system"] as const,
   providers: ["providers"] as const,
   users: (q = "", cursor = "") => ["users", { q, cursor }] as const,
@@ -84,6 +88,7 @@ export function endpoints(c: ApiClient) {
       c.request<T.AcceptLinkResult>("/links/accept", { method: "POST", body: { token, ...input }, anonymous: !signedIn }),
 
     tenants: (q: PageQuery = {}) => c.get<T.Page<T.Tenant>>("/tenants", { limit: q.limit ?? PAGE_SIZE, cursor: q.cursor, q: q.q }),
+    tenant: (t: string) => c.get<T.Tenant>(tp(t)),
     createTenant: (name: string) => c.post<T.Tenant>("/tenants", { name }),
     suspendTenant: (t: string) => c.post<void>(`${tp(t)}/suspend`),
     resumeTenant: (t: string) => c.post<void>(`${tp(t)}/resume`),

@@ -1,6 +1,6 @@
 /** The API's error envelope: {"error":{"message","type","code"}}. */
 export interface ErrorEnvelope {
-  error: { message?: string; type?: string; code?: string | null };
+  error: { message?: string; type?: string; code?: string | null; param?: string | null };
 }
 
 /** ApiError is every failed API call: HTTP status plus the envelope's fields. */
@@ -11,6 +11,8 @@ export class ApiError extends Error {
     message: string,
     readonly type = "",
     readonly code = "",
+    /** The request field the error is about ("rules[1].tier"), when the API named one. */
+    readonly param = "",
   ) {
     super(message);
     this.name = "ApiError";
@@ -34,7 +36,7 @@ export function errorFromBody(status: number, body: unknown): ApiError {
   const env = (body as ErrorEnvelope | null)?.error;
   const generic = fallback[status] ?? (status >= 500 ? "The server hit an error. Try again in a moment." : `Request failed (${status}).`);
   const message = typeof env?.message === "string" && env.message.trim() ? env.message : generic;
-  return new ApiError(status, message, env?.type ?? "", env?.code ?? "");
+  return new ApiError(status, message, env?.type ?? "", env?.code ?? "", env?.param ?? "");
 }
 
 /** A user-facing sentence for any thrown value. */

@@ -2144,7 +2144,18 @@ export interface components {
       actor_email: string;
       /** @description e.g. key.created, member.role_changed */
       action: string;
+      /** @description What changed: an id, an email or a slug */
       target: string;
+      /** @description The target's name when target is an id (a key's or a budget's name); empty when unknown */
+      target_name: string;
+      /** @description The target's state before the change; null for creations and entries that recorded none */
+      before: {
+        [key: string]: unknown;
+      } | null;
+      /** @description The target's state after the change; null for removals and entries that recorded none */
+      after: {
+        [key: string]: unknown;
+      } | null;
       ip: string;
       /** Format: date-time */
       created_at: string;

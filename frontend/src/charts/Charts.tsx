@@ -15,6 +15,8 @@ export interface StackedProps {
   /** X values are YYYY-MM-DD days. */
   days?: boolean;
   ariaLabel: string;
+  /** A series' colour; models pass modelColor so a model keeps its colour everywhere. Default: the palette in order. */
+  colorOf?: (series: string) => string;
 }
 
 const trimZeros = (s: string) => (s.includes(".") ? s.replace(/\.?0+$/, "") : s);
@@ -22,7 +24,7 @@ const fmtUsdAxis = (v: number) =>
   v >= 1000 ? `$${trimZeros((v / 1000).toFixed(1))}K` : v >= 1 ? `$${trimZeros(v.toFixed(2))}` : v === 0 ? "$0" : `$${trimZeros(v.toPrecision(2))}`;
 const fmtUsdTip = (v: number) => (v >= 1 ? `$${v.toFixed(2)}` : v >= 0.01 ? `$${v.toFixed(4)}` : `$${v.toPrecision(2)}`);
 
-export default function StackedBars({ rows, series, unit, height = 260, days = true, ariaLabel }: StackedProps) {
+export default function StackedBars({ rows, series, unit, height = 260, days = true, ariaLabel, colorOf }: StackedProps) {
   const yFmt = unit === "usd" ? fmtUsdAxis : (v: number) => formatTokens(v);
   const tipFmt = unit === "usd" ? fmtUsdTip : (v: number) => formatTokens(v);
   return (
@@ -39,7 +41,7 @@ export default function StackedBars({ rows, series, unit, height = 260, days = t
           />
           {series.length > 1 && <Legend wrapperStyle={{ fontSize: 12 }} />}
           {series.map((s, i) => (
-            <Bar key={s} dataKey={s} stackId="a" fill={PALETTE[i % PALETTE.length]} isAnimationActive={false} maxBarSize={36} />
+            <Bar key={s} dataKey={s} stackId="a" fill={colorOf ? colorOf(s) : PALETTE[i % PALETTE.length]} isAnimationActive={false} maxBarSize={36} />
           ))}
         </BarChart>
       </ResponsiveContainer>

@@ -2,7 +2,8 @@ import { lazy, Suspense, useEffect, useState, useSyncExternalStore } from "react
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, session, TenantContext, tenantPath, useTenantValue } from "../app";
 import { qk } from "../api/endpoints";
-import { match, navigate, useLocation } from "../router/router";
+import { Link, match, navigate, useLocation } from "../router/router";
+import { ApiError } from "../api/errors";
 import { LoginPage, SSOCallbackPage } from "../pages/LoginPage";
 import { LinkPage } from "../pages/LinkPage";
 import { Shell } from "./Shell";
@@ -123,9 +124,8 @@ function Routes({ me, pathname }: { me: Me; pathname: string }) {
   }
   const t = match("/t/:tenant/:page", pathname) ?? match("/t/:tenant", pathname);
   if (t) {
-    localStorage.setItem(LAST_TENANT, t.tenant);
     const def = PAGES.find((p) => p.path === (t.page ?? "overview"));
-    return <TenantScope me={me} tenant={t.tenant} page={def ?? undefined} />;
+    return <TenantGate me={me} tenant={t.tenant} page={def ?? undefined} />;
   }
   if (pathname === "/no-tenant") {
     return (
@@ -141,6 +141,72 @@ function Routes({ me, pathname }: { me: Me; pathname: string }) {
     <TenantScope me={me} tenant={defaultTenant(me)} page={undefined}>
       {null}
     </TenantScope>
+  );
+}
+
+/**
+ * Renders a tenant's page only once the tenant is known to exist for this user: a
+ * member's tenant at once, another tenant (superadmins) after the API confirms it.
+ * An unknown tenant is one "not found" page: no page queries failing one by one, and
+ * no live feed retrying a socket the server will never open.
+ */
+function TenantGate({ me, tenant, page }: { me: Me; tenant: string; page: PageDef | undefined }) {
+  const member = me.memberships.some((m) => m.tenant_slug === tenant || m.tenant_id === tenant);
+  const info = useQuery({
+    queryKey: qk.tenantInfo(tenant),
+    queryFn: () => api.tenant(tenant),
+    enabled: !member && !!me.user.superadmin,
+    retry: false,
+    staleTime: 5 * 60_000,
+  });
+  const known = member || info.isSuccess;
+  useEffect(() => {
+    if (known) localStorage.setItem(LAST_TENANT, tenant);
+  }, [known, tenant]);
+  if (known) return <TenantScope me={me} tenant={tenant} page={page} />;
+  if (me.user.superadmin && info.isPending)
+    return (
+      <TenantScope me={me} tenant={null} page={null}>
+        <Skeleton lines={6} />
+      </TenantScope>
+    );
+  // A 404, or a tenant this user is not a member of: the same page, so that a
+  // non-member learns nothing about which tenants exist.
+  if (me.user.superadmin && info.isError && !(info.error instanceof ApiError && (info.error.status === 404 || info.error.status === 403)))
+    return (
+      <TenantScope me={me} tenant={null} page={null}>
+        <ErrorState error={info.error} onRetry={() => info.refetch()} />
+      </TenantScope>
+    );
+  return (
+    <TenantScope me={me} tenant={null} page={null}>
+      <TenantNotFound tenant={tenant} me={me} />
+    </TenantScope>
+  );
+}
+
+function TenantNotFound({ tenant, me }: { tenant: string; me: Me }) {
+  const home = defaultTenant(me);
+  return (
+    <div className="card" data-testid="tenant-not-found">
+      <h1 id="page-title" tabIndex={-1}>
+        Tenant not found
+      </h1>
+      <p className="muted">
+        There is no tenant “{tenant}”{me.user.superadmin ? "" : " that you are a member of"}. Check the address, or pick a tenant in the header.
+      </p>
+      {home ? (
+        <Link className="btn" to={tenantPath(home)}>
+          Go to {me.memberships.find((m) => m.tenant_slug === home)?.tenant_name ?? home}
+        </Link>
+      ) : (
+        me.user.superadmin && (
+          <Link className="btn" to="/admin/tenants">
+            All tenants
+          </Link>
+        )
+      )}
+    </div>
   );
 }
 

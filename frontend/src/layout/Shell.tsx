@@ -1,5 +1,5 @@
 import { useEffect, useId, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { useQueryClient } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { api, session, tenantPath, useTenant } from "../app";
 import { Link, navigate, useLocation } from "../router/router";
 import { PAGES } from "./pages";
@@ -10,6 +10,8 @@ import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { Field } from "../ui/controls";
 import { useToast } from "../ui/toast";
 import { errorMessage } from "../api/errors";
+import { listOf, MAX_PAGE, qk } from "../api/endpoints";
+import type { Membership, Tenant } from "../api/types";
 import { passwordProblem } from "../auth/password";
 
 /** The frame around every signed-in page: nav, tenant switcher, live status, user menu. */
@@ -111,16 +113,28 @@ export function Shell({ children }: { children: ReactNode }) {
   );
 }
 
+/**
+ * The tenant switcher: a member of several tenants, and a superadmin (every tenant,
+ * member or not), switch here to the same page of another tenant. One tenant and
+ * no platform role: just its name.
+ */
 function TenantSwitcher() {
   const ctx = useTenant();
   const { pathname } = useLocation();
-  const ms = ctx.me.memberships;
-  if (ms.length === 0) return null;
-  const current = ctx.membership;
-  if (ms.length === 1) {
+  const superadmin = !!ctx.me.user.superadmin;
+  const all = useQuery({
+    queryKey: qk.tenantsSwitch,
+    queryFn: () => api.tenants({ limit: MAX_PAGE }),
+    enabled: superadmin,
+    staleTime: 5 * 60_000,
+  });
+  const options = switchOptions(ctx.me.memberships, superadmin ? listOf(all.data) : []);
+  if (options.length === 0) return null;
+  const current = options.find((o) => o.slug === ctx.tenant || o.id === ctx.tenant);
+  if (options.length === 1 && current) {
     return (
-      <span className="tenant-name" title={current?.tenant_slug}>
-        {current?.tenant_name ?? ms[0].tenant_name}
+      <span className="tenant-name" title={current.slug}>
+        {current.name}
       </span>
     );
   }
@@ -128,19 +142,33 @@ function TenantSwitcher() {
   return (
     <label className="tenant-switch">
       <span className="sr-only">Tenant</span>
-      <select
-        value={current?.tenant_slug ?? ""}
-        onChange={(e) => navigate(tenantPath(e.target.value, page))}
-      >
+      <select value={current?.slug ?? ""} onChange={(e) => e.target.value && navigate(tenantPath(e.target.value, page))} data-testid="tenant-switcher">
         {!current && <option value="">Choose a tenant…</option>}
-        {ms.map((m) => (
-          <option key={m.tenant_id} value={m.tenant_slug}>
-            {m.tenant_name} · {ROLE_LABEL[m.role] ?? m.role}
+        {options.map((o) => (
+          <option key={o.id} value={o.slug}>
+            {o.label}
           </option>
         ))}
       </select>
     </label>
   );
+}
+
+interface SwitchOption {
+  id: string;
+  slug: string;
+  name: string;
+  label: string;
+}
+
+/** The switcher's choices: the user's tenants with their role, then (superadmins) every other tenant by name. */
+function switchOptions(ms: Membership[], tenants: Tenant[]): SwitchOption[] {
+  const out: SwitchOption[] = ms.map((m) => ({ id: m.tenant_id, slug: m.tenant_slug, name: m.tenant_name, label: `${m.tenant_name} · ${ROLE_LABEL[m.role] ?? m.role}` }));
+  const seen = new Set(out.map((o) => o.id));
+  for (const t of [...tenants].sort((a, b) => a.name.localeCompare(b.name))) {
+    if (!seen.has(t.id)) out.push({ id: t.id, slug: t.slug, name: t.name, label: t.suspended ? `${t.name} (suspended)` : t.name });
+  }
+  return out;
 }
 
 const LIVE_TEXT: Record<LiveStatus, string> = {

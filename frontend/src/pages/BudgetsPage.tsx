@@ -102,6 +102,7 @@ export default function BudgetsPage() {
           { header: "Downgrade at", className: "hide-sm", cell: (b) => (b.downgrade_at ? `${b.downgrade_at}%` : "—") },
           can("budgets.edit") && {
             header: <span className="sr-only">Actions</span>,
+            actions: true,
             td: "r nowrap",
             cell: (b) => (
               <>

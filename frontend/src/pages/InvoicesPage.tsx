@@ -78,6 +78,7 @@ export default function InvoicesPage() {
           { header: "Usage cost", className: "r hide-sm", cell: (inv) => <Money nano={inv.cost_nano} /> },
           {
             header: <span className="sr-only">Actions</span>,
+            actions: true,
             td: "r nowrap",
             cell: (inv) => (
               <>

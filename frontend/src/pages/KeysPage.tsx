@@ -13,6 +13,7 @@ import { PagedTable } from "../ui/PagedTable";
 import { ConfirmDialog, Dialog, FormError } from "../ui/dialog";
 import { useToast } from "../ui/toast";
 import { usePagedSearch } from "../ui/usePagedSearch";
+import { KeyPlayground } from "../keys/KeyPlayground";
 
 function keyStatus(k: ApiKey, now = Date.now()): { label: string; tone: "green" | "red" | "amber" | "neutral" } {
   if (k.revoked_at && new Date(k.revoked_at).getTime() <= now) return { label: "Revoked", tone: "red" };
@@ -120,6 +121,7 @@ export default function KeysPage() {
           { header: "Expires", className: "hide-sm", cell: (k) => (k.expires_at ? <When iso={k.expires_at} relative /> : <span className="muted">never</span>) },
           showActions && {
             header: <span className="sr-only">Actions</span>,
+            actions: true,
             className: "r",
             td: "nowrap",
             cell: (k) => {
@@ -361,18 +363,34 @@ function CreateKeyDialog({ open, onClose, onCreated }: { open: boolean; onClose:
 function SecretDialog({ value, onClose }: { value: { title: string; data: KeyWithSecret } | null; onClose: () => void }) {
   const [ack, setAck] = useState(false);
   useEffect(() => setAck(false), [value]);
+  const snippet = value
+    ? `curl ${window.location.origin}/v1/chat/completions \\
+  -H "Authorization: Bearer ${value.data.secret}" \\
+  -H "Content-Type: application/json" \\
+  -d '{"model":"auto","messages":[{"role":"user","content":"Hello"}]}'`
+    : "";
   return (
-    <Dialog open={!!value} onClose={() => ack && onClose()} title={value?.title ?? ""} description="Copy the secret now: Tollgate stores only its hash and can't show it again.">
+    <Dialog
+      open={!!value}
+      onClose={onClose}
+      closable={ack}
+      wide
+      title={value?.title ?? ""}
+      description="Copy the secret now: Tollgate stores only its hash and can't show it again."
+    >
       {value && (
         <div>
           <div className="secret" data-testid="key-secret">
             <code>{value.data.secret}</code>
             <CopyButton text={value.data.secret} label="Copy secret" />
           </div>
-          <pre className="snippet" aria-label="Example request">{`curl ${window.location.origin}/v1/chat/completions \\
-  -H "Authorization: Bearer ${value.data.secret}" \\
-  -H "Content-Type: application/json" \\
-  -d '{"model":"auto","messages":[{"role":"user","content":"Hello"}]}'`}</pre>
+          <div className="snippet-box">
+            <pre className="snippet snippet-wrap" aria-label="Example request" data-testid="key-snippet">
+              {snippet}
+            </pre>
+            <CopyButton text={snippet} label="Copy snippet" />
+          </div>
+          <KeyPlayground secret={value.data.secret} />
           <label className="check">
             <input type="checkbox" checked={ack} onChange={(e) => setAck(e.target.checked)} /> I have stored the secret somewhere safe
           </label>

@@ -132,6 +132,7 @@ export default function MembersPage() {
           { header: "Added", className: "hide-sm", cell: (m) => <When iso={m.created_at} relative /> },
           {
             header: <span className="sr-only">Actions</span>,
+            actions: true,
             className: "r",
             cell: (m) =>
               manages(m) &&
@@ -149,7 +150,7 @@ export default function MembersPage() {
             <h2 id="pending-title">Pending invitations</h2>
           </div>
           <div className="table-wrap">
-            <table className="table">
+            <table className="table cards">
               <thead>
                 <tr>
                   <th scope="col">Email</th>
@@ -165,22 +166,24 @@ export default function MembersPage() {
               <tbody>
                 {pending.map((inv) => (
                   <tr key={inv.id}>
-                    <td>
+                    <td data-label="Email">
                       <strong>{inv.email}</strong>
                       <div className="muted small">invited by {inv.invited_by_email}</div>
                     </td>
-                    <td>
+                    <td data-label="Role">
                       <Badge>{ROLE_LABEL[inv.role] ?? inv.role}</Badge>
                     </td>
-                    <td className="hide-sm">
+                    <td className="hide-sm" data-label="Expires">
                       <When iso={inv.expires_at} relative />
                     </td>
-                    <td className="r">
-                      {can("members.remove") && (
-                        <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoking(inv)} aria-label={`Revoke the invitation of ${inv.email}`}>
-                          Revoke
-                        </button>
-                      )}
+                    <td className="r cell-actions">
+                      <div className="cell-v">
+                        {can("members.remove") && (
+                          <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoking(inv)} aria-label={`Revoke the invitation of ${inv.email}`}>
+                            Revoke
+                          </button>
+                        )}
+                      </div>
                     </td>
                   </tr>
                 ))}

@@ -91,6 +91,7 @@ export default function ModelsPage() {
           { header: "Context", className: "r hide-sm", td: "num", cell: (m) => (m.context_window ? formatTokens(m.context_window) : "—") },
           canEdit && {
             header: <span className="sr-only">Actions</span>,
+            actions: true,
             className: "r",
             td: "nowrap",
             cell: (m) => (

@@ -8,6 +8,7 @@ import { formatTime, isoDateInZone, monthElapsed, monthStartInZone } from "../fo
 import { EmptyState, ErrorState, PageHeader, Skeleton } from "../ui/page";
 import { Badge, Meter } from "../ui/display";
 import { StackedChart, pivotDailyByModel } from "../charts";
+import { modelColor } from "../charts/palette";
 import { useLive } from "../live/LiveProvider";
 import { liveMonthSpend } from "../live/feed";
 import { Link } from "../router/router";
@@ -169,7 +170,7 @@ function KpiCards({
 
 function DailyChart({ report, from, to }: { report: UsageReport; from: string; to: string }) {
   const { rows, models } = useMemo(() => pivotDailyByModel(report.series, from, to), [report, from, to]);
-  return <StackedChart rows={rows} series={models} unit="usd" ariaLabel={`Spend per day from ${from} to ${to}, stacked by model: ${models.join(", ")}`} />;
+  return <StackedChart rows={rows} series={models} colorOf={modelColor} unit="usd" ariaLabel={`Spend per day from ${from} to ${to}, stacked by model: ${models.join(", ")}`} />;
 }
 
 function TopKeys({ report, names, tenant }: { report: UsageReport; names: Map<string, string>; tenant: string }) {

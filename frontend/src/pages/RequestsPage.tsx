@@ -93,6 +93,7 @@ export default function RequestsPage() {
           { header: "ms", className: "r num hide-sm", cell: (r) => r.latency_ms },
           {
             header: <span className="sr-only">Details</span>,
+            actions: true,
             td: "r",
             cell: (r) => (
               <button type="button" className="btn btn-sm btn-ghost" onClick={() => setOpen(r.request_id)}>

@@ -6,6 +6,8 @@ import { errorMessage } from "../api/errors";
 import { ErrorState, PageHeader, Skeleton } from "../ui/page";
 import { Badge } from "../ui/display";
 import { FormError } from "../ui/dialog";
+import { NO_ERRORS, placeProblems, placedCount, problemsOfError, type PolicyErrors } from "../routing/problems";
+import { FieldProblems } from "../routing/fields";
 import { useToast } from "../ui/toast";
 import { TIERS, type RoutingPolicy, type RoutingRule, type SimulateResult, type Tier } from "../api/types";
 import { addLadderStep, move, policyProblems, toDraft, toWire, unknownFields } from "../routing/policy";
@@ -26,6 +28,8 @@ export default function RoutingPage() {
   const [json, setJson] = useState<string | null>(null); // advanced editor text, when open
   const [busy, setBusy] = useState<"" | "save" | "sim">("");
   const [err, setErr] = useState<string | null>(null);
+  // Problems of the form's policy, placed at their rule, tier or field (routing/problems.ts).
+  const [placed, setPlaced] = useState<PolicyErrors>(NO_ERRORS);
   const [sim, setSim] = useState<SimulateResult | null>(null);
   const [simDays, setSimDays] = useState(30);
   const [forceAuto, setForceAuto] = useState(false);
@@ -34,6 +38,12 @@ export default function RoutingPage() {
   useEffect(() => {
     if (policy.data) setDraft(toDraft(policy.data));
   }, [policy.data]);
+
+  // An edit makes the reported problems stale (indices move as rules do): drop them.
+  useEffect(() => {
+    setPlaced(NO_ERRORS);
+    setErr(null);
+  }, [draft]);
 
   const saved = useMemo(() => (policy.data ? JSON.stringify(toWire(toDraft(policy.data))) : ""), [policy.data]);
 
@@ -59,9 +69,10 @@ export default function RoutingPage() {
     if (json === null) {
       const problems = policyProblems(draft, catalog);
       if (problems.length) {
-        setErr(problems.join("\n"));
+        showProblems(problems);
         return null;
       }
+      setPlaced(NO_ERRORS);
       return toWire(draft);
     }
     let parsed: unknown;
@@ -78,6 +89,23 @@ export default function RoutingPage() {
     }
     return parsed as RoutingPolicy;
   };
+  /** Shows problems at their rule, tier or field; only what has no place goes to the top. */
+  const showProblems = (problems: string[]) => {
+    const p = placeProblems(problems);
+    setPlaced(p);
+    const n = placedCount(p);
+    const top = [...p.general];
+    if (n > 0) top.unshift(n === 1 ? "One problem is marked below: fix it and try again." : `${n} problems are marked below: fix them and try again.`);
+    setErr(top.join("\n"));
+    // Bring the first marked problem into view (after React has rendered it).
+    setTimeout(() => document.querySelector(".field-error, .rule-error")?.scrollIntoView({ block: "center" }), 0);
+  };
+  /** An error from saving or simulating: a validation error of the form's policy goes to its fields. */
+  const fail = (x: unknown) => {
+    const problems = json === null ? problemsOfError(x) : null;
+    if (problems && problems.length) showProblems(problems);
+    else setErr(errorMessage(x));
+  };
   const save = async () => {
     const p = current();
     if (!p) return;
@@ -89,7 +117,7 @@ export default function RoutingPage() {
       toast.success("Routing policy saved", "Enforced from the next request.");
       setJson(null);
     } catch (x) {
-      setErr(errorMessage(x));
+      fail(x);
     } finally {
       setBusy("");
     }
@@ -102,7 +130,7 @@ export default function RoutingPage() {
     try {
       setSim(await api.simulate(tenant, p, { days: simDays, force_auto: forceAuto }));
     } catch (x) {
-      setErr(errorMessage(x));
+      fail(x);
     } finally {
       setBusy("");
     }
@@ -135,6 +163,7 @@ export default function RoutingPage() {
                       setDraft(toDraft(policy.data));
                       setJson(null);
                       setErr(null);
+                      setPlaced(NO_ERRORS);
                     }}
                     disabled={busy !== ""}
                   >
@@ -171,9 +200,10 @@ export default function RoutingPage() {
                 {models.isError && <ErrorState error={models.error} onRetry={() => models.refetch()} />}
                 <div className="tiers">
                   {TIERS.map((t) => (
-                    <TierEditor key={t} tier={t} list={draft.tiers[t] ?? []} catalog={catalog} byId={byId} edit={edit} onChange={(l) => setTierList(t, l)} />
+                    <TierEditor key={t} tier={t} list={draft.tiers[t] ?? []} catalog={catalog} byId={byId} edit={edit} onChange={(l) => setTierList(t, l)} problems={placed.tiers[t]} />
                   ))}
                 </div>
+                <FieldProblems list={placed.fields["tiers"]} />
               </Card>
 
               <Card title="Automatic selection" hint='For model "auto": a learned classifier gives each turn the probability that it needs more than an economy model; at or above the standard threshold it is complex, below it simple. Every response says why in x-tollgate-route-reason.'>
@@ -181,26 +211,32 @@ export default function RoutingPage() {
                   <label>
                     <span className="small muted">Simple prompts use</span>
                     <TierSelect id={`${id}-simple`} label="Simple prompts use" value={draft.simple_tier} disabled={!edit} emptyLabel="Economy (default)" onChange={(v) => set({ simple_tier: v })} />
+                    <FieldProblems list={placed.fields["simple_tier"]} />
                   </label>
                   <label>
                     <span className="small muted">Complex prompts use</span>
                     <TierSelect id={`${id}-complex`} label="Complex prompts use" value={draft.complex_tier} disabled={!edit} emptyLabel="Standard (default)" onChange={(v) => set({ complex_tier: v })} />
+                    <FieldProblems list={placed.fields["complex_tier"]} />
                   </label>
                   <label>
                     <span className="small muted">Standard threshold (probability; empty = the classifier's)</span>
                     <ProbabilityInput id={`${id}-std`} label="Standard threshold" value={draft.standard_threshold} readOnly={!edit} onChange={(n) => set({ standard_threshold: n })} />
+                    <FieldProblems list={placed.fields["standard_threshold"]} />
                   </label>
                   <label>
                     <span className="small muted">Premium threshold (with premium for "auto")</span>
                     <ProbabilityInput id={`${id}-prem`} label="Premium threshold" value={draft.premium_threshold} readOnly={!edit} onChange={(n) => set({ premium_threshold: n })} />
+                    <FieldProblems list={placed.fields["premium_threshold"]} />
                   </label>
                   <label>
                     <span className="small muted">Highest tier for any request</span>
                     <TierSelect id={`${id}-max`} label="Highest tier for any request" value={draft.max_tier} disabled={!edit} emptyLabel="Premium (default)" onChange={(v) => set({ max_tier: v })} />
+                    <FieldProblems list={placed.fields["max_tier"]} />
                   </label>
                   <label>
                     <span className="small muted">Fallbacks per request (default 2, −1 = none)</span>
                     <NumberInput id={`${id}-fb`} label="Fallbacks per request" value={draft.max_fallbacks} readOnly={!edit} min={-1} onChange={(n) => set({ max_fallbacks: n })} />
+                    <FieldProblems list={placed.fields["max_fallbacks"]} />
                   </label>
                 </div>
                 <Toggle checked={!!draft.auto_premium} disabled={!edit} onChange={(v) => set({ auto_premium: v })}>
@@ -230,10 +266,12 @@ export default function RoutingPage() {
                     <label>
                       <span className="small muted">Cache lifetime, seconds (default 3600)</span>
                       <NumberInput id={`${id}-cttl`} label="Cache lifetime" value={draft.cache.ttl_seconds} readOnly={!edit} min={0} onChange={(n) => set({ cache: { ...draft.cache!, ttl_seconds: n } })} />
+                    <FieldProblems list={placed.fields["cache.ttl_seconds"]} />
                     </label>
                     <label>
                       <span className="small muted">Hit price, % of the avoided cost (0 = free)</span>
                       <NumberInput id={`${id}-cprice`} label="Hit price percent" value={draft.cache.hit_price_percent} readOnly={!edit} min={0} onChange={(n) => set({ cache: { ...draft.cache!, hit_price_percent: n } })} />
+                    <FieldProblems list={placed.fields["cache.hit_price_percent"]} />
                     </label>
                   </div>
                 )}
@@ -261,6 +299,7 @@ export default function RoutingPage() {
                     onChange={(p) => setRule(i, p)}
                     onMove={(d) => set({ rules: move(rules, i, d) })}
                     onRemove={() => set({ rules: rules.filter((_, j) => j !== i) })}
+                    problems={placed.rules[i]}
                   />
                 ))}
               </Card>
@@ -285,6 +324,7 @@ export default function RoutingPage() {
                     </label>
                   ))}
                 </div>
+                <FieldProblems list={placed.fields["premium_allowlist"]} />
                 <Toggle checked={!!draft.refuse_denied} disabled={!edit} onChange={(v) => set({ refuse_denied: v })}>
                   Refuse a request for a model it may not use (instead of downgrading it)
                 </Toggle>
@@ -307,7 +347,12 @@ export default function RoutingPage() {
               >
                 {ladder.length === 0 && <p className="muted">No ladder: spend does not change the tier (a hard budget still refuses at 100%).</p>}
                 {ladder.map((s, i) => (
-                  <div className="row-edit" key={i}>
+                  <div className="row-edit" key={i} data-ladder-step={i}>
+                    {placed.ladder[i] && (
+                      <div className="rule-error" role="alert">
+                        {placed.ladder[i].map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join(" ")}
+                      </div>
+                    )}
                     <label>
                       <span className="small muted">From % of budget</span>
                       <NumberInput
@@ -340,6 +385,7 @@ export default function RoutingPage() {
                   <label>
                     <span className="small muted">Pace tolerance % (default 20, −1 = off)</span>
                     <NumberInput id={`${id}-pace`} label="Pace tolerance percent" value={draft.pace_tolerance_percent} readOnly={!edit} min={-1} onChange={(n) => set({ pace_tolerance_percent: n })} />
+                    <FieldProblems list={placed.fields["pace_tolerance_percent"]} />
                   </label>
                 </div>
                 <p className="muted small">Pacing: when spend runs this much faster than the period elapses, "auto" drops one tier. By default a request that names a model gets that model or a clear refusal.</p>

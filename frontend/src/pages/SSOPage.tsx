@@ -151,7 +151,7 @@ export default function SSOPage() {
             </span>
             <div className="hint">A new member gets the most powerful role among their mapped groups (from the ID token's groups claim).</div>
             <div className="table-wrap">
-            <table className="table compact" aria-labelledby={`${id}-mapping`}>
+            <table className="table compact cards" aria-labelledby={`${id}-mapping`}>
               <thead>
                 <tr>
                   <th scope="col">Group</th>
@@ -164,7 +164,7 @@ export default function SSOPage() {
               <tbody>
                 {mapping.map((m, i) => (
                   <tr key={i}>
-                    <td>
+                    <td data-label="Group">
                       <input
                         aria-label={`Group ${i + 1}`}
                         value={m.group}
@@ -172,7 +172,7 @@ export default function SSOPage() {
                         spellCheck={false}
                       />
                     </td>
-                    <td>
+                    <td data-label="Role">
                       <select aria-label={`Role for group ${i + 1}`} value={m.role} onChange={(e) => setMapping(mapping.map((x, j) => (j === i ? { ...x, role: e.target.value as Role } : x)))}>
                         {roleOptions.concat(roleOptions.includes(m.role as Role) ? [] : [m.role as Role]).map((r) => (
                           <option key={r} value={r}>
@@ -181,10 +181,12 @@ export default function SSOPage() {
                         ))}
                       </select>
                     </td>
-                    <td>
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setMapping(mapping.filter((_, j) => j !== i))} aria-label={`Remove group ${m.group || i + 1}`}>
-                        Remove
-                      </button>
+                    <td className="cell-actions">
+                      <div className="cell-v">
+                        <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setMapping(mapping.filter((_, j) => j !== i))} aria-label={`Remove group ${m.group || i + 1}`}>
+                          Remove
+                        </button>
+                      </div>
                     </td>
                   </tr>
                 ))}

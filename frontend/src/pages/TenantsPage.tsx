@@ -73,6 +73,7 @@ export default function TenantsPage() {
           { header: "Created", className: "hide-sm", cell: (t) => <When iso={t.created_at} relative /> },
           {
             header: <span className="sr-only">Actions</span>,
+            actions: true,
             td: "r",
             cell: (t) => (
               <button type="button" className={`btn btn-sm ${suspended(t) ? "" : "btn-danger-ghost"}`} onClick={() => setToggling(t)}>

@@ -9,6 +9,7 @@ import { formatInt, formatPercent, formatTokens } from "../format/numbers";
 import { setSearch, useLocation } from "../router/router";
 import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/page";
 import { StackedChart, pivotDailyByModel } from "../charts";
+import { modelColor } from "../charts/palette";
 import { useToast } from "../ui/toast";
 import type { GroupBy, UsageQuery, UsageRow, UsageTotals } from "../api/types";
 import type { Nano } from "../format/money";
@@ -299,5 +300,5 @@ function Stat({ label, value }: { label: string; value: string | null }) {
 
 function DayChart({ series, from, to }: { series: UsageRow[]; from: string; to: string }) {
   const { rows, models } = useMemo(() => pivotDailyByModel(series, from, to), [series, from, to]);
-  return <StackedChart rows={rows} series={models} unit="usd" ariaLabel={`Cost per day from ${from} to ${to} by model`} />;
+  return <StackedChart rows={rows} series={models} colorOf={modelColor} unit="usd" ariaLabel={`Cost per day from ${from} to ${to} by model`} />;
 }

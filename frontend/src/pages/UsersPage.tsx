@@ -127,6 +127,7 @@ export default function UsersPage() {
           { header: "Created", className: "hide-sm", cell: (u) => <When iso={u.created_at} relative /> },
           {
             header: <span className="sr-only">Actions</span>,
+            actions: true,
             th: "r",
             cell: (u) =>
               u.id !== me.user.id && (

@@ -2,10 +2,15 @@ import { useId } from "react";
 import { formatUsd } from "../format/money";
 import { formatInt, formatPercent } from "../format/numbers";
 import { formatDateTime } from "../format/dates";
-import { PALETTE } from "../charts/palette";
+import { modelColor } from "../charts/palette";
 import { TIERS, type SimulateResult, type Tier } from "../api/types";
 import { TIER_LABEL, compareCost, mixRows } from "./policy";
 import { TIER_COLOR } from "./fields";
+
+/** A tier's colour, or a model's own (modelColor) so it matches the usage charts. */
+function seriesColor(key: string, tiers?: boolean): string {
+  return (tiers && TIER_COLOR[key]) || modelColor(key);
+}
 
 export function MixTable({ title, rows, tiers }: { title: string; rows: ReturnType<typeof mixRows>; tiers?: boolean }) {
   if (rows.length === 0) return null;
@@ -28,7 +33,7 @@ export function MixTable({ title, rows, tiers }: { title: string; rows: ReturnTy
           {rows.map((r) => (
             <tr key={r.key}>
               <td>
-                {tiers && <span className="swatch" style={{ background: TIER_COLOR[r.key] ?? PALETTE[4] }} aria-hidden="true" />} {tiers ? (TIER_LABEL[r.key as Tier] ?? r.key) : <code>{r.key}</code>}
+                <span className="swatch" style={{ background: seriesColor(r.key, tiers) }} aria-hidden="true" /> {tiers ? (TIER_LABEL[r.key as Tier] ?? r.key) : <code>{r.key}</code>}
               </td>
               <td className="r num">
                 {formatInt(r.before)} <span className="muted small">{formatPercent(r.beforeShare, 0)}</span>
@@ -49,7 +54,7 @@ export function MixBar({ rows, which, label }: { rows: ReturnType<typeof mixRows
     <div className="mixbar-row">
       <span className="small muted">{label}</span>
       <div className="mixbar" role="img" aria-label={`${label}: ${rows.map((r) => `${r.key} ${formatPercent(r[which])}`).join(", ")}`}>
-        {rows.map((r) => (r[which] > 0 ? <div key={r.key} style={{ width: `${r[which] * 100}%`, background: TIER_COLOR[r.key] ?? PALETTE[4] }} title={`${r.key}: ${formatPercent(r[which])}`} /> : null))}
+        {rows.map((r) => (r[which] > 0 ? <div key={r.key} style={{ width: `${r[which] * 100}%`, background: seriesColor(r.key, true) }} title={`${r.key}: ${formatPercent(r[which])}`} /> : null))}
       </div>
     </div>
   );

@@ -2,9 +2,27 @@ import { useEffect, useId, useState } from "react";
 import { Badge } from "../ui/display";
 import { type ModelInfo, type RoutingRule, type Tier } from "../api/types";
 import { TIER_LABEL, addableModels, move, splitList } from "./policy";
-import { TIER_COLOR, NumberInput, TierSelect, Toggle } from "./fields";
+import { FieldProblems, TIER_COLOR, NumberInput, TierSelect, Toggle } from "./fields";
+import type { PlacedProblem } from "./problems";
 
-export function TierEditor({ tier, list, catalog, byId, edit, onChange }: { tier: Tier; list: string[]; catalog: ModelInfo[]; byId: Map<string, ModelInfo>; edit: boolean; onChange: (l: string[]) => void }) {
+export function TierEditor({
+  tier,
+  list,
+  catalog,
+  byId,
+  edit,
+  onChange,
+  problems,
+}: {
+  tier: Tier;
+  list: string[];
+  catalog: ModelInfo[];
+  byId: Map<string, ModelInfo>;
+  edit: boolean;
+  onChange: (l: string[]) => void;
+  /** This tier's problems (tiers.<tier>: …), shown under its list. */
+  problems?: string[];
+}) {
   const id = useId();
   const addable = addableModels(catalog, tier, list);
   return (
@@ -43,6 +61,7 @@ export function TierEditor({ tier, list, catalog, byId, edit, onChange }: { tier
           })}
         </ol>
       )}
+      <FieldProblems list={problems} />
       {edit && addable.length > 0 && (
         <>
           <label htmlFor={id} className="sr-only">
@@ -77,7 +96,10 @@ export function RuleEditor({
   onChange,
   onMove,
   onRemove,
+  problems,
 }: {
+  /** This rule's problems (rules[i]…), shown at the field they name or at the top of the rule. */
+  problems?: PlacedProblem[];
   index: number;
   rule: RoutingRule;
   edit: boolean;
@@ -90,13 +112,23 @@ export function RuleEditor({
   // Keywords are edited as text and split on change, so typing ", " works.
   const [kw, setKw] = useState((rule.keywords ?? []).join(", "));
   useEffect(() => setKw((rule.keywords ?? []).join(", ")), [rule.keywords]);
+  const at = (field: string) => (problems ?? []).filter((p) => p.field === field).map((p) => p.message);
+  const known = new Set(RULE_FIELDS_SHOWN);
+  const general = (problems ?? []).filter((p) => !p.field || !known.has(p.field)).map((p) => (p.field ? `${p.field}: ${p.message}` : p.message));
+  const bad = (field: string) => (at(field).length ? { "aria-invalid": true as const } : {});
   return (
-    <fieldset className="rule">
+    <fieldset className={`rule${problems?.length ? " rule-bad" : ""}`} data-rule={index}>
       <legend className="sr-only">Rule {index + 1}</legend>
+      {general.length > 0 && (
+        <div className="rule-error" role="alert">
+          {general.join(" ")}
+        </div>
+      )}
       <div className="row-edit">
         <label>
           <span className="small muted">Name</span>
-          <input id={`${id}-name`} value={rule.name} readOnly={!edit} onChange={(e) => onChange({ name: e.target.value })} />
+          <input id={`${id}-name`} value={rule.name} readOnly={!edit} onChange={(e) => onChange({ name: e.target.value })} {...bad("name")} />
+          <FieldProblems list={at("name")} />
         </label>
         <label className="grow">
           <span className="small muted">Any of these keywords (comma-separated)</span>
@@ -105,25 +137,30 @@ export function RuleEditor({
             value={kw}
             readOnly={!edit}
             placeholder="e.g. refactor, stack trace"
+            {...bad("keywords")}
             onChange={(e) => {
               setKw(e.target.value);
               onChange({ keywords: splitList(e.target.value) });
             }}
           />
+          <FieldProblems list={at("keywords")} />
         </label>
         <label>
           <span className="small muted">Use tier</span>
           <TierSelect id={`${id}-tier`} label={`Rule ${index + 1} tier`} value={rule.tier} disabled={!edit} onChange={(v) => onChange({ tier: (v || "standard") as Tier })} />
+          <FieldProblems list={at("tier")} />
         </label>
       </div>
       <div className="row-edit">
         <label>
           <span className="small muted">Prompt ≥ tokens</span>
           <NumberInput id={`${id}-tok`} label={`Rule ${index + 1} minimum prompt tokens`} value={rule.min_prompt_tokens} readOnly={!edit} min={0} onChange={(n) => onChange({ min_prompt_tokens: n })} />
+          <FieldProblems list={at("min_prompt_tokens")} />
         </label>
         <label>
           <span className="small muted">Code blocks ≥</span>
           <NumberInput id={`${id}-code`} label={`Rule ${index + 1} minimum code blocks`} value={rule.min_code_blocks} readOnly={!edit} min={0} onChange={(n) => onChange({ min_code_blocks: n })} />
+          <FieldProblems list={at("min_code_blocks")} />
         </label>
         <Toggle checked={!!rule.tools} disabled={!edit} onChange={(v) => onChange({ tools: v })}>
           offers tools
@@ -149,3 +186,6 @@ export function RuleEditor({
   );
 }
 
+
+/** The rule fields the editor has an input for (a problem about another goes to the rule's top). */
+const RULE_FIELDS_SHOWN = ["name", "keywords", "tier", "min_prompt_tokens", "min_code_blocks"];

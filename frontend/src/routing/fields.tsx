@@ -78,3 +78,13 @@ export function Toggle({ checked, disabled, onChange, children }: { checked: boo
     </label>
   );
 }
+
+/** A field's problems, shown under it (routing/problems.ts places them). */
+export function FieldProblems({ list }: { list?: string[] }) {
+  if (!list || list.length === 0) return null;
+  return (
+    <span className="field-error" role="alert">
+      {list.join(" ")}
+    </span>
+  );
+}

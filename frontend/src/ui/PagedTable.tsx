@@ -15,6 +15,14 @@ type DataAttributes = { [data: `data-${string}`]: string | undefined };
 export interface Column<T> {
   /** The header cell; a column without a visible title puts its name in a <span className="sr-only">. */
   header: ReactNode;
+  /**
+   * The cell's label on phones, where each row becomes a card of "label: value"
+   * lines; defaults to the header when it is a string. Action columns need none:
+   * they are marked with actions.
+   */
+  label?: string;
+  /** The row's buttons: on phones they get a line of their own, left-aligned, never off-screen. */
+  actions?: boolean;
   /** Classes of the header and the body cells alike: "r" aligns right, "hide-sm" hides the column on phones. */
   className?: string;
   /** Further classes of the header cell only. */
@@ -71,6 +79,12 @@ export interface PagedTableProps<T> {
 
 const cx = (...c: (string | undefined)[]) => c.filter(Boolean).join(" ") || undefined;
 
+/** A column's label in the phone layout (see Column.label). */
+function cellLabel<T>(c: Column<T>): string | undefined {
+  if (c.actions) return undefined;
+  return c.label ?? (typeof c.header === "string" ? c.header : undefined);
+}
+
 /** A list page's table: search box, table (scrolling inside its box on narrow screens), states and pager. */
 export function PagedTable<T>({ query, columns, rowKey, caption, empty, paging, search, rows, rowProps, detail, detailClassName, testId }: PagedTableProps<T>) {
   const cols = columns.filter((c): c is Column<T> => !!c);
@@ -96,7 +110,7 @@ export function PagedTable<T>({ query, columns, rowKey, caption, empty, paging, 
       ) : (
         <section className="card flush">
           <div className="table-wrap">
-            <table className="table" data-testid={testId}>
+            <table className="table cards" data-testid={testId}>
               <caption className="sr-only">{caption}</caption>
               <thead>
                 <tr>
@@ -117,8 +131,8 @@ export function PagedTable<T>({ query, columns, rowKey, caption, empty, paging, 
                       <Fragment key={rowKey(row)}>
                         <tr {...rowProps?.(row)}>
                           {cols.map((c, i) => (
-                            <td key={i} {...c.tdProps} className={cx(c.className, c.td)}>
-                              {c.cell(row)}
+                            <td key={i} {...c.tdProps} data-label={cellLabel(c)} className={cx(c.className, c.td, c.actions ? "cell-actions" : undefined)}>
+                              <div className="cell-v">{c.cell(row)}</div>
                             </td>
                           ))}
                         </tr>

@@ -9,13 +9,19 @@ interface DialogProps {
   /** Optional description under the title (aria-describedby). */
   description?: ReactNode;
   wide?: boolean;
+  /**
+   * False keeps the dialog open until its own buttons close it: the × is disabled
+   * and Esc and backdrop clicks do nothing (a secret shown once, until the user
+   * says it is stored). Default true.
+   */
+  closable?: boolean;
 }
 
 /**
  * A modal on the native <dialog>: showModal() makes the page behind inert
  * (focus stays inside), Esc closes, and focus returns to the opener.
  */
-export function Dialog({ title, open, onClose, children, description, wide }: DialogProps) {
+export function Dialog({ title, open, onClose, children, description, wide, closable = true }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
   const opener = useRef<Element | null>(null);
   const titleId = useId();
@@ -47,17 +53,17 @@ export function Dialog({ title, open, onClose, children, description, wide }: Di
       aria-describedby={description ? descId : undefined}
       onCancel={(e) => {
         e.preventDefault();
-        onClose();
+        if (closable) onClose();
       }}
       onClick={(e) => {
-        if (e.target === ref.current) onClose(); // backdrop click
+        if (closable && e.target === ref.current) onClose(); // backdrop click
       }}
     >
       {open && (
         <div className="dialog-inner">
           <header className="dialog-head">
             <h2 id={titleId}>{title}</h2>
-            <button type="button" className="icon-btn dialog-x" aria-label="Close" onClick={onClose}>
+            <button type="button" className="icon-btn dialog-x" aria-label="Close" onClick={onClose} disabled={!closable} title={closable ? undefined : "Not yet: confirm below first"}>
               ×
             </button>
           </header>

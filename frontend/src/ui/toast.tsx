@@ -1,4 +1,5 @@
-import { createContext, useCallback, useContext, useMemo, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from "react";
+import { useLocation } from "../router/router";
 
 export interface Toast {
   id: number;
@@ -23,9 +24,16 @@ export function useToast(): ToastApi {
 
 let seq = 0;
 
-/** Toasts in two live regions: polite for news, assertive (role=alert) for errors. */
+/**
+ * Toasts in two live regions: polite for news, assertive (role=alert) for errors.
+ * A toast reports on the page it was raised on, so a navigation clears them all
+ * (they never pile up across pages). Where they sit is in styles.css (.toasts):
+ * outside the page's content, so they never cover the row or button they report on.
+ */
 export function ToastProvider({ children }: { children: ReactNode }) {
   const [toasts, setToasts] = useState<Toast[]>([]);
+  const { pathname } = useLocation();
+  useEffect(() => setToasts([]), [pathname]);
   const dismiss = useCallback((id: number) => setToasts((ts) => ts.filter((t) => t.id !== id)), []);
   const show = useCallback(
     (t: Omit<Toast, "id">) => {
