@@ -307,8 +307,8 @@ func Imports(ctx context.Context, h *tenants.Handle, limit int) ([]ImportRecord,
 		limit = 50
 	}
 	type rec struct {
-		ID, Format, FileName, Actor                                 string
-		CreatedAt                                                   time.Time
+		ID, Format, FileName, Actor                              string
+		CreatedAt                                                time.Time
 		RowsTotal, RowsNew, RowsUpdated, RowsUnchanged, CostNano int64
 	}
 	var got []rec
