@@ -200,8 +200,8 @@ type simulateDTO struct {
 	Truncated bool      `json:"truncated"`
 	// ImportedRequests is how many of the replayed requests come from
 	// imported history (another gateway's export) rather than served traffic.
-	ImportedRequests int `json:"imported_requests"`
-	ForceAuto bool      `json:"force_auto"`
+	ImportedRequests int  `json:"imported_requests"`
+	ForceAuto        bool `json:"force_auto"`
 	// Before is what the recorded requests cost; After what the policy's choices
 	// would have cost for the same tokens.
 	BeforeNano     int64  `json:"before_nano"`
