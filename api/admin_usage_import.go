@@ -55,7 +55,7 @@ type usageImportDTO struct {
 	To   string `json:"to"`
 }
 
-// importUsage: POST /api/v1/tenants/{tenant}/usage/import?format=openrouter|openai[&dry_run=true].
+// importUsage: POST /api/v1/tenants/{tenant}/usage/import?format=openrouter|openai[&dry_run=true][&file_name=].
 // The export is the body as it is, or the "file" part of a multipart form
 // (whose "format" and "dry_run" fields may stand in for the query). It lands
 // as imported history in one transaction, or not at all: a malformed row
@@ -66,6 +66,9 @@ func (a *usageImportAPI) importUsage(c *gin.Context) error {
 		return err
 	}
 	format, dry, name := c.Query("format"), c.Query("dry_run"), ""
+	if n := c.Query("file_name"); n != "" {
+		name = filepath.Base(n)
+	}
 	var data []byte
 	if mt, _, _ := mime.ParseMediaType(c.ContentType()); mt == "multipart/form-data" {
 		if format == "" {

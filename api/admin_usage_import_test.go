@@ -36,7 +36,7 @@ func TestUsageImport(t *testing.T) {
 
 			// Given an owner's import, then 3 new rows priced at sim-large's
 			// catalog prices (1000×2500 + 200×10000 = 4.5M nano each).
-			res := b.do("POST", base+"/usage/import?format=openrouter", owner, export)
+			res := b.do("POST", base+"/usage/import?format=openrouter&file_name=..%2Factivity.csv", owner, export)
 			require.Equal(t, 201, res.Status, res.Body)
 			imp := decode[usageImportDTO](t, res)
 			require.Equal(t, [4]int{3, 3, 0, 0}, [4]int{imp.Rows, imp.New, imp.Updated, imp.Unchanged})
@@ -75,6 +75,7 @@ func TestUsageImport(t *testing.T) {
 			require.Contains(t, res.Body, `\nline 5: created_at \"not-a-date\" is not a time`)
 			runs := decode[struct{ Data []usageImportRunDTO }](t, b.do("GET", base+"/usage/imports", owner, nil))
 			require.Len(t, runs.Data, 2)
+			require.Equal(t, "activity.csv", runs.Data[1].FileName, "the file name is recorded, without its path")
 
 			// A developer may not import; a missing format is one clear error.
 			require.Equal(t, 403, b.do("POST", base+"/usage/import?format=openrouter", dev, export).Status)

@@ -1092,6 +1092,9 @@ const FLOWS = {
     await refused.waitFor({ timeout: 10_000 });
     const lines = await refused.getByRole("listitem").allInnerTexts();
     if (lines.length !== 1 || !lines[0].startsWith("line 4: tokens_prompt \"many\"")) throw new Error(`malformed rows listed as ${JSON.stringify(lines)}`);
+    // The browser logs the refusal's 422 as a failed resource: expected here, and the only error allowed.
+    const unexpected = (shared.errors?.take() ?? []).filter((e) => !/status of 422/.test(e));
+    if (unexpected.length) throw new Error(unexpected.join(" | "));
     const runsAfterBad = (await (await fetch(`${BASE}/api/v1/tenants/${t}/usage/imports`, auth)).json()).data.length;
     if (runsAfterBad !== runsBefore) throw new Error("a refused file left an import run behind");
     log(`malformed file refused: "${lines[0]}"; nothing imported`);
@@ -1110,6 +1113,8 @@ const FLOWS = {
     await whatIf.waitFor({ timeout: 15_000 });
     const whatIfText = (await whatIf.innerText()).replace(/\s+/g, " ");
     if (!/of them imported/.test(whatIfText)) throw new Error(`what-if: ${whatIfText}`);
+    const listed = await page.getByRole("region", { name: "Past imports" }).getByRole("row").filter({ hasText: "openrouter-activity.csv" }).count();
+    if (listed !== 1) throw new Error(`past imports list the file ${listed} times`);
     await page.screenshot({ path: path.join(OUT, "flow-import-1280.png"), fullPage: true });
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: path.join(OUT, "flow-import-390.png"), fullPage: true });

@@ -114,10 +114,10 @@ export function endpoints(c: ApiClient) {
     request: (t: string, id: string) => c.get<T.RequestRow>(`${tp(t)}/requests/${enc(id)}`),
     usageCsv: (t: string, q: T.UsageQuery) => c.request<string>(`${tp(t)}/usage.csv`, { query: { ...q }, raw: true }),
     /** Imports an export file's text as usage history (docs/usage-import.md); dryRun only counts. */
-    importUsage: (t: string, format: T.UsageImportFormat, text: string, dryRun = false) =>
+    importUsage: (t: string, format: T.UsageImportFormat, text: string, dryRun = false, fileName?: string) =>
       c.request<T.UsageImportResult>(`${tp(t)}/usage/import`, {
         method: "POST",
-        query: { format, dry_run: dryRun ? "true" : undefined },
+        query: { format, dry_run: dryRun ? "true" : undefined, file_name: fileName },
         text,
         contentType: format === "openai" ? "application/json" : "text/csv",
       }),

@@ -569,6 +569,8 @@ export interface paths {
           format?: "openrouter" | "openai";
           /** @description Check and count without writing */
           dry_run?: boolean;
+          /** @description The export's file name, recorded with the run (a multipart part's own name wins) */
+          file_name?: string;
         };
         path: {
           tenant: components["parameters"]["tenant"];

@@ -68,12 +68,12 @@ describe("UsageImportPage", () => {
     fireEvent.click(screen.getByRole("button", { name: "Check file" }));
     const status = await screen.findByRole("status", { name: "Import result" });
     expect(status.textContent).toContain("Checked, nothing written");
-    expect(api.importUsage).toHaveBeenLastCalledWith("acme", "openrouter", "generation_id,created_at\n", true);
+    expect(api.importUsage).toHaveBeenLastCalledWith("acme", "openrouter", "generation_id,created_at\n", true, "activity.csv");
     expect(api.simulate).not.toHaveBeenCalled();
 
     fireEvent.click(screen.getByRole("button", { name: "Import" }));
     await waitFor(() => expect(screen.getByRole("status", { name: "Import result" }).textContent).toContain("Imported: 6 new"));
-    expect(api.importUsage).toHaveBeenLastCalledWith("acme", "openrouter", "generation_id,created_at\n", false);
+    expect(api.importUsage).toHaveBeenLastCalledWith("acme", "openrouter", "generation_id,created_at\n", false, "activity.csv");
     expect(screen.getByRole("link", { name: "See it in Usage" }).getAttribute("href")).toBe("/t/acme/usage?from=2026-11-02&to=2026-11-05&group_by=api");
     const whatIf = await screen.findByRole("region", { name: "What Tollgate would have cost" });
     expect(whatIf.textContent).toContain("6 of them imported");
@@ -99,7 +99,7 @@ describe("UsageImportPage", () => {
     expect(alert.textContent).toContain("2 malformed rows; nothing was imported");
     const rows = within(screen.getByRole("list", { name: "Malformed rows" })).getAllByRole("listitem").map((li) => li.textContent);
     expect(rows).toEqual(["line 3: model is empty", 'line 7: tokens_prompt "x" is not a whole number']);
-    expect(api.importUsage).toHaveBeenCalledWith("acme", "openai", "{}", false);
+    expect(api.importUsage).toHaveBeenCalledWith("acme", "openai", "{}", false, "usage.json");
     expect(screen.queryByRole("status", { name: "Import result" })).toBeNull();
   });
 

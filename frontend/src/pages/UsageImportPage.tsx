@@ -18,15 +18,15 @@ import type { SimulateResult, UsageImportFormat, UsageImportResult } from "../ap
 const FORMATS: { value: UsageImportFormat; label: string; accept: string; hint: string }[] = [
   {
     value: "openrouter",
-    label: "OpenRouter activity export (CSV)",
+    label: "OpenRouter (CSV)",
     accept: ".csv,text/csv",
-    hint: "One generation a row: generation_id, created_at, model_permaslug, tokens_prompt, tokens_completion, cost_total…",
+    hint: "OpenRouter's activity export, one generation a row: generation_id, created_at, model_permaslug, tokens_prompt, tokens_completion, cost_total…",
   },
   {
     value: "openai",
-    label: "OpenAI organization usage, completions (JSON)",
+    label: "OpenAI usage (JSON)",
     accept: ".json,application/json",
-    hint: "GET /v1/organization/usage/completions with bucket_width=1d from 00:00 UTC and group_by including model.",
+    hint: "OpenAI's organization usage API, completions: bucket_width=1d from 00:00 UTC, group_by including model.",
   },
 ];
 
@@ -67,7 +67,7 @@ export default function UsageImportPage() {
     setWhatIf(null);
     setWhatIfError("");
     try {
-      const res = await api.importUsage(tenant, format, file.text, dry);
+      const res = await api.importUsage(tenant, format, file.text, dry, file.name);
       setResult(res);
       if (!dry) {
         // Usage, projections and the import list all read the new rows.
