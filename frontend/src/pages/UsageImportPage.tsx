@@ -101,7 +101,7 @@ export default function UsageImportPage() {
       />
       <section className="card" aria-label="Import a usage export">
         <form
-          className="form-grid"
+          style={{ maxWidth: 560 }}
           onSubmit={(e) => {
             e.preventDefault();
             void run(false);
@@ -171,8 +171,9 @@ export default function UsageImportPage() {
             whatIf && (
               <p>
                 Over the last {whatIf.days} days ({formatInt(whatIf.requests)} requests, {formatInt(whatIf.imported_requests)} of them imported), the
-                recorded cost was <strong>{formatUsd(whatIf.before_nano)}</strong>; with your routing policy choosing each model, it would have been{" "}
-                <strong>{formatUsd(whatIf.after_nano)}</strong> ({whatIf.savings_percent}% saved). Tune it on the{" "}
+                models the requests used cost <strong>{formatUsd(whatIf.before_nano)}</strong> at this tenant&apos;s prices; with your routing policy
+                choosing each model, they would have cost <strong>{formatUsd(whatIf.after_nano)}</strong> ({whatIf.savings_percent}% saved). Tune it on
+                the{" "}
                 <Link to={tenantPath(tenant, "routing")}>Routing</Link> page.
               </p>
             )
