@@ -198,7 +198,10 @@ type simulateDTO struct {
 	To        time.Time `json:"to"`
 	Days      int       `json:"days"`
 	Truncated bool      `json:"truncated"`
-	ForceAuto bool      `json:"force_auto"`
+	// ImportedRequests is how many of the replayed requests come from
+	// imported history (another gateway's export) rather than served traffic.
+	ImportedRequests int  `json:"imported_requests"`
+	ForceAuto        bool `json:"force_auto"`
 	// Before is what the recorded requests cost; After what the policy's choices
 	// would have cost for the same tokens.
 	BeforeNano     int64  `json:"before_nano"`
@@ -263,10 +266,26 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 		out.Truncated = true
 		out.From = events[len(events)-1].CreatedAt.UTC()
 	}
-	records := make([]routing.Record, len(events))
+	records := make([]routing.Record, len(events), len(events)+1)
 	for i, e := range events {
 		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
 		out.ModelsBefore[e.ModelUsed]++
+	}
+	// Imported history (usage/import) replays too, so a team sees what
+	// Tollgate would have cost before its first request; it fills what the
+	// served events leave of the bound.
+	if room := simulateMaxEvents - len(events); room > 0 {
+		imported, err := ledger.ImportedSince(ctx, hd, since, room)
+		if err != nil {
+			return err
+		}
+		var truncated bool
+		records, truncated = appendImportedRecords(records, imported, room)
+		out.Truncated = out.Truncated || truncated
+		out.ImportedRequests = len(records) - len(events)
+		for _, r := range records[len(events):] {
+			out.ModelsBefore[r.UsedModel]++
+		}
 	}
 	// Replay at this tenant's prices (negotiated overrides included).
 	overrides, err := gateway.LoadPriceOverrides(ctx, hd)
@@ -291,4 +310,31 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 	out.NeedsText = res.NeedsText()
 	c.JSON(http.StatusOK, out)
 	return nil
+}
+
+// appendImportedRecords adds imported rows as replay records, at most room of
+// them. A row standing for n requests (an OpenAI daily bucket) becomes n
+// records that split its tokens evenly, so each is routed at a request's size
+// rather than the bucket's. Imported requests named their model: they replay
+// as named unless the what-if forces auto.
+func appendImportedRecords(records []routing.Record, rows []ledger.ImportedRow, room int) ([]routing.Record, bool) {
+	for _, r := range rows {
+		n := r.Requests
+		for j := range n {
+			if room == 0 {
+				return records, true
+			}
+			room--
+			share := func(total int64) int64 {
+				s := total / n
+				if j < total%n {
+					s++
+				}
+				return s
+			}
+			records = append(records, routing.RecordOf(r.Model, r.Model, share(r.InputTokens), share(r.CachedTokens), share(r.OutputTokens),
+				r.CreatedAt, "", ""))
+		}
+	}
+	return records, false
 }

@@ -118,6 +118,7 @@ func NewAdmin(d AdminDeps) *Admin {
 	prices := priceCatalog{static: d.Catalog, cache: d.Catalogs}
 	return &Admin{id: d.Identity, resources: []adminResource{
 		&usageAPI{registry: d.Registry, id: d.Identity, clock: d.Clock},
+		&usageImportAPI{registry: d.Registry, prices: prices, clock: d.Clock, audit: audit},
 		&budgetsAPI{registry: d.Registry, svc: d.BudgetService},
 		&alertsAPI{registry: d.Registry},
 		&webhookAPI{registry: d.Registry, svc: webhook.NewService(d.Webhooks), audit: audit},

@@ -82,14 +82,25 @@ type usageDTO struct {
 	Series  []usagePointDTO `json:"series"`
 }
 
-// usageQuery binds ?from&to&group_by&model&key_id&member_id&api. Absent dates
+// usageQuery binds ?from&to&group_by&model&key_id&member_id&api&source. Absent dates
 // mean the 30 UTC days ending today; group_by is a comma list of day, model,
 // key, member, api (default def).
 func (a *usageAPI) usageQuery(c *gin.Context, def string) (ledger.SeriesQuery, error) {
 	today := a.clock().UTC().Format(dateLayout)
 	q := ledger.SeriesQuery{From: c.Query("from"), To: c.DefaultQuery("to", today), Model: c.Query("model"),
-		KeyID: c.Query("key_id"), MemberID: c.Query("member_id"), API: c.Query("api")}
+		KeyID: c.Query("key_id"), MemberID: c.Query("member_id"), API: c.Query("api"), Source: ledger.SourceAll}
 	var errs []error
+	// Analytics show imported history (api "imported") beside served usage
+	// unless asked for one of them.
+	switch src := c.DefaultQuery("source", "all"); src {
+	case "all":
+	case "served":
+		q.Source = ledger.SourceServed
+	case "imported":
+		q.Source = ledger.SourceImported
+	default:
+		errs = append(errs, fmt.Errorf("source %q is not one of all, served, imported", src))
+	}
 	to, err := time.Parse(dateLayout, q.To)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("to must be a date like %s", today))

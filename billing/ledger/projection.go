@@ -67,7 +67,7 @@ type ProjectInput struct {
 	Users []int64
 }
 
-// Project projects a tenant's spend: month-end from this month's pace, cost
+// Project projects a tenant's spend (served usage and imported history): month-end from this month's pace, cost
 // per active key and member, and what N users would cost from the tenant's
 // own per-user mix (the mean monthly cost of an active member, with an 80%
 // range from the spread between members: N·mean ± 1.28·σ·√N).
@@ -92,16 +92,16 @@ func Project(ctx context.Context, h *tenants.Handle, in ProjectInput) (Projectio
 	if m := monthStart.Format("2006-01-02"); m < from {
 		from = m
 	}
-	days, _, err := Series(ctx, h, SeriesQuery{From: from, To: today, GroupBy: []GroupBy{GroupByDay}})
+	days, _, err := Series(ctx, h, SeriesQuery{From: from, To: today, GroupBy: []GroupBy{GroupByDay}, Source: SourceAll})
 	if err != nil {
 		return Projection{}, err
 	}
 	windowFrom := now.AddDate(0, 0, -(ProjectionWindowDays - 1)).Format("2006-01-02")
-	keys, _, err := Series(ctx, h, SeriesQuery{From: windowFrom, To: today, GroupBy: []GroupBy{GroupByKey}})
+	keys, _, err := Series(ctx, h, SeriesQuery{From: windowFrom, To: today, GroupBy: []GroupBy{GroupByKey}, Source: SourceAll})
 	if err != nil {
 		return Projection{}, err
 	}
-	members, _, err := Series(ctx, h, SeriesQuery{From: windowFrom, To: today, GroupBy: []GroupBy{GroupByMember}})
+	members, _, err := Series(ctx, h, SeriesQuery{From: windowFrom, To: today, GroupBy: []GroupBy{GroupByMember}, Source: SourceAll})
 	if err != nil {
 		return Projection{}, err
 	}
@@ -194,6 +194,7 @@ func Project(ctx context.Context, h *tenants.Handle, in ProjectInput) (Projectio
 		"a user costs what an active " + basis + " of this tenant cost over the last 30 days: " + strconv.Itoa(len(perUser)) + " active " + basis + "s, mean $" + billing.NanoUSD(mean).USDString() + " a month, standard deviation $" + billing.NanoUSD(sd).USDString(),
 		"N users cost N × the mean; the range is an 80% interval from the spread between " + basis + "s (N × mean ± 1.28 × σ × √N), assuming new users resemble today's",
 		"a year is 12 months at today's prices and mix",
+		"imported history (usage/import) counts like served usage here, so a team sees projections before its first request; it is never invoiced or counted against budgets",
 	}
 	if len(perUser) == 0 {
 		p.Assumptions = append(p.Assumptions, "no request in the last 30 days: every per-user figure is 0")

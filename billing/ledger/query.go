@@ -55,7 +55,24 @@ type SeriesQuery struct {
 	// API, when set, selects the rows of one client API.
 	API     string
 	GroupBy []GroupBy
+	// Source chooses served usage, imported history or both. The zero value
+	// is served usage only: what budgets, the reconcile and invoices read, so
+	// a caller that does not ask for imported history never counts it.
+	Source Source
 }
+
+// Source selects which usage a query reads.
+type Source string
+
+// Sources of usage.
+const (
+	// SourceServed is the usage of requests Tollgate served (the default).
+	SourceServed Source = ""
+	// SourceAll adds imported history to served usage: analytics and projections.
+	SourceAll Source = "all"
+	// SourceImported is imported history alone.
+	SourceImported Source = "imported"
+)
 
 // Validate reports every problem with the query.
 func (q SeriesQuery) Validate() error {
@@ -71,6 +88,11 @@ func (q SeriesQuery) Validate() error {
 	if q.From != "" && q.To != "" && q.From > q.To {
 		errs = append(errs, errors.New("from must not be after to"))
 	}
+	switch q.Source {
+	case SourceServed, SourceAll, SourceImported:
+	default:
+		errs = append(errs, fmt.Errorf("source %q is not one of all, served, imported", q.Source))
+	}
 	for _, g := range q.GroupBy {
 		switch g {
 		case GroupByDay, GroupByModel, GroupByKey, GroupByMember, GroupByAPI:
@@ -84,6 +106,14 @@ func (q SeriesQuery) Validate() error {
 // rollups selects the usage_daily rows q filters for.
 func (q SeriesQuery) rollups(db *gorm.DB) *gorm.DB {
 	d := db.Table("usage_daily")
+	// Imported history sits in the rollups under api = APIImported; served
+	// usage never has that api, so this one predicate keeps the two apart.
+	switch q.Source {
+	case SourceServed:
+		d = d.Where("api <> ?", APIImported)
+	case SourceImported:
+		d = d.Where("api = ?", APIImported)
+	}
 	if q.From != "" {
 		d = d.Where("day >= ?", q.From)
 	}

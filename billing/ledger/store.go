@@ -128,6 +128,15 @@ func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
 		g.written += e.CacheWriteTokens
 		g.saved += int64(e.CacheSaved)
 	}
+	return upsertRollupRows(tx, order, groups)
+}
+
+// upsertRollupRows adds each group's figures to its usage_daily row (negative
+// figures subtract: a re-imported row whose figures changed).
+func upsertRollupRows(tx *gorm.DB, order []rollupKey, groups map[rollupKey]*rollupRow) error {
+	if len(order) == 0 {
+		return nil
+	}
 	var sb strings.Builder
 	ph := newPlaceholders(tx)
 	args := make([]any, 0, len(order)*12)

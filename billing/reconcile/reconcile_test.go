@@ -84,3 +84,33 @@ func TestRebuildAllThenReconcile(t *testing.T) {
 	require.False(t, rep.Meter)
 	require.Nil(t, rep.Rows[0].CounterNano)
 }
+
+// TestImportedHistoryNeverRaisesCounters: imported history of this month (a
+// usage export from another gateway) is in the ledger's analytics but never in
+// the spend the meter is rebuilt from or reconciled against.
+func TestImportedHistoryNeverRaisesCounters(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	reg, h, w := setup(t, 2)
+	now := time.Now().UTC()
+	// Given $5 of imported history today, on a key and a member,
+	_, err := ledger.Import(ctx, h, ledger.ImportInput{ID: "imp1", Format: "openrouter", Now: now, Rows: []ledger.ImportedRow{{
+		Key: "k1", ContentHash: "c1", Format: "openrouter", CreatedAt: now, Model: "gpt-4o", KeyID: "key1", MemberID: "m1",
+		Requests: 1, InputTokens: 100, OutputTokens: 10, Cost: 5 * billing.NanoPerUSD}}})
+	require.NoError(t, err)
+	_, err = budget.Set(ctx, h, budget.SetInput{Scope: meter.ScopeKey, ScopeID: "key1", Period: meter.PeriodDay, Limit: billing.NanoPerUSD})
+	require.NoError(t, err)
+
+	// when an empty meter is rebuilt and then reconciled,
+	m := meter.NewMemoryMeter(logging.New(logging.TestWriter{T: t}, "warn", "text"), time.Now)
+	require.NoError(t, RebuildAll(ctx, reg, w, m, now))
+	rep, err := Tenant(ctx, h, m, now)
+	require.NoError(t, err)
+	// then every counter holds the served $0.002 only, with no drift.
+	require.False(t, rep.Drift)
+	require.Len(t, rep.Rows, 2)
+	for _, r := range rep.Rows {
+		require.Equal(t, int64(2_000_000), r.LedgerNano, r.Scope)
+		require.Equal(t, int64(2_000_000), *r.CounterNano, r.Scope)
+	}
+}

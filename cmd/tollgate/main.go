@@ -14,7 +14,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := newRootCmd().ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "error:", oneLine(err))
+		fmt.Fprintln(os.Stderr, "error:", errorText(err))
 		os.Exit(1)
 	}
 }

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"errors"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tollgate-dev/tollgate/billing/usageimport"
 	"github.com/tollgate-dev/tollgate/internal/config"
 )
 
@@ -67,4 +69,14 @@ func (g *globalFlags) loadConfig() (config.Config, error) {
 // oneLine flattens joined errors into one actionable line.
 func oneLine(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
+}
+
+// errorText is what the CLI prints for err: one line, except a usage
+// import's malformed rows, which keep one line each after the summary.
+func errorText(err error) string {
+	var me *usageimport.MalformedError
+	if errors.As(err, &me) {
+		return err.Error()
+	}
+	return oneLine(err)
 }

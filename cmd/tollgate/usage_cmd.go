@@ -25,7 +25,8 @@ func newUsageCmd(g *globalFlags) *cobra.Command {
 		Short: "Print a tenant's ledger totals (requests, tokens and cost), or a breakdown with --by",
 		Long: "Prints a tenant's ledger totals. --tenant may be left out when there is only one tenant.\n" +
 			"--by model|key|member|day|api breaks the totals down (keys and members by name; --since defaults\n" +
-			"to the first of this month for a breakdown).",
+			"to the first of this month for a breakdown). A breakdown includes imported history (`usage import`;\n" +
+			"api \"imported\", keys \"imported:...\"); the totals without --by are served requests only.",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var from time.Time
 			if since != "" {
@@ -82,6 +83,7 @@ func newUsageCmd(g *globalFlags) *cobra.Command {
 	cmd.Flags().StringVar(&by, "by", "", "break down by model, key, member, day or api (the client API)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	cmd.AddCommand(newUsageProjectCmd(g))
+	cmd.AddCommand(newUsageImportCmd(g))
 	return cmd
 }
 
@@ -131,7 +133,7 @@ type usageRowJSON struct {
 	CostUSD      string `json:"cost_usd"`
 }
 
-// printUsageBreakdown prints the ledger's daily rollups since from (default: the
+// printUsageBreakdown prints the ledger's daily rollups (served and imported) since from (default: the
 // first of this month) grouped by one dimension, dearest first (days in order).
 func printUsageBreakdown(cmd *cobra.Command, a *app, h *tenants.Handle, dim ledger.GroupBy, from time.Time, asJSON bool) error {
 	ctx := cmd.Context()
@@ -140,7 +142,7 @@ func printUsageBreakdown(cmd *cobra.Command, a *app, h *tenants.Handle, dim ledg
 		from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	}
 	points, _, err := ledger.Series(ctx, h, ledger.SeriesQuery{From: from.Format("2006-01-02"), To: now.Format("2006-01-02"),
-		GroupBy: []ledger.GroupBy{dim}})
+		GroupBy: []ledger.GroupBy{dim}, Source: ledger.SourceAll})
 	if err != nil {
 		return err
 	}

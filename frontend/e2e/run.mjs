@@ -17,7 +17,7 @@
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
 //                          (see FLOWS below: keys, explorer, live, webhook, budget, hardwarning, invoice, revoke, routing, viewer,
-//                          members, accounts, prices, providers, sso, tenants, mobile; they need the real backend, in this order)
+//                          members, accounts, prices, providers, sso, tenants, mobile, import; they need the real backend, in this order)
 //   TOLLGATE_E2E_ENV_BASE_URL_PROVIDER
 //                          a provider whose base URL the server has from its environment
 //                          (scripts/e2e.sh sets ANTHROPIC_BASE_URL): the providers flow checks it says so
@@ -62,6 +62,7 @@ const VIEWPORTS = [
 const PAGES = [
   { name: "overview", path: "overview", ready: '[data-testid="kpi-cards"][data-state="ready"]' },
   { name: "usage", path: "usage" },
+  { name: "import", path: "import" },
   { name: "requests", path: "requests" },
   { name: "keys", path: "keys" },
   { name: "members", path: "members" },
@@ -623,7 +624,7 @@ const FLOWS = {
     if (!preview.lines?.length) throw new Error(`no invoice lines this month: ${JSON.stringify(preview)}`);
     const [y, m] = preview.period.split("-").map(Number);
     const last = new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
-    const usage = await (await fetch(`${BASE}/api/v1/tenants/${t}/usage?from=${preview.period}-01&to=${last}&group_by=model`, auth)).json();
+    const usage = await (await fetch(`${BASE}/api/v1/tenants/${t}/usage?from=${preview.period}-01&to=${last}&group_by=model&source=served`, auth)).json();
     // Each model's cost rounded half-up to cents, as the invoice rounds each line.
     const usageCents = usage.series.reduce((sum, p) => sum + (BigInt(p.cost_nano) + 5_000_000n) / 10_000_000n, 0n);
     const lineCents = preview.lines.reduce((sum, l) => sum + BigInt(l.amount_cents), 0n);
@@ -1325,6 +1326,90 @@ const FLOWS = {
     } finally {
       await context.close();
     }
+  },
+
+  /**
+   * Bring your history: an OpenRouter activity export with a malformed row in the middle is refused
+   * row by row and imports nothing; the good file is checked (dry run), imported, shown with what
+   * Tollgate would have cost, and seen in the usage analytics marked "imported". Its days lie 40
+   * days back, apart from this month's served traffic other flows compare against invoices.
+   */
+  async import({ browser, tenant, log, shared }) {
+    const token = await apiToken(ADMIN);
+    const t = encodeURIComponent(tenant);
+    const auth = { headers: { Authorization: `Bearer ${token}` } };
+    const runsBefore = (await (await fetch(`${BASE}/api/v1/tenants/${t}/usage/imports`, auth)).json()).data.length;
+    const day = new Date(Date.now() - 40 * 86_400_000).toISOString().slice(0, 10);
+    const run = Date.now();
+    const header = "generation_id,created_at,cost_total,tokens_prompt,tokens_completion,tokens_cached,model_permaslug,user,api_key_name";
+    const rows = [0, 1, 2, 3, 4].map(
+      (i) => `gen-e2e-${run}-${i},${day} 1${i}:00:00.000,0.00${i + 1}5,${1000 + i},${100 + i},0,openai/gpt-4o${i % 2 ? "-mini" : ""},e2e-user-${i % 2},e2e-app`,
+    );
+    const wantCost = 0.0015 + 0.0025 + 0.0035 + 0.0045 + 0.0055; // $0.0175, 17,500,000 nano
+    const good = [header, ...rows].join("\n") + "\n";
+    const bad = [header, rows[0], rows[1], `gen-e2e-${run}-bad,${day} 12:30:00,0.001,many,1,0,openai/gpt-4o,u,e2e-app`, rows[2]].join("\n") + "\n";
+
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "usage"));
+    await settle(page);
+    await page.getByRole("link", { name: "Import history" }).click();
+    await page.getByRole("heading", { name: "Import usage history" }).waitFor({ timeout: 10_000 });
+    const file = (text) => ({ name: "openrouter-activity.csv", mimeType: "text/csv", buffer: Buffer.from(text) });
+
+    // A malformed row in the middle: refused, every bad row by line, nothing imported.
+    await page.getByLabel("Export file").setInputFiles(file(bad));
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    const refused = page.getByRole("alert", { name: "Import refused" });
+    await refused.waitFor({ timeout: 10_000 });
+    const lines = await refused.getByRole("listitem").allInnerTexts();
+    if (lines.length !== 1 || !lines[0].startsWith("line 4: tokens_prompt \"many\"")) throw new Error(`malformed rows listed as ${JSON.stringify(lines)}`);
+    // The browser logs the refusal's 422 as a failed resource: expected here, and the only error allowed.
+    const unexpected = (shared.errors?.take() ?? []).filter((e) => !/status of 422/.test(e));
+    if (unexpected.length) throw new Error(unexpected.join(" | "));
+    const runsAfterBad = (await (await fetch(`${BASE}/api/v1/tenants/${t}/usage/imports`, auth)).json()).data.length;
+    if (runsAfterBad !== runsBefore) throw new Error("a refused file left an import run behind");
+    log(`malformed file refused: "${lines[0]}"; nothing imported`);
+
+    // The good file: checked without writing, then imported.
+    await page.getByLabel("Export file").setInputFiles(file(good));
+    await page.getByRole("button", { name: "Check file" }).click();
+    const status = page.getByRole("status", { name: "Import result" });
+    await status.filter({ hasText: "Checked, nothing written" }).waitFor({ timeout: 10_000 });
+    if (!(await status.innerText()).includes("5 new")) throw new Error(`dry run: ${await status.innerText()}`);
+    await page.getByRole("button", { name: "Import", exact: true }).click();
+    await status.filter({ hasText: "Imported:" }).waitFor({ timeout: 10_000 });
+    const done = (await status.innerText()).replace(/\s+/g, " ");
+    if (!done.includes("5 new") || !done.includes("$0.0175")) throw new Error(`import result: ${done}`);
+    const whatIf = page.getByRole("region", { name: "What Tollgate would have cost" });
+    await whatIf.waitFor({ timeout: 15_000 });
+    const whatIfText = (await whatIf.innerText()).replace(/\s+/g, " ");
+    if (!/of them imported/.test(whatIfText)) throw new Error(`what-if: ${whatIfText}`);
+    const listed = await page.getByRole("region", { name: "Past imports" }).getByRole("row").filter({ hasText: "openrouter-activity.csv" }).count();
+    if (listed !== 1) throw new Error(`past imports list the file ${listed} times`);
+    await page.screenshot({ path: path.join(OUT, "flow-import-1280.png"), fullPage: true });
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.screenshot({ path: path.join(OUT, "flow-import-390.png"), fullPage: true });
+    await page.setViewportSize({ width: 1280, height: 800 });
+    log(`imported: ${done}; what-if: ${whatIfText}`);
+
+    // The same file again counts nothing twice.
+    const again = await (await fetch(`${BASE}/api/v1/tenants/${t}/usage/import?format=openrouter`, { method: "POST", headers: { Authorization: `Bearer ${token}`, "Content-Type": "text/csv" }, body: good })).json();
+    if (again.new !== 0 || again.unchanged !== 5) throw new Error(`re-import: ${JSON.stringify(again)}`);
+
+    // Analytics: the usage page over those days shows the rows, marked imported, at the export's cost.
+    await page.getByRole("link", { name: "See it in Usage" }).click();
+    await page.waitForURL((u) => u.pathname.endsWith("/usage"), { timeout: 10_000 });
+    await settle(page);
+    const row = page.getByRole("region", { name: "Usage table" }).getByRole("row").filter({ hasText: "imported" });
+    await row.first().waitFor({ timeout: 10_000 });
+    const cells = (await row.first().innerText()).replace(/\s+/g, " ");
+    if (!cells.includes("$0.0175")) throw new Error(`usage row of imported history: ${cells}`);
+    const imported = await (await fetch(`${BASE}/api/v1/tenants/${t}/usage?from=${day}&to=${day}&source=imported`, auth)).json();
+    if (imported.totals.requests !== 5 || imported.totals.cost_nano !== 17_500_000) throw new Error(`usage?source=imported: ${JSON.stringify(imported.totals)}`);
+    const served = await (await fetch(`${BASE}/api/v1/tenants/${t}/usage?from=${day}&to=${day}&source=served`, auth)).json();
+    if (served.totals.requests !== 0) throw new Error(`imported rows counted as served: ${JSON.stringify(served.totals)}`);
+    await page.screenshot({ path: path.join(OUT, "flow-import-usage-1280.png"), fullPage: true });
+    log(`usage page ${day}: "${cells}" (source=imported: 5 requests, $${wantCost.toFixed(4)}; served: 0)`);
   },
 };
 

@@ -74,6 +74,8 @@ const (
 	ActionTest   Action = "test"
 	// ActionSimulate runs a routing what-if without changing anything.
 	ActionSimulate Action = "simulate"
+	// ActionImport brings usage history from another gateway's export.
+	ActionImport Action = "import"
 	// ActionManageOwners grants, changes or removes the owner role.
 	ActionManageOwners Action = "manage_owners"
 	// ActionManageTenants creates, suspends and resumes tenants (platform).
@@ -129,6 +131,7 @@ func policyTable() []policyRow {
 		{Permission{ResourceAudit, ActionRead}, managers},
 		{Permission{ResourceUsage, ActionRead}, all},
 		{Permission{ResourceUsage, ActionExport}, exporters},
+		{Permission{ResourceUsage, ActionImport}, managers},
 		{Permission{ResourceBudgets, ActionRead}, all},
 		{Permission{ResourceBudgets, ActionWrite}, moneyManagers},
 		{Permission{ResourceAlerts, ActionRead}, all},

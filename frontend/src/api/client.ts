@@ -18,6 +18,9 @@ export interface RequestOptions {
   anonymous?: boolean;
   /** Read the body as text (CSV) instead of JSON. */
   raw?: boolean;
+  /** Send this text as the body as it is (an uploaded export), with contentType. */
+  text?: string;
+  contentType?: string;
   signal?: AbortSignal;
 }
 
@@ -50,12 +53,13 @@ export function createClient(session: Session, fetchFn: FetchLike = (i, init) =>
   async function once(path: string, opts: RequestOptions, token: string | null): Promise<Response> {
     const headers: Record<string, string> = { Accept: opts.raw ? "text/csv, */*" : "application/json" };
     if (opts.body !== undefined) headers["Content-Type"] = "application/json";
+    if (opts.text !== undefined) headers["Content-Type"] = opts.contentType ?? "text/plain";
     if (token && !opts.anonymous) headers.Authorization = `Bearer ${token}`;
     try {
       return await fetchFn(buildUrl(path, opts.query), {
         method: opts.method ?? "GET",
         headers,
-        body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+        body: opts.text ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
         signal: opts.signal,
       });
     } catch (e) {

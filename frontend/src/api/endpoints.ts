@@ -36,6 +36,7 @@ export const qk = {
   events: (t: string) => ["t", t, "events"] as const,
   requests: (t: string, q: T.RequestQuery) => ["t", t, "requests", q] as const,
   projection: (t: string, users: string) => ["t", t, "usage", "projection", users] as const,
+  usageImports: (t: string) => ["t", t, "usage", "imports"] as const,
   request: (t: string, id: string) => ["t", t, "requests", "one", id] as const,
   budgets: (t: string) => ["t", t, "budgets"] as const,
   alerts: (t: string) => ["t", t, "alerts"] as const,
@@ -117,6 +118,15 @@ export function endpoints(c: ApiClient) {
     requests: (t: string, q: T.RequestQuery) => c.get<T.Page<T.RequestRow>>(`${tp(t)}/requests`, { ...q, limit: 50 }),
     request: (t: string, id: string) => c.get<T.RequestRow>(`${tp(t)}/requests/${enc(id)}`),
     usageCsv: (t: string, q: T.UsageQuery) => c.request<string>(`${tp(t)}/usage.csv`, { query: { ...q }, raw: true }),
+    /** Imports an export file's text as usage history (docs/usage-import.md); dryRun only counts. */
+    importUsage: (t: string, format: T.UsageImportFormat, text: string, dryRun = false, fileName?: string) =>
+      c.request<T.UsageImportResult>(`${tp(t)}/usage/import`, {
+        method: "POST",
+        query: { format, dry_run: dryRun ? "true" : undefined, file_name: fileName },
+        text,
+        contentType: format === "openai" ? "application/json" : "text/csv",
+      }),
+    usageImports: (t: string) => c.get<T.Page<T.UsageImportRun>>(`${tp(t)}/usage/imports`, { limit: 20 }),
 
     budgets: (t: string) => c.get<T.Page<T.Budget>>(`${tp(t)}/budgets`),
     createBudget: (t: string, input: T.CreateBudgetInput) => c.post<T.Budget>(`${tp(t)}/budgets`, input),

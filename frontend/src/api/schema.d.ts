@@ -479,6 +479,7 @@ export interface paths {
           key_id?: components["parameters"]["usage_key_id"];
           member_id?: components["parameters"]["usage_member_id"];
           api?: components["parameters"]["usage_api"];
+          source?: components["parameters"]["usage_source"];
         };
         path: {
           tenant: components["parameters"]["tenant"];
@@ -536,6 +537,7 @@ export interface paths {
           key_id?: components["parameters"]["usage_key_id"];
           member_id?: components["parameters"]["usage_member_id"];
           api?: components["parameters"]["usage_api"];
+          source?: components["parameters"]["usage_source"];
         };
         path: {
           tenant: components["parameters"]["tenant"];
@@ -546,6 +548,87 @@ export interface paths {
         200: {
           content: {
             "text/csv": string;
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
+  "/api/v1/tenants/{tenant}/usage/import": {
+    /**
+     * Import usage history from another gateway's export (usage:import: owner, admin)
+     * @description Imports an OpenRouter activity CSV (format=openrouter) or OpenAI organization usage completions JSON (format=openai; bucket_width=1d, group_by including model) as imported history: shown in usage analytics (api "imported", source=imported), projections and the routing what-if; never invoiced, never counted against budgets or the meter. The file is the body as it is, or the "file" part of a multipart form (whose "format" and "dry_run" fields may replace the query). One transaction: a malformed row answers 422 listing every malformed row as "line N: ..." (one per line of the message) and nothing is imported. Rows are keyed by their identity in the export (generation id; bucket day and grouping), so re-importing never counts a row twice. The formats: docs/usage-import.md.
+     */
+    post: {
+      parameters: {
+        query?: {
+          /** @description Export format (required here or as a form field) */
+          format?: "openrouter" | "openai";
+          /** @description Check and count without writing */
+          dry_run?: boolean;
+          /** @description The export's file name, recorded with the run (a multipart part's own name wins) */
+          file_name?: string;
+        };
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      requestBody: {
+        content: {
+          "text/csv": string;
+          "application/json": {
+            [key: string]: unknown;
+          };
+          "multipart/form-data": {
+            /** Format: binary */
+            file: string;
+            /** @enum {string} */
+            format?: "openrouter" | "openai";
+            /** @enum {string} */
+            dry_run?: "true" | "false";
+          };
+        };
+      };
+      responses: {
+        /** @description Dry run: what the import would do */
+        200: {
+          content: {
+            "application/json": components["schemas"]["UsageImportResult"];
+          };
+        };
+        /** @description Imported */
+        201: {
+          content: {
+            "application/json": components["schemas"]["UsageImportResult"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        413: components["responses"]["413"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
+  "/api/v1/tenants/{tenant}/usage/imports": {
+    /** Past usage imports, newest first (usage:read) */
+    get: {
+      parameters: {
+        query?: {
+          limit?: number;
+        };
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["UsageImportRunPage"];
           };
         };
         401: components["responses"]["401"];
@@ -2570,6 +2653,8 @@ export interface components {
       };
       /** @description what the recorded features cannot replay (keyword rules, another classifier); empty when the what-if decides exactly as live */
       needs_text?: string;
+      /** @description How many replayed requests come from imported history (another gateway's export) rather than served traffic */
+      imported_requests: number;
     };
     Model: {
       id: string;
@@ -2990,6 +3075,58 @@ export interface components {
       users: components["schemas"]["UserProjection"][];
       assumptions: string[];
     };
+    UsageImportResult: {
+      /** @description The import run's id (also the audit entry's target) */
+      id: string;
+      /** @description Nothing was written; the counts say what an import would do */
+      dry_run: boolean;
+      /** @enum {string} */
+      format: "openrouter" | "openai";
+      /** @description Usage rows in the file */
+      rows: number;
+      /** @description Rows not imported before, now added */
+      new: number;
+      /** @description Rows imported before whose figures changed; the newer export replaced them */
+      updated: number;
+      /** @description Rows imported before with the same figures; skipped, so a re-import never counts twice */
+      unchanged: number;
+      requests: number;
+      input_tokens: number;
+      output_tokens: number;
+      /** @description The file's cost, nano-USD (from the export, else the tenant's catalog prices) */
+      cost_nano: number;
+      /** @description The same, USD decimal string (9 decimals) */
+      cost_usd: string;
+      /**
+       * Format: date
+       * @description First UTC day of the file's usage
+       */
+      from: string;
+      /**
+       * Format: date
+       * @description Last UTC day of the file's usage
+       */
+      to: string;
+    };
+    UsageImportRun: {
+      id: string;
+      /** Format: date-time */
+      created_at: string;
+      /** @enum {string} */
+      format: "openrouter" | "openai";
+      file_name: string;
+      /** @description Who imported (email) */
+      actor: string;
+      rows: number;
+      new: number;
+      updated: number;
+      unchanged: number;
+      cost_nano: number;
+      cost_usd: string;
+    };
+    UsageImportRunPage: {
+      data: components["schemas"]["UsageImportRun"][];
+    };
   };
   responses: {
     /** @description Malformed body (not JSON, wrong types) */
@@ -3092,6 +3229,8 @@ export interface components {
     request_id: string;
     /** @description Comma list of team sizes to project (1 to 1,000,000 each, at most 10); default 1,10,100,1000. */
     projection_users?: string;
+    /** @description Served usage, imported history (POST usage/import; api "imported" in the rollups), or both (default) */
+    usage_source?: "all" | "served" | "imported";
   };
   requestBodies: never;
   headers: never;

@@ -44,7 +44,18 @@ export interface UsageQuery {
   model?: string;
   key_id?: string;
   member_id?: string;
+  /** Served usage, imported history, or both (the server's default). */
+  source?: UsageSource;
 }
+
+export type UsageSource = "all" | "served" | "imported";
+
+/** An export format POST usage/import reads. */
+export type UsageImportFormat = "openrouter" | "openai";
+/** What an import changed (or, dry, would change). */
+export type UsageImportResult = S["UsageImportResult"];
+/** A past import run (GET usage/imports). */
+export type UsageImportRun = S["UsageImportRun"];
 
 /** One request (GET usage/events rows, and live "request" messages, which carry no key_name). */
 export type UsageEvent = S["UsageEvent"];

@@ -15,6 +15,7 @@ export interface PageDef {
 export const PAGES: PageDef[] = [
   { path: "overview", label: "Overview", action: "overview.view", Component: OverviewPage },
   { path: "usage", label: "Usage", action: "usage.view", Component: lazy(() => import("../pages/UsagePage")) },
+  { path: "import", label: "Import usage", action: "usage.import", Component: lazy(() => import("../pages/UsageImportPage")) },
   { path: "requests", label: "Requests", action: "usage.view", Component: lazy(() => import("../pages/RequestsPage")) },
   { path: "keys", label: "API keys", action: "keys.view", Component: lazy(() => import("../pages/KeysPage")) },
   { path: "members", label: "Members", action: "members.view", Component: lazy(() => import("../pages/MembersPage")) },

@@ -1,17 +1,17 @@
 import { useMemo, useState } from "react";
 import { keepPreviousData, useQuery } from "@tanstack/react-query";
-import { api, useTenant } from "../app";
+import { api, tenantPath, useTenant } from "../app";
 import { listOf, MAX_PAGE, qk } from "../api/endpoints";
 import { errorMessage } from "../api/errors";
 import { addDays, formatDay, isoDateInZone } from "../format/dates";
 import { formatUsd, nanoPer, nanoToChartNumber, toNano } from "../format/money";
 import { formatInt, formatPercent, formatTokens } from "../format/numbers";
-import { setSearch, useLocation } from "../router/router";
+import { Link, setSearch, useLocation } from "../router/router";
 import { EmptyState, ErrorState, PageHeader, Skeleton, TableSkeleton } from "../ui/page";
 import { StackedChart, pivotDailyByModel } from "../charts";
 import { modelColor } from "../charts/palette";
 import { useToast } from "../ui/toast";
-import type { GroupBy, UsageQuery, UsageRow, UsageTotals } from "../api/types";
+import type { GroupBy, UsageQuery, UsageRow, UsageSource, UsageTotals } from "../api/types";
 import type { Nano } from "../format/money";
 import { ProjectionCard } from "../billing/ProjectionCard";
 
@@ -38,6 +38,8 @@ export default function UsagePage() {
     model: search.get("model") || "",
     key_id: search.get("key_id") || "",
     member_id: search.get("member_id") || "",
+    // Imported history (Import usage) shows beside served usage unless filtered.
+    source: (search.get("source") as UsageSource) || "all",
   };
   // "day" is fetched as day × model so the chart can stack by model.
   const q: UsageQuery = {
@@ -47,6 +49,7 @@ export default function UsagePage() {
     model: f.model || undefined,
     key_id: f.key_id || undefined,
     member_id: f.member_id || undefined,
+    source: f.source === "all" ? undefined : f.source,
   };
   const usage = useQuery({ queryKey: qk.usage(tenant, q), queryFn: ({ signal }) => api.usage(tenant, q, signal), placeholderData: keepPreviousData });
   const models = useQuery({ queryKey: qk.models(tenant), queryFn: () => api.models(tenant), staleTime: 10 * 60_000 });
@@ -129,11 +132,18 @@ export default function UsagePage() {
         title="Usage"
         description="Requests, tokens and cost from the ledger. Days are UTC rollups."
         actions={
-          can("usage.export") && (
-            <button type="button" className="btn" onClick={exportCsv} disabled={exporting}>
-              {exporting ? "Exporting…" : "Export CSV"}
-            </button>
-          )
+          <>
+            {can("usage.import") && (
+              <Link className="btn" to={tenantPath(tenant, "import")}>
+                Import history
+              </Link>
+            )}
+            {can("usage.export") && (
+              <button type="button" className="btn" onClick={exportCsv} disabled={exporting}>
+                {exporting ? "Exporting…" : "Export CSV"}
+              </button>
+            )}
+          </>
         }
       />
       <form className="filters card" onSubmit={(e) => e.preventDefault()} aria-label="Usage filters">
@@ -191,6 +201,14 @@ export default function UsagePage() {
             </select>
           </div>
         )}
+        <div className="field">
+          <label htmlFor="u-source">Source</label>
+          <select id="u-source" value={f.source} onChange={(e) => setSearch({ source: e.target.value === "all" ? "" : e.target.value })}>
+            <option value="all">Served and imported</option>
+            <option value="served">Served by Tollgate</option>
+            <option value="imported">Imported history</option>
+          </select>
+        </div>
         {(f.model || f.key_id || f.member_id) && (
           <button type="button" className="btn btn-ghost" onClick={() => setSearch({ model: "", key_id: "", member_id: "" })}>
             Clear filters

@@ -39,6 +39,7 @@ export type Permission =
   | "audit:read"
   | "usage:read"
   | "usage:export"
+  | "usage:import"
   | "budgets:read"
   | "budgets:write"
   | "alerts:read"
@@ -82,6 +83,7 @@ export const PERMISSIONS: Record<Permission, Role[]> = {
   "audit:read": MANAGERS,
   "usage:read": ALL,
   "usage:export": EXPORTERS,
+  "usage:import": MANAGERS,
   "budgets:read": ALL,
   "budgets:write": MONEY_MANAGERS,
   "alerts:read": ALL,
@@ -122,6 +124,7 @@ export const ACTIONS = {
   "sso.view": "sso:read",
   // actions
   "usage.export": "usage:export",
+  "usage.import": "usage:import",
   "keys.create": "keys:create",
   "keys.revoke": "keys:revoke",
   "keys.rotate": "keys:rotate",
