@@ -222,3 +222,20 @@ func TestImportedHistoryIsNeverBilled(t *testing.T) {
 		require.Empty(t, usage, "invoices never see imported rows")
 	})
 }
+
+// TestImportManyGroups: a file touching more day × model × key × user groups
+// than one statement may carry parameters for imports whole.
+func TestImportManyGroups(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, b *testBundle) {
+		var sb strings.Builder
+		sb.WriteString("generation_id,created_at,model_permaslug,tokens_prompt,tokens_completion,cost_total,user\n")
+		for i := range 6000 {
+			fmt.Fprintf(&sb, "g%d,2026-11-02 10:00:00,openai/gpt-4o,10,1,0.000001,user-%d\n", i, i)
+		}
+		res, err := Import(t.Context(), b.handle, prices, Input{Format: FormatOpenRouter, Data: []byte(sb.String())})
+		require.NoError(t, err)
+		require.Equal(t, 6000, res.New)
+		require.Equal(t, [3]int64{6000, 1, 6000}, b.counts(t))
+	})
+}
