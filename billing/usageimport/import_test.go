@@ -29,7 +29,7 @@ type testBundle struct {
 	dialect string
 }
 
-func setup(t *testing.T, backend string) *testBundle {
+func setup(t testing.TB, backend string) *testBundle {
 	t.Helper()
 	url := testdb.SQLite(t)
 	if backend == "postgres" {
@@ -238,4 +238,32 @@ func TestImportManyGroups(t *testing.T) {
 		require.Equal(t, 6000, res.New)
 		require.Equal(t, [3]int64{6000, 1, 6000}, b.counts(t))
 	})
+}
+
+// BenchmarkImportOpenRouter imports a 10,000-row OpenRouter export (parse,
+// price, one transaction) into a fresh tenant per iteration.
+func BenchmarkImportOpenRouter(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			var sb strings.Builder
+			sb.WriteString("generation_id,created_at,model_permaslug,tokens_prompt,tokens_completion,cost_total,user,api_key_name\n")
+			for i := range 10_000 {
+				fmt.Fprintf(&sb, "g%d,2026-11-%02d 10:%02d:00,openai/gpt-4o%s,3400,300,0.0125,user-%d,app\n", i, 1+i%28, i%60, []string{"", "-mini"}[i%2], i%40)
+			}
+			data := []byte(sb.String())
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				b.StopTimer()
+				h := setup(b, backend).handle
+				// Open the tenant's database outside the timing.
+				if err := h.Read(b.Context(), func(*gorm.DB) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := Import(b.Context(), h, prices, Input{Format: FormatOpenRouter, Data: data}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
