@@ -10,7 +10,8 @@
 # webhook, tiny hard budget (new budgets default soft) and its alert, the hard-budget warning
 # with its refused-request count, the upcoming invoice against the usage page, revoke → 401,
 # routing, viewer restrictions,
-# members/tenants search, single sign-on through a real OpenID provider's login form, a tenant price override, providers' env/stored state; then
+# members/tenants search, single sign-on through a real OpenID provider's login form, a tenant price override, providers' env/stored state,
+# an OpenRouter export imported as usage history (a malformed row refused by line, then seen in the usage page); then
 # screenshots of every page at 1280 and 390 px, time to interactive and bundle
 # size), and stops the server by PID whatever happens.
 #
