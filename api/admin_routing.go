@@ -266,7 +266,7 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 		out.Truncated = true
 		out.From = events[len(events)-1].CreatedAt.UTC()
 	}
-	records := make([]routing.Record, len(events), len(events)+1)
+	records := make([]routing.Record, len(events))
 	for i, e := range events {
 		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
 		out.ModelsBefore[e.ModelUsed]++

@@ -11,7 +11,8 @@
 # with its refused-request count, the upcoming invoice against the usage page, revoke → 401,
 # routing, viewer restrictions, the key dialog's gate and playground, the tenant switcher
 # and the unknown-tenant page, keys and budgets at 390 px with every action inside the viewport,
-# members/tenants search, single sign-on through a real OpenID provider's login form, a tenant price override, providers' env/stored state; then
+# members/tenants search, single sign-on through a real OpenID provider's login form, a tenant price override, providers' env/stored state,
+# an OpenRouter export imported as usage history (a malformed row refused by line, then seen in the usage page); then
 # screenshots of every page at 1280 and 390 px, time to interactive and bundle
 # size), and stops the server by PID whatever happens.
 #

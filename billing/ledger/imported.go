@@ -116,6 +116,9 @@ type ImportResult struct {
 // under SQLite's and Postgres's parameter limits).
 const importChunk = 400
 
+// rollupChunk bounds the rollup groups of one upsert (12 parameters each).
+const rollupChunk = 2000
+
 // Import stores an export's rows as imported history in one transaction:
 // every row lands, with its rollups and the run's record, or none does. Rows
 // already imported with the same figures are skipped; rows already imported
@@ -192,8 +195,12 @@ func Import(ctx context.Context, h *tenants.Handle, in ImportInput) (ImportResul
 		if err := insertImported(tx, in.ID, append(fresh, changed...)); err != nil {
 			return err
 		}
-		if err := upsertRollupRows(tx, order, groups); err != nil {
-			return err
+		// A file may touch many (day, model, key, member) groups: 12 parameters
+		// each, chunked under Postgres's 65,535 and SQLite's 32,766.
+		for start := 0; start < len(order); start += rollupChunk {
+			if err := upsertRollupRows(tx, order[start:min(start+rollupChunk, len(order))], groups); err != nil {
+				return err
+			}
 		}
 		return tx.Exec(`INSERT INTO usage_imports (id, created_at, format, file_name, file_sha256, actor, rows_total, rows_new, rows_updated, rows_unchanged, cost_nano)
 			VALUES (?,?,?,?,?,?,?,?,?,?,?)`, in.ID, in.Now.UTC(), in.Format, in.FileName, in.FileSHA256, in.Actor,

@@ -29,7 +29,7 @@ type testBundle struct {
 	dialect string
 }
 
-func setup(t *testing.T, backend string) *testBundle {
+func setup(t testing.TB, backend string) *testBundle {
 	t.Helper()
 	url := testdb.SQLite(t)
 	if backend == "postgres" {
@@ -221,4 +221,49 @@ func TestImportedHistoryIsNeverBilled(t *testing.T) {
 		require.NoError(t, err)
 		require.Empty(t, usage, "invoices never see imported rows")
 	})
+}
+
+// TestImportManyGroups: a file touching more day × model × key × user groups
+// than one statement may carry parameters for imports whole.
+func TestImportManyGroups(t *testing.T) {
+	t.Parallel()
+	backends(t, func(t *testing.T, b *testBundle) {
+		var sb strings.Builder
+		sb.WriteString("generation_id,created_at,model_permaslug,tokens_prompt,tokens_completion,cost_total,user\n")
+		for i := range 6000 {
+			fmt.Fprintf(&sb, "g%d,2026-11-02 10:00:00,openai/gpt-4o,10,1,0.000001,user-%d\n", i, i)
+		}
+		res, err := Import(t.Context(), b.handle, prices, Input{Format: FormatOpenRouter, Data: []byte(sb.String())})
+		require.NoError(t, err)
+		require.Equal(t, 6000, res.New)
+		require.Equal(t, [3]int64{6000, 1, 6000}, b.counts(t))
+	})
+}
+
+// BenchmarkImportOpenRouter imports a 10,000-row OpenRouter export (parse,
+// price, one transaction) into a fresh tenant per iteration.
+func BenchmarkImportOpenRouter(b *testing.B) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		b.Run(backend, func(b *testing.B) {
+			var sb strings.Builder
+			sb.WriteString("generation_id,created_at,model_permaslug,tokens_prompt,tokens_completion,cost_total,user,api_key_name\n")
+			for i := range 10_000 {
+				fmt.Fprintf(&sb, "g%d,2026-11-%02d 10:%02d:00,openai/gpt-4o%s,3400,300,0.0125,user-%d,app\n", i, 1+i%28, i%60, []string{"", "-mini"}[i%2], i%40)
+			}
+			data := []byte(sb.String())
+			b.SetBytes(int64(len(data)))
+			for b.Loop() {
+				b.StopTimer()
+				h := setup(b, backend).handle
+				// Open the tenant's database outside the timing.
+				if err := h.Read(b.Context(), func(*gorm.DB) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if _, err := Import(b.Context(), h, prices, Input{Format: FormatOpenRouter, Data: data}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -137,6 +137,8 @@ func TestParseReportsEveryMalformedRow(t *testing.T) {
 		"g8,2026-11-02 09:00:00,openai/gpt-4o,100,10",
 		"g1,2026-11-02 09:00:00,openai/gpt-4o,100,11,0,0.001",
 		"g9,2026-11-02 09:00:00,openai/gpt-4o,100,10,0,",
+		"g10,2026-11-02 09:00:00,openai/gpt\x00-4o,100,10,0,0.001",
+		"g11,2026-11-02 09:00:00,openai/gpt-4o\xff,100,10,0,0.001",
 	}, "\n")
 	_, err := Parse(Input{Format: FormatOpenRouter, Data: []byte(csv)}, prices)
 	var me *MalformedError
@@ -146,9 +148,9 @@ func TestParseReportsEveryMalformedRow(t *testing.T) {
 	for i, p := range me.Problems {
 		lines[i] = p.Line
 	}
-	require.Equal(t, []int{3, 4, 5, 6, 7, 8, 9, 10}, lines)
+	require.Equal(t, []int{3, 4, 5, 6, 7, 8, 9, 10, 12, 13}, lines)
 	msg := err.Error()
-	require.True(t, strings.HasPrefix(msg, "8 malformed rows; nothing was imported"), msg)
+	require.True(t, strings.HasPrefix(msg, "10 malformed rows; nothing was imported"), msg)
 	for _, want := range []string{
 		"line 3: created_at \"yesterday\" is not a time",
 		"line 4: model is empty",
@@ -158,10 +160,12 @@ func TestParseReportsEveryMalformedRow(t *testing.T) {
 		"line 8: cost_total \"$1\" is not a dollar amount",
 		"line 9: has 5 fields; the header has 7",
 		"line 10: repeats the row of line 2",
+		"line 12: model is not UTF-8 text (or holds a NUL byte)",
+		"line 13: model is not UTF-8 text (or holds a NUL byte)",
 	} {
 		require.Contains(t, msg, want)
 	}
-	require.Len(t, strings.Split(msg, "\n"), 9, "a summary line and one line per malformed row")
+	require.Len(t, strings.Split(msg, "\n"), 11, "a summary line and one line per malformed row")
 }
 
 func TestParseOpenAIProblems(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/oklog/ulid/v2"
 
@@ -42,6 +43,9 @@ const (
 	CostFromExport  = "export"
 	CostFromCatalog = "catalog"
 )
+
+// maxText bounds a stored name (model, key, user) in bytes.
+const maxText = 256
 
 // MaxListedProblems bounds how many malformed rows one error lists; the count
 // of the rest follows.
@@ -122,6 +126,9 @@ func (in Input) Validate() error {
 	}
 	if len(in.Data) == 0 {
 		errs = append(errs, errkind.InvalidParam("file", "the export file is empty"))
+	}
+	if !utf8.ValidString(in.FileName) || strings.ContainsRune(in.FileName, 0) || len(in.FileName) > maxText {
+		errs = append(errs, errkind.InvalidParam("file_name", "the file name must be UTF-8 text of at most %d bytes", maxText))
 	}
 	return errkind.JoinInvalid("invalid usage import", errs)
 }
@@ -206,6 +213,16 @@ type rawRow struct {
 // resolve prices the row and derives its key and content hash; a non-empty
 // message says why it cannot be imported.
 func (r rawRow) resolve(f Format, p Pricer) (ledger.ImportedRow, string) {
+	// Stored text must be text: a NUL or invalid UTF-8 would fail the
+	// insert on Postgres (a 500 instead of this row's line).
+	for _, t := range []struct{ name, v string }{{"model", r.model}, {"key", r.keyName}, {"user", r.user}} {
+		if !utf8.ValidString(t.v) || strings.ContainsRune(t.v, 0) {
+			return ledger.ImportedRow{}, t.name + " is not UTF-8 text (or holds a NUL byte)"
+		}
+		if len(t.v) > maxText {
+			return ledger.ImportedRow{}, fmt.Sprintf("%s is over %d bytes", t.name, maxText)
+		}
+	}
 	row := ledger.ImportedRow{Format: string(f), CreatedAt: r.at.UTC(), Model: r.model, ExportModel: r.model, Requests: r.requests,
 		InputTokens: r.input, CachedTokens: r.cached, OutputTokens: r.output, Cost: r.cost, CostSource: CostFromExport}
 	id, cost, ok := p.Price(r.model, r.input, r.cached, r.output)
