@@ -177,6 +177,7 @@ const LIVE_TEXT: Record<LiveStatus, string> = {
   open: "Live",
   reconnecting: "Reconnecting…",
   offline: "Offline",
+  gone: "Live updates unavailable",
 };
 
 function LiveIndicator() {

@@ -2,7 +2,8 @@ import { createContext, useContext, useEffect, useReducer, useRef, type ReactNod
 import { useQueryClient } from "@tanstack/react-query";
 import { initialLiveState, liveReducer, type LiveState, type LiveAction } from "./feed";
 import { startLive } from "./connection";
-import { session } from "../app";
+import { api, session } from "../app";
+import { ApiError } from "../api/errors";
 import { qk } from "../api/endpoints";
 import { useToast } from "../ui/toast";
 import { formatUsd } from "../format/money";
@@ -60,6 +61,12 @@ export function LiveProvider({ tenant, children }: { tenant: string; children: R
       refreshToken: () => session.refresh(),
       dispatch,
       onMessage,
+      // The tenant deleted, or this user's access to it removed, while the page is open.
+      canOpen: () =>
+        api.tenant(tenant).then(
+          () => true,
+          (e) => !(e instanceof ApiError && (e.status === 404 || e.status === 403)),
+        ),
     });
     return () => {
       stop();

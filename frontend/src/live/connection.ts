@@ -14,6 +14,13 @@ export interface LiveOptions {
   refreshToken: () => Promise<string | null>;
   dispatch: (a: LiveAction) => void;
   onMessage: (m: LiveMessage) => void;
+  /**
+   * Asked after FAILS_BEFORE_PROBE failures in a row before the socket opened (a
+   * token refresh included): can the feed still open, i.e. does the tenant exist and
+   * may this user read it? False stops the reconnect loop for good ("gone"): the
+   * server refuses the upgrade with a status the browser never shows the socket.
+   */
+  canOpen?: () => Promise<boolean>;
   /** Injected in tests. */
   createSocket?: (url: string) => WebSocket;
   random?: () => number;
@@ -24,6 +31,9 @@ export function liveUrl(tenant: string, token: string, loc: { protocol: string; 
   return `${proto}//${loc.host}${API_BASE}/tenants/${encodeURIComponent(tenant)}/live?access_token=${encodeURIComponent(token)}`;
 }
 
+/** Failures before open, in a row, after which LiveOptions.canOpen is asked. */
+export const FAILS_BEFORE_PROBE = 3;
+
 /** Starts the connection; returns a stop function. */
 export function startLive(opts: LiveOptions): () => void {
   let ws: WebSocket | null = null;
@@ -31,6 +41,7 @@ export function startLive(opts: LiveOptions): () => void {
   let attempt = 0;
   let stopped = false;
   let failedBeforeOpen = 0;
+  let failsInRow = 0; // unlike failedBeforeOpen, not reset by a token refresh
 
   const make = opts.createSocket ?? ((u: string) => new WebSocket(u));
 
@@ -68,6 +79,7 @@ export function startLive(opts: LiveOptions): () => void {
       opened = true;
       attempt = 0;
       failedBeforeOpen = 0;
+      failsInRow = 0;
       opts.dispatch({ type: "open" });
     };
     ws.onmessage = (ev) => {
@@ -79,8 +91,25 @@ export function startLive(opts: LiveOptions): () => void {
     ws.onclose = (ev) => {
       ws = null;
       if (stopped) return;
-      if (!opened) failedBeforeOpen++;
+      if (!opened) {
+        failedBeforeOpen++;
+        failsInRow++;
+      }
       if (ev.code === 4401 || ev.code === 1008) failedBeforeOpen = 2; // auth: refresh first
+      if (opts.canOpen && failsInRow >= FAILS_BEFORE_PROBE && failsInRow % FAILS_BEFORE_PROBE === 0) {
+        void opts.canOpen().then(
+          (ok) => {
+            if (stopped) return;
+            if (ok) schedule();
+            else {
+              stopped = true;
+              opts.dispatch({ type: "gone" });
+            }
+          },
+          () => schedule(), // the probe itself failed (offline): keep trying
+        );
+        return;
+      }
       schedule();
     };
   }

@@ -4,7 +4,8 @@
 
 import type { UsageEvent, AlertItem, LiveMessage, LiveSpend } from "../api/types";
 
-export type LiveStatus = "idle" | "connecting" | "open" | "reconnecting" | "offline";
+/** "gone": the feed can never open (the tenant is gone or no longer readable): no more retries. */
+export type LiveStatus = "idle" | "connecting" | "open" | "reconnecting" | "offline" | "gone";
 
 export interface LiveState {
   status: LiveStatus;
@@ -40,6 +41,7 @@ export type LiveAction =
   | { type: "open" }
   | { type: "closed"; retryAt: number | null }
   | { type: "offline" }
+  | { type: "gone" }
   | { type: "message"; msg: LiveMessage }
   | { type: "seed"; events: UsageEvent[] }
   | { type: "reset" };
@@ -70,6 +72,8 @@ export function liveReducer(state: LiveState, action: LiveAction): LiveState {
       return { ...state, status: "reconnecting", attempt: state.attempt + 1, retryAt: action.retryAt };
     case "offline":
       return { ...state, status: "offline", retryAt: null };
+    case "gone":
+      return { ...state, status: "gone", retryAt: null };
     case "seed":
       return { ...state, recent: mergeEvents(state.recent, action.events) };
     case "reset":

@@ -4,6 +4,7 @@ import { api, useTenant } from "../app";
 import { qk } from "../api/endpoints";
 import type { AuditEntry } from "../api/types";
 import { auditDiff } from "../audit/diff";
+import { formatUsd, usdToNano } from "../format/money";
 import { EmptyState, PageHeader } from "../ui/page";
 import { When } from "../ui/display";
 import { PagedTable } from "../ui/PagedTable";
@@ -82,10 +83,19 @@ function Diff({ entry: e }: { entry: AuditEntry }) {
     <ul className="diff" data-testid="audit-diff">
       {shown.map((l) => (
         <li key={l.path}>
-          <span className="diff-path">{l.path}</span> <del>{l.before}</del> → <ins>{l.after}</ins>
+          <span className="diff-path">{l.path}</span> {e.before && <del>{money(l.path, l.before)}</del>}
+          {e.before && e.after && " → "}
+          {e.after && <ins>{money(l.path, l.after)}</ins>}
         </li>
       ))}
       {lines.length > shown.length && <li className="muted small">and {lines.length - shown.length} more</li>}
     </ul>
   );
+}
+
+/** Dollar fields (*_usd, sent with nine decimals) as "$1,000.00"-style amounts; anything else as it is. */
+function money(path: string, v: string): string {
+  if (!path.endsWith("_usd") || !/^-?\d+(\.\d+)?$/.test(v)) return v;
+  const nano = usdToNano(v);
+  return nano === null ? v : formatUsd(nano);
 }
