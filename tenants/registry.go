@@ -166,7 +166,17 @@ func (r *Registry) Create(ctx context.Context, in CreateInput) (Tenant, error) {
 			return Tenant{}, err
 		}
 		if row.Cluster == MainCluster {
+			// The row goes first: the migrations then point search_path at the
+			// tenant schema for the rest of the transaction. It records the version
+			// the migrations are about to reach; they fail the transaction otherwise.
+			row.SchemaVersion, err = migrations.Latest(migrations.DialectPostgres, migrations.SetTenant)
+			if err != nil {
+				return Tenant{}, err
+			}
 			err = r.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				if err := tx.Create(&row).Error; err != nil {
+					return err
+				}
 				if err := tx.Exec("CREATE SCHEMA " + quoteSchema(row.SchemaName)).Error; err != nil {
 					return fmt.Errorf("create schema: %w", err)
 				}
@@ -174,9 +184,8 @@ func (r *Registry) Create(ctx context.Context, in CreateInput) (Tenant, error) {
 				if err != nil {
 					return err
 				}
-				row.SchemaVersion = v
-				if err := tx.Create(&row).Error; err != nil {
-					return err
+				if v != row.SchemaVersion {
+					return fmt.Errorf("tenant migrations reached %d, expected %d", v, row.SchemaVersion)
 				}
 				return r.failAfterMigrate
 			})
