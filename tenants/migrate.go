@@ -150,3 +150,12 @@ func (r *Registry) migrateOne(ctx context.Context, t Tenant) (MigrateResult, err
 		UpdateColumn("schema_version", res.To).Error
 	return res, err
 }
+
+// SetExtraTenantMigrations adds migrations after the embedded tenant set, for the
+// tenant-scale benchmark's "one new migration across every tenant". Nothing in
+// the binary calls it.
+func (r *Registry) SetExtraTenantMigrations(ms []migrations.Migration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.extraTenantMigrations = ms
+}
