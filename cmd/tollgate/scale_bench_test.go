@@ -185,6 +185,35 @@ func TestTenantScale(t *testing.T) {
 		len(secrets), float64(after-before)/1e6, int64(after-before)/int64(len(secrets)),
 		(cold / time.Duration(len(secrets))).Round(time.Microsecond), (warm / time.Duration(len(secrets))).Round(10*time.Nanosecond))
 
+	// One pooled backend that has served every tenant: its relation and catalog
+	// caches hold every schema's tables, the memory a long-lived connection of the
+	// ledger writer ends up with.
+	conn, err := a.db.SQL.Conn(ctx)
+	require.NoError(t, err)
+	backendMem := func() int64 {
+		var b int64
+		require.NoError(t, conn.QueryRowContext(ctx, "SELECT sum(total_bytes) FROM pg_backend_memory_contexts").Scan(&b))
+		return b
+	}
+	mem0 := backendMem()
+	t0 = time.Now()
+	for _, id := range ids {
+		tx, err := conn.BeginTx(ctx, nil)
+		require.NoError(t, err)
+		_, err = tx.ExecContext(ctx, "SET LOCAL search_path TO "+id.SchemaName())
+		require.NoError(t, err)
+		var c int64
+		require.NoError(t, tx.QueryRowContext(ctx, "SELECT count(*) FROM usage_events").Scan(&c))
+		_, err = tx.ExecContext(ctx, "INSERT INTO usage_daily (day, model, key_id, member_id) VALUES ('2026-01-01', 'm', '', '') ON CONFLICT DO NOTHING")
+		require.NoError(t, err)
+		require.NoError(t, tx.Rollback())
+	}
+	touch := time.Since(t0)
+	mem1 := backendMem()
+	require.NoError(t, conn.Close())
+	report("one backend touching every tenant (read + write, then rollback): %s a tenant; backend memory %.1f MB -> %.1f MB (%.1f KB a tenant)",
+		(touch / time.Duration(n)).Round(time.Microsecond), float64(mem0)/1e6, float64(mem1)/1e6, float64(mem1-mem0)/1e3/float64(n))
+
 	// serve as its own process: start-up time and RSS, then the admin tenants page.
 	bin := filepath.Join(t.TempDir(), "tollgate")
 	build := exec.Command("go", "build", "-o", bin, ".")
