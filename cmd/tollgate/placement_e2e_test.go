@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"gorm.io/gorm"
 
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/invoicing"
@@ -145,8 +146,19 @@ func TestTenantsOnTwoClusters(t *testing.T) {
 	// on b, exactly once, and nothing else is
 	require.Empty(t, other, "the request path never touches the tenant's tables synchronously")
 	want := len(ok) + 5
-	evs := s.waitLedger(t, ta, func(evs []ledger.Event) bool { return len(evs) >= want })
-	ids := ledgerIDs(evs)
+	var all []string
+	require.Eventually(t, func() bool {
+		all = nil
+		err := s.handle(t, ta).Read(ctx, func(db *gorm.DB) error {
+			return db.Raw("SELECT request_id FROM usage_events").Scan(&all).Error
+		})
+		return err == nil && len(all) >= want
+	}, 20*time.Second, 50*time.Millisecond)
+	ids := map[string]int{}
+	for _, id := range all {
+		ids[id]++
+	}
+	require.Len(t, all, want)
 	require.Len(t, ids, want)
 	for id := range ok {
 		require.Equal(t, 1, ids[id], "request %s", id)
