@@ -42,7 +42,9 @@ func (h *Handle) TenantID() ID { return h.t.ID }
 // once more on the new cluster (the failed transaction rolled back, so fn starts
 // from nothing). When it did not change yet (the move is between its two commits),
 // the caller gets Unavailable with a Retry-After: the ledger writer keeps the
-// events spooled and retries, an admin request answers 503.
+// events spooled and retries, an admin request answers 503. fn must therefore be
+// safe to run again from the start (callers assign their results; none appends
+// to state outside the transaction before its first statement can fail).
 func (h *Handle) Tx(ctx context.Context, fn func(tx *gorm.DB) error) error {
 	if h.r.db.Dialect != migrations.DialectPostgres {
 		g, err := h.r.tenantFile(ctx, h.t.ID)

@@ -124,6 +124,12 @@ func (r *Registry) Move(ctx context.Context, in MoveInput, feed *ChangeFeed) (Mo
 	if err := r.prepareTarget(ctx, dst, t, in.To); err != nil {
 		return res, err
 	}
+	// A retired schema of an earlier move away from this cluster whose drop failed
+	// would block the rename below. The live schema was just found on the source
+	// (prepareTarget read its version), so the retired one is nobody's data.
+	if _, err := src.Exec(ctx, "DROP SCHEMA IF EXISTS "+retired+" CASCADE"); err != nil {
+		return res, err
+	}
 	// From here a failure drops the half-made target schema: the placement still
 	// names the source, so the copy is nobody's data.
 	dropTarget := func() {
