@@ -189,9 +189,9 @@ func printTenants(cmd *cobra.Command, ts []tenants.Tenant, asJSON, single bool) 
 		return enc.Encode(rows)
 	}
 	w := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "SLUG\tID\tSCHEMA\tSTATUS\tNAME")
+	fmt.Fprintln(w, "SLUG\tID\tSCHEMA\tCLUSTER\tSTATUS\tNAME")
 	for _, t := range ts {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", t.Slug, t.ID, t.SchemaName, t.Status, t.Name)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Slug, t.ID, t.SchemaName, t.Cluster, t.Status, t.Name)
 	}
 	return w.Flush()
 }
