@@ -12,7 +12,7 @@ TAG ?= $(VERSION)
 DIST_TARGETS ?=
 GO_TEST_FLAGS ?= -count=1 -timeout 15m
 
-.PHONY: run build console binary test test-go test-console e2e test-packaging dist image bench bench-routing vet fmt-check lint clean
+.PHONY: run build console binary test test-go test-console e2e test-packaging dist image bench bench-routing bench-scale vet fmt-check lint clean
 
 ## run: build the console and the binary, then serve in self-host mode on :8080
 run: build
@@ -73,6 +73,11 @@ bench:
 bench-routing:
 	go test -tags benchrouting -count=1 -run 'TestBenchRouting$$' -v ./cmd/tollgate/ | grep -v '^=== '
 	go test -count=1 -run XXX -bench BenchmarkClassifierScore4k -cpu 1 ./routing/
+
+## bench-scale: the tenant-scale benchmark of docs/scale.md on a fresh Postgres
+## database (dropped afterwards): TOLLGATE_BENCH_TENANTS tenants (default 1000)
+bench-scale:
+	./scripts/test-services.sh bash -c "go test -tags benchscale -count=1 -run 'TestTenantScale$$' -v -timeout 3h ./cmd/tollgate/ | grep -v '^=== '"
 
 lint: vet fmt-check
 

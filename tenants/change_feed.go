@@ -31,6 +31,9 @@ const (
 	// see at once (a rotated key's successor joined its key budgets); Ref is the
 	// tenant id.
 	ChangeBudgets ChangeKind = "budgets"
+	// ChangePlacement: a tenant moved to another Postgres cluster; Ref is its id.
+	// Every replica forgets the tenant's cached cluster.
+	ChangePlacement ChangeKind = "placement"
 	// ChangeKeyring: the JWT signing keyring changed; Ref is empty.
 	ChangeKeyring ChangeKind = "keyring"
 	// ChangeResync: not a change but a prompt to re-verify every cache (periodic

@@ -33,6 +33,13 @@ type Registry struct {
 	mu    sync.Mutex
 	files map[ID]*gorm.DB // open SQLite tenant files
 
+	// clusters are the Postgres clusters besides the control database (MainCluster);
+	// pools holds those opened so far, placements the cached cluster of tenants.
+	clusters   []Cluster
+	poolOpts   database.Options
+	pools      map[string]*database.DB
+	placements map[ID]string
+
 	// failAfterMigrate, when set by a test, fails provisioning after the tenant
 	// migrations ran, to prove a failure leaves no half tenant.
 	failAfterMigrate error
@@ -42,9 +49,13 @@ type Registry struct {
 }
 
 // NewRegistry returns a registry over the control-plane database. dataDir holds the
-// SQLite tenant files (unused on Postgres).
-func NewRegistry(db *database.DB, dataDir string, logger *slog.Logger) *Registry {
-	return &Registry{db: db, dataDir: dataDir, logger: logger.With("component", "tenants"), files: map[ID]*gorm.DB{}}
+// SQLite tenant files (unused on Postgres). clusters are further Postgres clusters
+// for tenant schemas (TOLLGATE_TENANT_DATABASE_URLS); none keeps every tenant in
+// the control database.
+func NewRegistry(db *database.DB, dataDir string, logger *slog.Logger, clusters ...Cluster) *Registry {
+	return &Registry{db: db, dataDir: dataDir, logger: logger.With("component", "tenants"), files: map[ID]*gorm.DB{},
+		clusters: clusters, pools: map[string]*database.DB{}, placements: map[ID]string{},
+		poolOpts: database.Options{MaxOpenConns: db.SQL.Stats().MaxOpenConnections}}
 }
 
 // Dialect returns the database dialect.
@@ -53,10 +64,14 @@ func (r *Registry) Dialect() migrations.Dialect { return r.db.Dialect }
 // Control returns the control-plane gorm handle (tenants, users, keys, audit).
 func (r *Registry) Control() *gorm.DB { return r.db.Gorm }
 
-// Close closes the SQLite tenant files.
+// Close closes the SQLite tenant files and the pools of further clusters.
 func (r *Registry) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	for name, db := range r.pools {
+		_ = db.Close()
+		delete(r.pools, name)
+	}
 	for id, g := range r.files {
 		if s, err := g.DB(); err == nil {
 			_ = s.Close()
@@ -68,10 +83,15 @@ func (r *Registry) Close() {
 // TenantRow is the control-database row of a tenant. The identity subpackages join
 // it (a user's memberships, an invitation's tenant name); everyone else uses Tenant.
 type TenantRow struct {
-	ID               string `gorm:"primaryKey"`
-	Slug             string
-	Name             string
-	SchemaName       string
+	ID         string `gorm:"primaryKey"`
+	Slug       string
+	Name       string
+	SchemaName string
+	// Cluster is the Postgres cluster holding the schema (MainCluster: the control
+	// database).
+	Cluster string `gorm:"default:main"`
+	// SchemaVersion is the tenant migration version last recorded for the schema.
+	SchemaVersion    int64
 	Status           string
 	StripeCustomerID string
 	BillingEmail     string
@@ -86,7 +106,7 @@ func (TenantRow) TableName() string { return "tenants" }
 
 // MapTenantRow converts a row to the Tenant the rest of Tollgate sees.
 func MapTenantRow(r TenantRow) Tenant {
-	return Tenant{ID: ID(r.ID), Slug: r.Slug, Name: r.Name, SchemaName: r.SchemaName, Status: Status(r.Status),
+	return Tenant{ID: ID(r.ID), Slug: r.Slug, Name: r.Name, SchemaName: r.SchemaName, Cluster: r.Cluster, Status: Status(r.Status),
 		StripeCustomerID: r.StripeCustomerID, BillingEmail: r.BillingEmail, Plan: r.Plan, CreatedAt: r.CreatedAt, SuspendedAt: r.SuspendedAt}
 }
 
@@ -141,18 +161,37 @@ func (r *Registry) Create(ctx context.Context, in CreateInput) (Tenant, error) {
 
 	var err error
 	if r.db.Dialect == migrations.DialectPostgres {
-		err = r.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if err := tx.Create(&row).Error; err != nil {
-				return err
+		row.Cluster, err = r.leastLoadedCluster(ctx)
+		if err != nil {
+			return Tenant{}, err
+		}
+		if row.Cluster == MainCluster {
+			// The row goes first: the migrations then point search_path at the
+			// tenant schema for the rest of the transaction. It records the version
+			// the migrations are about to reach; they fail the transaction otherwise.
+			row.SchemaVersion, err = migrations.Latest(migrations.DialectPostgres, migrations.SetTenant)
+			if err != nil {
+				return Tenant{}, err
 			}
-			if err := tx.Exec("CREATE SCHEMA " + quoteSchema(row.SchemaName)).Error; err != nil {
-				return fmt.Errorf("create schema: %w", err)
-			}
-			if err := migrateTenantTx(ctx, tx, row.SchemaName, migrations.DialectPostgres); err != nil {
-				return err
-			}
-			return r.failAfterMigrate
-		})
+			err = r.db.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+				if err := tx.Create(&row).Error; err != nil {
+					return err
+				}
+				if err := tx.Exec("CREATE SCHEMA " + quoteSchema(row.SchemaName)).Error; err != nil {
+					return fmt.Errorf("create schema: %w", err)
+				}
+				v, err := migrateTenantTx(ctx, tx, row.SchemaName, migrations.DialectPostgres)
+				if err != nil {
+					return err
+				}
+				if v != row.SchemaVersion {
+					return fmt.Errorf("tenant migrations reached %d, expected %d", v, row.SchemaVersion)
+				}
+				return r.failAfterMigrate
+			})
+		} else {
+			err = r.createOnCluster(ctx, &row)
+		}
 	} else {
 		err = r.createSQLite(ctx, &row)
 	}
@@ -187,7 +226,9 @@ func (r *Registry) createSQLite(ctx context.Context, row *TenantRow) error {
 		}
 	}
 	if err := g.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return migrateTenantTx(ctx, tx, row.SchemaName, migrations.DialectSQLite)
+		v, err := migrateTenantTx(ctx, tx, row.SchemaName, migrations.DialectSQLite)
+		row.SchemaVersion = v
+		return err
 	}); err != nil {
 		cleanup()
 		return err
@@ -203,20 +244,52 @@ func (r *Registry) createSQLite(ctx context.Context, row *TenantRow) error {
 	return nil
 }
 
+// createOnCluster provisions a tenant on a cluster other than the control
+// database. Two databases cannot share a transaction, so the schema commits first
+// and the control row last; a failed insert drops the schema again. A crash in
+// between leaves an orphan schema no tenant row points at: invisible, and dropped
+// by hand if ever noticed (its name is in no tenant row).
+func (r *Registry) createOnCluster(ctx context.Context, row *TenantRow) error {
+	cdb, err := r.clusterDB(ctx, row.Cluster)
+	if err != nil {
+		return err
+	}
+	if err := cdb.Gorm.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Exec("CREATE SCHEMA " + quoteSchema(row.SchemaName)).Error; err != nil {
+			return fmt.Errorf("create schema on cluster %s: %w", row.Cluster, err)
+		}
+		v, err := migrateTenantTx(ctx, tx, row.SchemaName, migrations.DialectPostgres)
+		row.SchemaVersion = v
+		if err != nil {
+			return err
+		}
+		return r.failAfterMigrate
+	}); err != nil {
+		return err
+	}
+	if err := r.db.Gorm.WithContext(ctx).Create(row).Error; err != nil {
+		if derr := cdb.Gorm.WithContext(context.WithoutCancel(ctx)).Exec("DROP SCHEMA IF EXISTS " + quoteSchema(row.SchemaName) + " CASCADE").Error; derr != nil {
+			r.logger.WarnContext(ctx, "orphan tenant schema left after a failed create", "cluster", row.Cluster, "schema", row.SchemaName, "error", derr)
+		}
+		return err
+	}
+	return nil
+}
+
 // migrateTenantTx applies pending tenant migrations inside tx, pointing Postgres at
-// the tenant schema for this transaction only.
-func migrateTenantTx(ctx context.Context, tx *gorm.DB, schema string, d migrations.Dialect) error {
+// the tenant schema for this transaction only. It returns the version reached.
+func migrateTenantTx(ctx context.Context, tx *gorm.DB, schema string, d migrations.Dialect) (int64, error) {
 	if d == migrations.DialectPostgres {
 		if err := tx.Exec("SET LOCAL search_path TO " + quoteSchema(schema)).Error; err != nil {
-			return err
+			return 0, err
 		}
 	}
 	sqlTx, ok := tx.Statement.ConnPool.(*sql.Tx)
 	if !ok {
-		return errors.New("tenant migrations need a transaction")
+		return 0, errors.New("tenant migrations need a transaction")
 	}
-	_, _, err := migrations.TenantUp(ctx, sqlTx, d)
-	return err
+	_, to, err := migrations.TenantUp(ctx, sqlTx, d)
+	return to, err
 }
 
 // quoteSchema quotes a generated schema name. It panics on anything else: a

@@ -34,7 +34,11 @@ type Tenant struct {
 	Slug       string
 	Name       string
 	SchemaName string
-	Status     Status
+	// Cluster is the Postgres cluster that holds the schema (MainCluster: the
+	// control database). Empty when the tenant came from a key or session lookup:
+	// handles resolve the cluster through the registry, never from this field.
+	Cluster string
+	Status  Status
 	// StripeCustomerID is empty until the first invoice run creates the customer.
 	StripeCustomerID string
 	BillingEmail     string

@@ -63,7 +63,11 @@ func openApp(ctx context.Context, cfg config.Config) (*app, error) {
 		_ = db.Close()
 		return nil, err
 	}
-	return &app{cfg: cfg, logger: logger, db: db, registry: tenants.NewRegistry(db, cfg.DataDir(), logger),
+	clusters := make([]tenants.Cluster, len(cfg.Database.TenantClusters))
+	for i, c := range cfg.Database.TenantClusters {
+		clusters[i] = tenants.Cluster{Name: c.Name, URL: c.URL}
+	}
+	return &app{cfg: cfg, logger: logger, db: db, registry: tenants.NewRegistry(db, cfg.DataDir(), logger, clusters...),
 		memoryLimit: containerMemoryLimit(profile.Resources)}, nil
 }
 

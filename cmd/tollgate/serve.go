@@ -73,7 +73,7 @@ func serveWith(ctx context.Context, cfg config.Config, hooks serveHooks) error {
 			return err
 		}
 	}
-	if _, err := a.registry.MigrateAll(ctx, 4); err != nil {
+	if _, err := a.registry.MigratePending(ctx, 4); err != nil {
 		return err
 	}
 

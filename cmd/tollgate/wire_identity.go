@@ -65,6 +65,9 @@ func newIdentityServices(a *app, pw accounts.PasswordParams) identityServices {
 // default tenant.
 func wireIdentity(ctx context.Context, a *app, out io.Writer) (identityParts, error) {
 	svc := newIdentityServices(a, accounts.PasswordParams{})
+	// A tenant moved to another cluster (tollgate tenants move) is announced on the
+	// feed; the registry forgets its cached cluster.
+	svc.feed.Subscribe(a.registry.OnChange)
 	authz, err := access.NewAuthorizer(a.db, svc.feed, a.logger)
 	if err != nil {
 		return identityParts{}, err

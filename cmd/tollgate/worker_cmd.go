@@ -27,7 +27,7 @@ func newWorkerCmd(g *globalFlags) *cobra.Command {
 					return err
 				}
 			}
-			if _, err := a.registry.MigrateAll(ctx, 4); err != nil {
+			if _, err := a.registry.MigratePending(ctx, 4); err != nil {
 				return err
 			}
 			m, closeMeter, err := workerMeter(a)

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -73,6 +74,24 @@ type Database struct {
 	MaxOpenConns int
 	// MaxIdleConns caps idle connections (TOLLGATE_DB_MAX_IDLE_CONNS); 0 means the tier's value.
 	MaxIdleConns int
+	// TenantClusters are further Postgres clusters that hold tenant schemas
+	// (TOLLGATE_TENANT_DATABASE_URLS, "name=postgres://...,name=postgres://...").
+	// The control database is always the cluster named MainCluster. Default none:
+	// every tenant lives in the control database, as before placement existed.
+	TenantClusters []TenantCluster
+}
+
+// MainCluster names the control database as a tenant cluster.
+const MainCluster = "main"
+
+// TenantCluster is one entry of TOLLGATE_TENANT_DATABASE_URLS.
+type TenantCluster struct {
+	// Name is how the placement table refers to the cluster: lowercase letters,
+	// digits, '-' and '_', at most 32 characters. It is stored with each tenant, so
+	// renaming a cluster strands its tenants.
+	Name string
+	// URL is the cluster's postgres:// URL (may hold a password: never log it).
+	URL string
 }
 
 // Redis configures the shared meter.
@@ -392,6 +411,9 @@ func Parse(env map[string]string) (Config, error) {
 	str("TOLLGATE_DATABASE_URL", &c.Database.URL)
 	integer("TOLLGATE_DB_MAX_OPEN_CONNS", &c.Database.MaxOpenConns)
 	integer("TOLLGATE_DB_MAX_IDLE_CONNS", &c.Database.MaxIdleConns)
+	clusters, cerrs := parseTenantClusters(env["TOLLGATE_TENANT_DATABASE_URLS"])
+	c.Database.TenantClusters = clusters
+	errs = append(errs, cerrs...)
 	str("TOLLGATE_REDIS_URL", &c.Redis.URL)
 	boolean("TOLLGATE_METER_FAIL_OPEN", &c.Redis.FailOpen)
 	secret("TOLLGATE_MASTER_KEY", &c.Auth.MasterKey)
@@ -586,6 +608,7 @@ func (c Config) Validate() error {
 			bad("TOLLGATE_REDIS_URL", "not a valid redis URL (use redis://host:6379)")
 		}
 	}
+	errs = append(errs, c.validateTenantClusters()...)
 	for key, v := range map[string]string{
 		"OPENAI_BASE_URL":     c.Providers.OpenAIBaseURL,
 		"OPENROUTER_BASE_URL": c.Providers.OpenRouterBaseURL,
@@ -660,6 +683,83 @@ func (c Config) Validate() error {
 		bad("TOLLGATE_JWT_SECRET", "too short: use at least 32 characters (e.g. openssl rand -hex 32)")
 	}
 	return errors.Join(errs...)
+}
+
+// clusterName is the shape of a tenant cluster's name.
+var clusterName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,31}$`)
+
+// parseTenantClusters reads "name=url,name=url". Postgres URLs carry options after
+// '?' joined by '&', never ',', so the comma is a safe separator.
+func parseTenantClusters(v string) ([]TenantCluster, []error) {
+	var out []TenantCluster
+	var errs []error
+	for _, item := range strings.Split(v, ",") {
+		if item = strings.TrimSpace(item); item == "" {
+			continue
+		}
+		name, u, ok := strings.Cut(item, "=")
+		if !ok {
+			errs = append(errs, fmt.Errorf("TOLLGATE_TENANT_DATABASE_URLS: %q is not name=postgres://...", redactURL(item)))
+			continue
+		}
+		out = append(out, TenantCluster{Name: strings.TrimSpace(name), URL: strings.TrimSpace(u)})
+	}
+	return out, errs
+}
+
+// validateTenantClusters checks names and URLs, and that no cluster is configured
+// twice: two names for one database would let a move "copy" a schema onto itself
+// and then drop it.
+func (c Config) validateTenantClusters() []error {
+	var errs []error
+	if len(c.Database.TenantClusters) == 0 {
+		return nil
+	}
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("TOLLGATE_TENANT_DATABASE_URLS: %s", fmt.Sprintf(format, args...)))
+	}
+	if c.DatabaseDriver() != DriverPostgres {
+		bad("tenant clusters need TOLLGATE_DATABASE_URL on Postgres (SQLite keeps one file per tenant); unset it")
+		return errs
+	}
+	names := map[string]bool{MainCluster: true}
+	urls := map[string]bool{normalizeDBURL(c.Database.URL): true}
+	for _, tc := range c.Database.TenantClusters {
+		switch {
+		case tc.Name == MainCluster:
+			bad("%q is the control database's cluster name; choose another name", MainCluster)
+		case !clusterName.MatchString(tc.Name):
+			bad("cluster name %q must be 1-32 lowercase letters, digits, '-' or '_'", tc.Name)
+		case names[tc.Name]:
+			bad("cluster %q is listed twice", tc.Name)
+		}
+		names[tc.Name] = true
+		u, err := url.Parse(tc.URL)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Host == "" {
+			bad("cluster %q: %q is not a postgres URL (use postgres://user@host:5432/db)", tc.Name, redactURL(tc.URL))
+			continue
+		}
+		if n := normalizeDBURL(tc.URL); urls[n] {
+			bad("cluster %q points at a database already configured (the control database or another cluster); each cluster needs its own database", tc.Name)
+		} else {
+			urls[n] = true
+		}
+	}
+	return errs
+}
+
+// normalizeDBURL is host:port/database of a postgres URL, for spotting the same
+// database under two names.
+func normalizeDBURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return s
+	}
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	return strings.ToLower(u.Hostname()) + ":" + port + u.Path
 }
 
 // validate reports the problems of the single sign-on variables.

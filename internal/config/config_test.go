@@ -126,3 +126,35 @@ func TestOIDCSettings(t *testing.T) {
 	require.ErrorContains(t, err, "TOLLGATE_OIDC_ISSUER")
 	require.ErrorContains(t, err, "in the console")
 }
+
+func TestTenantClusters(t *testing.T) {
+	t.Parallel()
+	const control = "postgres://u@db:5432/tg"
+	c, err := Parse(map[string]string{"TOLLGATE_DATABASE_URL": control})
+	require.NoError(t, err)
+	require.Empty(t, c.Database.TenantClusters, "default: the control database is the only cluster")
+
+	c, err = Parse(map[string]string{"TOLLGATE_DATABASE_URL": control,
+		"TOLLGATE_TENANT_DATABASE_URLS": " eu-1=postgres://u:pw@db2:5432/tg?sslmode=disable , eu_2=postgresql://u@db3/tg"})
+	require.NoError(t, err)
+	require.Equal(t, []TenantCluster{{Name: "eu-1", URL: "postgres://u:pw@db2:5432/tg?sslmode=disable"}, {Name: "eu_2", URL: "postgresql://u@db3/tg"}},
+		c.Database.TenantClusters)
+
+	for name, tc := range map[string]struct{ db, clusters, want string }{
+		"sqlite control":       {"sqlite://./data/x.db", "b=postgres://u@db2/tg", "need TOLLGATE_DATABASE_URL on Postgres"},
+		"no equals":            {control, "postgres://u@db2/tg", "not name=postgres"},
+		"main is reserved":     {control, "main=postgres://u@db2/tg", "control database's cluster name"},
+		"bad name":             {control, "Big Cluster=postgres://u@db2/tg", "lowercase letters"},
+		"listed twice":         {control, "b=postgres://u@db2/tg,b=postgres://u@db3/tg", "listed twice"},
+		"not postgres":         {control, "b=mysql://u@db2/tg", "not a postgres URL"},
+		"same as control":      {control, "b=postgres://other@DB/tg", "already configured"},
+		"two names, one db":    {control, "b=postgres://u@db2/tg,c=postgres://u@db2:5432/tg", "already configured"},
+		"password not printed": {control, "b=mysql://u:hunter2@db2/tg", "not a postgres URL"},
+	} {
+		_, err := Parse(map[string]string{"TOLLGATE_DATABASE_URL": tc.db, "TOLLGATE_TENANT_DATABASE_URLS": tc.clusters})
+		require.Error(t, err, name)
+		require.Contains(t, err.Error(), "TOLLGATE_TENANT_DATABASE_URLS", name)
+		require.Contains(t, err.Error(), tc.want, name)
+		require.NotContains(t, err.Error(), "hunter2", name)
+	}
+}
