@@ -25,12 +25,18 @@ import (
 
 // Classifier dimensions. Changing them changes the model file format.
 const (
-	clfBuckets = 1 << 16
+	clfBuckets = 1 << 14
 	clfBigrams = false
 	// clfScanLimit bounds how much of the turn is tokenized: its first and last
 	// clfScanLimit/2 bytes, where the ask usually sits around pasted material.
 	// It keeps inference O(1) on huge prompts.
 	clfScanLimit = 2 << 10
+	// askScanLimit bounds the ask's second scan.
+	askScanLimit = 512
+	// askSalt is the namespace of the ask's words.
+	askSalt = 0x5bd1e995
+	// densityFloor is the least text a density feature is measured over.
+	densityFloor = 160
 )
 
 // Structural feature slots, after the hashed buckets.
@@ -54,6 +60,7 @@ const (
 	sfAskWords
 	sfAskLong
 	sfAskNumbers
+	sfTiny
 	sfCount
 )
 
@@ -149,8 +156,8 @@ func validThreshold(t float64) bool { return t > 0 && t < 1 }
 // repeats) and the dense structural values.
 type turnVector struct {
 	// hashes[:n] are the buckets: at most a word and a concept per two bytes
-	// scanned (a word needs a byte and a separator).
-	hashes [clfScanLimit + 2]uint32
+	// scanned (a word needs a byte and a separator), in the turn and the ask.
+	hashes [clfScanLimit + askScanLimit + 4]uint32
 	n      int
 	sf     [sfCount]float32
 }
@@ -252,8 +259,14 @@ func (v *turnVector) fill(req *ChatRequest) {
 	if st.fences >= 2 {
 		sf[sfCode] = 1
 	}
-	sf[sfCodeChars] = float32(min(float64(st.codeChars)/float64(scanned)*10, 1))
-	sf[sfDigits] = float32(min(float64(st.digits)/float64(scanned)*5, 1))
+	// Densities over at least densityFloor bytes: one digit in "budget 3" is
+	// not a table of numbers, nor one bracket in "hi :)" code.
+	dens := float64(max(scanned, densityFloor))
+	sf[sfCodeChars] = float32(min(float64(st.codeChars)/dens*10, 1))
+	sf[sfDigits] = float32(min(float64(st.digits)/dens*5, 1))
+	if st.words <= 3 && total <= 64 {
+		sf[sfTiny] = 1
+	}
 	sf[sfQuestions] = float32(min(st.questions, 3)) / 3
 	sf[sfLines] = float32(math.Log1p(float64(st.lines)) / 6)
 	if st.lines > 3 && st.commas >= 2*st.lines {
@@ -271,16 +284,15 @@ func (v *turnVector) fill(req *ChatRequest) {
 			ask = askOf(last)
 		} else {
 			// Long pastes: the ask is around them, in the head or the tail.
-			head, tail := askOf(last[:clfScanLimit/2]), askOf(last[len(last)-clfScanLimit/2:])
-			ask = head
-			if len(tail) < len(head) {
-				ask = tail
-			}
+			ask = pickAsk(askOf(last[:clfScanLimit/2]), askOf(last[len(last)-clfScanLimit/2:]))
 		}
-		words, nums := askStats(ask)
-		sf[sfAskWords] = float32(math.Log1p(float64(words)) / 4)
-		sf[sfAskLong] = b2f(words >= 20)
-		sf[sfAskNumbers] = float32(min(nums, 6)) / 6
+		// The ask's words again, in a namespace of their own: "is this
+		// Python?" weighs differently from "Python" in pasted material.
+		as := textStats{salt: askSalt}
+		as.scan(ask[:min(len(ask), askScanLimit)], v)
+		sf[sfAskWords] = float32(math.Log1p(float64(as.words)) / 4)
+		sf[sfAskLong] = b2f(as.words >= 20)
+		sf[sfAskNumbers] = float32(min(as.nums, 6)) / 6
 	}
 }
 
@@ -299,7 +311,7 @@ func lastUserText(msgs []Message, start int) string {
 // last paragraph, where people write the ask.
 func askOf(text string) string {
 	if i := strings.Index(text, "```"); i >= 0 {
-		if j := strings.LastIndex(text, "```"); j > i {
+		if j := lastIndex(text, "```"); j > i {
 			head, tail := strings.TrimSpace(text[:i]), strings.TrimSpace(text[j+3:])
 			if len(head) >= len(tail) {
 				return head
@@ -308,14 +320,27 @@ func askOf(text string) string {
 		}
 	}
 	first := strings.Index(text, "\n\n")
-	last := strings.LastIndex(text, "\n\n")
+	last := lastIndex(text, "\n\n")
 	if first < 0 {
 		return text
 	}
 	a, b := strings.TrimSpace(text[:first]), strings.TrimSpace(text[last+2:])
-	if first == last {
-		// Two parts: the ask is the one that is not a pasted block of lines.
-		if strings.Count(a, "\n") <= strings.Count(b, "\n") {
+	return pickAsk(a, b)
+}
+
+// pickAsk returns the candidate that reads as the instruction rather than
+// pasted material: fewer lines (a title with a date line, a block of rows
+// are material), then the shorter.
+func pickAsk(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	la, lb := strings.Count(a, "\n"), strings.Count(b, "\n")
+	if la != lb {
+		if la < lb {
 			return a
 		}
 		return b
@@ -326,29 +351,18 @@ func askOf(text string) string {
 	return b
 }
 
-// askStats counts words and numbers of an ask (bounded scan).
-func askStats(s string) (words, nums int) {
-	if len(s) > 1024 {
-		s = s[:1024]
+// lastIndex is strings.LastIndex by repeated forward search: the forward
+// search is vectorised, the backward one is not, and the needles are rare.
+func lastIndex(s, sep string) int {
+	last := -1
+	for off := 0; ; {
+		i := strings.Index(s[off:], sep)
+		if i < 0 {
+			return last
+		}
+		last = off + i
+		off = last + 1
 	}
-	in, digit := false, false
-	for i := 0; i <= len(s); i++ {
-		w := i < len(s) && wordByte(s[i])
-		if w && !in {
-			in, digit = true, false
-		}
-		if w && s[i] >= '0' && s[i] <= '9' {
-			digit = true
-		}
-		if !w && in {
-			in = false
-			words++
-			if digit {
-				nums++
-			}
-		}
-	}
-	return words, nums
 }
 
 func b2f(b bool) float32 {
@@ -361,9 +375,12 @@ func b2f(b bool) float32 {
 // textStats tokenizes text into words (runs of letters, digits and non-ASCII
 // bytes, ASCII lowercased), hashing unigrams and bigrams as it goes.
 type textStats struct {
-	bytes, words, digits, codeChars, questions, lines, commas, fences int
-	prev                                                              uint32
-	hasPrev                                                           bool
+	bytes, words, nums, digits, codeChars, questions, lines, commas, fences int
+	// salt moves every bucket into another namespace (askSalt: the ask's
+	// words); 0 is the turn's own.
+	salt    uint32
+	prev    uint32
+	hasPrev bool
 }
 
 const (
@@ -373,26 +390,66 @@ const (
 	numHash = 0x9e3779b1
 )
 
+// Byte classes of the scan: a table lookup instead of a chain of ranges.
+const (
+	classOther = iota
+	classLetter
+	classUpper
+	classDigit
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := range 256 {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 0x80:
+			t[c] = classLetter
+		case c >= 'A' && c <= 'Z':
+			t[c] = classUpper
+		case c >= '0' && c <= '9':
+			t[c] = classDigit
+		}
+	}
+	return t
+}()
+
 func (st *textStats) scan(s string, out *turnVector) {
 	st.bytes += len(s)
-	h, inWord, allDigits, start := uint32(fnvOffset), false, true, 0
+	// One pass: h is the FNV hash of the lowercased word so far, and h1..h3 the
+	// hash before its last one, two and three bytes, so the stem's hash (the
+	// word without "s", "ed"/"es"/"ly" or "ing") needs no second pass over it.
+	var h, h1, h2, h3 uint32
+	var c1, c2, c3 byte // the word's last three lowercased bytes, c1 last
+	inWord, allDigits, digit, n := false, true, false, 0
 	for i := 0; i <= len(s); i++ {
 		var c byte = ' '
 		if i < len(s) {
 			c = s[i]
 		}
-		switch {
-		case c >= 'a' && c <= 'z' || c >= 0x80:
+		switch byteClass[c] {
+		case classLetter:
 			allDigits = false
-		case c >= 'A' && c <= 'Z':
+		case classUpper:
 			c += 'a' - 'A'
 			allDigits = false
-		case c >= '0' && c <= '9':
+		case classDigit:
 			st.digits++
+			digit = true
 		default:
 			if inWord {
-				st.emit(s[start:i], h, allDigits, out)
-				inWord, allDigits = false, true
+				stem := h
+				switch {
+				case n > 5 && c3 == 'i' && c2 == 'n' && c1 == 'g':
+					stem = h3
+				case n > 4 && (c2 == 'e' && (c1 == 'd' || c1 == 's') || c2 == 'l' && c1 == 'y'):
+					stem = h2
+				case n > 3 && c1 == 's':
+					stem = h1
+				}
+				if digit {
+					st.nums++
+				}
+				st.emit(n, h, stem, allDigits, out)
+				inWord, allDigits, digit = false, true, false
 			}
 			switch c {
 			case '{', '}', ';', '(', ')', '=', '<', '>', '[', ']':
@@ -415,26 +472,30 @@ func (st *textStats) scan(s string, out *turnVector) {
 			continue
 		}
 		if !inWord {
-			h, inWord, start = fnvOffset, true, i
+			h, inWord, n, c1, c2 = fnvOffset, true, 0, 0, 0
 		}
+		h3, h2, h1 = h2, h1, h
+		c3, c2, c1 = c2, c1, c
 		h = (h ^ uint32(c)) * fnvPrime
+		n++
 	}
 	st.hasPrev = false
 }
 
-// emit adds one word: its concept (if the lexicon knows its stem), its own
-// hash (all-digit words share one), and the bigram with the previous word.
-func (st *textStats) emit(w string, h uint32, allDigits bool, out *turnVector) {
+// emit adds one word of n bytes: its concept (if the lexicon knows its stem),
+// its own hash (all-digit words share one), and the bigram with the previous
+// word.
+func (st *textStats) emit(n int, h, stem uint32, allDigits bool, out *turnVector) {
 	if allDigits {
 		h = numHash
-	} else if n := len(w); n >= 2 && n <= 16 {
-		if id := lex.lookup(stemHash(w)); id != 0 {
-			out.add(conceptBucket(id))
+	} else if n >= 2 && n <= 16 {
+		if id := lex.lookup(stem); id != 0 {
+			out.add((conceptBucket(id) ^ st.salt) & (clfBuckets - 1))
 		}
 	}
-	out.add(h & (clfBuckets - 1))
+	out.add((h ^ st.salt) & (clfBuckets - 1))
 	if clfBigrams && st.hasPrev {
-		b := (st.prev*0x85ebca6b ^ h) * 0xc2b2ae35
+		b := (st.prev*0x85ebca6b ^ h ^ st.salt) * 0xc2b2ae35
 		out.add((b ^ b>>15) & (clfBuckets - 1))
 	}
 	st.prev, st.hasPrev = h, true
