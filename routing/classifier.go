@@ -159,7 +159,26 @@ type turnVector struct {
 	// scanned (a word needs a byte and a separator), in the turn and the ask.
 	hashes [clfScanLimit + askScanLimit + 4]uint32
 	n      int
-	sf     [sfCount]float32
+	// askFrom is where the ask's buckets start in hashes.
+	askFrom int
+	// short is a turn too small to carry evidence (see shortTurn).
+	short bool
+	sf      [sfCount]float32
+}
+
+// scales returns the value of one bucket occurrence in the turn and in the
+// ask: 1/sqrt(occurrences) of its namespace, so a long paste weighs as much
+// as a one-line ask in total and cannot drown the ask by its length alone
+// (length is a structural feature of its own).
+func (v *turnVector) scales() (turn, ask float32) {
+	return invSqrt(v.askFrom), invSqrt(v.n - v.askFrom)
+}
+
+func invSqrt(n int) float32 {
+	if n <= 0 {
+		return 0
+	}
+	return float32(1 / math.Sqrt(float64(n)))
 }
 
 func (v *turnVector) add(h uint32) {
@@ -171,18 +190,43 @@ func (v *turnVector) add(h uint32) {
 
 // Score returns PStandard and PPremium for a request.
 func (c *Classifier) Score(req *ChatRequest) (pStandard, pPremium float64) {
+	pStandard, pPremium, _ = c.scoreTurn(req)
+	return pStandard, pPremium
+}
+
+// Short turns. A turn of a few words ("hello", "ok thanks", "option 3") gives
+// the hashed weights too little to read: one word the training data saw
+// mostly in hard asks can lift it over the threshold. Such a turn goes to
+// economy unless it shows a sign of difficulty: a word of a demanding concept
+// (code, fixing, analysis, reasoning, writing, expert or frontier topics), a
+// code fence, an image, a tool result or a JSON schema to fill.
+const (
+	shortTurnWords = 3
+	shortTurnBytes = 40
+)
+
+// scoreTurn is Score plus whether the turn is short without a sign of
+// difficulty.
+func (c *Classifier) scoreTurn(req *ChatRequest) (pStandard, pPremium float64, short bool) {
 	var v turnVector
 	v.fill(req)
-	return c.scoreVector(&v)
+	pStandard, pPremium = c.scoreVector(&v)
+	return pStandard, pPremium, v.short
 }
 
 func (c *Classifier) scoreVector(v *turnVector) (float64, float64) {
-	var z0, z1 float32
+	var t0, t1, a0, a1 float32
 	w := c.w
-	for _, i := range v.hashes[:v.n] {
-		z0 += w[2*i]
-		z1 += w[2*i+1]
+	for _, i := range v.hashes[:v.askFrom] {
+		t0 += w[2*i]
+		t1 += w[2*i+1]
 	}
+	for _, i := range v.hashes[v.askFrom:v.n] {
+		a0 += w[2*i]
+		a1 += w[2*i+1]
+	}
+	ts, as := v.scales()
+	z0, z1 := t0*ts+a0*as, t1*ts+a1*as
 	for i, x := range v.sf {
 		z0 += w[2*(clfBuckets+i)] * x
 		z1 += w[2*(clfBuckets+i)+1] * x
@@ -256,6 +300,8 @@ func (v *turnVector) fill(req *ChatRequest) {
 	if st.words <= 6 {
 		sf[sfShort] = 1
 	}
+	v.short = st.words <= shortTurnWords && total <= shortTurnBytes && nmsg == 1 && !toolResult && !images &&
+		st.fences == 0 && st.concepts&hardConcepts == 0 && req.ResponseFormat != "json_schema"
 	if st.fences >= 2 {
 		sf[sfCode] = 1
 	}
@@ -278,6 +324,7 @@ func (v *turnVector) fill(req *ChatRequest) {
 	sf[sfImages] = b2f(images)
 	sf[sfToolResult] = b2f(toolResult)
 	sf[sfMultiMessage] = b2f(nmsg > 1)
+	v.askFrom = v.n
 	if last := lastUserText(msgs, start); last != "" {
 		var ask string
 		if len(last) <= clfScanLimit {
@@ -376,6 +423,8 @@ func b2f(b bool) float32 {
 // bytes, ASCII lowercased), hashing unigrams and bigrams as it goes.
 type textStats struct {
 	bytes, words, nums, digits, codeChars, questions, lines, commas, fences int
+	// concepts has bit id set for every lexicon concept id seen.
+	concepts uint32
 	// salt moves every bucket into another namespace (askSalt: the ask's
 	// words); 0 is the turn's own.
 	salt    uint32
@@ -390,23 +439,15 @@ const (
 	numHash = 0x9e3779b1
 )
 
-// Byte classes of the scan: a table lookup instead of a chain of ranges.
-const (
-	classOther = iota
-	classLetter
-	classUpper
-	classDigit
-)
-
-var byteClass = func() (t [256]uint8) {
+// wordTab maps a byte of a word to its lowercase form (digits and non-ASCII
+// bytes to themselves) and every other byte to 0: one table lookup per byte.
+var wordTab = func() (t [256]byte) {
 	for c := range 256 {
 		switch {
-		case c >= 'a' && c <= 'z' || c >= 0x80:
-			t[c] = classLetter
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80:
+			t[c] = byte(c)
 		case c >= 'A' && c <= 'Z':
-			t[c] = classUpper
-		case c >= '0' && c <= '9':
-			t[c] = classDigit
+			t[c] = byte(c) + 'a' - 'A'
 		}
 	}
 	return t
@@ -414,44 +455,11 @@ var byteClass = func() (t [256]uint8) {
 
 func (st *textStats) scan(s string, out *turnVector) {
 	st.bytes += len(s)
-	// One pass: h is the FNV hash of the lowercased word so far, and h1..h3 the
-	// hash before its last one, two and three bytes, so the stem's hash (the
-	// word without "s", "ed"/"es"/"ly" or "ing") needs no second pass over it.
-	var h, h1, h2, h3 uint32
-	var c1, c2, c3 byte // the word's last three lowercased bytes, c1 last
-	inWord, allDigits, digit, n := false, true, false, 0
-	for i := 0; i <= len(s); i++ {
-		var c byte = ' '
-		if i < len(s) {
-			c = s[i]
-		}
-		switch byteClass[c] {
-		case classLetter:
-			allDigits = false
-		case classUpper:
-			c += 'a' - 'A'
-			allDigits = false
-		case classDigit:
-			st.digits++
-			digit = true
-		default:
-			if inWord {
-				stem := h
-				switch {
-				case n > 5 && c3 == 'i' && c2 == 'n' && c1 == 'g':
-					stem = h3
-				case n > 4 && (c2 == 'e' && (c1 == 'd' || c1 == 's') || c2 == 'l' && c1 == 'y'):
-					stem = h2
-				case n > 3 && c1 == 's':
-					stem = h1
-				}
-				if digit {
-					st.nums++
-				}
-				st.emit(n, h, stem, allDigits, out)
-				inWord, allDigits, digit = false, true, false
-			}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if wordTab[c] == 0 {
 			switch c {
+			case ' ':
 			case '{', '}', ';', '(', ')', '=', '<', '>', '[', ']':
 				st.codeChars++
 			case '?':
@@ -469,15 +477,43 @@ func (st *textStats) scan(s string, out *turnVector) {
 				// A sentence end breaks a bigram chain.
 				st.hasPrev = false
 			}
+			i++
 			continue
 		}
-		if !inWord {
-			h, inWord, n, c1, c2 = fnvOffset, true, 0, 0, 0
+		// One pass over the word: h is the FNV hash of the lowercased word and
+		// h1..h3 the hash before its last one, two and three bytes, so the
+		// stem's hash (without "s", "ed"/"es"/"ly" or "ing") needs no second
+		// pass.
+		start, digits := i, 0
+		h, h1, h2, h3 := uint32(fnvOffset), uint32(0), uint32(0), uint32(0)
+		for ; i < len(s); i++ {
+			l := wordTab[s[i]]
+			if l == 0 {
+				break
+			}
+			if l <= '9' {
+				digits++
+			}
+			h3, h2, h1 = h2, h1, h
+			h = (h ^ uint32(l)) * fnvPrime
 		}
-		h3, h2, h1 = h2, h1, h
-		c3, c2, c1 = c2, c1, c
-		h = (h ^ uint32(c)) * fnvPrime
-		n++
+		n, stem := i-start, h
+		if n > 3 {
+			c1, c2, c3 := wordTab[s[i-1]], wordTab[s[i-2]], wordTab[s[i-3]]
+			switch {
+			case n > 5 && c3 == 'i' && c2 == 'n' && c1 == 'g':
+				stem = h3
+			case n > 4 && (c2 == 'e' && (c1 == 'd' || c1 == 's') || c2 == 'l' && c1 == 'y'):
+				stem = h2
+			case c1 == 's':
+				stem = h1
+			}
+		}
+		st.digits += digits
+		if digits > 0 {
+			st.nums++
+		}
+		st.emit(n, h, stem, digits == n, out)
 	}
 	st.hasPrev = false
 }
@@ -490,6 +526,7 @@ func (st *textStats) emit(n int, h, stem uint32, allDigits bool, out *turnVector
 		h = numHash
 	} else if n >= 2 && n <= 16 {
 		if id := lex.lookup(stem); id != 0 {
+			st.concepts |= 1 << id
 			out.add((conceptBucket(id) ^ st.salt) & (clfBuckets - 1))
 		}
 	}
