@@ -163,7 +163,7 @@ type turnVector struct {
 	askFrom int
 	// short is a turn too small to carry evidence (see shortTurn).
 	short bool
-	sf      [sfCount]float32
+	sf    [sfCount]float32
 }
 
 // scales returns the value of one bucket occurrence in the turn and in the
