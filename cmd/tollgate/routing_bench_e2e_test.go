@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -235,17 +236,61 @@ func benchPolicy() routing.Policy {
 	return p
 }
 
-// TestRoutingFloorsHeldOut sends a small held-out slice (every 4th test item,
-// 93 requests) live and asserts floors a little under what it measured at
-// commit (40.3% saved, 100% hard kept, 85.7% easy on economy), and that
-// replaying the ledger decides exactly as live did. The issue's targets are
-// 40% / 95% / 90%; easy on economy is short of 90% on held-out phrasing.
+// TestRoutingFloorsHeldOut sends small held-out slices live: every 4th
+// single-turn test item (93 requests) and every 2nd test conversation turn by
+// turn, and asserts floors a little under what they measured at commit, and
+// that replaying the ledger decides exactly as live did. Measured at commit:
+// single-turn 42.0% saved, 100% hard kept, 83.9% easy on economy (56 easy
+// items: one misrouted moves it 1.8 points; the whole split measures 90.9%);
+// conversations 53.8% total = 43.8% routing + 10.0% caching, 100% hard kept
+// (the whole split: 57.5%). The issue's targets on the whole split are 40%
+// saved by routing, 95% hard kept, 90% easy on economy, 55% in total.
 func TestRoutingFloorsHeldOut(t *testing.T) {
 	t.Parallel()
-	rep := runRoutingBench(t, "single-turn slice", benchItems(t, false, 4), benchPolicy())
-	t.Log("\n" + rep.String())
-	require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
-	require.GreaterOrEqual(t, rep.RoutingSavedPct, 36.0)
-	require.GreaterOrEqual(t, rep.HardKept, 0.95)
-	require.GreaterOrEqual(t, rep.EasyEconomy, 0.80)
+	t.Run("single-turn", func(t *testing.T) {
+		t.Parallel()
+		rep := runRoutingBench(t, "single-turn slice", benchItems(t, false, 4), benchPolicy())
+		t.Log("\n" + rep.String())
+		require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
+		require.GreaterOrEqual(t, rep.RoutingSavedPct, 38.0)
+		require.GreaterOrEqual(t, rep.HardKept, 0.95)
+		require.GreaterOrEqual(t, rep.EasyEconomy, 0.80)
+	})
+	t.Run("conversations", func(t *testing.T) {
+		t.Parallel()
+		rep := runRoutingBench(t, "conversation slice", benchItems(t, true, 2), benchPolicy())
+		t.Log("\n" + rep.String())
+		require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
+		require.Positive(t, rep.CachedTokens, "the upstream reports cached tokens for repeated prefixes")
+		require.GreaterOrEqual(t, rep.CachingSavedPct, 7.0)
+		require.GreaterOrEqual(t, rep.TotalSavedPct, 50.0)
+		require.GreaterOrEqual(t, rep.HardKept, 0.95)
+	})
+}
+
+// Short turns with no sign of difficulty go to economy through the whole
+// gateway, with the reason naming the threshold.
+func TestShortTurnsEconomyLive(t *testing.T) {
+	t.Parallel()
+	up := trueUsageUpstream(t, nil)
+	s := startStack(t, map[string]string{"OPENAI_BASE_URL": up.URL + "/v1", "OPENAI_API_KEY": "bench-key"})
+	_, _, secret := s.tenantWithKey(t, "short", apikeys.CreateKeyInput{})
+	client := &http.Client{Timeout: 30 * time.Second}
+	for _, turn := range []string{"budget 3", "hello", "ok thanks"} {
+		body, err := json.Marshal(map[string]any{"model": "auto", "messages": []map[string]string{{"role": "user", "content": turn}}})
+		require.NoError(t, err)
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.baseURL+"/v1/chat/completions", bytes.NewReader(body))
+		require.NoError(t, err)
+		r.Header.Set("Authorization", "Bearer "+secret)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(r)
+		require.NoError(t, err)
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", out)
+		reason := resp.Header.Get("x-tollgate-route-reason")
+		require.True(t, strings.HasPrefix(reason, string(routing.RouteReasonAutoEconomy)), "%q: %s", turn, reason)
+		require.Contains(t, reason, "threshold")
+		require.Contains(t, string(out), `"model":"gpt-4o-mini"`, turn)
+	}
 }
