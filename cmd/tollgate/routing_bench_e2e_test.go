@@ -76,6 +76,9 @@ type routingReport struct {
 	Title                                           string
 	Requests                                        int
 	CachedTokens, InputTokens                       int64
+	// EstimatedTokens sums the prompt sizes routing read (the ledger's
+	// route features), to compare with InputTokens, the upstream's truth.
+	EstimatedTokens int64
 	Reference, RoutedNoCache, Actual                billing.NanoUSD
 	EasyEconomy, HardKept, PremiumPremium           float64
 	Confusion                                       map[string]map[routing.Tier]int
@@ -98,6 +101,7 @@ func (r routingReport) String() string {
 		fmt.Fprintf(&b, "%-9s %8d %8d %8d\n", l, c[routing.TierEconomy], c[routing.TierStandard], c[routing.TierPremium])
 	}
 	fmt.Fprintf(&b, "replay (route simulate over the ledger) disagreeing with live: %d\n", r.ReplayMismatches)
+	fmt.Fprintf(&b, "prompt tokens, routing's estimate to the upstream's true count: %.3fx\n", float64(r.EstimatedTokens)/float64(max(r.InputTokens, 1)))
 	return b.String()
 }
 
@@ -184,6 +188,8 @@ func runRoutingBench(t *testing.T, title string, items []routing.RouteSetItem, p
 	records := make([]routing.Record, len(evs))
 	for i, e := range evs {
 		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
+		require.NotNil(t, records[i].Features, "every auto decision records its features")
+		rep.EstimatedTokens += int64(records[i].Features.PromptTokens)
 	}
 	res, err := sel.Simulate(t.Context(), policy, records, routing.SimulateOptions{})
 	require.NoError(t, err)
