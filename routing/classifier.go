@@ -30,7 +30,7 @@ const (
 	// clfScanLimit bounds how much of the turn is tokenized: its first and last
 	// clfScanLimit/2 bytes, where the ask usually sits around pasted material.
 	// It keeps inference O(1) on huge prompts.
-	clfScanLimit = 2 << 10
+	clfScanLimit = 1 << 10
 	// askScanLimit bounds the ask's second scan.
 	askScanLimit = 512
 	// askSalt is the namespace of the ask's words.
@@ -61,8 +61,13 @@ const (
 	sfAskLong
 	sfAskNumbers
 	sfTiny
-	sfCount
+	// sfAskConcept+k is 1 when the ask has a word of lexicon concept k+1: the
+	// kind of ask, unscaled by how much material surrounds it.
+	sfAskConcept
+	sfCount = sfAskConcept + lexConceptCount
 )
+
+const ()
 
 // clfMagic starts a model file.
 var clfMagic = []byte("TGCLF1\n")
@@ -340,6 +345,11 @@ func (v *turnVector) fill(req *ChatRequest) {
 		sf[sfAskWords] = float32(math.Log1p(float64(as.words)) / 4)
 		sf[sfAskLong] = b2f(as.words >= 20)
 		sf[sfAskNumbers] = float32(min(as.nums, 6)) / 6
+		for k := range lexConceptCount {
+			if as.concepts&(1<<(k+1)) != 0 {
+				sf[sfAskConcept+k] = 1
+			}
+		}
 	}
 }
 

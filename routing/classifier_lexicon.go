@@ -75,6 +75,9 @@ type lexTable struct {
 
 const lexSize = 4096
 
+// lexConceptCount is the number of concepts (one ask feature each).
+const lexConceptCount = 16
+
 // lexConcepts names the concepts by id (index+1), in a fixed order.
 var lexConcepts = []string{"build", "fix", "change", "analyze", "reason", "plan", "compose", "constraint", "tech",
 	"expert", "frontier", "social", "feeling", "life", "lookup", "light"}
@@ -99,6 +102,9 @@ func conceptBits(names ...string) uint32 {
 var lex = buildLex()
 
 func buildLex() *lexTable {
+	if len(lexConcepts) != lexConceptCount {
+		panic("routing: the lexicon's concepts and the classifier's ask-concept features disagree")
+	}
 	t := &lexTable{}
 	for id, name := range lexConcepts {
 		for _, w := range lexicon[name] {
