@@ -73,12 +73,12 @@ func trueUsageUpstream(t *testing.T, items []routing.RouteSetItem) *httptest.Ser
 // routingReport is what make bench-routing prints.
 type routingReport struct {
 	// Title says which items were sent.
-	Title                                           string
-	Requests                                        int
-	CachedTokens, InputTokens                       int64
+	Title                     string
+	Requests                  int
+	CachedTokens, InputTokens int64
 	// EstimatedTokens sums the prompt sizes routing read (the ledger's
 	// route features), to compare with InputTokens, the upstream's truth.
-	EstimatedTokens int64
+	EstimatedTokens                                 int64
 	Reference, RoutedNoCache, Actual                billing.NanoUSD
 	EasyEconomy, HardKept, PremiumPremium           float64
 	Confusion                                       map[string]map[routing.Tier]int
