@@ -242,15 +242,15 @@ func benchPolicy() routing.Policy {
 	return p
 }
 
-// TestRoutingFloorsHeldOut sends small held-out slices live: every 4th
-// single-turn test item (93 requests) and every 2nd test conversation turn by
-// turn, and asserts floors a little under what they measured at commit, and
-// that replaying the ledger decides exactly as live did. Measured at commit:
-// single-turn 42.0% saved, 100% hard kept, 83.9% easy on economy (56 easy
-// items: one misrouted moves it 1.8 points; the whole split measures 90.9%);
-// conversations 53.8% total = 43.8% routing + 10.0% caching, 100% hard kept
-// (the whole split: 57.5%). The targets on the whole split are 40%
-// saved by routing, 95% hard kept, 90% easy on economy, 55% in total.
+// TestRoutingFloorsHeldOut sends held-out items live: every 4th single-turn
+// test item (93 requests) and every test conversation turn by turn (20
+// conversations, 127 turns), and asserts floors under what they measured at
+// commit, and that replaying the ledger decides exactly as live did. Measured
+// at commit: single-turn 45.6% saved, 100% hard kept, 92.9% easy on economy
+// (56 easy items: one misrouted moves it 1.8 points); conversations 57.0%
+// in total = 49.4% routing + 7.6% caching, 100% hard kept, 90.0% easy on
+// economy. The targets: 40% saved by routing, 95% hard kept, 90% easy
+// on economy, 55% in total with conversations and caching.
 func TestRoutingFloorsHeldOut(t *testing.T) {
 	t.Parallel()
 	t.Run("single-turn", func(t *testing.T) {
@@ -258,19 +258,20 @@ func TestRoutingFloorsHeldOut(t *testing.T) {
 		rep := runRoutingBench(t, "single-turn slice", benchItems(t, false, 4), benchPolicy())
 		t.Log("\n" + rep.String())
 		require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
-		require.GreaterOrEqual(t, rep.RoutingSavedPct, 38.0)
+		require.GreaterOrEqual(t, rep.RoutingSavedPct, 40.0)
 		require.GreaterOrEqual(t, rep.HardKept, 0.95)
-		require.GreaterOrEqual(t, rep.EasyEconomy, 0.80)
+		require.GreaterOrEqual(t, rep.EasyEconomy, 0.88)
 	})
 	t.Run("conversations", func(t *testing.T) {
 		t.Parallel()
-		rep := runRoutingBench(t, "conversation slice", benchItems(t, true, 2), benchPolicy())
+		rep := runRoutingBench(t, "held-out conversations", benchItems(t, true, 1), benchPolicy())
 		t.Log("\n" + rep.String())
 		require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
 		require.Positive(t, rep.CachedTokens, "the upstream reports cached tokens for repeated prefixes")
-		require.GreaterOrEqual(t, rep.CachingSavedPct, 7.0)
-		require.GreaterOrEqual(t, rep.TotalSavedPct, 50.0)
+		require.GreaterOrEqual(t, rep.CachingSavedPct, 5.0)
+		require.GreaterOrEqual(t, rep.TotalSavedPct, 53.0)
 		require.GreaterOrEqual(t, rep.HardKept, 0.95)
+		require.GreaterOrEqual(t, rep.EasyEconomy, 0.85)
 	})
 }
 
