@@ -25,12 +25,18 @@ import (
 
 // Classifier dimensions. Changing them changes the model file format.
 const (
-	clfBuckets = 1 << 16
+	clfBuckets = 1 << 14
 	clfBigrams = false
 	// clfScanLimit bounds how much of the turn is tokenized: its first and last
 	// clfScanLimit/2 bytes, where the ask usually sits around pasted material.
 	// It keeps inference O(1) on huge prompts.
-	clfScanLimit = 2 << 10
+	clfScanLimit = 1 << 10
+	// askScanLimit bounds the ask's second scan.
+	askScanLimit = 512
+	// askSalt is the namespace of the ask's words.
+	askSalt = 0x5bd1e995
+	// densityFloor is the least text a density feature is measured over.
+	densityFloor = 160
 )
 
 // Structural feature slots, after the hashed buckets.
@@ -54,8 +60,14 @@ const (
 	sfAskWords
 	sfAskLong
 	sfAskNumbers
-	sfCount
+	sfTiny
+	// sfAskConcept+k is 1 when the ask has a word of lexicon concept k+1: the
+	// kind of ask, unscaled by how much material surrounds it.
+	sfAskConcept
+	sfCount = sfAskConcept + lexConceptCount
 )
+
+const ()
 
 // clfMagic starts a model file.
 var clfMagic = []byte("TGCLF1\n")
@@ -149,10 +161,29 @@ func validThreshold(t float64) bool { return t > 0 && t < 1 }
 // repeats) and the dense structural values.
 type turnVector struct {
 	// hashes[:n] are the buckets: at most a word and a concept per two bytes
-	// scanned (a word needs a byte and a separator).
-	hashes [clfScanLimit + 2]uint32
+	// scanned (a word needs a byte and a separator), in the turn and the ask.
+	hashes [clfScanLimit + askScanLimit + 4]uint32
 	n      int
-	sf     [sfCount]float32
+	// askFrom is where the ask's buckets start in hashes.
+	askFrom int
+	// short is a turn too small to carry evidence (see shortTurn).
+	short bool
+	sf    [sfCount]float32
+}
+
+// scales returns the value of one bucket occurrence in the turn and in the
+// ask: 1/sqrt(occurrences) of its namespace, so a long paste weighs as much
+// as a one-line ask in total and cannot drown the ask by its length alone
+// (length is a structural feature of its own).
+func (v *turnVector) scales() (turn, ask float32) {
+	return invSqrt(v.askFrom), invSqrt(v.n - v.askFrom)
+}
+
+func invSqrt(n int) float32 {
+	if n <= 0 {
+		return 0
+	}
+	return float32(1 / math.Sqrt(float64(n)))
 }
 
 func (v *turnVector) add(h uint32) {
@@ -164,18 +195,43 @@ func (v *turnVector) add(h uint32) {
 
 // Score returns PStandard and PPremium for a request.
 func (c *Classifier) Score(req *ChatRequest) (pStandard, pPremium float64) {
+	pStandard, pPremium, _ = c.scoreTurn(req)
+	return pStandard, pPremium
+}
+
+// Short turns. A turn of a few words ("hello", "ok thanks", "option 3") gives
+// the hashed weights too little to read: one word the training data saw
+// mostly in hard asks can lift it over the threshold. Such a turn goes to
+// economy unless it shows a sign of difficulty: a word of a demanding concept
+// (code, fixing, analysis, reasoning, writing, expert or frontier topics), a
+// code fence, an image, a tool result or a JSON schema to fill.
+const (
+	shortTurnWords = 3
+	shortTurnBytes = 40
+)
+
+// scoreTurn is Score plus whether the turn is short without a sign of
+// difficulty.
+func (c *Classifier) scoreTurn(req *ChatRequest) (pStandard, pPremium float64, short bool) {
 	var v turnVector
 	v.fill(req)
-	return c.scoreVector(&v)
+	pStandard, pPremium = c.scoreVector(&v)
+	return pStandard, pPremium, v.short
 }
 
 func (c *Classifier) scoreVector(v *turnVector) (float64, float64) {
-	var z0, z1 float32
+	var t0, t1, a0, a1 float32
 	w := c.w
-	for _, i := range v.hashes[:v.n] {
-		z0 += w[2*i]
-		z1 += w[2*i+1]
+	for _, i := range v.hashes[:v.askFrom] {
+		t0 += w[2*i]
+		t1 += w[2*i+1]
 	}
+	for _, i := range v.hashes[v.askFrom:v.n] {
+		a0 += w[2*i]
+		a1 += w[2*i+1]
+	}
+	ts, as := v.scales()
+	z0, z1 := t0*ts+a0*as, t1*ts+a1*as
 	for i, x := range v.sf {
 		z0 += w[2*(clfBuckets+i)] * x
 		z1 += w[2*(clfBuckets+i)+1] * x
@@ -249,11 +305,19 @@ func (v *turnVector) fill(req *ChatRequest) {
 	if st.words <= 6 {
 		sf[sfShort] = 1
 	}
+	v.short = st.words <= shortTurnWords && total <= shortTurnBytes && nmsg == 1 && !toolResult && !images &&
+		st.fences == 0 && st.concepts&hardConcepts == 0 && req.ResponseFormat != "json_schema"
 	if st.fences >= 2 {
 		sf[sfCode] = 1
 	}
-	sf[sfCodeChars] = float32(min(float64(st.codeChars)/float64(scanned)*10, 1))
-	sf[sfDigits] = float32(min(float64(st.digits)/float64(scanned)*5, 1))
+	// Densities over at least densityFloor bytes: one digit in "budget 3" is
+	// not a table of numbers, nor one bracket in "hi :)" code.
+	dens := float64(max(scanned, densityFloor))
+	sf[sfCodeChars] = float32(min(float64(st.codeChars)/dens*10, 1))
+	sf[sfDigits] = float32(min(float64(st.digits)/dens*5, 1))
+	if st.words <= 3 && total <= 64 {
+		sf[sfTiny] = 1
+	}
 	sf[sfQuestions] = float32(min(st.questions, 3)) / 3
 	sf[sfLines] = float32(math.Log1p(float64(st.lines)) / 6)
 	if st.lines > 3 && st.commas >= 2*st.lines {
@@ -265,22 +329,27 @@ func (v *turnVector) fill(req *ChatRequest) {
 	sf[sfImages] = b2f(images)
 	sf[sfToolResult] = b2f(toolResult)
 	sf[sfMultiMessage] = b2f(nmsg > 1)
+	v.askFrom = v.n
 	if last := lastUserText(msgs, start); last != "" {
 		var ask string
 		if len(last) <= clfScanLimit {
 			ask = askOf(last)
 		} else {
 			// Long pastes: the ask is around them, in the head or the tail.
-			head, tail := askOf(last[:clfScanLimit/2]), askOf(last[len(last)-clfScanLimit/2:])
-			ask = head
-			if len(tail) < len(head) {
-				ask = tail
+			ask = pickAsk(askOf(last[:clfScanLimit/2]), askOf(last[len(last)-clfScanLimit/2:]))
+		}
+		// The ask's words again, in a namespace of their own: "is this
+		// Python?" weighs differently from "Python" in pasted material.
+		as := textStats{salt: askSalt}
+		as.scan(ask[:min(len(ask), askScanLimit)], v)
+		sf[sfAskWords] = float32(math.Log1p(float64(as.words)) / 4)
+		sf[sfAskLong] = b2f(as.words >= 20)
+		sf[sfAskNumbers] = float32(min(as.nums, 6)) / 6
+		for k := range lexConceptCount {
+			if as.concepts&(1<<(k+1)) != 0 {
+				sf[sfAskConcept+k] = 1
 			}
 		}
-		words, nums := askStats(ask)
-		sf[sfAskWords] = float32(math.Log1p(float64(words)) / 4)
-		sf[sfAskLong] = b2f(words >= 20)
-		sf[sfAskNumbers] = float32(min(nums, 6)) / 6
 	}
 }
 
@@ -299,7 +368,7 @@ func lastUserText(msgs []Message, start int) string {
 // last paragraph, where people write the ask.
 func askOf(text string) string {
 	if i := strings.Index(text, "```"); i >= 0 {
-		if j := strings.LastIndex(text, "```"); j > i {
+		if j := lastIndex(text, "```"); j > i {
 			head, tail := strings.TrimSpace(text[:i]), strings.TrimSpace(text[j+3:])
 			if len(head) >= len(tail) {
 				return head
@@ -308,14 +377,27 @@ func askOf(text string) string {
 		}
 	}
 	first := strings.Index(text, "\n\n")
-	last := strings.LastIndex(text, "\n\n")
+	last := lastIndex(text, "\n\n")
 	if first < 0 {
 		return text
 	}
 	a, b := strings.TrimSpace(text[:first]), strings.TrimSpace(text[last+2:])
-	if first == last {
-		// Two parts: the ask is the one that is not a pasted block of lines.
-		if strings.Count(a, "\n") <= strings.Count(b, "\n") {
+	return pickAsk(a, b)
+}
+
+// pickAsk returns the candidate that reads as the instruction rather than
+// pasted material: fewer lines (a title with a date line, a block of rows
+// are material), then the shorter.
+func pickAsk(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	la, lb := strings.Count(a, "\n"), strings.Count(b, "\n")
+	if la != lb {
+		if la < lb {
 			return a
 		}
 		return b
@@ -326,29 +408,18 @@ func askOf(text string) string {
 	return b
 }
 
-// askStats counts words and numbers of an ask (bounded scan).
-func askStats(s string) (words, nums int) {
-	if len(s) > 1024 {
-		s = s[:1024]
+// lastIndex is strings.LastIndex by repeated forward search: the forward
+// search is vectorised, the backward one is not, and the needles are rare.
+func lastIndex(s, sep string) int {
+	last := -1
+	for off := 0; ; {
+		i := strings.Index(s[off:], sep)
+		if i < 0 {
+			return last
+		}
+		last = off + i
+		off = last + 1
 	}
-	in, digit := false, false
-	for i := 0; i <= len(s); i++ {
-		w := i < len(s) && wordByte(s[i])
-		if w && !in {
-			in, digit = true, false
-		}
-		if w && s[i] >= '0' && s[i] <= '9' {
-			digit = true
-		}
-		if !w && in {
-			in = false
-			words++
-			if digit {
-				nums++
-			}
-		}
-	}
-	return words, nums
 }
 
 func b2f(b bool) float32 {
@@ -361,9 +432,14 @@ func b2f(b bool) float32 {
 // textStats tokenizes text into words (runs of letters, digits and non-ASCII
 // bytes, ASCII lowercased), hashing unigrams and bigrams as it goes.
 type textStats struct {
-	bytes, words, digits, codeChars, questions, lines, commas, fences int
-	prev                                                              uint32
-	hasPrev                                                           bool
+	bytes, words, nums, digits, codeChars, questions, lines, commas, fences int
+	// concepts has bit id set for every lexicon concept id seen.
+	concepts uint32
+	// salt moves every bucket into another namespace (askSalt: the ask's
+	// words); 0 is the turn's own.
+	salt    uint32
+	prev    uint32
+	hasPrev bool
 }
 
 const (
@@ -373,28 +449,27 @@ const (
 	numHash = 0x9e3779b1
 )
 
+// wordTab maps a byte of a word to its lowercase form (digits and non-ASCII
+// bytes to themselves) and every other byte to 0: one table lookup per byte.
+var wordTab = func() (t [256]byte) {
+	for c := range 256 {
+		switch {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c >= 0x80:
+			t[c] = byte(c)
+		case c >= 'A' && c <= 'Z':
+			t[c] = byte(c) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
 func (st *textStats) scan(s string, out *turnVector) {
 	st.bytes += len(s)
-	h, inWord, allDigits, start := uint32(fnvOffset), false, true, 0
-	for i := 0; i <= len(s); i++ {
-		var c byte = ' '
-		if i < len(s) {
-			c = s[i]
-		}
-		switch {
-		case c >= 'a' && c <= 'z' || c >= 0x80:
-			allDigits = false
-		case c >= 'A' && c <= 'Z':
-			c += 'a' - 'A'
-			allDigits = false
-		case c >= '0' && c <= '9':
-			st.digits++
-		default:
-			if inWord {
-				st.emit(s[start:i], h, allDigits, out)
-				inWord, allDigits = false, true
-			}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if wordTab[c] == 0 {
 			switch c {
+			case ' ':
 			case '{', '}', ';', '(', ')', '=', '<', '>', '[', ']':
 				st.codeChars++
 			case '?':
@@ -412,29 +487,62 @@ func (st *textStats) scan(s string, out *turnVector) {
 				// A sentence end breaks a bigram chain.
 				st.hasPrev = false
 			}
+			i++
 			continue
 		}
-		if !inWord {
-			h, inWord, start = fnvOffset, true, i
+		// One pass over the word: h is the FNV hash of the lowercased word and
+		// h1..h3 the hash before its last one, two and three bytes, so the
+		// stem's hash (without "s", "ed"/"es"/"ly" or "ing") needs no second
+		// pass.
+		start, digits := i, 0
+		h, h1, h2, h3 := uint32(fnvOffset), uint32(0), uint32(0), uint32(0)
+		for ; i < len(s); i++ {
+			l := wordTab[s[i]]
+			if l == 0 {
+				break
+			}
+			if l <= '9' {
+				digits++
+			}
+			h3, h2, h1 = h2, h1, h
+			h = (h ^ uint32(l)) * fnvPrime
 		}
-		h = (h ^ uint32(c)) * fnvPrime
+		n, stem := i-start, h
+		if n > 3 {
+			c1, c2, c3 := wordTab[s[i-1]], wordTab[s[i-2]], wordTab[s[i-3]]
+			switch {
+			case n > 5 && c3 == 'i' && c2 == 'n' && c1 == 'g':
+				stem = h3
+			case n > 4 && (c2 == 'e' && (c1 == 'd' || c1 == 's') || c2 == 'l' && c1 == 'y'):
+				stem = h2
+			case c1 == 's':
+				stem = h1
+			}
+		}
+		st.digits += digits
+		if digits > 0 {
+			st.nums++
+		}
+		st.emit(n, h, stem, digits == n, out)
 	}
 	st.hasPrev = false
 }
 
-// emit adds one word: its concept (if the lexicon knows its stem), its own
-// hash (all-digit words share one), and the bigram with the previous word.
-func (st *textStats) emit(w string, h uint32, allDigits bool, out *turnVector) {
+// emit adds one word of n bytes: its concept (if the lexicon knows its stem),
+// its own hash (all-digit words share one), and the bigram with the previous
+// word.
+func (st *textStats) emit(n int, h, stem uint32, allDigits bool, out *turnVector) {
 	if allDigits {
 		h = numHash
-	} else if n := len(w); n >= 2 && n <= 16 {
-		if id := lex.lookup(stemHash(w)); id != 0 {
-			out.add(conceptBucket(id))
+	} else if n >= 2 && n <= 16 {
+		if id := lex.lookup(stem); id != 0 {
+			st.concepts |= 1 << id
+			out.add((conceptBucket(id) ^ st.salt) & (clfBuckets - 1))
 		}
 	}
-	out.add(h & (clfBuckets - 1))
+	out.add((h ^ st.salt) & (clfBuckets - 1))
 	if clfBigrams && st.hasPrev {
-		b := (st.prev*0x85ebca6b ^ h) * 0xc2b2ae35
+		b := (st.prev*0x85ebca6b ^ h ^ st.salt) * 0xc2b2ae35
 		out.add((b ^ b>>15) & (clfBuckets - 1))
 	}
 	st.prev, st.hasPrev = h, true

@@ -1,6 +1,9 @@
 package routing
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // The lexicon maps words to concepts. Each word of a turn adds its concept as
 // a feature beside its own hash, so the model learns what "a debugging ask" or
@@ -72,14 +75,36 @@ type lexTable struct {
 
 const lexSize = 4096
 
+// lexConceptCount is the number of concepts (one ask feature each).
+const lexConceptCount = 16
+
 // lexConcepts names the concepts by id (index+1), in a fixed order.
 var lexConcepts = []string{"build", "fix", "change", "analyze", "reason", "plan", "compose", "constraint", "tech",
 	"expert", "frontier", "social", "feeling", "life", "lookup", "light"}
+
+// hardConcepts has the bits of the concepts whose words are a sign of
+// difficulty in a short turn (see shortTurn in classifier.go).
+var hardConcepts = conceptBits("build", "fix", "change", "analyze", "reason", "compose", "tech", "expert", "frontier")
+
+func conceptBits(names ...string) uint32 {
+	var b uint32
+	for _, n := range names {
+		i := slices.Index(lexConcepts, n)
+		if i < 0 {
+			panic("routing: unknown lexicon concept " + n)
+		}
+		b |= 1 << (i + 1)
+	}
+	return b
+}
 
 // lex is built once from lexicon; it is never written afterwards.
 var lex = buildLex()
 
 func buildLex() *lexTable {
+	if len(lexConcepts) != lexConceptCount {
+		panic("routing: the lexicon's concepts and the classifier's ask-concept features disagree")
+	}
 	t := &lexTable{}
 	for id, name := range lexConcepts {
 		for _, w := range lexicon[name] {

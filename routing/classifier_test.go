@@ -72,11 +72,11 @@ func TestDefaultClassifierHeldOut(t *testing.T) {
 	require.NoError(t, err)
 	easyEco, hardKept, prem, conf := heldOut(t, c, c.StandardThreshold, c.PremiumThreshold)
 	t.Logf("held-out: easy→economy %.1f%%, hard kept %.1f%%, premium→premium %.1f%%; %v", easyEco*100, hardKept*100, prem*100, conf)
-	// Measured at commit: 100% hard kept, 88.1% easy on economy (templates the
+	// Measured at commit: 99.5% hard kept, 93.5% easy on economy (templates the
 	// model never saw). The floors sit a little under, so a change that makes
 	// the model worse fails here.
 	require.GreaterOrEqual(t, hardKept, 0.95)
-	require.GreaterOrEqual(t, easyEco, 0.85)
+	require.GreaterOrEqual(t, easyEco, 0.90)
 }
 
 // The embedded model is exactly what `tollgate route train` produces from the

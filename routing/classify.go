@@ -29,7 +29,11 @@ type Features struct {
 	// Classifier names the model that scored the turn ("builtin" or the
 	// tenant's own); ModelStandard and ModelPremium are its default thresholds,
 	// which a policy without thresholds of its own uses.
-	Classifier    string  `json:"classifier,omitempty"`
+	Classifier string `json:"classifier,omitempty"`
+	// ShortTurn is true for a turn of a few words with no sign of difficulty
+	// (classifier.go), which "auto" serves on the economy tier whatever its
+	// probability.
+	ShortTurn     bool    `json:"short_turn,omitempty"`
 	ModelStandard float64 `json:"model_standard,omitempty"`
 	ModelPremium  float64 `json:"model_premium,omitempty"`
 	// KeywordRules names the policy's keyword rules whose keywords occurred in

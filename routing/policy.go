@@ -34,7 +34,9 @@ type Policy struct {
 	PremiumThreshold float64 `json:"premium_threshold,omitempty"`
 	// StepDownThreshold: with SessionAffinity, a conversation escalated for one
 	// turn steps back down when a later turn's probability is below this
-	// ("clearly easy"); 0 means half the standard threshold, negative never.
+	// ("clearly easy"), or when it is a short turn with no sign of difficulty;
+	// 0 means a quarter of the standard threshold (a follow-up such as "and
+	// the indexes?" leans on the hard turn before it), negative never.
 	StepDownThreshold float64 `json:"step_down_threshold,omitempty"`
 	// Rules are checked in order for model "auto"; the first match sets the tier.
 	Rules []Rule `json:"rules,omitempty"`
@@ -305,7 +307,7 @@ func (p Policy) thresholds(f Features) (std, prem, down float64) {
 	}
 	switch {
 	case p.StepDownThreshold == 0:
-		down = std / 2
+		down = std / 4
 	case p.StepDownThreshold > 0:
 		down = p.StepDownThreshold
 	}

@@ -25,6 +25,11 @@ type RouteSetItem struct {
 	Group string `json:"group,omitempty"`
 	// Request is the chat completion body.
 	Request json.RawMessage `json:"request"`
+	// Conversation and Turn place a turn of a multi-turn conversation (its
+	// conversation's id, its 1-based turn); a client sends the turns in order
+	// under one conversation id. Empty for single-turn items.
+	Conversation string `json:"conversation,omitempty"`
+	Turn         int    `json:"turn,omitempty"`
 	// InputTokens and OutputTokens are the true usage of the request.
 	InputTokens  int `json:"input_tokens,omitempty"`
 	OutputTokens int `json:"output_tokens,omitempty"`

@@ -179,7 +179,7 @@ func (s *Selector) features(in SelectInput) Features {
 	if clf == nil {
 		clf = s.classifier
 	}
-	f.PStandard, f.PPremium = clf.Score(req)
+	f.PStandard, f.PPremium, f.ShortTurn = clf.scoreTurn(req)
 	f.Classifier, f.ModelStandard, f.ModelPremium = clf.Name, clf.StandardThreshold, clf.PremiumThreshold
 	f.matchKeywords(in.Policy.Rules)
 	if in.TenantID != "" {
@@ -257,6 +257,10 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 				f.PStandard, std, f.PPremium, prem, clf)
 		}
 	}
+	if f.ShortTurn && want != p.simpleTier() {
+		want, reason = p.simpleTier(), RouteReasonAutoEconomy
+		why = fmt.Sprintf("short turn with no sign of difficulty, economy whatever p=%.3f against standard threshold %.3f (%s classifier)", f.PStandard, std, clf)
+	}
 	for _, r := range p.Rules {
 		if r.matches(f) {
 			want, reason, why = r.Tier, RouteReasonRule, fmt.Sprintf("rule %q (p=%.3f)", r.Name, f.PStandard)
@@ -283,11 +287,14 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 		if e, ok := aff.get(prev); ok {
 			if m, ok := cat.Lookup(e.model); ok && s.usable(p, f, m, capTier) {
 				switch {
-				case m.Tier.Rank() > want.Rank() && e.streak <= 1 && f.PStandard < down:
+				case m.Tier.Rank() > want.Rank() && e.streak <= 1 && (f.PStandard < down || f.ShortTurn && down > 0):
 					// A clearly easy turn after at most one hard one: the
 					// conversation goes where the turn belongs (below).
 					reason = RouteReasonAffinityStepDown
 					why = fmt.Sprintf("p=%.3f < step-down threshold %.3f after a one-off escalation to %s", f.PStandard, down, m.ID)
+					if f.PStandard >= down {
+						why = fmt.Sprintf("short turn with no sign of difficulty (p=%.3f, step-down threshold %.3f) after a one-off escalation to %s", f.PStandard, down, m.ID)
+					}
 				case m.Tier.Rank() >= want.Rank():
 					d.Action, d.Model, d.Tier, d.Reason = DecisionActionAllow, m, m.Tier, RouteReasonAffinity
 					d.Explanation = fmt.Sprintf("conversation stays on %s (%s)", m.ID, why)

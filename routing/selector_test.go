@@ -298,3 +298,34 @@ func TestSelectorBudgetsCombine(t *testing.T) {
 		})
 	}
 }
+
+// A few words with no sign of difficulty go to economy with model "auto",
+// whatever a word the training data saw in hard asks does to the
+// probability; a short turn that names demanding work does not.
+func TestShortTurnsGoToEconomy(t *testing.T) {
+	t.Parallel()
+	s := newSelector(t, nil)
+	for _, tc := range []struct {
+		turn  string
+		tier  routing.Tier
+		short bool
+	}{
+		{"budget 3", routing.TierEconomy, true},
+		{"hello", routing.TierEconomy, true},
+		{"ok thanks", routing.TierEconomy, true},
+		{"option 2 please", routing.TierEconomy, true},
+		{"write a migration plan", routing.TierStandard, false},
+	} {
+		d, err := s.Select(t.Context(), routing.SelectInput{TenantID: "t1", Request: chatReq(t, "auto", tc.turn), Policy: routing.DefaultPolicy()})
+		require.NoError(t, err)
+		require.Equal(t, tc.tier, d.Tier, "%q: %s", tc.turn, d.Header())
+		require.Equal(t, tc.short, d.Features.ShortTurn, tc.turn)
+		require.Contains(t, d.Explanation, "threshold", "the reason names the threshold")
+	}
+	// Words of demanding work are a sign of difficulty: the classifier decides.
+	for _, turn := range []string{"debug this deadlock", "prove it", "refactor the parser"} {
+		d, err := s.Select(t.Context(), routing.SelectInput{TenantID: "t1", Request: chatReq(t, "auto", turn), Policy: routing.DefaultPolicy()})
+		require.NoError(t, err)
+		require.False(t, d.Features.ShortTurn, turn)
+	}
+}

@@ -32,6 +32,34 @@ func CachedPrefixTokens(prefix, total int) int {
 	return prefix / PromptCacheStep * PromptCacheStep
 }
 
+// PromptCache is OpenAI's automatic prompt caching for any simulated upstream:
+// the simulated provider reports its cached tokens through one, and so does
+// the routing bench's loopback upstream, so both cache alike. It is safe for
+// concurrent use.
+type PromptCache struct {
+	est   *Estimator
+	clock func() time.Time
+	cache simPromptCache
+}
+
+// NewPromptCache builds a prompt cache that counts prompts with est (exactly,
+// as a provider does) on clock (nil means time.Now).
+func NewPromptCache(est *Estimator, clock func() time.Time) *PromptCache {
+	if clock == nil {
+		clock = time.Now
+	}
+	return &PromptCache{est: est, clock: clock}
+}
+
+// Use returns the prompt tokens of req on model and the part a provider
+// reports as prompt_tokens_details.cached_tokens: the longest prefix of 1,024
+// tokens or more (whole messages) that model saw within PromptCacheTTL, in
+// steps of PromptCacheStep. It marks every prefix of req as seen.
+func (c *PromptCache) Use(model string, req *ChatRequest) (prompt, cached int) {
+	count := c.est.count(model, req, true)
+	return count.Tokens, CachedPrefixTokens(c.cache.use(model, count.Prefixes, c.clock()), count.Tokens)
+}
+
 type simCacheKey struct {
 	model string
 	hash  uint64

@@ -60,7 +60,7 @@ type SimProvider struct {
 	cfg    SimConfig
 	est    *Estimator
 	logger *slog.Logger
-	cache  simPromptCache
+	cache  *PromptCache
 
 	mu  sync.Mutex
 	rng *rand.Rand
@@ -82,7 +82,7 @@ func NewSimProvider(cfg SimConfig, est *Estimator, logger *slog.Logger) (*SimPro
 		cfg.Clock = time.Now
 	}
 	return &SimProvider{
-		cfg: cfg, est: est,
+		cfg: cfg, est: est, cache: NewPromptCache(est, cfg.Clock),
 		logger: logger.With("component", "routing.provider", "provider", SimProviderName),
 		rng:    rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
 	}, nil
@@ -98,9 +98,7 @@ var simWords = [...]string{"tollgate", "routes", "every", "request", "through", 
 // of choices for req. Lengths and choices are bounded (SimMaxOutputTokens,
 // MaxChoices), so no client number sizes an allocation unchecked.
 func (p *SimProvider) answer(model string, req *ChatRequest) (Usage, []string, int, uint64) {
-	count := p.est.count(model, req, true)
-	prompt := count.Tokens
-	cached := CachedPrefixTokens(p.cache.use(model, count.Prefixes, p.cfg.Clock()), prompt)
+	prompt, cached := p.cache.Use(model, req)
 	n := req.MaxTokens
 	if n <= 0 {
 		n = p.cfg.DefaultMaxTokens

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -32,16 +33,23 @@ var referenceMix = []struct {
 
 // trueUsageUpstream is a loopback OpenAI-compatible server that answers every
 // chat completion with the request's true usage: prompt tokens counted
-// exactly (o200k), output tokens as the routing set's item says.
+// exactly (o200k), output tokens as the routing set's item says, and, as
+// OpenAI does, prompt_tokens_details.cached_tokens for a prefix of 1,024+
+// tokens the same model saw within ten minutes (routing.PromptCache, the
+// simulated provider's own cache).
 func trueUsageUpstream(t *testing.T, items []routing.RouteSetItem) *httptest.Server {
 	t.Helper()
-	out := map[string]int{}
+	type turnKey struct {
+		messages int
+		last     string
+	}
+	out := map[turnKey]int{}
 	for _, it := range items {
 		req, err := routing.ParseChatRequest(it.Request)
 		require.NoError(t, err)
-		out[req.Messages[len(req.Messages)-1].Text] = it.OutputTokens
+		out[turnKey{len(req.Messages), req.Messages[len(req.Messages)-1].Text}] = it.OutputTokens
 	}
-	est := routing.NewEstimator(routing.EstimatorConfig{ExactLimitBytes: -1})
+	cache := routing.NewPromptCache(routing.NewEstimator(routing.EstimatorConfig{ExactLimitBytes: -1}), nil)
 	var mu sync.Mutex
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
@@ -51,12 +59,12 @@ func trueUsageUpstream(t *testing.T, items []routing.RouteSetItem) *httptest.Ser
 			return
 		}
 		mu.Lock()
-		in, _ := est.PromptTokens(req.Model, req)
+		in, cached := cache.Use(req.Model, req)
 		mu.Unlock()
-		completion := out[req.Messages[len(req.Messages)-1].Text]
+		completion := out[turnKey{len(req.Messages), req.Messages[len(req.Messages)-1].Text}]
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d}}`,
-			req.Model, in, completion, in+completion)
+		fmt.Fprintf(w, `{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":%q,"choices":[{"index":0,"message":{"role":"assistant","content":"ok"},"finish_reason":"stop"}],"usage":{"prompt_tokens":%d,"completion_tokens":%d,"total_tokens":%d,"prompt_tokens_details":{"cached_tokens":%d}}}`,
+			req.Model, in, completion, in+completion, cached)
 	}))
 	t.Cleanup(srv.Close)
 	return srv
@@ -64,7 +72,13 @@ func trueUsageUpstream(t *testing.T, items []routing.RouteSetItem) *httptest.Ser
 
 // routingReport is what make bench-routing prints.
 type routingReport struct {
-	Requests                                        int
+	// Title says which items were sent.
+	Title                     string
+	Requests                  int
+	CachedTokens, InputTokens int64
+	// EstimatedTokens sums the prompt sizes routing read (the ledger's
+	// route features), to compare with InputTokens, the upstream's truth.
+	EstimatedTokens                                 int64
 	Reference, RoutedNoCache, Actual                billing.NanoUSD
 	EasyEconomy, HardKept, PremiumPremium           float64
 	Confusion                                       map[string]map[routing.Tier]int
@@ -74,10 +88,11 @@ type routingReport struct {
 
 func (r routingReport) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "requests: %d (held-out test split)\n", r.Requests)
+	fmt.Fprintf(&b, "== %s: %d requests (held-out test split)\n", r.Title, r.Requests)
 	fmt.Fprintf(&b, "reference mix (80%% gpt-4o / 15%% grok-4 / 5%% gpt-4o-mini): $%s\n", r.Reference.USDString())
 	fmt.Fprintf(&b, "routed, no cache discount: $%s; ledger cost: $%s\n", r.RoutedNoCache.USDString(), r.Actual.USDString())
-	fmt.Fprintf(&b, "saved: %.1f%% total = %.1f%% routing + %.1f%% caching\n", r.TotalSavedPct, r.RoutingSavedPct, r.CachingSavedPct)
+	fmt.Fprintf(&b, "saved: %.1f%% total = %.1f%% routing + %.1f%% caching (%d of %d input tokens read from the prompt cache)\n",
+		r.TotalSavedPct, r.RoutingSavedPct, r.CachingSavedPct, r.CachedTokens, r.InputTokens)
 	fmt.Fprintf(&b, "easy → economy: %.1f%%\nhard kept on standard or better: %.1f%%\npremium-worthy → premium: %.1f%%\n",
 		r.EasyEconomy*100, r.HardKept*100, r.PremiumPremium*100)
 	fmt.Fprintf(&b, "confusion (label → tier served):\n%-9s %8s %8s %8s\n", "", "economy", "standard", "premium")
@@ -86,12 +101,13 @@ func (r routingReport) String() string {
 		fmt.Fprintf(&b, "%-9s %8d %8d %8d\n", l, c[routing.TierEconomy], c[routing.TierStandard], c[routing.TierPremium])
 	}
 	fmt.Fprintf(&b, "replay (route simulate over the ledger) disagreeing with live: %d\n", r.ReplayMismatches)
+	fmt.Fprintf(&b, "prompt tokens, routing's estimate to the upstream's true count: %.3fx\n", float64(r.EstimatedTokens)/float64(max(r.InputTokens, 1)))
 	return b.String()
 }
 
 // runRoutingBench sends items live through tollgate serve with model "auto"
 // under policy, then measures from the ledger and replays the ledger.
-func runRoutingBench(t *testing.T, items []routing.RouteSetItem, policy routing.Policy) routingReport {
+func runRoutingBench(t *testing.T, title string, items []routing.RouteSetItem, policy routing.Policy) routingReport {
 	t.Helper()
 	up := trueUsageUpstream(t, items)
 	s := startStack(t, map[string]string{"OPENAI_BASE_URL": up.URL + "/v1", "OPENAI_API_KEY": "bench-key"})
@@ -106,6 +122,10 @@ func runRoutingBench(t *testing.T, items []routing.RouteSetItem, policy routing.
 		require.NoError(t, err)
 		r.Header.Set("Authorization", "Bearer "+secret)
 		r.Header.Set("Content-Type", "application/json")
+		if it.Conversation != "" {
+			// Turns of one conversation, in order, under one id.
+			r.Header.Set("x-tollgate-conversation", it.Conversation)
+		}
 		resp, err := client.Do(r)
 		require.NoError(t, err)
 		body, _ := io.ReadAll(resp.Body)
@@ -116,7 +136,7 @@ func runRoutingBench(t *testing.T, items []routing.RouteSetItem, policy routing.
 	}
 	evs := s.waitLedger(t, tn, func(evs []ledger.Event) bool { return len(evs) == len(items) })
 	cat := routing.DefaultCatalog()
-	rep := routingReport{Requests: len(items), Confusion: map[string]map[routing.Tier]int{}}
+	rep := routingReport{Title: title, Requests: len(items), Confusion: map[string]map[routing.Tier]int{}}
 	var easy, eco, hard, kept, prem, premOK float64
 	for _, e := range evs {
 		l, ok := label[e.RequestID]
@@ -129,6 +149,8 @@ func runRoutingBench(t *testing.T, items []routing.RouteSetItem, policy routing.
 			rep.Reference += rm.Cost(in, 0, out) * billing.NanoUSD(ref.share) / 1000
 		}
 		rep.RoutedNoCache += m.Cost(in, 0, out)
+		rep.InputTokens += e.InputTokens
+		rep.CachedTokens += e.CachedTokens
 		rep.Actual += e.Cost
 		if rep.Confusion[l] == nil {
 			rep.Confusion[l] = map[routing.Tier]int{}
@@ -166,6 +188,8 @@ func runRoutingBench(t *testing.T, items []routing.RouteSetItem, policy routing.
 	records := make([]routing.Record, len(evs))
 	for i, e := range evs {
 		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
+		require.NotNil(t, records[i].Features, "every auto decision records its features")
+		rep.EstimatedTokens += int64(records[i].Features.PromptTokens)
 	}
 	res, err := sel.Simulate(t.Context(), policy, records, routing.SimulateOptions{})
 	require.NoError(t, err)
@@ -180,9 +204,10 @@ func runRoutingBench(t *testing.T, items []routing.RouteSetItem, policy routing.
 	return rep
 }
 
-// benchItems returns the routing set's test split (training never saw it),
-// every step-th item, in a fixed order.
-func benchItems(t *testing.T, step int) []routing.RouteSetItem {
+// benchItems returns the routing set's test split (training never saw it):
+// single-turn items, every step-th, or the turns of every step-th
+// conversation (all turns of a conversation, in order).
+func benchItems(t *testing.T, conversations bool, step int) []routing.RouteSetItem {
 	t.Helper()
 	f, err := os.Open("../../routing/testdata/routeset/routeset.jsonl.gz")
 	require.NoError(t, err)
@@ -190,12 +215,19 @@ func benchItems(t *testing.T, step int) []routing.RouteSetItem {
 	all, err := routing.ReadRouteSet(f)
 	require.NoError(t, err)
 	var out []routing.RouteSetItem
-	n := 0
+	n, conv := 0, map[string]int{}
 	for _, it := range all {
-		if it.Split != "test" {
+		if it.Split != "test" || (it.Conversation != "") != conversations {
 			continue
 		}
-		if n%step == 0 {
+		k := n
+		if conversations {
+			if _, ok := conv[it.Conversation]; !ok {
+				conv[it.Conversation] = len(conv)
+			}
+			k = conv[it.Conversation]
+		}
+		if k%step == 0 {
 			out = append(out, it)
 		}
 		n++
@@ -210,17 +242,62 @@ func benchPolicy() routing.Policy {
 	return p
 }
 
-// TestRoutingFloorsHeldOut sends a small held-out slice (every 4th test item,
-// 93 requests) live and asserts floors a little under what it measured at
-// commit (40.3% saved, 100% hard kept, 85.7% easy on economy), and that
-// replaying the ledger decides exactly as live did. The issue's targets are
-// 40% / 95% / 90%; easy on economy is short of 90% on held-out phrasing.
+// TestRoutingFloorsHeldOut sends held-out items live: every 4th single-turn
+// test item (93 requests) and every test conversation turn by turn (20
+// conversations, 127 turns), and asserts floors under what they measured at
+// commit, and that replaying the ledger decides exactly as live did. Measured
+// at commit: single-turn 45.6% saved, 100% hard kept, 92.9% easy on economy
+// (56 easy items: one misrouted moves it 1.8 points); conversations 57.0%
+// in total = 49.4% routing + 7.6% caching, 100% hard kept, 90.0% easy on
+// economy. The issue's targets: 40% saved by routing, 95% hard kept, 90% easy
+// on economy, 55% in total with conversations and caching.
 func TestRoutingFloorsHeldOut(t *testing.T) {
 	t.Parallel()
-	rep := runRoutingBench(t, benchItems(t, 4), benchPolicy())
-	t.Log("\n" + rep.String())
-	require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
-	require.GreaterOrEqual(t, rep.RoutingSavedPct, 36.0)
-	require.GreaterOrEqual(t, rep.HardKept, 0.95)
-	require.GreaterOrEqual(t, rep.EasyEconomy, 0.80)
+	t.Run("single-turn", func(t *testing.T) {
+		t.Parallel()
+		rep := runRoutingBench(t, "single-turn slice", benchItems(t, false, 4), benchPolicy())
+		t.Log("\n" + rep.String())
+		require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
+		require.GreaterOrEqual(t, rep.RoutingSavedPct, 40.0)
+		require.GreaterOrEqual(t, rep.HardKept, 0.95)
+		require.GreaterOrEqual(t, rep.EasyEconomy, 0.88)
+	})
+	t.Run("conversations", func(t *testing.T) {
+		t.Parallel()
+		rep := runRoutingBench(t, "held-out conversations", benchItems(t, true, 1), benchPolicy())
+		t.Log("\n" + rep.String())
+		require.Zero(t, rep.ReplayMismatches, "what-if must equal live")
+		require.Positive(t, rep.CachedTokens, "the upstream reports cached tokens for repeated prefixes")
+		require.GreaterOrEqual(t, rep.CachingSavedPct, 5.0)
+		require.GreaterOrEqual(t, rep.TotalSavedPct, 53.0)
+		require.GreaterOrEqual(t, rep.HardKept, 0.95)
+		require.GreaterOrEqual(t, rep.EasyEconomy, 0.85)
+	})
+}
+
+// Short turns with no sign of difficulty go to economy through the whole
+// gateway, with the reason naming the threshold.
+func TestShortTurnsEconomyLive(t *testing.T) {
+	t.Parallel()
+	up := trueUsageUpstream(t, nil)
+	s := startStack(t, map[string]string{"OPENAI_BASE_URL": up.URL + "/v1", "OPENAI_API_KEY": "bench-key"})
+	_, _, secret := s.tenantWithKey(t, "short", apikeys.CreateKeyInput{})
+	client := &http.Client{Timeout: 30 * time.Second}
+	for _, turn := range []string{"budget 3", "hello", "ok thanks"} {
+		body, err := json.Marshal(map[string]any{"model": "auto", "messages": []map[string]string{{"role": "user", "content": turn}}})
+		require.NoError(t, err)
+		r, err := http.NewRequestWithContext(t.Context(), http.MethodPost, s.baseURL+"/v1/chat/completions", bytes.NewReader(body))
+		require.NoError(t, err)
+		r.Header.Set("Authorization", "Bearer "+secret)
+		r.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(r)
+		require.NoError(t, err)
+		out, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.Equal(t, http.StatusOK, resp.StatusCode, "%s", out)
+		reason := resp.Header.Get("x-tollgate-route-reason")
+		require.True(t, strings.HasPrefix(reason, string(routing.RouteReasonAutoEconomy)), "%q: %s", turn, reason)
+		require.Contains(t, reason, "threshold")
+		require.Contains(t, string(out), `"model":"gpt-4o-mini"`, turn)
+	}
 }

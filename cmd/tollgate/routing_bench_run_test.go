@@ -17,8 +17,10 @@ import (
 
 // TestBenchRouting is make bench-routing: the whole held-out split, printed.
 func TestBenchRouting(t *testing.T) {
-	rep := runRoutingBench(t, benchItems(t, 1), benchPolicy())
-	fmt.Println(rep.String())
+	single := runRoutingBench(t, "single-turn requests (routing alone)", benchItems(t, false, 1), benchPolicy())
+	fmt.Println(single.String())
+	convs := runRoutingBench(t, "multi-turn conversations, turn by turn under a conversation id (routing and caching)", benchItems(t, true, 1), benchPolicy())
+	fmt.Println(convs.String())
 	c, err := routing.DefaultClassifier()
 	require.NoError(t, err)
 	b, _ := c.MarshalBinary()

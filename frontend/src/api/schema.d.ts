@@ -2599,7 +2599,7 @@ export interface components {
       auto_premium?: boolean;
       /** @description 0 = the classifier's trained value */
       premium_threshold?: number;
-      /** @description with session_affinity, a clearly easy turn (probability below this) after a one-off escalation steps back down; 0 = half the standard threshold, negative = never */
+      /** @description with session_affinity, a clearly easy turn (probability below this) after a one-off escalation steps back down; 0 = a quarter of the standard threshold; a short turn with no sign of difficulty also steps down; negative = never */
       step_down_threshold?: number;
     };
     SimulateRequest: {

@@ -36,6 +36,10 @@ type Item struct {
 	InputTokens int `json:"input_tokens"`
 	// OutputTokens is the answer length the loopback upstream reports.
 	OutputTokens int `json:"output_tokens"`
+	// Conversation and Turn place a multi-turn item: its conversation's id
+	// and its 1-based turn; empty for single-turn items.
+	Conversation string `json:"conversation,omitempty"`
+	Turn         int    `json:"turn,omitempty"`
 }
 
 type msg struct {
@@ -80,7 +84,8 @@ func templateHash(t template) uint32 {
 
 func main() {
 	out := flag.String("out", "routing/testdata/routeset/routeset.jsonl.gz", "output file")
-	n := flag.Int("n", 1300, "number of requests")
+	n := flag.Int("n", 1300, "number of single-turn requests")
+	convs := flag.Int("conversations", 80, "number of multi-turn conversations (each turn is an item)")
 	flag.Parse()
 	g := &gen{r: rand.New(rand.NewPCG(14, 2026))}
 	est := routing.NewEstimator(routing.EstimatorConfig{ExactLimitBytes: -1})
@@ -93,8 +98,7 @@ func main() {
 		log.Fatal(err)
 	}
 	zw := gzip.NewWriter(f)
-	enc := json.NewEncoder(zw)
-	counts := map[string]int{}
+	w := &writer{enc: json.NewEncoder(zw), est: est, counts: map[string]int{}}
 	for i := range *n {
 		label := "easy"
 		switch x := g.r.Float64(); {
@@ -104,34 +108,22 @@ func main() {
 			label = "hard"
 		}
 		t := byLabel[label][g.r.IntN(len(byLabel[label]))]
-		body := g.request(t, i)
-		raw, err := json.Marshal(body)
-		if err != nil {
-			log.Fatal(err)
-		}
-		req, err := routing.ParseChatRequest(raw)
-		if err != nil {
-			log.Fatalf("item %d: %v", i, err)
-		}
-		in, _ := est.PromptTokens("gpt-4o", req)
 		split := "train"
 		if testTemplate(t) {
 			split = "test"
 		}
-		counts[split+"/"+label]++
-		it := Item{ID: fmt.Sprintf("rs-%04d", i+1), Split: split, Label: label, Category: t.Category, Group: fmt.Sprintf("t%08x", templateHash(t)), Request: raw,
-			InputTokens: in, OutputTokens: g.outputTokens(label)}
-		if err := enc.Encode(it); err != nil {
-			log.Fatal(err)
-		}
+		it := w.item(fmt.Sprintf("rs-%04d", i+1), split, label, t, g.request(t, i))
+		it.OutputTokens = g.outputTokens(label)
+		w.write(it)
 	}
+	w.conversations(*convs)
 	if err := zw.Close(); err != nil {
 		log.Fatal(err)
 	}
 	if err := f.Close(); err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(counts)
+	fmt.Println(w.counts)
 }
 
 func (g *gen) outputTokens(label string) int {
@@ -156,6 +148,23 @@ func (g *gen) request(t template, i int) map[string]any {
 		u, a := g.historyTurn()
 		msgs = append(msgs, msg{Role: "user", Content: u}, msg{Role: "assistant", Content: a})
 	}
+	msgs = append(msgs, g.turn(t, i)...)
+	body := map[string]any{"model": "auto", "messages": msgs}
+	if t.Tools || (t.Category == "agent" && g.r.IntN(2) == 0) || g.r.IntN(12) == 0 {
+		body["tools"] = g.toolsDef()
+	}
+	if t.JSON {
+		body["response_format"] = jsonSchemaFormat
+	}
+	if g.r.IntN(3) == 0 {
+		body["user"] = fmt.Sprintf("user-%d", g.r.IntN(400))
+	}
+	return body
+}
+
+// turn returns the messages of the labelled turn: the user's ask with its
+// material, or a tool call and its result followed by the ask.
+func (g *gen) turn(t template, i int) []msg {
 	text := g.decorate(g.fill(t.Text))
 	switch t.Attach {
 	case "code":
@@ -169,25 +178,12 @@ func (g *gen) request(t template, i int) map[string]any {
 		call := toolCall{ID: fmt.Sprintf("call_%d", i), Type: "function"}
 		call.Function.Name = g.pick([]string{"search_web", "get_order", "lookup_customer", "run_query", "get_weather"})
 		call.Function.Arguments = `{"q":"` + g.fill("{topic}") + `"}`
-		msgs = append(msgs, msg{Role: "user", Content: g.fill(g.pick(historyAsks))},
+		return []msg{{Role: "user", Content: g.fill(g.pick(historyAsks))},
 			msg{Role: "assistant", ToolCalls: []toolCall{call}},
 			msg{Role: "tool", ToolCallID: call.ID, Content: g.toolResult()},
-			msg{Role: "user", Content: text})
-	} else {
-		msgs = append(msgs, msg{Role: "user", Content: text})
+			msg{Role: "user", Content: text}}
 	}
-	body := map[string]any{"model": "auto", "messages": msgs}
-	if t.Tools || (t.Category == "agent" && g.r.IntN(2) == 0) || g.r.IntN(12) == 0 {
-		body["tools"] = g.toolsDef()
-	}
-	if t.JSON {
-		body["response_format"] = map[string]any{"type": "json_schema", "json_schema": map[string]any{"name": "out",
-			"schema": map[string]any{"type": "object", "properties": map[string]any{"items": map[string]any{"type": "array"}}}}}
-	}
-	if g.r.IntN(3) == 0 {
-		body["user"] = fmt.Sprintf("user-%d", g.r.IntN(400))
-	}
-	return body
+	return []msg{{Role: "user", Content: text}}
 }
 
 // decorate adds label-neutral framing so the same template reads differently.
