@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"context"
+	"time"
+
+	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/internal/seal"
+	"github.com/tollgate-dev/tollgate/tenants"
+)
+
+// ErrKeepPromptsNeedsMasterKey refuses retain_prompts_days on a deployment that
+// cannot seal what it would keep.
+const ErrKeepPromptsNeedsMasterKey = "keeping prompts needs TOLLGATE_MASTER_KEY (kept prompts are sealed at rest with a tenant-bound key); set the master key or leave retain_prompts_days at 0"
+
+// keptAAD binds a kept turn to its tenant and request: a sealed value copied
+// to another tenant's table, or another row, does not open.
+func keptAAD(tenantID, requestID string) []byte {
+	return []byte("kept-prompt:tenant:" + tenantID + ":request:" + requestID)
+}
+
+// sealTurn seals the keyword text of a served request for the ledger event;
+// "" when there is nothing to keep or sealing fails (the usage is recorded
+// regardless: a prompt is never worth a lost bill).
+func (s *Service) sealTurn(ctx context.Context, p *plan) string {
+	text := p.decision.Features.KeywordText()
+	if !p.keepPrompt || s.d.Sealer == nil || text == "" {
+		return ""
+	}
+	sealed, err := s.d.Sealer.SealString(seal.Secret(text), keptAAD(p.caller.tenantID(), p.ids.Server))
+	if err != nil {
+		s.logger.WarnContext(ctx, "prompt not kept: sealing failed", "error", err)
+		return ""
+	}
+	return sealed
+}
+
+// OpenKeptTurns returns the kept keyword texts of the tenant's requests
+// (request id → text) for the what-if; requests without one are absent, and so
+// are values that do not open (another master key). It is the only reader of
+// kept prompts, and its result never leaves the process: the what-if reports
+// aggregates only.
+func OpenKeptTurns(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, requestIDs []string) (map[string]string, error) {
+	if sealer == nil || len(requestIDs) == 0 {
+		return map[string]string{}, nil
+	}
+	sealed, err := ledger.KeptTurns(ctx, h, requestIDs)
+	if err != nil {
+		return nil, err
+	}
+	tid := string(h.TenantID())
+	out := make(map[string]string, len(sealed))
+	for id, v := range sealed {
+		text, err := sealer.OpenString(v, keptAAD(tid, id))
+		if err != nil {
+			continue
+		}
+		out[id] = text.Reveal()
+	}
+	return out, nil
+}
+
+// keptCutoff is the creation time before which a tenant keeping prompts for
+// days no longer keeps them; the zero time (delete all) when days is 0.
+func keptCutoff(now time.Time, days int) time.Time {
+	if days <= 0 {
+		return time.Time{}
+	}
+	return now.UTC().Add(-time.Duration(days) * 24 * time.Hour)
+}
+
+// PurgeKeptPrompts deletes what the tenant's policy no longer keeps: prompts
+// older than retain_prompts_days, or all of them when it is 0. The worker runs
+// it periodically; saving a policy runs it at once.
+func PurgeKeptPrompts(ctx context.Context, h *tenants.Handle, now time.Time) (int64, error) {
+	pol, _, err := LoadPolicy(ctx, h)
+	if err != nil {
+		return 0, err
+	}
+	return ledger.PurgeKeptPrompts(ctx, h, keptCutoff(now, pol.RetainPromptsDays))
+}
