@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -14,6 +15,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing"
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -40,6 +42,8 @@ type routingAPI struct {
 	audit    auditor
 	// cacheUnavailable refuses policies that enable the response cache.
 	cacheUnavailable string
+	// sealer opens kept prompts for the what-if; nil refuses retain_prompts_days.
+	sealer *seal.Sealer
 }
 
 func (a *routingAPI) register(r adminRoutes) {
@@ -128,6 +132,9 @@ func (a *routingAPI) checkPolicy(p routing.Policy) error {
 	if p.Cache != nil && p.Cache.Enabled && a.cacheUnavailable != "" {
 		return errkind.InvalidParam("cache.enabled", "%s", a.cacheUnavailable)
 	}
+	if p.RetainPromptsDays > 0 && a.sealer == nil {
+		return errkind.InvalidParam("retain_prompts_days", "%s", gateway.ErrKeepPromptsNeedsMasterKey)
+	}
 	return policyProblems(p.CheckCatalog(a.prices.base()))
 }
 
@@ -215,9 +222,16 @@ type simulateDTO struct {
 	ModelsBefore  map[string]int              `json:"models_before"`
 	ModelsAfter   map[string]int              `json:"models_after"`
 	Reasons       map[routing.RouteReason]int `json:"reasons"`
+	// KeywordRulesReplayed counts requests whose kept prompt was matched
+	// against the policy's keyword rules (exactly as live would);
+	// KeywordRulesNotReplayed those without one, which keep the matches
+	// recorded live (see NeedsText). Both are 0 for a policy without keyword rules.
+	KeywordRulesReplayed    int `json:"keyword_rules_replayed"`
+	KeywordRulesNotReplayed int `json:"keyword_rules_not_replayed"`
 	// NeedsText says which part of the policy change the ledger's recorded
-	// features cannot replay (keyword rules, another classifier), or is empty
-	// when the replay decides exactly as live would.
+	// features cannot replay and why (keyword rules without a kept prompt,
+	// another classifier), or is empty when the replay decides exactly as
+	// live would.
 	NeedsText string `json:"needs_text,omitempty"`
 }
 
@@ -268,6 +282,9 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
 		out.ModelsBefore[e.ModelUsed]++
 	}
+	if err := a.attachKeptTurns(ctx, hd, *req.Policy, events, records); err != nil {
+		return err
+	}
 	// Replay at this tenant's prices (negotiated overrides included).
 	overrides, err := gateway.LoadPriceOverrides(ctx, hd)
 	if err != nil {
@@ -288,7 +305,29 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 	out.SavingsNano, out.SavingsUSD, out.SavingsPercent = int64(savings), billing.NanoUSD(savings).USDString(), res.SavingsPercent()
 	out.TierMix, out.TierMixBefore, out.TierMixAfter = res.TierMixAfter, res.TierMixBefore, res.TierMixAfter
 	out.ModelsAfter, out.Reasons = res.ModelsAfter, res.Reasons
+	out.KeywordRulesReplayed, out.KeywordRulesNotReplayed = res.KeywordRulesReplayed, res.KeywordRulesFromLive
 	out.NeedsText = res.NeedsText()
 	c.JSON(http.StatusOK, out)
+	return nil
+}
+
+// attachKeptTurns gives the records the tenant's kept prompts when the
+// candidate policy has keyword rules (the only thing they change). The texts
+// stay in this request: the answer carries counts only.
+func (a *routingAPI) attachKeptTurns(ctx context.Context, hd *tenants.Handle, pol routing.Policy, events []ledger.Event, records []routing.Record) error {
+	if !pol.HasKeywordRules() {
+		return nil
+	}
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.RequestID
+	}
+	kept, err := gateway.OpenKeptTurns(ctx, hd, a.sealer, ids)
+	if err != nil {
+		return err
+	}
+	for i, e := range events {
+		records[i].KeptTurn = kept[e.RequestID]
+	}
 	return nil
 }

@@ -97,6 +97,17 @@ func (p Policy) WithModel(c *Classifier) Policy {
 	return p
 }
 
+// HasKeywordRules reports whether any rule matches keywords: only such rules
+// need a request's text to replay.
+func (p Policy) HasKeywordRules() bool {
+	for _, r := range p.Rules {
+		if len(r.Keywords) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // CachePolicy configures the tenant's response cache: an exact repeat of a
 // request (after routing) is answered from the cache, never upstream.
 type CachePolicy struct {

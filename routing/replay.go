@@ -178,10 +178,7 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 	}
 	sort.SliceStable(order, func(a, b int) bool { return records[order[a]].CreatedAt.Before(records[order[b]].CreatedAt) })
 	aff := newAffinityCache(100_000)
-	hasKeywords := false
-	for _, r := range policy.Rules {
-		hasKeywords = hasKeywords || len(r.Keywords) > 0
-	}
+	hasKeywords := policy.HasKeywordRules()
 	res.Decisions = make([]Decision, len(records))
 	for _, i := range order {
 		rec := records[i]

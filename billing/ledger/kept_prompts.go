@@ -80,14 +80,21 @@ func KeptTurns(ctx context.Context, h *tenants.Handle, requestIDs []string) (map
 func PurgeKeptPrompts(ctx context.Context, h *tenants.Handle, cutoff time.Time) (int64, error) {
 	var n int64
 	err := h.Tx(ctx, func(tx *gorm.DB) error {
-		var res *gorm.DB
-		if cutoff.IsZero() {
-			res = tx.Exec("DELETE FROM kept_prompts")
-		} else {
-			res = tx.Exec("DELETE FROM kept_prompts WHERE created_at < ?", cutoff.UTC())
-		}
-		n = res.RowsAffected
-		return res.Error
+		var err error
+		n, err = PurgeKeptPromptsTx(tx, cutoff)
+		return err
 	})
 	return n, err
+}
+
+// PurgeKeptPromptsTx is PurgeKeptPrompts inside the caller's tenant
+// transaction (saving a policy that keeps fewer days, or none).
+func PurgeKeptPromptsTx(tx *gorm.DB, cutoff time.Time) (int64, error) {
+	var res *gorm.DB
+	if cutoff.IsZero() {
+		res = tx.Exec("DELETE FROM kept_prompts")
+	} else {
+		res = tx.Exec("DELETE FROM kept_prompts WHERE created_at < ?", cutoff.UTC())
+	}
+	return res.RowsAffected, res.Error
 }

@@ -27,6 +27,8 @@ type plan struct {
 	started  time.Time
 	// traceContent is the tenant's trace_content opt-in, for a recording span.
 	traceContent bool
+	// keepPrompt is the tenant's retain_prompts_days opt-in.
+	keepPrompt bool
 	// cache is set when the tenant's response cache applies to the request.
 	cache *cacheState
 }
@@ -76,7 +78,8 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 	if err := withinOutputLimit(&d, req); err != nil {
 		return nil, err
 	}
-	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started, traceContent: tracing && policy.TraceContent}
+	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started, traceContent: tracing && policy.TraceContent,
+		keepPrompt: policy.RetainPromptsDays > 0}
 	if cp, ok := s.cacheable(policy, req); ok {
 		p.cache = &cacheState{policy: cp, key: s.cacheKey(c, d.Model.ID, req)}
 		if e := s.lookup(ctx, p, req); e != nil {
