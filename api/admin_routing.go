@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -277,12 +276,12 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 		out.Truncated = true
 		out.From = events[len(events)-1].CreatedAt.UTC()
 	}
-	records := make([]routing.Record, len(events))
-	for i, e := range events {
-		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
+	for _, e := range events {
 		out.ModelsBefore[e.ModelUsed]++
 	}
-	if err := a.attachKeptTurns(ctx, hd, *req.Policy, events, records); err != nil {
+	// Kept prompts are opened here for the replay only; the answer is counts.
+	records, err := gateway.ReplayRecords(ctx, hd, a.sealer, *req.Policy, events)
+	if err != nil {
 		return err
 	}
 	// Replay at this tenant's prices (negotiated overrides included).
@@ -308,26 +307,5 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 	out.KeywordRulesReplayed, out.KeywordRulesNotReplayed = res.KeywordRulesReplayed, res.KeywordRulesFromLive
 	out.NeedsText = res.NeedsText()
 	c.JSON(http.StatusOK, out)
-	return nil
-}
-
-// attachKeptTurns gives the records the tenant's kept prompts when the
-// candidate policy has keyword rules (the only thing they change). The texts
-// stay in this request: the answer carries counts only.
-func (a *routingAPI) attachKeptTurns(ctx context.Context, hd *tenants.Handle, pol routing.Policy, events []ledger.Event, records []routing.Record) error {
-	if !pol.HasKeywordRules() {
-		return nil
-	}
-	ids := make([]string, len(events))
-	for i, e := range events {
-		ids[i] = e.RequestID
-	}
-	kept, err := gateway.OpenKeptTurns(ctx, hd, a.sealer, ids)
-	if err != nil {
-		return err
-	}
-	for i, e := range events {
-		records[i].KeptTurn = kept[e.RequestID]
-	}
 	return nil
 }

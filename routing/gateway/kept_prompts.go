@@ -6,6 +6,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/seal"
+	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
@@ -35,12 +36,12 @@ func (s *Service) sealTurn(ctx context.Context, p *plan) string {
 	return sealed
 }
 
-// OpenKeptTurns returns the kept keyword texts of the tenant's requests
+// openKeptTurns returns the kept keyword texts of the tenant's requests
 // (request id → text) for the what-if; requests without one are absent, and so
 // are values that do not open (another master key). It is the only reader of
 // kept prompts, and its result never leaves the process: the what-if reports
 // aggregates only.
-func OpenKeptTurns(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, requestIDs []string) (map[string]string, error) {
+func openKeptTurns(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, requestIDs []string) (map[string]string, error) {
 	if sealer == nil || len(requestIDs) == 0 {
 		return map[string]string{}, nil
 	}
@@ -58,6 +59,32 @@ func OpenKeptTurns(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, 
 		out[id] = text.Reveal()
 	}
 	return out, nil
+}
+
+// ReplayRecords turns the tenant's ledger events into replay records. When
+// the candidate policy has keyword rules, the records of requests with a kept
+// prompt carry its text, so the replay matches those rules as live would;
+// the others keep the matches recorded live (counted by the replay).
+func ReplayRecords(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, pol routing.Policy, events []ledger.Event) ([]routing.Record, error) {
+	records := make([]routing.Record, len(events))
+	for i, e := range events {
+		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
+	}
+	if !pol.HasKeywordRules() {
+		return records, nil
+	}
+	ids := make([]string, len(events))
+	for i, e := range events {
+		ids[i] = e.RequestID
+	}
+	kept, err := openKeptTurns(ctx, h, sealer, ids)
+	if err != nil {
+		return nil, err
+	}
+	for i, e := range events {
+		records[i].KeptTurn = kept[e.RequestID]
+	}
+	return records, nil
 }
 
 // keptCutoff is the creation time before which a tenant keeping prompts for
