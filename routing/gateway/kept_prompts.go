@@ -20,6 +20,12 @@ func keptAAD(tenantID, requestID string) []byte {
 	return []byte("kept-prompt:tenant:" + tenantID + ":request:" + requestID)
 }
 
+// SealKeptTurn seals a request's keyword text as kept_prompts stores it:
+// bound to the tenant and the request id, base64 for a text column.
+func SealKeptTurn(sealer *seal.Sealer, tenantID, requestID, text string) (string, error) {
+	return sealer.SealString(seal.Secret(text), keptAAD(tenantID, requestID))
+}
+
 // sealTurn seals the keyword text of a served request for the ledger event;
 // "" when there is nothing to keep or sealing fails (the usage is recorded
 // regardless: a prompt is never worth a lost bill).
@@ -28,7 +34,7 @@ func (s *Service) sealTurn(ctx context.Context, p *plan) string {
 	if !p.keepPrompt || s.d.Sealer == nil || text == "" {
 		return ""
 	}
-	sealed, err := s.d.Sealer.SealString(seal.Secret(text), keptAAD(p.caller.tenantID(), p.ids.Server))
+	sealed, err := SealKeptTurn(s.d.Sealer, p.caller.tenantID(), p.ids.Server, text)
 	if err != nil {
 		s.logger.WarnContext(ctx, "prompt not kept: sealing failed", "error", err)
 		return ""
