@@ -12,7 +12,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/billing"
-	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
@@ -266,37 +265,12 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 	ctx := c.Request.Context()
 	now := a.clock().UTC()
 	since := now.AddDate(0, 0, -days)
-	events, err := ledger.EventsSince(ctx, hd, since, simulateMaxEvents+1)
-	if err != nil {
-		return err
-	}
-	out := simulateDTO{Days: days, From: since, To: now, ForceAuto: req.ForceAuto, ModelsBefore: map[string]int{}}
-	if len(events) > simulateMaxEvents {
-		events = events[:simulateMaxEvents]
-		out.Truncated = true
-		out.From = events[len(events)-1].CreatedAt.UTC()
-	}
-	for _, e := range events {
-		out.ModelsBefore[e.ModelUsed]++
-	}
-	// Kept prompts are opened here for the replay only; the answer is counts.
-	records, err := gateway.ReplayRecords(ctx, hd, a.sealer, *req.Policy, events)
-	if err != nil {
-		return err
-	}
-	// Replay at this tenant's prices (negotiated overrides included).
-	overrides, err := gateway.LoadPriceOverrides(ctx, hd)
-	if err != nil {
-		return err
-	}
-	cat, err := gateway.TenantCatalog(a.prices.base(), overrides)
-	if err != nil {
-		return err
-	}
-	res, err := a.selector.Simulate(ctx, *req.Policy, records, routing.SimulateOptions{ForceAuto: req.ForceAuto, Catalog: cat})
+	res, err := gateway.SimulateHistory(ctx, hd, a.selector, gateway.HistoryInput{Policy: *req.Policy, Since: since,
+		MaxEvents: simulateMaxEvents, ForceAuto: req.ForceAuto, BaseCatalog: a.prices.base(), Sealer: a.sealer})
 	if err != nil {
 		return policyProblems(err)
 	}
+	out := simulateDTO{Days: days, From: res.From, To: now, ForceAuto: req.ForceAuto, Truncated: res.Truncated, ModelsBefore: res.ModelsBefore}
 	savings := res.CostBefore - res.CostAfter
 	out.Requests, out.Skipped = res.Requests, res.Skipped
 	out.BeforeNano, out.BeforeUSD = int64(res.CostBefore), res.CostBefore.USDString()
