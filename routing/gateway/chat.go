@@ -289,7 +289,7 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 		}
 		// The tenant opted in: the text its keyword rules matched rides the
 		// spool sealed, so the what-if can match new rules on it.
-		ev.KeptTurn = s.sealTurn(ctx, p)
+		ev.KeptTurn = p.keptTurn()
 	}
 	// The ledger first, the meter second: until the event is in the ledger's spool
 	// the reservation stays live, so a recovery of lost counters (ledger totals

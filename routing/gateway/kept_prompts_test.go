@@ -9,6 +9,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/tollgate-dev/tollgate/billing/ledger"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -260,4 +261,18 @@ func keys(m map[string]string) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// BenchmarkSealKeptTurn is what keeping a prompt adds to a request: sealing
+// the largest keyword text (the 2 KiB scan window) for the ledger event.
+func BenchmarkSealKeptTurn(b *testing.B) {
+	sealer, err := seal.New("gateway bench master key")
+	require.NoError(b, err)
+	text := strings.Repeat("please refactor this function and explain ", 50)[:2048]
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := gateway.SealKeptTurn(sealer, "01m98ydb380xcfhn07caa0fs1x", "req_0123456789abcdef01234567", text); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
