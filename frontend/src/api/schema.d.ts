@@ -2202,7 +2202,7 @@ export interface components {
     };
     Job: {
       id: number;
-      /** @description invoice_run, invoice_schedule, alert_delivery, alert_sweep, reconcile, reconcile_schedule, backup */
+      /** @description invoice_run, invoice_schedule, alert_delivery, alert_sweep, reconcile, reconcile_schedule, backup, prompt_purge */
       kind: string;
       /** @enum {string} */
       state: "available" | "cancelled" | "completed" | "discarded" | "pending" | "retryable" | "running" | "scheduled";
