@@ -28,7 +28,7 @@ func SealKeptTurn(sealer *seal.Sealer, tenantID, requestID, text string) (string
 
 // startSealTurn seals the request's keyword text for its ledger event while
 // the upstream answers, so keeping a prompt adds nothing to the response's
-// latency (sealing 2 KiB is microseconds; the upstream takes far longer).
+// latency (sealing a few KiB takes microseconds; the upstream takes far longer).
 // Nothing happens unless the tenant keeps prompts and a sealer is configured.
 func (s *Service) startSealTurn(ctx context.Context, p *plan) {
 	text := p.decision.Features.KeywordText()

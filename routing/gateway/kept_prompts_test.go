@@ -264,7 +264,7 @@ func keys(m map[string]string) []string {
 }
 
 // BenchmarkSealKeptTurn is what keeping a prompt adds to a request: sealing
-// the largest keyword text (the 2 KiB scan window) for the ledger event.
+// a 2 KiB keyword text (a full turn of the scan window) for the ledger event.
 func BenchmarkSealKeptTurn(b *testing.B) {
 	sealer, err := seal.New("gateway bench master key")
 	require.NoError(b, err)
