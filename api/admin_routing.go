@@ -12,8 +12,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/billing"
-	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -40,6 +40,8 @@ type routingAPI struct {
 	audit    auditor
 	// cacheUnavailable refuses policies that enable the response cache.
 	cacheUnavailable string
+	// sealer opens kept prompts for the what-if; nil refuses retain_prompts_days.
+	sealer *seal.Sealer
 }
 
 func (a *routingAPI) register(r adminRoutes) {
@@ -127,6 +129,9 @@ func (a *routingAPI) checkPolicy(p routing.Policy) error {
 	}
 	if p.Cache != nil && p.Cache.Enabled && a.cacheUnavailable != "" {
 		return errkind.InvalidParam("cache.enabled", "%s", a.cacheUnavailable)
+	}
+	if p.RetainPromptsDays > 0 && a.sealer == nil {
+		return errkind.InvalidParam("retain_prompts_days", "%s", gateway.ErrKeepPromptsNeedsMasterKey)
 	}
 	return policyProblems(p.CheckCatalog(a.prices.base()))
 }
@@ -218,9 +223,16 @@ type simulateDTO struct {
 	ModelsBefore  map[string]int              `json:"models_before"`
 	ModelsAfter   map[string]int              `json:"models_after"`
 	Reasons       map[routing.RouteReason]int `json:"reasons"`
+	// KeywordRulesReplayed counts requests whose kept prompt was matched
+	// against the policy's keyword rules (exactly as live would);
+	// KeywordRulesNotReplayed those without one, which keep the matches
+	// recorded live (see NeedsText). Both are 0 for a policy without keyword rules.
+	KeywordRulesReplayed    int `json:"keyword_rules_replayed"`
+	KeywordRulesNotReplayed int `json:"keyword_rules_not_replayed"`
 	// NeedsText says which part of the policy change the ledger's recorded
-	// features cannot replay (keyword rules, another classifier), or is empty
-	// when the replay decides exactly as live would.
+	// features cannot replay and why (keyword rules without a kept prompt,
+	// another classifier), or is empty when the replay decides exactly as
+	// live would.
 	NeedsText string `json:"needs_text,omitempty"`
 }
 
@@ -256,50 +268,12 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 	ctx := c.Request.Context()
 	now := a.clock().UTC()
 	since := now.AddDate(0, 0, -days)
-	events, err := ledger.EventsSince(ctx, hd, since, simulateMaxEvents+1)
-	if err != nil {
-		return err
-	}
-	out := simulateDTO{Days: days, From: since, To: now, ForceAuto: req.ForceAuto, ModelsBefore: map[string]int{}}
-	if len(events) > simulateMaxEvents {
-		events = events[:simulateMaxEvents]
-		out.Truncated = true
-		out.From = events[len(events)-1].CreatedAt.UTC()
-	}
-	records := make([]routing.Record, len(events))
-	for i, e := range events {
-		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
-		out.ModelsBefore[e.ModelUsed]++
-	}
-	// Imported history (usage/import) replays too, so a team sees what
-	// Tollgate would have cost before its first request; it fills what the
-	// served events leave of the bound.
-	if room := simulateMaxEvents - len(events); room > 0 {
-		imported, err := ledger.ImportedSince(ctx, hd, since, room)
-		if err != nil {
-			return err
-		}
-		var truncated bool
-		records, truncated = appendImportedRecords(records, imported, room)
-		out.Truncated = out.Truncated || truncated
-		out.ImportedRequests = len(records) - len(events)
-		for _, r := range records[len(events):] {
-			out.ModelsBefore[r.UsedModel]++
-		}
-	}
-	// Replay at this tenant's prices (negotiated overrides included).
-	overrides, err := gateway.LoadPriceOverrides(ctx, hd)
-	if err != nil {
-		return err
-	}
-	cat, err := gateway.TenantCatalog(a.prices.base(), overrides)
-	if err != nil {
-		return err
-	}
-	res, err := a.selector.Simulate(ctx, *req.Policy, records, routing.SimulateOptions{ForceAuto: req.ForceAuto, Catalog: cat})
+	res, err := gateway.SimulateHistory(ctx, hd, a.selector, gateway.HistoryInput{Policy: *req.Policy, Since: since,
+		MaxEvents: simulateMaxEvents, ForceAuto: req.ForceAuto, BaseCatalog: a.prices.base(), Sealer: a.sealer})
 	if err != nil {
 		return policyProblems(err)
 	}
+	out := simulateDTO{Days: days, From: res.From, To: now, ForceAuto: req.ForceAuto, Truncated: res.Truncated, ModelsBefore: res.ModelsBefore}
 	savings := res.CostBefore - res.CostAfter
 	out.Requests, out.Skipped = res.Requests, res.Skipped
 	out.BeforeNano, out.BeforeUSD = int64(res.CostBefore), res.CostBefore.USDString()
@@ -307,34 +281,9 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 	out.SavingsNano, out.SavingsUSD, out.SavingsPercent = int64(savings), billing.NanoUSD(savings).USDString(), res.SavingsPercent()
 	out.TierMix, out.TierMixBefore, out.TierMixAfter = res.TierMixAfter, res.TierMixBefore, res.TierMixAfter
 	out.ModelsAfter, out.Reasons = res.ModelsAfter, res.Reasons
+	out.KeywordRulesReplayed, out.KeywordRulesNotReplayed = res.KeywordRulesReplayed, res.KeywordRulesFromLive
 	out.NeedsText = res.NeedsText()
+	out.ImportedRequests = res.ImportedRequests
 	c.JSON(http.StatusOK, out)
 	return nil
-}
-
-// appendImportedRecords adds imported rows as replay records, at most room of
-// them. A row standing for n requests (an OpenAI daily bucket) becomes n
-// records that split its tokens evenly, so each is routed at a request's size
-// rather than the bucket's. Imported requests named their model: they replay
-// as named unless the what-if forces auto.
-func appendImportedRecords(records []routing.Record, rows []ledger.ImportedRow, room int) ([]routing.Record, bool) {
-	for _, r := range rows {
-		n := r.Requests
-		for j := range n {
-			if room == 0 {
-				return records, true
-			}
-			room--
-			share := func(total int64) int64 {
-				s := total / n
-				if j < total%n {
-					s++
-				}
-				return s
-			}
-			records = append(records, routing.RecordOf(r.Model, r.Model, share(r.InputTokens), share(r.CachedTokens), share(r.OutputTokens),
-				r.CreatedAt, "", ""))
-		}
-	}
-	return records, false
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants/access"
 )
 
@@ -126,6 +127,93 @@ func TestRoutingSimulate(t *testing.T) {
 			sim = decode[simulateDTO](t, b.do("POST", "/api/v1/tenants/"+string(a.ID)+"/routing/simulate", dev, body))
 			require.Equal(t, 41, sim.Requests, "90 days include the old request")
 			require.Equal(t, 90, sim.Days)
+		})
+	}
+}
+
+// TestRoutingKeepsPromptsOnlyWithAMasterKey: retain_prompts_days is bounded,
+// refused on a deployment that cannot seal prompts, and saved otherwise.
+func TestRoutingKeepsPromptsOnlyWithAMasterKey(t *testing.T) {
+	t.Parallel()
+	pol := func(days int) string {
+		return fmt.Sprintf(`{"tiers":{"economy":["sim-small"],"standard":["sim-large"]},"retain_prompts_days":%d}`, days)
+	}
+	b := newAdminEnv(t, "sqlite")
+	a := b.tenant("acme")
+	_, admin := b.member(a, access.RoleAdmin)
+	bare := newAdminEnv(t, "sqlite", adminOptions{noPromptSealer: true})
+	ba := bare.tenant("acme")
+	_, bareAdmin := bare.member(ba, access.RoleAdmin)
+	f := &fixture{env: b.testEnv, tokens: map[string]string{"admin": admin}, vars: map[string]string{"A": string(a.ID)}}
+	f.run(t, []apiScenario{
+		{Name: "over 30 days", Caller: "admin", Method: "PUT", Path: "/api/v1/tenants/{A}/routing", Body: pol(31),
+			WantStatus: 422, WantBody: []string{"retain_prompts_days: must be from 0 (keep no prompts) to 30"}},
+		{Name: "negative", Caller: "admin", Method: "PUT", Path: "/api/v1/tenants/{A}/routing", Body: pol(-1), WantStatus: 422,
+			WantBody: []string{"retain_prompts_days"}},
+		{Name: "seven days", Caller: "admin", Method: "PUT", Path: "/api/v1/tenants/{A}/routing", Body: pol(7), WantStatus: 200,
+			WantBody: []string{`"retain_prompts_days":7`}},
+	})
+	fb := &fixture{env: bare.testEnv, tokens: map[string]string{"admin": bareAdmin}, vars: map[string]string{"A": string(ba.ID)}}
+	fb.run(t, []apiScenario{
+		{Name: "no master key", Caller: "admin", Method: "PUT", Path: "/api/v1/tenants/{A}/routing", Body: pol(7), WantStatus: 422,
+			WantBody: []string{"retain_prompts_days", "keeping prompts needs TOLLGATE_MASTER_KEY"}},
+		{Name: "off is fine", Caller: "admin", Method: "PUT", Path: "/api/v1/tenants/{A}/routing", Body: pol(0), WantStatus: 200,
+			DenyBody: []string{"retain_prompts_days"}},
+	})
+}
+
+// TestRoutingSimulateReplaysKeptPrompts: the what-if matches a new keyword rule
+// on the prompts the tenant kept, counts the requests without one and says
+// why, and answers with aggregates only (never a prompt).
+func TestRoutingSimulateReplaysKeptPrompts(t *testing.T) {
+	t.Parallel()
+	for _, backend := range backends {
+		t.Run(backend, func(t *testing.T) {
+			t.Parallel()
+			b := newAdminEnv(t, backend)
+			a := b.tenant("acme")
+			_, dev := b.member(a, access.RoleDeveloper)
+			// Given three easy "auto" requests served by sim-small; two kept
+			// their text ("refund" in one), one did not.
+			now := time.Now().UTC()
+			features := `{"prompt_tokens":900,"p_standard":0.05,"p_premium":0.01,"classifier":"builtin","model_standard":0.23,"model_premium":0.5}`
+			texts := map[string]string{"r0": "i want a refund now", "r1": "what is the weather like"}
+			var evs []ledger.Event
+			for i := range 3 {
+				id := fmt.Sprintf("r%d", i)
+				e := ledger.Event{TenantID: string(a.ID), RequestID: id, CreatedAt: now.Add(-time.Duration(i) * time.Hour), ModelRequested: "auto",
+					ModelUsed: "sim-small", InputTokens: 900, OutputTokens: 100, Cost: 195_000, Status: ledger.StatusOK, RouteFeatures: features}
+				if text, ok := texts[id]; ok {
+					sealed, err := gateway.SealKeptTurn(b.sealer, string(a.ID), id, text)
+					require.NoError(t, err)
+					e.KeptTurn = sealed
+				}
+				evs = append(evs, e)
+			}
+			b.insertEvents(a, evs)
+
+			// When a policy with a "refund" rule is simulated.
+			body := `{"policy":{"tiers":{"economy":["sim-small"],"standard":["sim-large"]},
+				"rules":[{"name":"refunds","keywords":["refund"],"tier":"standard"}]}}`
+			res := b.do("POST", "/api/v1/tenants/"+string(a.ID)+"/routing/simulate", dev, body)
+			require.Equal(t, 200, res.Status, res.Body)
+			sim := decode[simulateDTO](t, res)
+
+			// Then the kept "refund" request moves to standard, the other kept
+			// one stays, and the one without a kept prompt is counted, with why.
+			require.Equal(t, 2, sim.KeywordRulesReplayed)
+			require.Equal(t, 1, sim.KeywordRulesNotReplayed)
+			require.Equal(t, map[routing.Tier]int{routing.TierStandard: 1, routing.TierEconomy: 2}, sim.TierMixAfter)
+			require.Contains(t, sim.NeedsText, "1 requests could not replay keyword rules (prompt not kept: enable retain_prompts_days)")
+			require.NotContains(t, res.Body, "refund now")
+			require.NotContains(t, res.Body, "weather")
+
+			// A policy without keyword rules needs no text.
+			body = `{"policy":{"tiers":{"economy":["sim-small"],"standard":["sim-large"]}}}`
+			sim = decode[simulateDTO](t, b.do("POST", "/api/v1/tenants/"+string(a.ID)+"/routing/simulate", dev, body))
+			require.Zero(t, sim.KeywordRulesReplayed)
+			require.Zero(t, sim.KeywordRulesNotReplayed)
+			require.Empty(t, sim.NeedsText)
 		})
 	}
 }

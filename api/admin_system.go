@@ -12,6 +12,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/billing/webhook"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/tier"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
@@ -37,6 +38,9 @@ type AdminDeps struct {
 	// ResponseCacheUnavailable, when set, says why a policy may not enable the
 	// response cache on this deployment (Redis without a master key).
 	ResponseCacheUnavailable string
+	// Sealer opens the prompts tenants keep (retain_prompts_days) for the
+	// what-if; nil refuses policies that keep prompts (no master key).
+	Sealer *seal.Sealer
 	// BudgetService creates, lists, previews and deletes budgets.
 	BudgetService *budget.Service
 	// Catalog is the model catalog; Selector replays what-ifs over it.
@@ -122,7 +126,7 @@ func NewAdmin(d AdminDeps) *Admin {
 		&budgetsAPI{registry: d.Registry, svc: d.BudgetService},
 		&alertsAPI{registry: d.Registry},
 		&webhookAPI{registry: d.Registry, svc: webhook.NewService(d.Webhooks), audit: audit},
-		&routingAPI{registry: d.Registry, policies: d.Policies, cacheUnavailable: d.ResponseCacheUnavailable, prices: prices, selector: d.Selector, clock: d.Clock, audit: audit},
+		&routingAPI{registry: d.Registry, policies: d.Policies, cacheUnavailable: d.ResponseCacheUnavailable, sealer: d.Sealer, prices: prices, selector: d.Selector, clock: d.Clock, audit: audit},
 		&modelsAPI{registry: d.Registry, prices: prices, available: d.Available, audit: audit},
 		&liveAPI{registry: d.Registry, id: d.Identity, hub: d.Live, clock: d.Clock, logger: logger},
 		&systemAPI{cfg: d.System, meter: d.Meter, ledger: d.Ledger, live: d.Live},

@@ -42,6 +42,9 @@ type adminOptions struct {
 	// providerEnv is the provider configuration "from the environment" that stored
 	// provider settings are merged with.
 	providerEnv routing.ProvidersConfig
+	// noPromptSealer runs the admin API as a deployment without a master key
+	// for kept prompts (retain_prompts_days is refused).
+	noPromptSealer bool
 }
 
 // testMasterKey seals webhook secrets in tests.
@@ -70,7 +73,11 @@ func newTestAdmin(t *testing.T, backend string, ident *Identity, reg *tenants.Re
 		Directory: NewBudgetDirectory(ident.d.Keys, ident.d.Users), Audit: ident.d.Audit, PeriodSpend: ledger.PeriodSpend,
 		CounterTotals: ledger.CounterTotals, LimitImpact: ledger.PreviewLimit, Logger: logger})
 	require.NoError(t, err)
-	ta.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: ta.meter, Policies: ta.policies, BudgetService: budgets,
+	promptSealer := o.webhooks.Sealer
+	if o.noPromptSealer {
+		promptSealer = nil
+	}
+	ta.admin = NewAdmin(AdminDeps{Identity: ident, Registry: reg, Meter: ta.meter, Policies: ta.policies, BudgetService: budgets, Sealer: promptSealer,
 		Catalog: catalog, Selector: selector, Live: ta.hub, Webhooks: o.webhooks, Providers: providers, Logger: logger,
 		System: SystemConfig{Mode: "multi-tenant", Driver: backend, PingDB: db.SQL.PingContext,
 			Tier: func(ctx context.Context) (tier.Profile, error) {

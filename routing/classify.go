@@ -38,7 +38,8 @@ type Features struct {
 	ModelPremium  float64 `json:"model_premium,omitempty"`
 	// KeywordRules names the policy's keyword rules whose keywords occurred in
 	// the turn as whole words. A replay matches keyword rules by these names:
-	// changed keywords need the text, which the ledger does not keep.
+	// changed keywords need the text, which only a tenant that keeps prompts
+	// (retain_prompts_days) has.
 	KeywordRules []string `json:"keyword_rules,omitempty"`
 	// Conversation is the conversation key this turn looked up for session
 	// affinity, and ConversationNext the key it stored its model under (equal
@@ -88,6 +89,12 @@ func ExtractFeatures(req *ChatRequest, promptTokens int) Features {
 	f.turn = strings.ToLower(sb.String())
 	return f
 }
+
+// KeywordText is the text keyword rules match: the lowercased scan window of
+// the turn (user and tool messages since the last assistant turn). It is
+// content: only a tenant that opted in (retain_prompts_days) keeps it, sealed,
+// so the what-if can match new keyword rules exactly as live would.
+func (f Features) KeywordText() string { return f.turn }
 
 // matchKeywords records which of the policy's keyword rules match the turn.
 func (f *Features) matchKeywords(rules []Rule) {

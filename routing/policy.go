@@ -77,16 +77,37 @@ type Policy struct {
 	TraceContent bool `json:"trace_content,omitempty"`
 	// Cache is the response cache; nil or disabled means every request goes upstream.
 	Cache *CachePolicy `json:"cache,omitempty"`
+	// RetainPromptsDays keeps, for this many days, the text keyword rules
+	// match (the last user turn's scan window) of every routed request,
+	// sealed with the master key, so the what-if can replay new or changed
+	// keyword rules exactly. 0 (default) keeps nothing and deletes what was
+	// kept; at most MaxRetainPromptsDays. Never shown by any API.
+	RetainPromptsDays int `json:"retain_prompts_days,omitempty"`
 
 	// model is the classifier Classifier names, attached by the policy store.
 	model *Classifier
 }
+
+// MaxRetainPromptsDays bounds RetainPromptsDays: a month covers the what-if's
+// default window and keeps the privacy cost of opting in bounded.
+const MaxRetainPromptsDays = 30
 
 // WithModel returns the policy with the tenant's classifier attached (the one
 // its Classifier field names).
 func (p Policy) WithModel(c *Classifier) Policy {
 	p.model = c
 	return p
+}
+
+// HasKeywordRules reports whether any rule matches keywords: only such rules
+// need a request's text to replay.
+func (p Policy) HasKeywordRules() bool {
+	for _, r := range p.Rules {
+		if len(r.Keywords) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // CachePolicy configures the tenant's response cache: an exact repeat of a
@@ -240,6 +261,9 @@ func (p Policy) Validate() error {
 		if c.HitPricePercent < 0 || c.HitPricePercent > 100 {
 			problems = append(problems, errors.New("cache.hit_price_percent: must be from 0 (hits are free) to 100"))
 		}
+	}
+	if p.RetainPromptsDays < 0 || p.RetainPromptsDays > MaxRetainPromptsDays {
+		problems = append(problems, fmt.Errorf("retain_prompts_days: must be from 0 (keep no prompts) to %d", MaxRetainPromptsDays))
 	}
 	for i, s := range p.Ladder {
 		if s.AtPercent <= 0 {

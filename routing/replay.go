@@ -40,6 +40,11 @@ type Record struct {
 	// them the replay classifies the text again (new keyword rules, another
 	// classifier).
 	Messages json.RawMessage `json:"messages,omitempty"`
+	// KeptTurn is the request's kept keyword text (Features.KeywordText), set
+	// by the what-if from the tenant's kept prompts (retain_prompts_days). With
+	// it a replay matches the candidate policy's keyword rules on the text, as
+	// live would; it never comes from, or goes to, a log file.
+	KeptTurn string `json:"-"`
 }
 
 // RecordOf builds a record from a ledger row; features is its route_features
@@ -132,7 +137,12 @@ type Result struct {
 	Reasons map[RouteReason]int `json:"reasons"`
 	// KeywordRulesFromLive, ClassifierChanged and NoFeatures count records
 	// the ledger's features could not fully decide (see NeedsText).
+	// KeywordRulesFromLive are records without a kept prompt replayed under a
+	// policy with keyword rules: they keep the rule matches recorded live.
 	KeywordRulesFromLive int `json:"keyword_rules_from_live,omitempty"`
+	// KeywordRulesReplayed counts records whose kept prompt was matched
+	// against the policy's keyword rules again (exact, as live would).
+	KeywordRulesReplayed int `json:"keyword_rules_replayed,omitempty"`
 	ClassifierChanged    int `json:"classifier_changed,omitempty"`
 	NoFeatures           int `json:"no_features,omitempty"`
 	// Decisions are the replayed decisions in the records' order (zero for
@@ -168,10 +178,7 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 	}
 	sort.SliceStable(order, func(a, b int) bool { return records[order[a]].CreatedAt.Before(records[order[b]].CreatedAt) })
 	aff := newAffinityCache(100_000)
-	hasKeywords := false
-	for _, r := range policy.Rules {
-		hasKeywords = hasKeywords || len(r.Keywords) > 0
-	}
+	hasKeywords := policy.HasKeywordRules()
 	res.Decisions = make([]Decision, len(records))
 	for _, i := range order {
 		rec := records[i]
@@ -196,7 +203,15 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 				f.PromptTokens = rec.InputTokens
 			}
 			req.PromptTokens = f.PromptTokens
-			if hasKeywords {
+			switch {
+			case hasKeywords && rec.KeptTurn != "":
+				// The kept text is what live matched keywords on, and the
+				// other features do not depend on the rules: matching again
+				// is what live would decide under this policy.
+				f.turn = rec.KeptTurn
+				f.matchKeywords(policy.Rules)
+				res.KeywordRulesReplayed++
+			case hasKeywords:
 				res.KeywordRulesFromLive++
 			}
 			if policy.Classifier != f.Classifier && !(policy.Classifier == "" && f.Classifier == "builtin") {
@@ -227,7 +242,7 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 func (r Result) NeedsText() string {
 	var why []string
 	if r.KeywordRulesFromLive > 0 {
-		why = append(why, fmt.Sprintf("%d requests matched keyword rules as recorded live (by rule name); new or changed keywords need the prompt text, which the ledger does not keep", r.KeywordRulesFromLive))
+		why = append(why, fmt.Sprintf("%d requests could not replay keyword rules (prompt not kept: enable retain_prompts_days); they keep the rule matches recorded live, by rule name, so new or changed keywords are not applied to them", r.KeywordRulesFromLive))
 	}
 	if r.ClassifierChanged > 0 {
 		why = append(why, fmt.Sprintf("%d requests were scored by another classifier live; comparing classifiers needs the prompt text", r.ClassifierChanged))

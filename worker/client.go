@@ -14,4 +14,5 @@ const (
 	KindReconcile         = "reconcile"
 	KindReconcileSchedule = "reconcile_schedule"
 	KindBackup            = "backup"
+	KindPromptPurge       = "prompt_purge"
 )

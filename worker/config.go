@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"time"
@@ -59,6 +60,11 @@ type Deps struct {
 	// WebhookClient overrides the HTTP client alerts are posted with (tests). nil
 	// means a client whose dialer refuses private addresses (see Config).
 	WebhookClient *http.Client
+	// PurgeKeptPrompts deletes what one tenant's routing policy no longer
+	// keeps (kept prompts older than retain_prompts_days, or all of them when
+	// it is 0) and returns how many rows went; cmd wires the routing
+	// gateway's, which worker may not import. nil disables the prompt_purge job.
+	PurgeKeptPrompts func(ctx context.Context, h *tenants.Handle, now time.Time) (int64, error)
 	// Metrics receives the worker's collectors; nil registers none.
 	Metrics prometheus.Registerer
 	// Clock is the time source of schedules and periods; nil means time.Now.

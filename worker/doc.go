@@ -17,6 +17,7 @@
 //	reconcile            billing/reconcile for one tenant: ledger vs meter, rebuild on drift
 //	reconcile_schedule   periodic: one reconcile per active tenant
 //	backup               periodic: internal/database/backup (VACUUM INTO or pg_dump)
+//	prompt_purge         periodic, hourly: delete kept prompts past each tenant's retain_prompts_days
 //
 // The domain work is in the owning packages; worker holds the queue, the jobs,
 // their schedules, sizing and metrics. Other packages enqueue through Enqueuer,

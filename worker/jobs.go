@@ -21,6 +21,7 @@ func (q *Queue) workers(fan fanoutFunc) *river.Workers {
 	river.AddWorker(ws, &ReconcileWorker{q: q})
 	river.AddWorker(ws, &ReconcileScheduleWorker{q: q, fan: fan})
 	river.AddWorker(ws, &BackupWorker{q: q})
+	river.AddWorker(ws, &PromptPurgeWorker{q: q})
 	return ws
 }
 
@@ -39,6 +40,11 @@ func (q *Queue) periodicJobs() []*river.PeriodicJob {
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(q.cfg.ReconcileInterval), func() (river.JobArgs, *river.InsertOpts) {
 			return ReconcileScheduleArgs{}, nil
 		}, &river.PeriodicJobOpts{ID: KindReconcileSchedule, RunOnStart: true}))
+	}
+	if q.deps.PurgeKeptPrompts != nil {
+		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(promptPurgeInterval), func() (river.JobArgs, *river.InsertOpts) {
+			return PromptPurgeArgs{}, nil
+		}, &river.PeriodicJobOpts{ID: KindPromptPurge, RunOnStart: true}))
 	}
 	if q.cfg.Backup.Interval > 0 && q.cfg.Backup.Dir != "" {
 		jobs = append(jobs, river.NewPeriodicJob(river.PeriodicInterval(q.cfg.Backup.Interval), func() (river.JobArgs, *river.InsertOpts) {

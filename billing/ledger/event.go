@@ -78,6 +78,12 @@ type Event struct {
 	// ConversationID is the conversation key the request was routed under
 	// (a hash), empty when none.
 	ConversationID string `json:"conversation_id,omitempty"`
+	// KeptTurn is the text keyword rules matched, sealed for this tenant and
+	// request (base64), set only when the tenant keeps prompts
+	// (retain_prompts_days). It rides the spool with the usage so keeping it
+	// costs no second writer; Insert stores it in kept_prompts, never in
+	// usage_events, and the live feed never sees it.
+	KeptTurn string `json:"kept_turn,omitempty"`
 }
 
 // Refused reports whether e is a refusal rather than served usage.

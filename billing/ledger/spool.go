@@ -292,6 +292,10 @@ func appendEventJSON(b []byte, e Event) ([]byte, error) {
 		b = append(b, `,"conversation_id":`...)
 		b = appendJSONString(b, e.ConversationID)
 	}
+	if e.KeptTurn != "" {
+		b = append(b, `,"kept_turn":`...)
+		b = appendJSONString(b, e.KeptTurn)
+	}
 	return append(b, '}'), nil
 }
 

@@ -18,7 +18,7 @@ func TestAppendEventJSONMatchesMarshal(t *testing.T) {
 			KeyID: "key_1", MemberID: "mem_1", ModelRequested: "auto", ModelUsed: "gpt-4o-mini", Provider: "openai",
 			InputTokens: 12, CachedTokens: 3, CacheWriteTokens: 4, OutputTokens: 1, Cost: 2400, CacheSaved: -17, LatencyMS: 7, Status: StatusOK,
 			RouteReason: "auto_economy+fallback:upstream_error", API: "messages",
-			RouteFeatures: `{"classifier":"builtin","p_standard":0.731}`, ConversationID: "c0ffee"},
+			RouteFeatures: `{"classifier":"builtin","p_standard":0.731}`, ConversationID: "c0ffee", KeptTurn: "AQID+/=="},
 		{TenantID: "t", RequestID: "r", CreatedAt: at.Truncate(time.Second), ModelUsed: "m", Status: StatusAborted, API: "responses"},
 		{TenantID: "t", RequestID: "r", CreatedAt: time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("x", 3600)),
 			ModelUsed: `a "quoted" <model> & \ path`, Provider: "東京", Status: "ok\n\x01", InputTokens: -1, Cost: -5},

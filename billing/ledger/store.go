@@ -22,9 +22,20 @@ const eventColumns = "request_id, created_at, key_id, member_id, model_requested
 //
 // Refusals (Status StatusRefused) go to request_refusals instead: never to
 // usage_events or the rollups, so they cannot touch budgets or invoices.
+//
+// Kept prompts (Event.KeptTurn) go to kept_prompts in the same transaction,
+// behind a savepoint: if they cannot be stored the usage still commits (a
+// prompt is never worth a lost bill) and the prompts are dropped.
 func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error) {
+	n, _, err := insert(ctx, h, events)
+	return n, err
+}
+
+// insert is Insert that also reports kept prompts it had to drop (keptErr),
+// for the writer to log; err is a failure of the usage itself.
+func insert(ctx context.Context, h *tenants.Handle, events []Event) (inserted int, keptErr, err error) {
 	if len(events) == 0 {
-		return 0, nil
+		return 0, nil, nil
 	}
 	var refusals []Event
 	served := events
@@ -42,8 +53,7 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 			break
 		}
 	}
-	inserted := 0
-	err := h.Tx(ctx, func(tx *gorm.DB) error {
+	err = h.Tx(ctx, func(tx *gorm.DB) error {
 		n, err := insertRefusals(tx, refusals)
 		if err != nil {
 			return err
@@ -52,6 +62,7 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 		if len(served) == 0 {
 			return nil
 		}
+		keptErr = insertKept(tx, served)
 		events := served
 		var sb strings.Builder
 		ph := newPlaceholders(tx)
@@ -96,7 +107,10 @@ func Insert(ctx context.Context, h *tenants.Handle, events []Event) (int, error)
 		}
 		return upsertRollups(tx, events, fresh)
 	})
-	return inserted, err
+	if err != nil {
+		return 0, nil, err
+	}
+	return inserted, keptErr, nil
 }
 
 type rollupKey struct{ day, model, key, member, api string }

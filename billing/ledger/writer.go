@@ -212,9 +212,14 @@ func (w *Writer) insertChunk(ctx context.Context, tenantID string, chunk []spool
 	for i, e := range chunk {
 		evs[i] = e.Event
 	}
-	n, err := Insert(ctx, h, evs)
+	n, keptErr, err := insert(ctx, h, evs)
 	if err != nil {
 		return err
+	}
+	if keptErr != nil {
+		// The usage is in; only the opted-in prompt copies are lost. The error
+		// is the database's, never the prompt text.
+		w.logger.WarnContext(ctx, "kept prompts not stored; the what-if cannot replay their keyword rules", "tenant_id", tenantID, "error", keptErr)
 	}
 	w.inserted.Add(int64(n))
 	perSeg := map[int64]int{}

@@ -7,20 +7,23 @@ import (
 	"os"
 	"slices"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/routing"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 )
 
 func newRouteCmd(g *globalFlags) *cobra.Command {
 	cmd := &cobra.Command{Use: "route", Short: "Try routing policies offline"}
-	var policyPath, logPath string
+	var policyPath, logPath, tenantRef string
 	var forceAuto, asJSON bool
+	var days int
 	simulate := &cobra.Command{
-		Use:   "simulate --policy P --log FILE",
+		Use:   "simulate --policy P (--log FILE | --tenant T [--days N])",
 		Short: "Replay a recorded request log through a policy: cost before/after and the tier mix",
 		Long: `Replays a request log through a routing policy, and prints what the log cost,
 what it would have cost, and how the requests spread over the tiers. The log is
@@ -31,26 +34,35 @@ oldest first; with the ledger's route_features they decide exactly as live did
 for threshold, tier and model changes (session affinity included). Changes
 that need the prompt text (keyword rules, another classifier) are reported.
 
+--tenant replays the tenant's own ledger of the last --days days (1-90,
+default 30) from the database, at its prices, as the console's what-if does:
+for a tenant that keeps prompts (retain_prompts_days), new or changed keyword
+rules are matched on the kept text exactly as live would; requests without a
+kept prompt are counted. Kept prompts are opened with TOLLGATE_MASTER_KEY and
+never printed: the answer is aggregates only.
+
 --policy is a policy JSON file, or "default" for the built-in policy.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			policy, err := loadPolicyFile(policyPath)
 			if err != nil {
 				return err
 			}
-			f, err := os.Open(logPath)
-			if err != nil {
-				return errkind.Wrap(errkind.Invalid, err, "--log %s cannot be read", logPath)
+			if (logPath == "") == (tenantRef == "") {
+				return errkind.New(errkind.Invalid, "give exactly one of --log FILE (a request log) or --tenant T (the tenant's own ledger)")
 			}
-			defer f.Close()
-			records, err := routing.ReadRecords(f)
-			if err != nil {
-				return err
+			if days < 1 || days > 90 {
+				return errkind.New(errkind.Invalid, "--days must be between 1 and 90")
 			}
 			sel, err := routing.NewSelector(routing.SelectorConfig{Catalog: routing.DefaultCatalog()}, logging.Discard())
 			if err != nil {
 				return err
 			}
-			res, err := sel.Simulate(cmd.Context(), policy, records, routing.SimulateOptions{ForceAuto: forceAuto})
+			var res routing.Result
+			if tenantRef != "" {
+				res, err = simulateTenant(cmd, g, sel, tenantRef, policy, days, forceAuto)
+			} else {
+				res, err = simulateLog(cmd, sel, logPath, policy, forceAuto)
+			}
 			if err != nil {
 				return err
 			}
@@ -70,12 +82,53 @@ that need the prompt text (keyword rules, another classifier) are reported.
 	}
 	simulate.Flags().StringVar(&policyPath, "policy", "default", `policy JSON file, or "default"`)
 	simulate.Flags().StringVar(&logPath, "log", "", "JSON-lines request log")
+	simulate.Flags().StringVar(&tenantRef, "tenant", "", "replay this tenant's own ledger (slug or id) instead of a log")
+	simulate.Flags().IntVar(&days, "days", 30, "with --tenant: days of history to replay (1-90)")
 	simulate.Flags().BoolVar(&forceAuto, "force-auto", false, `replay every request as model "auto" (what would the policy choose?)`)
 	simulate.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	_ = simulate.MarkFlagRequired("log")
 	cmd.AddCommand(simulate, newRouteTrainCmd(), newRouteInstallCmd(g))
 	return cmd
 }
+
+// simulateLog replays a request log file.
+func simulateLog(cmd *cobra.Command, sel *routing.Selector, path string, policy routing.Policy, forceAuto bool) (routing.Result, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return routing.Result{}, errkind.Wrap(errkind.Invalid, err, "--log %s cannot be read", path)
+	}
+	defer f.Close()
+	records, err := routing.ReadRecords(f)
+	if err != nil {
+		return routing.Result{}, err
+	}
+	return sel.Simulate(cmd.Context(), policy, records, routing.SimulateOptions{ForceAuto: forceAuto})
+}
+
+// simulateTenant replays the tenant's ledger as the console's what-if does
+// (gateway.SimulateHistory), kept prompts included when the master key opens them.
+func simulateTenant(cmd *cobra.Command, g *globalFlags, sel *routing.Selector, ref string, policy routing.Policy, days int, forceAuto bool) (routing.Result, error) {
+	a, h, err := openTenant(cmd, g, ref)
+	if err != nil {
+		return routing.Result{}, err
+	}
+	defer a.Close()
+	sealer, err := newSealer(a)
+	if err != nil {
+		return routing.Result{}, err
+	}
+	res, err := gateway.SimulateHistory(cmd.Context(), h, sel, gateway.HistoryInput{Policy: policy, Since: time.Now().UTC().AddDate(0, 0, -days),
+		MaxEvents: simulateMaxEvents, ForceAuto: forceAuto, BaseCatalog: routing.DefaultCatalog(), Sealer: sealer})
+	if err != nil {
+		return routing.Result{}, err
+	}
+	if res.Truncated {
+		fmt.Fprintf(cmd.ErrOrStderr(), "only the newest %d requests (from %s) were replayed\n", simulateMaxEvents, res.From.Format(time.RFC3339))
+	}
+	return res.Result, nil
+}
+
+// simulateMaxEvents caps a tenant replay as the console's what-if does.
+const simulateMaxEvents = 50_000
 
 func loadPolicyFile(path string) (routing.Policy, error) {
 	if path == "" || path == "default" {
@@ -98,6 +151,9 @@ func printSimulation(w io.Writer, r routing.Result) error {
 	fmt.Fprintf(tw, "cost before\t$%s\n", r.CostBefore.USDString())
 	fmt.Fprintf(tw, "cost after\t$%s\n", r.CostAfter.USDString())
 	fmt.Fprintf(tw, "savings\t%d%%\n", r.SavingsPercent())
+	if r.KeywordRulesReplayed > 0 {
+		fmt.Fprintf(tw, "keyword rules\t%d requests matched on their kept prompt, as live would\n", r.KeywordRulesReplayed)
+	}
 	if why := r.NeedsText(); why != "" {
 		fmt.Fprintf(tw, "needs text\t%s\n", why)
 	}

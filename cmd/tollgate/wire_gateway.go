@@ -106,7 +106,7 @@ func wireGateway(ctx context.Context, a *app, keyAuth *apikeys.KeyAuthenticator,
 	if err != nil {
 		return nil, err
 	}
-	svc, err := gateway.New(gateway.Deps{Cache: cache, Catalog: catalog, Catalogs: catalogs, Selector: selector, Executor: executor, Estimator: est,
+	svc, err := gateway.New(gateway.Deps{Cache: cache, Sealer: sealer, Catalog: catalog, Catalogs: catalogs, Selector: selector, Executor: executor, Estimator: est,
 		Providers: providers, Meter: m, Budgets: budgets, Policies: policies,
 		Ledger: writer, Sink: sink, Tracer: tracer(a), Clock: time.Now, Logger: a.logger})
 	if err != nil {

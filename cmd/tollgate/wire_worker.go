@@ -14,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/internal/database/backup"
 	"github.com/tollgate-dev/tollgate/migrations"
+	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/worker"
 )
 
@@ -121,7 +122,8 @@ func openQueue(ctx context.Context, a *app, concurrency int, periodic bool, m me
 		ReconcileInterval:   w.ReconcileInterval,
 		WebhookAllowPrivate: w.WebhookAllowPrivate,
 		Backup:              backup.Config{Dir: w.BackupDir, Keep: w.BackupKeep, Interval: w.BackupInterval, DataDir: a.cfg.DataDir()},
-	}, worker.Deps{DB: a.db, Registry: a.registry, Invoicing: svc, Meter: m, Sealer: sealer, Metrics: reg, Logger: a.logger})
+	}, worker.Deps{DB: a.db, Registry: a.registry, Invoicing: svc, Meter: m, Sealer: sealer,
+		PurgeKeptPrompts: gateway.PurgeKeptPrompts, Metrics: reg, Logger: a.logger})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -287,6 +287,9 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 		if ev.ConversationID == "" {
 			ev.ConversationID = f.ConversationNext
 		}
+		// The tenant opted in: the text its keyword rules matched rides the
+		// spool sealed, so the what-if can match new rules on it.
+		ev.KeptTurn = p.keptTurn()
 	}
 	// The ledger first, the meter second: until the event is in the ledger's spool
 	// the reservation stays live, so a recovery of lost counters (ledger totals
@@ -305,6 +308,7 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 		}
 	}
 	if s.d.Sink != nil {
+		ev.KeptTurn = "" // the live feed shows usage, never a prompt, sealed or not
 		s.d.Sink.Usage(tid, ev)
 	}
 	s.pace.record(p.budgets, settledSpend(p.usage, cost), p.started)

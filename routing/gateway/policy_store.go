@@ -8,6 +8,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -48,7 +49,10 @@ func LoadPolicy(ctx context.Context, h *tenants.Handle) (routing.Policy, bool, e
 	return p, true, err
 }
 
-// SavePolicy validates the policy against the catalog and stores it as the tenant's.
+// SavePolicy validates the policy against the catalog and stores it as the
+// tenant's. In the same transaction it deletes the kept prompts the policy no
+// longer keeps: all of them when retain_prompts_days is 0, those older than
+// it otherwise (the worker's prompt_purge catches any still in a spool).
 func SavePolicy(ctx context.Context, h *tenants.Handle, p routing.Policy, cat *routing.Catalog) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -70,9 +74,13 @@ func SavePolicy(ctx context.Context, h *tenants.Handle, p routing.Policy, cat *r
 	}
 	now := time.Now().UTC()
 	return h.Tx(ctx, func(tx *gorm.DB) error {
-		return tx.Exec(`INSERT INTO routing_policies (id, name, policy, is_default, created_at, updated_at)
+		if err := tx.Exec(`INSERT INTO routing_policies (id, name, policy, is_default, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET policy = excluded.policy, updated_at = excluded.updated_at`,
-			"pol_default", defaultPolicyName, string(body), true, now, now).Error
+			"pol_default", defaultPolicyName, string(body), true, now, now).Error; err != nil {
+			return err
+		}
+		_, err := ledger.PurgeKeptPromptsTx(tx, keptCutoff(now, p.RetainPromptsDays))
+		return err
 	})
 }
 

@@ -27,6 +27,10 @@ type plan struct {
 	started  time.Time
 	// traceContent is the tenant's trace_content opt-in, for a recording span.
 	traceContent bool
+	// keepPrompt is the tenant's retain_prompts_days opt-in; kept receives the
+	// sealed keyword text (startSealTurn), nil when nothing is kept.
+	keepPrompt bool
+	kept       chan string
 	// cache is set when the tenant's response cache applies to the request.
 	cache *cacheState
 }
@@ -76,7 +80,9 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 	if err := withinOutputLimit(&d, req); err != nil {
 		return nil, err
 	}
-	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started, traceContent: tracing && policy.TraceContent}
+	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started, traceContent: tracing && policy.TraceContent,
+		keepPrompt: policy.RetainPromptsDays > 0}
+	s.startSealTurn(ctx, p)
 	if cp, ok := s.cacheable(policy, req); ok {
 		p.cache = &cacheState{policy: cp, key: s.cacheKey(c, d.Model.ID, req)}
 		if e := s.lookup(ctx, p, req); e != nil {

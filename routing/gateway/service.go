@@ -21,6 +21,7 @@ import (
 	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/respcache"
 	"github.com/tollgate-dev/tollgate/tenants"
@@ -50,6 +51,9 @@ type Deps struct {
 	Ledger    *ledger.Writer
 	// Cache is the response cache; nil disables it whatever the policies say.
 	Cache *respcache.Cache
+	// Sealer seals the prompts of tenants that keep them (retain_prompts_days);
+	// nil keeps none whatever the policies say (no master key).
+	Sealer *seal.Sealer
 	// Sink may be nil.
 	Sink Sink
 	// Tracer opens the reserve, upstream and settle spans under the request span

@@ -19,6 +19,7 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/database"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
+	"github.com/tollgate-dev/tollgate/internal/seal"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
 	"github.com/tollgate-dev/tollgate/migrations"
 	"github.com/tollgate-dev/tollgate/routing"
@@ -27,13 +28,18 @@ import (
 	"github.com/tollgate-dev/tollgate/tenants"
 )
 
-// recordingSink collects the alerts the service raises.
+// recordingSink collects the usage and alerts the service reports.
 type recordingSink struct {
 	mu     sync.Mutex
 	alerts []budget.Alert
+	usage  []ledger.Event
 }
 
-func (s *recordingSink) Usage(string, ledger.Event) {}
+func (s *recordingSink) Usage(_ string, e ledger.Event) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.usage = append(s.usage, e)
+}
 
 func (s *recordingSink) Alert(_ context.Context, _ string, a budget.Alert, _ budget.Budget) {
 	s.mu.Lock()
@@ -61,6 +67,10 @@ type testBundle struct {
 	caller  gateway.Caller
 	reg     *tenants.Registry
 	budgets *budget.Cache
+	// sealer seals kept prompts; selector is the request path's (what-ifs replay through it).
+	sealer   *seal.Sealer
+	selector *routing.Selector
+	policies *gateway.PolicyCache
 }
 
 // setup builds the request path over a single-tenant SQLite handle, the
@@ -116,12 +126,15 @@ func build(t *testing.T, failRate float64, cat *routing.Catalog, cache *respcach
 	}
 	sink := &recordingSink{}
 	budgets := budget.NewCache(0, time.Now)
+	sealer, err := seal.New("gateway test master key")
+	require.NoError(t, err)
+	policies := gateway.NewPolicyCache(0, time.Now)
 	svc, err := gateway.New(gateway.Deps{Catalog: cat, Selector: sel, Executor: exec, Estimator: est, Providers: providers,
-		Meter: m, Budgets: budgets, Policies: gateway.NewPolicyCache(0, time.Now), Ledger: w,
-		Sink: sink, Cache: cache, Clock: time.Now, Logger: logger})
+		Meter: m, Budgets: budgets, Policies: policies, Ledger: w,
+		Sink: sink, Cache: cache, Sealer: sealer, Clock: time.Now, Logger: logger})
 	require.NoError(t, err)
 	t.Cleanup(svc.Drain) // before the registry and the temp dirs go
-	return &testBundle{svc: svc, h: h, meter: m, ledger: w, sink: sink, catalog: cat,
+	return &testBundle{svc: svc, h: h, meter: m, ledger: w, sink: sink, catalog: cat, sealer: sealer, selector: sel, policies: policies,
 		caller: gateway.Caller{Handle: h, KeyID: "key_1", KeyName: "batch-jobs", MemberID: "usr_1"}, reg: reg, budgets: budgets}
 }
 

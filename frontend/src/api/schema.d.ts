@@ -2296,7 +2296,7 @@ export interface components {
     };
     Job: {
       id: number;
-      /** @description invoice_run, invoice_schedule, alert_delivery, alert_sweep, reconcile, reconcile_schedule, backup */
+      /** @description invoice_run, invoice_schedule, alert_delivery, alert_sweep, reconcile, reconcile_schedule, backup, prompt_purge */
       kind: string;
       /** @enum {string} */
       state: "available" | "cancelled" | "completed" | "discarded" | "pending" | "retryable" | "running" | "scheduled";
@@ -2531,7 +2531,7 @@ export interface components {
       duration_ms: number;
       delivery_id: string;
     };
-    /** @description routing.Policy: tiers (tier → models in preference order; premium cheapest first), simple_tier, complex_tier, classifier (a tenant classifier installed with `tollgate route install`; "" = built-in), standard_threshold and premium_threshold (classifier probabilities; 0 = the model's trained values), auto_premium (default false: "auto" never picks premium), step_down_threshold, rules [{name, keywords (whole words; keyword rules need a unique name), min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity (conversation keyed on x-tollgate-conversation, prompt_cache_key, user, else the history), anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages), cache {enabled, ttl_seconds, max_entry_bytes, deterministic_only (default true), hit_price_percent} (the response cache). Unknown fields are refused (422 unknown_field). */
+    /** @description routing.Policy: tiers (tier → models in preference order; premium cheapest first), simple_tier, complex_tier, classifier (a tenant classifier installed with `tollgate route install`; "" = built-in), standard_threshold and premium_threshold (classifier probabilities; 0 = the model's trained values), auto_premium (default false: "auto" never picks premium), step_down_threshold, rules [{name, keywords (whole words; keyword rules need a unique name), min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity (conversation keyed on x-tollgate-conversation, prompt_cache_key, user, else the history), anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages), cache {enabled, ttl_seconds, max_entry_bytes, deterministic_only (default true), hit_price_percent} (the response cache), retain_prompts_days (default 0: no prompt is kept; 1–30 keeps each request's last user turn, sealed, so the what-if can replay keyword-rule changes). Unknown fields are refused (422 unknown_field). */
     RoutingPolicy: {
       tiers: {
         [key: string]: string[];
@@ -2601,6 +2601,8 @@ export interface components {
       premium_threshold?: number;
       /** @description with session_affinity, a clearly easy turn (probability below this) after a one-off escalation steps back down; 0 = a quarter of the standard threshold; a short turn with no sign of difficulty also steps down; negative = never */
       step_down_threshold?: number;
+      /** @description Keep, for this many days, the text keyword rules match (each routed request's last user turn), sealed at rest with the master key and bound to the tenant, so the what-if (POST routing/simulate, `tollgate route simulate --tenant`) can replay new or changed keyword rules exactly. 0 (default) keeps nothing, and saving 0 deletes what was kept; lowering it deletes older prompts at once; the worker deletes prompts past it hourly. No API returns a kept prompt. Refused (422) on a deployment without TOLLGATE_MASTER_KEY. */
+      retain_prompts_days?: number;
     };
     SimulateRequest: {
       policy: components["schemas"]["RoutingPolicy"];
@@ -2651,10 +2653,14 @@ export interface components {
       reasons: {
         [key: string]: number;
       };
-      /** @description what the recorded features cannot replay (keyword rules, another classifier); empty when the what-if decides exactly as live */
+      /** @description what the recorded features cannot replay and why (keyword rules without a kept prompt, another classifier); empty when the what-if decides exactly as live */
       needs_text?: string;
       /** @description How many replayed requests come from imported history (another gateway's export) rather than served traffic */
       imported_requests: number;
+      /** @description requests whose kept prompt (retain_prompts_days) was matched against the policy's keyword rules, exactly as live would; 0 for a policy without keyword rules */
+      keyword_rules_replayed: number;
+      /** @description requests replayed under a policy with keyword rules that had no kept prompt: they keep the rule matches recorded live (prompt not kept: enable retain_prompts_days) */
+      keyword_rules_not_replayed: number;
     };
     Model: {
       id: string;

@@ -10,7 +10,7 @@ import { NO_ERRORS, placeProblems, placedCount, problemsOfError, type PolicyErro
 import { FieldProblems } from "../routing/fields";
 import { useToast } from "../ui/toast";
 import { TIERS, type RoutingPolicy, type RoutingRule, type SimulateResult, type Tier } from "../api/types";
-import { addLadderStep, move, policyProblems, toDraft, toWire, unknownFields } from "../routing/policy";
+import { addLadderStep, MAX_RETAIN_PROMPTS_DAYS, move, policyProblems, toDraft, toWire, unknownFields } from "../routing/policy";
 import { NumberInput, ProbabilityInput, TierSelect, Card, Toggle } from "../routing/fields";
 import { FeedbackCard } from "../routing/FeedbackCard";
 import { TierEditor, RuleEditor } from "../routing/editors";
@@ -261,6 +261,20 @@ export default function RoutingPage() {
                 >
                   Response cache: answer exact repeats of deterministic requests (temperature 0) from the cache, never upstream
                 </Toggle>
+                <label>
+                  <span className="small muted">
+                    Keep prompts for the what-if, days (0 = off, at most {MAX_RETAIN_PROMPTS_DAYS}): each request's last user turn is kept sealed so the
+                    what-if can replay keyword-rule changes exactly. Kept prompts are never shown; setting 0 deletes them.
+                  </span>
+                  <NumberInput
+                    id={`${id}-keep`}
+                    label="Keep prompts, days"
+                    value={draft.retain_prompts_days}
+                    readOnly={!edit}
+                    min={0}
+                    onChange={(n) => set({ retain_prompts_days: n })}
+                  />
+                </label>
                 {draft.cache?.enabled && (
                   <div className="form-grid">
                     <label>

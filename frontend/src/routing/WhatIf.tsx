@@ -4,7 +4,7 @@ import { formatInt, formatPercent } from "../format/numbers";
 import { formatDateTime } from "../format/dates";
 import { modelColor } from "../charts/palette";
 import { TIERS, type SimulateResult, type Tier } from "../api/types";
-import { TIER_LABEL, compareCost, mixRows } from "./policy";
+import { TIER_LABEL, compareCost, keywordReplayNote, mixRows } from "./policy";
 import { TIER_COLOR } from "./fields";
 
 /** A tier's colour, or a model's own (modelColor) so it matches the usage charts. */
@@ -145,6 +145,11 @@ export function WhatIf({
                 {sim.skipped > 0 && `; ${formatInt(sim.skipped)} skipped (model no longer in the catalog, or refused)`}.
                 {sim.needs_text ? ` Needs the prompt text: ${sim.needs_text}.` : " Decided from the recorded classifier inputs, exactly as live."}
               </p>
+              {keywordReplayNote(sim) && (
+                <p className="muted small" data-testid="keyword-replay">
+                  Keyword rules: {keywordReplayNote(sim)}.
+                </p>
+              )}
               {sim.truncated && <p className="form-error">Only the newest 50,000 requests were replayed: the figures cover part of the period.</p>}
               <MixBar rows={tiers} which="beforeShare" label="Before" />
               <MixBar rows={tiers} which="afterShare" label="After" />

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { addLadderStep, addableModels, compareCost, mixRows, move, policyProblems, toDraft, toWire, unknownFields } from "./policy";
+import { addLadderStep, addableModels, compareCost, keywordReplayNote, mixRows, move, policyProblems, toDraft, toWire, unknownFields } from "./policy";
 import type { ModelInfo, RoutingPolicy, Tier } from "../api/types";
 
 const model = (id: string, tier: Tier, enabled = true): ModelInfo => ({
@@ -49,6 +49,15 @@ describe("routing policy editor", () => {
   it("sends trace_content and the response cache settings", () => {
     const cache = { enabled: true, ttl_seconds: 600, hit_price_percent: 25 };
     expect(toWire({ ...server, trace_content: true, cache })).toEqual({ ...server, trace_content: true, cache });
+  });
+
+  it("sends retain_prompts_days when set, leaves it out at 0 (off), and bounds it as the server does", () => {
+    expect(toWire({ ...server, retain_prompts_days: 7 })).toEqual({ ...server, retain_prompts_days: 7 });
+    expect(toWire({ ...server, retain_prompts_days: 0 })).toEqual(server);
+    expect(unknownFields({ ...server, retain_prompts_days: 7 })).toEqual([]);
+    expect(policyProblems({ ...server, retain_prompts_days: 30 })).toEqual([]);
+    expect(policyProblems({ ...server, retain_prompts_days: 31 })).toEqual(["retain_prompts_days: must be from 0 (keep no prompts) to 30"]);
+    expect(policyProblems({ ...server, retain_prompts_days: -1 })).toHaveLength(1);
   });
 
   it("keeps negative numbers (they mean 'none' or 'disabled')", () => {
@@ -103,5 +112,13 @@ describe("what-if results", () => {
       { key: "standard", before: 3, after: 0, beforeShare: 0.75, afterShare: 0 },
     ]);
     expect(mixRows(undefined, undefined)).toEqual([]);
+  });
+
+  it("says how many requests replayed keyword rules on a kept prompt, and why the others could not", () => {
+    expect(keywordReplayNote({ keyword_rules_replayed: 0, keyword_rules_not_replayed: 0 })).toBe("");
+    expect(keywordReplayNote({ keyword_rules_replayed: 3, keyword_rules_not_replayed: 0 })).toBe("3 requests matched the keyword rules on the kept prompt, as live would");
+    expect(keywordReplayNote({ keyword_rules_replayed: 2, keyword_rules_not_replayed: 1 })).toBe(
+      "2 requests matched the keyword rules on the kept prompt, as live would; 1 request could not be (prompt not kept: enable retain_prompts_days) and keeps the rule matches recorded live",
+    );
   });
 });

@@ -29,7 +29,11 @@ export const POLICY_FIELDS = [
   "fallback_explicit",
   "trace_content",
   "cache",
+  "retain_prompts_days",
 ] as const;
+
+/** routing.MaxRetainPromptsDays: the longest a tenant may keep prompts. */
+export const MAX_RETAIN_PROMPTS_DAYS = 30;
 
 const RULE_FIELDS = ["name", "keywords", "min_prompt_tokens", "tools", "images", "min_code_blocks", "tier"] as const;
 
@@ -121,6 +125,9 @@ export function policyProblems(p: RoutingPolicy, catalog?: ModelInfo[]): string[
     if ((v ?? 0) < 0 || (v ?? 0) >= 1) problems.push(`${name}: must be a probability from 0 (the model's default) to below 1`);
   }
   if ((p.step_down_threshold ?? 0) >= 1) problems.push("step_down_threshold: must be below 1");
+  const keep = p.retain_prompts_days ?? 0;
+  if (keep < 0 || keep > MAX_RETAIN_PROMPTS_DAYS || !Number.isInteger(keep))
+    problems.push(`retain_prompts_days: must be from 0 (keep no prompts) to ${MAX_RETAIN_PROMPTS_DAYS}`);
   const names = new Set<string>();
   (p.rules ?? []).forEach((r, i) => {
     if ((r.keywords ?? []).some((x) => x.trim())) {
@@ -149,6 +156,22 @@ export function policyProblems(p: RoutingPolicy, catalog?: ModelInfo[]): string[
     for (const id of p.premium_allowlist ?? []) if (!byId.has(id)) problems.push(`premium_allowlist: unknown model "${id}"`);
   }
   return problems;
+}
+
+/**
+ * The what-if's keyword-rule coverage in words: how many requests were matched
+ * on their kept prompt, and how many could not be and why; "" when the policy
+ * has no keyword rules.
+ */
+export function keywordReplayNote(sim: Pick<SimulateResult, "keyword_rules_replayed" | "keyword_rules_not_replayed">): string {
+  const done = sim.keyword_rules_replayed ?? 0;
+  const missing = sim.keyword_rules_not_replayed ?? 0;
+  if (done === 0 && missing === 0) return "";
+  const parts: string[] = [];
+  if (done > 0) parts.push(`${done} ${done === 1 ? "request" : "requests"} matched the keyword rules on the kept prompt, as live would`);
+  if (missing > 0)
+    parts.push(`${missing} ${missing === 1 ? "request" : "requests"} could not be (prompt not kept: enable retain_prompts_days) and ${missing === 1 ? "keeps" : "keep"} the rule matches recorded live`);
+  return parts.join("; ");
 }
 
 /** Moves item i of list by delta (−1 up, +1 down), returning a new list. */
