@@ -12,12 +12,17 @@ import (
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
 
-// The classifier is a logistic regression over hashed word unigrams and
-// bigrams of the turn (the last user message and whatever arrived since the
-// last assistant message: tool results, several user messages) plus a few
-// structural features (length, code, digits, questions, tools, JSON, images).
-// It never reads the conversation's size: a long chat with "lol thanks" at the
-// end is as easy as the same two words alone.
+// The classifier is a logistic regression over hashed words (and their
+// lexicon concepts) of the turn (the last user message and whatever arrived
+// since the last assistant message: tool results, several user messages), the
+// same again for the ask alone (the instruction part of the last user
+// message, without pasted code or documents) in a namespace of its own, and
+// structural features (length, code, digits, questions, tools, JSON, images,
+// the concepts of the ask). Each namespace's words count 1/sqrt(n), so a long
+// paste cannot outvote a one-line ask by its length. It never reads the
+// conversation's size: a long chat with "lol thanks" at the end is as easy as
+// the same two words alone. Inference reads at most clfScanLimit bytes of the
+// turn and askScanLimit of the ask, each byte once, and allocates nothing.
 //
 // It has two heads: PStandard, the probability that the turn needs more than
 // an economy model, and PPremium, the probability that it needs a premium one.

@@ -47,9 +47,6 @@ type Features struct {
 	// turn's full history). Hex of a 64-bit hash, never content.
 	Conversation     string `json:"conversation,omitempty"`
 	ConversationNext string `json:"conversation_next,omitempty"`
-
-	// turn is the lowercased scan window of the turn, for keyword rules.
-	turn string
 }
 
 // ExtractFeatures reads the structural inputs from req; promptTokens comes
@@ -65,43 +62,61 @@ func ExtractFeatures(req *ChatRequest, promptTokens int) Features {
 			f.Turns++
 		}
 	}
-	var sb strings.Builder
 	fences := 0
+	for i := turnStart(req.Messages); i < len(req.Messages); i++ {
+		if m := &req.Messages[i]; m.Role == "user" || m.Role == "tool" {
+			fences += strings.Count(m.Text, "```")
+		}
+	}
+	f.CodeBlocks = fences / 2
+	return f
+}
+
+// keywordScanLimit bounds the text keyword rules read: the turn's messages,
+// each by its first and last keywordScanLimit/2 bytes.
+const keywordScanLimit = 2 << 10
+
+// keywordText is the lowercased window of the turn keyword rules match in.
+func keywordText(req *ChatRequest) string {
+	var sb strings.Builder
 	for i := turnStart(req.Messages); i < len(req.Messages); i++ {
 		m := &req.Messages[i]
 		if m.Role != "user" && m.Role != "tool" {
 			continue
 		}
-		fences += strings.Count(m.Text, "```")
 		text := m.Text
-		if len(text) > clfScanLimit {
-			text = text[:clfScanLimit/2] + "\n" + text[len(text)-clfScanLimit/2:]
+		if len(text) > keywordScanLimit {
+			text = text[:keywordScanLimit/2] + "\n" + text[len(text)-keywordScanLimit/2:]
 		}
 		if sb.Len() > 0 {
 			sb.WriteByte('\n')
 		}
 		sb.WriteString(text)
-		if sb.Len() >= clfScanLimit {
+		if sb.Len() >= keywordScanLimit {
 			break
 		}
 	}
-	f.CodeBlocks = fences / 2
-	f.turn = strings.ToLower(sb.String())
-	return f
+	return strings.ToLower(sb.String())
 }
 
 // KeywordText is the text keyword rules match: the lowercased scan window of
 // the turn (user and tool messages since the last assistant turn). It is
 // content: only a tenant that opted in (retain_prompts_days) keeps it, sealed,
 // so the what-if can match new keyword rules exactly as live would.
-func (f Features) KeywordText() string { return f.turn }
+func KeywordText(req *ChatRequest) string { return keywordText(req) }
 
 // matchKeywords records which of the policy's keyword rules match the turn.
-func (f *Features) matchKeywords(rules []Rule) {
+// turn gives its keyword text, read only when a rule has keywords (building
+// the lowercased text costs).
+func (f *Features) matchKeywords(rules []Rule, turn func() string) {
 	f.KeywordRules = nil
+	text, read := "", false
 	for _, r := range rules {
 		for _, k := range r.Keywords {
-			if containsWord(f.turn, strings.ToLower(strings.TrimSpace(k))) {
+			if !read {
+				text, read = turn(), true
+			}
+			if containsWord(text, strings.ToLower(strings.TrimSpace(k))) {
 				f.KeywordRules = append(f.KeywordRules, r.Name)
 				break
 			}

@@ -208,8 +208,7 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 				// The kept text is what live matched keywords on, and the
 				// other features do not depend on the rules: matching again
 				// is what live would decide under this policy.
-				f.turn = rec.KeptTurn
-				f.matchKeywords(policy.Rules)
+				f.matchKeywords(policy.Rules, func() string { return rec.KeptTurn })
 				res.KeywordRulesReplayed++
 			case hasKeywords:
 				res.KeywordRulesFromLive++

@@ -181,7 +181,7 @@ func (s *Selector) features(in SelectInput) Features {
 	}
 	f.PStandard, f.PPremium, f.ShortTurn = clf.scoreTurn(req)
 	f.Classifier, f.ModelStandard, f.ModelPremium = clf.Name, clf.StandardThreshold, clf.PremiumThreshold
-	f.matchKeywords(in.Policy.Rules)
+	f.matchKeywords(in.Policy.Rules, func() string { return keywordText(req) })
 	if in.TenantID != "" {
 		lookup, next, ok := conversationKeys(in.TenantID, req)
 		if ok {

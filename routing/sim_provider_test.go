@@ -224,8 +224,18 @@ func TestSimProviderReportsCachedPrefixLikeOpenAI(t *testing.T) {
 		return resp.Usage, w
 	}
 
+	// A PromptCache on its own (what a loopback upstream uses) reports what
+	// the provider reports, turn for turn.
+	alone := routing.NewPromptCache(routing.NewEstimator(routing.EstimatorConfig{}), func() time.Time { return now })
+	sameAsProvider := func(req *routing.ChatRequest, model string, u routing.Usage) {
+		t.Helper()
+		prompt, cached := alone.Use(model, req)
+		require.Equal(t, [2]int{u.PromptTokens, u.CachedTokens}, [2]int{prompt, cached})
+	}
+
 	// Given a first turn with a long system prompt, nothing is cached.
 	first, _ := chat(turn("How was your day?"), "sim-large")
+	sameAsProvider(turn("How was your day?"), "sim-large", first)
 	require.Greater(t, first.PromptTokens, routing.PromptCacheMinTokens)
 	require.Zero(t, first.CachedTokens)
 
@@ -233,6 +243,7 @@ func TestSimProviderReportsCachedPrefixLikeOpenAI(t *testing.T) {
 	// then the repeated prefix is cached in steps of 128 tokens from 1,024.
 	now = now.Add(3 * time.Minute)
 	second, _ := chat(turn("How was your day?", "Lovely, thanks!", "Tell me a joke."), "sim-large")
+	sameAsProvider(turn("How was your day?", "Lovely, thanks!", "Tell me a joke."), "sim-large", second)
 	require.GreaterOrEqual(t, second.CachedTokens, routing.PromptCacheMinTokens)
 	require.Zero(t, second.CachedTokens%routing.PromptCacheStep)
 	require.LessOrEqual(t, second.CachedTokens, first.PromptTokens, "only the repeated prefix is cached")

@@ -30,9 +30,12 @@ func SealKeptTurn(sealer *seal.Sealer, tenantID, requestID, text string) (string
 // the upstream answers, so keeping a prompt adds nothing to the response's
 // latency (sealing a few KiB takes microseconds; the upstream takes far longer).
 // Nothing happens unless the tenant keeps prompts and a sealer is configured.
-func (s *Service) startSealTurn(ctx context.Context, p *plan) {
-	text := p.decision.Features.KeywordText()
-	if !p.keepPrompt || s.d.Sealer == nil || text == "" {
+func (s *Service) startSealTurn(ctx context.Context, p *plan, req *routing.ChatRequest) {
+	if !p.keepPrompt || s.d.Sealer == nil {
+		return
+	}
+	text := routing.KeywordText(req)
+	if text == "" {
 		return
 	}
 	ch := make(chan string, 1) // buffered: a failed request never reads it

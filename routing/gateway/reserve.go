@@ -82,7 +82,7 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 	}
 	p := &plan{caller: c, ids: ids, decision: d, budgets: applicable, started: started, traceContent: tracing && policy.TraceContent,
 		keepPrompt: policy.RetainPromptsDays > 0}
-	s.startSealTurn(ctx, p)
+	s.startSealTurn(ctx, p, req)
 	if cp, ok := s.cacheable(policy, req); ok {
 		p.cache = &cacheState{policy: cp, key: s.cacheKey(c, d.Model.ID, req)}
 		if e := s.lookup(ctx, p, req); e != nil {
