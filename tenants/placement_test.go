@@ -184,3 +184,27 @@ func TestMoveUnderLoadLosesNoWrite(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 200+ok.Load(), countEvents(t, hs))
 }
+
+// With one cluster nothing moves: a missing table is reported as it is, and a
+// tenant placed on a cluster the configuration lost says which one to add.
+func TestSingleClusterMissingTableIsNotAMove(t *testing.T) {
+	t.Parallel()
+	b := setup(t, "postgres")
+	ctx := t.Context()
+	tn, err := b.reg.Create(ctx, CreateInput{Name: "single"})
+	require.NoError(t, err)
+	require.Equal(t, MainCluster, tn.Cluster)
+	h, err := b.reg.Handle(SystemPrincipal(tn, "test"))
+	require.NoError(t, err)
+
+	err = h.Read(ctx, func(db *gorm.DB) error { return db.Exec("SELECT * FROM no_such_table").Error })
+	require.Error(t, err)
+	require.False(t, errors.Is(err, errkind.Unavailable), "not reported as a move: %v", err)
+
+	require.NoError(t, b.db.Gorm.Exec("UPDATE tenants SET cluster = 'gone' WHERE id = ?", string(tn.ID)).Error)
+	require.NoError(t, b.db.Gorm.Exec("ALTER SCHEMA "+quoteSchema(tn.SchemaName)+" RENAME TO "+quoteRetired(tn.ID)).Error)
+	err = insertEvent(ctx, h, "after")
+	require.ErrorIs(t, err, errkind.Unavailable)
+	require.Contains(t, err.Error(), `"gone"`)
+	require.Contains(t, err.Error(), "TOLLGATE_TENANT_DATABASE_URLS")
+}

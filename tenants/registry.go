@@ -156,7 +156,7 @@ func (r *Registry) Create(ctx context.Context, in CreateInput) (Tenant, error) {
 	}
 	id := NewID()
 	now := time.Now().UTC()
-	row := TenantRow{ID: string(id), Slug: slug, Name: name, SchemaName: id.SchemaName(), Status: string(StatusActive),
+	row := TenantRow{ID: string(id), Slug: slug, Name: name, SchemaName: id.SchemaName(), Cluster: MainCluster, Status: string(StatusActive),
 		BillingEmail: in.BillingEmail, Plan: "{}", CreatedAt: now, UpdatedAt: now}
 
 	var err error

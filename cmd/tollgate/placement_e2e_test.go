@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"strings"
@@ -177,4 +178,55 @@ func TestTenantsOnTwoClusters(t *testing.T) {
 	list, err := invoicing.List(ctx, s.handle(t, ta), false)
 	require.NoError(t, err)
 	require.Len(t, list, 1)
+}
+
+// The CLI places, lists and moves tenants; its refusals are one line and change
+// nothing. Not parallel: the clusters come from the environment, as in production.
+func TestTenantsMoveCLI(t *testing.T) {
+	dbURL := testdb.Postgres(t)
+	t.Setenv("TOLLGATE_TENANT_DATABASE_URLS", "b="+testdb.SecondCluster(t))
+
+	// Given two tenants, one on each cluster
+	for _, name := range []string{"cli one", "cli two"} {
+		_, err := runCLI(t, dbURL, "tenants", "create", "--name", name)
+		require.NoError(t, err)
+	}
+	out, err := runCLI(t, dbURL, "tenants", "clusters", "--json")
+	require.NoError(t, err)
+	require.JSONEq(t, `[{"cluster":"main","tenants":1},{"cluster":"b","tenants":1}]`, out)
+
+	// When cli-one moves to b
+	out, err = runCLI(t, dbURL, "tenants", "move", "--tenant", "cli-one", "--to", "b", "--json")
+	require.NoError(t, err)
+	var res struct {
+		From, To string
+		Tables   int
+	}
+	require.NoError(t, json.Unmarshal([]byte(out), &res))
+	require.Equal(t, "main", res.From)
+	require.Equal(t, "b", res.To)
+	require.Positive(t, res.Tables)
+
+	// Then the list and the counts say so
+	out, err = runCLI(t, dbURL, "tenants", "list", "--json")
+	require.NoError(t, err)
+	var list []struct{ Slug, Cluster string }
+	require.NoError(t, json.Unmarshal([]byte(out), &list))
+	for _, tn := range list {
+		require.Equal(t, "b", tn.Cluster, tn.Slug)
+	}
+
+	// And wrong moves are refused in one line, changing nothing
+	for _, args := range [][]string{
+		{"--tenant", "cli-one", "--to", "b"},
+		{"--tenant", "cli-one", "--to", "elsewhere"},
+		{"--tenant", "nobody", "--to", "main"},
+	} {
+		_, err := runCLI(t, dbURL, append([]string{"tenants", "move"}, args...)...)
+		require.Error(t, err, args)
+		require.NotContains(t, err.Error(), "\n", args)
+	}
+	out, err = runCLI(t, dbURL, "tenants", "clusters", "--json")
+	require.NoError(t, err)
+	require.JSONEq(t, `[{"cluster":"main","tenants":0},{"cluster":"b","tenants":2}]`, out)
 }

@@ -47,11 +47,15 @@ func newRootCmd() *cobra.Command {
 // loadConfig reads env + .env and applies the global flags.
 func (g *globalFlags) loadConfig() (config.Config, error) {
 	cfg, err := config.FromOSWithDotenv(g.envFile)
-	if err != nil {
+	if g.databaseURL == "" && g.redisURL == "" {
 		return cfg, err
 	}
-	if g.databaseURL == "" && g.redisURL == "" {
-		return cfg, nil
+	// With an override, the environment alone need not be valid (tenant clusters
+	// set in the environment need the Postgres URL the flag gives): it is
+	// validated again below, with the flags applied. A .env file that could not be
+	// read leaves no environment to go on.
+	if cfg.Env == nil {
+		return cfg, err
 	}
 	env := cfg.Env
 	if g.databaseURL != "" {
