@@ -59,6 +59,7 @@ func (s *Service) Chat(ctx context.Context, c Caller, ids RequestIDs, req *routi
 			Usage: e.Usage, Cache: CacheHit}, nil
 	}
 	uctx, up := s.startUpstream(ctx, operationChat, p.decision.Model)
+	p.upstreamAt = s.d.Clock()
 	res, err := s.d.Executor.Chat(uctx, p.decision, req)
 	if err != nil {
 		endUpstream(up, routing.Outcome{}, "", err)
@@ -109,6 +110,7 @@ func (s *Service) ChatStream(ctx context.Context, c Caller, ids RequestIDs, req 
 	}
 	// The upstream span lasts until the stream is finished.
 	uctx, up := s.startUpstream(ctx, operationChat, p.decision.Model)
+	p.upstreamAt = s.d.Clock()
 	res, err := s.d.Executor.ChatStream(uctx, p.decision, req)
 	if err != nil {
 		endUpstream(up, routing.Outcome{}, "", err)
@@ -274,6 +276,14 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	if out.FallbackReason != routing.FallbackReasonNone {
 		ev.RouteReason += "+fallback:" + string(out.FallbackReason)
 	}
+	ev.MaxTokens = int64(req.MaxTokens)
+	if !p.upstreamAt.IsZero() {
+		ev.OverheadMS = p.upstreamAt.Sub(p.started).Milliseconds()
+	}
+	if n := len(out.Attempts); n > 0 {
+		ev.FirstByteMS = out.Attempts[n-1].FirstByte.Milliseconds()
+		ev.Fallbacks = fallbacksJSON(out.Attempts[:n-1])
+	}
 	if status == ledger.StatusOK {
 		// Its prefix is now warm in the model's prompt cache for the next turn.
 		s.d.Selector.NoteServed(tid, out.Model, req)
@@ -310,6 +320,30 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	s.pace.record(p.budgets, settledSpend(p.usage, cost), p.started)
 	s.checkAlerts(ctx, p, cost)
 	return cost
+}
+
+// fallbackAttempt is one failed attempt as the ledger keeps it.
+type fallbackAttempt struct {
+	Model   string `json:"model"`
+	Outcome string `json:"outcome"`
+	MS      int64  `json:"ms"`
+}
+
+// fallbacksJSON encodes the attempts that failed before the answer for the
+// ledger ("" when there were none).
+func fallbacksJSON(failed []routing.Attempt) string {
+	if len(failed) == 0 {
+		return ""
+	}
+	out := make([]fallbackAttempt, len(failed))
+	for i, a := range failed {
+		out[i] = fallbackAttempt{Model: a.Model, Outcome: string(a.Failed()), MS: a.Duration.Milliseconds()}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // routeReason is the x-tollgate-route-reason value, with the fallback when one happened.
