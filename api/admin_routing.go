@@ -12,7 +12,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/billing"
-	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/routing"
 	"github.com/tollgate-dev/tollgate/routing/gateway"
@@ -251,32 +250,16 @@ func (a *routingAPI) simulateRouting(c *gin.Context) error {
 		days = simulateDefaultDays
 	}
 	ctx := c.Request.Context()
-	now := a.clock().UTC()
-	since := now.AddDate(0, 0, -days)
-	events, err := ledger.EventsSince(ctx, hd, since, simulateMaxEvents+1)
+	// Replay at this tenant's prices (negotiated overrides included).
+	sample, err := gateway.LoadReplaySample(ctx, hd, a.prices.base(), a.clock(), days, simulateMaxEvents)
 	if err != nil {
 		return err
 	}
-	out := simulateDTO{Days: days, From: since, To: now, ForceAuto: req.ForceAuto, ModelsBefore: map[string]int{}}
-	if len(events) > simulateMaxEvents {
-		events = events[:simulateMaxEvents]
-		out.Truncated = true
-		out.From = events[len(events)-1].CreatedAt.UTC()
-	}
-	records := make([]routing.Record, len(events))
-	for i, e := range events {
-		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
+	out := simulateDTO{Days: days, From: sample.From, To: sample.To, Truncated: sample.Truncated, ForceAuto: req.ForceAuto, ModelsBefore: map[string]int{}}
+	for _, e := range sample.Events {
 		out.ModelsBefore[e.ModelUsed]++
 	}
-	// Replay at this tenant's prices (negotiated overrides included).
-	overrides, err := gateway.LoadPriceOverrides(ctx, hd)
-	if err != nil {
-		return err
-	}
-	cat, err := gateway.TenantCatalog(a.prices.base(), overrides)
-	if err != nil {
-		return err
-	}
+	records, cat := sample.Records, sample.Catalog
 	res, err := a.selector.Simulate(ctx, *req.Policy, records, routing.SimulateOptions{ForceAuto: req.ForceAuto, Catalog: cat})
 	if err != nil {
 		return policyProblems(err)

@@ -388,6 +388,16 @@ func (p Policy) thresholds(f Features) (std, prem, down float64) {
 	return std, prem, down
 }
 
+// StandardThresholdFor is the probability at or above which an "auto" turn
+// scored as f goes to the complex tier under p.
+func (p Policy) StandardThresholdFor(f Features) float64 {
+	std, _, _ := p.thresholds(f)
+	return std
+}
+
+// SimpleTierOf is the tier "auto" sends easy turns to.
+func (p Policy) SimpleTierOf() Tier { return p.simpleTier() }
+
 func (p Policy) maxFallbacks() int {
 	switch {
 	case p.MaxFallbacks == 0:
