@@ -47,6 +47,7 @@ func (a *routingAPI) register(r adminRoutes) {
 	t.PUT("/routing", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.putRouting))
 	t.POST("/routing/simulate", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(a.simulateRouting))
 	t.GET("/routing/feedback", id.Authorize(access.ResourceRouting, access.ActionRead), h(a.routingFeedback))
+	a.registerSuggestions(r)
 }
 
 type feedbackListDTO struct {
