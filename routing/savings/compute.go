@@ -101,7 +101,7 @@ func Compute(ctx context.Context, in Input) (Report, error) {
 	// projected from that week (never from less than a day).
 	span := in.Now.Sub(sample.Events[len(sample.Events)-1].CreatedAt)
 	span = min(max(span, 24*time.Hour), WindowDays*24*time.Hour)
-	r.scaleNum, r.scaleDen = int64(30*24*time.Hour), int64(span)
+	r.scaleNum, r.scaleDen = int64(30*24*time.Hour/time.Second), int64(span/time.Second)
 
 	for _, g := range r.groups() {
 		if s, ok, err := r.routeAuto(g); err != nil {
@@ -148,8 +148,12 @@ func (r *replay) costs(res routing.Result) []billing.NanoUSD {
 	return out
 }
 
+// monthly scales a window amount to 30 days. The quotient and the remainder
+// are scaled apart so no product leaves int64 (scaleNum is at most 30 times
+// scaleDen, and the remainder is below scaleDen, a few million seconds).
 func (r *replay) monthly(n billing.NanoUSD) billing.NanoUSD {
-	return billing.NanoUSD(int64(n) * r.scaleNum / r.scaleDen)
+	q, rem := int64(n)/r.scaleDen, int64(n)%r.scaleDen
+	return billing.NanoUSD(q*r.scaleNum + rem*r.scaleNum/r.scaleDen)
 }
 
 // group is one key's requests naming one model.
