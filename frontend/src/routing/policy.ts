@@ -29,6 +29,7 @@ export const POLICY_FIELDS = [
   "fallback_explicit",
   "trace_content",
   "cache",
+  "keys",
 ] as const;
 
 const RULE_FIELDS = ["name", "keywords", "min_prompt_tokens", "tools", "images", "min_code_blocks", "tier"] as const;
