@@ -62,6 +62,7 @@ const PAGES = [
   { name: "keys", path: "keys" },
   { name: "members", path: "members" },
   { name: "budgets", path: "budgets" },
+  { name: "savings", path: "savings" },
   { name: "routing", path: "routing" },
   { name: "models", path: "models" },
   { name: "invoices", path: "invoices" },
@@ -653,7 +654,8 @@ const FLOWS = {
     const made = await fetch(`${BASE}/api/v1/tenants/${t}/keys`, {
       method: "POST",
       headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
-      body: JSON.stringify({ name: `e2e-savings-${Date.now()}` }),
+      // Short: the usage page's key picker is as wide as its longest key name.
+      body: JSON.stringify({ name: `e2e-sav-${Date.now() % 1e7}` }),
     });
     if (made.status !== 201) throw new Error(`create key through the API: HTTP ${made.status}`);
     const key = await made.json();
@@ -675,7 +677,7 @@ const FLOWS = {
     const list = async () =>
       (await (await fetch(`${BASE}/api/v1/tenants/${t}/suggestions`, { headers: { Authorization: `Bearer ${token}` } })).json()).data ?? [];
     // The ledger is written in batches: wait until the suggestion covers every request of the key.
-    const mine = await until(async () => (await list()).find((s) => s.kind === "route_auto" && s.key_id === key.id && s.requests === prompts.length), 15_000, 500);
+    const mine = await until(async () => (await list()).find((s) => s.kind === "route_auto" && s.key_id === key.key.id && s.requests === prompts.length), 15_000, 500);
     if (!mine) throw new Error("no route-as-auto suggestion for the savings key");
     const predicted = mine.predicted_models;
     const page = await adminPage(browser, shared);
