@@ -16,6 +16,8 @@ import (
 // suggestionDTO is one savings suggestion with its amounts also in dollars.
 type suggestionDTO struct {
 	savings.Suggestion
+	// KeyName names KeyID for callers who may read keys.
+	KeyName                    string `json:"key_name,omitempty"`
 	MonthlySavingsUSD          string `json:"monthly_savings_usd"`
 	MonthlyReservationFreedUSD string `json:"monthly_reservation_freed_usd"`
 }
@@ -45,28 +47,28 @@ type appliedDTO struct {
 func (a *routingAPI) registerSuggestions(r adminRoutes) {
 	t, id := r.tenant, r.id
 	// Listing replays traffic like the what-if; applying changes the policy.
-	t.GET("/suggestions", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(a.suggestions))
+	t.GET("/suggestions", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(func(c *gin.Context) error { return a.suggestions(c, id) }))
 	t.POST("/suggestions/:suggestion/apply", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.applySuggestion))
 }
 
 // savingsInput is the computation for the caller's tenant under its current policy.
-func (a *routingAPI) savingsInput(c *gin.Context) (tenants.ID, savings.Input, error) {
+func (a *routingAPI) savingsInput(c *gin.Context) (tenants.Principal, savings.Input, error) {
 	p, hd, err := tenantOf(c, a.registry)
 	if err != nil {
-		return "", savings.Input{}, err
+		return p, savings.Input{}, err
 	}
 	pol, _, err := gateway.LoadPolicy(c.Request.Context(), hd)
 	if err != nil {
-		return "", savings.Input{}, err
+		return p, savings.Input{}, err
 	}
-	return p.TenantID(), savings.Input{Handle: hd, Selector: a.selector, Catalog: a.prices.base(), Policy: pol, Now: a.clock()}, nil
+	return p, savings.Input{Handle: hd, Selector: a.selector, Catalog: a.prices.base(), Policy: pol, Now: a.clock()}, nil
 }
 
 // suggestions: GET /api/v1/tenants/{tenant}/suggestions, the savings
 // suggestions of the last 30 days, largest monthly saving first. Nothing is
 // changed.
-func (a *routingAPI) suggestions(c *gin.Context) error {
-	_, in, err := a.savingsInput(c)
+func (a *routingAPI) suggestions(c *gin.Context, id *Identity) error {
+	p, in, err := a.savingsInput(c)
 	if err != nil {
 		return err
 	}
@@ -75,8 +77,21 @@ func (a *routingAPI) suggestions(c *gin.Context) error {
 		return err
 	}
 	out := suggestionListDTO{Data: make([]suggestionDTO, len(rep.Suggestions)), From: rep.From, To: rep.To, Requests: rep.Requests, Truncated: rep.Truncated}
+	withNames := id.may(c, p, access.ResourceKeys, access.ActionRead)
+	names := map[string]string{}
 	for i, s := range rep.Suggestions {
 		out.Data[i] = mapSuggestion(s)
+		if !withNames || s.KeyID == "" {
+			continue
+		}
+		name, ok := names[s.KeyID]
+		if !ok {
+			if k, err := id.d.Keys.Get(c.Request.Context(), p.TenantID(), s.KeyID); err == nil {
+				name = k.Name
+			}
+			names[s.KeyID] = name
+		}
+		out.Data[i].KeyName = name
 	}
 	c.JSON(http.StatusOK, out)
 	return nil
@@ -87,7 +102,7 @@ func (a *routingAPI) suggestions(c *gin.Context) error {
 // (routing.suggestion_apply) and this process's policy cache invalidated, so
 // the next request routes by it.
 func (a *routingAPI) applySuggestion(c *gin.Context) error {
-	tid, in, err := a.savingsInput(c)
+	p, in, err := a.savingsInput(c)
 	if err != nil {
 		return err
 	}
@@ -99,7 +114,7 @@ func (a *routingAPI) applySuggestion(c *gin.Context) error {
 	if err != nil {
 		return policyProblems(err)
 	}
-	a.policies.Invalidate(tid)
+	a.policies.Invalidate(p.TenantID())
 	c.JSON(http.StatusOK, appliedDTO{Suggestion: mapSuggestion(res.Suggestion), Policy: res.After})
 	return nil
 }

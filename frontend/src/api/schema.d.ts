@@ -3083,6 +3083,8 @@ export interface components {
       title: string;
       detail: string;
       key_id?: string;
+      /** @description The key's name, for callers who may read keys. */
+      key_name?: string;
       /** @description The named model concerned. */
       model?: string;
       /** @description Requests of the window the change affects. */

@@ -125,6 +125,7 @@ function SuggestionCard({ s, editable, onApply }: { s: Suggestion; editable: boo
       <p>{s.detail}</p>
       <p className="muted">Risk: {s.risk_note}</p>
       <p className="muted" data-testid="predicted">
+        {s.key_id && <>Key {s.key_name || s.key_id}: </>}
         {s.requests.toLocaleString()} requests; after the change: {predictedText(s.predicted_models)}
       </p>
       {editable && (
