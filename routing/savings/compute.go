@@ -194,38 +194,62 @@ func (r *replay) groups() []group {
 
 // outcome is a candidate change replayed.
 type outcome struct {
-	res    routing.Result
-	after  []billing.NanoUSD
+	res    routing.Result  // over the replayed records (all, or the key's)
+	after  map[int]billing.NanoUSD
 	before billing.NanoUSD // of the affected records, current policy
 	cost   billing.NanoUSD // of the affected records, changed policy
-	saved  billing.NanoUSD // over every record (a change may move others)
+	saved  billing.NanoUSD // over the replayed records
 	models map[string]int  // of the affected records
+	// decision returns the changed policy's decision of record i.
+	decision func(i int) routing.Decision
 }
 
-// try replays p and prices it against the current policy. ok is false when
-// the change leaves a request the current policy routes without a model.
+// try replays p over the records at idx (every record when idx is nil) and
+// prices it against the current policy. A key's change replays that key's
+// records alone: conversations (session affinity, prompt caches) never span
+// keys, so its records decide as in a full replay, at a twelfth of the work.
+// ok is false when the change leaves a request the current policy routes
+// without a model.
 func (r *replay) try(p routing.Policy, idx []int) (outcome, bool, error) {
-	res, err := r.simulate(p)
+	recs := r.sample.Records
+	if idx != nil {
+		recs = make([]routing.Record, len(idx))
+		for j, i := range idx {
+			recs[j] = r.sample.Records[i]
+		}
+	}
+	res, err := r.in.Selector.Simulate(r.ctx, p, recs, routing.SimulateOptions{Catalog: r.sample.Catalog})
 	if err != nil {
 		if errkind.Of(err) == errkind.Invalid {
 			return outcome{}, false, nil // the change does not fit the policy
 		}
 		return outcome{}, false, err
 	}
-	if res.Skipped > r.base.Skipped {
-		return outcome{}, false, nil
+	pos := func(j int) int { return j }
+	if idx != nil {
+		pos = func(j int) int { return idx[j] }
 	}
-	o := outcome{res: res, after: r.costs(res), models: map[string]int{}}
-	for i := range r.sample.Records {
+	o := outcome{res: res, after: make(map[int]billing.NanoUSD, len(recs)), models: map[string]int{}}
+	byRecord := make(map[int]routing.Decision, len(recs))
+	for j, d := range res.Decisions {
+		i := pos(j)
+		byRecord[i] = d
+		if d.Model.ID == "" {
+			if r.base.Decisions[i].Model.ID != "" {
+				return outcome{}, false, nil
+			}
+			continue
+		}
+		rec := recs[j]
+		o.after[i] = d.Model.Cost(rec.InputTokens, rec.CachedTokens, rec.OutputTokens)
 		o.saved += r.baseFor[i] - o.after[i]
-	}
-	for _, i := range idx {
-		o.before += r.baseFor[i]
-		o.cost += o.after[i]
-		if m := res.Decisions[i].Model.ID; m != "" {
-			o.models[m]++
+		if idx != nil {
+			o.before += r.baseFor[i]
+			o.cost += o.after[i]
+			o.models[d.Model.ID]++
 		}
 	}
+	o.decision = func(i int) routing.Decision { return byRecord[i] }
 	return o, true, nil
 }
 
@@ -263,7 +287,7 @@ func (r *replay) routeAuto(g group) (Suggestion, bool, error) {
 	}
 	moved, near := 0, 0
 	for _, i := range g.idx {
-		d, b := o.res.Decisions[i], r.base.Decisions[i]
+		d, b := o.decision(i), r.base.Decisions[i]
 		if d.Model.ID == "" || d.Tier.Rank() >= b.Tier.Rank() {
 			continue
 		}

@@ -25,6 +25,8 @@ func caches(m routing.Model, p routing.Policy) bool {
 // by the conversation keys the router recorded (Features.Conversation is the
 // previous turn's ConversationNext). follow counts the follow-up turns.
 func (r *replay) cacheGain(res routing.Result, p routing.Policy) (gain billing.NanoUSD, follow int) {
+	// res replays every record (the prompt-cache candidates change
+	// tenant-wide settings), so its decisions line up with the records.
 	type turn struct {
 		model string
 		input int

@@ -28,7 +28,9 @@ type testBundle struct {
 	now    time.Time
 }
 
-func setup(t *testing.T) *testBundle {
+func setup(t *testing.T) *testBundle { return setupBench(t) }
+
+func setupBench(t testing.TB) *testBundle {
 	t.Helper()
 	logger := slog.New(slog.NewTextHandler(logging.TestWriter{T: t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ctx := context.Background()
