@@ -194,7 +194,7 @@ func (r *replay) groups() []group {
 
 // outcome is a candidate change replayed.
 type outcome struct {
-	res    routing.Result  // over the replayed records (all, or the key's)
+	res    routing.Result // over the replayed records (all, or the key's)
 	after  map[int]billing.NanoUSD
 	before billing.NanoUSD // of the affected records, current policy
 	cost   billing.NanoUSD // of the affected records, changed policy
