@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"net/http"
 	"time"
 
@@ -46,6 +47,7 @@ type appliedDTO struct {
 
 func (a *routingAPI) registerSuggestions(r adminRoutes) {
 	t, id := r.tenant, r.id
+	a.keys = id.d.Keys
 	// Listing replays traffic like the what-if; applying changes the policy.
 	t.GET("/suggestions", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(func(c *gin.Context) error { return a.suggestions(c, id) }))
 	t.POST("/suggestions/:suggestion/apply", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.applySuggestion))
@@ -61,7 +63,14 @@ func (a *routingAPI) savingsInput(c *gin.Context) (tenants.Principal, savings.In
 	if err != nil {
 		return p, savings.Input{}, err
 	}
-	return p, savings.Input{Handle: hd, Selector: a.selector, Catalog: a.prices.base(), Policy: pol, Now: a.clock()}, nil
+	in := savings.Input{Handle: hd, Selector: a.selector, Catalog: a.prices.base(), Policy: pol, Now: a.clock()}
+	if a.keys != nil {
+		in.KeyModels = func(ctx context.Context, keyID string) ([]string, error) {
+			k, err := a.keys.Get(ctx, p.TenantID(), keyID)
+			return k.Models, err
+		}
+	}
+	return p, in, nil
 }
 
 // suggestions: GET /api/v1/tenants/{tenant}/suggestions, the savings

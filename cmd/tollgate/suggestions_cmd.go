@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"text/tabwriter"
@@ -13,6 +14,7 @@ import (
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/routing/savings"
 	"github.com/tollgate-dev/tollgate/tenants"
+	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 	"github.com/tollgate-dev/tollgate/tenants/audit"
 )
 
@@ -159,5 +161,10 @@ func cliSavingsInput(cmd *cobra.Command, a *app, h *tenants.Handle) (savings.Inp
 	if err != nil {
 		return savings.Input{}, err
 	}
-	return savings.Input{Handle: h, Selector: sel, Catalog: catalog, Policy: pol, Now: time.Now().UTC()}, nil
+	keys := apikeys.NewKeys(a.db, nil, a.logger)
+	return savings.Input{Handle: h, Selector: sel, Catalog: catalog, Policy: pol, Now: time.Now().UTC(),
+		KeyModels: func(ctx context.Context, keyID string) ([]string, error) {
+			k, err := keys.Get(ctx, h.TenantID(), keyID)
+			return k.Models, err
+		}}, nil
 }

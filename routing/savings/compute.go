@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -40,6 +41,10 @@ type Input struct {
 	Policy   routing.Policy
 	// Now ends the window.
 	Now time.Time
+	// KeyModels returns a key's model allowlist (empty: every model), so no
+	// suggestion sends a key's requests to a model the key may not use (the
+	// gateway would refuse them). Nil means no key has an allowlist.
+	KeyModels func(ctx context.Context, keyID string) ([]string, error)
 }
 
 // Validate reports missing inputs.
@@ -121,6 +126,9 @@ func Compute(ctx context.Context, in Input) (Report, error) {
 		rep.Suggestions = append(rep.Suggestions, s)
 	}
 	rep.Suggestions = append(rep.Suggestions, r.maxTokenCaps()...)
+	if rep.Suggestions, err = r.allowed(rep.Suggestions); err != nil {
+		return Report{}, err
+	}
 	sort.SliceStable(rep.Suggestions, func(i, j int) bool {
 		a, b := rep.Suggestions[i], rep.Suggestions[j]
 		if a.MonthlySavings != b.MonthlySavings {
@@ -129,6 +137,42 @@ func Compute(ctx context.Context, in Input) (Report, error) {
 		return a.MonthlyReservationFreed > b.MonthlyReservationFreed
 	})
 	return rep, nil
+}
+
+// allowed drops the key suggestions whose predicted models the key's
+// allowlist does not hold: applied, they would turn served requests into
+// model_not_allowed refusals.
+func (r *replay) allowed(in []Suggestion) ([]Suggestion, error) {
+	if r.in.KeyModels == nil {
+		return in, nil
+	}
+	lists := map[string][]string{}
+	out := in[:0]
+	for _, s := range in {
+		if s.KeyID == "" {
+			out = append(out, s)
+			continue
+		}
+		list, ok := lists[s.KeyID]
+		if !ok {
+			var err error
+			if list, err = r.in.KeyModels(r.ctx, s.KeyID); err != nil {
+				if errkind.Of(err) != errkind.NotFound {
+					return nil, err
+				}
+				list = nil // a deleted key: its traffic is history
+			}
+			lists[s.KeyID] = list
+		}
+		fits := true
+		for m := range s.Predicted {
+			fits = fits && (len(list) == 0 || slices.Contains(list, m))
+		}
+		if fits {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 func (r *replay) simulate(p routing.Policy) (routing.Result, error) {

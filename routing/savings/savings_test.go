@@ -133,6 +133,23 @@ func TestSuggestionsFromTraffic(t *testing.T) {
 	require.Equal(t, 5, cache.Requests, "five follow-up turns")
 	require.Positive(t, cache.MonthlySavings)
 
+	// A key whose allowlist holds only gpt-4o is offered no other model (the
+	// gateway would refuse it); the other keys' suggestions stay.
+	in := b.input(pol)
+	in.KeyModels = func(_ context.Context, key string) ([]string, error) {
+		if key == "k-named" {
+			return []string{"gpt-4o"}, nil
+		}
+		return nil, nil
+	}
+	narrowed, err := savings.Compute(t.Context(), in)
+	require.NoError(t, err)
+	for _, s := range narrowed.Suggestions {
+		require.False(t, s.KeyID == "k-named" && s.Kind != savings.KindCapMaxTokens, "%+v", s)
+	}
+	_ = byKind(t, narrowed, savings.KindCapMaxTokens, "k-named") // a cap keeps the model
+	_ = byKind(t, narrowed, savings.KindCapMaxTokens, "k-short")
+
 	// When the substitute is applied.
 	applied, err := savings.Apply(t.Context(), savings.ApplyInput{Input: b.input(pol), ID: sub.ID, Actor: audit.CLIActor()}, b.audit)
 	require.NoError(t, err)
