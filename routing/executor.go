@@ -2,6 +2,7 @@ package routing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -125,6 +126,58 @@ func (a Attempt) Failed() FallbackReason {
 	return FallbackReasonUpstreamError
 }
 
+// AttemptsError is an execution's failure with the attempts made before it
+// gave up, so a refused request shows the fallbacks it tried. It unwraps to
+// the failure itself, which errors.Is and errors.As see as before.
+type AttemptsError struct {
+	Attempts []Attempt
+	Err      error
+}
+
+func (e *AttemptsError) Error() string { return e.Err.Error() }
+func (e *AttemptsError) Unwrap() error { return e.Err }
+
+// AttemptsOf returns the attempts a failed execution's error carries (nil
+// when none).
+func AttemptsOf(err error) []Attempt {
+	var ae *AttemptsError
+	if errors.As(err, &ae) {
+		return ae.Attempts
+	}
+	return nil
+}
+
+func withAttempts(err error, attempts []Attempt) error {
+	if len(attempts) == 0 {
+		return err
+	}
+	return &AttemptsError{Attempts: attempts, Err: err}
+}
+
+// fallbackAttempt is one failed attempt as the ledger keeps it.
+type fallbackAttempt struct {
+	Model   string `json:"model"`
+	Outcome string `json:"outcome"`
+	MS      int64  `json:"ms"`
+}
+
+// FallbacksJSON encodes failed attempts for the ledger
+// ([{"model","outcome","ms"}]; "" when there are none).
+func FallbacksJSON(failed []Attempt) string {
+	if len(failed) == 0 {
+		return ""
+	}
+	out := make([]fallbackAttempt, len(failed))
+	for i, a := range failed {
+		out[i] = fallbackAttempt{Model: a.Model, Outcome: string(a.Failed()), MS: a.Duration.Milliseconds()}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
 // Outcome is what every execution reports besides the answer.
 type Outcome struct {
 	// Model is the catalog model that answered.
@@ -183,7 +236,7 @@ func (e *Executor) Chat(ctx context.Context, d Decision, req *ChatRequest) (*Cha
 		return err
 	}, false)
 	if err != nil {
-		return nil, err
+		return nil, withAttempts(err, res.Outcome.Attempts)
 	}
 	return res, nil
 }
@@ -208,7 +261,7 @@ func (e *Executor) ChatStream(ctx context.Context, d Decision, req *ChatRequest)
 		return nil
 	}, true)
 	if err != nil {
-		return nil, err
+		return nil, withAttempts(err, res.Outcome.Attempts)
 	}
 	return res, nil
 }

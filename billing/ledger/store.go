@@ -185,7 +185,7 @@ func (p *placeholders) row(sb *strings.Builder, k int) {
 }
 
 const refusalColumns = "request_id, created_at, client_request_id, key_id, member_id, model_requested, route_reason, api, " +
-	"status_code, error_type, error_code, latency_ms"
+	"status_code, error_type, error_code, latency_ms, fallbacks"
 
 // insertRefusals writes refusals, skipping request ids already recorded.
 func insertRefusals(tx *gorm.DB, refusals []Event) (int, error) {
@@ -193,15 +193,15 @@ func insertRefusals(tx *gorm.DB, refusals []Event) (int, error) {
 		return 0, nil
 	}
 	var sb strings.Builder
-	args := make([]any, 0, len(refusals)*12)
+	args := make([]any, 0, len(refusals)*13)
 	sb.WriteString("INSERT INTO request_refusals (" + refusalColumns + ") VALUES ")
 	for i, e := range refusals {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
 		args = append(args, e.RequestID, e.CreatedAt.UTC(), e.ClientRequestID, e.KeyID, e.MemberID, e.ModelRequested, e.RouteReason, e.API,
-			e.StatusCode, e.ErrorType, e.ErrorCode, e.LatencyMS)
+			e.StatusCode, e.ErrorType, e.ErrorCode, e.LatencyMS, e.Fallbacks)
 	}
 	sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
 	var ids []string

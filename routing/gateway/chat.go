@@ -282,7 +282,7 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	}
 	if n := len(out.Attempts); n > 0 {
 		ev.FirstByteMS = out.Attempts[n-1].FirstByte.Milliseconds()
-		ev.Fallbacks = fallbacksJSON(out.Attempts[:n-1])
+		ev.Fallbacks = routing.FallbacksJSON(out.Attempts[:n-1])
 	}
 	if status == ledger.StatusOK {
 		// Its prefix is now warm in the model's prompt cache for the next turn.
@@ -320,30 +320,6 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	s.pace.record(p.budgets, settledSpend(p.usage, cost), p.started)
 	s.checkAlerts(ctx, p, cost)
 	return cost
-}
-
-// fallbackAttempt is one failed attempt as the ledger keeps it.
-type fallbackAttempt struct {
-	Model   string `json:"model"`
-	Outcome string `json:"outcome"`
-	MS      int64  `json:"ms"`
-}
-
-// fallbacksJSON encodes the attempts that failed before the answer for the
-// ledger ("" when there were none).
-func fallbacksJSON(failed []routing.Attempt) string {
-	if len(failed) == 0 {
-		return ""
-	}
-	out := make([]fallbackAttempt, len(failed))
-	for i, a := range failed {
-		out[i] = fallbackAttempt{Model: a.Model, Outcome: string(a.Failed()), MS: a.Duration.Milliseconds()}
-	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return ""
-	}
-	return string(b)
 }
 
 // routeReason is the x-tollgate-route-reason value, with the fallback when one happened.

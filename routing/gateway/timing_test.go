@@ -72,10 +72,33 @@ func TestLedgerKeepsFallbacksLatencyAndKeyCap(t *testing.T) {
 	require.GreaterOrEqual(t, e.OverheadMS, int64(0))
 	require.GreaterOrEqual(t, e.FirstByteMS, int64(0))
 	require.LessOrEqual(t, e.OverheadMS+e.FirstByteMS, e.LatencyMS)
+	// A request that every model fails carries its attempts on the error (the
+	// explorer's refusal row), which still unwraps to the upstream's answer.
+	_, err = b.svc.Chat(t.Context(), b.caller, ids(), chat(t, "gpt-4o", 10))
+	var upErr *routing.UpstreamError
+	require.ErrorAs(t, err, &upErr)
+	require.Equal(t, http.StatusInternalServerError, upErr.StatusCode)
+	require.JSONEq(t, `[{"model":"gpt-4o","outcome":"upstream_error","ms":0}]`,
+		zeroMS(t, routing.FallbacksJSON(routing.AttemptsOf(err))))
+
 	mu.Lock()
 	defer mu.Unlock()
-	require.Len(t, bodies, 2)
-	for _, body := range bodies {
+	require.Len(t, bodies, 3)
+	for _, body := range bodies[:2] {
 		require.EqualValues(t, 64, body["max_tokens"], "the upstream reads the cap the reservation used")
 	}
+	require.EqualValues(t, 10, bodies[2]["max_tokens"], "a limit below the cap is kept")
+}
+
+// zeroMS blanks the durations of a fallbacks list, which vary run to run.
+func zeroMS(t *testing.T, s string) string {
+	t.Helper()
+	var list []map[string]any
+	require.NoError(t, json.Unmarshal([]byte(s), &list), s)
+	for _, a := range list {
+		a["ms"] = 0
+	}
+	out, err := json.Marshal(list)
+	require.NoError(t, err)
+	return string(out)
 }

@@ -2991,7 +2991,7 @@ export interface components {
        * @description The answering upstream's time to its first byte (a stream's first chunk), in ms.
        */
       first_byte_ms?: number;
-      /** @description Attempts that failed before the answering model, in order; empty when the first model answered. */
+      /** @description Attempts that failed before the answering model, in order; for a refusal after every model failed (an upstream error), all the attempts; empty when the first model answered. */
       fallbacks?: components["schemas"]["FallbackAttempt"][];
     };
     FallbackAttempt: {
