@@ -700,6 +700,18 @@ const FLOWS = {
     const norm = (m) => JSON.stringify(Object.fromEntries(Object.entries(m).sort()));
     if (norm(got) !== norm(predicted)) throw new Error(`live routing ${norm(got)} is not the predicted ${norm(predicted)}`);
     log(`applied "${mine.title}" (saves $${mine.monthly_savings_usd}/month, risk ${mine.risk}); live routing answered ${norm(got)} as predicted`);
+    // The explorer's detail of one of these requests: the latency split and the fallbacks tried.
+    await page.goto(tenantUrl(tenant, "requests"));
+    await page.getByLabel("Key id").fill(key.key.id);
+    const row = page.locator('[data-testid="requests-table"] tr[data-status="ok"]').first();
+    await until(async () => (await row.count()) > 0, 15_000, 500);
+    await row.getByRole("button", { name: "Details" }).click();
+    const split = (await page.getByTestId("latency-split").innerText({ timeout: 5000 })).replace(/\s+/g, " ");
+    if (!/Tollgate \d+ ms · upstream first byte \d+ ms · total \d+ ms/.test(split)) throw new Error(`no latency split in the detail: ${split}`);
+    // Lower-cased: the drawer's labels are capitalised by CSS, which innerText follows.
+    const detail = (await page.getByTestId("request-detail").innerText()).replace(/\s+/g, " ").toLowerCase();
+    if (!detail.includes("fallbacks tried none") || !detail.includes("output limit 16 tokens")) throw new Error(`the detail lacks fallbacks or the output limit: ${detail}`);
+    log(`the explorer's detail shows ${split}, no fallbacks, a 16-token limit`);
   },
 
   /** A viewer sees no "Create key" and the server refuses the viewer's create-key call (403). */
