@@ -17,7 +17,6 @@ import (
 	"github.com/tollgate-dev/tollgate/routing/gateway"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/tenants/access"
-	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // What-if bounds: the replay covers this many days of the tenant's ledger and at
@@ -40,9 +39,8 @@ type routingAPI struct {
 	audit    auditor
 	// cacheUnavailable refuses policies that enable the response cache.
 	cacheUnavailable string
-	// keys reads keys' model allowlists for the savings suggestions (set
-	// from the identity services when the routes are registered).
-	keys *apikeys.Keys
+	// id reads keys (allowlists, names) for the savings suggestions.
+	id *Identity
 }
 
 func (a *routingAPI) register(r adminRoutes) {

@@ -47,9 +47,8 @@ type appliedDTO struct {
 
 func (a *routingAPI) registerSuggestions(r adminRoutes) {
 	t, id := r.tenant, r.id
-	a.keys = id.d.Keys
 	// Listing replays traffic like the what-if; applying changes the policy.
-	t.GET("/suggestions", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(func(c *gin.Context) error { return a.suggestions(c, id) }))
+	t.GET("/suggestions", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(a.suggestions))
 	t.POST("/suggestions/:suggestion/apply", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.applySuggestion))
 }
 
@@ -64,9 +63,9 @@ func (a *routingAPI) savingsInput(c *gin.Context) (tenants.Principal, savings.In
 		return p, savings.Input{}, err
 	}
 	in := savings.Input{Handle: hd, Selector: a.selector, Catalog: a.prices.base(), Policy: pol, Now: a.clock()}
-	if a.keys != nil {
+	if a.id != nil {
 		in.KeyModels = func(ctx context.Context, keyID string) ([]string, error) {
-			k, err := a.keys.Get(ctx, p.TenantID(), keyID)
+			k, err := a.id.d.Keys.Get(ctx, p.TenantID(), keyID)
 			return k.Models, err
 		}
 	}
@@ -76,7 +75,7 @@ func (a *routingAPI) savingsInput(c *gin.Context) (tenants.Principal, savings.In
 // suggestions: GET /api/v1/tenants/{tenant}/suggestions, the savings
 // suggestions of the last 30 days, largest monthly saving first. Nothing is
 // changed.
-func (a *routingAPI) suggestions(c *gin.Context, id *Identity) error {
+func (a *routingAPI) suggestions(c *gin.Context) error {
 	p, in, err := a.savingsInput(c)
 	if err != nil {
 		return err
@@ -86,7 +85,7 @@ func (a *routingAPI) suggestions(c *gin.Context, id *Identity) error {
 		return err
 	}
 	out := suggestionListDTO{Data: make([]suggestionDTO, len(rep.Suggestions)), From: rep.From, To: rep.To, Requests: rep.Requests, Truncated: rep.Truncated}
-	withNames := id.may(c, p, access.ResourceKeys, access.ActionRead)
+	withNames := a.id != nil && a.id.may(c, p, access.ResourceKeys, access.ActionRead)
 	names := map[string]string{}
 	for i, s := range rep.Suggestions {
 		out.Data[i] = mapSuggestion(s)
@@ -95,7 +94,7 @@ func (a *routingAPI) suggestions(c *gin.Context, id *Identity) error {
 		}
 		name, ok := names[s.KeyID]
 		if !ok {
-			if k, err := id.d.Keys.Get(c.Request.Context(), p.TenantID(), s.KeyID); err == nil {
+			if k, err := a.id.d.Keys.Get(c.Request.Context(), p.TenantID(), s.KeyID); err == nil {
 				name = k.Name
 			}
 			names[s.KeyID] = name
