@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -26,10 +27,33 @@ type requestDTO struct {
 	// ErrorType and ErrorCode are the refusal's error body type and code.
 	ErrorType string `json:"error_type,omitempty"`
 	ErrorCode string `json:"error_code,omitempty"`
+	// MaxTokens is the output limit the request ran under (0: none set).
+	MaxTokens int64 `json:"max_tokens,omitempty"`
+	// OverheadMS is Tollgate's share of the latency (before the request went
+	// upstream) and FirstByteMS the answering upstream's time to its first
+	// byte, both in ms; 0 for requests recorded before the split was.
+	OverheadMS  int64 `json:"overhead_ms"`
+	FirstByteMS int64 `json:"first_byte_ms"`
+	// Fallbacks are the attempts that failed before the answering model, in
+	// order (empty when the first model answered).
+	Fallbacks []fallbackDTO `json:"fallbacks"`
+}
+
+// fallbackDTO is one failed attempt: the model tried, how it failed
+// (upstream_error, timeout, circuit_open) and how long it took.
+type fallbackDTO struct {
+	Model   string `json:"model"`
+	Outcome string `json:"outcome"`
+	MS      int64  `json:"ms"`
 }
 
 func mapRequest(e ledger.Event) requestDTO {
-	return requestDTO{usageEventDTO: mapUsageEvent(e), StatusCode: e.StatusCode, ErrorType: e.ErrorType, ErrorCode: e.ErrorCode}
+	out := requestDTO{usageEventDTO: mapUsageEvent(e), StatusCode: e.StatusCode, ErrorType: e.ErrorType, ErrorCode: e.ErrorCode,
+		MaxTokens: e.MaxTokens, OverheadMS: e.OverheadMS, FirstByteMS: e.FirstByteMS, Fallbacks: []fallbackDTO{}}
+	if e.Fallbacks != "" {
+		_ = json.Unmarshal([]byte(e.Fallbacks), &out.Fallbacks) // written by the gateway; a bad row shows none
+	}
+	return out
 }
 
 func (a *usageAPI) registerRequests(r adminRoutes) {

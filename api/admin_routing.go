@@ -42,6 +42,8 @@ type routingAPI struct {
 	cacheUnavailable string
 	// sealer opens kept prompts for the what-if; nil refuses retain_prompts_days.
 	sealer *seal.Sealer
+	// id reads keys (allowlists, names) for the savings suggestions.
+	id *Identity
 }
 
 func (a *routingAPI) register(r adminRoutes) {
@@ -50,6 +52,7 @@ func (a *routingAPI) register(r adminRoutes) {
 	t.PUT("/routing", id.Authorize(access.ResourceRouting, access.ActionWrite), h(a.putRouting))
 	t.POST("/routing/simulate", id.Authorize(access.ResourceRouting, access.ActionSimulate), h(a.simulateRouting))
 	t.GET("/routing/feedback", id.Authorize(access.ResourceRouting, access.ActionRead), h(a.routingFeedback))
+	a.registerSuggestions(r)
 }
 
 type feedbackListDTO struct {

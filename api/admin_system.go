@@ -126,7 +126,7 @@ func NewAdmin(d AdminDeps) *Admin {
 		&budgetsAPI{registry: d.Registry, svc: d.BudgetService},
 		&alertsAPI{registry: d.Registry},
 		&webhookAPI{registry: d.Registry, svc: webhook.NewService(d.Webhooks), audit: audit},
-		&routingAPI{registry: d.Registry, policies: d.Policies, cacheUnavailable: d.ResponseCacheUnavailable, sealer: d.Sealer, prices: prices, selector: d.Selector, clock: d.Clock, audit: audit},
+		&routingAPI{registry: d.Registry, policies: d.Policies, cacheUnavailable: d.ResponseCacheUnavailable, sealer: d.Sealer, prices: prices, selector: d.Selector, clock: d.Clock, audit: audit, id: d.Identity},
 		&modelsAPI{registry: d.Registry, prices: prices, available: d.Available, audit: audit},
 		&liveAPI{registry: d.Registry, id: d.Identity, hub: d.Live, clock: d.Clock, logger: logger},
 		&systemAPI{cfg: d.System, meter: d.Meter, ledger: d.Ledger, live: d.Live},

@@ -92,6 +92,8 @@ func writeError(c *gin.Context, err error) {
 	// An upstream's own error (a 400 for a bad tool schema, a 429) reaches the client
 	// unchanged, as it would calling the provider directly.
 	anthropicPath := isAnthropicPath(c.Request.URL.Path)
+	// Every model tried failed: the explorer shows what was tried.
+	c.Set(ctxFallbacks, routing.FallbacksJSON(routing.AttemptsOf(err)))
 	var up *routing.UpstreamError
 	if errors.As(err, &up) && up.StatusCode >= 400 && len(up.Body) > 0 {
 		if up.RetryAfter > 0 {

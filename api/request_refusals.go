@@ -16,6 +16,7 @@ const (
 	ctxErrorType      = "tollgate.error_type"
 	ctxErrorCode      = "tollgate.error_code"
 	ctxModelRequested = "tollgate.model_requested"
+	ctxFallbacks      = "tollgate.fallbacks"
 )
 
 // noteModel remembers the model a /v1 request asked for, so a refusal after
@@ -49,7 +50,8 @@ func recordRefusals(w RefusalAppender) gin.HandlerFunc {
 		ev := ledger.Event{TenantID: string(k.Tenant.ID), RequestID: ids.Server, ClientRequestID: ids.Client, CreatedAt: start.UTC(),
 			KeyID: k.ID, MemberID: k.CreatedBy, ModelRequested: c.GetString(ctxModelRequested), API: apiOfPath(c.FullPath()),
 			Status: ledger.StatusRefused, StatusCode: status, ErrorType: c.GetString(ctxErrorType), ErrorCode: c.GetString(ctxErrorCode),
-			RouteReason: c.Writer.Header().Get(HeaderRouteReason), LatencyMS: time.Since(start).Milliseconds()}
+			RouteReason: c.Writer.Header().Get(HeaderRouteReason), LatencyMS: time.Since(start).Milliseconds(),
+			Fallbacks: c.GetString(ctxFallbacks)}
 		if ev.RequestID == "" {
 			return
 		}

@@ -137,6 +137,11 @@ func (r Rule) matches(f Features) bool {
 }
 
 // servedBy reports whether model m can serve a request with these features.
+// ServedBy reports whether m can serve a request with these features (tools,
+// images, JSON mode, context size): what a cheaper model must pass to stand
+// in for another.
+func (f Features) ServedBy(m Model) bool { return f.servedBy(m) }
+
 func (f Features) servedBy(m Model) bool {
 	return (!f.Tools || m.Capabilities.Tools) && (!f.Images || m.Capabilities.Vision) && (!f.WantsJSON || m.Capabilities.JSON) &&
 		(m.ContextWindow == 0 || f.PromptTokens < m.ContextWindow)

@@ -39,6 +39,9 @@ const (
 	// RouteReasonCapability: the preferred tier has no model able to serve the
 	// request (tools, images, JSON, context size), so another tier serves it.
 	RouteReasonCapability RouteReason = "capability"
+	// RouteReasonKeySubstitute: the key's policy override serves the named
+	// model by a cheaper model of the same tier (Policy.Keys).
+	RouteReasonKeySubstitute RouteReason = "key_substitute"
 )
 
 // DecisionAction is what the caller should do with the request.

@@ -2,9 +2,11 @@ package routing
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"net/http/httptrace"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
@@ -104,6 +106,76 @@ type Attempt struct {
 	Err error
 	// Duration is the attempt's wall time.
 	Duration time.Duration
+	// FirstByte is the time to the upstream's first byte: a stream's first
+	// chunk, or a non-streaming answer's first response byte (its whole
+	// Duration for providers that make no HTTP call).
+	FirstByte time.Duration
+}
+
+// Failed is how a failed attempt ended: "circuit_open" (skipped), "timeout"
+// or "upstream_error"; "" for the answering attempt.
+func (a Attempt) Failed() FallbackReason {
+	switch {
+	case a.Skipped:
+		return FallbackReasonCircuitOpen
+	case a.Err == nil:
+		return FallbackReasonNone
+	case errors.Is(a.Err, errAttemptTimeout) || errors.Is(a.Err, context.DeadlineExceeded):
+		return FallbackReasonTimeout
+	}
+	return FallbackReasonUpstreamError
+}
+
+// AttemptsError is an execution's failure with the attempts made before it
+// gave up, so a refused request shows the fallbacks it tried. It unwraps to
+// the failure itself, which errors.Is and errors.As see as before.
+type AttemptsError struct {
+	Attempts []Attempt
+	Err      error
+}
+
+func (e *AttemptsError) Error() string { return e.Err.Error() }
+func (e *AttemptsError) Unwrap() error { return e.Err }
+
+// AttemptsOf returns the attempts a failed execution's error carries (nil
+// when none).
+func AttemptsOf(err error) []Attempt {
+	var ae *AttemptsError
+	if errors.As(err, &ae) {
+		return ae.Attempts
+	}
+	return nil
+}
+
+func withAttempts(err error, attempts []Attempt) error {
+	if len(attempts) == 0 {
+		return err
+	}
+	return &AttemptsError{Attempts: attempts, Err: err}
+}
+
+// fallbackAttempt is one failed attempt as the ledger keeps it.
+type fallbackAttempt struct {
+	Model   string `json:"model"`
+	Outcome string `json:"outcome"`
+	MS      int64  `json:"ms"`
+}
+
+// FallbacksJSON encodes failed attempts for the ledger
+// ([{"model","outcome","ms"}]; "" when there are none).
+func FallbacksJSON(failed []Attempt) string {
+	if len(failed) == 0 {
+		return ""
+	}
+	out := make([]fallbackAttempt, len(failed))
+	for i, a := range failed {
+		out[i] = fallbackAttempt{Model: a.Model, Outcome: string(a.Failed()), MS: a.Duration.Milliseconds()}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // Outcome is what every execution reports besides the answer.
@@ -164,7 +236,7 @@ func (e *Executor) Chat(ctx context.Context, d Decision, req *ChatRequest) (*Cha
 		return err
 	}, false)
 	if err != nil {
-		return nil, err
+		return nil, withAttempts(err, res.Outcome.Attempts)
 	}
 	return res, nil
 }
@@ -189,7 +261,7 @@ func (e *Executor) ChatStream(ctx context.Context, d Decision, req *ChatRequest)
 		return nil
 	}, true)
 	if err != nil {
-		return nil, err
+		return nil, withAttempts(err, res.Outcome.Attempts)
 	}
 	return res, nil
 }
@@ -223,8 +295,12 @@ func (e *Executor) run(ctx context.Context, d Decision, out *Outcome, call attem
 				break
 			}
 			start := time.Now()
-			timedOut, err := e.attempt(ctx, p, m, call, stream)
-			out.Attempts = append(out.Attempts, Attempt{Model: m.ID, Err: err, Duration: time.Since(start)})
+			timedOut, firstByte, err := e.attempt(ctx, p, m, call, stream)
+			took := time.Since(start)
+			if firstByte <= 0 || stream {
+				firstByte = took // a primed stream returns at its first chunk
+			}
+			out.Attempts = append(out.Attempts, Attempt{Model: m.ID, Err: err, Duration: took, FirstByte: firstByte})
 			if err == nil {
 				e.breakers.success(key)
 				out.Model, out.FallbackReason = m, reason
@@ -262,8 +338,14 @@ type attemptFunc func(actx context.Context, cancel context.CancelCauseFunc, p Pr
 
 // attempt runs one call under the provider's timeout. For streams the timeout
 // covers only the time to the first chunk.
-func (e *Executor) attempt(ctx context.Context, p Provider, m Model, call attemptFunc, stream bool) (bool, error) {
+func (e *Executor) attempt(ctx context.Context, p Provider, m Model, call attemptFunc, stream bool) (bool, time.Duration, error) {
 	actx, cancel := context.WithCancelCause(ctx)
+	var firstByte time.Duration
+	if !stream {
+		// The answer's first byte, not its end: the explorer's latency split.
+		start := time.Now()
+		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{GotFirstResponseByte: func() { firstByte = time.Since(start) }})
+	}
 	timer := time.AfterFunc(e.timeoutFor(m.Provider), func() { cancel(errAttemptTimeout) })
 	err := call(actx, cancel, p, m)
 	stopped := timer.Stop()
@@ -276,5 +358,5 @@ func (e *Executor) attempt(ctx context.Context, p Provider, m Model, call attemp
 	if stream && timedOut && err == nil {
 		err = transportError(m.Provider, m.Upstream(), errAttemptTimeout)
 	}
-	return timedOut && err != nil, err
+	return timedOut && err != nil, firstByte, err
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strconv"
 )
 
 // errMalformedJSON reports a body that is not a JSON object. ParseChatRequest has
@@ -151,6 +152,15 @@ func skipValue(b []byte, i int) (int, error) {
 // smaller, the limit Tollgate reserved for, so that no upstream can read the
 // other one. Every other byte of the body is copied unchanged.
 func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
+	return rewriteChatBody(raw, model, forceUsage, 0)
+}
+
+// rewriteChatBody is rewriteBody for a chat request whose output limit is
+// maxTokens (ChatRequest.MaxTokens, the limit Tollgate reserved for): each of
+// max_tokens and max_completion_tokens above it is lowered to it, and
+// max_tokens is added when the body sets neither (a key's cap, Policy.Keys).
+// 0 keeps rewriteBody's rule.
+func rewriteChatBody(raw []byte, model string, forceUsage bool, maxTokens int) ([]byte, error) {
 	var buf [4]topLevelSpan
 	spans, closeIdx, err := scanTopLevel(buf[:], raw, "model", "stream_options", "max_tokens", "max_completion_tokens")
 	if err != nil {
@@ -192,7 +202,21 @@ func rewriteBody(raw []byte, model string, forceUsage bool) ([]byte, error) {
 			appendix = append(appendix, `"stream_options":{"include_usage":true}`...)
 		}
 	}
-	if mt, mct := spans[2], spans[3]; mt.start >= 0 && mct.start >= 0 {
+	if mt, mct := spans[2], spans[3]; maxTokens > 0 {
+		limit := strconv.AppendInt(nil, int64(maxTokens), 10)
+		for _, sp := range []topLevelSpan{mt, mct} {
+			if v, ok := decodeInt(raw[max(sp.start, 0):max(sp.end, 0)]); sp.start >= 0 && (!ok || v > maxTokens) {
+				edits = append(edits, edit{sp, limit})
+			}
+		}
+		if mt.start < 0 && mct.start < 0 {
+			if len(appendix) > 0 {
+				appendix = append(appendix, ',')
+			}
+			appendix = append(appendix, `"max_tokens":`...)
+			appendix = append(appendix, limit...)
+		}
+	} else if mt.start >= 0 && mct.start >= 0 {
 		a, aok := decodeInt(raw[mt.start:mt.end])
 		b, bok := decodeInt(raw[mct.start:mct.end])
 		switch {

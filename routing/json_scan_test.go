@@ -81,3 +81,24 @@ func TestSkipStringEscapes(t *testing.T) {
 		}
 	}
 }
+
+// TestRewriteChatBodyCap holds a key's output cap to the upstream body: each
+// limit above it is lowered, one at or below it is kept, and a body with none
+// gets max_tokens, so the upstream cannot write more than was reserved.
+func TestRewriteChatBodyCap(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ name, in, want string }{
+		{"none set: added", `{"model":"a","messages":[]}`, `{"model":"gpt-4o","messages":[],"max_tokens":300}`},
+		{"above: lowered", `{"model":"a","max_tokens":4096}`, `{"model":"gpt-4o","max_tokens":300}`},
+		{"below: kept", `{"model":"a","max_completion_tokens":50}`, `{"model":"gpt-4o","max_completion_tokens":50}`},
+		{"both: each capped", `{"max_tokens":9000,"model":"a","max_completion_tokens":100}`,
+			`{"max_tokens":300,"model":"gpt-4o","max_completion_tokens":100}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := rewriteChatBody([]byte(tc.in), "gpt-4o", false, 300)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, string(out))
+		})
+	}
+}

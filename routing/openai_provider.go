@@ -119,7 +119,7 @@ func (p *OpenAIProvider) Chat(ctx context.Context, req *ChatRequest, upstreamMod
 	if req.Stream {
 		return nil, errkind.New(errkind.Invalid, "routing: Chat called with a streaming request")
 	}
-	body, err := rewriteBody(req.openAIBody(), upstreamModel, false)
+	body, err := rewriteChatBody(req.openAIBody(), upstreamModel, false, req.MaxTokens)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a JSON object")
 	}
@@ -144,7 +144,7 @@ func (p *OpenAIProvider) ChatStream(ctx context.Context, req *ChatRequest, upstr
 	if !req.Stream {
 		return nil, errkind.New(errkind.Invalid, "routing: ChatStream called with a non-streaming request")
 	}
-	body, err := rewriteBody(req.openAIBody(), upstreamModel, true)
+	body, err := rewriteChatBody(req.openAIBody(), upstreamModel, true, req.MaxTokens)
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a JSON object")
 	}

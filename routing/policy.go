@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -83,6 +84,9 @@ type Policy struct {
 	// keyword rules exactly. 0 (default) keeps nothing and deletes what was
 	// kept; at most MaxRetainPromptsDays. Never shown by any API.
 	RetainPromptsDays int `json:"retain_prompts_days,omitempty"`
+	// Keys holds per-API-key overrides by key id (what applied savings
+	// suggestions set); a key without an entry routes by the policy alone.
+	Keys map[string]KeyRouting `json:"keys,omitempty"`
 
 	// model is the classifier Classifier names, attached by the policy store.
 	model *Classifier
@@ -146,6 +150,45 @@ func (c CachePolicy) MaxBytes() int {
 // OnlyDeterministic reports whether only temperature-0 requests are cached by default.
 func (c CachePolicy) OnlyDeterministic() bool {
 	return c.DeterministicOnly == nil || *c.DeterministicOnly
+}
+
+// KeyRouting overrides the policy for one API key's requests.
+type KeyRouting struct {
+	// AutoModels lists models this key names that are routed as "auto": the
+	// classifier picks the tier, and the ledger still records the name asked.
+	AutoModels []string `json:"auto_models,omitempty"`
+	// Substitute serves a named model by another model of the same tier
+	// ({"gpt-4o": "claude-sonnet-4"}), the "cheaper equivalent" of a savings
+	// suggestion.
+	Substitute map[string]string `json:"substitute,omitempty"`
+	// MaxTokens caps each request's output limit (max_tokens and
+	// max_completion_tokens; added when the request sets neither), so the
+	// reservation and the upstream both see the cap; 0 means no cap.
+	MaxTokens int `json:"max_tokens,omitempty"`
+}
+
+// KeyModel is the model key's request for requested is routed as: ModelAuto
+// when the key routes it as "auto", its substitute, or requested itself.
+func (p Policy) KeyModel(key, requested string) string {
+	k, ok := p.Keys[key]
+	if !ok || key == "" || requested == ModelAuto {
+		return requested
+	}
+	if slices.Contains(k.AutoModels, requested) {
+		return ModelAuto
+	}
+	if to, ok := k.Substitute[requested]; ok {
+		return to
+	}
+	return requested
+}
+
+// KeyMaxTokens is the output cap of key's requests; 0 means none.
+func (p Policy) KeyMaxTokens(key string) int {
+	if key == "" {
+		return 0
+	}
+	return p.Keys[key].MaxTokens
 }
 
 // Rule routes matching "auto" requests to a tier. All set conditions must hold.
@@ -265,6 +308,25 @@ func (p Policy) Validate() error {
 	if p.RetainPromptsDays < 0 || p.RetainPromptsDays > MaxRetainPromptsDays {
 		problems = append(problems, fmt.Errorf("retain_prompts_days: must be from 0 (keep no prompts) to %d", MaxRetainPromptsDays))
 	}
+	for id, k := range p.Keys {
+		if id == "" || len(id) > 64 {
+			problems = append(problems, errors.New("keys: a key id must be 1 to 64 characters"))
+		}
+		if k.MaxTokens < 0 || k.MaxTokens > math.MaxInt32 {
+			problems = append(problems, fmt.Errorf("keys.%s.max_tokens: must be from 0 (no cap) to %d", id, math.MaxInt32))
+		}
+		for from, to := range k.Substitute {
+			if from == ModelAuto || to == ModelAuto || from == to || to == "" {
+				problems = append(problems, fmt.Errorf("keys.%s.substitute: %q must map to another named model", id, from))
+			}
+			if slices.Contains(k.AutoModels, from) {
+				problems = append(problems, fmt.Errorf("keys.%s: %q is both routed as auto and substituted", id, from))
+			}
+		}
+		if slices.Contains(k.AutoModels, ModelAuto) {
+			problems = append(problems, fmt.Errorf("keys.%s.auto_models: list named models, not \"auto\"", id))
+		}
+	}
 	for i, s := range p.Ladder {
 		if s.AtPercent <= 0 {
 			problems = append(problems, fmt.Errorf("ladder[%d].at_percent: must be positive", i))
@@ -302,6 +364,20 @@ func (p Policy) CheckCatalog(c *Catalog) error {
 			problems = append(problems, fmt.Errorf("premium_allowlist: unknown model %q", id))
 		}
 	}
+	for key, k := range p.Keys {
+		for from, to := range k.Substitute {
+			fm, fok := c.Lookup(from)
+			tm, tok := c.Lookup(to)
+			switch {
+			case !fok || !tok:
+				problems = append(problems, fmt.Errorf("keys.%s.substitute: unknown model %q or %q", key, from, to))
+			case tm.Tier != fm.Tier || tm.Embedding != fm.Embedding:
+				// A substitute is an equivalent: another tier is a routing
+				// decision (auto_models), not a substitution.
+				problems = append(problems, fmt.Errorf("keys.%s.substitute: %s is %s but %s is %s", key, from, fm.Tier, to, tm.Tier))
+			}
+		}
+	}
 	if len(problems) > 0 {
 		return errkind.Wrap(errkind.Invalid, errors.Join(problems...), "routing policy does not match the catalog")
 	}
@@ -337,6 +413,16 @@ func (p Policy) thresholds(f Features) (std, prem, down float64) {
 	}
 	return std, prem, down
 }
+
+// StandardThresholdFor is the probability at or above which an "auto" turn
+// scored as f goes to the complex tier under p.
+func (p Policy) StandardThresholdFor(f Features) float64 {
+	std, _, _ := p.thresholds(f)
+	return std
+}
+
+// SimpleTierOf is the tier "auto" sends easy turns to.
+func (p Policy) SimpleTierOf() Tier { return p.simpleTier() }
 
 func (p Policy) maxFallbacks() int {
 	switch {

@@ -32,6 +32,9 @@ type Record struct {
 	CreatedAt time.Time `json:"created_at,omitzero"`
 	// RouteReason is the live decision's reason, for comparison.
 	RouteReason string `json:"route_reason,omitempty"`
+	// KeyID is the API key that sent the request: the policy's per-key
+	// overrides (Policy.Keys) replay for it.
+	KeyID string `json:"key_id,omitempty"`
 	// Features are the live classifier inputs (route_features in the ledger);
 	// they replace the messages, which the ledger does not keep.
 	Features      *Features `json:"features,omitempty"`
@@ -220,7 +223,7 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 			res.NoFeatures++
 			f = Features{PromptTokens: rec.InputTokens}
 		}
-		d, err := s.decide(SelectInput{Request: req, Policy: policy, Catalog: cat}, f, aff)
+		d, err := s.decide(SelectInput{Request: req, Policy: policy, Catalog: cat, KeyID: rec.KeyID}, f, aff)
 		if err != nil || d.Action == DecisionActionRefuse {
 			res.Skipped++
 			continue

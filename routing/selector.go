@@ -72,6 +72,9 @@ func (s *Selector) Classifier() *Classifier { return s.classifier }
 type SelectInput struct {
 	// TenantID scopes session affinity; conversations never match across tenants.
 	TenantID string
+	// KeyID is the API key of the request; the policy's per-key overrides
+	// (Policy.Keys) apply to it. Empty means none apply.
+	KeyID string
 	// Request is the parsed request; Request.PromptTokens should be estimated.
 	Request *ChatRequest
 	// Policy is the tenant's validated policy.
@@ -200,6 +203,9 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 		cat = s.catalog
 	}
 	req, p := in.Request, in.Policy
+	if routed := p.KeyModel(in.KeyID, req.Model); routed != req.Model {
+		return s.decideOverride(in, f, aff, routed)
+	}
 	d := Decision{Requested: req.Model, Features: f}
 	capTier := p.maxTier()
 	budgets := append([]BudgetPace{in.Budget}, in.Budgets...)
@@ -328,6 +334,31 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 		aff.put(entry)
 	}
 	return d, err
+}
+
+// decideOverride decides a request whose key routes its named model as
+// routed ("auto" or a same-tier substitute): the decision is the one routed
+// gets, while Requested stays the name the client sent (the ledger keeps it,
+// so a replay applies the same override).
+func (s *Selector) decideOverride(in SelectInput, f Features, aff *affinityCache, routed string) (Decision, error) {
+	asked := in.Request.Model
+	r := *in.Request
+	r.Model = routed
+	in.Request, in.KeyID = &r, ""
+	d, err := s.decide(in, f, aff)
+	if err != nil || d.Action == DecisionActionRefuse {
+		return d, err
+	}
+	d.Requested = asked
+	if routed == ModelAuto {
+		d.Explanation = "key routes " + asked + " as auto: " + d.Explanation
+		return d, nil
+	}
+	if d.Reason == RouteReasonExplicit {
+		d.Action, d.Reason = DecisionActionDowngrade, RouteReasonKeySubstitute
+		d.Explanation = fmt.Sprintf("key serves %s by the same-tier %s", asked, d.Model.ID)
+	}
+	return d, nil
 }
 
 // usable reports whether an affinity model may serve this turn.

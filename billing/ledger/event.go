@@ -84,6 +84,18 @@ type Event struct {
 	// costs no second writer; Insert stores it in kept_prompts, never in
 	// usage_events, and the live feed never sees it.
 	KeptTurn string `json:"kept_turn,omitempty"`
+	// MaxTokens is the output limit the request ran under (the client's
+	// max_tokens or a key's cap); 0 when none was set.
+	MaxTokens int64 `json:"max_tokens,omitempty"`
+	// OverheadMS is the time in Tollgate before the request went upstream
+	// (routing, reservation), in ms; FirstByteMS the answering upstream's time
+	// to its first byte (streams: the first chunk), in ms. LatencyMS minus both
+	// is the failed attempts before the answer plus the answer's transfer.
+	OverheadMS  int64 `json:"overhead_ms,omitempty"`
+	FirstByteMS int64 `json:"first_byte_ms,omitempty"`
+	// Fallbacks lists, as JSON ([{"model","outcome","ms"}]), the attempts
+	// that failed before the answering model; empty when the first answered.
+	Fallbacks string `json:"fallbacks,omitempty"`
 }
 
 // Refused reports whether e is a refusal rather than served usage.

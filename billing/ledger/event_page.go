@@ -107,9 +107,10 @@ func EventsSince(ctx context.Context, h *tenants.Handle, since time.Time, limit 
 func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*gorm.DB) *gorm.DB) ([]Event, error) {
 	type row struct {
 		RequestID, KeyID, MemberID, ModelRequested, ModelUsed, Provider, Status, RouteReason, ClientRequestID, API string
-		RouteFeatures, ConversationID                                                                              string
+		RouteFeatures, ConversationID, Fallbacks                                                                   string
 		CreatedAt                                                                                                  time.Time
 		InputTokens, CachedTokens, OutputTokens, CostNano, LatencyMs, CacheWriteTokens, CacheSavedNano             int64
+		MaxTokens, OverheadMs, FirstByteMs                                                                         int64
 	}
 	var rows []row
 	err := h.Read(ctx, func(db *gorm.DB) error {
@@ -126,7 +127,8 @@ func readEvents(ctx context.Context, h *tenants.Handle, limit int, where func(*g
 			CachedTokens: r.CachedTokens, CacheWriteTokens: r.CacheWriteTokens, OutputTokens: r.OutputTokens, Cost: billing.NanoUSD(r.CostNano),
 			CacheSaved: billing.NanoUSD(r.CacheSavedNano), LatencyMS: r.LatencyMs,
 			Status: r.Status, RouteReason: r.RouteReason, ClientRequestID: r.ClientRequestID, API: r.API,
-			RouteFeatures: r.RouteFeatures, ConversationID: r.ConversationID}
+			RouteFeatures: r.RouteFeatures, ConversationID: r.ConversationID,
+			MaxTokens: r.MaxTokens, OverheadMS: r.OverheadMs, FirstByteMS: r.FirstByteMs, Fallbacks: r.Fallbacks}
 	}
 	return out, nil
 }

@@ -216,10 +216,10 @@ func Request(ctx context.Context, h *tenants.Handle, requestID string) (Event, e
 
 func readRefusals(ctx context.Context, h *tenants.Handle, limit int, where func(*gorm.DB) *gorm.DB) ([]Event, error) {
 	type row struct {
-		RequestID, ClientRequestID, KeyID, MemberID, ModelRequested, RouteReason, API, ErrorType, ErrorCode string
-		CreatedAt                                                                                           time.Time
-		StatusCode                                                                                          int
-		LatencyMs                                                                                           int64
+		RequestID, ClientRequestID, KeyID, MemberID, ModelRequested, RouteReason, API, ErrorType, ErrorCode, Fallbacks string
+		CreatedAt                                                                                                      time.Time
+		StatusCode                                                                                                     int
+		LatencyMs                                                                                                      int64
 	}
 	var rows []row
 	err := h.Read(ctx, func(db *gorm.DB) error {
@@ -233,7 +233,8 @@ func readRefusals(ctx context.Context, h *tenants.Handle, limit int, where func(
 	for i, r := range rows {
 		out[i] = Event{TenantID: string(h.TenantID()), RequestID: r.RequestID, ClientRequestID: r.ClientRequestID, CreatedAt: r.CreatedAt.UTC(),
 			KeyID: r.KeyID, MemberID: r.MemberID, ModelRequested: r.ModelRequested, RouteReason: r.RouteReason, API: r.API,
-			Status: StatusRefused, StatusCode: r.StatusCode, ErrorType: r.ErrorType, ErrorCode: r.ErrorCode, LatencyMS: r.LatencyMs}
+			Status: StatusRefused, StatusCode: r.StatusCode, ErrorType: r.ErrorType, ErrorCode: r.ErrorCode, LatencyMS: r.LatencyMs,
+			Fallbacks: r.Fallbacks}
 	}
 	return out, nil
 }

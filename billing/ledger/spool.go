@@ -296,6 +296,19 @@ func appendEventJSON(b []byte, e Event) ([]byte, error) {
 		b = append(b, `,"kept_turn":`...)
 		b = appendJSONString(b, e.KeptTurn)
 	}
+	for _, f := range [...]struct {
+		name  string
+		value int64
+	}{{`,"max_tokens":`, e.MaxTokens}, {`,"overhead_ms":`, e.OverheadMS}, {`,"first_byte_ms":`, e.FirstByteMS}} {
+		if f.value != 0 {
+			b = append(b, f.name...)
+			b = strconv.AppendInt(b, f.value, 10)
+		}
+	}
+	if e.Fallbacks != "" {
+		b = append(b, `,"fallbacks":`...)
+		b = appendJSONString(b, e.Fallbacks)
+	}
 	return append(b, '}'), nil
 }
 

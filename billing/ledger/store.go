@@ -13,7 +13,10 @@ import (
 
 const eventColumns = "request_id, created_at, key_id, member_id, model_requested, model_used, provider, " +
 	"input_tokens, cached_tokens, output_tokens, cost_nano, latency_ms, status, route_reason, client_request_id, api, " +
-	"cache_write_tokens, cache_saved_nano, route_features, conversation_id"
+	"cache_write_tokens, cache_saved_nano, route_features, conversation_id, max_tokens, overhead_ms, first_byte_ms, fallbacks"
+
+// eventColumnCount is the number of eventColumns (bind parameters per row).
+const eventColumnCount = 24
 
 // Insert writes events of one tenant in one transaction and folds the newly inserted
 // ones into the daily rollups. Events whose request id is already in the ledger are
@@ -66,16 +69,16 @@ func insert(ctx context.Context, h *tenants.Handle, events []Event) (inserted in
 		events := served
 		var sb strings.Builder
 		ph := newPlaceholders(tx)
-		args := make([]any, 0, len(events)*20)
+		args := make([]any, 0, len(events)*eventColumnCount)
 		sb.WriteString("INSERT INTO usage_events (" + eventColumns + ") VALUES ")
 		for i, e := range events {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
-			ph.row(&sb, 20)
+			ph.row(&sb, eventColumnCount)
 			args = append(args, e.RequestID, e.CreatedAt.UTC(), e.KeyID, e.MemberID, e.ModelRequested, e.ModelUsed, e.Provider,
 				e.InputTokens, e.CachedTokens, e.OutputTokens, int64(e.Cost), e.LatencyMS, e.Status, e.RouteReason, e.ClientRequestID, e.API,
-				e.CacheWriteTokens, int64(e.CacheSaved), e.RouteFeatures, e.ConversationID)
+				e.CacheWriteTokens, int64(e.CacheSaved), e.RouteFeatures, e.ConversationID, e.MaxTokens, e.OverheadMS, e.FirstByteMS, e.Fallbacks)
 		}
 		sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
 		// On the transaction's connection, not through gorm's Raw(...).Scan: that
@@ -205,7 +208,7 @@ func (p *placeholders) row(sb *strings.Builder, k int) {
 }
 
 const refusalColumns = "request_id, created_at, client_request_id, key_id, member_id, model_requested, route_reason, api, " +
-	"status_code, error_type, error_code, latency_ms"
+	"status_code, error_type, error_code, latency_ms, fallbacks"
 
 // insertRefusals writes refusals, skipping request ids already recorded.
 func insertRefusals(tx *gorm.DB, refusals []Event) (int, error) {
@@ -213,15 +216,15 @@ func insertRefusals(tx *gorm.DB, refusals []Event) (int, error) {
 		return 0, nil
 	}
 	var sb strings.Builder
-	args := make([]any, 0, len(refusals)*12)
+	args := make([]any, 0, len(refusals)*13)
 	sb.WriteString("INSERT INTO request_refusals (" + refusalColumns + ") VALUES ")
 	for i, e := range refusals {
 		if i > 0 {
 			sb.WriteByte(',')
 		}
-		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?)")
+		sb.WriteString("(?,?,?,?,?,?,?,?,?,?,?,?,?)")
 		args = append(args, e.RequestID, e.CreatedAt.UTC(), e.ClientRequestID, e.KeyID, e.MemberID, e.ModelRequested, e.RouteReason, e.API,
-			e.StatusCode, e.ErrorType, e.ErrorCode, e.LatencyMS)
+			e.StatusCode, e.ErrorType, e.ErrorCode, e.LatencyMS, e.Fallbacks)
 	}
 	sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
 	var ids []string

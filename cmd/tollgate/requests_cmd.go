@@ -33,6 +33,15 @@ type requestJSON struct {
 	CostNano       int64     `json:"cost_nano"`
 	CostUSD        string    `json:"cost_usd"`
 	LatencyMS      int64     `json:"latency_ms"`
+	// OverheadMS and FirstByteMS split the latency: Tollgate's share, and the
+	// answering upstream's time to its first byte.
+	OverheadMS  int64 `json:"overhead_ms"`
+	FirstByteMS int64 `json:"first_byte_ms"`
+	// MaxTokens is the output limit the request ran under (0: none set).
+	MaxTokens int64 `json:"max_tokens,omitempty"`
+	// Fallbacks are the attempts that failed before the answer (JSON, as the
+	// ledger keeps them).
+	Fallbacks json.RawMessage `json:"fallbacks,omitempty"`
 }
 
 func newRequestsCmd(g *globalFlags) *cobra.Command {
@@ -92,7 +101,11 @@ func newRequestsCmd(g *globalFlags) *cobra.Command {
 				rows[i] = requestJSON{RequestID: e.RequestID, CreatedAt: e.CreatedAt, Status: e.Status, StatusCode: e.StatusCode,
 					ErrorType: e.ErrorType, ErrorCode: e.ErrorCode, KeyID: e.KeyID, MemberID: e.MemberID, ModelRequested: e.ModelRequested,
 					Model: e.ModelUsed, RouteReason: e.RouteReason, API: e.API, InputTokens: e.InputTokens, CachedTokens: e.CachedTokens,
-					OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(), LatencyMS: e.LatencyMS}
+					OutputTokens: e.OutputTokens, CostNano: int64(e.Cost), CostUSD: e.Cost.USDString(), LatencyMS: e.LatencyMS,
+					OverheadMS: e.OverheadMS, FirstByteMS: e.FirstByteMS, MaxTokens: e.MaxTokens}
+				if e.Fallbacks != "" && json.Valid([]byte(e.Fallbacks)) {
+					rows[i].Fallbacks = json.RawMessage(e.Fallbacks)
+				}
 			}
 			if asJSON {
 				enc := json.NewEncoder(cmd.OutOrStdout())

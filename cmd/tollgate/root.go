@@ -37,6 +37,7 @@ func newRootCmd() *cobra.Command {
 		newBudgetsCmd(g),
 		newUsageCmd(g),
 		newRequestsCmd(g),
+		newSuggestionsCmd(g),
 		newRouteCmd(g),
 		newUsersCmd(g), newKeysCmd(g),
 		newWorkerCmd(g), newJobsCmd(g), newInvoicesCmd(g), newBackupCmd(g), newRestoreCmd(g),

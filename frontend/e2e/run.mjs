@@ -16,7 +16,7 @@
 //   TOLLGATE_E2E_CHROMIUM  browser binary (default /usr/bin/chromium)
 //   TOLLGATE_E2E_OUT       output folder (default e2e/out)
 //   TOLLGATE_E2E_FLOWS     comma-separated flows to run before the page tour, or "all"
-//                          (see FLOWS below: keys, explorer, live, webhook, budget, hardwarning, invoice, revoke, routing, viewer,
+//                          (see FLOWS below: keys, explorer, live, webhook, budget, hardwarning, invoice, revoke, routing, savings, viewer,
 //                          members, accounts, prices, providers, sso, tenants, mobile, import; they need the real backend, in this order)
 //   TOLLGATE_E2E_ENV_BASE_URL_PROVIDER
 //                          a provider whose base URL the server has from its environment
@@ -67,6 +67,7 @@ const PAGES = [
   { name: "keys", path: "keys" },
   { name: "members", path: "members" },
   { name: "budgets", path: "budgets" },
+  { name: "savings", path: "savings" },
   { name: "routing", path: "routing" },
   { name: "models", path: "models" },
   { name: "invoices", path: "invoices" },
@@ -739,6 +740,78 @@ const FLOWS = {
     await page.locator('fieldset[data-rule="1"]').screenshot({ path: path.join(OUT, "flow-routing-rule-error-1280.png") });
     await page.getByRole("button", { name: "Discard changes" }).click();
     log(`a rule with no condition: "${atRule}" shown at the rule; the top says "${top}"`);
+  },
+
+  /**
+   * Savings: a key of its own names sim-large for easy and hard prompts; the Savings page offers to
+   * route that key's sim-large traffic as auto, Apply (after a confirmation) changes the policy, and
+   * the same prompts sent again are answered by the models the suggestion predicted. Other flows'
+   * traffic is on other keys, so this flow's suggestion and prediction are its own.
+   */
+  async savings({ browser, tenant, log, shared }) {
+    const token = await apiToken(ADMIN);
+    const t = encodeURIComponent(tenant);
+    const made = await fetch(`${BASE}/api/v1/tenants/${t}/keys`, {
+      method: "POST",
+      headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
+      // Short: the usage page's key picker is as wide as its longest key name.
+      body: JSON.stringify({ name: `e2e-sav-${Date.now() % 1e7}` }),
+    });
+    if (made.status !== 201) throw new Error(`create key through the API: HTTP ${made.status}`);
+    const key = await made.json();
+    const prompts = ["hello there", "thanks, that helps", "good morning", "say hi to Bob", "ok, bye", "what is the capital of Spain?",
+      "Prove step by step that the square root of 2 is irrational.",
+      "Analyze step by step the time complexity of merge sort and prove it is optimal among comparison sorts.",
+      "Design a distributed rate limiter, reason step by step about consistency, and prove it never admits more than N requests."];
+    const send = async (content) => {
+      const r = await fetch(`${BASE}/v1/chat/completions`, {
+        method: "POST",
+        headers: { Authorization: `Bearer ${key.secret}`, "Content-Type": "application/json" },
+        body: JSON.stringify({ model: "sim-large", max_tokens: 16, messages: [{ role: "user", content }] }),
+      });
+      if (r.status !== 200) throw new Error(`chat through the savings key: HTTP ${r.status}`);
+      await r.arrayBuffer();
+      return { model: r.headers.get("x-tollgate-model"), reason: r.headers.get("x-tollgate-route-reason") ?? "" };
+    };
+    for (const p of prompts) await send(p);
+    const list = async () =>
+      (await (await fetch(`${BASE}/api/v1/tenants/${t}/suggestions`, { headers: { Authorization: `Bearer ${token}` } })).json()).data ?? [];
+    // The ledger is written in batches: wait until the suggestion covers every request of the key.
+    const mine = await until(async () => (await list()).find((s) => s.kind === "route_auto" && s.key_id === key.key.id && s.requests === prompts.length), 15_000, 500);
+    if (!mine) throw new Error("no route-as-auto suggestion for the savings key");
+    const predicted = mine.predicted_models;
+    const page = await adminPage(browser, shared);
+    await page.goto(tenantUrl(tenant, "savings"));
+    const card = page.locator(`[data-testid="suggestion"][data-id="${mine.id}"]`);
+    await card.waitFor({ timeout: 15_000 });
+    const shown = (await card.innerText()).replace(/\s+/g, " ");
+    if (!shown.includes("a month") || !/risk/.test(shown)) throw new Error(`the card shows no monthly saving or risk: ${shown}`);
+    await page.screenshot({ path: path.join(OUT, "flow-savings-1280.png") });
+    await card.getByRole("button", { name: "Apply" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Apply" }).click();
+    await page.getByText("Suggestion applied").first().waitFor({ timeout: 10_000 });
+    await page.getByTestId("applied-suggestions").waitFor({ timeout: 5000 });
+    const got = {};
+    for (const p of prompts) {
+      const { model, reason } = await send(p);
+      if (!reason.includes("key routes sim-large as auto")) throw new Error(`the route reason does not show the applied change: ${reason}`);
+      got[model] = (got[model] ?? 0) + 1;
+    }
+    const norm = (m) => JSON.stringify(Object.fromEntries(Object.entries(m).sort()));
+    if (norm(got) !== norm(predicted)) throw new Error(`live routing ${norm(got)} is not the predicted ${norm(predicted)}`);
+    log(`applied "${mine.title}" (saves $${mine.monthly_savings_usd}/month, risk ${mine.risk}); live routing answered ${norm(got)} as predicted`);
+    // The explorer's detail of one of these requests: the latency split and the fallbacks tried.
+    await page.goto(tenantUrl(tenant, "requests"));
+    await page.getByLabel("Key id").fill(key.key.id);
+    const row = page.locator('[data-testid="requests-table"] tr[data-status="ok"]').first();
+    await until(async () => (await row.count()) > 0, 15_000, 500);
+    await row.getByRole("button", { name: "Details" }).click();
+    const split = (await page.getByTestId("latency-split").innerText({ timeout: 5000 })).replace(/\s+/g, " ");
+    if (!/Tollgate \d+ ms · upstream first byte \d+ ms · total \d+ ms/.test(split)) throw new Error(`no latency split in the detail: ${split}`);
+    // Lower-cased: the drawer's labels are capitalised by CSS, which innerText follows.
+    const detail = (await page.getByTestId("request-detail").innerText()).replace(/\s+/g, " ").toLowerCase();
+    if (!detail.includes("fallbacks tried none") || !detail.includes("output limit 16 tokens")) throw new Error(`the detail lacks fallbacks or the output limit: ${detail}`);
+    log(`the explorer's detail shows ${split}, no fallbacks, a 16-token limit`);
   },
 
   /** A viewer sees no "Create key" and the server refuses the viewer's create-key call (403). */

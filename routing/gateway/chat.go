@@ -59,6 +59,7 @@ func (s *Service) Chat(ctx context.Context, c Caller, ids RequestIDs, req *routi
 			Usage: e.Usage, Cache: CacheHit}, nil
 	}
 	uctx, up := s.startUpstream(ctx, operationChat, p.decision.Model)
+	p.upstreamAt = s.d.Clock()
 	res, err := s.d.Executor.Chat(uctx, p.decision, req)
 	if err != nil {
 		endUpstream(up, routing.Outcome{}, "", err)
@@ -109,6 +110,7 @@ func (s *Service) ChatStream(ctx context.Context, c Caller, ids RequestIDs, req 
 	}
 	// The upstream span lasts until the stream is finished.
 	uctx, up := s.startUpstream(ctx, operationChat, p.decision.Model)
+	p.upstreamAt = s.d.Clock()
 	res, err := s.d.Executor.ChatStream(uctx, p.decision, req)
 	if err != nil {
 		endUpstream(up, routing.Outcome{}, "", err)
@@ -273,6 +275,14 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	}
 	if out.FallbackReason != routing.FallbackReasonNone {
 		ev.RouteReason += "+fallback:" + string(out.FallbackReason)
+	}
+	ev.MaxTokens = int64(req.MaxTokens)
+	if !p.upstreamAt.IsZero() {
+		ev.OverheadMS = p.upstreamAt.Sub(p.started).Milliseconds()
+	}
+	if n := len(out.Attempts); n > 0 {
+		ev.FirstByteMS = out.Attempts[n-1].FirstByte.Milliseconds()
+		ev.Fallbacks = routing.FallbacksJSON(out.Attempts[:n-1])
 	}
 	if status == ledger.StatusOK {
 		// Its prefix is now warm in the model's prompt cache for the next turn.

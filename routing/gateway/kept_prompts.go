@@ -89,12 +89,18 @@ func openKeptTurns(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, 
 // prompt carry its text, so the replay matches those rules as live would;
 // the others keep the matches recorded live (counted by the replay).
 func ReplayRecords(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, pol routing.Policy, events []ledger.Event) ([]routing.Record, error) {
-	records := make([]routing.Record, len(events))
-	for i, e := range events {
-		records[i] = routing.RecordOf(e.ModelRequested, e.ModelUsed, e.InputTokens, e.CachedTokens, e.OutputTokens, e.CreatedAt, e.RouteReason, e.RouteFeatures)
+	records := recordsOf(events)
+	if err := attachKeptTurns(ctx, h, sealer, pol, events, records); err != nil {
+		return nil, err
 	}
+	return records, nil
+}
+
+// attachKeptTurns sets the kept prompt of each record (index for index with
+// events) when the candidate policy has keyword rules.
+func attachKeptTurns(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, pol routing.Policy, events []ledger.Event, records []routing.Record) error {
 	if !pol.HasKeywordRules() {
-		return records, nil
+		return nil
 	}
 	ids := make([]string, len(events))
 	for i, e := range events {
@@ -102,12 +108,12 @@ func ReplayRecords(ctx context.Context, h *tenants.Handle, sealer *seal.Sealer, 
 	}
 	kept, err := openKeptTurns(ctx, h, sealer, ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for i, e := range events {
 		records[i].KeptTurn = kept[e.RequestID]
 	}
-	return records, nil
+	return nil
 }
 
 // keptCutoff is the creation time before which a tenant keeping prompts for

@@ -25,6 +25,9 @@ type plan struct {
 	usage    []meter.ScopeUsage
 	reserved billing.NanoUSD
 	started  time.Time
+	// upstreamAt is when the request went upstream (zero for cache hits):
+	// the end of Tollgate's own share of the latency.
+	upstreamAt time.Time
 	// traceContent is the tenant's trace_content opt-in, for a recording span.
 	traceContent bool
 	// keepPrompt is the tenant's retain_prompts_days opt-in; kept receives the
@@ -65,11 +68,16 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 		s.d.Estimator.Annotate(estimateFor, req)
 	}
 	req.CachePrefix = policy.AnthropicCacheControl
+	if limit := policy.KeyMaxTokens(c.KeyID); limit > 0 && (req.MaxTokens == 0 || req.MaxTokens > limit) {
+		// The key's cap bounds the reservation here and the upstream body
+		// (the providers send req.MaxTokens), so both read one limit.
+		req.MaxTokens, req.MaxTokensParam = limit, "max_tokens"
+	}
 	cat, err := s.catalog(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	in := routing.SelectInput{TenantID: c.tenantID(), Request: req, Policy: policy, Budgets: paces, Catalog: cat}
+	in := routing.SelectInput{TenantID: c.tenantID(), KeyID: c.KeyID, Request: req, Policy: policy, Budgets: paces, Catalog: cat}
 	d, err := s.d.Selector.Select(ctx, in)
 	if err != nil {
 		return nil, err

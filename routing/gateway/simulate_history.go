@@ -62,22 +62,18 @@ func SimulateHistory(ctx context.Context, h *tenants.Handle, sel *routing.Select
 	if err := in.Validate(); err != nil {
 		return HistoryResult{}, err
 	}
-	events, err := ledger.EventsSince(ctx, h, in.Since, in.MaxEvents+1)
+	// The same sample the savings suggestions replay (LoadReplaySample).
+	sample, err := loadReplaySample(ctx, h, in.BaseCatalog, in.Since, in.MaxEvents)
 	if err != nil {
 		return HistoryResult{}, err
 	}
-	out := HistoryResult{From: in.Since, ModelsBefore: map[string]int{}}
-	if len(events) > in.MaxEvents {
-		events = events[:in.MaxEvents]
-		out.Truncated = true
-		out.From = events[len(events)-1].CreatedAt.UTC()
-	}
+	events, records := sample.Events, sample.Records
+	out := HistoryResult{From: sample.From, Truncated: sample.Truncated, ModelsBefore: map[string]int{}}
 	for _, e := range events {
 		out.ModelsBefore[e.ModelUsed]++
 	}
 	// Kept prompts are opened here for the replay only; the result is counts.
-	records, err := ReplayRecords(ctx, h, in.Sealer, in.Policy, events)
-	if err != nil {
+	if err := attachKeptTurns(ctx, h, in.Sealer, in.Policy, events, records); err != nil {
 		return HistoryResult{}, err
 	}
 	// Imported history (usage import) replays too, so a team sees what
@@ -97,15 +93,7 @@ func SimulateHistory(ctx context.Context, h *tenants.Handle, sel *routing.Select
 		}
 	}
 	// Replay at this tenant's prices (negotiated overrides included).
-	overrides, err := LoadPriceOverrides(ctx, h)
-	if err != nil {
-		return HistoryResult{}, err
-	}
-	cat, err := TenantCatalog(in.BaseCatalog, overrides)
-	if err != nil {
-		return HistoryResult{}, err
-	}
-	out.Result, err = sel.Simulate(ctx, in.Policy, records, routing.SimulateOptions{ForceAuto: in.ForceAuto, Catalog: cat})
+	out.Result, err = sel.Simulate(ctx, in.Policy, records, routing.SimulateOptions{ForceAuto: in.ForceAuto, Catalog: sample.Catalog})
 	return out, err
 }
 

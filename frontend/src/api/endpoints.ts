@@ -45,6 +45,7 @@ export const qk = {
   ssoInfo: ["sso-info"] as const,
   routing: (t: string) => ["t", t, "routing"] as const,
   routingFeedback: (t: string) => ["t", t, "routing", "feedback"] as const,
+  suggestions: (t: string) => ["t", t, "suggestions"] as const,
   models: (t: string) => ["t", t, "models"] as const,
   invoices: (t: string) => ["t", t, "invoices"] as const,
   invoicePreview: (t: string) => ["t", t, "invoices", "preview"] as const,
@@ -143,6 +144,8 @@ export function endpoints(c: ApiClient) {
     routing: (t: string) => c.get<T.RoutingPolicy>(`${tp(t)}/routing`),
     setRouting: (t: string, policy: T.RoutingPolicy) => c.put<T.RoutingPolicy>(`${tp(t)}/routing`, policy),
     routingFeedback: (t: string) => c.get<T.FeedbackPage>(`${tp(t)}/routing/feedback?limit=50`),
+    suggestions: (t: string) => c.get<T.SuggestionList>(`${tp(t)}/suggestions`),
+    applySuggestion: (t: string, id: string) => c.post<T.AppliedSuggestion>(`${tp(t)}/suggestions/${enc(id)}/apply`),
     simulate: (t: string, policy: T.RoutingPolicy, opts: { force_auto?: boolean; days?: number } = {}) =>
       c.post<T.SimulateResult>(`${tp(t)}/routing/simulate`, { policy, ...opts }),
 

@@ -2086,6 +2086,50 @@ export interface paths {
       };
     };
   };
+  "/api/v1/tenants/{tenant}/suggestions": {
+    /** Savings suggestions from the last 30 days, replayed through the router, largest monthly saving first (routing simulate permission) */
+    get: {
+      parameters: {
+        path: {
+          tenant: components["parameters"]["tenant"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["SuggestionList"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+      };
+    };
+  };
+  "/api/v1/tenants/{tenant}/suggestions/{suggestion}/apply": {
+    /** Apply a savings suggestion: its change is merged into the routing policy, saved and audited (routing.suggestion_apply); routing write permission */
+    post: {
+      parameters: {
+        path: {
+          tenant: components["parameters"]["tenant"];
+          suggestion: components["parameters"]["suggestion_id"];
+        };
+      };
+      responses: {
+        /** @description OK */
+        200: {
+          content: {
+            "application/json": components["schemas"]["AppliedSuggestion"];
+          };
+        };
+        401: components["responses"]["401"];
+        403: components["responses"]["403"];
+        404: components["responses"]["404"];
+        422: components["responses"]["422"];
+      };
+    };
+  };
 }
 
 export type webhooks = Record<string, never>;
@@ -2531,7 +2575,7 @@ export interface components {
       duration_ms: number;
       delivery_id: string;
     };
-    /** @description routing.Policy: tiers (tier → models in preference order; premium cheapest first), simple_tier, complex_tier, classifier (a tenant classifier installed with `tollgate route install`; "" = built-in), standard_threshold and premium_threshold (classifier probabilities; 0 = the model's trained values), auto_premium (default false: "auto" never picks premium), step_down_threshold, rules [{name, keywords (whole words; keyword rules need a unique name), min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity (conversation keyed on x-tollgate-conversation, prompt_cache_key, user, else the history), anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages), cache {enabled, ttl_seconds, max_entry_bytes, deterministic_only (default true), hit_price_percent} (the response cache), retain_prompts_days (default 0: no prompt is kept; 1–30 keeps each request's last user turn, sealed, so the what-if can replay keyword-rule changes). Unknown fields are refused (422 unknown_field). */
+    /** @description routing.Policy: tiers (tier → models in preference order; premium cheapest first), simple_tier, complex_tier, classifier (a tenant classifier installed with `tollgate route install`; "" = built-in), standard_threshold and premium_threshold (classifier probabilities; 0 = the model's trained values), auto_premium (default false: "auto" never picks premium), step_down_threshold, rules [{name, keywords (whole words; keyword rules need a unique name), min_prompt_tokens, tools, images, min_code_blocks, tier}], max_tier, premium_allowlist, refuse_denied, ladder [{at_percent, max_tier}], ladder_explicit (default false: a request naming a model gets that model or a clear refusal; true lets budgets downgrade it), pace_tolerance_percent, session_affinity (conversation keyed on x-tollgate-conversation, prompt_cache_key, user, else the history), anthropic_cache_control, max_fallbacks, fallback_explicit, trace_content (default false: OpenTelemetry spans never carry prompts or completions; true adds them as gen_ai.input.messages and gen_ai.output.messages), cache {enabled, ttl_seconds, max_entry_bytes, deterministic_only (default true), hit_price_percent} (the response cache), retain_prompts_days (default 0: no prompt is kept; 1–30 keeps each request's last user turn, sealed, so the what-if can replay keyword-rule changes). keys {key id: {auto_models (named models this key's requests route as auto), substitute {model: same-tier model}, max_tokens (output cap; 0 none)}} (per-key overrides, what applied savings suggestions set). Unknown fields are refused (422 unknown_field). */
     RoutingPolicy: {
       tiers: {
         [key: string]: string[];
@@ -2603,6 +2647,10 @@ export interface components {
       step_down_threshold?: number;
       /** @description Keep, for this many days, the text keyword rules match (each routed request's last user turn), sealed at rest with the master key and bound to the tenant, so the what-if (POST routing/simulate, `tollgate route simulate --tenant`) can replay new or changed keyword rules exactly. 0 (default) keeps nothing, and saving 0 deletes what was kept; lowering it deletes older prompts at once; the worker deletes prompts past it hourly. No API returns a kept prompt. Refused (422) on a deployment without TOLLGATE_MASTER_KEY. */
       retain_prompts_days?: number;
+      /** @description Per-API-key overrides by key id. */
+      keys?: {
+        [key: string]: components["schemas"]["KeyRouting"];
+      };
     };
     SimulateRequest: {
       policy: components["schemas"]["RoutingPolicy"];
@@ -3030,6 +3078,23 @@ export interface components {
       error_type?: string;
       /** @description The refusal's error code (budget_exceeded, rate_limit_exceeded, ...). */
       error_code?: string;
+      /**
+       * Format: int64
+       * @description The output limit the request ran under (the client's max_tokens or a key's cap); absent when none was set.
+       */
+      max_tokens?: number;
+      /**
+       * Format: int64
+       * @description Tollgate's share of the latency: from receipt until the request went upstream (routing, reservation), in ms. 0 for refusals, cache hits and requests recorded before the split was.
+       */
+      overhead_ms?: number;
+      /**
+       * Format: int64
+       * @description The answering upstream's time to its first byte (a stream's first chunk), in ms.
+       */
+      first_byte_ms?: number;
+      /** @description Attempts that failed before the answering model, in order; for a refusal after every model failed (an upstream error), all the attempts; empty when the first model answered. */
+      fallbacks?: components["schemas"]["FallbackAttempt"][];
     };
     RequestPage: {
       data: components["schemas"]["Request"][];
@@ -3132,6 +3197,100 @@ export interface components {
     };
     UsageImportRunPage: {
       data: components["schemas"]["UsageImportRun"][];
+    };
+    FallbackAttempt: {
+      model: string;
+      /** @enum {string} */
+      outcome: "upstream_error" | "timeout" | "circuit_open";
+      /**
+       * Format: int64
+       * @description How long the attempt took, in ms (0 when skipped).
+       */
+      ms: number;
+    };
+    KeyRouting: {
+      /** @description Named models this key's requests are routed as "auto" (the ledger keeps the name asked). */
+      auto_models?: string[];
+      /** @description Named model → a model of the same tier that serves it instead. */
+      substitute?: {
+        [key: string]: string;
+      };
+      /** @description Caps each request's max_tokens / max_completion_tokens (added when absent); 0 means no cap. */
+      max_tokens?: number;
+    };
+    /** @description What applying the suggestion changes in the routing policy. */
+    SuggestionChange: {
+      key_id?: string;
+      auto_model?: string;
+      substitute_from?: string;
+      substitute_to?: string;
+      max_tokens?: number;
+      session_affinity?: boolean;
+      anthropic_cache_control?: boolean;
+    };
+    /** @description A savings suggestion replayed through the router over the last 30 days. Amounts are integer nano-USD; *_usd are the same in dollars. */
+    Suggestion: {
+      /** @description Pass to POST .../suggestions/{suggestion}/apply. */
+      id: string;
+      /** @enum {string} */
+      kind: "route_auto" | "cheaper_model" | "prompt_cache" | "cap_max_tokens";
+      title: string;
+      detail: string;
+      key_id?: string;
+      /** @description The key's name, for callers who may read keys. */
+      key_name?: string;
+      /** @description The named model concerned. */
+      model?: string;
+      /** @description Requests of the window the change affects. */
+      requests: number;
+      /**
+       * Format: int64
+       * @description Spend saved a month (the window's saving scaled to 30 days).
+       */
+      monthly_savings_nano: number;
+      monthly_savings_usd: string;
+      /**
+       * Format: int64
+       * @description What the affected requests cost in the window under the current policy (replayed).
+       */
+      window_cost_before_nano: number;
+      /**
+       * Format: int64
+       * @description The same under the changed policy.
+       */
+      window_cost_after_nano: number;
+      /**
+       * Format: int64
+       * @description Budget no longer held by reservations a month (cap_max_tokens).
+       */
+      monthly_reservation_freed_nano?: number;
+      monthly_reservation_freed_usd: string;
+      /**
+       * @description Quality risk.
+       * @enum {string}
+       */
+      risk: "low" | "medium" | "high";
+      risk_note: string;
+      change: components["schemas"]["SuggestionChange"];
+      /** @description Replayed decisions of the affected requests by the model that answers after the change. */
+      predicted_models: {
+        [key: string]: number;
+      };
+    };
+    SuggestionList: {
+      data: components["schemas"]["Suggestion"][];
+      /** Format: date-time */
+      from: string;
+      /** Format: date-time */
+      to: string;
+      /** @description Requests replayed. */
+      requests: number;
+      /** @description Only the newest 50,000 requests were replayed. */
+      truncated: boolean;
+    };
+    AppliedSuggestion: {
+      suggestion: components["schemas"]["Suggestion"];
+      policy: components["schemas"]["RoutingPolicy"];
     };
   };
   responses: {
@@ -3237,6 +3396,8 @@ export interface components {
     projection_users?: string;
     /** @description Served usage, imported history (POST usage/import; api "imported" in the rollups), or both (default) */
     usage_source?: "all" | "served" | "imported";
+    /** @description A suggestion id (sug_...) from GET .../suggestions. */
+    suggestion_id: string;
   };
   requestBodies: never;
   headers: never;

@@ -103,6 +103,9 @@ export type RoutingPolicy = S["RoutingPolicy"];
 export type RoutingRule = NonNullable<RoutingPolicy["rules"]>[number];
 export type LadderStep = NonNullable<RoutingPolicy["ladder"]>[number];
 export type SimulateResult = S["SimulateResult"];
+export type Suggestion = S["Suggestion"];
+export type SuggestionList = S["SuggestionList"];
+export type AppliedSuggestion = S["AppliedSuggestion"];
 /** Feedback on routed requests (POST /v1/feedback) and the threshold calibration. */
 export type FeedbackItem = S["Feedback"];
 export type FeedbackPage = S["FeedbackPage"];

@@ -20,6 +20,7 @@ export const PAGES: PageDef[] = [
   { path: "keys", label: "API keys", action: "keys.view", Component: lazy(() => import("../pages/KeysPage")) },
   { path: "members", label: "Members", action: "members.view", Component: lazy(() => import("../pages/MembersPage")) },
   { path: "budgets", label: "Budgets & alerts", action: "budgets.view", Component: lazy(() => import("../pages/BudgetsPage")) },
+  { path: "savings", label: "Savings", action: "routing.simulate", Component: lazy(() => import("../pages/SuggestionsPage")) },
   { path: "routing", label: "Routing", action: "routing.view", Component: lazy(() => import("../pages/RoutingPage")) },
   { path: "models", label: "Models & prices", action: "models.view", Component: lazy(() => import("../pages/ModelsPage")) },
   { path: "invoices", label: "Invoices", action: "invoices.view", Component: lazy(() => import("../pages/InvoicesPage")) },

@@ -110,6 +110,15 @@ export default function RequestsPage() {
   );
 }
 
+/** Tollgate's share, the upstream's first byte, and the total (0 for refusals and older rows). */
+function LatencySplit({ r }: { r: RequestRow }) {
+  return (
+    <span data-testid="latency-split">
+      Tollgate {r.overhead_ms ?? 0} ms · upstream first byte {r.first_byte_ms ?? 0} ms · total {r.latency_ms} ms
+    </span>
+  );
+}
+
 function RequestDetail({ r }: { r: RequestRow }) {
   const rows: [string, ReactNode][] = [
     ["Status", <StatusBadge r={r} key="s" />],
@@ -121,7 +130,9 @@ function RequestDetail({ r }: { r: RequestRow }) {
     ["Route reason", r.route_reason || "—"],
     ["Key", r.key_name || r.key_id || "—"],
     ["Member", r.member_id || "—"],
-    ["Latency (total)", `${r.latency_ms} ms`],
+    ["Latency", <LatencySplit r={r} key="l" />],
+    ["Fallbacks tried", r.fallbacks?.length ? r.fallbacks.map((f) => `${f.model} (${f.outcome}, ${f.ms} ms)`).join(" → ") : "none"],
+    ["Output limit", r.max_tokens ? `${r.max_tokens} tokens` : "—"],
     ["Input tokens", `${r.input_tokens} (${r.cached_tokens} cached, ${r.cache_write_tokens} cache writes)`],
     ["Output tokens", String(r.output_tokens)],
     ["Cost", <Money nano={r.cost_nano} key="c" />],

@@ -30,6 +30,7 @@ export const POLICY_FIELDS = [
   "trace_content",
   "cache",
   "retain_prompts_days",
+  "keys",
 ] as const;
 
 /** routing.MaxRetainPromptsDays: the longest a tenant may keep prompts. */
