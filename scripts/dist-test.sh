@@ -88,9 +88,9 @@ done
 dpkg-deb -f "$deb" Version | grep -qx "${version/-/\~}-1" || fail ".deb version $(dpkg-deb -f "$deb" Version)"
 dpkg-deb -e "$deb" "$work/control"
 grep -qx /etc/tollgate/tollgate.env "$work/control/conffiles" || fail "the env file is not a conffile"
-dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/lib/systemd/system/tollgate.service | grep -q '^ExecStart=/usr/bin/tollgate serve' ||
+grep -q '^ExecStart=/usr/bin/tollgate serve' <<<"$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/lib/systemd/system/tollgate.service)" ||
 	fail "the unit does not run tollgate serve"
-dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/applications/tollgate.desktop | grep -q '^Exec=tollgate desktop' ||
+grep -q '^Exec=tollgate desktop' <<<"$(dpkg-deb --fsys-tarfile "$deb" | tar -xOf - ./usr/share/applications/tollgate.desktop)" ||
 	fail "the .desktop entry does not run tollgate desktop"
 
 # Install into a throwaway root. The root has its own minimal passwd and group; the
@@ -144,14 +144,16 @@ grep -q "# edited" "$r/etc/tollgate/tollgate.env" || fail "the upgrade replaced 
 
 # The .rpm: files, config flag, scripts.
 rpmf=$(ls "$out"/tollgate-*.x86_64.rpm)
-rpm -qpl "$rpmf" 2>/dev/null | grep -qx /usr/lib/systemd/system/tollgate.service || fail ".rpm lacks the unit"
-rpm -qpc "$rpmf" 2>/dev/null | grep -qx /etc/tollgate/tollgate.env || fail ".rpm: the env file is not %config"
-rpm -qp --scripts "$rpmf" 2>/dev/null | grep -q "useradd" || fail ".rpm has no user-creating script"
+# Each listing is read whole before grep looks at it: under pipefail, `rpm … | grep -q`
+# fails whenever grep exits at its match while rpm still writes (SIGPIPE).
+grep -qx /usr/lib/systemd/system/tollgate.service <<<"$(rpm -qpl "$rpmf" 2>/dev/null)" || fail ".rpm lacks the unit"
+grep -qx /etc/tollgate/tollgate.env <<<"$(rpm -qpc "$rpmf" 2>/dev/null)" || fail ".rpm: the env file is not %config"
+grep -q "useradd" <<<"$(rpm -qp --scripts "$rpmf" 2>/dev/null)" || fail ".rpm has no user-creating script"
 
 # Windows.
 zipf="$out/tollgate-v$version-windows-amd64.zip"
 unzip -q -d "$work/win" "$zipf"
-file "$work/win/tollgate-v$version-windows-amd64/tollgate.exe" | grep -q "PE32+ executable.*x86-64" ||
+grep -q "PE32+ executable.*x86-64" <<<"$(file "$work/win/tollgate-v$version-windows-amd64/tollgate.exe")" ||
 	fail "tollgate.exe: $(file "$work/win/tollgate-v$version-windows-amd64/tollgate.exe")"
 
 (cd "$out" && sha256sum -c --quiet SHA256SUMS) || fail "SHA256SUMS"

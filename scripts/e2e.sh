@@ -152,7 +152,7 @@ for _ in $(seq 1 150); do
 	sleep 0.2
 done
 [ -n "$ready" ] || { log "tollgate serve not ready after 30 s"; exit 1; }
-if curl -fsS "$base/" | grep -q "console not built"; then
+if grep -q "console not built" <<<"$(curl -fsS "$base/")"; then
 	log "the binary has no console embedded: run 'make build' (npm run build, then go build)"
 	exit 1
 fi
