@@ -10,6 +10,9 @@
 #     that take 1.5 s each (~1,500 in flight) with the memory per in-flight stream;
 #     the multi-tenant gateway's highest rate held. Prints one table (bin/bench/table.md).
 #  3. OpenTelemetry tracing off vs on (scripts/bench-tracing.sh); BENCH_SKIP_TRACING=1 skips it.
+# Narrower runs while profiling: BENCH_SKIP_GO=1, BENCH_MODES="self-host",
+# BENCH_RATES="3000", BENCH_SKIP_STREAM=1; BENCH_PROFILE=1 saves a CPU profile of
+# each Tollgate run and the heap after it (bin/bench/profiles/, `go tool pprof`).
 # Everything targets 127.0.0.1 and stops by itself. Results: bin/bench/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,7 +59,9 @@ wait_http "http://127.0.0.1:$slow_port/v1/chat/completions"
 run_gateway() { # name upstream-port env...
 	local name=$1 upstream=$2; shift 2
 	local port; port=$(free_port)
-	env "$@" TOLLGATE_ADDR="127.0.0.1:$port" OPENAI_BASE_URL="http://127.0.0.1:$upstream/v1" OPENAI_API_KEY=bench \
+	pprof_addr=""
+	[ "${BENCH_PROFILE:-}" = "1" ] && pprof_addr="127.0.0.1:$(free_port)"
+	env "$@" TOLLGATE_PPROF_ADDR="$pprof_addr" TOLLGATE_ADDR="127.0.0.1:$port" OPENAI_BASE_URL="http://127.0.0.1:$upstream/v1" OPENAI_API_KEY=bench \
 		TOLLGATE_LOG_LEVEL=warn TOLLGATE_ADMIN_PASSWORD=bench-admin-password \
 		TOLLGATE_JWT_SECRET=bench-jwt-secret-that-is-long-enough-00000000 \
 		./bin/tollgate serve >"$tmp/$name.log" 2>&1 &
@@ -88,7 +93,21 @@ self_env=(TOLLGATE_DATABASE_URL="sqlite://$tmp/selfhost/tollgate.db" TOLLGATE_SP
 mode_env() { if [ "$1" = multi-tenant ]; then printf '%s\n' "${multi_env[@]}"; else printf '%s\n' "${self_env[@]}"; fi; }
 mode_db() { if [ "$1" = multi-tenant ]; then echo "$db_url"; else echo "sqlite://$tmp/selfhost/tollgate.db"; fi; }
 
-for mode in multi-tenant self-host; do
+# profile NAME SECONDS: a CPU profile of the gateway taken in the background.
+profile() {
+	[ -n "$pprof_addr" ] || return 0
+	mkdir -p "$out/profiles"
+	curl -fs -o "$out/profiles/$1.cpu.pb.gz" "http://$pprof_addr/debug/pprof/profile?seconds=$2" &
+	prof_pid=$!
+}
+wait_profiles() { [ -z "${prof_pid:-}" ] || wait "$prof_pid" || true; prof_pid=""; }
+heap_profile() {
+	[ -n "$pprof_addr" ] || return 0
+	curl -fs -o "$out/profiles/$1.heap.pb.gz" "http://$pprof_addr/debug/pprof/heap"
+	curl -fs -o "$out/profiles/$1.allocs.pb.gz" "http://$pprof_addr/debug/pprof/allocs"
+}
+
+for mode in ${BENCH_MODES:-multi-tenant self-host}; do
 	mapfile -t env_now < <(mode_env $mode)
 	mdb=$(mode_db $mode)
 	log "$mode: start, idle RSS"
@@ -106,15 +125,18 @@ for mode in multi-tenant self-host; do
 	sleep 3
 	metric "$mode" idle_rss_kb "$(rss_kb $gw_pid)"
 	"$tmp/loadgen" -duration 3s -rate 300 -name warmup -url "$gw_url/v1/chat/completions" -key "$key" -body "$body" >/dev/null
-	for rate in 1000 3000; do
+	for rate in ${BENCH_RATES:-1000 3000}; do
 		lg -rate $rate -name "$mode direct json" -url "http://127.0.0.1:$up_port/v1/chat/completions" -body "$body" >/dev/null
+		profile "$mode-$rate" $((${dur%s} - 2))
 		t0=$(cpu_ticks $gw_pid)
 		lg -rate $rate -name "$mode tollgate json" -url "$gw_url/v1/chat/completions" -key "$key" -body "$body" >/dev/null
 		t1=$(cpu_ticks $gw_pid)
 		metric "$mode" "cpu_pct_$rate" "$(awk -v a=$t0 -v b=$t1 -v d=${dur%s} 'BEGIN{print (b-a)/d}')"
+		wait_profiles
+		heap_profile "$mode-$rate"
 	done
 	metric "$mode" peak_rss_kb "$(hwm_kb $gw_pid)"
-	if [ $mode = multi-tenant ]; then
+	if [ $mode = multi-tenant ] && [ "${BENCH_SKIP_MAX:-}" != "1" ]; then
 		for rate in ${BENCH_MAX_RATES:-4000 5000 6000 8000}; do
 			r=$("$tmp/loadgen" -duration 5s -rate $rate -name "tollgate max-rate probe" -url "$gw_url/v1/chat/completions" -key "$key" -body "$body")
 			echo "$r" >>"$out/load.jsonl"
@@ -122,6 +144,7 @@ for mode in multi-tenant self-host; do
 		done
 	fi
 	stop_gateway
+	[ "${BENCH_SKIP_STREAM:-}" = "1" ] && continue
 
 	log "$mode: 1,000 streams/s of 1.5 s"
 	run_gateway "$mode-stream" "$slow_port" "${env_now[@]}"
@@ -140,8 +163,7 @@ for mode in multi-tenant self-host; do
 	metric "$mode" stream_kb_per_inflight "$(awk -v a=$before -v b=$peak 'BEGIN{printf "%.1f", (b-a)/1500}')"
 	stop_gateway
 done
-echo "direct upstream streams for comparison:"
-"$tmp/loadgen" -duration 12s -rate 1000 -timeout 10s -name "direct stream 1.5s" -url "http://127.0.0.1:$slow_port/v1/chat/completions" -body "$sbody" | tee -a "$out/load.jsonl" >/dev/null
+[ "${BENCH_SKIP_STREAM:-}" = "1" ] || "$tmp/loadgen" -duration 12s -rate 1000 -timeout 10s -name "direct stream 1.5s" -url "http://127.0.0.1:$slow_port/v1/chat/completions" -body "$sbody" | tee -a "$out/load.jsonl" >/dev/null
 
 python3 scripts/bench-table.py "$out/load.jsonl" "$out/table.jsonl" | tee "$out/table.md"
 
