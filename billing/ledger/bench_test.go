@@ -10,12 +10,19 @@ import (
 
 // BenchmarkLedgerWritePostgres measures ledger write throughput into Postgres through
 // the Writer (spool append + batched idempotent inserts + rollups), in events/s.
-func BenchmarkLedgerWritePostgres(b *testing.B) {
-	bb := setupB(b, "postgres")
+func BenchmarkLedgerWritePostgres(b *testing.B) { benchLedgerWrite(b, "postgres") }
+
+// BenchmarkLedgerWriteSQLite is BenchmarkLedgerWritePostgres on a tenant's SQLite
+// file (self-host).
+func BenchmarkLedgerWriteSQLite(b *testing.B) { benchLedgerWrite(b, "sqlite") }
+
+func benchLedgerWrite(b *testing.B, backend string) {
+	bb := setupB(b, backend)
 	w, err := NewWriter(WriterConfig{SpoolDir: b.TempDir(), BatchSize: 500}, bb.reg, bb.logger)
 	require.NoError(b, err)
 	defer w.Close(b.Context())
 	evs, _ := randomEvents(string(bb.tenant.ID), b.N, uint64(time.Now().UnixNano()))
+	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()
 	for i := range evs {
