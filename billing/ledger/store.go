@@ -2,7 +2,6 @@ package ledger
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 
@@ -57,58 +56,19 @@ func insert(ctx context.Context, h *tenants.Handle, events []Event) (inserted in
 		}
 	}
 	err = h.Tx(ctx, func(tx *gorm.DB) error {
+		// Tx may run fn a second time (a tenant moved): count from nothing.
 		n, err := insertRefusals(tx, refusals)
 		if err != nil {
 			return err
 		}
-		inserted += n
+		inserted = n
 		if len(served) == 0 {
 			return nil
 		}
 		keptErr = insertKept(tx, served)
-		events := served
-		var sb strings.Builder
-		ph := newPlaceholders(tx)
-		args := make([]any, 0, len(events)*eventColumnCount)
-		sb.WriteString("INSERT INTO usage_events (" + eventColumns + ") VALUES ")
-		for i, e := range events {
-			if i > 0 {
-				sb.WriteByte(',')
-			}
-			ph.row(&sb, eventColumnCount)
-			args = append(args, e.RequestID, e.CreatedAt.UTC(), e.KeyID, e.MemberID, e.ModelRequested, e.ModelUsed, e.Provider,
-				e.InputTokens, e.CachedTokens, e.OutputTokens, int64(e.Cost), e.LatencyMS, e.Status, e.RouteReason, e.ClientRequestID, e.API,
-				e.CacheWriteTokens, int64(e.CacheSaved), e.RouteFeatures, e.ConversationID, e.MaxTokens, e.OverheadMS, e.FirstByteMS, e.Fallbacks)
-		}
-		sb.WriteString(" ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
-		// On the transaction's connection, not through gorm's Raw(...).Scan: that
-		// builds a clause per argument and renders the statement with every
-		// argument inlined (for a logger, whichever is set), per batch.
-		rows, err := tx.Statement.ConnPool.QueryContext(ctx, sb.String(), args...)
-		if err != nil {
-			return err
-		}
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				_ = rows.Close()
-				return err
-			}
-			ids = append(ids, id)
-		}
-		if err := errors.Join(rows.Err(), rows.Close()); err != nil {
-			return err
-		}
-		inserted += len(ids)
-		if len(ids) == 0 {
-			return nil
-		}
-		fresh := make(map[string]bool, len(ids))
-		for _, id := range ids {
-			fresh[id] = true
-		}
-		return upsertRollups(tx, events, fresh)
+		n, err = insertServed(ctx, tx, served)
+		inserted += n
+		return err
 	})
 	if err != nil {
 		return 0, nil, err
@@ -116,20 +76,32 @@ func insert(ctx context.Context, h *tenants.Handle, events []Event) (inserted in
 	return inserted, keptErr, nil
 }
 
+const rollupColumns = "day, model, key_id, member_id, api, requests, input_tokens, cached_tokens, output_tokens, cost_nano, cache_write_tokens, cache_saved_nano"
+
+// rollupConflict adds a new row's figures to an existing day's row.
+const rollupConflict = `ON CONFLICT (day, model, key_id, member_id, api) DO UPDATE SET
+		requests = usage_daily.requests + excluded.requests,
+		input_tokens = usage_daily.input_tokens + excluded.input_tokens,
+		cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,
+		output_tokens = usage_daily.output_tokens + excluded.output_tokens,
+		cost_nano = usage_daily.cost_nano + excluded.cost_nano,
+		cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
+		cache_saved_nano = usage_daily.cache_saved_nano + excluded.cache_saved_nano`
+
 type rollupKey struct{ day, model, key, member, api string }
 
 type rollupRow struct {
 	requests, input, cached, output, cost, written, saved int64
 }
 
-func upsertRollups(tx *gorm.DB, events []Event, fresh map[string]bool) error {
+// upsertRollups folds events[i] for every fresh[i] into usage_daily.
+func upsertRollups(tx *gorm.DB, events []Event, fresh []bool) error {
 	groups := map[rollupKey]*rollupRow{}
 	var order []rollupKey
-	for _, e := range events {
-		if !fresh[e.RequestID] {
+	for i, e := range events {
+		if !fresh[i] {
 			continue
 		}
-		fresh[e.RequestID] = false // a request id twice in one batch counts once
 		k := rollupKey{e.Day(), e.ModelUsed, e.KeyID, e.MemberID, e.API}
 		g, ok := groups[k]
 		if !ok {
@@ -157,7 +129,7 @@ func upsertRollupRows(tx *gorm.DB, order []rollupKey, groups map[rollupKey]*roll
 	var sb strings.Builder
 	ph := newPlaceholders(tx)
 	args := make([]any, 0, len(order)*12)
-	sb.WriteString("INSERT INTO usage_daily (day, model, key_id, member_id, api, requests, input_tokens, cached_tokens, output_tokens, cost_nano, cache_write_tokens, cache_saved_nano) VALUES ")
+	sb.WriteString("INSERT INTO usage_daily (" + rollupColumns + ") VALUES ")
 	for i, k := range order {
 		if i > 0 {
 			sb.WriteByte(',')
@@ -166,14 +138,7 @@ func upsertRollupRows(tx *gorm.DB, order []rollupKey, groups map[rollupKey]*roll
 		ph.row(&sb, 12)
 		args = append(args, k.day, k.model, k.key, k.member, k.api, g.requests, g.input, g.cached, g.output, g.cost, g.written, g.saved)
 	}
-	sb.WriteString(` ON CONFLICT (day, model, key_id, member_id, api) DO UPDATE SET
-		requests = usage_daily.requests + excluded.requests,
-		input_tokens = usage_daily.input_tokens + excluded.input_tokens,
-		cached_tokens = usage_daily.cached_tokens + excluded.cached_tokens,
-		output_tokens = usage_daily.output_tokens + excluded.output_tokens,
-		cost_nano = usage_daily.cost_nano + excluded.cost_nano,
-		cache_write_tokens = usage_daily.cache_write_tokens + excluded.cache_write_tokens,
-		cache_saved_nano = usage_daily.cache_saved_nano + excluded.cache_saved_nano`)
+	sb.WriteString(" " + rollupConflict)
 	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, sb.String(), args...)
 	return err
 }
