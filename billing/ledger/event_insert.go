@@ -88,6 +88,10 @@ func insertServedSQLite(ctx context.Context, tx *gorm.DB, conn *sql.Tx, events [
 		return 0, err
 	}
 	defer stmt.Close()
+	// The driver runs an exec under a cancellable context on a goroutine of its
+	// own, to interrupt it: one per event here. A row takes microseconds and the
+	// transaction still ends with ctx.
+	rowCtx := context.WithoutCancel(ctx)
 	fresh := make([]bool, len(events))
 	inserted := 0
 	args := make([]any, eventColumnCount)
@@ -98,7 +102,7 @@ func insertServedSQLite(ctx context.Context, tx *gorm.DB, conn *sql.Tx, events [
 			e.InputTokens, e.CachedTokens, e.OutputTokens, int64(e.Cost), e.LatencyMS, e.Status, e.RouteReason, e.ClientRequestID, e.API
 		args[16], args[17], args[18], args[19], args[20], args[21], args[22], args[23] =
 			e.CacheWriteTokens, int64(e.CacheSaved), e.RouteFeatures, e.ConversationID, e.MaxTokens, e.OverheadMS, e.FirstByteMS, e.Fallbacks
-		res, err := stmt.ExecContext(ctx, args...)
+		res, err := stmt.ExecContext(rowCtx, args...)
 		if err != nil {
 			return 0, err
 		}
