@@ -2,8 +2,6 @@ package ledger
 
 import (
 	"context"
-	"database/sql"
-	"fmt"
 	"strings"
 	"time"
 
@@ -14,10 +12,10 @@ import (
 // returning how many were new. A request id already in the ledger, or seen
 // earlier in the same batch, is skipped and not rolled up.
 func insertServed(ctx context.Context, tx *gorm.DB, events []Event) (int, error) {
-	conn, ok := tx.Statement.ConnPool.(*sql.Tx)
-	if !ok {
-		return 0, fmt.Errorf("ledger: insert needs a transaction, got %T", tx.Statement.ConnPool)
-	}
+	// On the transaction's connection, not through gorm's Raw or Exec: those
+	// build a clause per argument and render the statement with every argument
+	// inlined (for a logger, whichever is set).
+	conn := tx.Statement.ConnPool
 	if tx.Dialector.Name() == "postgres" {
 		return insertServedPostgres(ctx, conn, events)
 	}
@@ -50,7 +48,7 @@ const servedPostgres = `WITH ins AS (
 )
 SELECT count(*) FROM ins`
 
-func insertServedPostgres(ctx context.Context, conn *sql.Tx, events []Event) (int, error) {
+func insertServedPostgres(ctx context.Context, conn gorm.ConnPool, events []Event) (int, error) {
 	n := len(events)
 	text := func() []string { return make([]string, n) }
 	num := func() []int64 { return make([]int64, n) }
@@ -82,7 +80,7 @@ func insertServedPostgres(ctx context.Context, conn *sql.Tx, events []Event) (in
 var servedSQLite = "INSERT INTO usage_events (" + eventColumns + ") VALUES (" +
 	strings.TrimSuffix(strings.Repeat("?,", eventColumnCount), ",") + ") ON CONFLICT (request_id) DO NOTHING"
 
-func insertServedSQLite(ctx context.Context, tx *gorm.DB, conn *sql.Tx, events []Event) (int, error) {
+func insertServedSQLite(ctx context.Context, tx *gorm.DB, conn gorm.ConnPool, events []Event) (int, error) {
 	stmt, err := conn.PrepareContext(ctx, servedSQLite)
 	if err != nil {
 		return 0, err

@@ -34,6 +34,34 @@ type spool struct {
 	pending map[int64]int // segment → events not yet in the database
 	closed  map[int64]bool
 	buf     []byte // the line being written, reused by append
+	// retired holds segments rotated away and not yet closed or deleted: that
+	// file-system work is done after mu is released (sweep), since every
+	// request's append waits for mu, and an unlink can wait for the file
+	// system's journal.
+	retired spoolRetired
+}
+
+// spoolRetired is file-system work left for after the spool's lock.
+type spoolRetired struct {
+	files []*os.File
+	paths []string
+}
+
+// takeRetiredLocked hands over the retired work; run it with sweep once mu is
+// released.
+func (s *spool) takeRetiredLocked() spoolRetired {
+	r := s.retired
+	s.retired = spoolRetired{}
+	return r
+}
+
+func (r spoolRetired) sweep() {
+	for _, f := range r.files {
+		_ = f.Close()
+	}
+	for _, p := range r.paths {
+		_ = os.Remove(p)
+	}
 }
 
 // openSpool locks dir for this process and returns the spool plus the events left
@@ -74,6 +102,7 @@ func openSpool(dir string) (*spool, []spooled, error) {
 	for _, seq := range seqs {
 		s.maybeRemoveLocked(seq)
 	}
+	s.takeRetiredLocked().sweep()
 	return s, left, nil
 }
 
@@ -133,7 +162,14 @@ func readSegment(path string) ([]Event, error) {
 // allocations per request.
 func (s *spool) append(e Event) (int64, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	seq, err := s.appendLocked(e)
+	retired := s.takeRetiredLocked()
+	s.mu.Unlock()
+	retired.sweep()
+	return seq, err
+}
+
+func (s *spool) appendLocked(e Event) (int64, error) {
 	if s.cur == nil {
 		return 0, errors.New("ledger spool is closed")
 	}
@@ -157,25 +193,33 @@ func (s *spool) append(e Event) (int64, error) {
 	return s.curSeq, nil
 }
 
+// rotateLocked starts the next segment. The new file is opened first: when that
+// fails the current segment stays in use.
 func (s *spool) rotateLocked() error {
-	if s.cur != nil {
-		_ = s.cur.Close()
-		s.closed[s.curSeq] = true
-		s.maybeRemoveLocked(s.curSeq)
-	}
-	s.curSeq++
-	f, err := os.OpenFile(s.path(s.curSeq), os.O_CREATE|os.O_WRONLY|os.O_APPEND, database.FileMode)
+	next := s.curSeq + 1
+	f, err := os.OpenFile(s.path(next), os.O_CREATE|os.O_WRONLY|os.O_APPEND, database.FileMode)
 	if err != nil {
 		return err
 	}
-	s.cur, s.curSize = f, 0
+	if s.cur != nil {
+		s.retired.files = append(s.retired.files, s.cur)
+		s.closed[s.curSeq] = true
+		s.maybeRemoveLocked(s.curSeq)
+	}
+	s.cur, s.curSeq, s.curSize = f, next, 0
 	return nil
 }
 
 // done records that n events of segment seq are in the database.
 func (s *spool) done(seq int64, n int) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.doneLocked(seq, n)
+	retired := s.takeRetiredLocked()
+	s.mu.Unlock()
+	retired.sweep()
+}
+
+func (s *spool) doneLocked(seq int64, n int) {
 	s.pending[seq] -= n
 	if seq == s.curSeq && s.pending[seq] <= 0 && s.curSize > 0 && s.cur != nil {
 		// Everything written so far is in the database: start a fresh segment so the
@@ -188,7 +232,7 @@ func (s *spool) done(seq int64, n int) {
 
 func (s *spool) maybeRemoveLocked(seq int64) {
 	if s.closed[seq] && s.pending[seq] <= 0 {
-		_ = os.Remove(s.path(seq))
+		s.retired.paths = append(s.retired.paths, s.path(seq))
 		delete(s.pending, seq)
 		delete(s.closed, seq)
 	}
@@ -199,6 +243,7 @@ func (s *spool) maybeRemoveLocked(seq int64) {
 func (s *spool) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.takeRetiredLocked().sweep() // before the directory lock goes
 	if s.cur != nil {
 		_ = s.cur.Close()
 		if s.pending[s.curSeq] <= 0 {
