@@ -66,38 +66,38 @@ func (r spoolRetired) sweep() {
 
 // openSpool locks dir for this process and returns the spool plus the events left
 // by a previous process (to be written again; inserts are idempotent).
-func openSpool(dir string) (*spool, []spooled, error) {
+func openSpool(dir string) (*spool, queued, error) {
 	if err := os.MkdirAll(dir, database.DirMode); err != nil {
-		return nil, nil, err
+		return nil, queued{}, err
 	}
 	lock, err := os.OpenFile(filepath.Join(dir, "LOCK"), os.O_CREATE|os.O_RDWR, database.FileMode)
 	if err != nil {
-		return nil, nil, err
+		return nil, queued{}, err
 	}
 	if err := lockSpoolDir(lock); err != nil {
 		_ = lock.Close()
-		return nil, nil, fmt.Errorf("ledger spool %s is in use by another process (give each process its own TOLLGATE_SPOOL_DIR): %w", dir, err)
+		return nil, queued{}, fmt.Errorf("ledger spool %s is in use by another process (give each process its own TOLLGATE_SPOOL_DIR): %w", dir, err)
 	}
 	s := &spool{dir: dir, lock: lock, pending: map[int64]int{}, closed: map[int64]bool{}}
 	seqs, err := s.segments()
 	if err != nil {
-		return nil, nil, err
+		return nil, queued{}, err
 	}
-	var left []spooled
+	var left queued
 	for _, seq := range seqs {
 		evs, err := readSegment(s.path(seq))
 		if err != nil {
-			return nil, nil, err
+			return nil, queued{}, err
 		}
 		for _, e := range evs {
-			left = append(left, spooled{Event: e, seg: seq})
+			left.add(e, seq)
 		}
 		s.pending[seq] = len(evs)
 		s.closed[seq] = true
 		s.curSeq = seq
 	}
 	if err := s.rotateLocked(); err != nil {
-		return nil, nil, err
+		return nil, queued{}, err
 	}
 	for _, seq := range seqs {
 		s.maybeRemoveLocked(seq)
@@ -106,10 +106,24 @@ func openSpool(dir string) (*spool, []spooled, error) {
 	return s, left, nil
 }
 
-type spooled struct {
-	Event
-	seg int64
+// queued is events with the spool segment each was written to, in parallel
+// slices: a batch's events go to insert as they are, without a copy.
+type queued struct {
+	events []Event
+	segs   []int64
 }
+
+func (q *queued) add(e Event, seg int64) {
+	q.events = append(q.events, e)
+	q.segs = append(q.segs, seg)
+}
+
+func (q *queued) addAll(o queued) {
+	q.events = append(q.events, o.events...)
+	q.segs = append(q.segs, o.segs...)
+}
+
+func (q queued) slice(i, j int) queued { return queued{events: q.events[i:j], segs: q.segs[i:j]} }
 
 func (s *spool) path(seq int64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("segment-%012d.jsonl", seq))

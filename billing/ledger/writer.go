@@ -47,7 +47,7 @@ type Writer struct {
 	spool  *spool
 
 	mu      sync.Mutex
-	queue   []spooled
+	queue   queued
 	tenants map[string]tenants.Tenant
 	lastErr string
 	wake    chan struct{}
@@ -74,9 +74,9 @@ func NewWriter(cfg WriterConfig, reg TenantLookup, logger *slog.Logger) (*Writer
 	}
 	w := &Writer{cfg: cfg, reg: reg, logger: logger.With("component", "billing.ledger"), spool: sp,
 		queue: left, tenants: map[string]tenants.Tenant{}, wake: make(chan struct{}, 1)}
-	w.replayed.Store(int64(len(left)))
-	if len(left) > 0 {
-		w.logger.Info("replaying ledger spool", "events", len(left))
+	w.replayed.Store(int64(len(left.events)))
+	if len(left.events) > 0 {
+		w.logger.Info("replaying ledger spool", "events", len(left.events))
 	}
 	return w, nil
 }
@@ -96,8 +96,8 @@ func (w *Writer) Append(e Event) error {
 	}
 	w.appended.Add(1)
 	w.mu.Lock()
-	w.queue = append(w.queue, spooled{Event: e, seg: seg})
-	full := len(w.queue) >= w.cfg.BatchSize
+	w.queue.add(e, seg)
+	full := len(w.queue.events) >= w.cfg.BatchSize
 	w.mu.Unlock()
 	if full {
 		select {
@@ -147,37 +147,38 @@ func (w *Writer) Flush(ctx context.Context) error {
 	defer w.flushMu.Unlock()
 	w.mu.Lock()
 	batch := w.queue
-	if len(batch) == 0 {
+	n := len(batch.events)
+	if n == 0 {
 		w.mu.Unlock()
 		return nil
 	}
 	// The next batch is likely about as large: start it at this one's length
 	// rather than regrowing from nothing through the appends of every request.
-	w.queue = make([]spooled, 0, len(batch))
+	w.queue = queued{events: make([]Event, 0, n), segs: make([]int64, 0, n)}
 	w.mu.Unlock()
-	byTenant := map[string][]spooled{}
+	byTenant := map[string]*queued{}
 	var order []string
-	for _, e := range batch {
+	for _, e := range batch.events {
 		if _, ok := byTenant[e.TenantID]; !ok {
 			order = append(order, e.TenantID)
-			byTenant[e.TenantID] = nil
+			byTenant[e.TenantID] = &queued{}
 		}
 	}
 	if len(order) == 1 {
-		byTenant[order[0]] = batch // one tenant (self-host, or a quiet interval): no copy
+		byTenant[order[0]] = &batch // one tenant (self-host, or a quiet interval): no copy
 	} else {
-		for _, e := range batch {
-			byTenant[e.TenantID] = append(byTenant[e.TenantID], e)
+		for i, e := range batch.events {
+			byTenant[e.TenantID].add(e, batch.segs[i])
 		}
 	}
-	var failed []spooled
+	var failed queued
 	var firstErr error
 	for _, tid := range order {
-		evs := byTenant[tid]
-		for start := 0; start < len(evs); start += w.cfg.BatchSize {
-			chunk := evs[start:min(start+w.cfg.BatchSize, len(evs))]
+		q := byTenant[tid]
+		for start := 0; start < len(q.events); start += w.cfg.BatchSize {
+			chunk := q.slice(start, min(start+w.cfg.BatchSize, len(q.events)))
 			if err := w.insertChunk(ctx, tid, chunk); err != nil {
-				failed = append(failed, chunk...)
+				failed.addAll(chunk)
 				if firstErr == nil {
 					firstErr = fmt.Errorf("tenant %s: %w", tid, err)
 				}
@@ -186,8 +187,9 @@ func (w *Writer) Flush(ctx context.Context) error {
 		}
 	}
 	w.mu.Lock()
-	if len(failed) > 0 {
-		w.queue = append(failed, w.queue...)
+	if len(failed.events) > 0 {
+		failed.addAll(w.queue)
+		w.queue = failed
 		w.lastErr = firstErr.Error()
 	} else {
 		w.lastErr = ""
@@ -199,7 +201,7 @@ func (w *Writer) Flush(ctx context.Context) error {
 	return firstErr
 }
 
-func (w *Writer) insertChunk(ctx context.Context, tenantID string, chunk []spooled) error {
+func (w *Writer) insertChunk(ctx context.Context, tenantID string, chunk queued) error {
 	t, err := w.tenant(ctx, tenantID)
 	if err != nil {
 		return err
@@ -208,11 +210,7 @@ func (w *Writer) insertChunk(ctx context.Context, tenantID string, chunk []spool
 	if err != nil {
 		return err
 	}
-	evs := make([]Event, len(chunk))
-	for i, e := range chunk {
-		evs[i] = e.Event
-	}
-	n, keptErr, err := insert(ctx, h, evs)
+	n, keptErr, err := insert(ctx, h, chunk.events)
 	if err != nil {
 		return err
 	}
@@ -223,8 +221,8 @@ func (w *Writer) insertChunk(ctx context.Context, tenantID string, chunk []spool
 	}
 	w.inserted.Add(int64(n))
 	perSeg := map[int64]int{}
-	for _, e := range chunk {
-		perSeg[e.seg]++
+	for _, seg := range chunk.segs {
+		perSeg[seg]++
 	}
 	for seg, c := range perSeg {
 		w.spool.done(seg, c)
@@ -260,7 +258,7 @@ func (w *Writer) Close(ctx context.Context) error {
 // Stats reports the writer's counters.
 func (w *Writer) Stats() WriterStats {
 	w.mu.Lock()
-	pending, lastErr := len(w.queue), w.lastErr
+	pending, lastErr := len(w.queue.events), w.lastErr
 	w.mu.Unlock()
 	return WriterStats{Appended: w.appended.Load(), Inserted: w.inserted.Load(), Replayed: w.replayed.Load(),
 		Failures: w.failures.Load(), Pending: pending, LastError: lastErr}
