@@ -57,3 +57,22 @@ func BenchmarkAppendEventJSON(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSpoolAppend measures the request path's share of the ledger: one
+// event made durable, with the writer's flushes (every 500 events) retiring
+// segments as in production.
+func BenchmarkSpoolAppend(b *testing.B) {
+	s, _, err := openSpool(b.TempDir())
+	require.NoError(b, err)
+	defer s.close()
+	evs, _ := randomEvents("t1", 500, 1)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		seg, err := s.append(evs[i%500])
+		require.NoError(b, err)
+		if i%500 == 499 {
+			s.done(seg, 500)
+		}
+	}
+}
