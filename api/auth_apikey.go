@@ -60,7 +60,7 @@ const HeaderAPIKey = "x-api-key"
 // two different keys would leave it unclear whose budget pays.
 func apiKeyToken(c *gin.Context) (string, error) {
 	tok, ok := bearer(c)
-	alt := strings.TrimSpace(c.Request.Header.Get(HeaderAPIKey))
+	alt := strings.TrimSpace(c.Request.Header.Get(canonAPIKey))
 	switch {
 	case !ok && alt == "":
 		return "", errMissingKey

@@ -35,8 +35,8 @@ const (
 
 // setCostHeaders writes the answer's cost headers.
 func setCostHeaders(c *gin.Context, cost billing.NanoUSD) {
-	c.Header(HeaderCostNano, strconv.FormatInt(int64(cost), 10))
-	c.Header(HeaderCostUSD, cost.USDString())
+	c.Header(canonCostNano, strconv.FormatInt(int64(cost), 10))
+	c.Header(canonCostUSD, cost.USDString())
 }
 
 // OpenAIDeps are what the /v1 routes need.
@@ -76,7 +76,7 @@ const HeaderCache = "x-tollgate-cache"
 
 // cacheMode reads x-tollgate-cache into req.
 func cacheMode(c *gin.Context, req *routing.ChatRequest) error {
-	switch v := strings.ToLower(strings.TrimSpace(c.GetHeader(HeaderCache))); v {
+	switch v := strings.ToLower(strings.TrimSpace(c.GetHeader(canonCache))); v {
 	case "", "on", "off":
 		req.CacheMode = v
 		return nil
@@ -87,7 +87,7 @@ func cacheMode(c *gin.Context, req *routing.ChatRequest) error {
 // setCacheHeader writes x-tollgate-cache: hit|miss when the cache applied.
 func setCacheHeader(c *gin.Context, v string) {
 	if v != "" {
-		c.Writer.Header().Set(HeaderCache, v)
+		c.Writer.Header().Set(canonCache, v)
 	}
 }
 
@@ -227,7 +227,7 @@ func (o *openAI) chat(c *gin.Context) error {
 func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.ChatRequest,
 	body func(*gateway.Result) ([]byte, error), stream func(io.Writer, *gateway.StreamCall) error) error {
 	noteModel(c, req.Model)
-	if conv := c.GetHeader(HeaderConversation); conv != "" {
+	if conv := c.GetHeader(canonConversation); conv != "" {
 		if len(conv) > 256 {
 			return errkind.InvalidParam(HeaderConversation, "the x-tollgate-conversation header must be at most 256 bytes")
 		}
@@ -247,8 +247,8 @@ func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.C
 		if err != nil {
 			return err
 		}
-		c.Header(HeaderModel, res.Model)
-		c.Header(HeaderRouteReason, res.RouteReason)
+		c.Header(canonModel, res.Model)
+		c.Header(canonRouteReason, res.RouteReason)
 		setCostHeaders(c, res.Cost)
 		setCacheHeader(c, res.Cache)
 		c.Data(http.StatusOK, "application/json", out)

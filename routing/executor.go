@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
@@ -340,11 +341,12 @@ type attemptFunc func(actx context.Context, cancel context.CancelCauseFunc, p Pr
 // covers only the time to the first chunk.
 func (e *Executor) attempt(ctx context.Context, p Provider, m Model, call attemptFunc, stream bool) (bool, time.Duration, error) {
 	actx, cancel := context.WithCancelCause(ctx)
-	var firstByte time.Duration
+	var fb *firstByteTrace
 	if !stream {
 		// The answer's first byte, not its end: the explorer's latency split.
-		start := time.Now()
-		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{GotFirstResponseByte: func() { firstByte = time.Since(start) }})
+		fb = &firstByteTrace{start: time.Now()}
+		fb.trace.GotFirstResponseByte = fb.got
+		actx = httptrace.WithClientTrace(actx, &fb.trace)
 	}
 	timer := time.AfterFunc(e.timeoutFor(m.Provider), func() { cancel(errAttemptTimeout) })
 	err := call(actx, cancel, p, m)
@@ -358,5 +360,20 @@ func (e *Executor) attempt(ctx context.Context, p Provider, m Model, call attemp
 	if stream && timedOut && err == nil {
 		err = transportError(m.Provider, m.Upstream(), errAttemptTimeout)
 	}
+	var firstByte time.Duration
+	if fb != nil {
+		firstByte = time.Duration(fb.firstByte.Load())
+	}
 	return timedOut && err != nil, firstByte, err
 }
+
+// firstByteTrace times an attempt's first response byte: one allocation for
+// the trace, its hook and the result. The hook runs on the transport's
+// goroutine, hence the atomic.
+type firstByteTrace struct {
+	trace     httptrace.ClientTrace
+	start     time.Time
+	firstByte atomic.Int64
+}
+
+func (t *firstByteTrace) got() { t.firstByte.Store(int64(time.Since(t.start))) }

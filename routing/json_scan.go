@@ -166,12 +166,13 @@ func rewriteChatBody(raw []byte, model string, forceUsage bool, maxTokens int) (
 	if err != nil {
 		return nil, err
 	}
-	quoted, _ := json.Marshal(model)
+	quoted := quoteModel(model)
 	type edit struct {
 		span topLevelSpan
 		with []byte
 	}
-	var edits []edit
+	var editBuf [4]edit
+	edits := editBuf[:0]
 	if spans[0].start >= 0 {
 		edits = append(edits, edit{spans[0], quoted})
 	}
@@ -205,7 +206,10 @@ func rewriteChatBody(raw []byte, model string, forceUsage bool, maxTokens int) (
 	if mt, mct := spans[2], spans[3]; maxTokens > 0 {
 		limit := strconv.AppendInt(nil, int64(maxTokens), 10)
 		for _, sp := range []topLevelSpan{mt, mct} {
-			if v, ok := decodeInt(raw[max(sp.start, 0):max(sp.end, 0)]); sp.start >= 0 && (!ok || v > maxTokens) {
+			if sp.start < 0 {
+				continue
+			}
+			if v, ok := decodeInt(raw[sp.start:sp.end]); !ok || v > maxTokens {
 				edits = append(edits, edit{sp, limit})
 			}
 		}
@@ -248,4 +252,9 @@ func rewriteChatBody(raw []byte, model string, forceUsage bool, maxTokens int) (
 	}
 	out = append(out, appendix...)
 	return append(out, raw[closeIdx:]...), nil
+}
+
+// quoteModel is model as a JSON string, as json.Marshal writes it.
+func quoteModel(model string) []byte {
+	return appendJSONString(make([]byte, 0, len(model)+2), model)
 }

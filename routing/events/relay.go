@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -18,6 +20,17 @@ import (
 
 // relayChannel carries every replica's live-feed events.
 const relayChannel = "tollgate:live"
+
+// watchedKey exists while some replica's console watches a live feed: a
+// replica that has watchers sets it every watchRefresh for watchTTL, and every
+// replica relays its events only while it exists. With no console open
+// anywhere (the usual case), requests queue nothing and nothing is
+// published or decoded.
+const (
+	watchedKey   = "tollgate:live:watched"
+	watchRefresh = time.Second
+	watchTTL     = 3 * watchRefresh
+)
 
 // Bounds of the relay: events are batched per interval, and a batch over the cap
 // drops the excess (counted) rather than grow without bound when Redis is slow.
@@ -41,6 +54,24 @@ type relay struct {
 	mu      sync.Mutex
 	pending []relayEvent
 	dropped int64
+
+	// watched is whether watchedKey existed at the last look; local reports
+	// whether this replica has watchers of its own (always, for a sink that
+	// cannot tell).
+	watched atomic.Bool
+	prefix  string
+}
+
+// Watcher is a live feed that knows whether anyone watches it (api.LiveHub).
+type Watcher interface {
+	Watching() bool
+}
+
+func (r *relay) localWatching() bool {
+	if w, ok := r.local.(Watcher); ok {
+		return w.Watching()
+	}
+	return true
 }
 
 type relayBatch struct {
@@ -58,13 +89,17 @@ type relayEvent struct {
 func newRelay(local gateway.Sink, client redis.UniversalClient, logger *slog.Logger) *relay {
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
-	return &relay{local: local, client: client, origin: hex.EncodeToString(b), logger: logger.With("component", "live.relay")}
+	origin := hex.EncodeToString(b)
+	return &relay{local: local, client: client, origin: origin, logger: logger.With("component", "live.relay"),
+		prefix: `{"origin":"` + origin + `"`}
 }
 
 // Usage implements gateway.Sink.
 func (r *relay) Usage(tenantID string, e ledger.Event) {
 	r.local.Usage(tenantID, e)
-	r.queue(relayEvent{Tenant: tenantID, Usage: &e})
+	if r.watched.Load() {
+		r.queue(relayEvent{Tenant: tenantID, Usage: &e})
+	}
 }
 
 // Alert implements gateway.Sink.
@@ -89,16 +124,40 @@ func (r *relay) Run(ctx context.Context) {
 	sub := r.client.Subscribe(ctx, relayChannel)
 	defer sub.Close()
 	go r.deliver(ctx, sub.Channel())
+	r.watch(ctx)
 	t := time.NewTicker(relayInterval)
 	defer t.Stop()
+	w := time.NewTicker(watchRefresh)
+	defer w.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			r.publish(ctx)
+		case <-w.C:
+			r.watch(ctx)
 		}
 	}
+}
+
+// watch announces this replica's watchers and looks whether any replica has
+// some. A Redis error leaves the last answer.
+func (r *relay) watch(ctx context.Context) {
+	if r.localWatching() {
+		if err := r.client.Set(ctx, watchedKey, r.origin, watchTTL).Err(); err == nil {
+			r.watched.Store(true)
+			return
+		}
+	}
+	n, err := r.client.Exists(ctx, watchedKey).Result()
+	if err != nil {
+		if ctx.Err() == nil {
+			r.logger.DebugContext(ctx, "live relay could not look for watchers", "error", err)
+		}
+		return
+	}
+	r.watched.Store(n > 0)
 }
 
 func (r *relay) publish(ctx context.Context) {
@@ -124,6 +183,12 @@ func (r *relay) publish(ctx context.Context) {
 
 func (r *relay) deliver(ctx context.Context, msgs <-chan *redis.Message) {
 	for m := range msgs {
+		// Every replica receives its own batches too: recognised by their
+		// prefix (publish writes origin first), they are not decoded; nor is
+		// anything while this replica has no watchers.
+		if strings.HasPrefix(m.Payload, r.prefix) || !r.localWatching() {
+			continue
+		}
 		var b relayBatch
 		if err := json.Unmarshal([]byte(m.Payload), &b); err != nil || b.Origin == r.origin {
 			continue

@@ -290,7 +290,8 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	}
 	if f := p.decision.Features; f.Classifier != "" {
 		// Replay = live: the decision's inputs, never the content.
-		if b, err := json.Marshal(f); err == nil {
+		var buf [320]byte
+		if b, ok := f.AppendJSON(buf[:0]); ok {
 			ev.RouteFeatures = string(b)
 		}
 		ev.ConversationID = f.Conversation
