@@ -39,6 +39,27 @@ func setCostHeaders(c *gin.Context, cost billing.NanoUSD) {
 	c.Header(canonCostUSD, cost.USDString())
 }
 
+// answerHeaders are the names setAnswerHeaders writes, in its order.
+var answerHeaders = [...]string{canonModel, canonRouteReason, canonCostNano, canonCostUSD, canonCache}
+
+// setAnswerHeaders writes a whole answer's model, route reason, cost and cache
+// headers as c.Header, setCostHeaders and setCacheHeader do (an empty value
+// removes the header; an empty cache value leaves it), with one backing array
+// for the values instead of one allocation per header.
+func setAnswerHeaders(h http.Header, res *gateway.Result) {
+	vals := [len(answerHeaders)]string{res.Model, res.RouteReason, strconv.FormatInt(int64(res.Cost), 10), res.Cost.USDString(), res.Cache}
+	store := make([]string, len(vals))
+	for i, k := range answerHeaders {
+		switch {
+		case vals[i] != "":
+			store[i] = vals[i]
+			h[k] = store[i : i+1 : i+1]
+		case k != canonCache:
+			h.Del(k)
+		}
+	}
+}
+
 // OpenAIDeps are what the /v1 routes need.
 type OpenAIDeps struct {
 	Keys     *apikeys.KeyAuthenticator
@@ -247,10 +268,7 @@ func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.C
 		if err != nil {
 			return err
 		}
-		c.Header(canonModel, res.Model)
-		c.Header(canonRouteReason, res.RouteReason)
-		setCostHeaders(c, res.Cost)
-		setCacheHeader(c, res.Cache)
+		setAnswerHeaders(c.Writer.Header(), res)
 		c.Data(http.StatusOK, "application/json", out)
 		return nil
 	}
