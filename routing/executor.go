@@ -194,6 +194,8 @@ type ChatResult struct {
 	Outcome
 	// Response is the provider's answer.
 	Response *ChatResponse
+	// attempts backs Outcome.Attempts for the usual single attempt.
+	attempts [1]Attempt
 }
 
 // StreamResult is an opened streaming execution; the caller pumps and Closes Stream.
@@ -206,7 +208,11 @@ type StreamResult struct {
 // BreakerState reports the circuit state of a model (for metrics and tests).
 func (e *Executor) BreakerState(m Model) BreakerState { return e.breakers.state(breakerKey(m)) }
 
-func breakerKey(m Model) string { return m.Provider + "/" + m.ID }
+// breakerID names a model's breaker: a struct, not a joined string, so finding
+// it costs no allocation per attempt.
+type breakerID struct{ provider, model string }
+
+func breakerKey(m Model) breakerID { return breakerID{m.Provider, m.ID} }
 
 func (e *Executor) timeoutFor(provider string) time.Duration {
 	if t, ok := e.timeouts[provider]; ok && t > 0 {
@@ -231,6 +237,7 @@ func (e *Executor) backoff(retry int, err error) time.Duration {
 // through; when every candidate fails the last error is returned.
 func (e *Executor) Chat(ctx context.Context, d Decision, req *ChatRequest) (*ChatResult, error) {
 	res := &ChatResult{}
+	res.Attempts = res.attempts[:0]
 	err := e.run(ctx, d, &res.Outcome, func(actx context.Context, _ context.CancelCauseFunc, p Provider, m Model) error {
 		resp, err := p.Chat(actx, req, m.Upstream())
 		res.Response = resp
