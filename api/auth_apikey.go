@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
@@ -41,8 +40,7 @@ func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc
 			writeError(c, errkind.New(errkind.Forbidden, "this API key lacks the %q scope", scope))
 			return
 		}
-		ctx := tenants.WithPrincipal(c.Request.Context(), tenants.NewPrincipal(k.Tenant, tenants.PrincipalAPIKey, k.ID))
-		ctx = logging.WithTenantID(ctx, string(k.Tenant.ID))
+		ctx := tenants.WithLoggedPrincipal(c.Request.Context(), tenants.NewPrincipal(k.Tenant, tenants.PrincipalAPIKey, k.ID))
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}

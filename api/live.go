@@ -100,6 +100,8 @@ type LiveHub struct {
 	// watched is len(tenants), readable without mu: with nobody watching,
 	// usage events cost one atomic load.
 	watched atomic.Int64
+	// onWatch is called when a watcher connects (the cluster relay).
+	onWatch atomic.Pointer[func()]
 }
 
 var _ gateway.Sink = (*LiveHub)(nil)
@@ -180,6 +182,10 @@ func (h *LiveHub) Usage(tenantID string, e ledger.Event) {
 
 // Watching reports whether anyone watches any tenant's feed on this replica.
 func (h *LiveHub) Watching() bool { return h.watched.Load() > 0 }
+
+// OnWatch sets f to be called, outside the hub's lock, whenever a watcher
+// connects.
+func (h *LiveHub) OnWatch(f func()) { h.onWatch.Store(&f) }
 
 // Alert implements gateway.Sink: an "alert" message shaped like GET alerts rows.
 func (h *LiveHub) Alert(_ context.Context, tenantID string, a budget.Alert, b budget.Budget) {
@@ -365,6 +371,9 @@ func (a *liveAPI) live(c *gin.Context) error {
 	defer conn.CloseNow()
 	tid := string(p.TenantID())
 	sub := hub.subscribe(tid, a.clock())
+	if f := hub.onWatch.Load(); f != nil && sub != nil {
+		(*f)()
+	}
 	if sub == nil {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return nil

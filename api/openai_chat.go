@@ -39,24 +39,38 @@ func setCostHeaders(c *gin.Context, cost billing.NanoUSD) {
 	c.Header(canonCostUSD, cost.USDString())
 }
 
-// answerHeaders are the names setAnswerHeaders writes, in its order.
-var answerHeaders = [...]string{canonModel, canonRouteReason, canonCostNano, canonCostUSD, canonCache}
+// answerHeaders are the names writeAnswer sets, in its order.
+var answerHeaders = [...]string{canonModel, canonRouteReason, canonCostNano, canonCostUSD, canonCache, "Content-Type", "Content-Length"}
 
-// setAnswerHeaders writes a whole answer's model, route reason, cost and cache
-// headers as c.Header, setCostHeaders and setCacheHeader do (an empty value
-// removes the header; an empty cache value leaves it), with one backing array
-// for the values instead of one allocation per header.
-func setAnswerHeaders(h http.Header, res *gateway.Result) {
-	vals := [len(answerHeaders)]string{res.Model, res.RouteReason, strconv.FormatInt(int64(res.Cost), 10), res.Cost.USDString(), res.Cache}
+// writeAnswer writes a whole answer as c.Header of the model and route reason,
+// setCostHeaders, setCacheHeader and c.Data(200, "application/json", out) do
+// (an empty value removes its header, an empty cache value and a Content-Type
+// already set leave theirs), with one backing array for the header values
+// instead of one allocation per header, and no render value.
+func writeAnswer(c *gin.Context, res *gateway.Result, out []byte) {
+	h := c.Writer.Header()
+	vals := [len(answerHeaders)]string{res.Model, res.RouteReason, strconv.FormatInt(int64(res.Cost), 10), res.Cost.USDString(), res.Cache,
+		"application/json", ""}
+	if len(out) > 0 {
+		vals[6] = strconv.Itoa(len(out))
+	}
+	if len(h["Content-Type"]) > 0 {
+		vals[5] = ""
+	}
 	store := make([]string, len(vals))
 	for i, k := range answerHeaders {
 		switch {
 		case vals[i] != "":
 			store[i] = vals[i]
 			h[k] = store[i : i+1 : i+1]
-		case k != canonCache:
+		case i < 4:
 			h.Del(k)
 		}
+	}
+	c.Status(http.StatusOK)
+	if _, err := c.Writer.Write(out); err != nil {
+		_ = c.Error(err)
+		c.Abort()
 	}
 }
 
@@ -268,8 +282,7 @@ func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.C
 		if err != nil {
 			return err
 		}
-		setAnswerHeaders(c.Writer.Header(), res)
-		c.Data(http.StatusOK, "application/json", out)
+		writeAnswer(c, res, out)
 		return nil
 	}
 	call, err := o.d.Gateway.ChatStream(ctx, caller, ids, req)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -22,10 +21,11 @@ import (
 const relayChannel = "tollgate:live"
 
 // watchedKey exists while some replica's console watches a live feed: a
-// replica that has watchers sets it every watchRefresh for watchTTL, and every
-// replica relays its events only while it exists. With no console open
-// anywhere (the usual case), requests queue nothing and nothing is
-// published or decoded.
+// replica sets it when a watcher connects and every watchRefresh while it has
+// any, for watchTTL, and every replica publishes its batches only while it
+// exists. With no console open anywhere (the usual case) nothing is encoded,
+// published or decoded; events are still queued, so that the requests served
+// just after a console connected elsewhere reach it.
 const (
 	watchedKey   = "tollgate:live:watched"
 	watchRefresh = time.Second
@@ -55,16 +55,15 @@ type relay struct {
 	pending []relayEvent
 	dropped int64
 
-	// watched is whether watchedKey existed at the last look; local reports
-	// whether this replica has watchers of its own (always, for a sink that
-	// cannot tell).
-	watched atomic.Bool
-	prefix  string
+	// prefix starts every batch this replica publishes.
+	prefix string
 }
 
-// Watcher is a live feed that knows whether anyone watches it (api.LiveHub).
+// Watcher is a live feed that knows whether anyone watches it, and calls
+// back when someone starts to (api.LiveHub).
 type Watcher interface {
 	Watching() bool
+	OnWatch(func())
 }
 
 func (r *relay) localWatching() bool {
@@ -90,16 +89,18 @@ func newRelay(local gateway.Sink, client redis.UniversalClient, logger *slog.Log
 	b := make([]byte, 8)
 	_, _ = rand.Read(b)
 	origin := hex.EncodeToString(b)
-	return &relay{local: local, client: client, origin: origin, logger: logger.With("component", "live.relay"),
+	r := &relay{local: local, client: client, origin: origin, logger: logger.With("component", "live.relay"),
 		prefix: `{"origin":"` + origin + `"`}
+	if w, ok := local.(Watcher); ok {
+		w.OnWatch(r.announce)
+	}
+	return r
 }
 
 // Usage implements gateway.Sink.
 func (r *relay) Usage(tenantID string, e ledger.Event) {
 	r.local.Usage(tenantID, e)
-	if r.watched.Load() {
-		r.queue(relayEvent{Tenant: tenantID, Usage: &e})
-	}
+	r.queue(relayEvent{Tenant: tenantID, Usage: &e})
 }
 
 // Alert implements gateway.Sink.
@@ -141,23 +142,28 @@ func (r *relay) Run(ctx context.Context) {
 	}
 }
 
-// watch announces this replica's watchers and looks whether any replica has
-// some. A Redis error leaves the last answer.
+// watch tells the other replicas that this one has watchers, while it has.
 func (r *relay) watch(ctx context.Context) {
-	if r.localWatching() {
-		if err := r.client.Set(ctx, watchedKey, r.origin, watchTTL).Err(); err == nil {
-			r.watched.Store(true)
-			return
-		}
-	}
-	n, err := r.client.Exists(ctx, watchedKey).Result()
-	if err != nil {
-		if ctx.Err() == nil {
-			r.logger.DebugContext(ctx, "live relay could not look for watchers", "error", err)
-		}
+	if !r.localWatching() {
 		return
 	}
-	r.watched.Store(n > 0)
+	if err := r.client.Set(ctx, watchedKey, r.origin, watchTTL).Err(); err != nil && ctx.Err() == nil {
+		r.logger.DebugContext(ctx, "live relay could not announce its watchers", "error", err)
+	}
+}
+
+// announce is watch at once, when a console connects here.
+func (r *relay) announce() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	r.watch(ctx)
+}
+
+// watched reports whether any replica has watchers; when Redis cannot say,
+// it assumes so (the live feed is best effort, but not silent for a blip).
+func (r *relay) watched(ctx context.Context) bool {
+	n, err := r.client.Exists(ctx, watchedKey).Result()
+	return err != nil || n > 0
 }
 
 func (r *relay) publish(ctx context.Context) {
@@ -168,7 +174,7 @@ func (r *relay) publish(ctx context.Context) {
 	if dropped > 0 {
 		r.logger.WarnContext(ctx, "live relay dropped events: Redis is too slow for the request rate", "dropped", dropped)
 	}
-	if len(batch) == 0 {
+	if len(batch) == 0 || !r.watched(ctx) {
 		return
 	}
 	body, err := json.Marshal(relayBatch{Origin: r.origin, Events: batch})
