@@ -34,3 +34,29 @@ func TestPeriodKeyAcrossBoundaries(t *testing.T) {
 		require.Equal(t, c.day, PeriodDay.Key(now), c.at+" (cached)")
 	}
 }
+
+// A limit repeating an earlier valid one is refused, whatever the count
+// (small counts compare pairwise, large ones through a map); an invalid limit
+// is reported for itself and repeats nothing.
+func TestReserveInputRepeatedLimits(t *testing.T) {
+	mk := func(limits ...Limit) ReserveInput {
+		return ReserveInput{TenantID: "t1", RequestID: "r1", Limits: limits}
+	}
+	tenantMonth := Limit{Scope: ScopeTenant, Period: PeriodMonth, Limit: 10}
+	keyDay := Limit{Scope: ScopeKey, ScopeID: "k1", Period: PeriodDay, Limit: 10}
+	bad := Limit{Scope: ScopeKey, ScopeID: "", Period: PeriodDay, Limit: 10}
+	require.NoError(t, mk(tenantMonth, keyDay, Limit{Scope: ScopeKey, ScopeID: "k2", Period: PeriodDay}).Validate())
+	require.ErrorContains(t, mk(tenantMonth, keyDay, tenantMonth).Validate(), "limits[2] repeats")
+	// The tenant scope ignores its ScopeID.
+	require.ErrorContains(t, mk(tenantMonth, Limit{Scope: ScopeTenant, ScopeID: "x", Period: PeriodMonth}).Validate(), "limits[1] repeats")
+	err := mk(bad, bad).Validate()
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "repeats")
+
+	var many []Limit
+	for i := range 20 {
+		many = append(many, Limit{Scope: ScopeMember, ScopeID: "m" + string(rune('a'+i)), Period: PeriodMonth})
+	}
+	require.NoError(t, mk(many...).Validate())
+	require.ErrorContains(t, mk(append(many, many[3])...).Validate(), "limits[20] repeats")
+}
