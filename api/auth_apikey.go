@@ -28,7 +28,7 @@ func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc
 		// Invalid keys count against the client's address alone (behind
 		// TOLLGATE_TRUSTED_PROXIES, the forwarded one): 401, then 429 for that
 		// address; valid keys are never throttled by others' misses.
-		k, err := auth.AuthenticateFrom(c.Request.Context(), tok, c.ClientIP())
+		k, err := auth.AuthenticateFor(c.Request.Context(), tok, c)
 		if err != nil {
 			writeError(c, err)
 			return
