@@ -57,6 +57,8 @@ type relay struct {
 
 	// prefix starts every batch this replica publishes.
 	prefix string
+	// announced wakes Run to announce a watcher that just connected.
+	announced chan struct{}
 }
 
 // Watcher is a live feed that knows whether anyone watches it, and calls
@@ -90,7 +92,7 @@ func newRelay(local gateway.Sink, client redis.UniversalClient, logger *slog.Log
 	_, _ = rand.Read(b)
 	origin := hex.EncodeToString(b)
 	r := &relay{local: local, client: client, origin: origin, logger: logger.With("component", "live.relay"),
-		prefix: `{"origin":"` + origin + `"`}
+		prefix: `{"origin":"` + origin + `"`, announced: make(chan struct{}, 1)}
 	if w, ok := local.(Watcher); ok {
 		w.OnWatch(r.announce)
 	}
@@ -138,6 +140,8 @@ func (r *relay) Run(ctx context.Context) {
 			r.publish(ctx)
 		case <-w.C:
 			r.watch(ctx)
+		case <-r.announced:
+			r.watch(ctx)
 		}
 	}
 }
@@ -152,11 +156,12 @@ func (r *relay) watch(ctx context.Context) {
 	}
 }
 
-// announce is watch at once, when a console connects here.
+// announce has Run watch at once, when a console connects here.
 func (r *relay) announce() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	r.watch(ctx)
+	select {
+	case r.announced <- struct{}{}:
+	default: // one is pending already
+	}
 }
 
 // watched reports whether any replica has watchers; when Redis cannot say,
