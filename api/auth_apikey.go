@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
-	"github.com/tollgate-dev/tollgate/internal/logging"
 	"github.com/tollgate-dev/tollgate/tenants"
 	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
@@ -29,7 +28,7 @@ func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc
 		// Invalid keys count against the client's address alone (behind
 		// TOLLGATE_TRUSTED_PROXIES, the forwarded one): 401, then 429 for that
 		// address; valid keys are never throttled by others' misses.
-		k, err := auth.AuthenticateFrom(c.Request.Context(), tok, c.ClientIP())
+		k, err := auth.AuthenticateFor(c.Request.Context(), tok, c)
 		if err != nil {
 			writeError(c, err)
 			return
@@ -41,8 +40,7 @@ func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc
 			writeError(c, errkind.New(errkind.Forbidden, "this API key lacks the %q scope", scope))
 			return
 		}
-		ctx := tenants.WithPrincipal(c.Request.Context(), tenants.NewPrincipal(k.Tenant, tenants.PrincipalAPIKey, k.ID))
-		ctx = logging.WithTenantID(ctx, string(k.Tenant.ID))
+		ctx := tenants.WithLoggedPrincipal(c.Request.Context(), tenants.NewPrincipal(k.Tenant, tenants.PrincipalAPIKey, k.ID))
 		c.Request = c.Request.WithContext(ctx)
 		c.Next()
 	}
@@ -60,7 +58,7 @@ const HeaderAPIKey = "x-api-key"
 // two different keys would leave it unclear whose budget pays.
 func apiKeyToken(c *gin.Context) (string, error) {
 	tok, ok := bearer(c)
-	alt := strings.TrimSpace(c.Request.Header.Get(HeaderAPIKey))
+	alt := strings.TrimSpace(c.Request.Header.Get(canonAPIKey))
 	switch {
 	case !ok && alt == "":
 		return "", errMissingKey

@@ -70,7 +70,7 @@ func (id *Identity) authenticate(c *gin.Context) {
 		return
 	}
 	if strings.HasPrefix(tok, apikeys.APIKeyPrefix) {
-		k, err := id.d.KeyAuth.AuthenticateFrom(c.Request.Context(), tok, c.ClientIP())
+		k, err := id.d.KeyAuth.AuthenticateFor(c.Request.Context(), tok, c)
 		if err != nil {
 			writeError(c, err)
 			return

@@ -97,6 +97,11 @@ type LiveHub struct {
 	closed  bool
 
 	sent, dropped atomic.Int64
+	// watched is len(tenants), readable without mu: with nobody watching,
+	// usage events cost one atomic load.
+	watched atomic.Int64
+	// onWatch is called when a watcher connects (the cluster relay).
+	onWatch atomic.Pointer[func()]
 }
 
 var _ gateway.Sink = (*LiveHub)(nil)
@@ -144,6 +149,9 @@ func encodeLive(typ string, data any) []byte {
 // Usage implements gateway.Sink: a "request" message for the tenant's watchers
 // and a bump of its month-to-date spend.
 func (h *LiveHub) Usage(tenantID string, e ledger.Event) {
+	if !h.Watching() {
+		return
+	}
 	h.mu.Lock()
 	t := h.tenants[tenantID]
 	h.mu.Unlock()
@@ -171,6 +179,13 @@ func (h *LiveHub) Usage(tenantID string, e ledger.Event) {
 	t.dirty = t.seeded
 	h.fanout(t, msg)
 }
+
+// Watching reports whether anyone watches any tenant's feed on this replica.
+func (h *LiveHub) Watching() bool { return h.watched.Load() > 0 }
+
+// OnWatch sets f to be called, outside the hub's lock, whenever a watcher
+// connects.
+func (h *LiveHub) OnWatch(f func()) { h.onWatch.Store(&f) }
 
 // Alert implements gateway.Sink: an "alert" message shaped like GET alerts rows.
 func (h *LiveHub) Alert(_ context.Context, tenantID string, a budget.Alert, b budget.Budget) {
@@ -204,6 +219,7 @@ func (h *LiveHub) subscribe(tenantID string, now time.Time) *liveSub {
 	if t == nil {
 		t = &liveTenant{subs: map[*liveSub]struct{}{}, month: now.UTC().Format("2006-01")}
 		h.tenants[tenantID] = t
+		h.watched.Store(int64(len(h.tenants)))
 	}
 	s := &liveSub{ch: make(chan []byte, h.cfg.Buffer), quit: make(chan struct{})}
 	t.subs[s] = struct{}{}
@@ -217,6 +233,7 @@ func (h *LiveHub) unsubscribe(tenantID string, s *liveSub) {
 		delete(t.subs, s)
 		if len(t.subs) == 0 {
 			delete(h.tenants, tenantID)
+			h.watched.Store(int64(len(h.tenants)))
 		}
 	}
 }
@@ -354,6 +371,9 @@ func (a *liveAPI) live(c *gin.Context) error {
 	defer conn.CloseNow()
 	tid := string(p.TenantID())
 	sub := hub.subscribe(tid, a.clock())
+	if f := hub.onWatch.Load(); f != nil && sub != nil {
+		(*f)()
+	}
 	if sub == nil {
 		_ = conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return nil

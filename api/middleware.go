@@ -53,11 +53,11 @@ func newRequestID() string {
 func requestID(base *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		id := newRequestID()
-		if cid := c.GetHeader(HeaderClientRequestID); validClientRequestID(cid) {
+		if cid := c.GetHeader(canonClientRequestID); validClientRequestID(cid) {
 			c.Set(clientRequestIDKey, cid)
-			c.Header(HeaderClientRequestID, cid)
+			c.Header(canonClientRequestID, cid)
 		}
-		c.Header(HeaderRequestID, id)
+		c.Header(canonRequestID, id)
 		c.Request = c.Request.WithContext(logging.WithRequestID(c.Request.Context(), id))
 		c.Set(loggerKey, base)
 		c.Next()

@@ -35,8 +35,43 @@ const (
 
 // setCostHeaders writes the answer's cost headers.
 func setCostHeaders(c *gin.Context, cost billing.NanoUSD) {
-	c.Header(HeaderCostNano, strconv.FormatInt(int64(cost), 10))
-	c.Header(HeaderCostUSD, cost.USDString())
+	c.Header(canonCostNano, strconv.FormatInt(int64(cost), 10))
+	c.Header(canonCostUSD, cost.USDString())
+}
+
+// answerHeaders are the names writeAnswer sets, in its order.
+var answerHeaders = [...]string{canonModel, canonRouteReason, canonCostNano, canonCostUSD, canonCache, "Content-Type", "Content-Length"}
+
+// writeAnswer writes a whole answer as c.Header of the model and route reason,
+// setCostHeaders, setCacheHeader and c.Data(200, "application/json", out) do
+// (an empty value removes its header, an empty cache value and a Content-Type
+// already set leave theirs), with one backing array for the header values
+// instead of one allocation per header, and no render value.
+func writeAnswer(c *gin.Context, res *gateway.Result, out []byte) {
+	h := c.Writer.Header()
+	vals := [len(answerHeaders)]string{res.Model, res.RouteReason, strconv.FormatInt(int64(res.Cost), 10), res.Cost.USDString(), res.Cache,
+		"application/json", ""}
+	if len(out) > 0 {
+		vals[6] = strconv.Itoa(len(out))
+	}
+	if len(h["Content-Type"]) > 0 {
+		vals[5] = ""
+	}
+	store := make([]string, len(vals))
+	for i, k := range answerHeaders {
+		switch {
+		case vals[i] != "":
+			store[i] = vals[i]
+			h[k] = store[i : i+1 : i+1]
+		case i < 4:
+			h.Del(k)
+		}
+	}
+	c.Status(http.StatusOK)
+	if _, err := c.Writer.Write(out); err != nil {
+		_ = c.Error(err)
+		c.Abort()
+	}
 }
 
 // OpenAIDeps are what the /v1 routes need.
@@ -76,7 +111,7 @@ const HeaderCache = "x-tollgate-cache"
 
 // cacheMode reads x-tollgate-cache into req.
 func cacheMode(c *gin.Context, req *routing.ChatRequest) error {
-	switch v := strings.ToLower(strings.TrimSpace(c.GetHeader(HeaderCache))); v {
+	switch v := strings.ToLower(strings.TrimSpace(c.GetHeader(canonCache))); v {
 	case "", "on", "off":
 		req.CacheMode = v
 		return nil
@@ -87,7 +122,7 @@ func cacheMode(c *gin.Context, req *routing.ChatRequest) error {
 // setCacheHeader writes x-tollgate-cache: hit|miss when the cache applied.
 func setCacheHeader(c *gin.Context, v string) {
 	if v != "" {
-		c.Writer.Header().Set(HeaderCache, v)
+		c.Writer.Header().Set(canonCache, v)
 	}
 }
 
@@ -227,7 +262,7 @@ func (o *openAI) chat(c *gin.Context) error {
 func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.ChatRequest,
 	body func(*gateway.Result) ([]byte, error), stream func(io.Writer, *gateway.StreamCall) error) error {
 	noteModel(c, req.Model)
-	if conv := c.GetHeader(HeaderConversation); conv != "" {
+	if conv := c.GetHeader(canonConversation); conv != "" {
 		if len(conv) > 256 {
 			return errkind.InvalidParam(HeaderConversation, "the x-tollgate-conversation header must be at most 256 bytes")
 		}
@@ -247,11 +282,7 @@ func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.C
 		if err != nil {
 			return err
 		}
-		c.Header(HeaderModel, res.Model)
-		c.Header(HeaderRouteReason, res.RouteReason)
-		setCostHeaders(c, res.Cost)
-		setCacheHeader(c, res.Cache)
-		c.Data(http.StatusOK, "application/json", out)
+		writeAnswer(c, res, out)
 		return nil
 	}
 	call, err := o.d.Gateway.ChatStream(ctx, caller, ids, req)

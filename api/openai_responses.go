@@ -42,8 +42,8 @@ func (o *openAI) responses(c *gin.Context) error {
 // setStreamHeaders writes the headers of a server-sent event stream and the 200.
 func setStreamHeaders(c *gin.Context, model, routeReason string) {
 	hdr := c.Writer.Header()
-	hdr.Set(HeaderModel, model)
-	hdr.Set(HeaderRouteReason, routeReason)
+	hdr.Set(canonModel, model)
+	hdr.Set(canonRouteReason, routeReason)
 	hdr.Set("Content-Type", "text/event-stream")
 	hdr.Set("Cache-Control", "no-cache")
 	hdr.Set("X-Accel-Buffering", "no")

@@ -26,7 +26,20 @@ func (n NanoUSD) USDString() string {
 		sign = "-"
 		v = -v
 	}
-	return fmt.Sprintf("%s%d.%09d", sign, v/int64(NanoPerUSD), v%int64(NanoPerUSD))
+	if v < 0 { // the most negative amount has no positive counterpart
+		return fmt.Sprintf("%s%d.%09d", sign, v/int64(NanoPerUSD), v%int64(NanoPerUSD))
+	}
+	// Every answer carries it (x-tollgate-cost-usd): appended, not Sprintf'd.
+	var buf [32]byte
+	b := append(buf[:0], sign...)
+	b = strconv.AppendInt(b, v/int64(NanoPerUSD), 10)
+	b = append(b, '.')
+	frac := v % int64(NanoPerUSD)
+	for d := int64(NanoPerUSD / 10); d > 1 && frac < d; d /= 10 {
+		b = append(b, '0')
+	}
+	b = strconv.AppendInt(b, frac, 10)
+	return string(b)
 }
 
 // CentsString formats the amount for prose, in dollars to the cent ("$12.50"),

@@ -1,6 +1,8 @@
 package billing
 
 import (
+	"fmt"
+	"math"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -30,4 +32,13 @@ func TestUSDString(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, "0.050000000", NanoUSD(50_000_000).USDString())
 	require.Equal(t, "-1.000000001", NanoUSD(-1_000_000_001).USDString())
+	// The appending form writes what the format "%s%d.%09d" always wrote.
+	for _, n := range []int64{0, 1, 9, 10, 999_999_999, 1_000_000_000, 12_345_678, 123_456_789_012, -5, -999_999_999,
+		math.MaxInt64, math.MinInt64, math.MinInt64 + 1} {
+		sign, v := "", n
+		if v < 0 {
+			sign, v = "-", -v
+		}
+		require.Equal(t, fmt.Sprintf("%s%d.%09d", sign, v/int64(NanoPerUSD), v%int64(NanoPerUSD)), NanoUSD(n).USDString(), n)
+	}
 }

@@ -40,7 +40,7 @@ type breakerSet struct {
 	now func() time.Time
 
 	mu sync.Mutex
-	m  map[string]*breaker
+	m  map[breakerID]*breaker
 }
 
 func newBreakerSet(cfg BreakerConfig, now func() time.Time) *breakerSet {
@@ -50,10 +50,10 @@ func newBreakerSet(cfg BreakerConfig, now func() time.Time) *breakerSet {
 	if cfg.CoolDown <= 0 {
 		cfg.CoolDown = 30 * time.Second
 	}
-	return &breakerSet{cfg: cfg, now: now, m: map[string]*breaker{}}
+	return &breakerSet{cfg: cfg, now: now, m: map[breakerID]*breaker{}}
 }
 
-func (s *breakerSet) get(key string) *breaker {
+func (s *breakerSet) get(key breakerID) *breaker {
 	b, ok := s.m[key]
 	if !ok {
 		b = &breaker{state: BreakerClosed}
@@ -64,7 +64,7 @@ func (s *breakerSet) get(key string) *breaker {
 
 // allow reports whether a call may go out now; in half-open state only one
 // probe at a time is allowed.
-func (s *breakerSet) allow(key string) bool {
+func (s *breakerSet) allow(key breakerID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.get(key)
@@ -86,7 +86,7 @@ func (s *breakerSet) allow(key string) bool {
 	}
 }
 
-func (s *breakerSet) success(key string) {
+func (s *breakerSet) success(key breakerID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.get(key)
@@ -94,7 +94,7 @@ func (s *breakerSet) success(key string) {
 }
 
 // failure records a retryable failure and reports whether the circuit is now open.
-func (s *breakerSet) failure(key string) bool {
+func (s *breakerSet) failure(key breakerID) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.get(key)
@@ -107,7 +107,7 @@ func (s *breakerSet) failure(key string) bool {
 
 // release ends a half-open probe that neither succeeded nor failed (the
 // caller went away), so the next call may probe.
-func (s *breakerSet) release(key string) {
+func (s *breakerSet) release(key breakerID) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b := s.get(key); b.state == BreakerHalfOpen {
@@ -115,7 +115,7 @@ func (s *breakerSet) release(key string) {
 	}
 }
 
-func (s *breakerSet) state(key string) BreakerState {
+func (s *breakerSet) state(key breakerID) BreakerState {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b := s.get(key)

@@ -59,15 +59,24 @@ func parseChatFast(raw []byte) (chatWire, error) {
 	default:
 		return w, errkind.InvalidParam("stream", "stream must be true or false")
 	}
-	if v := val(5); v != nil && json.Unmarshal(v, &w.StreamOptions) != nil {
-		return w, errkind.InvalidParam("stream_options", `stream_options must be an object such as {"include_usage":true}`)
+	if v := val(5); v != nil {
+		// Decoded into a local: &w.StreamOptions would put all of w on the heap.
+		so := w.StreamOptions
+		if json.Unmarshal(v, &so) != nil {
+			return w, errkind.InvalidParam("stream_options", `stream_options must be an object such as {"include_usage":true}`)
+		}
+		w.StreamOptions = so
 	}
 	w.Tools, w.ToolChoice = val(6), val(7)
 	if w.User, ok = decodeString(val(8)); !ok {
 		return w, errkind.InvalidParam("user", "user must be a string")
 	}
-	if v := val(9); v != nil && json.Unmarshal(v, &w.ResponseFormat) != nil {
-		return w, errkind.InvalidParam("response_format", `response_format must be an object such as {"type":"json_object"}`)
+	if v := val(9); v != nil {
+		rf := w.ResponseFormat
+		if json.Unmarshal(v, &rf) != nil {
+			return w, errkind.InvalidParam("response_format", `response_format must be an object such as {"type":"json_object"}`)
+		}
+		w.ResponseFormat = rf
 	}
 	w.Temperature, w.TopP, w.Stop = val(10), val(11), val(12)
 	if w.N, err = decodeCount("n", val(13)); err != nil {
@@ -150,8 +159,13 @@ func parseMessagesFast(b []byte) ([]messageWire, error) {
 		if m.ToolCallID, ok = decodeString(val(3)); !ok {
 			return nil, errkind.InvalidParam(field(3), "%s must be a string", field(3))
 		}
-		if v := val(4); v != nil && json.Unmarshal(v, &m.ToolCalls) != nil {
-			return nil, errkind.InvalidParam(field(4), "%s must be an array of tool calls", field(4))
+		if v := val(4); v != nil {
+			// A local, not &m.ToolCalls, which would put every message on the heap.
+			var calls []ToolCall
+			if json.Unmarshal(v, &calls) != nil {
+				return nil, errkind.InvalidParam(field(4), "%s must be an array of tool calls", field(4))
+			}
+			m.ToolCalls = calls
 		}
 		out = append(out, m)
 		i = end

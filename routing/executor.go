@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http/httptrace"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
@@ -193,6 +194,8 @@ type ChatResult struct {
 	Outcome
 	// Response is the provider's answer.
 	Response *ChatResponse
+	// attempts backs Outcome.Attempts for the usual single attempt.
+	attempts [1]Attempt
 }
 
 // StreamResult is an opened streaming execution; the caller pumps and Closes Stream.
@@ -205,7 +208,11 @@ type StreamResult struct {
 // BreakerState reports the circuit state of a model (for metrics and tests).
 func (e *Executor) BreakerState(m Model) BreakerState { return e.breakers.state(breakerKey(m)) }
 
-func breakerKey(m Model) string { return m.Provider + "/" + m.ID }
+// breakerID names a model's breaker: a struct, not a joined string, so finding
+// it costs no allocation per attempt.
+type breakerID struct{ provider, model string }
+
+func breakerKey(m Model) breakerID { return breakerID{m.Provider, m.ID} }
 
 func (e *Executor) timeoutFor(provider string) time.Duration {
 	if t, ok := e.timeouts[provider]; ok && t > 0 {
@@ -230,6 +237,7 @@ func (e *Executor) backoff(retry int, err error) time.Duration {
 // through; when every candidate fails the last error is returned.
 func (e *Executor) Chat(ctx context.Context, d Decision, req *ChatRequest) (*ChatResult, error) {
 	res := &ChatResult{}
+	res.Attempts = res.attempts[:0]
 	err := e.run(ctx, d, &res.Outcome, func(actx context.Context, _ context.CancelCauseFunc, p Provider, m Model) error {
 		resp, err := p.Chat(actx, req, m.Upstream())
 		res.Response = resp
@@ -340,11 +348,12 @@ type attemptFunc func(actx context.Context, cancel context.CancelCauseFunc, p Pr
 // covers only the time to the first chunk.
 func (e *Executor) attempt(ctx context.Context, p Provider, m Model, call attemptFunc, stream bool) (bool, time.Duration, error) {
 	actx, cancel := context.WithCancelCause(ctx)
-	var firstByte time.Duration
+	var fb *firstByteTrace
 	if !stream {
 		// The answer's first byte, not its end: the explorer's latency split.
-		start := time.Now()
-		actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{GotFirstResponseByte: func() { firstByte = time.Since(start) }})
+		fb = &firstByteTrace{start: time.Now()}
+		fb.trace.GotFirstResponseByte = fb.got
+		actx = httptrace.WithClientTrace(actx, &fb.trace)
 	}
 	timer := time.AfterFunc(e.timeoutFor(m.Provider), func() { cancel(errAttemptTimeout) })
 	err := call(actx, cancel, p, m)
@@ -358,5 +367,20 @@ func (e *Executor) attempt(ctx context.Context, p Provider, m Model, call attemp
 	if stream && timedOut && err == nil {
 		err = transportError(m.Provider, m.Upstream(), errAttemptTimeout)
 	}
+	var firstByte time.Duration
+	if fb != nil {
+		firstByte = time.Duration(fb.firstByte.Load())
+	}
 	return timedOut && err != nil, firstByte, err
 }
+
+// firstByteTrace times an attempt's first response byte: one allocation for
+// the trace, its hook and the result. The hook runs on the transport's
+// goroutine, hence the atomic.
+type firstByteTrace struct {
+	trace     httptrace.ClientTrace
+	start     time.Time
+	firstByte atomic.Int64
+}
+
+func (t *firstByteTrace) got() { t.firstByte.Store(int64(time.Since(t.start))) }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"slices"
 	"strconv"
 )
 
@@ -166,14 +165,19 @@ func rewriteChatBody(raw []byte, model string, forceUsage bool, maxTokens int) (
 	if err != nil {
 		return nil, err
 	}
-	quoted, _ := json.Marshal(model)
+	var quotedBuf, limitBuf [64]byte // the usual model id and limit need no heap
+	quoted := appendJSONString(quotedBuf[:0], model)
 	type edit struct {
 		span topLevelSpan
 		with []byte
 	}
-	var edits []edit
+	// At most four edits (model, stream_options, the two limits), in an
+	// array: append could grow onto the heap and take the buffers along.
+	var editBuf [4]edit
+	ne := 0
+	add := func(e edit) { editBuf[ne] = e; ne++ }
 	if spans[0].start >= 0 {
-		edits = append(edits, edit{spans[0], quoted})
+		add(edit{spans[0], quoted})
 	}
 	var appendix []byte
 	if spans[0].start < 0 {
@@ -192,9 +196,9 @@ func rewriteChatBody(raw []byte, model string, forceUsage bool, maxTokens int) (
 			if err != nil {
 				return nil, err
 			}
-			edits = append(edits, edit{so, merged})
+			add(edit{so, merged})
 		} else if so.start >= 0 {
-			edits = append(edits, edit{so, []byte(`{"include_usage":true}`)})
+			add(edit{so, []byte(`{"include_usage":true}`)})
 		} else {
 			if len(appendix) > 0 {
 				appendix = append(appendix, ',')
@@ -203,10 +207,13 @@ func rewriteChatBody(raw []byte, model string, forceUsage bool, maxTokens int) (
 		}
 	}
 	if mt, mct := spans[2], spans[3]; maxTokens > 0 {
-		limit := strconv.AppendInt(nil, int64(maxTokens), 10)
+		limit := strconv.AppendInt(limitBuf[:0], int64(maxTokens), 10)
 		for _, sp := range []topLevelSpan{mt, mct} {
-			if v, ok := decodeInt(raw[max(sp.start, 0):max(sp.end, 0)]); sp.start >= 0 && (!ok || v > maxTokens) {
-				edits = append(edits, edit{sp, limit})
+			if sp.start < 0 {
+				continue
+			}
+			if v, ok := decodeInt(raw[sp.start:sp.end]); !ok || v > maxTokens {
+				add(edit{sp, limit})
 			}
 		}
 		if mt.start < 0 && mct.start < 0 {
@@ -221,12 +228,18 @@ func rewriteChatBody(raw []byte, model string, forceUsage bool, maxTokens int) (
 		b, bok := decodeInt(raw[mct.start:mct.end])
 		switch {
 		case aok && bok && a < b:
-			edits = append(edits, edit{mct, raw[mt.start:mt.end]})
+			add(edit{mct, raw[mt.start:mt.end]})
 		case aok && bok && b < a:
-			edits = append(edits, edit{mt, raw[mct.start:mct.end]})
+			add(edit{mt, raw[mct.start:mct.end]})
 		}
 	}
-	slices.SortFunc(edits, func(x, y edit) int { return x.span.start - y.span.start })
+	// Sorted in place: slices.SortFunc, too, would move the buffers to the heap.
+	edits := editBuf[:ne]
+	for i := 1; i < len(edits); i++ {
+		for j := i; j > 0 && edits[j].span.start < edits[j-1].span.start; j-- {
+			edits[j], edits[j-1] = edits[j-1], edits[j]
+		}
+	}
 	out := make([]byte, 0, len(raw)+len(model)+len(appendix)+48)
 	prev := 0
 	for _, e := range edits {

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
@@ -36,20 +37,22 @@ type keySchema struct {
 	api     string
 }
 
-// member checks a member name of a closed schema.
-func (s *keySchema) member(key []byte, path string) error {
+// member checks a member name of a closed schema. The path becomes a param
+// only on error: rendering it for every member of every body cost two
+// allocations a member.
+func (s *keySchema) member(key []byte, path []pathSeg) error {
 	if s == nil || !s.closed {
 		return nil
 	}
 	if why, ok := s.refused[string(key)]; ok {
-		return unsupportedMember(path, why)
+		return unsupportedMember(param(path), why)
 	}
 	for _, k := range s.keys {
 		if string(key) == k {
 			return nil
 		}
 	}
-	return unknownMember(path, s.api)
+	return unknownMember(param(path), s.api)
 }
 
 func (s *keySchema) child(key []byte) *keySchema {
@@ -128,13 +131,33 @@ type strictScanner struct {
 	path []pathSeg
 }
 
+// scanners recycles the scanners' name and path stacks, two allocations of
+// every request otherwise; a scanner lives for one checkStrict call.
+var scanners = sync.Pool{New: func() any {
+	return &strictScanner{keys: make([][]byte, 0, 32), path: make([]pathSeg, 0, 8)}
+}}
+
+// release returns s to the pool without references into the body it read;
+// stacks a deep or wide body grew are left to the collector.
+func (s *strictScanner) release() {
+	if cap(s.keys) > 1024 || cap(s.path) > 1024 {
+		return
+	}
+	clear(s.keys[:cap(s.keys)])
+	clear(s.path[:cap(s.path)])
+	s.b, s.keys, s.path = nil, s.keys[:0], s.path[:0]
+	scanners.Put(s)
+}
+
 // checkStrict validates raw as one unambiguous JSON object. Its errors are
 // errkind.Invalid and name the member at fault as their param.
 func checkStrict(raw []byte, schema *keySchema) error {
 	if !utf8.Valid(raw) {
 		return errkind.New(errkind.Invalid, "request body is not valid UTF-8")
 	}
-	s := strictScanner{b: raw, keys: make([][]byte, 0, 32), path: make([]pathSeg, 0, 8)}
+	s := scanners.Get().(*strictScanner)
+	defer s.release()
+	s.b = raw
 	i := skipSpace(raw, 0)
 	if i >= len(raw) || raw[i] != '{' {
 		return errkind.New(errkind.Invalid, "request body must be a JSON object")
@@ -332,7 +355,7 @@ func (s *strictScanner) object(i int, schema *keySchema, depth int) (int, error)
 		if known := schema.caseVariant(key); known != "" {
 			return 0, errkind.InvalidParam(param(s.path), "unknown member %q: member names are case-sensitive; did you mean %q?", key, known)
 		}
-		if err := schema.member(key, param(s.path)); err != nil {
+		if err := schema.member(key, s.path); err != nil {
 			return 0, err
 		}
 		j = skipSpace(b, kend)

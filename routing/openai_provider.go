@@ -40,9 +40,13 @@ type OpenAIProvider struct {
 	base    string
 	auth    string
 	headers map[string]string
-	client  *http.Client
-	est     *Estimator
-	logger  *slog.Logger
+	// header is every request's headers, built once; requests share its
+	// value slices, which nothing on the way to the upstream writes (a
+	// RoundTripper must not change the request; traceTransport clones it).
+	header http.Header
+	client *http.Client
+	est    *Estimator
+	logger *slog.Logger
 }
 
 // NewOpenAIProvider builds an OpenAI-compatible provider. est counts tokens of
@@ -74,6 +78,17 @@ func NewOpenAIProvider(cfg OpenAIConfig, est *Estimator, logger *slog.Logger) (*
 	if p.client == nil {
 		p.client = NewHTTPClient()
 	}
+	p.header = http.Header{}
+	p.header.Set("Content-Type", "application/json")
+	if p.auth != "" {
+		p.header.Set("Authorization", p.auth)
+	}
+	for k, v := range p.headers {
+		p.header.Set(k, v)
+	}
+	for k, v := range p.header {
+		p.header[k] = v[:len(v):len(v)] // an Add must copy, not write into the shared array
+	}
 	p.logger = logger.With("component", "routing.provider", "provider", p.name)
 	return p, nil
 }
@@ -86,12 +101,8 @@ func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byt
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
-	if p.auth != "" {
-		req.Header.Set("Authorization", p.auth)
-	}
-	for k, v := range p.headers {
-		req.Header.Set(k, v)
+	for k, v := range p.header {
+		req.Header[k] = v
 	}
 	return req, nil
 }

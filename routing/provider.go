@@ -1,9 +1,11 @@
 package routing
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 )
@@ -117,6 +119,9 @@ func parseUsageFromBody(body []byte) (Usage, string, error) {
 		var buf [2]topLevelSpan
 		if spans, _, err := scanTopLevel(buf[:], body, "model", "usage"); err == nil && spans[0].start >= 0 && spans[1].start >= 0 {
 			model, ok := decodeString(body[spans[0].start:spans[0].end])
+			if u, uok := decodeUsageFast(body[spans[1].start:spans[1].end]); ok && uok {
+				return u.usage(), model, nil
+			}
 			var u *usageWire
 			if ok && json.Unmarshal(body[spans[1].start:spans[1].end], &u) == nil && u != nil {
 				return u.usage(), model, nil
@@ -138,4 +143,114 @@ func parseUsageFromBodySlow(body []byte) (Usage, string, error) {
 		return Usage{}, w.Model, errors.New("upstream response has no usage")
 	}
 	return w.Usage.usage(), w.Model, nil
+}
+
+// Member names of usage and prompt_tokens_details, as usageWire reads them.
+var (
+	usageKeys   = [...]string{"prompt_tokens", "completion_tokens", "total_tokens", "prompt_tokens_details"}
+	detailsKeys = [...]string{"cached_tokens", "cache_write_tokens"}
+)
+
+// decodeUsageFast reads a usage object (from a body json.Valid accepted) the
+// way json.Unmarshal into *usageWire does, without its reflection and
+// allocations; ok is false for anything it would read differently or refuse
+// (not an object, escaped or case-variant names, values other than integers
+// and null), which the caller then hands to encoding/json.
+func decodeUsageFast(b []byte) (usageWire, bool) {
+	var w usageWire
+	var details promptDetailsWire
+	hasDetails := false
+	ints := [...]*int{&w.PromptTokens, &w.CompletionTokens, &w.TotalTokens}
+	ok := forEachMember(b, usageKeys[:], func(k int, v []byte) bool {
+		if k < len(ints) {
+			return decodeIntInto(ints[k], v)
+		}
+		if bytes.Equal(v, []byte("null")) {
+			hasDetails = false
+			return true
+		}
+		if !hasDetails {
+			// A second object decodes into the first, as encoding/json does.
+			details, hasDetails = promptDetailsWire{}, true
+		}
+		dst := [...]*int{&details.CachedTokens, &details.CacheWriteTokens}
+		return forEachMember(v, detailsKeys[:], func(k int, v []byte) bool { return decodeIntInto(dst[k], v) })
+	})
+	if !ok {
+		return usageWire{}, false
+	}
+	if hasDetails {
+		d := details
+		w.PromptTokensDetails = &d
+	}
+	return w, true
+}
+
+// decodeIntInto decodes an integer member into dst; null leaves dst as it is,
+// as encoding/json does.
+func decodeIntInto(dst *int, v []byte) bool {
+	if bytes.Equal(v, []byte("null")) {
+		return true
+	}
+	n, ok := decodeInt(v)
+	if ok {
+		*dst = n
+	}
+	return ok
+}
+
+// forEachMember calls fn with the index in keys and the value of each member of
+// the JSON object b whose name is one of keys (a later duplicate is called
+// again, as encoding/json overwrites). It returns false when b is not an
+// object, when a name is escaped or matches a key only case-insensitively
+// (encoding/json would read it), or when fn does.
+func forEachMember(b []byte, keys []string, fn func(k int, v []byte) bool) bool {
+	i := skipSpace(b, 0)
+	if i >= len(b) || b[i] != '{' {
+		return false
+	}
+	i++
+	for {
+		i = skipSpace(b, i)
+		if i >= len(b) {
+			return false
+		}
+		switch b[i] {
+		case '}':
+			return true
+		case ',':
+			i++
+			continue
+		case '"':
+		default:
+			return false
+		}
+		kend, err := skipString(b, i)
+		if err != nil {
+			return false
+		}
+		key := b[i+1 : kend-1]
+		if bytes.IndexByte(key, '\\') >= 0 {
+			return false
+		}
+		i = skipSpace(b, kend)
+		if i >= len(b) || b[i] != ':' {
+			return false
+		}
+		i = skipSpace(b, i+1)
+		vend, err := skipValue(b, i)
+		if err != nil {
+			return false
+		}
+		for k, want := range keys {
+			if string(key) == want {
+				if !fn(k, b[i:vend]) {
+					return false
+				}
+			} else if strings.EqualFold(string(key), want) {
+				return false
+			}
+		}
+		i = vend
+	}
 }

@@ -26,6 +26,27 @@ func TestParseUsageFromBodyMatchesEncodingJSON(t *testing.T) {
 		`{"model":"m","usage":{"prompt_tokens":1}} trailing`,
 		`[]`,
 		``,
+		// The usage object itself, read without encoding/json where it reads alike.
+		`{"model":"m","usage":{"prompt_tokens":5,"prompt_tokens":null}}`,
+		`{"model":"m","usage":{"prompt_tokens":5,"prompt_tokens":6,"total_tokens":null}}`,
+		`{"model":"m","usage":{"Prompt_Tokens":5}}`,
+		`{"model":"m","usage":{"prompt_toKens":5}}`,
+		`{"model":"m","usage":{"prompt_tokens":5}}`,
+		`{"model":"m","usage":{"prompt_tokens":1.0}}`,
+		`{"model":"m","usage":{"prompt_tokens":1e2}}`,
+		`{"model":"m","usage":{"prompt_tokens":-0,"completion_tokens":-3}}`,
+		`{"model":"m","usage":{"prompt_tokens":99999999999999999999}}`,
+		`{"model":"m","usage":{"total_tokens":"13","prompt_tokens":1}}`,
+		`{"model":"m","usage":{"prompt_tokens":1,"extra":{"nested":[1,{"prompt_tokens":9}]},"completion_tokens":2}}`,
+		`{"model":"m","usage":{"prompt_tokens_details":{"cached_tokens":3},"prompt_tokens_details":{"cache_write_tokens":4}}}`,
+		`{"model":"m","usage":{"prompt_tokens_details":{"cached_tokens":3},"prompt_tokens_details":null}}`,
+		`{"model":"m","usage":{"prompt_tokens_details":null,"prompt_tokens_details":{"cached_tokens":2,"Cached_Tokens":5}}}`,
+		`{"model":"m","usage":{"prompt_tokens_details":[1]}}`,
+		`{"model":"m","usage":{"prompt_tokens_details":{}}}`,
+		`{"model":"m","usage":{}}`,
+		`{"model":"m","usage":[]}`,
+		`{"model":"m","usage":"none"}`,
+		`{"model":"m","usage":{ "prompt_tokens" : 4 , "completion_tokens" : 2 }}`,
 	} {
 		u, m, err := parseUsageFromBody([]byte(body))
 		su, sm, serr := parseUsageFromBodySlow([]byte(body))

@@ -49,17 +49,36 @@ func (in ReserveInput) Validate() error {
 	if in.TTL < 0 {
 		errs = append(errs, errors.New("ttl must not be negative"))
 	}
-	seen := make(map[string]bool, len(in.Limits))
+	// A request has a handful of limits: each valid one is compared with the
+	// valid ones before it, instead of building a key string and a map per
+	// reservation. A hostile count falls back to a map.
+	type counterKey struct {
+		scope  Scope
+		id     string
+		period Period
+	}
+	var seen map[counterKey]bool
+	if len(in.Limits) > 16 {
+		seen = make(map[counterKey]bool, len(in.Limits))
+	}
+	valid := func(j int) bool { return in.Limits[j].validate(j) == nil }
 	for i, l := range in.Limits {
 		if err := l.validate(i); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		k := string(l.Scope) + "/" + l.counterID() + "/" + string(l.Period)
-		if seen[k] {
+		k := counterKey{l.Scope, l.counterID(), l.Period}
+		repeated := seen[k]
+		for j := 0; seen == nil && j < i && !repeated; j++ {
+			o := in.Limits[j]
+			repeated = counterKey{o.Scope, o.counterID(), o.Period} == k && valid(j)
+		}
+		if repeated {
 			errs = append(errs, fmt.Errorf("limits[%d] repeats %s %s %s", i, l.Scope, l.ScopeID, l.Period))
 		}
-		seen[k] = true
+		if seen != nil {
+			seen[k] = true
+		}
 	}
 	if err := in.Rate.validate(); err != nil {
 		errs = append(errs, err)

@@ -3,6 +3,7 @@ package meter
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/tollgate-dev/tollgate/billing"
@@ -35,11 +36,36 @@ const (
 // Key returns the period's key for instant now, in UTC: "2026-11" or "2026-11-26".
 func (p Period) Key(now time.Time) string {
 	now = now.UTC()
+	c := &periodKeys[0]
 	if p == PeriodDay {
-		return now.Format("2006-01-02")
+		c = &periodKeys[1]
 	}
-	return now.Format("2006-01")
+	if k := c.Load(); k != nil && !now.Before(k.from) && now.Before(k.to) {
+		return k.key
+	}
+	k := &periodKey{}
+	if p == PeriodDay {
+		k.key = now.Format("2006-01-02")
+		k.from = time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+		k.to = k.from.AddDate(0, 0, 1)
+	} else {
+		k.key = now.Format("2006-01")
+		k.from = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+		k.to = k.from.AddDate(0, 1, 0)
+	}
+	c.Store(k)
+	return k.key
 }
+
+// periodKey is the key of the period [from, to). Every reservation and
+// settlement names its periods, and formatting a date allocates; the
+// current month's and day's keys are kept (a clock going back only misses).
+type periodKey struct {
+	from, to time.Time
+	key      string
+}
+
+var periodKeys [2]atomic.Pointer[periodKey]
 
 // counterTTL is how long a period's counter outlives the period's start, so that old
 // periods vanish from Redis on their own; the ledger keeps history.

@@ -64,7 +64,7 @@ func NewMemoryMeter(logger *slog.Logger, clock Clock) *MemoryMeter {
 var _ Meter = (*MemoryMeter)(nil)
 
 // tenant locks the tenant's stripe, sweeps the tenant and returns it with the unlock.
-func (m *MemoryMeter) tenant(id string, now time.Time) (*memTenant, func()) {
+func (m *MemoryMeter) tenant(id string, now time.Time) (*memTenant, *sync.Mutex) {
 	s := &m.stripes[maphash.String(m.seed, id)%memStripes]
 	s.mu.Lock()
 	t := s.tenants[id]
@@ -73,7 +73,9 @@ func (m *MemoryMeter) tenant(id string, now time.Time) (*memTenant, func()) {
 		s.tenants[id] = t
 	}
 	t.sweep(now)
-	return t, s.mu.Unlock
+	// The lock itself, not its bound Unlock: a method value is an allocation
+	// on every call.
+	return t, &s.mu
 }
 
 func (t *memTenant) sweep(now time.Time) {
@@ -129,8 +131,8 @@ func (m *MemoryMeter) Reserve(_ context.Context, in ReserveInput) (Decision, err
 	}
 	now := m.clock()
 	cs := plan("", in, now)
-	t, unlock := m.tenant(in.TenantID, now)
-	defer unlock()
+	t, mu := m.tenant(in.TenantID, now)
+	defer mu.Unlock()
 
 	st := make([]counterState, len(cs))
 	for i, c := range cs {
@@ -173,8 +175,8 @@ func (m *MemoryMeter) Release(_ context.Context, in ReleaseInput) (SettleResult,
 
 func (m *MemoryMeter) settle(in SettleInput, release bool) SettleResult {
 	now := m.clock()
-	t, unlock := m.tenant(in.TenantID, now)
-	defer unlock()
+	t, mu := m.tenant(in.TenantID, now)
+	defer mu.Unlock()
 	r := t.res[in.RequestID]
 	if r == nil {
 		return SettleResult{}
@@ -197,8 +199,8 @@ func (m *MemoryMeter) Usage(_ context.Context, tenantID string, limits []Limit) 
 	}
 	now := m.clock()
 	tag := tenantTag("", tenantID)
-	t, unlock := m.tenant(tenantID, now)
-	defer unlock()
+	t, mu := m.tenant(tenantID, now)
+	defer mu.Unlock()
 	out := make([]ScopeUsage, len(limits))
 	for i, l := range limits {
 		pk := l.Period.Key(now)
@@ -214,8 +216,8 @@ func (m *MemoryMeter) Rebuild(_ context.Context, tenantID string, totals []Scope
 	}
 	now := m.clock()
 	tag := tenantTag("", tenantID)
-	t, unlock := m.tenant(tenantID, now)
-	defer unlock()
+	t, mu := m.tenant(tenantID, now)
+	defer mu.Unlock()
 	for _, tot := range totals {
 		pk := tot.periodKey(now)
 		c := t.counter(budgetKey(tag, tot.asLimit(), pk), tot.Period.counterTTL(), now)

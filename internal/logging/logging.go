@@ -34,6 +34,10 @@ func WithTenantID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, tenantIDKey, id)
 }
 
+// TenantIDKey is the key WithTenantID stores the tenant id under (a string),
+// for a context type that answers it itself (tenants.WithLoggedPrincipal).
+var TenantIDKey any = tenantIDKey
+
 // WithJobID returns ctx whose log records carry job_id.
 func WithJobID(ctx context.Context, id int64) context.Context {
 	return context.WithValue(ctx, jobIDKey, id)

@@ -71,7 +71,7 @@ func (s *Service) Chat(ctx context.Context, c Caller, ids RequestIDs, req *routi
 		traceOutputBody(ctx, res.Response.Body)
 	}
 	cost := s.finish(ctx, p, req, res.Outcome, res.Response.Usage, ledger.StatusOK)
-	if res.Model.ID == p.decision.Model.ID {
+	if res.Model.ID == p.decision.Model.ID && p.cache != nil {
 		// A fallback's answer is not what the key (the routed model) names.
 		s.store(ctx, p, &respcache.Entry{Model: res.Model.ID, Body: res.Response.Body, Usage: res.Response.Usage, Cost: int64(cost)})
 	}
@@ -290,7 +290,8 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 	}
 	if f := p.decision.Features; f.Classifier != "" {
 		// Replay = live: the decision's inputs, never the content.
-		if b, err := json.Marshal(f); err == nil {
+		var buf [320]byte
+		if b, ok := f.AppendJSON(buf[:0]); ok {
 			ev.RouteFeatures = string(b)
 		}
 		ev.ConversationID = f.Conversation

@@ -197,7 +197,10 @@ func budgetName(b budget.Budget, c Caller) string {
 		}
 		return fmt.Sprintf("member %s %s budget", b.ScopeID, period)
 	}
-	return "tenant " + period + " budget"
+	if b.Period == meter.PeriodDay { // constants: every request names its budgets
+		return "tenant daily budget"
+	}
+	return "tenant monthly budget"
 }
 
 // permitted applies the key's model allowlist to the decision and its fallbacks.

@@ -193,8 +193,22 @@ func (a *KeyAuthenticator) AuthenticateRef(ctx context.Context, presented string
 // unknown one is refused from memory (the filter of known keys) beyond
 // UnknownChecksPerSecond database checks for keys created elsewhere a moment ago.
 func (a *KeyAuthenticator) AuthenticateFrom(ctx context.Context, presented, client string) (*AuthenticatedKey, error) {
+	return a.AuthenticateFor(ctx, presented, fixedAddr(client))
+}
+
+// ClientAddr yields a request's client address (gin.Context's ClientIP).
+type ClientAddr interface{ ClientIP() string }
+
+type fixedAddr string
+
+func (f fixedAddr) ClientIP() string { return string(f) }
+
+// AuthenticateFor is AuthenticateFrom asking client for its address only when
+// it counts: for a refusal or a cache miss. A cached valid key, almost every
+// request, never resolves it (behind trusted proxies that parses headers).
+func (a *KeyAuthenticator) AuthenticateFor(ctx context.Context, presented string, client ClientAddr) (*AuthenticatedKey, error) {
 	if !LooksLikeAPIKey(presented) {
-		return nil, a.refuse(client, ErrKeyInvalid)
+		return nil, a.refuse(client.ClientIP(), ErrKeyInvalid)
 	}
 	var buf [APIKeyLen]byte
 	copy(buf[:], presented)
@@ -206,12 +220,13 @@ func (a *KeyAuthenticator) AuthenticateFrom(ctx context.Context, presented, clie
 	a.mu.RUnlock()
 	if e == nil {
 		var err error
-		if e, err = a.miss(ctx, h, now, client); err != nil {
-			return nil, a.refuse(client, err)
+		addr := client.ClientIP()
+		if e, err = a.miss(ctx, h, now, addr); err != nil {
+			return nil, a.refuse(addr, err)
 		}
 	}
 	if e.expiresAt != 0 && now >= e.expiresAt {
-		return nil, a.refuse(client, ErrKeyInvalid)
+		return nil, a.refuse(client.ClientIP(), ErrKeyInvalid)
 	}
 	if e.suspended {
 		return nil, ErrTenantSuspended
