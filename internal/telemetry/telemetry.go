@@ -64,7 +64,7 @@ func New(ctx context.Context, cfg config.Telemetry, version string, logger *slog
 	default:
 		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL: %q is not supported for traces (use grpc or http/protobuf)", cfg.Protocol)
 	}
-	exp, err := otlptrace.New(ctx, client)
+	exp, err := newExporter(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("OpenTelemetry trace exporter: %w", err)
 	}
