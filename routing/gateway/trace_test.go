@@ -9,6 +9,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/routing"
@@ -124,4 +125,23 @@ func TestRequestSpanHoldsAttributesUntilEnd(t *testing.T) {
 	}
 	_, ok := attrOf(root, "after.end")
 	require.False(t, ok)
+}
+
+// With tracing off (no recording span in the context) the hooks of the
+// request path allocate nothing.
+func TestTraceHooksAllocateNothingWhenOff(t *testing.T) {
+	ctx := t.Context()
+	s := &Service{d: Deps{Tracer: noop.NewTracerProvider().Tracer("")}}
+	p := &plan{}
+	allocs := testing.AllocsPerRun(100, func() {
+		traceRequest(ctx, operationChat, Caller{KeyID: "key_1"}, RequestIDs{Client: "c"}, "auto", 16)
+		traceRefusal(ctx, meter.Decision{Reason: "budget_exceeded"})
+		_, child := s.startChild(ctx, spanReserve, trace.SpanKindInternal)
+		child.End()
+		_, up := s.startUpstream(ctx, operationChat, routing.Model{ID: "gpt-4o-mini", Provider: "openai"})
+		endUpstream(up, routing.Outcome{}, "gpt-4o-mini", nil)
+		traceUsage(ctx, p, routing.Outcome{}, routing.Usage{PromptTokens: 1}, 5, "ok")
+		failSpan(up, nil, "")
+	})
+	require.Zero(t, allocs)
 }
