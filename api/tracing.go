@@ -1,6 +1,7 @@
 package api
 
 import (
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,7 +36,7 @@ func TracingMiddleware(tracer trace.Tracer, prop propagation.TextMapPropagator) 
 			return
 		}
 		method := c.Request.Method
-		ctx := prop.Extract(c.Request.Context(), propagation.HeaderCarrier(c.Request.Header))
+		ctx := prop.Extract(c.Request.Context(), w3cCarrier(c.Request.Header))
 		ctx, span := gateway.StartRequestSpan(ctx, tracer, names.get(method, route))
 		defer span.End()
 		span.Add(semconv.HTTPRequestMethodKey.String(method))
@@ -78,3 +79,28 @@ func (n *spanNames) get(method, route string) string {
 	n.mu.Unlock()
 	return name
 }
+
+// w3cCarrier is propagation.HeaderCarrier with the W3C headers looked up by
+// their canonical names: Header.Get canonicalizes "traceparent" into a new
+// string on every request.
+type w3cCarrier http.Header
+
+func (h w3cCarrier) Get(key string) string {
+	var v []string
+	switch key {
+	case "traceparent":
+		v = h["Traceparent"]
+	case "tracestate":
+		v = h["Tracestate"]
+	default:
+		return http.Header(h).Get(key)
+	}
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+func (h w3cCarrier) Set(key, value string) { http.Header(h).Set(key, value) }
+
+func (h w3cCarrier) Keys() []string { return propagation.HeaderCarrier(h).Keys() }
