@@ -104,10 +104,9 @@ func traceUsage(ctx context.Context, p *plan, out routing.Outcome, u routing.Usa
 	if out.FallbackReason != routing.FallbackReasonNone {
 		reason += "+fallback:" + string(out.FallbackReason)
 	}
-	// One call with every attribute: each call grows the span's attribute
-	// slice. Those that say nothing in the common case (an allowed route, no
-	// cached tokens, reported usage) are left out then: every attribute costs
-	// each span.
+	// Those that say nothing in the common case (an allowed route, no cached
+	// tokens, reported usage) are left out then: every attribute costs each
+	// span a slot, a dedupe entry and its export.
 	var buf [10]attribute.KeyValue
 	attrs := append(buf[:0],
 		semconv.GenAIResponseModel(out.Model.ID),
