@@ -24,11 +24,11 @@ type RequestSpan struct {
 	trace.Span
 	// mu guards what is held: the SDK span may be used from several
 	// goroutines, so its wrapper may too.
-	mu    sync.Mutex
-	ended bool
-	n     int
+	mu sync.Mutex
+	n  int
 	// attrs comes from heldAttrs (the SDK span copies what it is given, so
-	// the array goes back at End): 1.5 KB a request otherwise.
+	// the array goes back at End): 1.5 KB a request otherwise. It is nil
+	// when the span does not record (an unsampled request) and after End.
 	attrs *[requestSpanAttrs]attribute.KeyValue
 }
 
@@ -41,12 +41,15 @@ var startServer = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindServe
 // carries the RequestSpan.
 func StartRequestSpan(ctx context.Context, tracer trace.Tracer, name string) (context.Context, *RequestSpan) {
 	_, span := tracer.Start(ctx, name, startServer...)
-	rs := &RequestSpan{Span: span, attrs: heldAttrs.Get().(*[requestSpanAttrs]attribute.KeyValue)}
+	rs := &RequestSpan{Span: span}
+	if span.IsRecording() {
+		rs.attrs = heldAttrs.Get().(*[requestSpanAttrs]attribute.KeyValue)
+	}
 	return trace.ContextWithSpan(ctx, rs), rs
 }
 
-// Add holds back one attribute; after End it is dropped, as the SDK span
-// drops what is set after its end.
+// Add holds back one attribute. After End, or when the span does not record,
+// it is dropped, as the SDK span drops it then.
 func (s *RequestSpan) Add(kv attribute.KeyValue) {
 	s.mu.Lock()
 	s.add(kv)
@@ -54,7 +57,7 @@ func (s *RequestSpan) Add(kv attribute.KeyValue) {
 }
 
 func (s *RequestSpan) add(kv attribute.KeyValue) {
-	if s.ended {
+	if s.attrs == nil {
 		return
 	}
 	if s.n == len(s.attrs) {
@@ -80,16 +83,15 @@ func (s *RequestSpan) addAll(kvs []attribute.KeyValue) {
 // End hands the held attributes to the SDK span and ends it.
 func (s *RequestSpan) End(opts ...trace.SpanEndOption) {
 	s.mu.Lock()
-	if s.ended {
-		s.mu.Unlock()
-		return
-	}
-	s.flush()
-	s.ended = true
 	held := s.attrs
-	s.attrs = nil
+	if held != nil {
+		s.flush()
+		s.attrs = nil
+	}
 	s.mu.Unlock()
-	heldAttrs.Put(held)
+	if held != nil {
+		heldAttrs.Put(held)
+	}
 	s.Span.End(opts...)
 }
 
