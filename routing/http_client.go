@@ -1,11 +1,11 @@
 package routing
 
 import (
+	"encoding/hex"
 	"net"
 	"net/http"
 	"time"
 
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -35,10 +35,39 @@ func NewHTTPClient() *http.Client {
 type traceTransport struct{ next http.RoundTripper }
 
 func (t traceTransport) RoundTrip(r *http.Request) (*http.Response, error) {
-	if trace.SpanContextFromContext(r.Context()).IsValid() {
-		// A RoundTripper must not change the caller's request.
-		r = r.Clone(r.Context())
-		propagation.TraceContext{}.Inject(r.Context(), propagation.HeaderCarrier(r.Header))
+	sc := trace.SpanContextFromContext(r.Context())
+	if !sc.IsValid() {
+		return t.next.RoundTrip(r)
 	}
-	return t.next.RoundTrip(r)
+	// A RoundTripper must not change the caller's request: a shallow copy (as
+	// Request.WithContext makes) with its own header map. The values are
+	// shared, as only keys are added. Cheaper than Request.Clone and the
+	// propagator's Inject, which a traced request paid a dozen allocations for.
+	h := make(http.Header, len(r.Header)+2)
+	for k, v := range r.Header {
+		h[k] = v
+	}
+	h["Traceparent"] = []string{traceparent(sc)}
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		h["Tracestate"] = []string{ts.String()}
+	}
+	r2 := *r
+	r2.Header = h
+	return t.next.RoundTrip(&r2)
+}
+
+// traceparent is sc's W3C traceparent header, as the TraceContext propagator
+// writes it: version 00, the ids and the flags the spec defines (sampled,
+// random).
+func traceparent(sc trace.SpanContext) string {
+	var b [55]byte
+	tid, sid := sc.TraceID(), sc.SpanID()
+	copy(b[:3], "00-")
+	hex.Encode(b[3:35], tid[:])
+	b[35] = '-'
+	hex.Encode(b[36:52], sid[:])
+	b[52] = '-'
+	flags := [1]byte{byte(sc.TraceFlags() & (trace.FlagsSampled | trace.FlagsRandom))}
+	hex.Encode(b[53:], flags[:])
+	return string(b[:])
 }

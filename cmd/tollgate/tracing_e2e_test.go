@@ -189,7 +189,7 @@ func TestTracingExportsGenAISpans(t *testing.T) {
 			require.Equal(t, "e2e", root.Resource["deployment.environment.name"])
 			for key, want := range map[string]string{
 				"gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini", "gen_ai.response.model": "gpt-4o-mini",
-				"gen_ai.provider.name": "openai", "gen_ai.system": "openai", "tollgate.tenant.id": string(tnA.ID),
+				"gen_ai.provider.name": "openai", "tollgate.tenant.id": string(tnA.ID),
 				"tollgate.api_key.id": keyA.ID, "tollgate.request.id": chatRequestID, "tollgate.request.client_id": "client-" + chatTrace[28:],
 				"http.route": "/v1/chat/completions",
 			} {
@@ -200,7 +200,6 @@ func TestTracingExportsGenAISpans(t *testing.T) {
 			require.EqualValues(t, len(providertest.FakeOpenAIWords), intAttr(t, root, "gen_ai.usage.output_tokens"))
 			require.EqualValues(t, 16, intAttr(t, root, "gen_ai.request.max_tokens"))
 			require.Equal(t, chatCost, intAttr(t, root, "tollgate.cost.nano_usd"), "the ledger's cost")
-			require.InDelta(t, float64(chatCost)/1e9, root.Attr("tollgate.cost.usd").GetDoubleValue(), 1e-12)
 			require.EqualValues(t, 200, intAttr(t, root, "http.response.status_code"))
 			for _, name := range []string{"tollgate.reserve", "tollgate.upstream", "tollgate.settle"} {
 				require.Equal(t, root.SpanID(), chat.named(name).ParentID(), "%s is a child of the request span", name)

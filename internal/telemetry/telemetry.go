@@ -32,8 +32,9 @@ const InstrumentationName = "github.com/tollgate-dev/tollgate"
 type Tracing struct {
 	// Tracer starts Tollgate's spans; a no-op tracer when tracing is off.
 	Tracer trace.Tracer
-	// Propagator reads a client's traceparent/tracestate and writes the
-	// upstream's (W3C Trace Context and Baggage).
+	// Propagator reads a client's traceparent/tracestate (W3C Trace Context).
+	// Not Baggage: nothing reads it, and the upstream is sent only the trace
+	// context, so extracting it would cost every request for nothing.
 	Propagator propagation.TextMapPropagator
 	// Enabled reports whether spans are exported.
 	Enabled bool
@@ -64,7 +65,7 @@ func New(ctx context.Context, cfg config.Telemetry, version string, logger *slog
 	default:
 		return nil, fmt.Errorf("OTEL_EXPORTER_OTLP_PROTOCOL: %q is not supported for traces (use grpc or http/protobuf)", cfg.Protocol)
 	}
-	exp, err := otlptrace.New(ctx, client)
+	exp, err := newExporter(ctx, client)
 	if err != nil {
 		return nil, fmt.Errorf("OpenTelemetry trace exporter: %w", err)
 	}
@@ -89,7 +90,7 @@ func New(ctx context.Context, cfg config.Telemetry, version string, logger *slog
 	log.InfoContext(ctx, "exporting traces over OTLP", "protocol", cfg.Protocol)
 	return &Tracing{
 		Tracer:     tp.Tracer(InstrumentationName),
-		Propagator: propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
+		Propagator: propagation.TraceContext{},
 		Enabled:    true,
 		provider:   tp,
 	}, nil

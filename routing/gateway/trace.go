@@ -29,22 +29,25 @@ const (
 	attrRouteReason     = attribute.Key("tollgate.route.reason")
 	attrRouteAction     = attribute.Key("tollgate.route.action")
 	attrCostNanoUSD     = attribute.Key("tollgate.cost.nano_usd")
-	attrCostUSD         = attribute.Key("tollgate.cost.usd")
 	attrReservedNanoUSD = attribute.Key("tollgate.reserved.nano_usd")
 	attrReserveDecision = attribute.Key("tollgate.reserve.decision")
 	attrUsageEstimated  = attribute.Key("tollgate.usage.estimated")
 	attrStatus          = attribute.Key("tollgate.status")
 	attrFallbackReason  = attribute.Key("tollgate.fallback.reason")
 	attrAttempts        = attribute.Key("tollgate.upstream.attempts")
-	// attrGenAISystem is gen_ai.system, which the conventions replaced with
-	// gen_ai.provider.name; many backends still group GenAI spans by it.
-	attrGenAISystem = attribute.Key("gen_ai.system")
 )
 
 // GenAI operation names (gen_ai.operation.name).
 const (
 	operationChat       = "chat"
 	operationEmbeddings = "embeddings"
+)
+
+// The child spans' start options, built once: an option made per span is an
+// allocation per span.
+var (
+	startInternal = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal)}
+	startClient   = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindClient)}
 )
 
 // Child span names.
@@ -64,11 +67,11 @@ func traceRequest(ctx context.Context, operation string, c Caller, ids RequestID
 	}
 	span.SetName(operation + " " + requested)
 	// The edge already set tollgate.request.id (ids.Server).
-	attrs := []attribute.KeyValue{
+	var buf [6]attribute.KeyValue
+	attrs := append(buf[:0],
 		semconv.GenAIOperationNameKey.String(operation),
 		semconv.GenAIRequestModel(requested),
-		attrTenantID.String(c.tenantID()),
-	}
+		attrTenantID.String(c.tenantID()))
 	if c.KeyID != "" {
 		attrs = append(attrs, attrKeyID.String(c.KeyID))
 	}
@@ -78,7 +81,7 @@ func traceRequest(ctx context.Context, operation string, c Caller, ids RequestID
 	if maxTokens > 0 {
 		attrs = append(attrs, semconv.GenAIRequestMaxTokens(maxTokens))
 	}
-	span.SetAttributes(attrs...)
+	setAttrs(span, attrs)
 	return true
 }
 
@@ -86,7 +89,7 @@ func traceRequest(ctx context.Context, operation string, c Caller, ids RequestID
 func traceRefusal(ctx context.Context, dec meter.Decision) {
 	span := trace.SpanFromContext(ctx)
 	if span.IsRecording() {
-		span.SetAttributes(attrReserveDecision.String(string(dec.Reason)))
+		setAttrs(span, []attribute.KeyValue{attrReserveDecision.String(string(dec.Reason))})
 	}
 }
 
@@ -101,26 +104,28 @@ func traceUsage(ctx context.Context, p *plan, out routing.Outcome, u routing.Usa
 	if out.FallbackReason != routing.FallbackReasonNone {
 		reason += "+fallback:" + string(out.FallbackReason)
 	}
-	span.SetAttributes(
+	// Those that say nothing in the common case (an allowed route, no cached
+	// tokens, reported usage) are left out then: every attribute costs each
+	// span a slot, a dedupe entry and its export.
+	var buf [10]attribute.KeyValue
+	attrs := append(buf[:0],
 		semconv.GenAIResponseModel(out.Model.ID),
 		semconv.GenAIProviderNameKey.String(out.Model.Provider),
-		attrGenAISystem.String(out.Model.Provider),
 		semconv.GenAIUsageInputTokens(u.PromptTokens),
 		semconv.GenAIUsageOutputTokens(u.CompletionTokens),
 		attrRouteReason.String(reason),
-		attrRouteAction.String(string(p.decision.Action)),
 		attrCostNanoUSD.Int64(int64(cost)),
-		// For dashboards only: the ledger keeps nano-USD integers.
-		attrCostUSD.Float64(float64(cost)/1e9),
-		attrStatus.String(status),
-	)
-	// Only when they say something: every attribute costs each span.
+		attrStatus.String(status))
+	if p.decision.Action != routing.DecisionActionAllow {
+		attrs = append(attrs, attrRouteAction.String(string(p.decision.Action)))
+	}
 	if u.CachedTokens > 0 {
-		span.SetAttributes(semconv.GenAIUsageCacheReadInputTokens(u.CachedTokens))
+		attrs = append(attrs, semconv.GenAIUsageCacheReadInputTokens(u.CachedTokens))
 	}
 	if u.Estimated {
-		span.SetAttributes(attrUsageEstimated.Bool(true))
+		attrs = append(attrs, attrUsageEstimated.Bool(true))
 	}
+	setAttrs(span, attrs)
 }
 
 // startChild opens a child span of the request span, or returns a no-op span
@@ -130,7 +135,16 @@ func (s *Service) startChild(ctx context.Context, name string, kind trace.SpanKi
 	if !trace.SpanFromContext(ctx).IsRecording() {
 		return ctx, noop.Span{}
 	}
-	return s.d.Tracer.Start(ctx, name, trace.WithSpanKind(kind))
+	var opts []trace.SpanStartOption
+	switch kind {
+	case trace.SpanKindInternal:
+		opts = startInternal
+	case trace.SpanKindClient:
+		opts = startClient
+	default:
+		opts = []trace.SpanStartOption{trace.WithSpanKind(kind)}
+	}
+	return s.d.Tracer.Start(ctx, name, opts...)
 }
 
 // startUpstream opens the upstream span: the provider call with its retries and
@@ -147,20 +161,32 @@ func (s *Service) startUpstream(ctx context.Context, operation string, m routing
 	return ctx, span
 }
 
-// endUpstream closes the upstream span with what answered, or the error.
+// endUpstream closes the upstream span with what answered, or the error. The
+// provider and the attempt count are added only when a fallback changed them
+// (the span starts with the routed model's provider; one attempt is the rule).
 func endUpstream(span trace.Span, out routing.Outcome, upstreamModel string, err error) {
 	if !span.IsRecording() {
 		return
 	}
+	var buf [4]attribute.KeyValue
+	attrs := buf[:0]
 	if err != nil {
 		span.RecordError(err)
 		span.SetStatus(codes.Error, "upstream call failed")
 	} else {
-		span.SetAttributes(semconv.GenAIResponseModel(upstreamModel), semconv.GenAIProviderNameKey.String(out.Model.Provider))
+		attrs = append(attrs, semconv.GenAIResponseModel(upstreamModel))
 	}
-	span.SetAttributes(attrAttempts.Int(len(out.Attempts)))
+	if len(out.Attempts) > 1 {
+		attrs = append(attrs, attrAttempts.Int(len(out.Attempts)))
+	}
 	if out.FallbackReason != routing.FallbackReasonNone {
-		span.SetAttributes(attrFallbackReason.String(string(out.FallbackReason)))
+		attrs = append(attrs, attrFallbackReason.String(string(out.FallbackReason)))
+		if err == nil {
+			attrs = append(attrs, semconv.GenAIProviderNameKey.String(out.Model.Provider))
+		}
+	}
+	if len(attrs) > 0 {
+		setAttrs(span, attrs)
 	}
 	span.End()
 }
