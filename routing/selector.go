@@ -246,7 +246,17 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 		}
 		return s.pickInTier(cat, p, f, d, want, capTier, DecisionActionDowngrade, reason, why)
 	}
+	return s.decideAuto(&in, &f, aff, cat, &d, capTier, budgets)
+}
 
+// decideAuto is decide for model "auto". It is a function of its own so that
+// its frame (many explanations, the affinity lookup) is not on the stack of a
+// request that names its model: that path stays under 16 KB of stack, which a
+// streamed request's goroutine then holds for the whole stream.
+func (s *Selector) decideAuto(inp *SelectInput, fp *Features, aff *affinityCache, cat *Catalog, dp *Decision, capTier Tier,
+	budgets []BudgetPace) (Decision, error) {
+	in, f, d := *inp, *fp, *dp
+	p := in.Policy
 	std, prem, down := p.thresholds(f)
 	clf := f.Classifier
 	if clf == "" {
