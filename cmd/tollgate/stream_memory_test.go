@@ -227,6 +227,13 @@ func TestStreamMemoryPerInFlight(t *testing.T) {
 	t.Logf("%d streams held directly: heap %d B, stacks %d B; through the gateway: heap %d B, stacks %d B", n, dh, ds, gh, gs)
 	t.Logf("per in-flight stream through the gateway: live heap %.1f KB, goroutine stacks %.1f KB (RSS at GOGC=100 ≈ 2×heap + stacks ≈ %.1f KB)",
 		float64(heap)/1024, float64(stack)/1024, float64(2*heap+stack)/1024)
+	// A streamed request's goroutine runs selection, the reservation and the
+	// upstream call before it settles into the pump, and keeps the stack it
+	// grew for the whole stream: past 16 KB of depth it holds 32 KB per
+	// stream (the handler, the server's background reader and the upstream
+	// connection's two loops were 42 KB of stack, 26 KB within 16).
+	require.Less(t, stack, int64(32<<10), "goroutine stacks per in-flight stream: a request goroutine grew past 16 KB")
+	require.Less(t, heap, int64(48<<10), "live heap per in-flight stream")
 	up.letGo()
 	for _, c := range append(direct, through...) {
 		_, _ = io.Copy(io.Discard, c)
