@@ -199,7 +199,7 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 		var f Features
 		switch {
 		case len(req.Messages) > 0:
-			f = s.features(SelectInput{TenantID: opts.TenantID, Request: req, Policy: policy, Classifier: opts.Classifier})
+			f = s.features(&SelectInput{TenantID: opts.TenantID, Request: req, Policy: policy, Classifier: opts.Classifier})
 		case rec.Features != nil:
 			f = *rec.Features
 			if f.PromptTokens == 0 {
@@ -223,7 +223,7 @@ func (s *Selector) Simulate(ctx context.Context, policy Policy, records []Record
 			res.NoFeatures++
 			f = Features{PromptTokens: rec.InputTokens}
 		}
-		d, err := s.decide(SelectInput{Request: req, Policy: policy, Catalog: cat, KeyID: rec.KeyID}, f, aff)
+		d, err := s.decide(&SelectInput{Request: req, Policy: policy, Catalog: cat, KeyID: rec.KeyID}, &f, aff)
 		if err != nil || d.Action == DecisionActionRefuse {
 			res.Skipped++
 			continue

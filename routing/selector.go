@@ -167,12 +167,13 @@ func (s *Selector) Select(ctx context.Context, in SelectInput) (Decision, error)
 	if in.Request == nil {
 		return Decision{}, errkind.New(errkind.Invalid, "selection needs a request")
 	}
-	return s.decide(in, s.features(in), s.affinity)
+	f := s.features(&in)
+	return s.decide(&in, &f, s.affinity)
 }
 
 // features reads everything selection needs from the request: structure,
 // the classifier's probabilities, keyword rule matches, conversation keys.
-func (s *Selector) features(in SelectInput) Features {
+func (s *Selector) features(in *SelectInput) Features {
 	req := in.Request
 	f := ExtractFeatures(req, req.PromptTokens)
 	clf := in.Classifier
@@ -197,7 +198,13 @@ func (s *Selector) features(in SelectInput) Features {
 
 // decide is selection from features alone: live requests and replays of the
 // ledger both come through here, so they decide alike.
-func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decision, error) {
+//
+// The request path runs it on the request's goroutine, whose stack a streamed
+// request then holds while it is in flight: its frame and those of the
+// functions it calls are kept small (pointers, not copies, of the input and
+// the features; the rarer branches in functions of their own) so that the
+// path stays under 16 KB of stack instead of doubling it to 32.
+func (s *Selector) decide(in *SelectInput, f *Features, aff *affinityCache) (Decision, error) {
 	cat := in.Catalog
 	if cat == nil {
 		cat = s.catalog
@@ -206,7 +213,7 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 	if routed := p.KeyModel(in.KeyID, req.Model); routed != req.Model {
 		return s.decideOverride(in, f, aff, routed)
 	}
-	d := Decision{Requested: req.Model, Features: f}
+	d := Decision{Requested: req.Model, Features: *f}
 	capTier := p.maxTier()
 	budgets := append([]BudgetPace{in.Budget}, in.Budgets...)
 
@@ -236,7 +243,7 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 		if reason == RouteReasonExplicit {
 			d.Action, d.Model, d.Tier, d.Reason, d.Explanation = DecisionActionAllow, m, m.Tier, reason, why
 			if p.FallbackExplicit {
-				d.Fallbacks = s.fallbacks(cat, p, f, m.Tier, m.ID, p.maxFallbacks())
+				d.Fallbacks = s.fallbacksOf(cat, &p, f, m)
 			}
 			return d, nil
 		}
@@ -244,9 +251,36 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 			d.Action, d.Reason, d.Explanation = DecisionActionRefuse, reason, why
 			return d, nil
 		}
-		return s.pickInTier(cat, p, f, d, want, capTier, DecisionActionDowngrade, reason, why)
+		return s.downgrade(cat, &p, f, &d, want, capTier, reason, why)
 	}
+	return s.decideAuto(in, f, aff, cat, &d, capTier, budgets)
+}
 
+// fallbacksOf is fallbacks for an explicitly named model, called through
+// pointers to keep the copies out of decide's frame.
+//
+//go:noinline
+func (s *Selector) fallbacksOf(cat *Catalog, p *Policy, f *Features, m Model) []Model {
+	return s.fallbacks(cat, *p, *f, m.Tier, m.ID, p.maxFallbacks())
+}
+
+// downgrade is pickInTier for an explicitly named model the policy does not
+// allow, out of decide's frame like fallbacksOf.
+//
+//go:noinline
+func (s *Selector) downgrade(cat *Catalog, p *Policy, f *Features, d *Decision, want, capTier Tier,
+	reason RouteReason, why string) (Decision, error) {
+	return s.pickInTier(cat, *p, *f, *d, want, capTier, DecisionActionDowngrade, reason, why)
+}
+
+// decideAuto is decide for model "auto". It is a function of its own so that
+// its frame (many explanations, the affinity lookup) is not on the stack of a
+// request that names its model: that path stays under 16 KB of stack, which a
+// streamed request's goroutine then holds for the whole stream.
+func (s *Selector) decideAuto(inp *SelectInput, fp *Features, aff *affinityCache, cat *Catalog, dp *Decision, capTier Tier,
+	budgets []BudgetPace) (Decision, error) {
+	in, f, d := *inp, *fp, *dp
+	p := in.Policy
 	std, prem, down := p.thresholds(f)
 	clf := f.Classifier
 	if clf == "" {
@@ -340,12 +374,13 @@ func (s *Selector) decide(in SelectInput, f Features, aff *affinityCache) (Decis
 // routed ("auto" or a same-tier substitute): the decision is the one routed
 // gets, while Requested stays the name the client sent (the ledger keeps it,
 // so a replay applies the same override).
-func (s *Selector) decideOverride(in SelectInput, f Features, aff *affinityCache, routed string) (Decision, error) {
+func (s *Selector) decideOverride(inp *SelectInput, f *Features, aff *affinityCache, routed string) (Decision, error) {
+	in := *inp
 	asked := in.Request.Model
 	r := *in.Request
 	r.Model = routed
 	in.Request, in.KeyID = &r, ""
-	d, err := s.decide(in, f, aff)
+	d, err := s.decide(&in, f, aff)
 	if err != nil || d.Action == DecisionActionRefuse {
 		return d, err
 	}

@@ -2,16 +2,17 @@ package routing
 
 import (
 	"bytes"
+	_ "embed"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"math"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/dlclark/regexp2"
-	"github.com/pkoukk/tiktoken-go-loader/assets"
 )
 
 // Pre-tokenizer patterns of the two encodings, as tiktoken defines them.
@@ -48,43 +49,74 @@ type bpeEncoding struct {
 // bpeSeed keys the rank index's hash (per process; the index is never stored).
 var bpeSeed = maphash.MakeSeed()
 
+// The rank files of the two encodings (bpe/README.md), embedded as strings so
+// that building a table reads them in place: an embed.FS read copies the file to
+// the heap first (3.6 MB of garbage for o200k). Nothing reads them, and so none
+// of their pages is brought in, until an encoding is first used.
+var (
+	//go:embed bpe/o200k_base.tiktoken
+	o200kRanks string
+	//go:embed bpe/cl100k_base.tiktoken
+	cl100kRanks string
+)
+
+func bpeRanks(name string) (string, error) {
+	switch name {
+	case EncodingO200k:
+		return o200kRanks, nil
+	case EncodingCl100k:
+		return cl100kRanks, nil
+	}
+	return "", fmt.Errorf("tokenizer %s: unknown encoding", name)
+}
+
 // loadBPE builds the table of encoding name (o200k_base or cl100k_base) from
 // the tiktoken files embedded in the binary.
 func loadBPE(name, pattern string) (*bpeEncoding, error) {
-	raw, err := assets.Assets.ReadFile(name + ".tiktoken")
+	raw, err := bpeRanks(name)
 	if err != nil {
-		return nil, fmt.Errorf("tokenizer %s: %w", name, err)
+		return nil, err
 	}
 	re, err := regexp2.Compile(pattern, regexp2.None)
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer %s pattern: %w", name, err)
 	}
-	lines := bytes.Count(raw, []byte{'\n'}) + 1
+	// A first pass sizes the arena exactly, so the table holds no spare
+	// capacity and is built without a copy.
+	lines, arenaLen := 0, 0
+	for rest := raw; len(rest) > 0; {
+		line, next, _ := strings.Cut(rest, "\n")
+		rest = next
+		if sp := strings.IndexByte(line, ' '); sp > 0 {
+			tok := line[:sp]
+			pad := len(tok) - len(strings.TrimRight(tok, "="))
+			arenaLen += len(tok)/4*3 - pad
+			lines++
+		}
+	}
 	e := &bpeEncoding{
 		re:    re,
-		arena: make([]byte, 0, len(raw)*3/5),
+		arena: make([]byte, 0, arenaLen),
 		off:   make([]uint32, 1, lines+1),
 		rank:  make([]uint32, 0, lines),
 	}
+	var b64 []byte
 	for len(raw) > 0 {
-		line := raw
-		if i := bytes.IndexByte(raw, '\n'); i >= 0 {
-			line, raw = raw[:i], raw[i+1:]
-		} else {
-			raw = nil
-		}
+		line, next, _ := strings.Cut(raw, "\n")
+		raw = next
 		if len(line) == 0 {
 			continue
 		}
-		sp := bytes.IndexByte(line, ' ')
+		sp := strings.IndexByte(line, ' ')
 		if sp < 0 {
 			return nil, fmt.Errorf("tokenizer %s: malformed line %q", name, line)
 		}
-		e.arena, err = base64.StdEncoding.AppendDecode(e.arena, line[:sp])
+		b64 = append(b64[:0], line[:sp]...)
+		e.arena, err = base64.StdEncoding.AppendDecode(e.arena, b64)
 		if err != nil {
 			return nil, fmt.Errorf("tokenizer %s: %w", name, err)
 		}
-		r, err := strconv.ParseUint(string(line[sp+1:]), 10, 32)
+		r, err := strconv.ParseUint(line[sp+1:], 10, 32)
 		if err != nil {
 			return nil, fmt.Errorf("tokenizer %s: %w", name, err)
 		}
@@ -95,7 +127,6 @@ func loadBPE(name, pattern string) (*bpeEncoding, error) {
 	if n == 0 || len(e.arena) > math.MaxUint32 {
 		return nil, errors.New("tokenizer " + name + ": empty or oversized table")
 	}
-	e.arena = append([]byte(nil), e.arena...) // drop the spare capacity
 	identity := true
 	for i, r := range e.rank {
 		identity = identity && r == uint32(i)

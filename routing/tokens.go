@@ -4,27 +4,44 @@ import (
 	"hash/maphash"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // Tokenizer encodings, loaded once per process on first use and shared: this is
 // the package's only mutable package-level state. Each is a pointer-free table
 // (token_bpe.go) built from the tiktoken files embedded in the binary; building
-// o200k takes a fraction of a second, so Warm runs it at start-up.
+// o200k takes a fraction of a second and ~4 MB, so a process loads only the
+// encodings its traffic uses (see EstimatorConfig.LoadInBackground).
 var (
-	o200kOnce sync.Once
-	o200kEnc  *bpeEncoding
-	cl100Once sync.Once
-	cl100kEnc *bpeEncoding
+	o200kEnc  = lazyEncoding{name: EncodingO200k, pattern: o200kPattern}
+	cl100kEnc = lazyEncoding{name: EncodingCl100k, pattern: cl100kPattern}
 )
 
-func o200k() *bpeEncoding {
-	o200kOnce.Do(func() { o200kEnc, _ = loadBPE(EncodingO200k, o200kPattern) })
-	return o200kEnc
+type lazyEncoding struct {
+	name, pattern string
+	once          sync.Once
+	// done is set once the load has finished (enc nil when it failed).
+	done atomic.Bool
+	enc  *bpeEncoding
 }
 
-func cl100k() *bpeEncoding {
-	cl100Once.Do(func() { cl100kEnc, _ = loadBPE(EncodingCl100k, cl100kPattern) })
-	return cl100kEnc
+// get loads the encoding on first call, waiting for a load under way.
+func (l *lazyEncoding) get() *bpeEncoding {
+	l.once.Do(func() {
+		l.enc, _ = loadBPE(l.name, l.pattern)
+		l.done.Store(true)
+	})
+	return l.enc
+}
+
+func o200k() *bpeEncoding  { return o200kEnc.get() }
+func cl100k() *bpeEncoding { return cl100kEnc.get() }
+
+func encodingOf(useO200k bool) *lazyEncoding {
+	if useO200k {
+		return &o200kEnc
+	}
+	return &cl100kEnc
 }
 
 // Encoding names, as in PromptCount.Encoding.
@@ -106,6 +123,13 @@ type EstimatorConfig struct {
 	// DefaultExactLimitBytes; negative means every text is always counted
 	// exactly on the request path (tests, the simulated provider's truth).
 	ExactLimitBytes int
+	// LoadInBackground keeps an encoding's first load (0.2–0.7 s) off the
+	// request path: a text the request path would count while its encoding is
+	// not loaded yet is estimated instead (as a long text is) and handed to the
+	// background counter, which loads the encoding. Serve sets it and warms
+	// nothing, so a process holds only the encodings its traffic uses. Counts
+	// that bill (streamed output without reported usage) still wait for the load.
+	LoadInBackground bool
 }
 
 // Estimator counts prompt tokens before a request is forwarded: an accurate
@@ -122,6 +146,10 @@ type EstimatorConfig struct {
 // from its length (upperBoundTokens) for the reservation.
 type Estimator struct {
 	limit int
+	// lazy is EstimatorConfig.LoadInBackground.
+	lazy bool
+	// encs overrides the process's encodings (cl100k, o200k) in tests.
+	encs *[2]*lazyEncoding
 	// counts remembers exact counts (see token_cache.go).
 	counts *tokenCache
 	// bg counts long texts off the request path (see background).
@@ -129,13 +157,13 @@ type Estimator struct {
 }
 
 // NewEstimator returns an Estimator. Encodings load on first use; call Warm at
-// start-up to keep that 0.2–0.7 s off the first request.
+// start-up, or set LoadInBackground, to keep that 0.2–0.7 s off the first request.
 func NewEstimator(cfg EstimatorConfig) *Estimator {
 	l := cfg.ExactLimitBytes
 	if l == 0 {
 		l = DefaultExactLimitBytes
 	}
-	return &Estimator{limit: l, counts: newTokenCache()}
+	return &Estimator{limit: l, lazy: cfg.LoadInBackground, counts: newTokenCache()}
 }
 
 // Warm loads both encodings now. It is safe to call in a goroutine at start-up.
@@ -150,6 +178,22 @@ func (e *Estimator) CountText(model, text string) int {
 	return e.countExact(usesO200k(model), text)
 }
 
+// loaded reports whether the request path may count with the encoding now:
+// always, unless encodings load in the background and this one has not finished.
+func (e *Estimator) loaded(useO200k bool) bool {
+	return !e.lazy || e.encoding(useO200k).done.Load()
+}
+
+func (e *Estimator) encoding(useO200k bool) *lazyEncoding {
+	if e != nil && e.encs != nil {
+		if useO200k {
+			return e.encs[1]
+		}
+		return e.encs[0]
+	}
+	return encodingOf(useO200k)
+}
+
 func (e *Estimator) countExact(useO200k bool, text string) int {
 	if text == "" {
 		return 0
@@ -161,10 +205,7 @@ func (e *Estimator) countExact(useO200k bool, text string) int {
 	if n, ok := counts.get(useO200k, text); ok {
 		return n
 	}
-	enc := cl100k()
-	if useO200k {
-		enc = o200k()
-	}
+	enc := e.encoding(useO200k).get()
 	if enc == nil {
 		return upperBoundTokens(text)
 	}
@@ -276,7 +317,7 @@ func (e *Estimator) piece(useO200k bool, s string, now bool, exact *bool) pieceC
 		counts = e.counts
 	}
 	n, ok := counts.get(useO200k, s)
-	if !ok && e != nil && (now || len(s) <= tokenCacheMaxText) {
+	if !ok && e != nil && (now || len(s) <= tokenCacheMaxText) && e.loaded(useO200k) {
 		n, ok = e.countExact(useO200k, s), true
 	}
 	if ok {
@@ -390,11 +431,16 @@ func (e *Estimator) Annotate(model string, req *ChatRequest) int {
 // milliseconds to count).
 func (e *Estimator) EmbeddingTokens(model string, req *EmbeddingRequest) int {
 	n := req.InputTokens
+	useO200k := usesO200k(model)
 	for _, s := range req.Inputs {
-		if e == nil || (e.limit >= 0 && len(s) > tokenCacheMaxText) {
+		switch {
+		case e == nil || (e.limit >= 0 && len(s) > tokenCacheMaxText):
 			n += upperBoundTokens(s)
-		} else {
-			n += e.CountText(model, s)
+		case !e.loaded(useO200k):
+			n += upperBoundTokens(s)
+			e.bg.later(e, useO200k, s)
+		default:
+			n += e.countExact(useO200k, s)
 		}
 	}
 	return n

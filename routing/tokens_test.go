@@ -68,6 +68,37 @@ func TestEstimatorLongLastTurnIsEstimatedThenCounted(t *testing.T) {
 	require.GreaterOrEqual(t, c.AnyBound, ne)
 }
 
+// An estimator that loads in the background loads nothing until a request needs
+// an encoding, answers that request with the estimate and the bound, and counts
+// exactly once the background counter has loaded the encoding; only the
+// encoding the traffic used is loaded.
+func TestEstimatorLoadsAnEncodingInTheBackgroundOnFirstUse(t *testing.T) {
+	t.Parallel()
+	e := NewEstimator(EstimatorConfig{LoadInBackground: true})
+	cl := &lazyEncoding{name: EncodingCl100k, pattern: cl100kPattern}
+	o := &lazyEncoding{name: EncodingO200k, pattern: o200kPattern}
+	e.encs = &[2]*lazyEncoding{cl, o}
+	req, err := ParseChatRequest([]byte(`{"model":"gpt-4o","messages":[{"role":"user","content":"Hello world"}]}`))
+	require.NoError(t, err)
+
+	c := e.Count("gpt-4o", req)
+	require.False(t, c.Exact, "the first request does not wait for the encoding")
+	require.GreaterOrEqual(t, c.Bound, 2+4+3)
+	emb := e.EmbeddingTokens("gpt-4o", &EmbeddingRequest{Inputs: []string{"Hello world"}})
+	require.GreaterOrEqual(t, emb, 2)
+
+	e.Flush()
+	require.True(t, o.done.Load(), "the background counter loaded o200k")
+	require.False(t, cl.done.Load(), "cl100k stays unloaded: nothing used it")
+	c = e.Count("gpt-4o", req)
+	require.True(t, c.Exact)
+	require.Equal(t, 2+4+3, c.Tokens)
+	require.Equal(t, 2, e.EmbeddingTokens("gpt-4o", &EmbeddingRequest{Inputs: []string{"Hello world"}}))
+	// Counts that bill wait for the load instead of estimating.
+	require.Equal(t, 2, e.CountText("gpt-3.5-turbo", "Hello world"))
+	require.True(t, cl.done.Load())
+}
+
 func TestEstimatorCountsTheLastTurnExactly(t *testing.T) {
 	t.Parallel()
 	history := strings.Repeat("The ledger keeps every request's usage exactly once, even across crashes. ", 60)

@@ -6,8 +6,10 @@
 // derived from tenant, period and line (invoice.IdempotencyKey), so an invoice
 // run that crashes and reruns within Stripe's 24-hour key window sends nothing
 // twice. The client never touches stripe-go's global state (stripe.Key,
-// stripe.SetBackend): it owns a client.API over backends built for its own URL,
-// which is how tests point it at stripe-mock.
+// stripe.SetBackend): it owns clients of the three resources it uses over a
+// backend built for its own URL, which is how tests point it at stripe-mock.
+// (stripe-go's client.API would link every resource package of the API, ~130,
+// into the binary.)
 package stripe
 
 import (
@@ -18,7 +20,9 @@ import (
 	"time"
 
 	stripego "github.com/stripe/stripe-go/v76"
-	"github.com/stripe/stripe-go/v76/client"
+	"github.com/stripe/stripe-go/v76/customer"
+	"github.com/stripe/stripe-go/v76/invoice"
+	"github.com/stripe/stripe-go/v76/invoiceitem"
 
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/seal"
@@ -69,8 +73,10 @@ func (c Config) Validate() error {
 
 // Client is the Stripe domain client. It is safe for concurrent use.
 type Client struct {
-	api    *client.API
-	logger *slog.Logger
+	customers    *customer.Client
+	invoices     *invoice.Client
+	invoiceItems *invoiceitem.Client
+	logger       *slog.Logger
 }
 
 // New returns a client for cfg. logger is required (sub-logger
@@ -105,9 +111,11 @@ func New(cfg Config, logger *slog.Logger) (*Client, error) {
 		MaxNetworkRetries: stripego.Int64(retries),
 		EnableTelemetry:   stripego.Bool(false),
 	})
-	api := &client.API{}
-	// All three backends are explicit: a nil Backends would make Init fall back to
-	// stripe-go's global backends. Connect (OAuth) and Uploads (files) are unused.
-	api.Init(cfg.APIKey.Reveal(), &stripego.Backends{API: backend, Connect: backend, Uploads: backend})
-	return &Client{api: api, logger: logger}, nil
+	key := cfg.APIKey.Reveal()
+	return &Client{
+		customers:    &customer.Client{B: backend, Key: key},
+		invoices:     &invoice.Client{B: backend, Key: key},
+		invoiceItems: &invoiceitem.Client{B: backend, Key: key},
+		logger:       logger,
+	}, nil
 }

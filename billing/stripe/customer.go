@@ -61,7 +61,7 @@ func (c *Client) EnsureCustomer(ctx context.Context, in EnsureCustomerInput) (Cu
 		params.Email = stripego.String(in.Email)
 	}
 	params.AddMetadata(MetadataTenantID, in.TenantID)
-	cus, err := c.api.Customers.New(params)
+	cus, err := c.customers.New(params)
 	if err != nil {
 		return Customer{}, mapError("create customer", err)
 	}

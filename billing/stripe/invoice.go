@@ -116,7 +116,7 @@ func (c *Client) CreateInvoice(ctx context.Context, in CreateInvoiceInput) (Invo
 	params.SetIdempotencyKey(invoice.IdempotencyKey(in.TenantID, in.Period, "", StepInvoice))
 	params.AddMetadata(MetadataTenantID, in.TenantID)
 	params.AddMetadata(MetadataPeriod, in.Period)
-	inv, err := c.api.Invoices.New(params)
+	inv, err := c.invoices.New(params)
 	if err != nil {
 		return Invoice{}, mapError("create invoice", err)
 	}
@@ -141,7 +141,7 @@ func (c *Client) FinalizeInvoice(ctx context.Context, id, idempotencyKey string)
 	params := &stripego.InvoiceFinalizeInvoiceParams{AutoAdvance: stripego.Bool(true)}
 	params.Context = ctx
 	params.SetIdempotencyKey(idempotencyKey)
-	inv, err := c.api.Invoices.FinalizeInvoice(id, params)
+	inv, err := c.invoices.FinalizeInvoice(id, params)
 	if err != nil {
 		return Invoice{}, mapError("finalize invoice", err)
 	}

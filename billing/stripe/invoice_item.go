@@ -93,7 +93,7 @@ func (c *Client) AddInvoiceItem(ctx context.Context, in AddInvoiceItemInput) (In
 	params.AddMetadata(MetadataTenantID, in.TenantID)
 	params.AddMetadata(MetadataPeriod, in.Period)
 	params.AddMetadata(MetadataLineID, in.LineID)
-	item, err := c.api.InvoiceItems.New(params)
+	item, err := c.invoiceItems.New(params)
 	if err != nil {
 		return InvoiceItem{}, mapError("add invoice item", err)
 	}

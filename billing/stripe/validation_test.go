@@ -28,7 +28,7 @@ func TestUnknownParamIsRejected(t *testing.T) {
 	}
 	params := newParams()
 	params.AddExtra("tollgate_not_a_stripe_param", "x")
-	_, err := b.client.RawAPI().Customers.New(params)
+	_, err := b.client.RawCustomers().New(params)
 	err = stripe.MapError("create customer", err)
 	require.ErrorIs(t, err, errkind.Invalid)
 	var se *stripego.Error
@@ -37,7 +37,7 @@ func TestUnknownParamIsRejected(t *testing.T) {
 	require.Contains(t, se.Msg, "additional properties are not allowed")
 
 	// The same request without the extra parameter passes.
-	_, err = b.client.RawAPI().Customers.New(newParams())
+	_, err = b.client.RawCustomers().New(newParams())
 	require.NoError(t, err)
 
 	calls := b.rec.Calls()

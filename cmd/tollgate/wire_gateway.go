@@ -50,8 +50,10 @@ type gatewayParts struct {
 
 // wireGateway builds the /v1 request path for serve.
 func wireGateway(ctx context.Context, a *app, keyAuth *apikeys.KeyAuthenticator, feed *tenants.ChangeFeed, acct *accountingParts, sink gateway.Sink) (*gatewayParts, error) {
-	est := routing.NewEstimator(routing.EstimatorConfig{})
-	go est.Warm()
+	// No encoding is loaded at start-up: each loads in the background when the
+	// traffic first needs it (~4 MB and 0.2–0.7 s each), so an idle gateway, or
+	// one whose models all use one encoding, holds no table it does not use.
+	est := routing.NewEstimator(routing.EstimatorConfig{LoadInBackground: true})
 	envProviders := routing.ProvidersConfig{
 		OpenAI:     routing.ProviderKeyConfig{APIKey: seal.Secret(a.cfg.Providers.OpenAIKey.Reveal()), BaseURL: a.cfg.Providers.OpenAIBaseURL},
 		Anthropic:  routing.ProviderKeyConfig{APIKey: seal.Secret(a.cfg.Providers.AnthropicKey.Reveal()), BaseURL: a.cfg.Providers.AnthropicBaseURL},
