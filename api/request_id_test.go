@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
@@ -79,4 +80,23 @@ func TestErrorCarriesParamAndBudgetRefusalIsFinal(t *testing.T) {
 	require.Equal(t, "false", w.Header().Get("x-should-retry"))
 	require.Contains(t, w.Body.String(), "the daily tenant budget of $0.05")
 	require.NotContains(t, w.Body.String(), "dayly")
+}
+
+// Request ids sort by the time they were made (new ledger rows land at the end
+// of the request-id index) and stay distinct within one millisecond.
+func TestRequestIDsSortByTimeAndStayDistinct(t *testing.T) {
+	t0 := time.Date(2026, 12, 7, 22, 0, 0, 0, time.UTC)
+	seen := map[string]bool{}
+	prev := ""
+	for i := range 2000 {
+		id := newRequestIDAt(t0.Add(time.Duration(i/100) * time.Millisecond))
+		require.Regexp(t, `^req_[0-9a-f]{32}$`, id)
+		require.False(t, seen[id], "id %s made twice", id)
+		seen[id] = true
+		if i%100 == 0 && prev != "" {
+			require.Less(t, prev, id, "an id of a later millisecond sorts after every earlier one")
+		}
+		prev = id
+	}
+	require.Less(t, newRequestIDAt(t0), newRequestIDAt(t0.Add(24*time.Hour*365*50)))
 }
