@@ -11,6 +11,10 @@ TAG ?= $(VERSION)
 # make dist DIST_TARGETS="linux/amd64" builds one target; empty builds all.
 DIST_TARGETS ?=
 GO_TEST_FLAGS ?= -count=1 -timeout 15m
+# Build tags of every shipped binary (also in scripts/dist.sh, infra/Dockerfile and
+# the bench scripts): nomsgpack leaves out gin's MessagePack codec, which nothing
+# uses, 9 MB of binary and ~8 MB of resident pages at start.
+GO_TAGS ?= nomsgpack
 
 .PHONY: run build console binary test test-go test-console e2e test-packaging dist image bench bench-routing bench-scale vet fmt-check lint clean
 
@@ -29,7 +33,7 @@ console: frontend/node_modules/.package-lock.json
 	cd frontend && npm run build
 
 binary:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/tollgate ./cmd/tollgate
+	$(GO) build -trimpath -tags "$(GO_TAGS)" -ldflags "$(LDFLAGS)" -o bin/tollgate ./cmd/tollgate
 
 ## test: the whole suite against real Postgres, Redis Cluster and stripe-mock
 test: lint test-console build

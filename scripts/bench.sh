@@ -26,7 +26,7 @@ log() { echo "== $*" >&2; }
 free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])' 2>/dev/null || echo $((20000 + RANDOM % 30000)); }
 wait_http() { for _ in $(seq 1 300); do curl -fs "$1" >/dev/null 2>&1 && return 0; sleep 0.1; done; echo "timeout waiting for $1" >&2; return 1; }
 
-go build -o bin/tollgate ./cmd/tollgate
+go build -trimpath -tags nomsgpack -o bin/tollgate ./cmd/tollgate # as make build ships it
 go build -o "$tmp/loadgen" ./scripts/loadgen
 go build -o "$tmp/upstream" ./scripts/upstream
 

@@ -87,7 +87,7 @@ build() { # target → path of the binary
 	[ "$goos" = windows ] && exe=tollgate.exe
 	local out="$work/$goos-$goarch/$exe"
 	log "building $target with $cc"
-	CGO_ENABLED=1 GOOS=$goos GOARCH=$goarch CC=$cc go build -trimpath \
+	CGO_ENABLED=1 GOOS=$goos GOARCH=$goarch CC=$cc go build -trimpath -tags "${GO_TAGS:-nomsgpack}" \
 		-ldflags "-s -w -X main.version=$VERSION -X main.commit=$COMMIT -X main.date=$DATE" \
 		-o "$out" ./cmd/tollgate
 	echo "$out"
