@@ -48,6 +48,10 @@ for mode in ("multi-tenant", "self-host"):
     )
 print("| target | +0.25 / +0.6 ms | +1.5 ms | 0% | 80 MB | 50 MB | 55% of a core | 0 errors, 40 KB |")
 for mode in ("multi-tenant", "self-host"):
+    inst = metrics.get((mode, "idle_rss_installed_kb"))
+    if inst is not None:
+        print(f"\n{mode} idle RSS of the binary as installed (copied, not fresh from the linker): {mb(inst)}", end="")
+for mode in ("multi-tenant", "self-host"):
     d1, d3 = run(f"{mode} direct json", 1000), run(f"{mode} direct json", 3000)
     if d1 and d3:
         print(f"\n{mode} direct baseline: p50 {d1['p50_ms']:.3f} / p99 {d1['p99_ms']:.3f} ms @1k, p99 {d3['p99_ms']:.3f} ms @3k", end="")

@@ -64,7 +64,7 @@ run_gateway() { # name upstream-port env...
 	env "$@" TOLLGATE_PPROF_ADDR="$pprof_addr" TOLLGATE_ADDR="127.0.0.1:$port" OPENAI_BASE_URL="http://127.0.0.1:$upstream/v1" OPENAI_API_KEY=bench \
 		TOLLGATE_LOG_LEVEL=warn TOLLGATE_ADMIN_PASSWORD=bench-admin-password \
 		TOLLGATE_JWT_SECRET=bench-jwt-secret-that-is-long-enough-00000000 \
-		./bin/tollgate serve >"$tmp/$name.log" 2>&1 &
+		"${gw_bin:-./bin/tollgate}" serve >"$tmp/$name.log" 2>&1 &
 	gw_pid=$!
 	pids+=($gw_pid)
 	gw_url="http://127.0.0.1:$port"
@@ -120,6 +120,14 @@ for mode in ${BENCH_MODES:-multi-tenant self-host}; do
 	key=$(TOLLGATE_DATABASE_URL="$mdb" ./bin/tollgate keys create --tenant $tenant --name load --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
 	TOLLGATE_DATABASE_URL="$mdb" ./bin/tollgate budgets set --tenant $tenant --period month --limit-usd 100000 --hard >/dev/null
 	# A fresh start with nothing served: what an idle gateway holds.
+	stop_gateway
+	# The same binary as a package or image installs it (copied with write(2)).
+	# Fresh from the linker, the kernel may keep its pages in 2 MB folios and map
+	# them whole (FilePmdMapped in smaps), so every touched byte makes 2 MB count.
+	install -m 0755 bin/tollgate "$tmp/installed-tollgate"
+	gw_bin="$tmp/installed-tollgate" run_gateway "$mode" "$up_port" "${env_now[@]}"
+	sleep 3
+	metric "$mode" idle_rss_installed_kb "$(rss_kb $gw_pid)"
 	stop_gateway
 	run_gateway "$mode" "$up_port" "${env_now[@]}"
 	sleep 3
