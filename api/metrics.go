@@ -39,6 +39,10 @@ const (
 	MetricLedgerPending = "tollgate_ledger_pending_events"
 	// MetricLedgerFlushFailures counts failed ledger batch inserts since start.
 	MetricLedgerFlushFailures = "tollgate_ledger_flush_failures_total"
+	// MetricMeterRecoveries counts tenants whose Redis counters this process
+	// rebuilt after the store lost them (ledger, live reservations, leases): a
+	// rebuild errs high until the next reconcile. Always 0 without Redis.
+	MetricMeterRecoveries = "tollgate_meter_recoveries_total"
 )
 
 // MetricNames lists every tollgate_* metric family the serving process exports
@@ -47,7 +51,7 @@ const (
 // other name.
 func MetricNames() []string {
 	return []string{MetricHTTPRequests, MetricHTTPDuration, MetricUsageCost, MetricUsageTokens,
-		MetricRequestsCompleted, MetricMeterState, MetricLedgerPending, MetricLedgerFlushFailures}
+		MetricRequestsCompleted, MetricMeterState, MetricLedgerPending, MetricLedgerFlushFailures, MetricMeterRecoveries}
 }
 
 // routeUnmatched is the route label of requests no route matched, so that scans of
@@ -252,6 +256,14 @@ func WatchAccounting(ctx context.Context, reg prometheus.Registerer, mt meter.Me
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricLedgerFlushFailures,
 			Help: "Failed ledger batch inserts since start (the events stay spooled and are retried)."},
 			func() float64 { return float64(w.Stats().Failures) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: MetricMeterRecoveries,
+			Help: "Tenants whose lost Redis counters were rebuilt from the ledger, live reservations and leases (counts err high until the next reconcile)."},
+			func() float64 {
+				if r, ok := mt.(interface{ Recoveries() int64 }); ok {
+					return float64(r.Recoveries())
+				}
+				return 0
+			}),
 	)
 }
 

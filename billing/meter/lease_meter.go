@@ -629,6 +629,10 @@ func (m *LeaseMeter) Rebuild(ctx context.Context, tenantID string, totals []Scop
 
 // Health implements Meter: ok while Redis answers, degraded while it does not but
 // some lease is still usable, unavailable after that.
+// Recoveries returns how many tenant recoveries the Redis meter under the
+// leases ran (metrics, tests).
+func (m *LeaseMeter) Recoveries() int64 { return m.inner.Recoveries() }
+
 func (m *LeaseMeter) Health(context.Context) Health {
 	now := m.clock()
 	m.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tollgate-dev/tollgate/api"
 	"github.com/tollgate-dev/tollgate/billing/budget"
 	"github.com/tollgate-dev/tollgate/billing/meter"
 	"github.com/tollgate-dev/tollgate/internal/testdb"
@@ -66,11 +67,13 @@ func TestHardBudgetHoldsWhenRedisLosesCounters(t *testing.T) {
 		}
 	}
 	// Then the ledger stays within the limit and every refusal has the 429 shape
+	recoveries := value(t, scrape(t, s.baseURL+"/metrics")[api.MetricMeterRecoveries], nil)
 	s.stop()
 	tot := ledgerTotal(t, s, tn)
 	t.Logf("losses=%d ok=%d refused=%d other=%v ledger=$%s limit=$%s", losses, res.ok.Load(), res.refused.Load(),
 		res.otherStatus, tot.Cost.USDString(), fiveCents.USDString())
 	require.Positive(t, losses)
+	require.Positive(t, recoveries, "each loss found at the next operation is a recovery, counted for operators")
 	require.LessOrEqual(t, tot.Cost, fiveCents, "spend passed the hard budget after Redis lost the counters")
 	require.Positive(t, res.refused.Load())
 	require.Empty(t, res.badRefusal)
