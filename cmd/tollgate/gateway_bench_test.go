@@ -52,13 +52,16 @@ func BenchmarkGatewayChatTraced(b *testing.B) {
 		exports.Add(1)
 		w.Header().Set("Content-Type", "application/x-protobuf") // an empty body is an empty ExportTraceServiceResponse
 	}))
-	defer collector.Close()
+	// Registered first, so it runs last: after the gateway's cleanup flushed its spans.
+	b.Cleanup(func() {
+		collector.Close()
+		require.Positive(b, exports.Load(), "spans reached the collector")
+	})
 	env := map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": collector.URL, "OTEL_EXPORTER_OTLP_PROTOCOL": config.ProtocolHTTP}
 	for k, v := range env {
 		b.Setenv(k, v)
 	}
 	benchmarkGatewayChat(b, env)
-	require.Positive(b, exports.Load(), "spans reached the collector")
 }
 
 func benchmarkGatewayChat(b *testing.B, extraEnv map[string]string) {
@@ -85,38 +88,8 @@ func benchmarkGatewayChat(b *testing.B, extraEnv map[string]string) {
 	if os.Getenv("TOLLGATE_BENCH_REDIS") == "1" {
 		env["TOLLGATE_REDIS_URL"] = strings.Join(testredis.Seeds(b), ",")
 	}
-	cfg, err := config.Parse(env)
-	require.NoError(b, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := openApp(ctx, cfg)
-	require.NoError(b, err)
-	defer a.Close()
-	stopTracing, err := wireTracing(ctx, a)
-	require.NoError(b, err)
-	defer stopTracing()
-	_, err = a.registry.MigrateAll(ctx, 4)
-	require.NoError(b, err)
-	srv, start, err := buildServer(ctx, a, io.Discard)
-	require.NoError(b, err)
-	loopCtx, stopLoops := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { start(loopCtx); close(stopped) }()
-	defer func() { stopLoops(); <-stopped }()
-
-	tn, err := a.registry.Create(ctx, tenants.CreateInput{Name: "bench"})
-	require.NoError(b, err)
-	_, secret, err := newIdentityServices(a, accounts.PasswordParams{}).keys.Create(ctx,
-		apikeys.CreateKeyInput{TenantID: tn.ID, Name: "load"})
-	require.NoError(b, err)
-	h, err := a.registry.Handle(tenants.SystemPrincipal(tn, "bench"))
-	require.NoError(b, err)
-	_, err = budget.Set(ctx, h, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth,
-		Limit: 100_000 * billing.NanoPerUSD, Hard: true})
-	require.NoError(b, err)
-
-	auth := "Bearer " + secret.Reveal()
-	handler := srv.Handler()
+	ctx := b.Context()
+	handler, auth := servedGateway(b, env, "bench")
 	call := func(body []byte) int {
 		// Not httptest.NewRequest: its 4 KB bufio.Reader per call would dominate the
 		// allocation profile.
@@ -151,4 +124,49 @@ func benchmarkGatewayChat(b *testing.B, extraEnv map[string]string) {
 			})
 		})
 	}
+}
+
+// servedGateway runs serve's wiring on env (app, tracing, migrations, server and
+// its loops, all stopped at the test's cleanup) and returns the handler with an
+// Authorization value for a key of tenant tenantName (created; "" means the
+// self-host tenant) under a $100,000 hard monthly budget, so every request is
+// reserved and settled as in production.
+func servedGateway(tb testing.TB, env map[string]string, tenantName string) (http.Handler, string) {
+	tb.Helper()
+	cfg, err := config.Parse(env)
+	require.NoError(tb, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+	a, err := openApp(ctx, cfg)
+	require.NoError(tb, err)
+	tb.Cleanup(a.Close)
+	stopTracing, err := wireTracing(ctx, a)
+	require.NoError(tb, err)
+	tb.Cleanup(stopTracing)
+	_, err = a.registry.MigrateAll(ctx, 4)
+	require.NoError(tb, err)
+	var tn tenants.Tenant
+	if tenantName == "" {
+		require.NoError(tb, ensureSelfHostTenant(ctx, a))
+		tn, err = a.registry.Get(ctx, selfHostTenantName)
+	} else {
+		tn, err = a.registry.Create(ctx, tenants.CreateInput{Name: tenantName})
+	}
+	require.NoError(tb, err)
+	srv, start, err := buildServer(ctx, a, io.Discard)
+	require.NoError(tb, err)
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	stopped := make(chan struct{})
+	go func() { start(loopCtx); close(stopped) }()
+	tb.Cleanup(func() { stopLoops(); <-stopped })
+
+	_, secret, err := newIdentityServices(a, accounts.PasswordParams{}).keys.Create(ctx,
+		apikeys.CreateKeyInput{TenantID: tn.ID, Name: "load"})
+	require.NoError(tb, err)
+	h, err := a.registry.Handle(tenants.SystemPrincipal(tn, "bench"))
+	require.NoError(tb, err)
+	_, err = budget.Set(ctx, h, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth,
+		Limit: 100_000 * billing.NanoPerUSD, Hard: true})
+	require.NoError(tb, err)
+	return srv.Handler(), "Bearer " + secret.Reveal()
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net"
@@ -17,14 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tollgate-dev/tollgate/billing"
-	"github.com/tollgate-dev/tollgate/billing/budget"
-	"github.com/tollgate-dev/tollgate/billing/meter"
-	"github.com/tollgate-dev/tollgate/internal/config"
 	"github.com/tollgate-dev/tollgate/routing"
-	"github.com/tollgate-dev/tollgate/tenants"
-	"github.com/tollgate-dev/tollgate/tenants/accounts"
-	"github.com/tollgate-dev/tollgate/tenants/apikeys"
 )
 
 // heldUpstream is an OpenAI-compatible upstream on a raw listener that answers
@@ -114,7 +106,7 @@ func TestStreamMemoryPerInFlight(t *testing.T) {
 	up := newHeldUpstream(t)
 	defer up.ln.Close()
 	dir := t.TempDir()
-	cfg, err := config.Parse(map[string]string{
+	handler, bearer := servedGateway(t, map[string]string{
 		"TOLLGATE_DATABASE_URL":   "sqlite://" + filepath.Join(dir, "tollgate.db"),
 		"TOLLGATE_LOG_LEVEL":      "warn",
 		"TOLLGATE_ADMIN_PASSWORD": "bench-admin-password",
@@ -122,36 +114,11 @@ func TestStreamMemoryPerInFlight(t *testing.T) {
 		"TOLLGATE_SPOOL_DIR":      filepath.Join(dir, "spool"),
 		"OPENAI_BASE_URL":         "http://" + up.ln.Addr().String() + "/v1",
 		"OPENAI_API_KEY":          "bench",
-	})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	a, err := openApp(ctx, cfg)
-	require.NoError(t, err)
-	defer a.Close()
-	_, err = a.registry.MigrateAll(ctx, 4)
-	require.NoError(t, err)
-	require.NoError(t, ensureSelfHostTenant(ctx, a))
-	srv, start, err := buildServer(ctx, a, io.Discard)
-	require.NoError(t, err)
-	loopCtx, stopLoops := context.WithCancel(ctx)
-	stopped := make(chan struct{})
-	go func() { start(loopCtx); close(stopped) }()
-	defer func() { stopLoops(); <-stopped }()
-	tn, err := a.registry.Get(ctx, selfHostTenantName)
-	require.NoError(t, err)
-	_, secret, err := newIdentityServices(a, accounts.PasswordParams{}).keys.Create(ctx,
-		apikeys.CreateKeyInput{TenantID: tn.ID, Name: "load"})
-	require.NoError(t, err)
-	h, err := a.registry.Handle(tenants.SystemPrincipal(tn, "bench"))
-	require.NoError(t, err)
-	_, err = budget.Set(ctx, h, budget.SetInput{Scope: meter.ScopeTenant, Period: meter.PeriodMonth,
-		Limit: 100_000 * billing.NanoPerUSD, Hard: true})
-	require.NoError(t, err)
+	}, "")
 
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
-	hs := &http.Server{Handler: srv.Handler()}
+	hs := &http.Server{Handler: handler}
 	go func() { _ = hs.Serve(ln) }()
 	defer hs.Close()
 
@@ -203,7 +170,7 @@ func TestStreamMemoryPerInFlight(t *testing.T) {
 	// Warm the caches (key, budget, policy, lease) with a few streams through,
 	// and load the tokenizer the first request would load in the background.
 	routing.NewEstimator(routing.EstimatorConfig{}).Warm()
-	auth := secret.Reveal()
+	auth := strings.TrimPrefix(bearer, "Bearer ")
 	for range 4 {
 		c := open(ln.Addr().String(), auth)
 		up.letGo()
