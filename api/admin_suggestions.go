@@ -85,21 +85,10 @@ func (a *routingAPI) suggestions(c *gin.Context) error {
 		return err
 	}
 	out := suggestionListDTO{Data: make([]suggestionDTO, len(rep.Suggestions)), From: rep.From, To: rep.To, Requests: rep.Requests, Truncated: rep.Truncated}
-	withNames := a.id != nil && a.id.may(c, p, access.ResourceKeys, access.ActionRead)
-	names := map[string]string{}
+	keyName := a.id.keyNames(c, p)
 	for i, s := range rep.Suggestions {
 		out.Data[i] = mapSuggestion(s)
-		if !withNames || s.KeyID == "" {
-			continue
-		}
-		name, ok := names[s.KeyID]
-		if !ok {
-			if k, err := a.id.d.Keys.Get(c.Request.Context(), p.TenantID(), s.KeyID); err == nil {
-				name = k.Name
-			}
-			names[s.KeyID] = name
-		}
-		out.Data[i].KeyName = name
+		out.Data[i].KeyName = keyName(s.KeyID)
 	}
 	c.JSON(http.StatusOK, out)
 	return nil

@@ -228,22 +228,11 @@ func (a *usageAPI) usageEvents(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	names := map[string]string{}
-	withNames := a.id.may(c, p, access.ResourceKeys, access.ActionRead)
+	keyName := a.id.keyNames(c, p)
 	out := listResponse[usageEventDTO]{Data: make([]usageEventDTO, len(page.Events)), NextCursor: page.NextCursor}
 	for i, e := range page.Events {
 		out.Data[i] = mapUsageEvent(e)
-		if !withNames || e.KeyID == "" {
-			continue
-		}
-		name, ok := names[e.KeyID]
-		if !ok {
-			if k, err := a.id.d.Keys.Get(ctx, p.TenantID(), e.KeyID); err == nil {
-				name = k.Name
-			}
-			names[e.KeyID] = name
-		}
-		out.Data[i].KeyName = name
+		out.Data[i].KeyName = keyName(e.KeyID)
 	}
 	c.JSON(http.StatusOK, out)
 	return nil

@@ -206,6 +206,29 @@ func (id *Identity) authorize(resource access.Resource, action access.Action, sc
 
 // may asks the policy about a second permission inside a handler (the owner-role
 // rules of member management). False for API keys.
+// keyNames returns the name of a tenant's key by id for a response that names
+// keys: one lookup per distinct key, "" for a key that is gone or when the
+// caller may not read keys (then nothing is looked up).
+func (id *Identity) keyNames(c *gin.Context, p tenants.Principal) func(keyID string) string {
+	if id == nil || !id.may(c, p, access.ResourceKeys, access.ActionRead) {
+		return func(string) string { return "" }
+	}
+	names := map[string]string{}
+	return func(keyID string) string {
+		if keyID == "" {
+			return ""
+		}
+		name, ok := names[keyID]
+		if !ok {
+			if k, err := id.d.Keys.Get(c.Request.Context(), p.TenantID(), keyID); err == nil {
+				name = k.Name
+			}
+			names[keyID] = name
+		}
+		return name
+	}
+}
+
 func (id *Identity) may(c *gin.Context, p tenants.Principal, resource access.Resource, action access.Action) bool {
 	s, ok := sessionOf(c)
 	if !ok {
