@@ -172,10 +172,18 @@ func SQLitePath(rawURL string) string {
 
 // SQLiteDSN is the mattn DSN with the pragmas Tollgate relies on: WAL so readers do
 // not block the writer, a busy timeout instead of immediate SQLITE_BUSY, immediate
-// write transactions so two writers queue instead of deadlocking, and foreign keys.
+// write transactions so two writers queue instead of deadlocking, foreign keys, and
+// a page cache of sqliteCacheKiB per connection.
 func SQLiteDSN(path string) string {
-	return fmt.Sprintf("file:%s?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate", path)
+	return fmt.Sprintf("file:%s?_journal_mode=WAL&_busy_timeout=10000&_foreign_keys=on&_synchronous=NORMAL&_txlock=immediate&_cache_size=-%d", path, sqliteCacheKiB)
 }
+
+// sqliteCacheKiB bounds each connection's page cache (SQLite's default is 2 MiB).
+// Self-host keeps up to nine connections (control pool, tenant file pool, job
+// queue), and the ledger's appends fill the writer's cache with pages it never
+// reads again, so at the default the C heap grew by megabytes under load. A page
+// that falls out is read back from the OS's file cache, not the disk.
+const sqliteCacheKiB = 512
 
 // Redact hides the password of a database URL.
 func Redact(rawURL string) string {

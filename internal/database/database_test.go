@@ -1,6 +1,7 @@
 package database
 
 import (
+	"database/sql"
 	"os"
 	"path/filepath"
 	"testing"
@@ -45,4 +46,23 @@ func TestSQLiteFilesArePrivate(t *testing.T) {
 	}
 	require.Equal(t, os.FileMode(0o700), DirMode)
 	require.Equal(t, os.FileMode(0o600), FileMode)
+}
+
+// TestSQLitePageCacheIsBounded: every SQLite connection Tollgate opens (control
+// pool, a tenant's own file) caps its page cache at sqliteCacheKiB, not SQLite's
+// 2 MiB default, which the ledger's appends would fill on every connection.
+func TestSQLitePageCacheIsBounded(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db, err := Open(t.Context(), "sqlite://"+filepath.Join(dir, "tollgate.db"), Options{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = db.Close() })
+	_, s, err := OpenSQLiteFile(t.Context(), filepath.Join(dir, "tenants", "t_01.db"), 1)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = s.Close() })
+	for _, pool := range []*sql.DB{db.SQL, s} {
+		var pages int
+		require.NoError(t, pool.QueryRowContext(t.Context(), "PRAGMA cache_size").Scan(&pages))
+		require.Equal(t, -sqliteCacheKiB, pages)
+	}
 }
