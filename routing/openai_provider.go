@@ -38,6 +38,8 @@ type OpenAIConfig struct {
 type OpenAIProvider struct {
 	name    string
 	base    string
+	// chatURL is base + "/chat/completions", joined once.
+	chatURL string
 	auth    string
 	headers map[string]string
 	// header is every request's headers, built once; requests share its
@@ -72,6 +74,7 @@ func NewOpenAIProvider(cfg OpenAIConfig, est *Estimator, logger *slog.Logger) (*
 	if !strings.HasPrefix(p.base, "http://") && !strings.HasPrefix(p.base, "https://") {
 		return nil, errkind.New(errkind.Invalid, "provider %s: base URL %q must start with http:// or https://", p.name, cfg.BaseURL)
 	}
+	p.chatURL = p.base + "/chat/completions"
 	if cfg.APIKey != "" {
 		p.auth = "Bearer " + cfg.APIKey.Reveal()
 	}
@@ -97,7 +100,11 @@ func NewOpenAIProvider(cfg OpenAIConfig, est *Estimator, logger *slog.Logger) (*
 func (p *OpenAIProvider) Name() string { return p.name }
 
 func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byte) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
+	url := p.chatURL
+	if path != "/chat/completions" {
+		url = p.base + path
+	}
+	req, err := newPostRequest(ctx, url, body)
 	if err != nil {
 		return nil, err
 	}

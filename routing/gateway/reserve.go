@@ -147,17 +147,8 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 		// Downgraded: the answer is stored under the model that gives it.
 		p.cache.key = s.cacheKey(c, p.decision.Model.ID, req)
 	}
-	s.pace.record(applicable, settledSpend(dec.Usage, 0), started)
+	s.pace.record(applicable, dec.Usage, 0, started)
 	return p, nil
-}
-
-// settledSpend is each budget's settled spend, plus cost (a request that just settled).
-func settledSpend(us []meter.ScopeUsage, cost billing.NanoUSD) []billing.NanoUSD {
-	out := make([]billing.NanoUSD, len(us))
-	for i, u := range us {
-		out[i] = u.Spent + cost
-	}
-	return out
 }
 
 // downgradesOnRefusal reports whether a hard refusal may be answered by a cheaper
