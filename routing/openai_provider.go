@@ -36,8 +36,8 @@ type OpenAIConfig struct {
 // OpenAIProvider forwards requests to an OpenAI-compatible upstream, changing
 // only the model (and forcing stream usage on), so unknown fields pass through.
 type OpenAIProvider struct {
-	name    string
-	base    string
+	name string
+	base string
 	// chatURL is base + "/chat/completions", joined once.
 	chatURL string
 	auth    string
