@@ -24,6 +24,9 @@ type plan struct {
 	budgets  []budget.Budget
 	usage    []meter.ScopeUsage
 	reserved billing.NanoUSD
+	// limits backs the meter limits of the usual one or two budgets, which
+	// the plan's allocation already pays for.
+	limits [2]meter.Limit
 	started  time.Time
 	// upstreamAt is when the request went upstream (zero for cache hits):
 	// the end of Tollgate's own share of the latency.
@@ -250,9 +253,12 @@ func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest
 		// A downgrade replaces the refused attempt; nothing was reserved by it.
 		p.reserved = 0
 	}
-	limits := make([]meter.Limit, len(p.budgets))
-	for i, b := range p.budgets {
-		limits[i] = b.MeterLimit()
+	limits := p.limits[:0]
+	if len(p.budgets) > len(p.limits) {
+		limits = make([]meter.Limit, 0, len(p.budgets))
+	}
+	for _, b := range p.budgets {
+		limits = append(limits, b.MeterLimit())
 	}
 	var rate *meter.RateLimit
 	if p.caller.KeyID != "" && (p.caller.RequestsPerMinute > 0 || p.caller.TokensPerMinute > 0) {
