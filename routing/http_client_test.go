@@ -1,8 +1,12 @@
 package routing
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -52,4 +56,36 @@ func TestTraceTransportWritesW3CHeaders(t *testing.T) {
 	require.NoError(t, err)
 	require.Same(t, req, rt.got)
 	require.Empty(t, rt.got.Header.Get("Traceparent"))
+}
+
+// Bodies of every size reach the upstream whole through the shared client:
+// within the transport's write buffer, past it (the rest written by bodyConn
+// from the request's bytes), and again after a redirect (GetBody).
+func TestHTTPClientSendsWholeBodies(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" {
+			http.Redirect(w, r, "/v1/chat/completions", http.StatusTemporaryRedirect)
+			return
+		}
+		b, _ := io.ReadAll(r.Body)
+		require.Equal(t, int64(len(b)), r.ContentLength)
+		_, _ = w.Write(b)
+	}))
+	defer srv.Close()
+	client := NewHTTPClient()
+	for _, path := range []string{"/v1/chat/completions", "/moved"} {
+		for _, n := range []int{1, 700, 1 << 10, 5000, 64 << 10} {
+			body := []byte(strings.Repeat("x", n-1) + "}")
+			req, err := newPostRequest(t.Context(), srv.URL+path, body)
+			require.NoError(t, err)
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			got, err := io.ReadAll(resp.Body)
+			require.NoError(t, err)
+			require.NoError(t, resp.Body.Close())
+			require.Equal(t, http.StatusOK, resp.StatusCode)
+			require.True(t, bytes.Equal(body, got), "%s: %d bytes sent, %d echoed", path, n, len(got))
+		}
+	}
 }
