@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -98,6 +100,42 @@ func newPostRequest(ctx context.Context, url string, body []byte) (*http.Request
 		req.Body, req.GetBody = http.NoBody, func() (io.ReadCloser, error) { return http.NoBody, nil }
 	}
 	return req, nil
+}
+
+// send is client.Do(req) for a POST to an upstream, without what Do spends on
+// every request for redirects that upstreams do not send: a copy of the
+// request's headers and URL (six allocations). A redirect is followed by
+// client.Do from the start, with the body again, so it ends as Do would have;
+// a client with a timeout, cookie jar or redirect policy always goes through Do.
+func send(client *http.Client, req *http.Request) (*http.Response, error) {
+	if client.Transport == nil || client.Timeout != 0 || client.Jar != nil || client.CheckRedirect != nil {
+		return client.Do(req)
+	}
+	resp, err := client.Transport.RoundTrip(req)
+	if err != nil {
+		return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: stripPassword(req.URL), Err: err}
+	}
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther, http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		if resp.Header.Get("Location") == "" || req.GetBody == nil {
+			return resp, nil // Do returns these as they are too
+		}
+		_ = resp.Body.Close()
+		again := req.Clone(req.Context())
+		if again.Body, err = req.GetBody(); err != nil {
+			return nil, &url.Error{Op: req.Method[:1] + strings.ToLower(req.Method[1:]), URL: stripPassword(req.URL), Err: err}
+		}
+		return client.Do(again)
+	}
+	return resp, nil
+}
+
+// stripPassword is how http.Client names a URL in its errors.
+func stripPassword(u *url.URL) string {
+	if _, set := u.User.Password(); set {
+		return strings.Replace(u.String(), u.User.String()+"@", u.User.Username()+":***@", 1)
+	}
+	return u.String()
 }
 
 // traceTransport propagates the trace of a request's context (the gateway's

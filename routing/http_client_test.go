@@ -60,7 +60,8 @@ func TestTraceTransportWritesW3CHeaders(t *testing.T) {
 
 // Bodies of every size reach the upstream whole through the shared client:
 // within the transport's write buffer, past it (the rest written by bodyConn
-// from the request's bytes), and again after a redirect (GetBody).
+// from the request's bytes), and again after a redirect, which send leaves to
+// client.Do; a transport error reads as Do's.
 func TestHTTPClientSendsWholeBodies(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -79,7 +80,7 @@ func TestHTTPClientSendsWholeBodies(t *testing.T) {
 			body := []byte(strings.Repeat("x", n-1) + "}")
 			req, err := newPostRequest(t.Context(), srv.URL+path, body)
 			require.NoError(t, err)
-			resp, err := client.Do(req)
+			resp, err := send(client, req)
 			require.NoError(t, err)
 			got, err := io.ReadAll(resp.Body)
 			require.NoError(t, err)
@@ -88,4 +89,12 @@ func TestHTTPClientSendsWholeBodies(t *testing.T) {
 			require.True(t, bytes.Equal(body, got), "%s: %d bytes sent, %d echoed", path, n, len(got))
 		}
 	}
+	srv.Close()
+	req, err := newPostRequest(t.Context(), srv.URL+"/v1/chat/completions", []byte("{}"))
+	require.NoError(t, err)
+	_, err = send(NewHTTPClient(), req) // a fresh dial, as the default client's
+	want, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader("{}"))
+	_, wantErr := http.DefaultClient.Do(want)
+	require.Error(t, wantErr)
+	require.EqualError(t, err, wantErr.Error())
 }

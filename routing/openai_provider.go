@@ -120,7 +120,7 @@ func (p *OpenAIProvider) do(ctx context.Context, path, model string, body []byte
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.client.Do(req)
+	resp, err := send(p.client, req)
 	if err != nil {
 		return nil, transportError(p.name, model, err)
 	}

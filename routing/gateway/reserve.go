@@ -26,8 +26,8 @@ type plan struct {
 	reserved billing.NanoUSD
 	// limits backs the meter limits of the usual one or two budgets, which
 	// the plan's allocation already pays for.
-	limits [2]meter.Limit
-	started  time.Time
+	limits  [2]meter.Limit
+	started time.Time
 	// upstreamAt is when the request went upstream (zero for cache hits):
 	// the end of Tollgate's own share of the latency.
 	upstreamAt time.Time
