@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,7 +78,7 @@ func NewAnthropicProvider(cfg AnthropicConfig, est *Estimator, logger *slog.Logg
 func (p *AnthropicProvider) Name() string { return p.name }
 
 func (p *AnthropicProvider) do(ctx context.Context, req *ChatRequest, model string, body []byte) (*http.Response, error) {
-	hr, err := newPostRequest(ctx, p.url, body)
+	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, p.url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}

@@ -78,7 +78,7 @@ func TestHTTPClientSendsWholeBodies(t *testing.T) {
 	for _, path := range []string{"/v1/chat/completions", "/moved"} {
 		for _, n := range []int{1, 700, 1 << 10, 5000, 64 << 10} {
 			body := []byte(strings.Repeat("x", n-1) + "}")
-			req, err := newPostRequest(t.Context(), srv.URL+path, body)
+			req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+path, bytes.NewReader(body))
 			require.NoError(t, err)
 			resp, err := send(client, req)
 			require.NoError(t, err)
@@ -90,7 +90,7 @@ func TestHTTPClientSendsWholeBodies(t *testing.T) {
 		}
 	}
 	srv.Close()
-	req, err := newPostRequest(t.Context(), srv.URL+"/v1/chat/completions", []byte("{}"))
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/v1/chat/completions", bytes.NewReader([]byte("{}")))
 	require.NoError(t, err)
 	_, err = send(NewHTTPClient(), req) // a fresh dial, as the default client's
 	want, _ := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/v1/chat/completions", strings.NewReader("{}"))

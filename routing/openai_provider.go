@@ -104,7 +104,7 @@ func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byt
 	if path != "/chat/completions" {
 		url = p.base + path
 	}
-	req, err := newPostRequest(ctx, url, body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
