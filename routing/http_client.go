@@ -22,7 +22,11 @@ import (
 // (the Executor applies per-provider timeouts). Requests whose context holds a
 // span carry its W3C traceparent upstream.
 func NewHTTPClient() *http.Client {
-	t := &http.Transport{
+	return &http.Client{Transport: traceTransport{next: newTransport()}}
+}
+
+func newTransport() *http.Transport {
+	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           (&bodyDialer{net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}}).DialContext,
 		ForceAttemptHTTP2:     true,
@@ -41,7 +45,6 @@ func NewHTTPClient() *http.Client {
 		ReadBufferSize:  2 << 10,
 		WriteBufferSize: 1 << 10,
 	}
-	return &http.Client{Transport: traceTransport{next: t}}
 }
 
 // bodyDialer dials TCP connections as bodyConns (for TLS the transport wraps

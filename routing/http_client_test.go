@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -97,4 +99,54 @@ func TestHTTPClientSendsWholeBodies(t *testing.T) {
 	_, wantErr := http.DefaultClient.Do(want)
 	require.Error(t, wantErr)
 	require.EqualError(t, err, wantErr.Error())
+}
+
+// writeCounter counts the writes the transport makes on a bodyConn.
+type writeCounter struct {
+	bodyConn
+	writes *atomic.Int64
+}
+
+func (c writeCounter) Write(p []byte) (int, error) { c.writes.Add(1); return c.bodyConn.Write(p) }
+
+func (c writeCounter) ReadFrom(r io.Reader) (int64, error) {
+	c.writes.Add(1)
+	return c.bodyConn.ReadFrom(r)
+}
+
+// A request whose headers and body fit the transport's write buffer goes out in
+// one write; a larger one in two (the full buffer, then the rest of the body
+// from its own bytes). A body type net/http does not know to be in memory
+// would have the headers flushed first: two writes for every request.
+func TestUpstreamRequestWrites(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	}))
+	defer srv.Close()
+	var writes atomic.Int64
+	tr := newTransport()
+	dial := tr.DialContext
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		bc, ok := c.(bodyConn)
+		require.True(t, ok, "the transport dials bodyConns")
+		return writeCounter{bc, &writes}, nil
+	}
+	client := &http.Client{Transport: tr}
+	for _, tc := range []struct {
+		size   int
+		writes int64
+	}{{100, 1}, {600, 1}, {5000, 2}, {64 << 10, 2}} {
+		writes.Store(0)
+		req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, srv.URL+"/v1/chat/completions", bytes.NewReader(make([]byte, tc.size)))
+		require.NoError(t, err)
+		resp, err := send(client, req)
+		require.NoError(t, err)
+		require.NoError(t, resp.Body.Close())
+		require.Equal(t, tc.writes, writes.Load(), "%d-byte body", tc.size)
+	}
 }
