@@ -45,15 +45,23 @@ var answerHeaders = [...]string{canonModel, canonRouteReason, canonCostNano, can
 // writeAnswer writes a whole answer as c.Header of the model and route reason,
 // setCostHeaders, setCacheHeader and c.Data(200, "application/json", out) do
 // (an empty value removes its header, an empty cache value and a Content-Type
-// already set leave theirs), with one backing array for the header values
-// instead of one allocation per header, and no render value.
+// already set leave theirs), with one backing array for the header values and
+// one string for the numbers instead of one allocation per header, and no
+// render value.
 func writeAnswer(c *gin.Context, res *gateway.Result, out []byte) {
 	h := c.Writer.Header()
-	vals := [len(answerHeaders)]string{res.Model, res.RouteReason, strconv.FormatInt(int64(res.Cost), 10), res.Cost.USDString(), res.Cache,
-		"application/json", ""}
+	// The cost in nano-USD and in dollars and the length: one string, sliced.
+	var buf [64]byte
+	b := strconv.AppendInt(buf[:0], int64(res.Cost), 10)
+	nano := len(b)
+	b = res.Cost.AppendUSD(b)
+	usd := len(b)
 	if len(out) > 0 {
-		vals[6] = strconv.Itoa(len(out))
+		b = strconv.AppendInt(b, int64(len(out)), 10)
 	}
+	nums := string(b)
+	vals := [len(answerHeaders)]string{res.Model, res.RouteReason, nums[:nano], nums[nano:usd], res.Cache,
+		"application/json", nums[usd:]}
 	if len(h["Content-Type"]) > 0 {
 		vals[5] = ""
 	}
@@ -261,7 +269,7 @@ func (o *openAI) chat(c *gin.Context) error {
 // in it.
 func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.ChatRequest,
 	body func(*gateway.Result) ([]byte, error), stream func(io.Writer, *gateway.StreamCall) error) error {
-	noteModel(c, req.Model)
+	noteModel(c, &req.Model)
 	if conv := c.GetHeader(canonConversation); conv != "" {
 		if len(conv) > 256 {
 			return errkind.InvalidParam(HeaderConversation, "the x-tollgate-conversation header must be at most 256 bytes")
@@ -308,7 +316,7 @@ func (o *openAI) embeddings(c *gin.Context) error {
 	if err != nil {
 		return err
 	}
-	noteModel(c, req.Model)
+	noteModel(c, &req.Model)
 	res, err := o.d.Gateway.Embed(c.Request.Context(), caller, requestIDs(c), req)
 	if err != nil {
 		return err

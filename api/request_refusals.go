@@ -20,8 +20,19 @@ const (
 )
 
 // noteModel remembers the model a /v1 request asked for, so a refusal after
-// parsing records it.
-func noteModel(c *gin.Context, model string) { c.Set(ctxModelRequested, model) }
+// parsing records it. It keeps a pointer into the parsed request (which nothing
+// after parsing writes): a string put in the context's map is boxed, one
+// allocation on every request.
+func noteModel(c *gin.Context, model *string) { c.Set(ctxModelRequested, model) }
+
+// modelRequested is the model noteModel remembered, or "".
+func modelRequested(c *gin.Context) string {
+	v, _ := c.Get(ctxModelRequested)
+	if m, ok := v.(*string); ok {
+		return *m
+	}
+	return ""
+}
 
 // RefusalAppender takes a refusal into the ledger's spool (ledger.Writer.Append).
 type RefusalAppender interface {
@@ -48,7 +59,7 @@ func recordRefusals(w RefusalAppender) gin.HandlerFunc {
 		}
 		ids := requestIDs(c)
 		ev := ledger.Event{TenantID: string(k.Tenant.ID), RequestID: ids.Server, ClientRequestID: ids.Client, CreatedAt: start.UTC(),
-			KeyID: k.ID, MemberID: k.CreatedBy, ModelRequested: c.GetString(ctxModelRequested), API: apiOfPath(c.FullPath()),
+			KeyID: k.ID, MemberID: k.CreatedBy, ModelRequested: modelRequested(c), API: apiOfPath(c.FullPath()),
 			Status: ledger.StatusRefused, StatusCode: status, ErrorType: c.GetString(ctxErrorType), ErrorCode: c.GetString(ctxErrorCode),
 			RouteReason: c.Writer.Header().Get(HeaderRouteReason), LatencyMS: time.Since(start).Milliseconds(),
 			Fallbacks: c.GetString(ctxFallbacks)}

@@ -20,26 +20,28 @@ const (
 // USDString formats the amount as dollars with up to 9 decimals, for display and
 // for JSON fields named *_usd. It never goes through a float.
 func (n NanoUSD) USDString() string {
-	sign := ""
+	var buf [32]byte
+	return string(n.AppendUSD(buf[:0]))
+}
+
+// AppendUSD appends what USDString returns to b. Every answer carries it
+// (x-tollgate-cost-usd): appended, not Sprintf'd.
+func (n NanoUSD) AppendUSD(b []byte) []byte {
 	v := int64(n)
 	if v < 0 {
-		sign = "-"
+		b = append(b, '-')
 		v = -v
 	}
 	if v < 0 { // the most negative amount has no positive counterpart
-		return fmt.Sprintf("%s%d.%09d", sign, v/int64(NanoPerUSD), v%int64(NanoPerUSD))
+		return fmt.Appendf(b, "%d.%09d", v/int64(NanoPerUSD), v%int64(NanoPerUSD))
 	}
-	// Every answer carries it (x-tollgate-cost-usd): appended, not Sprintf'd.
-	var buf [32]byte
-	b := append(buf[:0], sign...)
 	b = strconv.AppendInt(b, v/int64(NanoPerUSD), 10)
 	b = append(b, '.')
 	frac := v % int64(NanoPerUSD)
 	for d := int64(NanoPerUSD / 10); d > 1 && frac < d; d /= 10 {
 		b = append(b, '0')
 	}
-	b = strconv.AppendInt(b, frac, 10)
-	return string(b)
+	return strconv.AppendInt(b, frac, 10)
 }
 
 // CentsString formats the amount for prose, in dollars to the cent ("$12.50"),

@@ -36,8 +36,12 @@ type OpenAIConfig struct {
 // OpenAIProvider forwards requests to an OpenAI-compatible upstream, changing
 // only the model (and forcing stream usage on), so unknown fields pass through.
 type OpenAIProvider struct {
-	name    string
-	base    string
+	name string
+	base string
+	// chat is a request to base + "/chat/completions" whose URL and Host
+	// every chat call shares (nil when the URL does not parse: each call
+	// then fails as before).
+	chat    *http.Request
 	auth    string
 	headers map[string]string
 	// header is every request's headers, built once; requests share its
@@ -72,6 +76,7 @@ func NewOpenAIProvider(cfg OpenAIConfig, est *Estimator, logger *slog.Logger) (*
 	if !strings.HasPrefix(p.base, "http://") && !strings.HasPrefix(p.base, "https://") {
 		return nil, errkind.New(errkind.Invalid, "provider %s: base URL %q must start with http:// or https://", p.name, cfg.BaseURL)
 	}
+	p.chat, _ = http.NewRequest(http.MethodPost, p.base+"/chat/completions", nil)
 	if cfg.APIKey != "" {
 		p.auth = "Bearer " + cfg.APIKey.Reveal()
 	}
@@ -97,6 +102,17 @@ func NewOpenAIProvider(cfg OpenAIConfig, est *Estimator, logger *slog.Logger) (*
 func (p *OpenAIProvider) Name() string { return p.name }
 
 func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byte) (*http.Request, error) {
+	if path == "/chat/completions" && p.chat != nil {
+		// Every chat call: the URL parsed once, and the headers' map itself
+		// shared, as nothing on the way out writes a request (a RoundTripper
+		// must not change it; traceTransport and redirects copy it first).
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "", bytes.NewReader(body))
+		if err != nil {
+			return nil, err
+		}
+		req.URL, req.Host, req.Header = p.chat.URL, p.chat.Host, p.header
+		return req, nil
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
@@ -113,7 +129,7 @@ func (p *OpenAIProvider) do(ctx context.Context, path, model string, body []byte
 	if err != nil {
 		return nil, err
 	}
-	resp, err := p.client.Do(req)
+	resp, err := send(p.client, req)
 	if err != nil {
 		return nil, transportError(p.name, model, err)
 	}

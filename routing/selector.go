@@ -112,6 +112,12 @@ func (in SelectInput) Validate() error {
 	return nil
 }
 
+// allBudgets is in.Budget and in.Budgets in one slice, built only where a
+// decision reads them: a model named without a ladder never does.
+func (in *SelectInput) allBudgets() []BudgetPace {
+	return append([]BudgetPace{in.Budget}, in.Budgets...)
+}
+
 // budgetCap returns the tier cap that the budgets put on a request wanting tier
 // want (relative steps are taken from want), with the reason of the most
 // restrictive one. Per budget, the policy's
@@ -215,7 +221,6 @@ func (s *Selector) decide(in *SelectInput, f *Features, aff *affinityCache) (Dec
 	}
 	d := Decision{Requested: req.Model, Features: *f}
 	capTier := p.maxTier()
-	budgets := append([]BudgetPace{in.Budget}, in.Budgets...)
 
 	if req.Model != ModelAuto {
 		m, ok := cat.Lookup(req.Model)
@@ -236,7 +241,7 @@ func (s *Selector) decide(in *SelectInput, f *Features, aff *affinityCache) (Dec
 			reason, why = RouteReasonMaxTier, fmt.Sprintf("%s is above max tier %s", m.ID, capTier)
 			want = capTier
 		case p.LadderExplicit:
-			if t, r, w := budgetCap(p, budgets, m.Tier); r != "" && t.Rank() < m.Tier.Rank() {
+			if t, r, w := budgetCap(p, in.allBudgets(), m.Tier); r != "" && t.Rank() < m.Tier.Rank() {
 				reason, why, want = r, w, t
 			}
 		}
@@ -253,7 +258,7 @@ func (s *Selector) decide(in *SelectInput, f *Features, aff *affinityCache) (Dec
 		}
 		return s.downgrade(cat, &p, f, &d, want, capTier, reason, why)
 	}
-	return s.decideAuto(in, f, aff, cat, &d, capTier, budgets)
+	return s.decideAuto(in, f, aff, cat, &d, capTier, in.allBudgets())
 }
 
 // fallbacksOf is fallbacks for an explicitly named model, called through

@@ -74,7 +74,7 @@ type principalCtx struct {
 func (c *principalCtx) Value(key any) any {
 	switch key {
 	case principalKey{}:
-		return c.p
+		return &c.p // a pointer boxes without allocating; PrincipalFrom copies it
 	case logging.TenantIDKey:
 		return string(c.p.tenant.ID)
 	}
@@ -84,6 +84,11 @@ func (c *principalCtx) Value(key any) any {
 // PrincipalFrom extracts the principal. Only api handlers call it, once per request;
 // services take the tenant as an explicit input field.
 func PrincipalFrom(ctx context.Context) (Principal, bool) {
-	p, ok := ctx.Value(principalKey{}).(Principal)
-	return p, ok
+	switch p := ctx.Value(principalKey{}).(type) {
+	case *Principal:
+		return *p, true
+	case Principal:
+		return p, true
+	}
+	return Principal{}, false
 }

@@ -251,15 +251,37 @@ func Delete(ctx context.Context, h *tenants.Handle, id string) error {
 }
 
 // Applicable returns the budgets that apply to a request by keyID on behalf of
-// memberID, in a stable order.
+// memberID, in a stable order (nil when none does). When all of them apply (a
+// tenant with tenant budgets only: every request) it returns all itself, capped
+// so that an append copies: callers only read the budgets.
 func Applicable(all []Budget, keyID, memberID string) []Budget {
-	var out []Budget
-	for _, b := range all {
-		switch {
-		case b.Scope == meter.ScopeTenant,
-			b.Scope == meter.ScopeKey && keyID != "" && (b.ScopeID == keyID || slices.Contains(b.KeyIDs, keyID)),
-			b.Scope == meter.ScopeMember && b.ScopeID == memberID && memberID != "":
-			out = append(out, b)
+	applies := func(b *Budget) bool {
+		switch b.Scope {
+		case meter.ScopeTenant:
+			return true
+		case meter.ScopeKey:
+			return keyID != "" && (b.ScopeID == keyID || slices.Contains(b.KeyIDs, keyID))
+		case meter.ScopeMember:
+			return b.ScopeID == memberID && memberID != ""
+		}
+		return false
+	}
+	n := 0
+	for i := range all {
+		if applies(&all[i]) {
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return nil
+	case len(all):
+		return all[:n:n]
+	}
+	out := make([]Budget, 0, n)
+	for i := range all {
+		if applies(&all[i]) {
+			out = append(out, all[i])
 		}
 	}
 	return out

@@ -104,6 +104,15 @@ func TestApplicable(t *testing.T) {
 	require.Len(t, Applicable(all, "k1", ""), 2)
 	require.Len(t, Applicable(all, "k1", "u1"), 3)
 	require.Len(t, Applicable(all, "k3", ""), 1)
+	require.Equal(t, []Budget{all[0], all[1], all[3]}, Applicable(all, "k1", "u1"), "in order")
+	require.Nil(t, Applicable(all[1:], "k3", ""))
+
+	// All apply: the same budgets, and an append cannot write into all.
+	tenantOnly := []Budget{{ID: "a", Scope: meter.ScopeTenant}, {ID: "b", Scope: meter.ScopeTenant, Period: meter.PeriodDay}, {ID: "c"}}[:2]
+	got := Applicable(tenantOnly, "k1", "u1")
+	require.Equal(t, tenantOnly, got)
+	_ = append(got, Budget{ID: "x"})
+	require.Equal(t, "c", tenantOnly[:3][2].ID)
 }
 
 func TestCacheServesWithinTTL(t *testing.T) {

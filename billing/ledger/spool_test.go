@@ -76,3 +76,19 @@ func BenchmarkSpoolAppend(b *testing.B) {
 		}
 	}
 }
+
+// appendJSONString quotes as json.Marshal does: every byte alone and inside
+// text, multi-byte runes, invalid and truncated UTF-8, the separators JSONP
+// chokes on.
+func TestAppendJSONStringMatchesMarshal(t *testing.T) {
+	t.Parallel()
+	cases := []string{"", "plain", `{"classifier":"builtin","p":0.5}`, "東京 \u2028 \u2029 é", "\xe6\x9d", "a\xffb\xc3", "\U0001F600<&>"}
+	for c := 0; c < 256; c++ {
+		cases = append(cases, string([]byte{byte(c)}), "x"+string([]byte{byte(c)})+"y")
+	}
+	for _, s := range cases {
+		want, err := json.Marshal(s)
+		require.NoError(t, err)
+		require.Equal(t, string(want), string(appendJSONString([]byte("prefix"), s))[len("prefix"):], "%q", s)
+	}
+}

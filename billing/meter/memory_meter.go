@@ -34,8 +34,10 @@ type memStripe struct {
 }
 
 type memTenant struct {
-	counters  map[string]*memCounter
-	res       map[string]*memRes
+	counters map[string]*memCounter
+	// res holds reservations by value: a pointer each was one more
+	// allocation on every request.
+	res       map[string]memRes
 	nextSweep time.Time
 }
 
@@ -69,7 +71,7 @@ func (m *MemoryMeter) tenant(id string, now time.Time) (*memTenant, *sync.Mutex)
 	s.mu.Lock()
 	t := s.tenants[id]
 	if t == nil {
-		t = &memTenant{counters: make(map[string]*memCounter), res: make(map[string]*memRes)}
+		t = &memTenant{counters: make(map[string]*memCounter), res: make(map[string]memRes)}
 		s.tenants[id] = t
 	}
 	t.sweep(now)
@@ -97,6 +99,7 @@ func (t *memTenant) sweep(now time.Time) {
 			}
 		}
 		r.tombstone, r.expires = true, now.Add(tombstoneTTL)
+		t.res[id] = r
 	}
 	for k, c := range t.counters {
 		if !now.Before(c.expires) && c.reserved == 0 {
@@ -138,7 +141,7 @@ func (m *MemoryMeter) Reserve(_ context.Context, in ReserveInput) (Decision, err
 	for i, c := range cs {
 		st[i] = t.state(c.key)
 	}
-	if r := t.res[in.RequestID]; r != nil {
+	if r, ok := t.res[in.RequestID]; ok {
 		if r.tombstone {
 			return Decision{}, errkind.New(errkind.Conflict, "request %s: its reservation expired; use a new request id", in.RequestID)
 		}
@@ -153,7 +156,7 @@ func (m *MemoryMeter) Reserve(_ context.Context, in ReserveInput) (Decision, err
 		t.counter(c.key, c.ttl, now).reserved += c.amount
 		st[i].reserved += c.amount
 	}
-	t.res[in.RequestID] = &memRes{counters: cs, expires: now.Add(in.ttl())}
+	t.res[in.RequestID] = memRes{counters: cs, expires: now.Add(in.ttl())}
 	return Decision{Allowed: true, Reason: DecisionReasonAllowed, Usage: usageFor(in, cs, now, st), Rate: rateFor(cs, now, st)}, nil
 }
 
@@ -177,8 +180,8 @@ func (m *MemoryMeter) settle(in SettleInput, release bool) SettleResult {
 	now := m.clock()
 	t, mu := m.tenant(in.TenantID, now)
 	defer mu.Unlock()
-	r := t.res[in.RequestID]
-	if r == nil {
+	r, ok := t.res[in.RequestID]
+	if !ok {
 		return SettleResult{}
 	}
 	delete(t.res, in.RequestID)

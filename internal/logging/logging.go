@@ -20,13 +20,30 @@ const (
 
 // WithRequestID returns ctx carrying the request id.
 func WithRequestID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, requestIDKey, id)
+	return &requestIDCtx{Context: ctx, id: id}
+}
+
+// requestIDCtx carries a request id in one allocation, where context.WithValue
+// takes two (its layer and the boxed string): every request makes one. Its
+// Value is a pointer to the id, which boxes without allocating.
+type requestIDCtx struct {
+	context.Context
+	id string
+}
+
+func (c *requestIDCtx) Value(key any) any {
+	if key == requestIDKey {
+		return &c.id
+	}
+	return c.Context.Value(key)
 }
 
 // RequestID returns the request id in ctx, or "".
 func RequestID(ctx context.Context) string {
-	s, _ := ctx.Value(requestIDKey).(string)
-	return s
+	if p, ok := ctx.Value(requestIDKey).(*string); ok {
+		return *p
+	}
+	return ""
 }
 
 // WithTenantID returns ctx whose log records carry tenant_id.
@@ -75,7 +92,7 @@ type ContextHandler struct{ slog.Handler }
 
 // Handle adds the identity attributes and passes the record on.
 func (h ContextHandler) Handle(ctx context.Context, r slog.Record) error {
-	if v, ok := ctx.Value(requestIDKey).(string); ok && v != "" {
+	if v := RequestID(ctx); v != "" {
 		r.AddAttrs(slog.String("request_id", v))
 	}
 	if v, ok := ctx.Value(tenantIDKey).(string); ok && v != "" {

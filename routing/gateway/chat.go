@@ -322,7 +322,7 @@ func (s *Service) record(ctx context.Context, p *plan, req *routing.ChatRequest,
 		ev.KeptTurn = "" // the live feed shows usage, never a prompt, sealed or not
 		s.d.Sink.Usage(tid, ev)
 	}
-	s.pace.record(p.budgets, settledSpend(p.usage, cost), p.started)
+	s.pace.record(p.budgets, p.usage, cost, p.started)
 	s.checkAlerts(ctx, p, cost)
 	return cost
 }

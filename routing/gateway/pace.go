@@ -27,15 +27,17 @@ type paceEntry struct {
 
 func newPaceTracker() *paceTracker { return &paceTracker{spent: map[string]paceEntry{}} }
 
-// record notes each budget's settled spend in the period starting at now. Within
-// a period the value only grows (requests settle out of order).
-func (p *paceTracker) record(bs []budget.Budget, spent []billing.NanoUSD, now time.Time) {
+// record notes each budget's settled spend (the meter's usage of it, plus cost:
+// a request that just settled) in the period starting at now. Within a period
+// the value only grows (requests settle out of order).
+func (p *paceTracker) record(bs []budget.Budget, us []meter.ScopeUsage, cost billing.NanoUSD, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, s := range spent {
+	for i, u := range us {
 		if i >= len(bs) {
 			break
 		}
+		s := u.Spent + cost
 		key := bs[i].Period.Key(now)
 		if e, ok := p.spent[bs[i].ID]; ok && e.period == key && e.spent > s {
 			continue

@@ -24,7 +24,10 @@ type plan struct {
 	budgets  []budget.Budget
 	usage    []meter.ScopeUsage
 	reserved billing.NanoUSD
-	started  time.Time
+	// limits backs the meter limits of the usual one or two budgets, which
+	// the plan's allocation already pays for.
+	limits  [2]meter.Limit
+	started time.Time
 	// upstreamAt is when the request went upstream (zero for cache hits):
 	// the end of Tollgate's own share of the latency.
 	upstreamAt time.Time
@@ -147,17 +150,8 @@ func (s *Service) choose(ctx context.Context, c Caller, ids RequestIDs, req *rou
 		// Downgraded: the answer is stored under the model that gives it.
 		p.cache.key = s.cacheKey(c, p.decision.Model.ID, req)
 	}
-	s.pace.record(applicable, settledSpend(dec.Usage, 0), started)
+	s.pace.record(applicable, dec.Usage, 0, started)
 	return p, nil
-}
-
-// settledSpend is each budget's settled spend, plus cost (a request that just settled).
-func settledSpend(us []meter.ScopeUsage, cost billing.NanoUSD) []billing.NanoUSD {
-	out := make([]billing.NanoUSD, len(us))
-	for i, u := range us {
-		out[i] = u.Spent + cost
-	}
-	return out
 }
 
 // downgradesOnRefusal reports whether a hard refusal may be answered by a cheaper
@@ -259,9 +253,12 @@ func (s *Service) reserve(ctx context.Context, p *plan, req *routing.ChatRequest
 		// A downgrade replaces the refused attempt; nothing was reserved by it.
 		p.reserved = 0
 	}
-	limits := make([]meter.Limit, len(p.budgets))
-	for i, b := range p.budgets {
-		limits[i] = b.MeterLimit()
+	limits := p.limits[:0]
+	if len(p.budgets) > len(p.limits) {
+		limits = make([]meter.Limit, 0, len(p.budgets))
+	}
+	for _, b := range p.budgets {
+		limits = append(limits, b.MeterLimit())
 	}
 	var rate *meter.RateLimit
 	if p.caller.KeyID != "" && (p.caller.RequestsPerMinute > 0 || p.caller.TokensPerMinute > 0) {
