@@ -86,7 +86,8 @@ func New(ctx context.Context, cfg config.Telemetry, version string, logger *slog
 	}))
 	// The sampler comes from OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG
 	// (default parentbased_always_on): NewTracerProvider reads them.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	// The batching follows OTEL_BSP_* as the SDK's processor does.
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(newBatcher(exp)), sdktrace.WithResource(res))
 	log.InfoContext(ctx, "exporting traces over OTLP", "protocol", cfg.Protocol)
 	return &Tracing{
 		Tracer:     tp.Tracer(InstrumentationName),
