@@ -35,9 +35,9 @@ type exporter struct {
 	client otlptrace.Client
 
 	// mu holds one batch at a time: the messages handed to the client point
-	// into enc's buffer, which the next batch overwrites.
+	// into buf, which the next batch overwrites.
 	mu       sync.Mutex
-	enc      encoder
+	buf      []byte
 	groupOf  []int
 	stopOnce sync.Once
 }
@@ -108,8 +108,10 @@ func (e *exporter) convert(spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpa
 	if len(groups) == 0 {
 		return nil
 	}
-	enc := &e.enc
-	enc.b = enc.b[:0]
+	// On the stack while it is written: appending to a field of the heap
+	// exporter cost a write barrier per append while the GC runs.
+	enc := &encoder{b: e.buf[:0]}
+	defer func() { e.buf = enc.b }()
 	var ends []int // where each resource's bytes end in enc.b
 	for i, g := range groups {
 		if slices.ContainsFunc(groups[:i], func(o group) bool { return o.res == g.res }) {
