@@ -3,18 +3,17 @@ package telemetry
 import (
 	"context"
 	"errors"
-	"os"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/tollgate-dev/tollgate/internal/config"
 )
 
 // batcher is the SDK's batch span processor with its configuration (the
-// OTEL_BSP_* variables and their defaults) and behaviour (export when a batch
+// OTEL_BSP_* variables and their defaults, read by config) and behaviour (export when a batch
 // is full or the delay has passed, drop when the queue is full, flush on
 // shutdown), but an ended span is appended to a slice under a lock instead of
 // sent on a channel. The SDK's processor goroutine takes each span off its
@@ -43,43 +42,24 @@ type batcher struct {
 
 var _ sdktrace.SpanProcessor = (*batcher)(nil)
 
-// newBatcher starts the export loop of exp, configured as the SDK configures
-// its batch span processor from the environment.
-func newBatcher(exp sdktrace.SpanExporter) *batcher {
+// newBatcher starts the export loop of exp with cfg's batching (the OTEL_BSP_*
+// variables).
+func newBatcher(exp sdktrace.SpanExporter, cfg config.Telemetry) *batcher {
 	b := &batcher{
 		exp:      exp,
-		delay:    envMillis("OTEL_BSP_SCHEDULE_DELAY", sdktrace.DefaultScheduleDelay, false),
-		timeout:  envMillis("OTEL_BSP_EXPORT_TIMEOUT", sdktrace.DefaultExportTimeout, true),
-		maxQueue: envCount("OTEL_BSP_MAX_QUEUE_SIZE", sdktrace.DefaultMaxQueueSize),
-		maxBatch: envCount("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", sdktrace.DefaultMaxExportBatchSize),
+		delay:    cfg.BatchDelay,
+		timeout:  cfg.ExportTimeout,
+		maxQueue: max(cfg.MaxQueueSize, 1),
+		maxBatch: max(cfg.MaxExportBatchSize, 1),
 		full:     make(chan struct{}, 1),
 		stop:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
-	if b.maxBatch > b.maxQueue {
-		b.maxBatch = min(sdktrace.DefaultMaxExportBatchSize, b.maxQueue)
+	if b.delay <= 0 {
+		b.delay = sdktrace.DefaultScheduleDelay * time.Millisecond
 	}
 	go b.loop()
 	return b
-}
-
-// envCount is a positive count from the environment, def when unset or not one.
-func envCount(name string, def int) int {
-	n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(name)))
-	if err != nil || n <= 0 {
-		return def
-	}
-	return n
-}
-
-// envMillis is a duration in milliseconds from the environment, def when unset
-// or invalid; 0 only when zeroOK.
-func envMillis(name string, def int, zeroOK bool) time.Duration {
-	n, err := strconv.Atoi(strings.TrimSpace(os.Getenv(name)))
-	if err != nil || n < 0 || (n == 0 && !zeroOK) {
-		n = def
-	}
-	return time.Duration(n) * time.Millisecond
 }
 
 func (*batcher) OnStart(context.Context, sdktrace.ReadWriteSpan) {}

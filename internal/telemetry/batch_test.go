@@ -10,6 +10,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/tollgate-dev/tollgate/internal/config"
 )
 
 // countExporter records the size of every batch it is given.
@@ -51,10 +53,8 @@ func endedSpan(sampled bool) sdktrace.ReadOnlySpan {
 // shutdown, which also stops the exporter. Unsampled spans and spans after
 // shutdown are not exported.
 func TestBatcherExportsFullBatchesAndFlushes(t *testing.T) {
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")
-	t.Setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "4")
 	exp := &countExporter{}
-	b := newBatcher(exp)
+	b := newBatcher(exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4"}))
 	for range 6 {
 		b.OnEnd(endedSpan(true))
 	}
@@ -83,9 +83,8 @@ func TestBatcherExportsFullBatchesAndFlushes(t *testing.T) {
 
 // The delay sends a partial batch.
 func TestBatcherExportsAfterDelay(t *testing.T) {
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "20")
 	exp := &countExporter{}
-	b := newBatcher(exp)
+	b := newBatcher(exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "20"}))
 	defer func() { require.NoError(t, b.Shutdown(t.Context())) }()
 	b.OnEnd(endedSpan(true))
 	require.Eventually(t, func() bool { return len(exp.sizes()) == 1 }, 5*time.Second, time.Millisecond)
@@ -94,10 +93,8 @@ func TestBatcherExportsAfterDelay(t *testing.T) {
 
 // While an export is under way, spans beyond the queue's size are dropped.
 func TestBatcherDropsBeyondQueueSize(t *testing.T) {
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "60000")
-	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "3")
 	exp := &countExporter{}
-	b := newBatcher(exp)
+	b := newBatcher(exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BSP_MAX_QUEUE_SIZE": "3"}))
 	require.Equal(t, 3, b.maxBatch, "the batch fits the queue")
 	b.exporting.Lock() // an export in progress
 	for range 4 {
@@ -112,25 +109,10 @@ func TestBatcherDropsBeyondQueueSize(t *testing.T) {
 	require.Equal(t, 3, sum)
 }
 
-// The OTEL_BSP_* values the SDK reads, with its defaults.
-func TestBatcherConfigFromEnv(t *testing.T) {
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "250")
-	t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "0")
-	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100")
-	t.Setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "x")
-	b := newBatcher(&countExporter{})
-	defer func() { require.NoError(t, b.Shutdown(t.Context())) }()
-	require.Equal(t, 250*time.Millisecond, b.delay)
-	require.Zero(t, b.timeout)
-	require.Equal(t, 100, b.maxQueue)
-	require.Equal(t, 100, b.maxBatch, "the default 512 exceeds the queue")
-	t.Setenv("OTEL_BSP_SCHEDULE_DELAY", "")
-	t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "")
-	t.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", "")
-	d := newBatcher(&countExporter{})
-	defer func() { require.NoError(t, d.Shutdown(t.Context())) }()
-	require.Equal(t, 5*time.Second, d.delay)
-	require.Equal(t, 30*time.Second, d.timeout)
-	require.Equal(t, 2048, d.maxQueue)
-	require.Equal(t, 512, d.maxBatch)
+// batching is config's telemetry settings from env.
+func batching(t *testing.T, env map[string]string) config.Telemetry {
+	t.Helper()
+	c, err := config.Parse(env)
+	require.NoError(t, err)
+	return c.Telemetry
 }

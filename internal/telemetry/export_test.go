@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -126,7 +128,8 @@ func TestExporterMatchesSDK(t *testing.T) {
 
 // Without links (whose trace state the SDK leaves out), the request the
 // collector receives is byte for byte the SDK exporter's, also with spans of
-// two resources interleaved.
+// two resources interleaved (the SDK orders resources at random: each
+// ResourceSpans is compared).
 func TestExporterBytesMatchSDK(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
@@ -151,9 +154,29 @@ func TestExporterBytesMatchSDK(t *testing.T) {
 	}
 	require.Len(t, got.raw, len(want.raw))
 	for i := range want.raw {
-		require.Len(t, got.uploads[i], 2, "two resources")
-		require.Equal(t, want.raw[i], got.raw[i], "batch %d", i)
+		w, g := resourceSpansBytes(t, want.raw[i]), resourceSpansBytes(t, got.raw[i])
+		require.Len(t, g, 2, "two resources")
+		require.Equal(t, w, g, "batch %d", i)
 	}
+}
+
+// resourceSpansBytes splits an ExportTraceServiceRequest's wire form into its
+// ResourceSpans' (field 1), sorted.
+func resourceSpansBytes(t *testing.T, raw []byte) []string {
+	t.Helper()
+	var out []string
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		require.GreaterOrEqual(t, n, 0)
+		require.Equal(t, protowire.Number(1), num)
+		require.Equal(t, protowire.BytesType, typ)
+		v, m := protowire.ConsumeBytes(raw[n:])
+		require.GreaterOrEqual(t, m, 0)
+		out = append(out, string(v))
+		raw = raw[n+m:]
+	}
+	slices.Sort(out)
+	return out
 }
 
 // A string that is not UTF-8, which protobuf's marshal refuses (the SDK
