@@ -92,6 +92,7 @@ func (p *AnthropicProvider) do(ctx context.Context, req *ChatRequest, model stri
 	if req.AnthropicBeta != "" {
 		hr.Header.Set("anthropic-beta", req.AnthropicBeta)
 	}
+	setTraceHeaders(ctx, hr.Header)
 	resp, err := send(p.client, hr)
 	if err != nil {
 		return nil, transportError(p.name, model, err)

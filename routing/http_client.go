@@ -127,6 +127,9 @@ func stripPassword(u *url.URL) string {
 type traceTransport struct{ next http.RoundTripper }
 
 func (t traceTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Header["Traceparent"] != nil { // set by its builder (setTraceHeaders)
+		return t.next.RoundTrip(r)
+	}
 	sc := trace.SpanContextFromContext(r.Context())
 	if !sc.IsValid() {
 		return t.next.RoundTrip(r)
@@ -146,6 +149,21 @@ func (t traceTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	r2 := *r
 	r2.Header = h
 	return t.next.RoundTrip(&r2)
+}
+
+// setTraceHeaders writes the trace context of ctx's span (W3C traceparent and
+// tracestate) into h, the headers of a request being built, so that the
+// transport need not copy the request to add them. Without a valid span
+// context (tracing off) it adds nothing.
+func setTraceHeaders(ctx context.Context, h http.Header) {
+	sc := trace.SpanContextFromContext(ctx)
+	if !sc.IsValid() {
+		return
+	}
+	h["Traceparent"] = []string{traceparent(sc)}
+	if ts := sc.TraceState(); ts.Len() > 0 {
+		h["Tracestate"] = []string{ts.String()}
+	}
 }
 
 // traceparent is sc's W3C traceparent header, as the TraceContext propagator

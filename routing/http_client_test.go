@@ -49,6 +49,16 @@ func TestTraceTransportWritesW3CHeaders(t *testing.T) {
 		require.Equal(t, want.Values("Tracestate"), rt.got.Header.Values("Tracestate"))
 		require.Equal(t, "Bearer k", rt.got.Header.Get("Authorization"))
 		require.Equal(t, http.Header{"Authorization": {"Bearer k"}}, req.Header, "the caller's request is unchanged")
+
+		// A provider writes them as it builds the request; the transport
+		// then sends it as it is.
+		h := http.Header{}
+		setTraceHeaders(ctx, h)
+		require.Equal(t, want, h)
+		req.Header = h
+		_, err = traceTransport{next: rt}.RoundTrip(req)
+		require.NoError(t, err)
+		require.Same(t, req, rt.got)
 	}
 
 	rt := &recordingTransport{}
@@ -58,6 +68,8 @@ func TestTraceTransportWritesW3CHeaders(t *testing.T) {
 	require.NoError(t, err)
 	require.Same(t, req, rt.got)
 	require.Empty(t, rt.got.Header.Get("Traceparent"))
+	setTraceHeaders(context.Background(), req.Header)
+	require.Empty(t, req.Header)
 }
 
 // Bodies of every size reach the upstream whole through the shared client:

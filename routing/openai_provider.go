@@ -46,7 +46,8 @@ type OpenAIProvider struct {
 	headers map[string]string
 	// header is every request's headers, built once; requests share its
 	// value slices, which nothing on the way to the upstream writes (a
-	// RoundTripper must not change the request; traceTransport clones it).
+	// RoundTripper must not change the request; the trace headers are new
+	// entries of the request's own map).
 	header http.Header
 	client *http.Client
 	est    *Estimator
@@ -120,6 +121,7 @@ func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byt
 	for k, v := range p.header {
 		req.Header[k] = v
 	}
+	setTraceHeaders(ctx, req.Header)
 	return req, nil
 }
 

@@ -198,11 +198,12 @@ type Worker struct {
 	WebhookAllowPrivate bool
 }
 
-// Telemetry configures OpenTelemetry tracing. Tollgate reads only what decides
-// whether to export and over which protocol; the OpenTelemetry SDK reads every
-// other standard variable itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES,
-// OTEL_TRACES_SAMPLER and _ARG, OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT,
-// _COMPRESSION, _INSECURE, _CERTIFICATE, OTEL_BSP_*, ...).
+// Telemetry configures OpenTelemetry tracing. Tollgate reads what decides
+// whether to export and over which protocol, and the batching (its own batch
+// span processor); the OpenTelemetry SDK reads every other standard variable
+// itself (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_TRACES_SAMPLER and
+// _ARG, OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION, _INSECURE,
+// _CERTIFICATE, ...).
 type Telemetry struct {
 	// Enabled exports traces over OTLP. It is on when an endpoint is set
 	// (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) or
@@ -212,6 +213,18 @@ type Telemetry struct {
 	// Protocol is ProtocolGRPC or ProtocolHTTP (OTEL_EXPORTER_OTLP_TRACES_PROTOCOL,
 	// else OTEL_EXPORTER_OTLP_PROTOCOL). Default http/protobuf, as the spec says.
 	Protocol string
+	// The batching of ended spans, with the SDK's defaults; an invalid value
+	// means the default, as in the SDK. BatchDelay is the longest a span
+	// waits for its batch (OTEL_BSP_SCHEDULE_DELAY, ms; default 5s).
+	// ExportTimeout bounds an upload (OTEL_BSP_EXPORT_TIMEOUT, ms; default
+	// 30s; 0: none). MaxQueueSize spans wait at most; more are dropped
+	// (OTEL_BSP_MAX_QUEUE_SIZE, default 2048). MaxExportBatchSize spans go in
+	// one upload at most (OTEL_BSP_MAX_EXPORT_BATCH_SIZE, default 512, and
+	// not above the queue size).
+	BatchDelay         time.Duration
+	ExportTimeout      time.Duration
+	MaxQueueSize       int
+	MaxExportBatchSize int
 }
 
 // OTLP protocols the trace exporter speaks.
@@ -354,6 +367,27 @@ func parseTelemetry(env map[string]string) (Telemetry, error) {
 	t.Enabled = exporter == "otlp" || (exporter == "" && endpoint)
 	if strings.EqualFold(strings.TrimSpace(env["OTEL_SDK_DISABLED"]), "true") {
 		t.Enabled = false
+	}
+	count := func(key string, def int) int {
+		n, err := strconv.Atoi(strings.TrimSpace(env[key]))
+		if err != nil || n <= 0 {
+			return def
+		}
+		return n
+	}
+	millis := func(key string, def int, zeroOK bool) time.Duration {
+		n, err := strconv.Atoi(strings.TrimSpace(env[key]))
+		if err != nil || n < 0 || (n == 0 && !zeroOK) {
+			n = def
+		}
+		return time.Duration(n) * time.Millisecond
+	}
+	t.BatchDelay = millis("OTEL_BSP_SCHEDULE_DELAY", 5000, false)
+	t.ExportTimeout = millis("OTEL_BSP_EXPORT_TIMEOUT", 30000, true)
+	t.MaxQueueSize = count("OTEL_BSP_MAX_QUEUE_SIZE", 2048)
+	t.MaxExportBatchSize = count("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", 512)
+	if t.MaxExportBatchSize > t.MaxQueueSize {
+		t.MaxExportBatchSize = min(512, t.MaxQueueSize)
 	}
 	return t, err
 }

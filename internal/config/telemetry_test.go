@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -64,4 +65,32 @@ func TestDotenvTelemetryReachesTheSDK(t *testing.T) {
 	require.True(t, c.Telemetry.Enabled)
 	require.Equal(t, "from-dotenv", os.Getenv("OTEL_SERVICE_NAME"))
 	require.Equal(t, "http://process:4318", os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"))
+}
+
+// The batching variables, with the SDK's defaults and its reading of invalid
+// values (the default).
+func TestTelemetryBatching(t *testing.T) {
+	t.Parallel()
+	c, err := Parse(map[string]string{})
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Second, c.Telemetry.BatchDelay)
+	require.Equal(t, 30*time.Second, c.Telemetry.ExportTimeout)
+	require.Equal(t, 2048, c.Telemetry.MaxQueueSize)
+	require.Equal(t, 512, c.Telemetry.MaxExportBatchSize)
+
+	c, err = Parse(map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "250", "OTEL_BSP_EXPORT_TIMEOUT": "0",
+		"OTEL_BSP_MAX_QUEUE_SIZE": "100", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "x"})
+	require.NoError(t, err)
+	require.Equal(t, 250*time.Millisecond, c.Telemetry.BatchDelay)
+	require.Zero(t, c.Telemetry.ExportTimeout)
+	require.Equal(t, 100, c.Telemetry.MaxQueueSize)
+	require.Equal(t, 100, c.Telemetry.MaxExportBatchSize, "the default 512 exceeds the queue")
+
+	c, err = Parse(map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "0", "OTEL_BSP_EXPORT_TIMEOUT": "-1",
+		"OTEL_BSP_MAX_QUEUE_SIZE": "-5", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "64"})
+	require.NoError(t, err)
+	require.Equal(t, 5*time.Second, c.Telemetry.BatchDelay)
+	require.Equal(t, 30*time.Second, c.Telemetry.ExportTimeout)
+	require.Equal(t, 2048, c.Telemetry.MaxQueueSize)
+	require.Equal(t, 64, c.Telemetry.MaxExportBatchSize)
 }

@@ -5,36 +5,41 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace"
 	"go.opentelemetry.io/otel/sdk/instrumentation"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
-	resourcepb "go.opentelemetry.io/proto/otlp/resource/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
+	"google.golang.org/protobuf/encoding/protowire"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // exporter sends span batches through an OTLP client (HTTP or gRPC, set up from
 // the OTEL_EXPORTER_OTLP_* variables) as the SDK's otlptrace exporter does, but
-// converts them into slabs it keeps from one batch to the next. The SDK's
-// conversion allocates three objects per attribute (key-value, value, oneof
-// wrapper) plus four per span: about a hundred per traced request, which at
-// 1,000 req/s was most of what tracing cost the collector goroutine and the GC.
-// Here a span allocates nothing once the slabs have grown to the largest batch.
-// The output is the SDK exporter's (TestExporterMatchesSDK); the conversion
+// writes each resource's spans in the protobuf wire format itself, into a
+// buffer it keeps from one batch to the next, and hands the client
+// ResourceSpans messages whose only content is those bytes (as unknown
+// fields, which the client's marshal copies verbatim). The SDK's conversion
+// allocates three objects per attribute and four per span, and the generic
+// marshal then walks them twice through reflection and a map lookup per
+// oneof: at 1,000 req/s that was most of what tracing cost in the background.
+// (OTLP/HTTP with JSON bodies would drop unknown fields; config refuses it.)
+// The bytes are the SDK exporter's (TestExporterMatchesSDK); the conversion
 // follows its tracetransform package (Apache-2.0, The OpenTelemetry Authors).
 type exporter struct {
 	client otlptrace.Client
 
 	// mu holds one batch at a time: the messages handed to the client point
-	// into the slabs, which the next batch overwrites.
+	// into buf, which the next batch overwrites.
 	mu       sync.Mutex
-	slabs    slabs
+	buf      []byte
+	groupOf  []int
 	stopOnce sync.Once
 }
 
@@ -57,8 +62,7 @@ func (e *exporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpa
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rss := e.slabs.convert(spans)
-	defer e.slabs.reset()
+	rss := e.convert(spans)
 	if len(rss) == 0 {
 		return nil
 	}
@@ -75,76 +79,22 @@ func (e *exporter) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// slabs back the messages of one batch. Each slice's length is what the batch
-// uses; its capacity stays for the next batch.
-type slabs struct {
-	spans    []tracepb.Span
-	spanPtrs []*tracepb.Span
-	statuses []tracepb.Status
-	ids      []byte
-	kvs      []commonpb.KeyValue
-	kvPtrs   []*commonpb.KeyValue
-	values   []commonpb.AnyValue
-	strs     []commonpb.AnyValue_StringValue
-	ints     []commonpb.AnyValue_IntValue
-	doubles  []commonpb.AnyValue_DoubleValue
-	bools    []commonpb.AnyValue_BoolValue
-	groupOf  []int
-}
-
-// reset drops the batch's references (strings, slices of the SDK's spans) so
-// the collector does not keep them alive, and keeps the capacity.
-func (s *slabs) reset() {
-	clear(s.spans)
-	s.spans = s.spans[:0]
-	clear(s.spanPtrs)
-	s.spanPtrs = s.spanPtrs[:0]
-	clear(s.statuses)
-	s.statuses = s.statuses[:0]
-	s.ids = s.ids[:0]
-	clear(s.kvs)
-	s.kvs = s.kvs[:0]
-	clear(s.kvPtrs)
-	s.kvPtrs = s.kvPtrs[:0]
-	clear(s.values)
-	s.values = s.values[:0]
-	clear(s.strs)
-	s.strs = s.strs[:0]
-	s.ints = s.ints[:0]
-	s.doubles = s.doubles[:0]
-	s.bools = s.bools[:0]
-	s.groupOf = s.groupOf[:0]
-}
-
-// take returns the next n elements of *s, growing it when full. After a
-// growth, earlier elements handed out stay valid in the old array; the next
-// batch uses the new one.
-func take[T any](s *[]T, n int) []T {
-	l := len(*s)
-	if l+n > cap(*s) {
-		*s = slices.Grow(*s, n)
-	}
-	*s = (*s)[:l+n]
-	return (*s)[l : l+n : l+n]
-}
-
 // group is the spans of one resource and instrumentation scope.
 type group struct {
 	res   attribute.Distinct
 	scope instrumentation.Scope
-	n     int
-	rs    *tracepb.ResourceSpans
-	ss    *tracepb.ScopeSpans
+	// first is the index of the group's first span.
+	first int
 }
 
 // convert turns spans into OTLP ResourceSpans: one per resource, each with one
 // ScopeSpans per instrumentation scope in order of first appearance.
-func (s *slabs) convert(spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpans {
+func (e *exporter) convert(spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpans {
 	// A process has one resource and few scopes: a linear search beats a map.
 	var groups []group
-	groupOf := take(&s.groupOf, len(spans))
+	e.groupOf = slices.Grow(e.groupOf[:0], len(spans))[:len(spans)]
 	for i, sd := range spans {
-		groupOf[i] = -1
+		e.groupOf[i] = -1
 		if sd == nil {
 			continue
 		}
@@ -152,211 +102,245 @@ func (s *slabs) convert(spans []sdktrace.ReadOnlySpan) []*tracepb.ResourceSpans 
 		g := slices.IndexFunc(groups, func(g group) bool { return g.res == res && g.scope == scope })
 		if g < 0 {
 			g = len(groups)
-			groups = append(groups, group{res: res, scope: scope})
+			groups = append(groups, group{res: res, scope: scope, first: i})
 		}
-		groups[g].n++
-		groupOf[i] = g
+		e.groupOf[i] = g
 	}
 	if len(groups) == 0 {
 		return nil
 	}
-	var rss []*tracepb.ResourceSpans
-	for i := range groups {
-		g := &groups[i]
-		g.ss = &tracepb.ScopeSpans{Scope: scopeProto(g.scope), SchemaUrl: g.scope.SchemaURL, Spans: take(&s.spanPtrs, g.n)[:0]}
-		owner := slices.IndexFunc(groups[:i], func(o group) bool { return o.res == g.res })
-		if owner >= 0 {
-			groups[owner].rs.ScopeSpans = append(groups[owner].rs.ScopeSpans, g.ss)
-			continue
+	// On the stack while it is written: appending to a field of the heap
+	// exporter cost a write barrier per append while the GC runs.
+	enc := &encoder{b: e.buf[:0]}
+	defer func() { e.buf = enc.b }()
+	var ends []int // where each resource's bytes end in enc.b
+	for i, g := range groups {
+		if slices.ContainsFunc(groups[:i], func(o group) bool { return o.res == g.res }) {
+			continue // written with the resource's first scope
 		}
-		var sd sdktrace.ReadOnlySpan
-		for j, gi := range groupOf {
-			if gi == i {
-				sd = spans[j]
-				break
+		r := spans[g.first].Resource()
+		if r != nil {
+			m := enc.open(1)
+			enc.keyValues(1, r.Attributes())
+			enc.close(m)
+		}
+		for j := i; j < len(groups); j++ {
+			if groups[j].res != g.res {
+				continue
 			}
+			sc := groups[j].scope
+			m := enc.open(2)
+			if sc != (instrumentation.Scope{}) {
+				s := enc.open(1)
+				enc.string(1, sc.Name)
+				enc.string(2, sc.Version)
+				enc.keyValues(3, sc.Attributes.ToSlice())
+				enc.close(s)
+			}
+			for k, gi := range e.groupOf {
+				if gi == j {
+					enc.span(spans[k])
+				}
+			}
+			enc.string(3, sc.SchemaURL)
+			enc.close(m)
 		}
-		g.rs = &tracepb.ResourceSpans{Resource: s.resource(sd.Resource()), SchemaUrl: sd.Resource().SchemaURL(),
-			ScopeSpans: []*tracepb.ScopeSpans{g.ss}}
-		rss = append(rss, g.rs)
+		if r != nil {
+			enc.string(3, r.SchemaURL())
+		}
+		ends = append(ends, len(enc.b))
 	}
-	for i, sd := range spans {
-		if gi := groupOf[i]; gi >= 0 {
-			groups[gi].ss.Spans = append(groups[gi].ss.Spans, s.span(sd))
-		}
+	rss := make([]*tracepb.ResourceSpans, len(ends))
+	from := 0
+	for i, to := range ends {
+		rss[i] = &tracepb.ResourceSpans{}
+		rss[i].ProtoReflect().SetUnknown(protoreflect.RawFields(enc.b[from:to:to]))
+		from = to
 	}
 	return rss
 }
 
-func (s *slabs) resource(r *resource.Resource) *resourcepb.Resource {
-	if r == nil {
-		return nil
-	}
-	return &resourcepb.Resource{Attributes: s.keyValues(r.Attributes())}
+// encoder appends protobuf messages to b. A nested message is written after a
+// one-byte length, moved up when its length needs more.
+type encoder struct {
+	b []byte
 }
 
-func scopeProto(sc instrumentation.Scope) *commonpb.InstrumentationScope {
-	if sc == (instrumentation.Scope{}) {
-		return nil
-	}
-	return &commonpb.InstrumentationScope{Name: sc.Name, Version: sc.Version, Attributes: keyValuesAlloc(sc.Attributes.ToSlice())}
+// open starts field num's message; close(open(num)) ends it.
+func (e *encoder) open(num protowire.Number) int {
+	e.b = protowire.AppendTag(e.b, num, protowire.BytesType)
+	e.b = append(e.b, 0)
+	return len(e.b)
 }
 
-func (s *slabs) span(sd sdktrace.ReadOnlySpan) *tracepb.Span {
+func (e *encoder) close(start int) {
+	n := len(e.b) - start
+	if n < 0x80 {
+		e.b[start-1] = byte(n)
+		return
+	}
+	extra := protowire.SizeVarint(uint64(n)) - 1
+	e.b = slices.Grow(e.b, extra)[:len(e.b)+extra]
+	copy(e.b[start+extra:], e.b[start:start+n])
+	protowire.AppendVarint(e.b[:start-1], uint64(n))
+}
+
+// string writes a string field unless empty (proto3). Invalid UTF-8, which
+// the SDK's marshal refuses (failing the whole batch), is replaced.
+func (e *encoder) string(num protowire.Number, s string) {
+	if s == "" {
+		return
+	}
+	e.stringAlways(num, s)
+}
+
+func (e *encoder) stringAlways(num protowire.Number, s string) {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	e.b = protowire.AppendTag(e.b, num, protowire.BytesType)
+	e.b = protowire.AppendString(e.b, s)
+}
+
+func (e *encoder) bytes(num protowire.Number, v []byte) {
+	if len(v) == 0 {
+		return
+	}
+	e.b = protowire.AppendTag(e.b, num, protowire.BytesType)
+	e.b = protowire.AppendBytes(e.b, v)
+}
+
+func (e *encoder) varint(num protowire.Number, v uint64) {
+	if v == 0 {
+		return
+	}
+	e.b = protowire.AppendTag(e.b, num, protowire.VarintType)
+	e.b = protowire.AppendVarint(e.b, v)
+}
+
+func (e *encoder) fixed64(num protowire.Number, v uint64) {
+	if v == 0 {
+		return
+	}
+	e.b = protowire.AppendTag(e.b, num, protowire.Fixed64Type)
+	e.b = protowire.AppendFixed64(e.b, v)
+}
+
+func (e *encoder) fixed32(num protowire.Number, v uint32) {
+	if v == 0 {
+		return
+	}
+	e.b = protowire.AppendTag(e.b, num, protowire.Fixed32Type)
+	e.b = protowire.AppendFixed32(e.b, v)
+}
+
+// span writes field 2 of ScopeSpans, a Span.
+func (e *encoder) span(sd sdktrace.ReadOnlySpan) {
+	m := e.open(2)
 	sc := sd.SpanContext()
-	ids := take(&s.ids, 16+8+8)
 	tid, sid := sc.TraceID(), sc.SpanID()
-	copy(ids[:16], tid[:])
-	copy(ids[16:24], sid[:])
-	st := sd.Status()
-	status := &take(&s.statuses, 1)[0]
-	*status = tracepb.Status{Code: statusCode(st.Code), Message: st.Description}
-	var traceState string
+	e.bytes(1, tid[:])
+	e.bytes(2, sid[:])
 	if ts := sc.TraceState(); ts.Len() > 0 {
-		traceState = ts.String()
-	}
-	p := &take(&s.spans, 1)[0]
-	*p = tracepb.Span{
-		TraceId:                ids[:16:16],
-		SpanId:                 ids[16:24:24],
-		TraceState:             traceState,
-		Status:                 status,
-		StartTimeUnixNano:      unixNano(sd.StartTime().UnixNano()),
-		EndTimeUnixNano:        unixNano(sd.EndTime().UnixNano()),
-		Links:                  s.links(sd.Links()),
-		Kind:                   spanKind(sd.SpanKind()),
-		Name:                   sd.Name(),
-		Attributes:             s.keyValues(sd.Attributes()),
-		Events:                 s.events(sd.Events()),
-		DroppedAttributesCount: clampUint32(sd.DroppedAttributes()),
-		DroppedEventsCount:     clampUint32(sd.DroppedEvents()),
-		DroppedLinksCount:      clampUint32(sd.DroppedLinks()),
-		Flags:                  spanFlags(sc.TraceFlags(), sd.Parent()),
+		e.string(3, ts.String())
 	}
 	if psid := sd.Parent().SpanID(); psid.IsValid() {
-		copy(ids[24:], psid[:])
-		p.ParentSpanId = ids[24:32:32]
+		e.bytes(4, psid[:])
 	}
-	return p
+	e.string(5, sd.Name())
+	e.varint(6, uint64(spanKind(sd.SpanKind())))
+	e.fixed64(7, unixNano(sd.StartTime().UnixNano()))
+	e.fixed64(8, unixNano(sd.EndTime().UnixNano()))
+	e.keyValues(9, sd.Attributes())
+	e.varint(10, uint64(clampUint32(sd.DroppedAttributes())))
+	for _, ev := range sd.Events() {
+		m := e.open(11)
+		e.fixed64(1, unixNano(ev.Time.UnixNano()))
+		e.string(2, ev.Name)
+		e.keyValues(3, ev.Attributes)
+		e.varint(4, uint64(clampUint32(ev.DroppedAttributeCount)))
+		e.close(m)
+	}
+	e.varint(12, uint64(clampUint32(sd.DroppedEvents())))
+	for _, l := range sd.Links() {
+		m := e.open(13)
+		ltid, lsid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
+		e.bytes(1, ltid[:])
+		e.bytes(2, lsid[:])
+		e.string(3, l.SpanContext.TraceState().String())
+		e.keyValues(4, l.Attributes)
+		e.varint(5, uint64(clampUint32(l.DroppedAttributeCount)))
+		e.fixed32(6, spanFlags(l.SpanContext.TraceFlags(), l.SpanContext))
+		e.close(m)
+	}
+	e.varint(14, uint64(clampUint32(sd.DroppedLinks())))
+	st := sd.Status()
+	s := e.open(15) // always present, as the SDK sets it
+	e.string(2, st.Description)
+	e.varint(3, uint64(statusCode(st.Code)))
+	e.close(s)
+	e.fixed32(16, spanFlags(sc.TraceFlags(), sd.Parent()))
+	e.close(m)
 }
 
-// Events (errors) and links are rare on Tollgate's spans: they allocate.
-func (s *slabs) events(es []sdktrace.Event) []*tracepb.Span_Event {
-	if len(es) == 0 {
-		return nil
-	}
-	out := make([]*tracepb.Span_Event, len(es))
-	for i, e := range es {
-		out[i] = &tracepb.Span_Event{Name: e.Name, TimeUnixNano: unixNano(e.Time.UnixNano()),
-			Attributes: s.keyValues(e.Attributes), DroppedAttributesCount: clampUint32(e.DroppedAttributeCount)}
-	}
-	return out
-}
-
-func (s *slabs) links(ls []sdktrace.Link) []*tracepb.Span_Link {
-	if len(ls) == 0 {
-		return nil
-	}
-	out := make([]*tracepb.Span_Link, len(ls))
-	for i, l := range ls {
-		tid, sid := l.SpanContext.TraceID(), l.SpanContext.SpanID()
-		out[i] = &tracepb.Span_Link{TraceId: tid[:], SpanId: sid[:], TraceState: l.SpanContext.TraceState().String(),
-			Attributes: s.keyValues(l.Attributes), DroppedAttributesCount: clampUint32(l.DroppedAttributeCount),
-			Flags: spanFlags(l.SpanContext.TraceFlags(), l.SpanContext)}
-	}
-	return out
-}
-
-func (s *slabs) keyValues(attrs []attribute.KeyValue) []*commonpb.KeyValue {
-	if len(attrs) == 0 {
-		return nil
-	}
-	ptrs := take(&s.kvPtrs, len(attrs))
-	kvs := take(&s.kvs, len(attrs))
-	vals := take(&s.values, len(attrs))
-	for i, a := range attrs {
-		s.value(&vals[i], a.Value)
-		kvs[i] = commonpb.KeyValue{Key: string(a.Key), Value: &vals[i]}
-		ptrs[i] = &kvs[i]
-	}
-	return ptrs
-}
-
-// value sets *av to v; the scalar kinds (all Tollgate's spans use) come from
-// the slabs.
-func (s *slabs) value(av *commonpb.AnyValue, v attribute.Value) {
-	*av = commonpb.AnyValue{}
-	switch v.Type() {
-	case attribute.STRING:
-		w := &take(&s.strs, 1)[0]
-		w.StringValue = v.AsString()
-		av.Value = w
-	case attribute.INT64:
-		w := &take(&s.ints, 1)[0]
-		w.IntValue = v.AsInt64()
-		av.Value = w
-	case attribute.FLOAT64:
-		w := &take(&s.doubles, 1)[0]
-		w.DoubleValue = v.AsFloat64()
-		av.Value = w
-	case attribute.BOOL:
-		w := &take(&s.bools, 1)[0]
-		w.BoolValue = v.AsBool()
-		av.Value = w
-	default:
-		av.Value = valueAlloc(v).Value
+// keyValues writes attrs as repeated KeyValue field num.
+func (e *encoder) keyValues(num protowire.Number, attrs []attribute.KeyValue) {
+	for _, a := range attrs {
+		m := e.open(num)
+		e.string(1, string(a.Key))
+		v := e.open(2) // the value is always present, if empty
+		e.anyValue(a.Value)
+		e.close(v)
+		e.close(m)
 	}
 }
 
-func keyValuesAlloc(attrs []attribute.KeyValue) []*commonpb.KeyValue {
-	if len(attrs) == 0 {
-		return nil
-	}
-	out := make([]*commonpb.KeyValue, len(attrs))
-	for i, a := range attrs {
-		out[i] = &commonpb.KeyValue{Key: string(a.Key), Value: valueAlloc(a.Value)}
-	}
-	return out
-}
-
-func valueAlloc(v attribute.Value) *commonpb.AnyValue {
-	av := new(commonpb.AnyValue)
+// anyValue writes v's fields (the oneof: present even when zero).
+func (e *encoder) anyValue(v attribute.Value) {
 	switch v.Type() {
 	case attribute.BOOL:
-		av.Value = &commonpb.AnyValue_BoolValue{BoolValue: v.AsBool()}
+		e.b = protowire.AppendTag(e.b, 2, protowire.VarintType)
+		e.b = protowire.AppendVarint(e.b, protowire.EncodeBool(v.AsBool()))
 	case attribute.INT64:
-		av.Value = &commonpb.AnyValue_IntValue{IntValue: v.AsInt64()}
+		e.b = protowire.AppendTag(e.b, 3, protowire.VarintType)
+		e.b = protowire.AppendVarint(e.b, uint64(v.AsInt64())) //nolint:gosec // two's complement, as protobuf's int64
 	case attribute.FLOAT64:
-		av.Value = &commonpb.AnyValue_DoubleValue{DoubleValue: v.AsFloat64()}
+		e.b = protowire.AppendTag(e.b, 4, protowire.Fixed64Type)
+		e.b = protowire.AppendFixed64(e.b, math.Float64bits(v.AsFloat64()))
 	case attribute.STRING:
-		av.Value = &commonpb.AnyValue_StringValue{StringValue: v.AsString()}
+		e.stringAlways(1, v.AsString())
 	case attribute.BYTESLICE:
-		av.Value = &commonpb.AnyValue_BytesValue{BytesValue: v.AsByteSlice()}
+		e.b = protowire.AppendTag(e.b, 7, protowire.BytesType)
+		e.b = protowire.AppendBytes(e.b, v.AsByteSlice())
 	case attribute.BOOLSLICE:
-		av.Value = arrayOf(v.AsBoolSlice(), attribute.BoolValue)
+		arrayOf(e, v.AsBoolSlice(), attribute.BoolValue)
 	case attribute.INT64SLICE:
-		av.Value = arrayOf(v.AsInt64Slice(), attribute.Int64Value)
+		arrayOf(e, v.AsInt64Slice(), attribute.Int64Value)
 	case attribute.FLOAT64SLICE:
-		av.Value = arrayOf(v.AsFloat64Slice(), attribute.Float64Value)
+		arrayOf(e, v.AsFloat64Slice(), attribute.Float64Value)
 	case attribute.STRINGSLICE:
-		av.Value = arrayOf(v.AsStringSlice(), attribute.StringValue)
+		arrayOf(e, v.AsStringSlice(), attribute.StringValue)
 	case attribute.SLICE:
-		av.Value = arrayOf(v.AsSlice(), func(e attribute.Value) attribute.Value { return e })
+		arrayOf(e, v.AsSlice(), func(e attribute.Value) attribute.Value { return e })
 	case attribute.MAP:
-		av.Value = &commonpb.AnyValue_KvlistValue{KvlistValue: &commonpb.KeyValueList{Values: keyValuesAlloc(v.AsMap())}}
+		m := e.open(6)
+		e.keyValues(1, v.AsMap())
+		e.close(m)
 	case attribute.EMPTY:
 	default:
-		av.Value = &commonpb.AnyValue_StringValue{StringValue: "INVALID"}
+		e.stringAlways(1, "INVALID")
 	}
-	return av
 }
 
-func arrayOf[T any](vs []T, conv func(T) attribute.Value) *commonpb.AnyValue_ArrayValue {
-	out := make([]*commonpb.AnyValue, len(vs))
-	for i, e := range vs {
-		out[i] = valueAlloc(conv(e))
+// arrayOf writes vs as AnyValue's array_value.
+func arrayOf[T any](e *encoder, vs []T, conv func(T) attribute.Value) {
+	m := e.open(5)
+	for _, x := range vs {
+		v := e.open(1)
+		e.anyValue(conv(x))
+		e.close(v)
 	}
-	return &commonpb.AnyValue_ArrayValue{ArrayValue: &commonpb.ArrayValue{Values: out}}
+	e.close(m)
 }
 
 func statusCode(c codes.Code) tracepb.Status_StatusCode {

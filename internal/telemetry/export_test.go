@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -15,26 +16,35 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+	coltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
-// captureClient keeps a deep copy of every upload: the exporter reuses its
-// messages for the next batch.
+// captureClient keeps every upload as a collector receives it: the request's
+// wire form (the exporter reuses its buffer for the next batch), and that
+// parsed.
 type captureClient struct {
 	uploads [][]*tracepb.ResourceSpans
+	raw     [][]byte
 	err     error
 }
 
 func (c *captureClient) Start(context.Context) error { return nil }
 func (c *captureClient) Stop(context.Context) error  { return nil }
 func (c *captureClient) UploadTraces(_ context.Context, rss []*tracepb.ResourceSpans) error {
-	cp := make([]*tracepb.ResourceSpans, len(rss))
-	for i, rs := range rss {
-		cp[i] = proto.Clone(rs).(*tracepb.ResourceSpans)
+	raw, err := proto.Marshal(&coltracepb.ExportTraceServiceRequest{ResourceSpans: rss})
+	if err != nil {
+		return err
 	}
-	c.uploads = append(c.uploads, cp)
+	var req coltracepb.ExportTraceServiceRequest
+	if err := proto.Unmarshal(raw, &req); err != nil {
+		return err
+	}
+	c.raw = append(c.raw, raw)
+	c.uploads = append(c.uploads, req.ResourceSpans)
 	return c.err
 }
 
@@ -116,8 +126,77 @@ func TestExporterMatchesSDK(t *testing.T) {
 	require.NoError(t, exp.Shutdown(ctx))
 }
 
-// Once its slabs have grown, a batch costs the same few allocations whatever
-// its size (the resource and scope messages), not several per span.
+// Without links (whose trace state the SDK leaves out), the request the
+// collector receives is byte for byte the SDK exporter's, also with spans of
+// two resources interleaved (the SDK orders resources at random: each
+// ResourceSpans is compared).
+func TestExporterBytesMatchSDK(t *testing.T) {
+	t.Parallel()
+	ctx := t.Context()
+	want, got := &captureClient{}, &captureClient{}
+	sdkExp, err := otlptrace.New(ctx, want)
+	require.NoError(t, err)
+	exp, err := newExporter(ctx, got)
+	require.NoError(t, err)
+	other := resource.NewWithAttributes("https://opentelemetry.io/schemas/1.26.0", attribute.String("service.name", "other"))
+	for _, n := range []int{9, 2, 30} {
+		batch := testSpans(t, n)
+		for i, s := range batch {
+			stub := tracetest.SpanStubFromReadOnlySpan(s)
+			stub.Links = nil
+			if i%4 == 1 {
+				stub.Resource = other
+			}
+			batch[i] = stub.Snapshot()
+		}
+		require.NoError(t, sdkExp.ExportSpans(ctx, batch))
+		require.NoError(t, exp.ExportSpans(ctx, batch))
+	}
+	require.Len(t, got.raw, len(want.raw))
+	for i := range want.raw {
+		w, g := resourceSpansBytes(t, want.raw[i]), resourceSpansBytes(t, got.raw[i])
+		require.Len(t, g, 2, "two resources")
+		require.Equal(t, w, g, "batch %d", i)
+	}
+}
+
+// resourceSpansBytes splits an ExportTraceServiceRequest's wire form into its
+// ResourceSpans' (field 1), sorted.
+func resourceSpansBytes(t *testing.T, raw []byte) []string {
+	t.Helper()
+	var out []string
+	for len(raw) > 0 {
+		num, typ, n := protowire.ConsumeTag(raw)
+		require.GreaterOrEqual(t, n, 0)
+		require.Equal(t, protowire.Number(1), num)
+		require.Equal(t, protowire.BytesType, typ)
+		v, m := protowire.ConsumeBytes(raw[n:])
+		require.GreaterOrEqual(t, m, 0)
+		out = append(out, string(v))
+		raw = raw[n+m:]
+	}
+	slices.Sort(out)
+	return out
+}
+
+// A string that is not UTF-8, which protobuf's marshal refuses (the SDK
+// exporter loses the batch), is sent with the invalid bytes replaced.
+func TestExporterReplacesInvalidUTF8(t *testing.T) {
+	t.Parallel()
+	c := &captureClient{}
+	exp, err := newExporter(t.Context(), c)
+	require.NoError(t, err)
+	stub := tracetest.SpanStubFromReadOnlySpan(testSpans(t, 1)[0])
+	stub.Name = "chat \xffmodel"
+	stub.Attributes = []attribute.KeyValue{attribute.String("tollgate.request.client_id", "a\xc3b")}
+	require.NoError(t, exp.ExportSpans(t.Context(), []sdktrace.ReadOnlySpan{stub.Snapshot()}))
+	sp := c.uploads[0][0].ScopeSpans[0].Spans[0]
+	require.Equal(t, "chat \uFFFDmodel", sp.Name)
+	require.Equal(t, "a\uFFFDb", sp.Attributes[0].Value.GetStringValue())
+}
+
+// Once its buffer has grown, a batch costs the same few allocations whatever
+// its size (the groups and the ResourceSpans messages), not several per span.
 func TestExporterAllocatesPerBatchNotPerSpan(t *testing.T) {
 	ctx := t.Context()
 	exp, err := newExporter(ctx, discardClient{})

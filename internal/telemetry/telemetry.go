@@ -2,7 +2,8 @@
 // environment: an OTLP exporter (gRPC or HTTP/protobuf) behind a batching
 // tracer provider when an endpoint is configured, a no-op tracer otherwise.
 // The SDK reads its own variables (endpoint, headers, sampler, resource); this
-// package only picks the protocol and names the service.
+// package picks the protocol, names the service and batches ended spans
+// (OTEL_BSP_*, read by config).
 package telemetry
 
 import (
@@ -86,7 +87,7 @@ func New(ctx context.Context, cfg config.Telemetry, version string, logger *slog
 	}))
 	// The sampler comes from OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG
 	// (default parentbased_always_on): NewTracerProvider reads them.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(newBatcher(exp, cfg)), sdktrace.WithResource(res))
 	log.InfoContext(ctx, "exporting traces over OTLP", "protocol", cfg.Protocol)
 	return &Tracing{
 		Tracer:     tp.Tracer(InstrumentationName),
