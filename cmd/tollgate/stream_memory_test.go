@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
 	"strings"
 	"sync"
@@ -179,6 +180,13 @@ func TestStreamMemoryPerInFlight(t *testing.T) {
 	}
 
 	dh, ds, direct := hold(up.ln.Addr().String(), auth)
+	if path := os.Getenv("TOLLGATE_STREAM_HEAPPROFILE"); path != "" {
+		runtime.GC()
+		f, err := os.Create(path + ".before")
+		require.NoError(t, err)
+		require.NoError(t, pprof.Lookup("heap").WriteTo(f, 0))
+		f.Close()
+	}
 	gh, gs, through := hold(ln.Addr().String(), auth)
 	if path := os.Getenv("TOLLGATE_STREAM_HEAPPROFILE"); path != "" {
 		f, err := os.Create(path + ".inflight")
@@ -191,6 +199,9 @@ func TestStreamMemoryPerInFlight(t *testing.T) {
 		f.Close()
 	}
 	heap, stack := (int64(gh)-int64(dh))/n, (int64(gs)-int64(ds))/n
+	ss := []metrics.Sample{{Name: "/gc/stack/starting-size:bytes"}}
+	metrics.Read(ss)
+	t.Logf("new goroutines start with %d B of stack", ss[0].Value.Uint64())
 	t.Logf("%d streams held directly: heap %d B, stacks %d B; through the gateway: heap %d B, stacks %d B", n, dh, ds, gh, gs)
 	t.Logf("per in-flight stream through the gateway: live heap %.1f KB, goroutine stacks %.1f KB (RSS at GOGC=100 ≈ 2×heap + stacks ≈ %.1f KB)",
 		float64(heap)/1024, float64(stack)/1024, float64(2*heap+stack)/1024)
