@@ -96,10 +96,13 @@ func NewOpenAIProvider(cfg OpenAIConfig, est *Estimator, logger *slog.Logger) (*
 // Name returns the registry name.
 func (p *OpenAIProvider) Name() string { return p.name }
 
-func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byte) (*http.Request, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
+func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body *sentBodies) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, nil)
 	if err != nil {
 		return nil, err
+	}
+	if body.len > 0 {
+		req.Body, req.GetBody, req.ContentLength = body.get(), body.again, int64(body.len)
 	}
 	for k, v := range p.header {
 		req.Header[k] = v
@@ -109,11 +112,13 @@ func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byt
 
 // do sends the request and turns non-2xx answers into *UpstreamError.
 func (p *OpenAIProvider) do(ctx context.Context, path, model string, body []byte) (*http.Response, error) {
-	req, err := p.newRequest(ctx, path, body)
+	bodies := newSentBodies(body)
+	req, err := p.newRequest(ctx, path, bodies)
 	if err != nil {
 		return nil, err
 	}
 	resp, err := p.client.Do(req)
+	bodies.sent()
 	if err != nil {
 		return nil, transportError(p.name, model, err)
 	}
