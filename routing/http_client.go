@@ -29,9 +29,10 @@ func NewHTTPClient() *http.Client {
 		// and a stream holds its connection while it is in flight. Requests are
 		// written by the buffer only up to their headers (a body goes to the
 		// socket in one write); answers are read into a buffer of their length
-		// and streams through their own SSE reader, so larger buffers would
-		// only hold memory: 2 and 1 KiB instead of 4 and 4.
-		ReadBufferSize:  2 << 10,
+		// and streams through their own SSE reader (reads at least this large
+		// bypass the buffer), so larger buffers would only hold memory: 1 and
+		// 1 KiB instead of 4 and 4.
+		ReadBufferSize:  1 << 10,
 		WriteBufferSize: 1 << 10,
 	}
 	return &http.Client{Transport: traceTransport{next: t}}
