@@ -285,7 +285,7 @@ func (o *openAI) startChat(c *gin.Context, parse func([]byte) (*routing.ChatRequ
 	}
 	ctx := c.Request.Context()
 	ids := requestIDs(c)
-	opened, err := offStack(func() (openedChat, error) {
+	open := func() (openedChat, error) {
 		req, err := parse(raw)
 		if err != nil {
 			return openedChat{}, err
@@ -306,7 +306,17 @@ func (o *openAI) startChat(c *gin.Context, parse func([]byte) (*routing.ChatRequ
 		// twice as deep as relaying an event.
 		c.Writer.Flush()
 		return openedChat{req: req, call: call}, nil
-	})
+	}
+	// Only a stream needs its goroutine kept shallow, and a body that never
+	// names "stream" is no stream (a false positive, such as "stream":false,
+	// costs a goroutine hand-over; a false negative, an escaped name, only a
+	// larger stack): a whole answer is served without the hand-over.
+	var opened openedChat
+	if bytes.Contains(raw, []byte(`"stream"`)) {
+		opened, err = offStack(open)
+	} else {
+		opened, err = open()
+	}
 	if err != nil {
 		return nil, err
 	}
