@@ -25,22 +25,18 @@ const (
 // the answer or stream is translated back into Anthropic's shape.
 func (o *openAI) messages(c *gin.Context) error {
 	c.Header(headerAnthropicReqID, logging.RequestID(c.Request.Context()))
-	caller, err := o.caller(c)
-	if err != nil {
-		return err
+	var mr *routing.MessagesRequest
+	parse := func(body []byte) (*routing.ChatRequest, error) {
+		var err error
+		if mr, err = routing.ParseMessagesRequest(body); err != nil {
+			return nil, err
+		}
+		mr.Chat.AnthropicVersion = c.GetHeader(headerAnthropicVersion)
+		mr.Chat.AnthropicBeta = c.GetHeader(headerAnthropicBeta)
+		return mr.Chat, nil
 	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	mr, err := routing.ParseMessagesRequest(body)
-	if err != nil {
-		return err
-	}
-	mr.Chat.AnthropicVersion = c.GetHeader(headerAnthropicVersion)
-	mr.Chat.AnthropicBeta = c.GetHeader(headerAnthropicBeta)
 	requestID := requestIDs(c).Server
-	return o.serveChat(c, caller, mr.Chat,
+	return o.serveChat(c, parse,
 		func(res *gateway.Result) ([]byte, error) {
 			return routing.ChatToMessage(res.Body, routing.MessageMeta{RequestID: requestID, Model: res.Model}, res.Usage)
 		},

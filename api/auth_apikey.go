@@ -20,30 +20,39 @@ import (
 // A cached key costs about a microsecond; see BenchmarkRequireAPIKey.
 func RequireAPIKey(auth *apikeys.KeyAuthenticator, scope string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		tok, err := apiKeyToken(c)
-		if err != nil {
-			writeError(c, err)
-			return
+		if authenticateKey(c, auth, scope) {
+			c.Next()
 		}
-		// Invalid keys count against the client's address alone (behind
-		// TOLLGATE_TRUSTED_PROXIES, the forwarded one): 401, then 429 for that
-		// address; valid keys are never throttled by others' misses.
-		k, err := auth.AuthenticateFor(c.Request.Context(), tok, c)
-		if err != nil {
-			writeError(c, err)
-			return
-		}
-		// Set before the scope check: a 403 of a known key is recorded as a
-		// refusal of its tenant (recordRefusals).
-		c.Set(apiKeyKey, k)
-		if scope != "" && !k.HasScope(scope) {
-			writeError(c, errkind.New(errkind.Forbidden, "this API key lacks the %q scope", scope))
-			return
-		}
-		ctx := tenants.WithLoggedPrincipal(c.Request.Context(), tenants.NewPrincipal(k.Tenant, tenants.PrincipalAPIKey, k.ID))
-		c.Request = c.Request.WithContext(ctx)
-		c.Next()
 	}
+}
+
+// authenticateKey is RequireAPIKey's check; false means it wrote the refusal.
+// It is apart from the middleware so that what it works with takes no room in
+// the middleware's frame, which stays on the stack while a stream is relayed.
+func authenticateKey(c *gin.Context, auth *apikeys.KeyAuthenticator, scope string) bool {
+	tok, err := apiKeyToken(c)
+	if err != nil {
+		writeError(c, err)
+		return false
+	}
+	// Invalid keys count against the client's address alone (behind
+	// TOLLGATE_TRUSTED_PROXIES, the forwarded one): 401, then 429 for that
+	// address; valid keys are never throttled by others' misses.
+	k, err := auth.AuthenticateFor(c.Request.Context(), tok, c)
+	if err != nil {
+		writeError(c, err)
+		return false
+	}
+	// Set before the scope check: a 403 of a known key is recorded as a
+	// refusal of its tenant (recordRefusals).
+	c.Set(apiKeyKey, k)
+	if scope != "" && !k.HasScope(scope) {
+		writeError(c, errkind.New(errkind.Forbidden, "this API key lacks the %q scope", scope))
+		return false
+	}
+	ctx := tenants.WithLoggedPrincipal(c.Request.Context(), tenants.NewPrincipal(k.Tenant, tenants.PrincipalAPIKey, k.ID))
+	c.Request = c.Request.WithContext(ctx)
+	return true
 }
 
 // errMissingKey is preallocated: refusing an anonymous flood allocates nothing.

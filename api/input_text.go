@@ -28,26 +28,33 @@ func errNUL(where string) error {
 // (sent as %00).
 func refuseNULInURL() gin.HandlerFunc {
 	return func(c *gin.Context) {
-		u := c.Request.URL
-		if strings.ContainsRune(u.Path, 0) {
-			writeError(c, errNUL("the URL path"))
-			return
-		}
-		if strings.Contains(u.RawQuery, "%00") || strings.ContainsRune(u.RawQuery, 0) {
-			q, _ := url.ParseQuery(u.RawQuery)
-			for k, vs := range q {
-				for _, v := range vs {
-					if strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
-						writeError(c, errNUL(fmt.Sprintf("query parameter %q", strings.ReplaceAll(k, "\x00", `\u0000`))))
-						return
-					}
-				}
-			}
-			writeError(c, errNUL("the query string"))
+		if err := nulInURL(c.Request.URL); err != nil {
+			writeError(c, err)
 			return
 		}
 		c.Next()
 	}
+}
+
+// nulInURL is refuseNULInURL's check, apart from the middleware so that the
+// query it parses takes no room in the middleware's frame, which stays on the
+// stack while a stream is relayed.
+func nulInURL(u *url.URL) error {
+	if strings.ContainsRune(u.Path, 0) {
+		return errNUL("the URL path")
+	}
+	if strings.Contains(u.RawQuery, "%00") || strings.ContainsRune(u.RawQuery, 0) {
+		q, _ := url.ParseQuery(u.RawQuery)
+		for k, vs := range q {
+			for _, v := range vs {
+				if strings.ContainsRune(k, 0) || strings.ContainsRune(v, 0) {
+					return errNUL(fmt.Sprintf("query parameter %q", strings.ReplaceAll(k, "\x00", `\u0000`)))
+				}
+			}
+		}
+		return errNUL("the query string")
+	}
+	return nil
 }
 
 // refuseNULInBody walks a decoded request body (structs by their JSON names,

@@ -117,30 +117,37 @@ func accessLog() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		status := c.Writer.Status()
-		level := slog.LevelInfo
-		if status >= 500 {
-			level = slog.LevelError
-		} else if hotPath(c.FullPath()) && status < 400 {
-			level = slog.LevelDebug
-		}
-		ctx := c.Request.Context()
-		l := logger(c)
-		if !l.Enabled(ctx, level) {
-			return
-		}
-		attrs := []slog.Attr{
-			slog.String("method", c.Request.Method),
-			slog.String("path", c.FullPath()),
-			slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)),
-			slog.String("ip", c.ClientIP()),
-		}
-		if cid := clientRequestID(c); cid != "" {
-			attrs = append(attrs, slog.String("client_request_id", cid))
-		}
-		l.LogAttrs(ctx, level, "http request", attrs...)
+		logAccess(c, start)
 	}
+}
+
+// logAccess writes accessLog's line for a request that started at start. It
+// is apart from the middleware so that the line's attributes take no room in
+// the middleware's frame, which stays on the stack while a stream is relayed.
+func logAccess(c *gin.Context, start time.Time) {
+	status := c.Writer.Status()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelError
+	} else if hotPath(c.FullPath()) && status < 400 {
+		level = slog.LevelDebug
+	}
+	ctx := c.Request.Context()
+	l := logger(c)
+	if !l.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("method", c.Request.Method),
+		slog.String("path", c.FullPath()),
+		slog.Int("status", status),
+		slog.Duration("duration", time.Since(start)),
+		slog.String("ip", c.ClientIP()),
+	}
+	if cid := clientRequestID(c); cid != "" {
+		attrs = append(attrs, slog.String("client_request_id", cid))
+	}
+	l.LogAttrs(ctx, level, "http request", attrs...)
 }
 
 // bodyLimit refuses bodies over max bytes with 413, before any handler reads them.

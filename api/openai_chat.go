@@ -246,29 +246,109 @@ func readBody(c *gin.Context) ([]byte, error) {
 }
 
 func (o *openAI) chat(c *gin.Context) error {
-	caller, err := o.caller(c)
-	if err != nil {
-		return err
-	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	req, err := routing.ParseChatRequest(body)
-	if err != nil {
-		return err
-	}
-	return o.serveChat(c, caller, req,
+	return o.serveChat(c, routing.ParseChatRequest,
 		func(res *gateway.Result) ([]byte, error) { return res.Body, nil },
 		func(w io.Writer, call *gateway.StreamCall) error { _, err := call.Stream.WriteTo(w); return err })
 }
 
 // serveChat runs a chat request, whichever client API it came through, along the
 // one gateway path (one reservation, one ledger entry) and writes the answer:
-// body turns a whole answer into the client API's shape, stream writes a stream
-// in it.
-func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.ChatRequest,
+// parse reads the request from the body, body turns a whole answer into the
+// client API's shape, stream writes a stream in it.
+//
+// A stream is relayed on the request's goroutine, which keeps the stack it
+// grew for the whole stream and its connection's next requests. Parsing,
+// opening and finishing the stream go deeper than the relay (encoding/json's
+// decoder alone recurses a kilobyte a level), so they run offStack, and the
+// frames below the relay are kept small: the relay then fits in 8 KB of stack
+// instead of 16.
+func (o *openAI) serveChat(c *gin.Context, parse func([]byte) (*routing.ChatRequest, error),
 	body func(*gateway.Result) ([]byte, error), stream func(io.Writer, *gateway.StreamCall) error) error {
+	call, err := o.startChat(c, parse, body)
+	if err != nil || call == nil {
+		return err
+	}
+	pumpErr := stream(c.Writer, call)
+	_, _ = offStack(func() (billing.NanoUSD, error) { return call.Finish(c.Request.Context(), pumpErr), nil })
+	return nil
+}
+
+// openedChat is a chat request parsed and, when it streams, opened upstream.
+type openedChat struct {
+	req  *routing.ChatRequest
+	call *gateway.StreamCall
+}
+
+// startChat answers a whole (non-streamed) request and returns a nil call, or
+// opens a stream, sets its headers and returns it for serveChat to relay.
+func (o *openAI) startChat(c *gin.Context, parse func([]byte) (*routing.ChatRequest, error),
+	body func(*gateway.Result) ([]byte, error)) (*gateway.StreamCall, error) {
+	caller, err := o.caller(c)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := readBody(c)
+	if err != nil {
+		return nil, err
+	}
+	ctx := c.Request.Context()
+	ids := requestIDs(c)
+	open := func() (openedChat, error) {
+		req, err := parse(raw)
+		if err != nil {
+			return openedChat{}, err
+		}
+		if err := chatHeaders(c, req); err != nil {
+			return openedChat{}, err
+		}
+		if !req.Stream {
+			return openedChat{req: req}, nil
+		}
+		call, err := o.d.Gateway.ChatStream(ctx, caller, ids, req)
+		if err != nil {
+			return openedChat{}, err
+		}
+		setCacheHeader(c, call.Cache)
+		setStreamHeaders(c, call.Model, call.RouteReason)
+		// Sent here: writing a header block (sorting and escaping it) goes
+		// twice as deep as relaying an event.
+		c.Writer.Flush()
+		// The noted model points into req, and so holds its prompt for as
+		// long as the stream: a stream notes a copy.
+		model := req.Model
+		noteModel(c, &model)
+		return openedChat{req: req, call: call}, nil
+	}
+	// Only a stream needs its goroutine kept shallow, and a body that never
+	// names "stream" is no stream (a false positive, such as "stream":false,
+	// costs a goroutine hand-over; a false negative, an escaped name, only a
+	// larger stack): a whole answer is served without the hand-over.
+	var opened openedChat
+	if bytes.Contains(raw, []byte(`"stream"`)) {
+		opened, err = offStack(open)
+	} else {
+		opened, err = open()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if opened.call != nil {
+		return opened.call, nil
+	}
+	res, err := o.d.Gateway.Chat(ctx, caller, ids, opened.req)
+	if err != nil {
+		return nil, err
+	}
+	out, err := body(res)
+	if err != nil {
+		return nil, err
+	}
+	writeAnswer(c, res, out)
+	return nil, nil
+}
+
+// chatHeaders reads the request headers of a chat request into req.
+func chatHeaders(c *gin.Context, req *routing.ChatRequest) error {
 	noteModel(c, &req.Model)
 	if conv := c.GetHeader(canonConversation); conv != "" {
 		if len(conv) > 256 {
@@ -276,31 +356,7 @@ func (o *openAI) serveChat(c *gin.Context, caller gateway.Caller, req *routing.C
 		}
 		req.Conversation = conv
 	}
-	if err := cacheMode(c, req); err != nil {
-		return err
-	}
-	ctx := c.Request.Context()
-	ids := requestIDs(c)
-	if !req.Stream {
-		res, err := o.d.Gateway.Chat(ctx, caller, ids, req)
-		if err != nil {
-			return err
-		}
-		out, err := body(res)
-		if err != nil {
-			return err
-		}
-		writeAnswer(c, res, out)
-		return nil
-	}
-	call, err := o.d.Gateway.ChatStream(ctx, caller, ids, req)
-	if err != nil {
-		return err
-	}
-	setCacheHeader(c, call.Cache)
-	setStreamHeaders(c, call.Model, call.RouteReason)
-	call.Finish(ctx, stream(c.Writer, call))
-	return nil
+	return cacheMode(c, req)
 }
 
 func (o *openAI) embeddings(c *gin.Context) error {

@@ -16,21 +16,16 @@ import (
 // the gateway (reserve, route, settle, ledger), and the answer or stream is
 // translated back into the Responses shape.
 func (o *openAI) responses(c *gin.Context) error {
-	caller, err := o.caller(c)
-	if err != nil {
-		return err
+	meta := routing.ResponseMeta{RequestID: requestIDs(c).Server, CreatedAt: time.Now().Unix()}
+	parse := func(body []byte) (*routing.ChatRequest, error) {
+		rr, err := routing.ParseResponsesRequest(body)
+		if err != nil {
+			return nil, err
+		}
+		meta.Echo = rr.Echo
+		return rr.Chat, nil
 	}
-	body, err := readBody(c)
-	if err != nil {
-		return err
-	}
-	rr, err := routing.ParseResponsesRequest(body)
-	if err != nil {
-		return err
-	}
-	ids := requestIDs(c)
-	meta := routing.ResponseMeta{RequestID: ids.Server, CreatedAt: time.Now().Unix(), Echo: rr.Echo}
-	return o.serveChat(c, caller, rr.Chat,
+	return o.serveChat(c, parse,
 		func(res *gateway.Result) ([]byte, error) {
 			return routing.ChatToResponse(res.Body, meta, res.Model, res.Usage)
 		},

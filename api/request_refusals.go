@@ -49,26 +49,32 @@ func recordRefusals(w RefusalAppender) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		start := time.Now()
 		c.Next()
-		status := c.Writer.Status()
-		if w == nil || status < http.StatusBadRequest {
-			return
+		if w != nil && c.Writer.Status() >= http.StatusBadRequest {
+			recordRefusal(c, w, start)
 		}
-		k, ok := keyOf(c)
-		if !ok {
-			return
-		}
-		ids := requestIDs(c)
-		ev := ledger.Event{TenantID: string(k.Tenant.ID), RequestID: ids.Server, ClientRequestID: ids.Client, CreatedAt: start.UTC(),
-			KeyID: k.ID, MemberID: k.CreatedBy, ModelRequested: modelRequested(c), API: apiOfPath(c.FullPath()),
-			Status: ledger.StatusRefused, StatusCode: status, ErrorType: c.GetString(ctxErrorType), ErrorCode: c.GetString(ctxErrorCode),
-			RouteReason: c.Writer.Header().Get(HeaderRouteReason), LatencyMS: time.Since(start).Milliseconds(),
-			Fallbacks: c.GetString(ctxFallbacks)}
-		if ev.RequestID == "" {
-			return
-		}
-		if err := w.Append(ev); err != nil {
-			logger(c).WarnContext(c.Request.Context(), "refusal not recorded", "error", err, "request_id", logging.RequestID(c.Request.Context()))
-		}
+	}
+}
+
+// recordRefusal appends the refusal of a request that started at start. It is
+// apart from the middleware so that the event it builds takes no room in the
+// middleware's frame, which stays on the stack while a stream is relayed.
+func recordRefusal(c *gin.Context, w RefusalAppender, start time.Time) {
+	status := c.Writer.Status()
+	k, ok := keyOf(c)
+	if !ok {
+		return
+	}
+	ids := requestIDs(c)
+	ev := ledger.Event{TenantID: string(k.Tenant.ID), RequestID: ids.Server, ClientRequestID: ids.Client, CreatedAt: start.UTC(),
+		KeyID: k.ID, MemberID: k.CreatedBy, ModelRequested: modelRequested(c), API: apiOfPath(c.FullPath()),
+		Status: ledger.StatusRefused, StatusCode: status, ErrorType: c.GetString(ctxErrorType), ErrorCode: c.GetString(ctxErrorCode),
+		RouteReason: c.Writer.Header().Get(HeaderRouteReason), LatencyMS: time.Since(start).Milliseconds(),
+		Fallbacks: c.GetString(ctxFallbacks)}
+	if ev.RequestID == "" {
+		return
+	}
+	if err := w.Append(ev); err != nil {
+		logger(c).WarnContext(c.Request.Context(), "refusal not recorded", "error", err, "request_id", logging.RequestID(c.Request.Context()))
 	}
 }
 

@@ -420,3 +420,23 @@ func ParseEmbeddingRequest(raw []byte) (*EmbeddingRequest, error) {
 	}
 	return r, nil
 }
+
+// ForSettlement returns what settling a request reads of it, without its
+// prompt: the body, the messages' content, tools and sampling fields are left
+// out (the leading system messages keep their roles, which NoteServed counts).
+// A stream holds it instead of r for as long as it lasts, so that a long
+// prompt is not kept in memory for minutes after the upstream received it.
+func (r *ChatRequest) ForSettlement() *ChatRequest {
+	s := &ChatRequest{Model: r.Model, MaxTokens: r.MaxTokens, MaxTokensParam: r.MaxTokensParam, N: r.N,
+		Stream: r.Stream, IncludeUsage: r.IncludeUsage, User: r.User, PromptCacheKey: r.PromptCacheKey,
+		Conversation: r.Conversation, CacheMode: r.CacheMode, ResponseFormat: r.ResponseFormat, API: r.API,
+		AnthropicVersion: r.AnthropicVersion, AnthropicBeta: r.AnthropicBeta, PromptTokens: r.PromptTokens,
+		CachePrefix: r.CachePrefix, Prompt: r.Prompt}
+	if n := systemPrefixEnd(r); n > 0 {
+		s.Messages = make([]Message, n)
+		for i := range s.Messages {
+			s.Messages[i].Role = r.Messages[i].Role
+		}
+	}
+	return s
+}

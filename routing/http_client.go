@@ -40,9 +40,10 @@ func newTransport() *http.Transport {
 		// goes out in one write when its headers and body fit the write buffer,
 		// else in two: the full buffer, then the rest of the body straight from
 		// the request's bytes (bodyConn). Answers are read into a buffer of
-		// their length and streams through their own SSE reader, so larger
-		// buffers would only hold memory: 2 and 1 KiB instead of 4 and 4.
-		ReadBufferSize:  2 << 10,
+		// their length and streams through their own SSE reader (reads at
+		// least this large bypass the buffer), so larger buffers would only
+		// hold memory: 1 and 1 KiB instead of 4 and 4.
+		ReadBufferSize:  1 << 10,
 		WriteBufferSize: 1 << 10,
 	}
 }

@@ -125,13 +125,26 @@ func (p *OpenAIProvider) newRequest(ctx context.Context, path string, body []byt
 	return req, nil
 }
 
-// do sends the request and turns non-2xx answers into *UpstreamError.
-func (p *OpenAIProvider) do(ctx context.Context, path, model string, body []byte) (*http.Response, error) {
+// do sends the request and turns non-2xx answers into *UpstreamError. A
+// stream's request lets go of its body once the answer began (sentBodies):
+// the transport holds the request for the whole stream, and the body is the
+// prompt. It costs the stream a write of its own for the headers (the
+// transport sends a body it does not know to be in memory after them); a
+// whole answer's request keeps the one write.
+func (p *OpenAIProvider) do(ctx context.Context, path, model string, body []byte, stream bool) (*http.Response, error) {
 	req, err := p.newRequest(ctx, path, body)
 	if err != nil {
 		return nil, err
 	}
+	var bodies *sentBodies
+	if stream && len(body) > 0 {
+		bodies = newSentBodies(body)
+		req.Body, req.GetBody = bodies.get(), bodies.again
+	}
 	resp, err := send(p.client, req)
+	if bodies != nil {
+		bodies.sent()
+	}
 	if err != nil {
 		return nil, transportError(p.name, model, err)
 	}
@@ -152,7 +165,7 @@ func (p *OpenAIProvider) Chat(ctx context.Context, req *ChatRequest, upstreamMod
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a JSON object")
 	}
-	resp, err := p.do(ctx, "/chat/completions", upstreamModel, body)
+	resp, err := p.do(ctx, "/chat/completions", upstreamModel, body, false)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +191,7 @@ func (p *OpenAIProvider) ChatStream(ctx context.Context, req *ChatRequest, upstr
 		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a JSON object")
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	resp, err := p.do(ctx, "/chat/completions", upstreamModel, body)
+	resp, err := p.do(ctx, "/chat/completions", upstreamModel, body, true)
 	if err != nil {
 		cancel()
 		return nil, err
@@ -196,7 +209,7 @@ func (p *OpenAIProvider) Embed(ctx context.Context, req *EmbeddingRequest, upstr
 	if err != nil {
 		return nil, errkind.Wrap(errkind.Invalid, err, "request body is not a JSON object")
 	}
-	resp, err := p.do(ctx, "/embeddings", upstreamModel, body)
+	resp, err := p.do(ctx, "/embeddings", upstreamModel, body, false)
 	if err != nil {
 		return nil, err
 	}

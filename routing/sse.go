@@ -18,7 +18,7 @@ type sseReader struct {
 // usually a few hundred bytes, and a longer line is gathered whole by next, so a
 // small buffer costs nothing but memory saved per stream. It is no smaller than
 // the transport's read buffer (NewHTTPClient), so its reads bypass that one.
-const sseReaderSize = 2 << 10
+const sseReaderSize = 1 << 10
 
 func newSSEReader(r io.Reader) *sseReader {
 	return &sseReader{r: bufio.NewReaderSize(r, sseReaderSize)}

@@ -126,21 +126,6 @@ func (s *Stream) Content() string { return s.content.String() }
 // the executor never retries or falls back: the client has seen output.
 func (s *Stream) Started() bool { return s.started }
 
-type chunkView struct {
-	Choices []struct {
-		Delta struct {
-			Content   string `json:"content"`
-			ToolCalls []struct {
-				Function struct {
-					Arguments string `json:"arguments"`
-				} `json:"function"`
-			} `json:"tool_calls"`
-		} `json:"delta"`
-	} `json:"choices"`
-	Usage *usageWire      `json:"usage"`
-	Error json.RawMessage `json:"error"`
-}
-
 // prime reads the first chunk ahead so that an upstream that accepts the request
 // and then fails immediately can still be retried before the client sees anything.
 func (s *Stream) prime() error {
@@ -189,17 +174,11 @@ func (s *Stream) Next() ([]byte, error) {
 		if s.record {
 			s.recorded = append(s.recorded, string(payload))
 		}
-		var v chunkView
-		if err := json.Unmarshal(payload, &v); err == nil {
-			for _, c := range v.Choices {
-				s.content.WriteString(c.Delta.Content)
-				for _, tc := range c.Delta.ToolCalls {
-					s.content.WriteString(tc.Function.Arguments)
-				}
-			}
-			if v.Usage != nil {
-				s.usage, s.gotUse = v.Usage.usage(), true
-				if len(v.Choices) == 0 && !s.clientWantsUsage {
+		if choices, usage, ok := readChunk(payload, &s.content); ok && usage != nil {
+			var w usageWire
+			if json.Unmarshal(usage, &w) == nil {
+				s.usage, s.gotUse = w.usage(), true
+				if choices == 0 && !s.clientWantsUsage {
 					continue
 				}
 			}

@@ -120,8 +120,10 @@ func (s *Service) ChatStream(ctx context.Context, c Caller, ids RequestIDs, req 
 	if p.cache != nil {
 		res.Stream.Record()
 	}
+	// Finish reads a few fields of the request; its prompt, the largest part
+	// of most requests, need not stay in memory while the answer streams.
 	return &StreamCall{Stream: res.Stream, Model: res.Model.ID, RouteReason: routeReason(p.decision, res.Outcome),
-		Cache: p.cacheHeader(), s: s, p: p, req: req, out: res.Outcome, upstream: up}, nil
+		Cache: p.cacheHeader(), s: s, p: p, req: req.ForSettlement(), out: res.Outcome, upstream: up}, nil
 }
 
 // Finish closes the stream (cancelling the upstream if the client left) and bills
