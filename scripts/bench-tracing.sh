@@ -35,8 +35,14 @@ sink_grpc=$(free_port)
 pids+=($!)
 wait_http "http://127.0.0.1:$sink_http/count"
 
-db="sqlite://$tmp/selfhost/tollgate.db"
-./bin/tollgate migrate up --database-url "$db" >/dev/null 2>&1 || true
+# One seeded database (a key, a hard budget) that every run starts from a copy
+# of, with an empty spool: a run measured on a ledger the runs before it filled
+# would pay for their rows, which biased whichever configuration ran last.
+seed="$tmp/seed"
+seed_db="sqlite://$seed/tollgate.db"
+./bin/tollgate migrate up --database-url "$seed_db" >/dev/null 2>&1 || true
+key=$(TOLLGATE_DATABASE_URL="$seed_db" ./bin/tollgate keys create --tenant default --name load --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
+TOLLGATE_DATABASE_URL="$seed_db" ./bin/tollgate budgets set --tenant default --period month --limit-usd 100000 --hard >/dev/null
 body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say ok"}],"max_tokens":1}'
 rate=${BENCH_RATE:-1000}
 dur=${BENCH_DURATION:-10s}
@@ -46,16 +52,12 @@ rounds=${BENCH_ROUNDS:-2}
 run() { # name env...
 	local name=$1; shift
 	local port; port=$(free_port)
-	env "$@" TOLLGATE_ADDR="127.0.0.1:$port" TOLLGATE_DATABASE_URL="$db" TOLLGATE_SPOOL_DIR="$tmp/spool" \
+	rm -rf "$tmp/run" && cp -r "$seed" "$tmp/run"
+	env "$@" TOLLGATE_ADDR="127.0.0.1:$port" TOLLGATE_DATABASE_URL="sqlite://$tmp/run/tollgate.db" TOLLGATE_SPOOL_DIR="$tmp/run/spool" \
 		OPENAI_BASE_URL="http://127.0.0.1:$up_port/v1" OPENAI_API_KEY=bench TOLLGATE_LOG_LEVEL=warn \
 		TOLLGATE_ADMIN_PASSWORD=bench-admin-password ./bin/tollgate serve >"$tmp/$name.log" 2>&1 &
 	local gw=$!
 	wait_http "http://127.0.0.1:$port/healthz"
-	if [ -z "${key:-}" ]; then
-		key=$(TOLLGATE_DATABASE_URL="$db" ./bin/tollgate keys create --tenant default --name load --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
-		TOLLGATE_DATABASE_URL="$db" ./bin/tollgate budgets set --tenant default --period month --limit-usd 100000 --hard >/dev/null
-		sleep 2.5 # the budget cache TTL: the budget is in force for the measured run
-	fi
 	"$tmp/loadgen" -duration 3s -rate 300 -name warmup -url "http://127.0.0.1:$port/v1/chat/completions" -key "$key" -body "$body" >/dev/null
 	local spans0; spans0=$(curl -fs "http://127.0.0.1:$sink_http/count")
 	local t0; t0=$(cpu_ticks $gw)
@@ -66,12 +68,38 @@ run() { # name env...
 	echo "${r%\}},\"gateway_cpu_s\":$(awk "BEGIN{print ($t1-$t0)/100}"),\"spans\":$((spans1 - spans0))}" | tee -a "$out/tracing.jsonl"
 }
 
-for i in $(seq 1 "$rounds"); do
-	log "round $i: $rate req/s for $dur each"
-	run "tracing off"
-	run "tracing otlp http" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_http" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf
-	run "tracing otlp grpc" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_grpc" OTEL_EXPORTER_OTLP_PROTOCOL=grpc
-	run "tracing otlp http 10% sampled" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_http" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
-		OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1
+config() { # the i-th configuration
+	case $1 in
+	0) run "tracing off" ;;
+	1) run "tracing otlp http" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_http" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf ;;
+	2) run "tracing otlp grpc" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_grpc" OTEL_EXPORTER_OTLP_PROTOCOL=grpc ;;
+	3) run "tracing otlp http 10% sampled" OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:$sink_http" OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf \
+		OTEL_TRACES_SAMPLER=parentbased_traceidratio OTEL_TRACES_SAMPLER_ARG=0.1 ;;
+	esac
+}
+# Each round starts one configuration later, so that none always runs first
+# or last (the machine drifts over minutes).
+for i in $(seq 0 $((rounds - 1))); do
+	log "round $((i + 1)): $rate req/s for $dur each"
+	for j in 0 1 2 3; do config $(((i + j) % 4)); done
 done
-log "done: $out/tracing.jsonl"
+# Per round, each configuration against that round's run with tracing off; the
+# medians over the rounds.
+python3 - "$out/tracing.jsonl" <<'PY' | tee "$out/tracing.md"
+import json, statistics, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+rounds = [rows[i:i + 4] for i in range(0, len(rows), 4)]
+print("| tracing at 1,000 req/s (medians of %d rounds) | Δp50 | Δp99 | gateway CPU | spans |" % len(rounds))
+print("|---|---|---|---|---|")
+for name in ("tracing otlp http", "tracing otlp grpc", "tracing otlp http 10% sampled"):
+    d50, d99, cpu, spans = [], [], [], 0
+    for r in rounds:
+        off = next(x for x in r if x["name"] == "tracing off")
+        on = next(x for x in r if x["name"] == name)
+        d50.append(on["p50_ms"] - off["p50_ms"])
+        d99.append(on["p99_ms"] - off["p99_ms"])
+        cpu.append(100 * (on["gateway_cpu_s"] / off["gateway_cpu_s"] - 1))
+        spans += on["spans"]
+    print("| %s | %+.3f ms | %+.2f ms | %+.0f%% | %d |" % (name[8:], statistics.median(d50), statistics.median(d99), statistics.median(cpu), spans))
+PY
+log "done: $out/tracing.jsonl, $out/tracing.md"
