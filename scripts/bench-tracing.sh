@@ -40,7 +40,13 @@ wait_http "http://127.0.0.1:$sink_http/count"
 # would pay for their rows, which biased whichever configuration ran last.
 seed="$tmp/seed"
 seed_db="sqlite://$seed/tollgate.db"
-./bin/tollgate migrate up --database-url "$seed_db" >/dev/null 2>&1 || true
+port=$(free_port) # serve's first start creates the default tenant and the admin
+TOLLGATE_ADDR="127.0.0.1:$port" TOLLGATE_DATABASE_URL="$seed_db" TOLLGATE_SPOOL_DIR="$seed/spool" \
+	OPENAI_BASE_URL="http://127.0.0.1:$up_port/v1" OPENAI_API_KEY=bench TOLLGATE_LOG_LEVEL=warn \
+	TOLLGATE_ADMIN_PASSWORD=bench-admin-password ./bin/tollgate serve >"$tmp/seed.log" 2>&1 &
+seed_pid=$!
+wait_http "http://127.0.0.1:$port/healthz"
+kill $seed_pid; wait $seed_pid 2>/dev/null || true
 key=$(TOLLGATE_DATABASE_URL="$seed_db" ./bin/tollgate keys create --tenant default --name load --json | sed -n 's/.*"secret": *"\([^"]*\)".*/\1/p')
 TOLLGATE_DATABASE_URL="$seed_db" ./bin/tollgate budgets set --tenant default --period month --limit-usd 100000 --hard >/dev/null
 body='{"model":"gpt-4o-mini","messages":[{"role":"user","content":"Say ok"}],"max_tokens":1}'

@@ -92,16 +92,24 @@ func testSpans(t *testing.T, n int) []sdktrace.ReadOnlySpan {
 	return out
 }
 
+// exporterPair is the SDK's otlptrace exporter and ours, each uploading to a
+// client that keeps what it is given.
+func exporterPair(t *testing.T) (want, got *captureClient, sdkExp *otlptrace.Exporter, exp *exporter) {
+	t.Helper()
+	want, got = &captureClient{}, &captureClient{}
+	sdkExp, err := otlptrace.New(t.Context(), want)
+	require.NoError(t, err)
+	exp, err = newExporter(t.Context(), got)
+	require.NoError(t, err)
+	return want, got, sdkExp, exp
+}
+
 // Given the same batches, the exporter uploads what the SDK's otlptrace exporter
 // uploads, also on later batches that reuse (and shrink within) its slabs.
 func TestExporterMatchesSDK(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	want, got := &captureClient{}, &captureClient{}
-	sdkExp, err := otlptrace.New(ctx, want)
-	require.NoError(t, err)
-	exp, err := newExporter(ctx, got)
-	require.NoError(t, err)
+	want, got, sdkExp, exp := exporterPair(t)
 	for _, n := range []int{7, 3, 12, 1} {
 		batch := testSpans(t, n)
 		require.NoError(t, sdkExp.ExportSpans(ctx, batch))
@@ -133,11 +141,7 @@ func TestExporterMatchesSDK(t *testing.T) {
 func TestExporterBytesMatchSDK(t *testing.T) {
 	t.Parallel()
 	ctx := t.Context()
-	want, got := &captureClient{}, &captureClient{}
-	sdkExp, err := otlptrace.New(ctx, want)
-	require.NoError(t, err)
-	exp, err := newExporter(ctx, got)
-	require.NoError(t, err)
+	want, got, sdkExp, exp := exporterPair(t)
 	other := resource.NewWithAttributes("https://opentelemetry.io/schemas/1.26.0", attribute.String("service.name", "other"))
 	for _, n := range []int{9, 2, 30} {
 		batch := testSpans(t, n)
