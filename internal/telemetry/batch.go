@@ -43,8 +43,9 @@ type batcher struct {
 var _ sdktrace.SpanProcessor = (*batcher)(nil)
 
 // newBatcher starts the export loop of exp with cfg's batching (the OTEL_BSP_*
-// variables).
-func newBatcher(exp sdktrace.SpanExporter, cfg config.Telemetry) *batcher {
+// variables). Its exports carry ctx's values but not its end: they go on until
+// Shutdown.
+func newBatcher(ctx context.Context, exp sdktrace.SpanExporter, cfg config.Telemetry) *batcher {
 	b := &batcher{
 		exp:      exp,
 		delay:    cfg.BatchDelay,
@@ -58,7 +59,7 @@ func newBatcher(exp sdktrace.SpanExporter, cfg config.Telemetry) *batcher {
 	if b.delay <= 0 {
 		b.delay = sdktrace.DefaultScheduleDelay * time.Millisecond
 	}
-	go b.loop()
+	go b.loop(context.WithoutCancel(ctx))
 	return b
 }
 
@@ -92,7 +93,7 @@ func (b *batcher) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 }
 
-func (b *batcher) loop() {
+func (b *batcher) loop(ctx context.Context) {
 	defer close(b.done)
 	t := time.NewTimer(b.delay)
 	defer t.Stop()
@@ -103,7 +104,7 @@ func (b *batcher) loop() {
 		case <-t.C:
 		case <-b.full:
 		}
-		if err := b.export(context.Background()); err != nil {
+		if err := b.export(ctx); err != nil {
 			otel.Handle(err)
 		}
 		t.Reset(b.delay)

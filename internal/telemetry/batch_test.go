@@ -54,7 +54,7 @@ func endedSpan(sampled bool) sdktrace.ReadOnlySpan {
 // shutdown are not exported.
 func TestBatcherExportsFullBatchesAndFlushes(t *testing.T) {
 	exp := &countExporter{}
-	b := newBatcher(exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4"}))
+	b := newBatcher(t.Context(), exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "4"}))
 	for range 6 {
 		b.OnEnd(endedSpan(true))
 	}
@@ -84,7 +84,7 @@ func TestBatcherExportsFullBatchesAndFlushes(t *testing.T) {
 // The delay sends a partial batch.
 func TestBatcherExportsAfterDelay(t *testing.T) {
 	exp := &countExporter{}
-	b := newBatcher(exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "20"}))
+	b := newBatcher(t.Context(), exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "20"}))
 	defer func() { require.NoError(t, b.Shutdown(t.Context())) }()
 	b.OnEnd(endedSpan(true))
 	require.Eventually(t, func() bool { return len(exp.sizes()) == 1 }, 5*time.Second, time.Millisecond)
@@ -94,7 +94,7 @@ func TestBatcherExportsAfterDelay(t *testing.T) {
 // While an export is under way, spans beyond the queue's size are dropped.
 func TestBatcherDropsBeyondQueueSize(t *testing.T) {
 	exp := &countExporter{}
-	b := newBatcher(exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BSP_MAX_QUEUE_SIZE": "3"}))
+	b := newBatcher(t.Context(), exp, batching(t, map[string]string{"OTEL_BSP_SCHEDULE_DELAY": "60000", "OTEL_BSP_MAX_QUEUE_SIZE": "3"}))
 	require.Equal(t, 3, b.maxBatch, "the batch fits the queue")
 	b.exporting.Lock() // an export in progress
 	for range 4 {

@@ -87,7 +87,7 @@ func New(ctx context.Context, cfg config.Telemetry, version string, logger *slog
 	}))
 	// The sampler comes from OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG
 	// (default parentbased_always_on): NewTracerProvider reads them.
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(newBatcher(exp, cfg)), sdktrace.WithResource(res))
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(newBatcher(ctx, exp, cfg)), sdktrace.WithResource(res))
 	log.InfoContext(ctx, "exporting traces over OTLP", "protocol", cfg.Protocol)
 	return &Tracing{
 		Tracer:     tp.Tracer(InstrumentationName),
