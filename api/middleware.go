@@ -1,8 +1,6 @@
 package api
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -11,6 +9,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 )
@@ -38,26 +37,6 @@ func logger(c *gin.Context) *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// newRequestID returns "req_" and 16 bytes in hex: the time in milliseconds
-// (6 bytes, big-endian) then 10 random bytes. Leading with the time puts each new
-// ledger row at the end of the request-id index instead of on a random page of
-// it (half the index pages written per batch); the 80 random bits keep ids of
-// the same millisecond, on any number of replicas, from colliding.
-func newRequestID() string {
-	return newRequestIDAt(time.Now())
-}
-
-func newRequestIDAt(t time.Time) string {
-	var b [16]byte
-	ms := uint64(t.UnixMilli())
-	for i := 5; i >= 0; i-- {
-		b[i] = byte(ms)
-		ms >>= 8
-	}
-	_, _ = rand.Read(b[6:])
-	return "req_" + hex.EncodeToString(b[:])
-}
-
 // requestID assigns every request a new id and puts it in the context, the
 // response header and every log record. It is the meter's reservation id and the
 // ledger's idempotency key, so it never comes from the client: a client's
@@ -65,7 +44,7 @@ func newRequestIDAt(t time.Time) string {
 // beside it and echoed back.
 func requestID(base *slog.Logger) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		id := newRequestID()
+		id := ledger.NewRequestID(time.Now())
 		if cid := c.GetHeader(canonClientRequestID); validClientRequestID(cid) {
 			c.Set(clientRequestIDKey, cid)
 			c.Header(canonClientRequestID, cid)

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tollgate-dev/tollgate/billing"
+	"github.com/tollgate-dev/tollgate/billing/ledger"
 	"github.com/tollgate-dev/tollgate/internal/errkind"
 	"github.com/tollgate-dev/tollgate/internal/logging"
 )
@@ -89,7 +90,7 @@ func TestRequestIDsSortByTimeAndStayDistinct(t *testing.T) {
 	seen := map[string]bool{}
 	prev := ""
 	for i := range 2000 {
-		id := newRequestIDAt(t0.Add(time.Duration(i/100) * time.Millisecond))
+		id := ledger.NewRequestID(t0.Add(time.Duration(i/100) * time.Millisecond))
 		require.Regexp(t, `^req_[0-9a-f]{32}$`, id)
 		require.False(t, seen[id], "id %s made twice", id)
 		seen[id] = true
@@ -98,5 +99,5 @@ func TestRequestIDsSortByTimeAndStayDistinct(t *testing.T) {
 		}
 		prev = id
 	}
-	require.Less(t, newRequestIDAt(t0), newRequestIDAt(t0.Add(24*time.Hour*365*50)))
+	require.Less(t, ledger.NewRequestID(t0), ledger.NewRequestID(t0.Add(24*time.Hour*365*50)))
 }

@@ -1,8 +1,6 @@
 package ledger
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"testing"
 	"time"
 
@@ -23,20 +21,13 @@ func benchLedgerWrite(b *testing.B, backend string) {
 	require.NoError(b, err)
 	defer w.Close(b.Context())
 	evs, _ := randomEvents(string(bb.tenant.ID), b.N, uint64(time.Now().UnixNano()))
-	// As the gateway writes them: request ids as api's newRequestID makes them
+	// As the gateway writes them: request ids as NewRequestID makes them
 	// (the millisecond, then random bytes), created at 3,000 requests a second,
 	// so the indexes cost what they cost in production.
 	base := time.Now().UTC()
 	for i := range evs {
 		at := base.Add(time.Duration(i) * time.Second / 3000)
-		var id [16]byte
-		ms := uint64(at.UnixMilli())
-		for j := 5; j >= 0; j-- {
-			id[j] = byte(ms)
-			ms >>= 8
-		}
-		_, _ = rand.Read(id[6:])
-		evs[i].RequestID = "req_" + hex.EncodeToString(id[:])
+		evs[i].RequestID = NewRequestID(at)
 		evs[i].CreatedAt = at
 	}
 	b.ReportAllocs()
