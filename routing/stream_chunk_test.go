@@ -2,6 +2,7 @@ package routing
 
 import (
 	"encoding/json"
+	"io"
 	"strings"
 	"testing"
 
@@ -36,6 +37,7 @@ func TestReadChunkMatchesUnmarshal(t *testing.T) {
 		`{"choices":[{"delta":{"content":null}}],"usage":null}`,
 		`{"usage":{"prompt_tokens":3,"completion_tokens":4,"prompt_tokens_details":{"cached_tokens":2}}, "choices" : [ { "delta" : { "content" : "spaced" } } ] }`,
 		`{"choices":[{"delta":{}}],"choices":[{"delta":{"content":"last wins"}}]}`,
+		`{"choices":[],"usage":{"prompt_tokens":1,"completion_tokens":1},"usage":{"prompt_tokens":900,"completion_tokens":70}}`,
 		`{"choices":[{"delta":{"content":"nested {\"not\":[\"json\"]}"},"logprobs":{"content":[{"token":"t","bytes":[1,2]}]}}]}`,
 		`{"error":{"message":"overloaded"}}`,
 		`{"choices":[{"delta":{"content":"cut`,
@@ -67,5 +69,36 @@ func TestReadChunkMatchesUnmarshal(t *testing.T) {
 			require.NoError(t, json.Unmarshal(usage, &w), c)
 			require.Equal(t, *ref.Usage, w, c)
 		}
+	}
+}
+
+// A usage object that does not decode (a count written as 1e3, a string) is not
+// the stream's usage: it settles on its estimate, with the streamed content
+// counted, and a later well-formed usage chunk is taken.
+func TestStreamIgnoresUsageThatDoesNotDecode(t *testing.T) {
+	for _, bad := range []string{
+		`{"choices":[{"delta":{"content":"abc"}}],"usage":{"prompt_tokens":1e3,"completion_tokens":1}}`,
+		`{"choices":[{"delta":{"content":"abc"}}],"usage":{"prompt_tokens":"900","completion_tokens":1}}`,
+	} {
+		s := scripted([]string{bad}, io.EOF)
+		for {
+			if _, err := s.Next(); err != nil {
+				break
+			}
+		}
+		u := s.Usage()
+		require.True(t, u.Estimated, bad)
+		require.Positive(t, u.CompletionTokens, bad)
+
+		s = scripted([]string{bad, `{"choices":[],"usage":{"prompt_tokens":7,"completion_tokens":3}}`}, io.EOF)
+		for {
+			if _, err := s.Next(); err != nil {
+				break
+			}
+		}
+		u = s.Usage()
+		require.False(t, u.Estimated, bad)
+		require.Equal(t, 7, u.PromptTokens, bad)
+		require.Equal(t, 3, u.CompletionTokens, bad)
 	}
 }
